@@ -1,0 +1,1 @@
+"""One ComponentResource per phase (installed as ``omgml.blueprints``)."""

@@ -1,0 +1,1 @@
+"""The `omgml` command line (installed as ``omgml.cli``). One module per command group."""

@@ -1,0 +1,121 @@
+"""A namespace the platform owns: Pod Security labels and default-deny networking.
+
+Every namespace starts closed (ingress and egress denied), then opens exactly DNS and traffic
+between its own pods. Components add the cross-namespace allows they need on top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.k8s import JsonDict
+from omgml.labels import standard_labels
+
+TYPE_TOKEN = "omgml:core:Namespace"
+PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+
+
+@dataclass(frozen=True)
+class NamespaceArgs:
+    name: str
+    pod_security: PodSecurityLevel = "restricted"
+    # Why a level below "restricted" is needed; required for anything weaker.
+    pod_security_reason: str | None = None
+    # Namespaces whose pods may reach any pod here (e.g. the serving phase reading features).
+    allow_ingress_from: tuple[str, ...] = ()
+    # Whether pods here may open connections outside the cluster (package mirrors, cloud APIs).
+    allow_external_egress: bool = False
+
+
+def namespace_labels(args: NamespaceArgs) -> dict[str, str]:
+    if args.pod_security != "restricted" and not args.pod_security_reason:
+        raise ValueError(
+            f"namespace {args.name!r}: pod_security {args.pod_security!r} is weaker than 'restricted'; "
+            "give pod_security_reason saying why the workload needs it"
+        )
+    labels = standard_labels("namespace", args.name)
+    for mode in ("enforce", "audit", "warn"):
+        labels[f"pod-security.kubernetes.io/{mode}"] = args.pod_security
+    return labels
+
+
+def network_policies(args: NamespaceArgs) -> list[tuple[str, JsonDict]]:
+    """(suffix, spec) of each NetworkPolicy for the namespace, default-deny first."""
+    same_ns = [{"podSelector": {}}]
+    dns_peer = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }
+    policies: list[tuple[str, JsonDict]] = [
+        ("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+        ("allow-same-namespace", {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": same_ns}],
+            "egress": [{"to": same_ns}],
+        }),
+        ("allow-dns", {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [dns_peer], "ports": [
+                {"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}],
+        }),
+    ]
+    if args.allow_ingress_from:
+        policies.append(("allow-from-platform", {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+                for ns in sorted(args.allow_ingress_from)
+            ]}],
+        }))
+    if args.allow_external_egress:
+        policies.append(("allow-external-egress", {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            # Anything outside the cluster's private ranges; in-cluster peers stay governed
+            # by the explicit allows above.
+            "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [
+                "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}]}],
+        }))
+    return policies
+
+
+def egress_to_namespaces(namespaces: list[str]) -> JsonDict:
+    """NetworkPolicy spec letting every pod of a namespace reach pods in `namespaces`."""
+    return {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+            for ns in sorted(namespaces)
+        ]}],
+    }
+
+
+class PlatformNamespace(pulumi.ComponentResource):
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        labels = namespace_labels(args)
+        policies = network_policies(args)
+        ns = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata={"name": args.name, "labels": labels},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for suffix, spec in policies:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-{suffix}",
+                metadata={"name": suffix, "namespace": args.name, "labels": standard_labels("namespace", args.name)},
+                spec=spec,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]),
+            )
+        self.name = ns.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
+        self.register_outputs({"name": self.name})

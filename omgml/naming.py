@@ -1,0 +1,42 @@
+"""The one naming helper: Kubernetes object names that are valid, short, stable and readable."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+MAX_NAME = 63
+_INVALID = re.compile(r"[^a-z0-9-]+")
+_DASHES = re.compile(r"-{2,}")
+
+
+def k8s_name(*parts: str, max_length: int = MAX_NAME) -> str:
+    """Join `parts` into a DNS-1123 label (also a valid DNS-1035 label: it starts with a letter).
+
+    The result is deterministic. When the joined text had to be changed (invalid characters,
+    too long, leading digit), an 8-hex-digit hash of the original text is appended so two
+    different inputs that clean up to the same text still get different names.
+    """
+    if max_length < 12 or max_length > MAX_NAME:
+        raise ValueError(f"max_length must be between 12 and {MAX_NAME}, got {max_length}")
+    raw = "-".join(p for p in parts if p)
+    if not raw:
+        raise ValueError("k8s_name needs at least one non-empty part")
+    clean = _DASHES.sub("-", _INVALID.sub("-", raw.lower())).strip("-")
+    if not clean or not clean[0].isalpha():
+        clean = f"n-{clean}".rstrip("-")
+    if clean == raw and len(clean) <= max_length:
+        return clean
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:8]
+    head = clean[: max_length - len(digest) - 1].rstrip("-")
+    return f"{head}-{digest}"
+
+
+def stack_name(prefix: str, phase: str) -> str:
+    """Each phase is its own stack: `<prefix>-<phase>` (e.g. dev-foundation)."""
+    return f"{prefix}-{phase}"
+
+
+def stack_reference_name(org: str, project: str, prefix: str, phase: str) -> str:
+    """Fully qualified stack name for a StackReference (`organization` on the file backend)."""
+    return f"{org}/{project}/{stack_name(prefix, phase)}"

@@ -1,0 +1,86 @@
+"""The Pulumi program: one phase of one platform per stack.
+
+`main()` is what the real engine runs (stacks/__main__.py calls it): it reads the stack config
+and the project's omgml.yaml. `build_phase()` is the part shared with the offline synth, which
+calls it directly with an already-validated spec. Only this edge reads configuration; the
+blueprints and components receive typed args.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from omgml.errors import SpecError
+from omgml.naming import stack_reference_name
+from omgml.spec import PHASES, PhaseName, PlatformSpec, load_spec
+
+CONFIG_NAMESPACE = "omgml"
+DEFAULT_SPEC_FILE = "omgml.yaml"
+DEFAULT_ORG = "organization"  # the organization name of Pulumi's file (DIY) backend
+
+
+def upstream_phases(phase: PhaseName) -> tuple[PhaseName, ...]:
+    """Phases whose outputs `phase` reads (all earlier ones)."""
+    return PHASES[: PHASES.index(phase)]
+
+
+def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName, str]) -> dict[str, Any]:
+    """Create the phase's blueprint, reading earlier phases through StackReferences.
+
+    `references` maps each earlier phase to the fully qualified stack name to read it from.
+    Returns the exports (also registered with pulumi.export).
+    """
+    from omgml.blueprints.contracts import FOUNDATION_KEYS, TRAINING_KEYS, PhaseOutputs
+
+    missing = [p for p in upstream_phases(phase) if p not in references]
+    if missing:
+        raise ValueError(f"phase {phase!r} needs stack references for {missing}")
+
+    def read(upstream: PhaseName, keys: tuple[str, ...]) -> PhaseOutputs:
+        ref = pulumi.StackReference(f"{upstream}-ref", stack_name=references[upstream])
+        return PhaseOutputs.from_reference(ref, keys)
+
+    exports: dict[str, Any]
+    if phase == "foundation":
+        from omgml.blueprints.foundation import Foundation, FoundationArgs
+
+        exports = Foundation("foundation", FoundationArgs(spec=spec)).exports
+    elif phase == "training":
+        from omgml.blueprints.training import Training, TrainingArgs
+
+        fnd = read("foundation", FOUNDATION_KEYS)
+        exports = Training("training", TrainingArgs(spec=spec, foundation=fnd)).exports
+    else:
+        from omgml.blueprints.serving import Serving, ServingArgs
+
+        fnd = read("foundation", FOUNDATION_KEYS)
+        trn = read("training", TRAINING_KEYS) if spec.phases.training.enabled else None
+        exports = Serving("serving", ServingArgs(spec=spec, foundation=fnd, training=trn)).exports
+    for key, value in exports.items():
+        pulumi.export(key, value)
+    return exports
+
+
+def references_for(project: str, prefix: str, phase: PhaseName, org: str = DEFAULT_ORG) -> dict[PhaseName, str]:
+    return {p: stack_reference_name(org, project, prefix, p) for p in upstream_phases(phase)}
+
+
+def main() -> None:
+    """Entry point under the real engine: config → spec → phase blueprint."""
+    cfg = pulumi.Config(CONFIG_NAMESPACE)
+    phase = cfg.require("phase")
+    if phase not in PHASES:
+        raise pulumi.RunError(f"omgml:phase must be one of {list(PHASES)}, got {phase!r}; fix the stack config")
+    root = Path(pulumi.runtime.settings.get_root_directory() or os.getcwd())
+    spec_path = root / (cfg.get("specFile") or DEFAULT_SPEC_FILE)
+    try:
+        spec = load_spec(spec_path)
+    except SpecError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    prefix = cfg.get("stackPrefix") or pulumi.get_stack().rsplit("-", 1)[0]
+    org = cfg.get("organization") or DEFAULT_ORG
+    build_phase(spec, phase, references_for(pulumi.get_project(), prefix, phase, org))  # type: ignore[arg-type]

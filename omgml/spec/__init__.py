@@ -1,0 +1,44 @@
+"""The platform spec (what a project deploys) and, from the recommendation issue, Requirements."""
+
+from omgml.spec.common import PHASES, PhaseName, Profile, Target
+from omgml.spec.foundation import (
+    FeastSpec,
+    FoundationSpec,
+    KafkaSpec,
+    MlflowSpec,
+    ObjectStoreSpec,
+    PostgresSpec,
+    RedisSpec,
+    TopicSpec,
+)
+from omgml.spec.platform import AwsSpec, LocalSpec, PhasesSpec, PlatformSpec, load_spec, spec_from_dict
+from omgml.spec.serving import EvidentlySpec, ModelServerSpec, PrometheusSpec, ServingSpec
+from omgml.spec.training import GpuPoolSpec, KubeflowSpec, TrainingSpec
+
+__all__ = [
+    "PHASES",
+    "AwsSpec",
+    "EvidentlySpec",
+    "FeastSpec",
+    "FoundationSpec",
+    "GpuPoolSpec",
+    "KafkaSpec",
+    "KubeflowSpec",
+    "LocalSpec",
+    "MlflowSpec",
+    "ModelServerSpec",
+    "ObjectStoreSpec",
+    "PhaseName",
+    "PhasesSpec",
+    "PlatformSpec",
+    "PostgresSpec",
+    "Profile",
+    "PrometheusSpec",
+    "RedisSpec",
+    "ServingSpec",
+    "Target",
+    "TopicSpec",
+    "TrainingSpec",
+    "load_spec",
+    "spec_from_dict",
+]

@@ -1,0 +1,145 @@
+"""PlatformSpec: what a project deploys. Cross-field rules live here, next to the fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from omgml.spec.base import StrictModel, load_model, parse_model
+from omgml.spec.common import DNS_LABEL, Profile, Target
+from omgml.spec.foundation import FoundationSpec
+from omgml.spec.serving import ServingSpec
+from omgml.spec.training import GpuPoolSpec, TrainingSpec
+
+
+class PhasesSpec(StrictModel):
+    foundation: FoundationSpec = Field(default_factory=FoundationSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    serving: ServingSpec = Field(default_factory=ServingSpec)
+
+
+class AwsSpec(StrictModel):
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    availability_zones: int = Field(default=2, ge=2, le=3)
+    kubernetes_version: str = Field(default="1.34", pattern=r"^1\.\d{2}$")
+    # Control-plane audit logging and encryption everywhere (set from compliance requirements).
+    audit_logging: bool = False
+
+
+class LocalSpec(StrictModel):
+    # Whether the local cluster has a real NVIDIA GPU. Without one, GPU workloads keep their
+    # toleration and node selector (so scheduling rules are exercised on the tainted kind
+    # worker) but drop the nvidia.com/gpu limit, which nothing would advertise.
+    gpu: Literal["none", "nvidia"] = "none"
+
+
+class PlatformSpec(StrictModel):
+    name: str = Field(pattern=DNS_LABEL, max_length=40)
+    target: Target = "local"
+    profile: Profile = "laptop"
+    phases: PhasesSpec = Field(default_factory=PhasesSpec)
+    aws: AwsSpec = Field(default_factory=AwsSpec)
+    local: LocalSpec = Field(default_factory=LocalSpec)
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> PlatformSpec:
+        problems = platform_problems(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    # --- derived facts the blueprints need -------------------------------------------------
+    def all_gpu_pools(self) -> list[GpuPoolSpec]:
+        pools = list(self.phases.training.gpu_pools) if self.phases.training.enabled else []
+        if self.phases.serving.enabled:
+            pools += list(self.phases.serving.gpu_pools)
+        return pools
+
+    def gpu_available(self) -> bool:
+        """Whether pods may request nvidia.com/gpu (false on a local cluster without a GPU)."""
+        return self.target == "aws" or self.local.gpu == "nvidia"
+
+
+def platform_problems(spec: PlatformSpec) -> list[str]:
+    """Every cross-field rule, each returning a message that names the fields and the fix."""
+    f = spec.phases.foundation
+    t = spec.phases.training
+    s = spec.phases.serving
+    out: list[str] = []
+    pf = "phases.foundation"
+    if f.feast.enabled and f.feast.online_store == "redis" and not f.redis.enabled:
+        out.append(
+            f"{pf}.feast.online_store: 'redis' needs {pf}.redis.enabled: true; "
+            "enable Redis or set online_store: none"
+        )
+    for user, needs in (("feast", ("postgres", "object_store")), ("mlflow", ("postgres", "object_store"))):
+        if getattr(f, user).enabled:
+            for dep in needs:
+                if not getattr(f, dep).enabled:
+                    out.append(
+                        f"{pf}.{user}.enabled: {user} stores its data in {dep}, but {pf}.{dep}.enabled "
+                        f"is false; enable {dep} or disable {user}"
+                    )
+    if t.enabled and t.kubeflow.enabled and not f.object_store.enabled:
+        out.append(
+            "phases.training.kubeflow.enabled: Kubeflow Pipelines keeps artifacts in the foundation's "
+            f"object store, but {pf}.object_store.enabled is false; enable the object store"
+        )
+    if s.enabled and s.evidently.enabled and not (s.prometheus.enabled and s.prometheus.pushgateway):
+        out.append(
+            "phases.serving.evidently.enabled: drift metrics reach Prometheus through the Pushgateway; "
+            "set phases.serving.prometheus.enabled and .pushgateway to true, or disable evidently"
+        )
+    if s.enabled and s.evidently.enabled and not f.object_store.enabled:
+        out.append(
+            "phases.serving.evidently.enabled: the drift job reads datasets from the object store; "
+            f"enable {pf}.object_store"
+        )
+    if s.enabled and s.server.enabled and not f.object_store.enabled:
+        out.append(
+            "phases.serving.server.enabled: the model repository lives on the object store; "
+            f"enable {pf}.object_store"
+        )
+    pools = spec.all_gpu_pools()
+    names = [p.name for p in pools]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        out.append(f"gpu_pools: pool names must be unique across phases, {dupes} repeat; rename them")
+    if s.enabled and s.server.enabled and s.server.gpu:
+        if not pools:
+            out.append(
+                "phases.serving.server.gpu: true needs a GPU pool in phases.training.gpu_pools or "
+                "phases.serving.gpu_pools; add a pool or set gpu: false"
+            )
+        elif s.server.gpu_pool is not None and s.server.gpu_pool not in names:
+            out.append(
+                f"phases.serving.server.gpu_pool: no pool named {s.server.gpu_pool!r}; "
+                f"choose one of {names}"
+            )
+    if spec.target == "local":
+        for name in ("kafka", "postgres", "object_store", "redis"):
+            if getattr(f, name).managed:
+                out.append(
+                    f"{pf}.{name}.managed: managed services exist only on target aws; "
+                    "set managed: false or target: aws"
+                )
+    return out
+
+
+def load_spec(path: Path) -> PlatformSpec:
+    """Load omgml.yaml's `platform:` section (or a bare spec file)."""
+    from omgml.spec.base import read_yaml
+
+    data = read_yaml(path)
+    if isinstance(data, dict) and "platform" in data:
+        data = data["platform"]
+    return parse_model(PlatformSpec, data, str(path))
+
+
+def spec_from_dict(data: dict[str, Any], source: str = "spec") -> PlatformSpec:
+    return parse_model(PlatformSpec, data, source)
+
+
+__all__ = ["AwsSpec", "LocalSpec", "PhasesSpec", "PlatformSpec", "load_model", "load_spec", "spec_from_dict"]

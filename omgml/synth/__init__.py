@@ -1,0 +1,1 @@
+"""Offline synth: the real program under a recording mock engine, turned into manifests."""

@@ -1,0 +1,1 @@
+"""Requirement presets shipped with omgml (one documented YAML file each)."""
