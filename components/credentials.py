@@ -64,7 +64,8 @@ class GeneratedSecret(pulumi.ComponentResource):
                 "labels": standard_labels(args.app_name, args.instance, "credentials"),
             },
             type="Opaque",
-            string_data=pulumi.Output.secret(data),
+            # Each value secret on its own: the manifest keeps its keys and masks only the values.
+            string_data={k: pulumi.Output.secret(v) for k, v in data.items()},
             opts=child,
         )
         self.secret_name = secret.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)

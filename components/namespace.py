@@ -45,7 +45,7 @@ def namespace_labels(args: NamespaceArgs) -> dict[str, str]:
 
 def network_policies(args: NamespaceArgs) -> list[tuple[str, JsonDict]]:
     """(suffix, spec) of each NetworkPolicy for the namespace, default-deny first."""
-    same_ns = [{"podSelector": {}}]
+    same_ns: list[JsonDict] = [{"podSelector": {}}]
     dns_peer = {
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
         "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},

@@ -83,4 +83,4 @@ def main() -> None:
         raise pulumi.RunError(str(exc)) from None
     prefix = cfg.get("stackPrefix") or pulumi.get_stack().rsplit("-", 1)[0]
     org = cfg.get("organization") or DEFAULT_ORG
-    build_phase(spec, phase, references_for(pulumi.get_project(), prefix, phase, org))  # type: ignore[arg-type]
+    build_phase(spec, phase, references_for(pulumi.get_project(), prefix, phase, org))

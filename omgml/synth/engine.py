@@ -98,6 +98,10 @@ def _mock_state(typ: str, name: str, urn: str, inputs: dict[str, Any],
     return state
 
 
+async def _resolve(output: Any) -> Any:
+    return await output.future()
+
+
 def synthesize(
     program: Callable[[], None],
     *,
@@ -148,7 +152,7 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, config: d
     current = threading.local()
 
     class RecordingMonitor(pmocks.MockMonitor):
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        def RegisterResource(self, request: Any) -> Any:
             if request.type != "pulumi:pulumi:Stack":
                 urn = self.make_urn(request.parent, request.type, request.name)
                 if urn in recorded:
@@ -171,9 +175,9 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, config: d
                     provider=request.provider,
                 )
                 current.urn = urn
-            return super().RegisterResource(request)
+            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
-        def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        def ReadResource(self, request: Any) -> Any:
             # Reads (StackReference, .get()) are recorded too: they are part of the program.
             urn = self.make_urn(request.parent, request.type, request.name)
             recorded[urn] = RecordedResource(
@@ -182,11 +186,16 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, config: d
                 provider=request.provider,
             )
             current.urn = urn
-            return super().ReadResource(request)
+            return super().ReadResource(request)  # type: ignore[no-untyped-call]
 
     _ = rpc  # imported for its side effects on the secret signature helpers
+    from pulumi.runtime.settings import SETTINGS
+
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # Pulumi keeps pending output tasks in a set that is shared across contexts; one left by
+    # an earlier failed run would belong to a closed loop.
+    SETTINGS.outputs.clear()
     try:
         mocks = RecordingMocks()
         pmocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=RecordingMonitor(mocks))
@@ -197,8 +206,16 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, config: d
         if root is not None:
             raw = getattr(root, "outputs", {})
             if raw:
-                exports = loop.run_until_complete(pulumi.Output.from_input(raw).future()) or {}
+                resolved: Any = loop.run_until_complete(_resolve(pulumi.Output.from_input(raw)))
+                exports = dict(resolved or {})
     finally:
+        # After a failed program, cancel what is still pending so closing the loop is quiet.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        SETTINGS.outputs.clear()
         asyncio.set_event_loop(None)
         loop.close()
     return SynthResult(resources=list(recorded.values()), exports=exports, collisions=collisions)

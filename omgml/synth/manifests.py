@@ -24,7 +24,7 @@ def normalise(value: Any) -> tuple[Any, bool]:
     floats become ints again. Secret values are replaced by MASK.
     """
     if is_secret_wrapper(value):
-        return MASK, True
+        return _mask_leaves(value["value"]), True
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         found = False
@@ -42,6 +42,17 @@ def normalise(value: Any) -> tuple[Any, bool]:
     if isinstance(value, float) and value.is_integer():
         return int(value), False
     return value, False
+
+
+def _mask_leaves(value: Any) -> Any:
+    """Mask every scalar but keep the shape: a Secret's keys stay reviewable, its values don't."""
+    if is_secret_wrapper(value):
+        return _mask_leaves(value["value"])
+    if isinstance(value, dict):
+        return {k: _mask_leaves(v) for k, v in sorted(value.items()) if v is not None}
+    if isinstance(value, list):
+        return [_mask_leaves(v) for v in value]
+    return MASK
 
 
 def is_kubernetes_object(res: RecordedResource) -> bool:

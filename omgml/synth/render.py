@@ -55,8 +55,8 @@ def synth_phase(spec: PlatformSpec, phase: PhaseName, stack_outputs: dict[str, d
 
 def render_platform(spec: PlatformSpec, phases: list[PhaseName] | None = None) -> PlatformRender:
     """Synthesize `phases` (default: all), feeding each phase's exports to the later ones."""
-    from omgml.program import DEFAULT_ORG
     from omgml.naming import stack_reference_name
+    from omgml.program import DEFAULT_ORG
 
     wanted = list(phases or PHASES)
     out = PlatformRender(spec=spec)

@@ -1,0 +1,78 @@
+"""Synth time and laptop-profile requests per phase (prints its figures; not a test).
+
+Usage: python bench/synth_bench.py [SPEC_OR_PROJECT ...] [--repeat N]
+Without arguments it benchmarks the reference spec (stacks/omgml.yaml) and, when the
+templates exist, each shipped template on the laptop profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from omgml.capacity import total_requests, workload_requests
+from omgml.spec import PlatformSpec, load_spec
+from omgml.synth.render import render_platform
+
+ROOT = Path(__file__).resolve().parent.parent
+LAPTOP_BUDGET = (4000, 8 * 2**30)
+
+
+def _specs(paths: list[str]) -> list[tuple[str, PlatformSpec]]:
+    if paths:
+        out = []
+        for p in paths:
+            path = Path(p)
+            out.append((p, load_spec(path / "omgml.yaml" if path.is_dir() else path)))
+        return out
+    specs = [("reference", load_spec(ROOT / "stacks" / "omgml.yaml"))]
+    try:
+        from omgml.templates import template_names, template_platform_spec  # type: ignore[attr-defined]
+    except ImportError:
+        return specs
+    for name in template_names():
+        specs.append((f"template:{name}", template_platform_spec(name)))
+    return specs
+
+
+def bench(label: str, spec: PlatformSpec, repeat: int) -> None:
+    times: list[float] = []
+    render = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        render = render_platform(spec)
+        times.append(time.perf_counter() - t)
+    assert render is not None
+    print(f"\n== {label} (target={spec.target}, profile={spec.profile}) ==")
+    print(f"full synth: median {statistics.median(times):.2f}s over {repeat} run(s)")
+    grand_cpu = grand_mem = 0
+    for p in render.phases:
+        cpu, mem, gpu = total_requests(p.manifests)
+        grand_cpu, grand_mem = grand_cpu + cpu, grand_mem + mem
+        resources = len(p.result.resources)
+        print(f"  {p.phase:<10} synth {p.seconds:5.2f}s  resources {resources:4d}  manifests {len(p.manifests):4d}  "
+              f"requests cpu {cpu / 1000:5.2f}  mem {mem / 2**30:5.2f} GiB  gpu {gpu}")
+        top = sorted((w for m in p.manifests if (w := workload_requests(m)) and w.kind not in ("Job", "CronJob")),
+                     key=lambda w: -w.memory_b)[:5]
+        for w in top:
+            print(f"      {w.kind}/{w.namespace}/{w.name}: cpu {w.cpu_m}m mem {w.memory_b // 2**20}Mi x{w.replicas}")
+    budget_cpu, budget_mem = LAPTOP_BUDGET
+    verdict = "fits" if grand_cpu <= budget_cpu and grand_mem <= budget_mem else "DOES NOT FIT"
+    print(f"  total      requests cpu {grand_cpu / 1000:.2f} / {budget_cpu / 1000:.0f}  "
+          f"mem {grand_mem / 2**30:.2f} / {budget_mem / 2**30:.0f} GiB  -> {verdict} the laptop budget"
+          if spec.profile == "laptop" else f"  total requests cpu {grand_cpu / 1000:.2f} mem {grand_mem / 2**30:.2f} GiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("specs", nargs="*")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    for label, spec in _specs(args.specs):
+        bench(label, spec, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

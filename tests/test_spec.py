@@ -1,0 +1,159 @@
+"""Spec loading: one clear message per problem, with its path; cross-field rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from omgml.errors import SpecError
+from omgml.spec import PlatformSpec, load_spec, spec_from_dict
+
+
+def problems(data: dict) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        spec_from_dict(data)
+    return info.value.problems
+
+
+def test_defaults_are_a_valid_platform() -> None:
+    spec = spec_from_dict({"name": "demo"})
+    assert spec.target == "local" and spec.profile == "laptop"
+    assert spec.phases.foundation.kafka.enabled
+
+
+def test_range_error_names_path_bound_and_value() -> None:
+    assert problems({"name": "x", "phases": {"serving": {"server": {"replicas": 0}}}}) == [
+        "phases.serving.server.replicas: must be ≥ 1, got 0"
+    ]
+
+
+def test_unknown_field_lists_the_allowed_ones() -> None:
+    (msg,) = problems({"name": "x", "phases": {"foundation": {"kafak": {}}}})
+    assert msg.startswith("phases.foundation.kafak: unknown field; allowed here: ")
+    assert "kafka" in msg and "redis" in msg
+
+
+def test_literal_error_lists_choices() -> None:
+    (msg,) = problems({"name": "x", "target": "gcp"})
+    assert msg == "target: must be one of 'local' or 'aws', got 'gcp'"
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    found = problems({"name": "Bad_Name", "profile": "huge", "phases": {"foundation": {"kafka": {"brokers": 0}}}})
+    assert len(found) == 3
+    assert any(p.startswith("name: ") for p in found)
+    assert any(p.startswith("profile: ") for p in found)
+    assert "phases.foundation.kafka.brokers: must be ≥ 1, got 0" in found
+
+
+def test_list_index_in_path() -> None:
+    (msg,) = problems({"name": "x", "phases": {"foundation": {"kafka": {"topics": [{"name": "ok"}, {"name": "a b"}]}}}})
+    assert msg.startswith("phases.foundation.kafka.topics[1].name: ")
+
+
+def test_feast_online_store_needs_redis() -> None:
+    assert problems({"name": "x", "phases": {"foundation": {"redis": {"enabled": False}}}}) == [
+        "phases.foundation.feast.online_store: 'redis' needs phases.foundation.redis.enabled: true; "
+        "enable Redis or set online_store: none"
+    ]
+    spec_from_dict({"name": "x", "phases": {"foundation": {"redis": {"enabled": False},
+                                                           "feast": {"online_store": "none"}}}})
+
+
+@pytest.mark.parametrize("user", ["mlflow", "feast"])
+def test_stores_need_postgres(user: str) -> None:
+    other = "feast" if user == "mlflow" else "mlflow"
+    found = problems({"name": "x", "phases": {"foundation": {"postgres": {"enabled": False},
+                                                             other: {"enabled": False}}}})
+    assert found == [
+        f"phases.foundation.{user}.enabled: {user} stores its data in postgres, but "
+        f"phases.foundation.postgres.enabled is false; enable postgres or disable {user}"
+    ]
+
+
+def test_gpu_server_needs_a_pool() -> None:
+    assert problems({"name": "x", "phases": {"serving": {"server": {"gpu": True}}}}) == [
+        "phases.serving.server.gpu: true needs a GPU pool in phases.training.gpu_pools or "
+        "phases.serving.gpu_pools; add a pool or set gpu: false"
+    ]
+    ok = spec_from_dict({"name": "x", "phases": {
+        "training": {"gpu_pools": [{"name": "train"}]}, "serving": {"server": {"gpu": True}}}})
+    assert [p.name for p in ok.all_gpu_pools()] == ["train"]
+
+
+def test_gpu_pool_in_a_disabled_phase_does_not_count() -> None:
+    found = problems({"name": "x", "phases": {
+        "training": {"enabled": False, "gpu_pools": [{"name": "train"}]}, "serving": {"server": {"gpu": True}}}})
+    assert found[0].startswith("phases.serving.server.gpu: true needs a GPU pool")
+
+
+def test_named_gpu_pool_must_exist() -> None:
+    (msg,) = problems({"name": "x", "phases": {
+        "training": {"gpu_pools": [{"name": "train"}]},
+        "serving": {"server": {"gpu": True, "gpu_pool": "infer"}}}})
+    assert msg == "phases.serving.server.gpu_pool: no pool named 'infer'; choose one of ['train']"
+
+
+def test_gpu_pool_sizes_ordered_and_inference_not_zero() -> None:
+    (msg,) = problems({"name": "x", "phases": {"training": {"gpu_pools": [
+        {"name": "p", "min_size": 2, "desired_size": 1, "max_size": 3}]}}})
+    assert "need min_size ≤ desired_size ≤ max_size, got 2 ≤ 1 ≤ 3" in msg
+    (msg,) = problems({"name": "x", "phases": {"serving": {"gpu_pools": [
+        {"name": "p", "purpose": "inference", "min_size": 0}]}}})
+    assert "inference pools cannot scale to zero" in msg
+
+
+def test_duplicate_pool_names_across_phases() -> None:
+    (msg,) = problems({"name": "x", "phases": {
+        "training": {"gpu_pools": [{"name": "gpu"}]},
+        "serving": {"gpu_pools": [{"name": "gpu", "purpose": "inference", "min_size": 1, "desired_size": 1}]}}})
+    assert msg == "gpu_pools: pool names must be unique across phases, ['gpu'] repeat; rename them"
+
+
+def test_managed_services_only_on_aws() -> None:
+    (msg,) = problems({"name": "x", "phases": {"foundation": {"postgres": {"managed": True}}}})
+    assert msg == ("phases.foundation.postgres.managed: managed services exist only on target aws; "
+                   "set managed: false or target: aws")
+    spec_from_dict({"name": "x", "target": "aws", "phases": {"foundation": {"postgres": {"managed": True}}}})
+
+
+def test_kubeflow_and_serving_need_the_object_store() -> None:
+    found = problems({"name": "x", "phases": {"foundation": {
+        "object_store": {"enabled": False}, "mlflow": {"enabled": False}, "feast": {"enabled": False}}}})
+    assert any(p.startswith("phases.training.kubeflow.enabled: ") for p in found)
+    assert any(p.startswith("phases.serving.server.enabled: ") for p in found)
+    assert any(p.startswith("phases.serving.evidently.enabled: the drift job reads") for p in found)
+
+
+def test_evidently_needs_pushgateway() -> None:
+    found = problems({"name": "x", "phases": {"serving": {"prometheus": {"pushgateway": False}}}})
+    assert found == [
+        "phases.serving.evidently.enabled: drift metrics reach Prometheus through the Pushgateway; "
+        "set phases.serving.prometheus.enabled and .pushgateway to true, or disable evidently"
+    ]
+
+
+def test_gpu_available_only_with_a_real_gpu() -> None:
+    assert not spec_from_dict({"name": "x"}).gpu_available()
+    assert spec_from_dict({"name": "x", "local": {"gpu": "nvidia"}}).gpu_available()
+    assert spec_from_dict({"name": "x", "target": "aws"}).gpu_available()
+
+
+def test_load_spec_reads_platform_section_and_reports_yaml_errors(tmp_path: Path) -> None:
+    good = tmp_path / "omgml.yaml"
+    good.write_text("requirements: {}\nplatform:\n  name: demo\n  profile: small\n")
+    assert isinstance(load_spec(good), PlatformSpec)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("platform:\n  name: [unclosed\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(bad)
+    assert info.value.problems[0].startswith("not valid YAML at line")
+    with pytest.raises(SpecError) as info:
+        load_spec(tmp_path / "missing.yaml")
+    assert info.value.problems == ["file not found: check the path"]
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just text\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(scalar)
+    assert info.value.problems == ["(top level): must be a mapping, got str"]

@@ -1,0 +1,128 @@
+"""The offline synth: recording, collisions, secret masking, stack references, YAML output."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+import yaml
+
+from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
+from omgml.components.namespace import NamespaceArgs, PlatformNamespace
+from omgml.errors import SynthError
+from omgml.spec import spec_from_dict
+from omgml.synth.engine import synthesize
+from omgml.synth.manifests import MASK, inventory_entries, manifests, object_collisions
+from omgml.synth.render import dump_yaml_documents, render_platform
+from tests.synth_helpers import assert_valid, one
+
+
+class Pair(pulumi.ComponentResource):
+    """A component that names its child without its own name: the classic collision bug."""
+
+    def __init__(self, name: str, child: str) -> None:
+        super().__init__("omgml:test:Pair", name, None, None)
+        k8s.core.v1.ConfigMap(child, metadata={"name": f"{name}-cm"}, data={"a": "b"},
+                              opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+def _two_pairs(first: str, second: str) -> None:
+    Pair("one", first)
+    Pair("two", second)
+
+
+def test_deliberate_collision_is_reported() -> None:
+    result = synthesize(lambda: _two_pairs("cm", "cm"), project="p", stack="s")
+    assert len(result.collisions) == 1
+    assert "kubernetes:core/v1:ConfigMap named 'cm'" in result.collisions[0]
+
+
+def test_prefixed_children_do_not_collide() -> None:
+    result = synthesize(lambda: _two_pairs("one-cm", "two-cm"), project="p", stack="s")
+    assert result.collisions == []
+
+
+def test_same_kubernetes_object_twice_is_reported() -> None:
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "n"}}] * 2
+    assert object_collisions(items) == ["two ConfigMap objects named 'a' in namespace 'n'"]
+
+
+def test_generated_password_never_appears_in_the_render() -> None:
+    def program() -> None:
+        creds = GeneratedSecret("db", GeneratedSecretArgs(namespace="ns", secret_name="db-creds",
+                                                          password_keys=("password",)))
+        uri = pulumi.Output.format("postgresql://app:{0}@db:5432/app", creds.passwords["password"])
+        GeneratedSecret("uri", GeneratedSecretArgs(namespace="ns", secret_name="db-uri", derived={"uri": uri}))
+
+    result = synthesize(program, project="p", stack="s")
+    raw = [r for r in result.resources if r.type == "random:index/randomPassword:RandomPassword"]
+    assert len(raw) == 1
+    items = manifests(result)
+    text = dump_yaml_documents(items) + repr(inventory_entries(result, "foundation"))
+    assert "mock" not in text  # the generated values start with "mock"
+    secret = one(items, "Secret", "db-creds")
+    assert secret["stringData"] == {"password": MASK}
+    assert one(items, "Secret", "db-uri")["stringData"] == {"uri": MASK}
+    assert_valid(items)
+
+
+def test_output_used_as_string_is_an_error() -> None:
+    def program() -> None:
+        ns = PlatformNamespace("ns", NamespaceArgs(name="x"))
+        f"{ns.name}"  # the mistake under test
+
+    with pytest.raises(Exception, match="Calling __str__ on an Output"):
+        synthesize(program, project="p", stack="s")
+
+
+def test_numbers_come_back_as_ints_and_dicts_sorted() -> None:
+    def program() -> None:
+        k8s.core.v1.Service("svc", metadata={"name": "svc", "namespace": "n"},
+                            spec={"selector": {"b": "1", "a": "2"}, "ports": [{"port": 80, "targetPort": 8080}]})
+
+    (svc,) = manifests(synthesize(program, project="p", stack="s"))
+    assert svc["spec"]["ports"][0] == {"port": 80, "targetPort": 8080}
+    assert isinstance(svc["spec"]["ports"][0]["port"], int)
+    assert list(svc["spec"]["selector"]) == ["a", "b"]
+    assert list(svc)[:3] == ["apiVersion", "kind", "metadata"]
+
+
+def test_render_feeds_foundation_exports_to_later_phases() -> None:
+    render = render_platform(spec_from_dict({"name": "demo"}))
+    fnd, trn, srv = render.phases
+    assert fnd.result.exports["data_namespace"] == "omgml-data"
+    refs = [r for r in trn.result.resources if r.type == "pulumi:pulumi:StackReference"]
+    assert [r.inputs["name"] for r in refs] == ["organization/demo/render-foundation"]
+    srv_refs = sorted(r.inputs["name"] for r in srv.result.resources if r.type == "pulumi:pulumi:StackReference")
+    assert srv_refs == ["organization/demo/render-foundation", "organization/demo/render-training"]
+
+
+def test_single_phase_render_still_synthesizes_its_upstream() -> None:
+    render = render_platform(spec_from_dict({"name": "demo"}), ["serving"])
+    assert [p.phase for p in render.phases] == ["serving"]
+
+
+def test_missing_upstream_outputs_is_a_clear_error() -> None:
+    from omgml.synth.render import synth_phase
+
+    with pytest.raises(SynthError, match="render the earlier phase first"):
+        synth_phase(spec_from_dict({"name": "demo"}), "training", {})
+
+
+def test_yaml_round_trips_through_a_yaml_1_1_reader() -> None:
+    tricky = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"},
+               "data": {"a": "yes", "b": "on", "c": "0755", "d": "1e3", "e": "null", "f": "~", "g": "12:30",
+                        "h": "", "i": "-", "j": "0x1F", "k": "multi\nline"}}]
+    text = dump_yaml_documents(tricky)
+    assert list(yaml.safe_load_all(text)) == tricky
+    assert_valid(tricky)
+
+
+def test_inventory_lists_every_resource_with_parents() -> None:
+    render = render_platform(spec_from_dict({"name": "demo"}), ["foundation"])
+    inv = render.inventory()["resources"]
+    types = {e["type"] for e in inv}
+    assert {"omgml:blueprints:Foundation", "omgml:core:Namespace", "kubernetes:core/v1:Namespace"} <= types
+    ns = next(e for e in inv if e["type"] == "kubernetes:core/v1:Namespace")
+    assert ns["parent_type"] == "omgml:core:Namespace" and ns["inputs"]["kind"] == "Namespace"
