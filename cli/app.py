@@ -7,7 +7,11 @@ from typing import Annotated
 import typer
 
 from omgml import __version__
+from omgml.cli import check as check_cmd
+from omgml.cli import deploy as deploy_cmd
+from omgml.cli import diff as diff_cmd
 from omgml.cli import render as render_cmd
+from omgml.cli.local import local_app
 
 app = typer.Typer(
     name="omgml",
@@ -33,6 +37,12 @@ def root(
 
 
 app.command("render")(render_cmd.render)
+app.command("check")(check_cmd.check)
+app.command("diff")(diff_cmd.diff)
+app.command("preview")(deploy_cmd.preview)
+app.command("up")(deploy_cmd.up)
+app.command("destroy")(deploy_cmd.destroy)
+app.add_typer(local_app, name="local")
 
 
 def main() -> None:

@@ -1,0 +1,114 @@
+"""`omgml local up|down|status`: a local cluster (kind, or kwok where Docker is missing) + the phases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from omgml.cli.common import fail, load_project_spec, user_errors
+from omgml.cli.deploy import PrefixOpt, ProjectArg, run_action
+
+local_app = typer.Typer(help="Run the platform on a local cluster (kind; kwok where Docker is missing).",
+                        no_args_is_help=True)
+KIND_CONFIG = "kind-config.yaml"
+
+
+def _cluster(project: Path) -> tuple[object, object]:
+    from omgml.deploy.local import LocalCluster, choose_runtime
+
+    spec = load_project_spec(project)
+    if spec.target != "local":
+        raise fail(f"{project} targets {spec.target!r}; `omgml local` is for target local (use `omgml up`)")
+    return spec, LocalCluster(choose_runtime(), spec.name)
+
+
+@local_app.command("up")
+def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
+    """Create (or reuse) the local cluster and deploy every phase to it."""
+    from omgml.deploy.local import LocalCluster, cluster_exists, create_cluster, set_stack_context
+    from omgml.deploy.plan import phase_steps
+
+    with user_errors():
+        spec, cluster = _cluster(project)
+        assert isinstance(cluster, LocalCluster)
+        if cluster.simulated:
+            typer.secho("Docker/kind not available: using kwok. Nodes and pods are SIMULATED — no container "
+                        "runs; this checks manifests, scheduling and the deploy path, not the workloads.",
+                        fg=typer.colors.YELLOW)
+        _refuse_if_too_big(project)
+        if cluster_exists(cluster):
+            typer.echo(f"reusing {cluster.runtime} cluster {cluster.name!r} (context {cluster.context})")
+        else:
+            config = project / KIND_CONFIG
+            if cluster.runtime == "kind" and not config.exists():
+                raise fail(f"{config} is missing; re-run `omgml init` or write the kind config there")
+            typer.echo(f"creating {cluster.runtime} cluster {cluster.name!r} …")
+            create_cluster(cluster, config)
+        for step in phase_steps(spec, "up", "all", stack_prefix):  # type: ignore[arg-type]
+            if set_stack_context(project, step.stack, cluster.context):
+                typer.echo(f"{step.stack}: kubernetes:context set to {cluster.context}")
+        run_action("up", project, "all", stack_prefix)
+
+
+@local_app.command("down")
+def down(project: ProjectArg, stack_prefix: PrefixOpt = "dev",
+         yes: Annotated[bool, typer.Option("--yes", help="Don't ask for confirmation.")] = False) -> None:
+    """Destroy every phase, then delete the local cluster."""
+    from omgml.deploy.local import LocalCluster, cluster_exists, delete_cluster
+
+    if not yes:
+        typer.confirm(f"Destroy the local platform of {project}, including its data?", abort=True)
+    with user_errors():
+        _, cluster = _cluster(project)
+        assert isinstance(cluster, LocalCluster)
+        if cluster_exists(cluster):
+            run_action("destroy", project, "all", stack_prefix)
+            delete_cluster(cluster)
+            typer.echo(f"deleted {cluster.runtime} cluster {cluster.name!r}")
+        else:
+            typer.echo(f"no {cluster.runtime} cluster {cluster.name!r}; nothing to do")
+
+
+@local_app.command("status")
+def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
+    """Per phase the stack state, per component whether its workloads are available."""
+    from omgml.cli.deploy import engine_env
+    from omgml.deploy.local import LocalCluster, cluster_exists, workload_status
+    from omgml.deploy.runner import AutomationRunner
+    from omgml.naming import stack_name
+    from omgml.spec import PHASES
+
+    with user_errors():
+        spec, cluster = _cluster(project)
+        assert isinstance(cluster, LocalCluster)
+        runner = AutomationRunner(project, spec, stack_prefix, engine_env(project), echo=typer.echo)  # type: ignore[arg-type]
+        for phase in PHASES:
+            name = stack_name(stack_prefix, phase)
+            typer.echo(f"{name:<24} {'deployed' if runner.deployed(name) else 'not deployed'}")
+        if not cluster_exists(cluster):
+            typer.echo(f"cluster {cluster.name!r} ({cluster.runtime}) does not exist")
+            raise typer.Exit(1)
+        rows = workload_status(cluster.context)
+        for w in rows:
+            mark = "available" if w.available else "NOT available"
+            typer.echo(f"{w.component:<24} {w.kind}/{w.namespace}/{w.name}: {w.ready}/{w.desired} {mark}")
+        if any(not w.available for w in rows):
+            raise typer.Exit(1)
+
+
+def _refuse_if_too_big(project: Path) -> None:
+    """A platform whose requests exceed the laptop budget would leave pods Pending forever."""
+    from omgml.capacity import total_requests
+    from omgml.synth.render import render_platform
+
+    spec = load_project_spec(project)
+    render = render_platform(spec)
+    cpu, mem, _gpu = total_requests(render.all_manifests())
+    budget_cpu, budget_mem = 4000, 8 * 2**30
+    if spec.profile == "laptop" and (cpu > budget_cpu or mem > budget_mem):
+        raise fail(
+            f"the platform requests {cpu / 1000:.2f} CPU / {mem / 2**30:.2f} GiB, more than the local budget of "
+            f"{budget_cpu / 1000:.0f} CPU / {budget_mem / 2**30:.0f} GiB; disable components or lower their sizes"
+        )
