@@ -11,10 +11,49 @@ from typing import Any
 
 import pulumi
 
-# Exported by the foundation phase.
-FOUNDATION_KEYS: tuple[str, ...] = ("data_namespace",)
+# Exported by the foundation phase. A disabled component exports "" for its keys.
+FOUNDATION_KEYS: tuple[str, ...] = (
+    "data_namespace",
+    # Namespaces the foundation created (data + the enabled phases' namespaces): later phases
+    # deploy into them but must not create them again.
+    "platform_namespaces",
+    "mlflow_tracking_uri",
+    "object_store_endpoint",
+    "object_store_region",
+    # Name of the Secret (keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) in every platform namespace.
+    "object_store_secret",
+    "mlflow_bucket",
+    "features_bucket",
+    "models_bucket",
+    "pipelines_bucket",
+    "redis_host",
+    "redis_port",  # a string ("6379"), ready for env vars and ConfigMap data
+    # Name of the Secret (key `password`) in every platform namespace.
+    "redis_secret",
+    "kafka_bootstrap",
+    "feast_endpoint",
+)
 # Exported by the training phase.
-TRAINING_KEYS: tuple[str, ...] = ("training_enabled",)
+TRAINING_KEYS: tuple[str, ...] = (
+    "training_enabled",
+    # Kubeflow Pipelines ("" when disabled): control-plane namespace, the namespace pipeline
+    # steps and training jobs run in, the API endpoint and the UI Service (port 80).
+    "kfp_namespace",
+    "training_namespace",
+    "kfp_endpoint",
+    "kfp_ui_service",
+    # GPU compute of the whole platform (training and serving pools): pool names, each pool's
+    # node labels, the taint every GPU node carries ({key, value, effect}), whether pods may
+    # request nvidia.com/gpu (false on a local cluster without a GPU: CPU fallback), and the
+    # device plugin's namespace ("" when none is installed).
+    "gpu_pools",
+    "gpu_pool_labels",
+    "gpu_taint",
+    "gpu_available",
+    "device_plugin_namespace",
+    # Pools that have EKS node groups (aws, once the cluster's outputs exist; [] on local).
+    "gpu_node_groups",
+)
 
 
 class PhaseOutputs:

@@ -1,4 +1,14 @@
-"""Foundation phase: namespaces, data stores, tracking and features."""
+"""Foundation phase: namespaces, data stores, tracking and features.
+
+The foundation runs first, so it owns every platform namespace that its Secrets must land
+in: the data namespace, and the training and serving namespaces of the enabled phases (the
+object-store and Redis credentials are copied into them). Later phases create their workloads
+in those namespaces but not the Namespace objects themselves; their settings (Pod Security
+level, external egress) come from the spec here, in `platform_namespace_args`.
+
+Every store runs in-cluster on both targets for now; `managed: true` on aws (RDS, ElastiCache,
+MSK, S3) is a later step that swaps the component behind the same endpoint contracts.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +16,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
-from omgml.components.namespace import NamespaceArgs, PlatformNamespace
+from omgml.components.feast import Feast, FeastArgs
+from omgml.components.kafka import Kafka, KafkaArgs, kafka_brokers
+from omgml.components.mlflow import Mlflow, MlflowArgs
+from omgml.components.namespace import NamespaceArgs, PlatformNamespace, egress_to_namespaces
+from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
+from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
+from omgml.components.redis import Redis, RedisArgs
+from omgml.labels import standard_labels
+from omgml.naming import k8s_name
 from omgml.spec import PlatformSpec
 
 TYPE_TOKEN = "omgml:blueprints:Foundation"
+
+# Bucket roles the later phases read back through the stack outputs (<role>_bucket).
+BUCKET_ROLES = ("mlflow", "features", "models", "pipelines")
 
 
 @dataclass(frozen=True)
@@ -18,24 +40,149 @@ class FoundationArgs:
     spec: PlatformSpec
 
 
+def bucket_names(spec: PlatformSpec) -> dict[str, str]:
+    """Role → bucket name: `<platform>-<role>`, deterministic and valid for S3 and DNS.
+
+    Only the buckets an enabled consumer needs; spec extra_buckets are added under their own name."""
+    f = spec.phases.foundation
+    t = spec.phases.training
+    s = spec.phases.serving
+    wanted = {
+        "mlflow": f.mlflow.enabled,
+        "features": f.feast.enabled or (s.enabled and s.evidently.enabled),
+        "models": s.enabled and s.server.enabled,
+        "pipelines": t.enabled and t.kubeflow.enabled,
+    }
+    buckets = {role: k8s_name(spec.name, role) for role in BUCKET_ROLES if wanted[role]}
+    for extra in f.object_store.extra_buckets:
+        buckets[f"extra:{extra}"] = extra
+    return buckets
+
+
+def platform_namespace_args(spec: PlatformSpec) -> list[NamespaceArgs]:
+    """The data namespace first, then the client namespaces of the enabled phases."""
+    f = spec.phases.foundation
+    t = spec.phases.training
+    s = spec.phases.serving
+    kfp = t.enabled and t.kubeflow.enabled
+    clients: list[NamespaceArgs] = []
+    if kfp:
+        kf = t.kubeflow
+        # Pipeline steps call the KFP API and metadata services; the system pods reach back.
+        clients.append(NamespaceArgs(name=kf.namespace, allow_ingress_from=(kf.user_namespace,)))
+        step_security = kf.step_pod_security
+        clients.append(NamespaceArgs(
+            name=kf.user_namespace,
+            pod_security=step_security,
+            pod_security_reason=(
+                "pipeline steps run user images, most of which run as root "
+                "(phases.training.kubeflow.step_pod_security)" if step_security != "restricted" else None
+            ),
+            allow_ingress_from=(kf.namespace,),
+            allow_external_egress=kf.allow_external_egress,
+        ))
+    if s.enabled:
+        clients.append(NamespaceArgs(name=s.namespace))
+    data = NamespaceArgs(name=f.namespace, allow_ingress_from=tuple(c.name for c in clients))
+    return [data, *clients]
+
+
+def _peer_egress(ns: NamespaceArgs, data_namespace: str) -> list[str]:
+    """Namespaces a client namespace may open connections to: the data stores, plus any
+    namespace it exchanges traffic with (allow_ingress_from is symmetric for KFP's pair)."""
+    return sorted({data_namespace, *ns.allow_ingress_from})
+
+
 class Foundation(pulumi.ComponentResource):
+    exports: dict[str, Any]
+
     def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         spec = args.spec
         f = spec.phases.foundation
-        peers = tuple(
-            ns
-            for enabled, ns in (
-                (spec.phases.training.enabled, spec.phases.training.kubeflow.namespace),
-                (spec.phases.training.enabled, spec.phases.training.kubeflow.user_namespace),
-                (spec.phases.serving.enabled, spec.phases.serving.namespace),
+        profile = spec.profile
+        data_ns = f.namespace
+        ns_args = platform_namespace_args(spec)
+        clients = [a.name for a in ns_args[1:]]
+
+        namespaces: list[PlatformNamespace] = []
+        for a in ns_args:
+            label = "data" if a.name == data_ns else a.name
+            namespaces.append(PlatformNamespace(f"{name}-ns-{label}", a, pulumi.ResourceOptions(parent=self)))
+        for a, ns_res in zip(ns_args[1:], namespaces[1:], strict=True):
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-egress-{a.name}",
+                metadata={"name": "allow-egress-to-platform", "namespace": a.name,
+                          "labels": standard_labels("namespace", a.name)},
+                spec=egress_to_namespaces(_peer_egress(a, data_ns)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns_res]),
             )
+        in_namespaces = pulumi.ResourceOptions(parent=self, depends_on=list(namespaces))
+
+        buckets = bucket_names(spec)
+        consumers = tuple(
+            PostgresConsumer(name=c, namespace=data_ns)
+            for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled))
             if enabled
         )
-        self.namespace = PlatformNamespace(
-            f"{name}-data",
-            NamespaceArgs(name=f.namespace, allow_ingress_from=peers),
-            pulumi.ResourceOptions(parent=self),
-        )
-        self.exports: dict[str, Any] = {"data_namespace": self.namespace.name}
+        postgres = None
+        if f.postgres.enabled:
+            postgres = Postgres(f"{name}-postgres", PostgresArgs(
+                namespace=data_ns, storage_gib=f.postgres.storage_gib, profile=profile, consumers=consumers,
+            ), in_namespaces)
+        objectstore = None
+        if f.object_store.enabled:
+            objectstore = ObjectStore(f"{name}-objectstore", ObjectStoreArgs(
+                namespace=data_ns, storage_gib=f.object_store.storage_gib, profile=profile,
+                buckets=buckets, client_namespaces=(data_ns, *clients),
+            ), in_namespaces)
+        redis = None
+        if f.redis.enabled:
+            redis = Redis(f"{name}-redis", RedisArgs(
+                namespace=data_ns, storage_gib=f.redis.storage_gib, max_memory_mib=f.redis.max_memory_mib,
+                profile=profile, client_namespaces=tuple(clients),
+            ), in_namespaces)
+        kafka = None
+        if f.kafka.enabled:
+            kafka = Kafka(f"{name}-kafka", KafkaArgs(
+                namespace=data_ns, brokers=kafka_brokers(f.kafka.brokers, profile),
+                storage_gib=f.kafka.storage_gib, profile=profile, topics=tuple(f.kafka.topics),
+            ), in_namespaces)
+
+        mlflow = None
+        if f.mlflow.enabled:
+            # platform_problems guarantees Postgres and the object store when MLflow is on.
+            assert postgres is not None and objectstore is not None
+            mlflow = Mlflow(f"{name}-mlflow", MlflowArgs(
+                namespace=data_ns, replicas=f.mlflow.replicas, profile=profile,
+                backend=postgres.databases["mlflow"], store=objectstore.endpoint,
+                artifacts_bucket=buckets["mlflow"],
+            ), pulumi.ResourceOptions(parent=self, depends_on=[*namespaces, postgres, objectstore]))
+        feast = None
+        if f.feast.enabled:
+            assert postgres is not None and objectstore is not None
+            online = redis if f.feast.online_store == "redis" else None
+            feast = Feast(f"{name}-feast", FeastArgs(
+                namespace=data_ns, replicas=f.feast.replicas, profile=profile,
+                registry=postgres.databases["feast"],
+                online=online.endpoint if online is not None else None,
+                store=objectstore.endpoint, offline_bucket=buckets["features"],
+                feature_repo=f.feast.feature_repo, project=spec.name.replace("-", "_"),
+            ), pulumi.ResourceOptions(parent=self, depends_on=[
+                *namespaces, postgres, objectstore, *([online] if online is not None else [])]))
+
+        self.exports = {
+            "data_namespace": namespaces[0].name,
+            "platform_namespaces": [a.name for a in ns_args],
+            "mlflow_tracking_uri": mlflow.tracking_uri if mlflow else "",
+            "object_store_endpoint": objectstore.endpoint.endpoint_url if objectstore else "",
+            "object_store_region": objectstore.endpoint.region if objectstore else "",
+            "object_store_secret": objectstore.secret_name if objectstore else "",
+            **{f"{role}_bucket": buckets.get(role, "") for role in BUCKET_ROLES},
+            "redis_host": redis.endpoint.host if redis else "",
+            "redis_port": str(redis.endpoint.port) if redis else "",
+            "redis_secret": redis.endpoint.password_ref.secret_name if redis else "",
+            "kafka_bootstrap": kafka.endpoint.bootstrap_servers if kafka else "",
+            "feast_endpoint": feast.endpoint if feast else "",
+        }
         self.register_outputs(self.exports)

@@ -1,4 +1,23 @@
-"""Serving and observability phase: model server, Prometheus, Evidently."""
+"""Serving and observability phase: model server, Prometheus, Evidently.
+
+The serving namespace itself belongs to the foundation (it copies the object-store and Redis
+credentials into it, and owns its NetworkPolicies, including egress to the data namespace);
+this phase deploys into it. Everything from the foundation arrives as stack outputs
+(`args.foundation.get(key)`, keys in blueprints/contracts.py).
+
+What Prometheus scrapes comes from `scrape_targets(spec)`: exactly the components of this spec
+that serve Prometheus metrics. The foundation's components serve none today, for these reasons
+(FOUNDATION_METRICS); when one of them starts exporting, its entry there is the one place to
+change:
+- Kafka: the official apache/kafka image has no Prometheus exporter (JMX only).
+- MLflow: `/metrics` exists only with `mlflow server --expose-prometheus`, which the MLflow
+  component does not pass.
+- Feast: the feature server serves metrics only with `feast serve --metrics`, not used.
+- Redis: no redis_exporter is deployed.
+- SeaweedFS: no metrics port is configured.
+Model pods of other workloads annotated `prometheus.io/scrape: "true"` in the serving namespace
+are still discovered by Prometheus' annotation job.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +25,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from omgml.blueprints.contracts import PhaseOutputs
-from omgml.spec import PlatformSpec
+from omgml.components.evidently import Evidently, EvidentlyArgs
+from omgml.components.modelserver import ModelServerArgs, metrics_endpoint, model_server_for, server_name
+from omgml.components.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
+from omgml.k8s import JsonDict
+from omgml.labels import standard_labels
+from omgml.naming import k8s_name
+from omgml.spec import GpuPoolSpec, PlatformSpec
 
 TYPE_TOKEN = "omgml:blueprints:Serving"
+
+# Foundation component → (serves Prometheus metrics?, why / how). Only entries marked True
+# become scrape targets.
+FOUNDATION_METRICS: dict[str, tuple[bool, str]] = {
+    "kafka": (False, "apache/kafka has no Prometheus exporter (JMX only)"),
+    "mlflow": (False, "needs `mlflow server --expose-prometheus`, not passed by the MLflow component"),
+    "feast": (False, "needs `feast serve --metrics`, not passed by the Feast component"),
+    "redis": (False, "no redis_exporter is deployed"),
+    "object_store": (False, "SeaweedFS runs without a metrics port"),
+}
 
 
 @dataclass(frozen=True)
@@ -20,8 +56,139 @@ class ServingArgs:
     training: PhaseOutputs | None
 
 
+def serving_gpu_pool(spec: PlatformSpec) -> GpuPoolSpec | None:
+    """The pool the model server lands on: the named one, else the first inference pool, else
+    the first pool; None when the server runs on CPU nodes."""
+    server = spec.phases.serving.server
+    if not server.gpu:
+        return None
+    pools = spec.all_gpu_pools()
+    if server.gpu_pool is not None:
+        named = [p for p in pools if p.name == server.gpu_pool]
+        if not named:
+            raise ValueError(f"phases.serving.server.gpu_pool: no pool named {server.gpu_pool!r}; "
+                             f"choose one of {[p.name for p in pools]}")
+        return named[0]
+    inference = [p for p in pools if p.purpose == "inference"]
+    return (inference or pools)[0] if pools else None
+
+
+def scrape_targets(spec: PlatformSpec) -> list[ScrapeTarget]:
+    """One target per deployed component that serves Prometheus metrics (Prometheus adds its
+    own Pushgateway, Alertmanager and Grafana)."""
+    s = spec.phases.serving
+    targets: list[ScrapeTarget] = []
+    if s.server.enabled:
+        ep = metrics_endpoint(s.server.kind)
+        targets.append(ScrapeTarget(job=f"model-server-{s.server.kind}", namespace=s.namespace,
+                                    service=server_name(spec.name, s.server.kind), port=ep.port_name,
+                                    path=ep.path, exporter=s.server.kind))
+    return targets
+
+
+def model_env_keys(spec: PlatformSpec) -> list[str]:
+    """Keys of the ConfigMap model containers read with envFrom (values come from the foundation)."""
+    f = spec.phases.foundation
+    s = spec.phases.serving
+    keys = []
+    if f.feast.enabled:
+        keys.append("FEAST_FEATURE_SERVER_URL")
+    if f.redis.enabled:
+        keys += ["REDIS_HOST", "REDIS_PORT"]
+    if f.mlflow.enabled:
+        keys.append("MLFLOW_TRACKING_URI")
+    if f.kafka.enabled and s.inference_logging:
+        keys += ["KAFKA_BOOTSTRAP_SERVERS", "INFERENCE_LOG_TOPIC"]
+    return keys
+
+
+def _model_env_values(spec: PlatformSpec, fnd: PhaseOutputs) -> dict[str, pulumi.Input[str]]:
+    source: dict[str, pulumi.Input[str]] = {
+        "FEAST_FEATURE_SERVER_URL": fnd.get("feast_endpoint") if spec.phases.foundation.feast.enabled else "",
+        "REDIS_HOST": fnd.get("redis_host") if spec.phases.foundation.redis.enabled else "",
+        "REDIS_PORT": fnd.get("redis_port") if spec.phases.foundation.redis.enabled else "",
+        "MLFLOW_TRACKING_URI": fnd.get("mlflow_tracking_uri") if spec.phases.foundation.mlflow.enabled else "",
+        "KAFKA_BOOTSTRAP_SERVERS": fnd.get("kafka_bootstrap") if spec.phases.foundation.kafka.enabled else "",
+        "INFERENCE_LOG_TOPIC": spec.phases.serving.inference_log_topic,
+    }
+    return {k: source[k] for k in model_env_keys(spec)}
+
+
 class Serving(pulumi.ComponentResource):
+    exports: dict[str, Any]
+
     def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        self.exports: dict[str, Any] = {}
+        spec = args.spec
+        s = spec.phases.serving
+        self.exports = {"serving_enabled": s.enabled}
+        if not s.enabled:
+            self.register_outputs(self.exports)
+            return
+        fnd = args.foundation
+        ns = s.namespace
+        instance = spec.name
+        child = pulumi.ResourceOptions(parent=self)
+        endpoint = fnd.get("object_store_endpoint")
+        region = fnd.get("object_store_region")
+        store_secret = fnd.get("object_store_secret")
+        self.exports["serving_namespace"] = ns
+
+        if s.server.enabled:
+            env_keys = model_env_keys(spec)
+            env_cm: str | None = None
+            if env_keys:
+                env_cm = k8s_name(instance, "model-env")
+                k8s.core.v1.ConfigMap(
+                    f"{name}-model-env",
+                    metadata={"name": env_cm, "namespace": ns,
+                              "labels": standard_labels("model-env", instance, "config")},
+                    data=_model_env_values(spec, fnd), opts=child)
+            extra_env: list[JsonDict] = []
+            if spec.phases.foundation.redis.enabled:
+                # The Redis password stays in its Secret (copied here by the foundation).
+                extra_env.append({"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {
+                    "name": fnd.get("redis_secret"), "key": "password"}}})
+            pool = serving_gpu_pool(spec)
+            server_cls = model_server_for(s.server.kind)
+            server = server_cls(f"{name}-model-server", ModelServerArgs(
+                namespace=ns, instance=instance, kind=s.server.kind,
+                endpoint_url=endpoint, region=region, secret_name=store_secret,
+                bucket=fnd.get("models_bucket"),
+                replicas=s.server.replicas, max_replicas=s.server.max_replicas,
+                model_control_mode=s.server.model_control_mode, profile=spec.profile,
+                repository_prefix=s.server.repository_prefix, models=tuple(s.server.models),
+                gpu=s.server.gpu, gpu_pool=pool, gpu_available=spec.gpu_available(),
+                features_configmap=env_cm, extra_env=tuple(extra_env),
+            ), child)
+            self.exports["model_server_service"] = server.service_name
+            self.exports["model_server_url"] = f"http://{server.deployment_name}.{ns}.svc:{server.http_port}"
+
+        prometheus = None
+        if s.prometheus.enabled:
+            p = s.prometheus
+            prometheus = Prometheus(f"{name}-prometheus", PrometheusArgs(
+                namespace=ns, instance=instance, profile=spec.profile, targets=tuple(scrape_targets(spec)),
+                retention_days=p.retention_days, storage_gib=p.storage_gib,
+                scrape_interval_seconds=p.scrape_interval_seconds, kubelet_metrics=p.kubelet_metrics,
+                alertmanager=p.alertmanager, receivers=tuple(p.receivers), pushgateway=p.pushgateway,
+                pushgateway_clients=("evidently",) if s.evidently.enabled else (),
+                grafana=p.grafana, dashboard_server=s.server.kind if s.server.enabled else None,
+            ), child)
+            self.exports["prometheus_url"] = prometheus.url
+            if prometheus.grafana_secret_name:
+                self.exports["grafana_admin_secret"] = prometheus.grafana_secret_name
+
+        if s.evidently.enabled:
+            e = s.evidently
+            evidently = Evidently(f"{name}-evidently", EvidentlyArgs(
+                namespace=ns, instance=instance, reference_path=e.reference_path, current_path=e.current_path,
+                endpoint_url=endpoint, region=region, store_secret=store_secret,
+                default_bucket=fnd.get("features_bucket"),
+                pushgateway_url=prometheus.pushgateway_url if prometheus is not None else None,
+                schedule=e.schedule, profile=spec.profile, storage_gib=e.storage_gib, project=e.project,
+                drift_share=e.drift_share, dataset_format=e.dataset_format,
+            ), child)
+            self.exports["evidently_url"] = evidently.ui_url
+
         self.register_outputs(self.exports)

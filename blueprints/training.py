@@ -1,26 +1,152 @@
-"""Training phase: Kubeflow Pipelines and GPU node pools."""
+"""Training phase: Kubeflow Pipelines and the platform's GPU compute.
+
+- Kubeflow Pipelines 2.17 (components/kubeflow.py) with its control plane in
+  `phases.training.kubeflow.namespace` and pipeline steps in `.user_namespace`. Both
+  namespaces, their Pod Security levels and their egress to the data namespace belong to the
+  foundation (it copies the object-store Secret into them), so this phase only deploys into
+  them. Artifacts go to the foundation's object store, runs log to its MLflow: the steps
+  namespace gets a ConfigMap with MLFLOW_TRACKING_URI, MLFLOW_S3_ENDPOINT_URL and AWS_REGION.
+- GPU compute for every pool of the spec (training and serving pools: the serving phase
+  schedules onto them but creates no nodes): an EKS managed node group per pool on `aws`; on
+  `local` each pool is a worker of the kind cluster (omgml.kind), nothing to create here.
+- The NVIDIA device plugin, where GPUs exist (spec.gpu_available()) and pools exist.
+
+Everything the serving phase needs comes out as TRAINING_KEYS (blueprints/contracts.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from omgml.blueprints.contracts import PhaseOutputs
+from omgml.blueprints.contracts import FOUNDATION_KEYS, PhaseOutputs
+from omgml.components.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from omgml.components.gpupool import GpuPool, GpuPoolArgs, gpu_pool_labels, gpu_taint
+from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs, StoreRef
 from omgml.spec import PlatformSpec
 
 TYPE_TOKEN = "omgml:blueprints:Training"
+
+# Where EKS node groups join: exported by the phase that creates the AWS cluster (a later
+# issue). Args field → stack output key.
+EKS_KEYS: dict[str, str] = {
+    "cluster_name": "eks_cluster_name",
+    "node_role_arn": "eks_node_role_arn",
+    "subnet_ids": "eks_private_subnet_ids",
+}
+
+
+@dataclass(frozen=True)
+class EksNodeTarget:
+    cluster_name: pulumi.Input[str]
+    node_role_arn: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
 
 
 @dataclass(frozen=True)
 class TrainingArgs:
     spec: PlatformSpec
     foundation: PhaseOutputs
+    # The EKS cluster the GPU node groups join; None: read it from the foundation's outputs.
+    eks: EksNodeTarget | None = None
+
+
+def missing_eks_keys() -> list[str]:
+    return [key for key in EKS_KEYS.values() if key not in FOUNDATION_KEYS]
+
+
+def eks_target(args: TrainingArgs) -> EksNodeTarget | None:
+    """Where node groups join: TrainingArgs.eks, else the earlier phase's outputs once it
+    exports the EKS keys; None while no phase creates the cluster yet."""
+    if args.eks is not None:
+        return args.eks
+    if missing_eks_keys():
+        return None
+    return EksNodeTarget(**{field: args.foundation.get(key) for field, key in EKS_KEYS.items()})
+
+
+def gpu_exports(spec: PlatformSpec) -> dict[str, Any]:
+    """What the serving phase needs to schedule onto the pools (pure)."""
+    pools = spec.all_gpu_pools()
+    taint = gpu_taint()
+    return {
+        "gpu_pools": [p.name for p in pools],
+        "gpu_pool_labels": {p.name: gpu_pool_labels(p) for p in pools},
+        "gpu_taint": {"key": taint.key, "value": taint.value, "effect": taint.effect},
+        "gpu_available": spec.gpu_available(),
+    }
+
+
+def needs_device_plugin(spec: PlatformSpec) -> bool:
+    # Without a GPU the plugin fails its init on every node (FAIL_ON_INIT_ERROR); with no pool
+    # it would match no node.
+    return spec.gpu_available() and bool(spec.all_gpu_pools())
 
 
 class Training(pulumi.ComponentResource):
+    exports: dict[str, Any]
+
     def __init__(self, name: str, args: TrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        self.exports: dict[str, Any] = {"training_enabled": args.spec.phases.training.enabled}
+        spec = args.spec
+        t = spec.phases.training
+        fnd = args.foundation
+        child = pulumi.ResourceOptions(parent=self)
+        pools = spec.all_gpu_pools()
+
+        eks = eks_target(args) if spec.target == "aws" and pools else None
+        if spec.target == "aws" and pools and eks is None:
+            # Rendering must keep working before the AWS cluster exists in the code base; the
+            # pools are still exported, so serving schedules onto them once they exist.
+            pulumi.log.warn(
+                f"phases.training.gpu_pools: no EKS node groups created for {[p.name for p in pools]}: the "
+                f"earlier phase exports no {missing_eks_keys()} yet (blueprints/contracts.py); create the "
+                "EKS cluster first", self)
+        if eks is not None:
+            for pool in pools:
+                GpuPool(f"{name}-pool-{pool.name}", GpuPoolArgs(
+                    pool=pool, target="aws", cluster_name=eks.cluster_name, node_role_arn=eks.node_role_arn,
+                    subnet_ids=eks.subnet_ids, tags={"omgml.dev/platform": spec.name},
+                ), child)
+        device_plugin_ns = ""
+        if needs_device_plugin(spec):
+            plugin = NvidiaDevicePlugin(f"{name}-nvidia", NvidiaDevicePluginArgs(
+                namespace=t.device_plugin_namespace, pools=tuple(pools), profile=spec.profile,
+                instance=spec.name,
+            ), child)
+            device_plugin_ns = plugin.namespace
+
+        kfp_on = t.enabled and t.kubeflow.enabled
+        self.exports = {
+            "training_enabled": t.enabled,
+            "kfp_namespace": t.kubeflow.namespace if kfp_on else "",
+            "training_namespace": t.kubeflow.user_namespace if kfp_on else "",
+            "kfp_endpoint": "",
+            "kfp_ui_service": "",
+            "device_plugin_namespace": device_plugin_ns,
+            "gpu_node_groups": [p.name for p in pools] if eks is not None else [],
+            **gpu_exports(spec),
+        }
+        if kfp_on:
+            kf = t.kubeflow
+            kfp = KubeflowPipelines(f"{name}-kfp", KubeflowPipelinesArgs(
+                namespace=kf.namespace,
+                user_namespace=kf.user_namespace,
+                profile=spec.profile,
+                store=StoreRef(
+                    endpoint_url=fnd.get("object_store_endpoint"),
+                    region=fnd.get("object_store_region"),
+                    secret_name=fnd.get("object_store_secret"),
+                ),
+                pipelines_bucket=fnd.get("pipelines_bucket"),
+                mlflow_tracking_uri=fnd.get("mlflow_tracking_uri"),
+                mysql_storage_gib=kf.mysql_storage_gib,
+                restricted_steps=kf.step_pod_security == "restricted",
+                instance=spec.name,
+            ), child)
+            self.exports["kfp_endpoint"] = kfp.api_endpoint
+            self.exports["kfp_ui_service"] = kfp.ui_service
         self.register_outputs(self.exports)

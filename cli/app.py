@@ -8,8 +8,11 @@ import typer
 
 from omgml import __version__
 from omgml.cli import check as check_cmd
+from omgml.cli import cost as cost_cmd
 from omgml.cli import deploy as deploy_cmd
 from omgml.cli import diff as diff_cmd
+from omgml.cli import init as init_cmd
+from omgml.cli import recommend as recommend_cmd
 from omgml.cli import render as render_cmd
 from omgml.cli.local import local_app
 
@@ -36,9 +39,12 @@ def root(
     """omgml turns a team's requirements into a deployable ML platform."""
 
 
+app.command("recommend")(recommend_cmd.recommend)
+app.command("init")(init_cmd.init)
 app.command("render")(render_cmd.render)
 app.command("check")(check_cmd.check)
 app.command("diff")(diff_cmd.diff)
+app.command("cost")(cost_cmd.cost)
 app.command("preview")(deploy_cmd.preview)
 app.command("up")(deploy_cmd.up)
 app.command("destroy")(deploy_cmd.destroy)

@@ -17,8 +17,10 @@ SPEC_FILE = "omgml.yaml"
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    # Messages quote user values such as `[pytorch, onnx]`; escape them so rich shows them verbatim.
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 

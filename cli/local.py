@@ -9,10 +9,10 @@ import typer
 
 from omgml.cli.common import fail, load_project_spec, user_errors
 from omgml.cli.deploy import PrefixOpt, ProjectArg, run_action
+from omgml.project import KIND_CONFIG
 
 local_app = typer.Typer(help="Run the platform on a local cluster (kind; kwok where Docker is missing).",
                         no_args_is_help=True)
-KIND_CONFIG = "kind-config.yaml"
 
 
 def _cluster(project: Path) -> tuple[object, object]:
@@ -99,16 +99,13 @@ def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
 
 
 def _refuse_if_too_big(project: Path) -> None:
-    """A platform whose requests exceed the laptop budget would leave pods Pending forever."""
-    from omgml.capacity import total_requests
+    """A platform whose requests exceed the local budget would leave pods Pending forever."""
+    from omgml.capacity import budget_for, capacity_report
     from omgml.synth.render import render_platform
 
     spec = load_project_spec(project)
-    render = render_platform(spec)
-    cpu, mem, _gpu = total_requests(render.all_manifests())
-    budget_cpu, budget_mem = 4000, 8 * 2**30
-    if spec.profile == "laptop" and (cpu > budget_cpu or mem > budget_mem):
-        raise fail(
-            f"the platform requests {cpu / 1000:.2f} CPU / {mem / 2**30:.2f} GiB, more than the local budget of "
-            f"{budget_cpu / 1000:.0f} CPU / {budget_mem / 2**30:.0f} GiB; disable components or lower their sizes"
-        )
+    budget = budget_for(spec.profile)
+    problems = capacity_report(render_platform(spec), budget).over_budget()
+    if problems:
+        raise fail("the platform does not fit the local cluster:\n  " + "\n  ".join(problems)
+                   + "\ndisable components or lower their sizes (see `omgml check`)")

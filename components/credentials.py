@@ -7,6 +7,7 @@ holds a literal password.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import pulumi
@@ -70,3 +71,13 @@ class GeneratedSecret(pulumi.ComponentResource):
         )
         self.secret_name = secret.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
         self.register_outputs({"secret_name": self.secret_name})
+
+
+def secret_checksum(*values: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A short digest of secret values, for a pod-template annotation: a rotated password then
+    changes the template, so pods restart (and Jobs re-run) with it. Only the digest of
+    high-entropy generated values leaves the secret, so it is safe to show in plain text."""
+    digest = pulumi.Output.all(*values).apply(
+        lambda vs: hashlib.sha256("\0".join(str(v) for v in vs).encode()).hexdigest()[:16]
+    )
+    return pulumi.Output.unsecret(digest)

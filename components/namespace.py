@@ -43,6 +43,13 @@ def namespace_labels(args: NamespaceArgs) -> dict[str, str]:
     return labels
 
 
+def namespace_annotations(args: NamespaceArgs) -> dict[str, str]:
+    """The stated reason for a weaker Pod Security level, where `omgml check` looks for it."""
+    if args.pod_security != "restricted" and args.pod_security_reason:
+        return {"omgml.dev/pod-security-reason": args.pod_security_reason}
+    return {}
+
+
 def network_policies(args: NamespaceArgs) -> list[tuple[str, JsonDict]]:
     """(suffix, spec) of each NetworkPolicy for the namespace, default-deny first."""
     same_ns: list[JsonDict] = [{"podSelector": {}}]
@@ -105,9 +112,13 @@ class PlatformNamespace(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         labels = namespace_labels(args)
         policies = network_policies(args)
+        ns_meta: dict[str, object] = {"name": args.name, "labels": labels}
+        annotations = namespace_annotations(args)
+        if annotations:  # only with a reason: restricted namespaces render unchanged
+            ns_meta["annotations"] = annotations
         ns = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata={"name": args.name, "labels": labels},
+            metadata=ns_meta,
             opts=pulumi.ResourceOptions(parent=self),
         )
         for suffix, spec in policies:

@@ -12,6 +12,7 @@ from omgml.spec.foundation import (
     TopicSpec,
 )
 from omgml.spec.platform import AwsSpec, LocalSpec, PhasesSpec, PlatformSpec, load_spec, spec_from_dict
+from omgml.spec.requirements import Requirements, load_requirements
 from omgml.spec.serving import EvidentlySpec, ModelServerSpec, PrometheusSpec, ServingSpec
 from omgml.spec.training import GpuPoolSpec, KubeflowSpec, TrainingSpec
 
@@ -35,10 +36,12 @@ __all__ = [
     "Profile",
     "PrometheusSpec",
     "RedisSpec",
+    "Requirements",
     "ServingSpec",
     "Target",
     "TopicSpec",
     "TrainingSpec",
+    "load_requirements",
     "load_spec",
     "spec_from_dict",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from omgml.spec.base import StrictModel, load_model, parse_model
 from omgml.spec.common import DNS_LABEL, Profile, Target
@@ -26,6 +26,37 @@ class AwsSpec(StrictModel):
     kubernetes_version: str = Field(default="1.34", pattern=r"^1\.\d{2}$")
     # Control-plane audit logging and encryption everywhere (set from compliance requirements).
     audit_logging: bool = False
+    # Networks allowed to reach the EKS API server's public endpoint (office, VPN, CI egress).
+    # Empty: no public endpoint; `pulumi up` then runs from inside the VPC.
+    api_public_cidrs: list[str] = Field(default_factory=list)
+    # IAM roles/users given cluster admin through EKS access entries (besides the identity
+    # that creates the cluster).
+    admin_principal_arns: list[str] = Field(default_factory=list)
+
+    @field_validator("api_public_cidrs")
+    @classmethod
+    def _closed_cidrs(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        for cidr in v:
+            try:
+                net = ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR block; write e.g. 203.0.113.0/24") from None
+            if net.prefixlen == 0:
+                raise ValueError(f"{cidr} opens the Kubernetes API to the whole internet; list your "
+                                 "office/VPN/CI ranges, or leave api_public_cidrs empty for a private endpoint")
+        return v
+
+    @field_validator("admin_principal_arns")
+    @classmethod
+    def _iam_arns(cls, v: list[str]) -> list[str]:
+        import re
+
+        for arn in v:
+            if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$", arn):
+                raise ValueError(f"{arn!r} is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)")
+        return v
 
 
 class LocalSpec(StrictModel):

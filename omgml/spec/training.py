@@ -19,6 +19,9 @@ class GpuPoolSpec(StrictModel):
     max_size: int = Field(default=2, ge=1)
     spot: bool = False
     gpus_per_node: int = Field(default=1, ge=1, le=16)
+    # Root volume of each node: CUDA training and Triton images are several GiB each, and the
+    # EKS default (20 GiB) fills up after a few pulls.
+    disk_size_gib: int = Field(default=100, ge=20, le=16384)
 
     @model_validator(mode="after")
     def _sizes_ordered(self) -> GpuPoolSpec:
@@ -40,9 +43,19 @@ class KubeflowSpec(StrictModel):
     namespace: str = Field(default="kubeflow", pattern=DNS_LABEL)
     # The namespace where users run pipeline steps (gets the MLflow/object-store settings).
     user_namespace: str = Field(default="omgml-pipelines", pattern=DNS_LABEL)
+    # MySQL volume for the pipeline database and ML Metadata (run history, lineage).
+    mysql_storage_gib: int = Field(default=10, ge=1)
+    # Pod Security level of the namespace pipeline steps run in. "baseline" (upstream's choice)
+    # lets step images run as root, as most Python images and `pip install` at step start
+    # expect; "restricted" makes KFP force a non-root uid on every step container.
+    step_pod_security: Literal["baseline", "restricted"] = "baseline"
+    # Whether pipeline steps may reach the internet (package indexes, public datasets).
+    allow_external_egress: bool = True
 
 
 class TrainingSpec(StrictModel):
     enabled: bool = True
     kubeflow: KubeflowSpec = Field(default_factory=KubeflowSpec)
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list)
+    # Namespace of the NVIDIA device plugin (Pod Security "privileged": it needs a hostPath).
+    device_plugin_namespace: str = Field(default="omgml-gpu", pattern=DNS_LABEL)

@@ -145,7 +145,8 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, config: d
         def call(self, args: pmocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
             from omgml.synth.mock_outputs import invoke_outputs
 
-            return invoke_outputs(args.token, dict(args.args)), None
+            # An empty failure list, not None: the mock monitor iterates it.
+            return invoke_outputs(args.token, dict(args.args)), []
 
     # RegisterResource may run on executor threads; new_resource is called synchronously from
     # it on the same thread, so a thread-local carries the URN across.

@@ -5,6 +5,7 @@ Values are deterministic so renders are stable; they are placeholders, never rea
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 
@@ -16,7 +17,84 @@ def provider_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
             "arn": f"arn:aws:{service}:{region}:123456789012:{name}",
             "id": f"{name}-id",
         }
+        out.update(_aws_typed_outputs(typ, name, inputs))
         return out
+    return {}
+
+
+ACCOUNT = "123456789012"
+
+
+def _mock_hex(*parts: str, length: int = 32) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length].upper()
+
+
+def _aws_typed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Computed attributes of the AWS resources the AWS target reads back (endpoints, issuers,
+    generated ARNs), shaped like the real ones so code that parses them is exercised."""
+    region = "us-east-1"
+    if typ == "aws:eks/cluster:Cluster":
+        cluster = str(inputs.get("name") or name)
+        oidc_id = _mock_hex("oidc", cluster)
+        return {
+            "name": cluster,
+            "endpoint": f"https://{_mock_hex('endpoint', cluster)}.gr7.{region}.eks.amazonaws.com",
+            # base64 of a placeholder, not a certificate
+            "certificateAuthority": {"data": "bW9jay1jZXJ0aWZpY2F0ZS1hdXRob3JpdHk="},
+            "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}],
+            "vpcConfig": {**dict(inputs.get("vpcConfig") or {}),
+                          "clusterSecurityGroupId": f"sg-{_mock_hex('cluster-sg', cluster, length=17).lower()}",
+                          "vpcId": "vpc-mock"},
+            "status": "ACTIVE",
+        }
+    if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+        host = str(inputs.get("url", "")).removeprefix("https://")
+        return {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"}
+    if typ == "aws:iam/role:Role":
+        role = str(inputs.get("name") or f"{name}-{_mock_hex('role', name, length=7).lower()}")
+        return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{role}", "name": role}
+    if typ == "aws:kms/key:Key":
+        key_id = _mock_hex("kms", name).lower()
+        key_id = f"{key_id[:8]}-{key_id[8:12]}-{key_id[12:16]}-{key_id[16:20]}-{key_id[20:32]}"
+        return {"arn": f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}", "keyId": key_id}
+    if typ == "aws:rds/instance:Instance":
+        ident = str(inputs.get("identifier") or name)
+        address = f"{ident}.c{_mock_hex('rds', ident, length=11).lower()}.{region}.rds.amazonaws.com"
+        port = int(inputs.get("port") or 5432)
+        out: dict[str, Any] = {"address": address, "port": port, "endpoint": f"{address}:{port}",
+                               "arn": f"arn:aws:rds:{region}:{ACCOUNT}:db:{ident}"}
+        if inputs.get("manageMasterUserPassword"):
+            out["masterUserSecrets"] = [{
+                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-{_mock_hex('secret', ident, length=8).lower()}-AbCdEf",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId") or "",
+                "secretStatus": "active",
+            }]
+        return out
+    if typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+        group = str(inputs.get("replicationGroupId") or name)
+        suffix = _mock_hex("cache", group, length=6).lower()
+        return {"primaryEndpointAddress": f"master.{group}.{suffix}.use1.cache.amazonaws.com",
+                "readerEndpointAddress": f"replica.{group}.{suffix}.use1.cache.amazonaws.com",
+                "arn": f"arn:aws:elasticache:{region}:{ACCOUNT}:replicationgroup:{group}"}
+    if typ == "aws:msk/cluster:Cluster":
+        cluster = str(inputs.get("clusterName") or name)
+        uid = _mock_hex("msk", cluster).lower()
+        uuid = f"{uid[:8]}-{uid[8:12]}-{uid[12:16]}-{uid[16:20]}-{uid[20:32]}-2"
+        brokers = int(inputs.get("numberOfBrokerNodes") or 1)
+        host = f"{cluster}.{uid[:6]}.c2.kafka.{region}.amazonaws.com"
+        return {
+            "arn": f"arn:aws:kafka:{region}:{ACCOUNT}:cluster/{cluster}/{uuid}",
+            "bootstrapBrokersTls": ",".join(f"b-{i + 1}.{host}:9094" for i in range(brokers)),
+            "bootstrapBrokersSaslIam": ",".join(f"b-{i + 1}.{host}:9098" for i in range(brokers)),
+            "clusterUuid": uuid,
+        }
+    if typ == "aws:msk/configuration:Configuration":
+        return {"latestRevision": 1}
+    if typ == "aws:s3/bucket:Bucket":
+        bucket = str(inputs.get("bucket") or name)
+        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+    if typ == "aws:eks/nodeGroup:NodeGroup":
+        return {"nodeGroupName": inputs.get("nodeGroupName") or name}
     return {}
 
 

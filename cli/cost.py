@@ -1,0 +1,128 @@
+"""`omgml cost`: monthly list-price estimate of the platform on aws, from a fresh render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from omgml.cli.common import fail, load_project_spec, spec_path, user_errors
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from omgml.cost import CostEstimate
+
+
+def cost(
+    project: Annotated[Path, typer.Argument(help="Project folder (with omgml.yaml) or a spec file.")],
+    prices: Annotated[Path | None, typer.Option(
+        help="YAML price file merged over the shipped us-east-1 list prices (same layout).")] = None,
+    budget_usd_month: Annotated[float | None, typer.Option(
+        help="Monthly budget (default: requirements.budget_usd_month in omgml.yaml).")] = None,
+    baseline: Annotated[Path | None, typer.Option(
+        help="Another spec file or project to compare with (e.g. the base branch's omgml.yaml).")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="text or markdown (for CI).")] = "text",
+) -> None:
+    """Estimate the monthly cost per phase and component (target aws); on local, the footprint."""
+    from rich.console import Console
+
+    if output not in ("text", "markdown"):
+        raise fail(f"--output must be text or markdown, got {output!r}")
+    console = Console(highlight=False)
+    with user_errors():
+        spec = load_project_spec(project)
+        from omgml.synth.render import render_platform
+
+        render = render_platform(spec)
+        if spec.target != "aws":
+            if output == "markdown":
+                typer.echo("**omgml cost**: cost estimates apply to target aws; this platform targets a local "
+                           "cluster (its footprint is in the capacity table of `omgml check`).")
+                return
+            _print_footprint(console, render)
+            return
+        from omgml.cost import budget_from_project, estimate_cost, load_prices
+
+        try:
+            table = load_prices(prices)
+        except (OSError, ValueError) as exc:
+            raise fail(f"--prices: {exc}") from None
+        budget = budget_usd_month if budget_usd_month is not None else budget_from_project(spec_path(project))
+        estimate = estimate_cost(render.inventory(), table, budget, tuple(p.phase for p in render.phases))
+        before = None
+        if baseline is not None:
+            base_spec = load_project_spec(baseline)
+            base_render = render_platform(base_spec)
+            before = estimate_cost(base_render.inventory(), table, None, tuple(p.phase for p in base_render.phases))
+    if output == "markdown":
+        from omgml.cost import cost_markdown
+
+        typer.echo(cost_markdown(estimate, before), nl=False)
+        return
+    if table.get("region") != spec.aws.region:
+        console.print(f"[yellow]note[/]: the prices are for {table.get('region')}, the platform runs in "
+                      f"{spec.aws.region}; pass --prices with that region's list prices for a closer estimate",
+                      soft_wrap=True)
+    print_estimate(console, estimate)
+    if before is not None:
+        console.print(f"baseline {baseline}: {before.total:,.2f} USD/month; change {estimate.total - before.total:+,.2f}")
+
+
+def _print_footprint(console: Console, render: object) -> None:
+    from omgml.capacity import capacity_report, format_bytes, format_cpu
+
+    report = capacity_report(render, None)
+    console.print("cost estimates apply to target aws; this platform targets a local cluster, "
+                  "so here is what it asks of the machine:", soft_wrap=True)
+    for phase, t in report.per_phase().items():
+        console.print(f"  {phase}: {format_cpu(t.cpu_m)}, {format_bytes(t.memory_b)} memory, {t.gpus} GPU, "
+                      f"{format_bytes(t.storage_b)} storage")
+    t = report.total
+    console.print(f"  total: {format_cpu(t.cpu_m)}, {format_bytes(t.memory_b)} memory, {t.gpus} GPU, "
+                  f"{format_bytes(t.storage_b)} storage")
+
+
+def print_estimate(console: Console, est: CostEstimate) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    p = est.prices
+    if not est.items:
+        console.print("no priced resources in this render (no AWS resources, volumes or node groups yet)")
+    items = Table(title=f"Monthly cost estimate, {p.get('region')} list prices as of {p.get('as_of')} ({p.get('currency')})")
+    for col in ("phase", "component", "resource", "what", "USD/month"):
+        items.add_column(col, justify="right" if col == "USD/month" else "left")
+    for i in est.items:
+        usd = "?" if i.monthly_usd is None else f"{i.monthly_usd:,.2f}"
+        what = i.description + (f" [dim]({i.note})[/]" if i.note else "")
+        items.add_row(i.phase, escape(i.component), escape(i.resource), what, usd)
+    if est.items:
+        console.print(items)
+    phases = Table(title="Per phase")
+    phases.add_column("phase")
+    phases.add_column("USD/month", justify="right")
+    for phase, phase_usd in est.per_phase().items():
+        phases.add_row(phase, f"{phase_usd:,.2f}")
+    phases.add_row("[bold]total[/]", f"[bold]{est.total:,.2f}[/]")
+    console.print(phases)
+    if est.items:
+        components = Table(title="Per component")
+        components.add_column("component")
+        components.add_column("USD/month", justify="right")
+        for component, component_usd in est.per_component().items():
+            components.add_row(escape(component), f"{component_usd:,.2f}")
+        console.print(components)
+    drivers = est.drivers(5)
+    if drivers:
+        console.print("biggest cost drivers:")
+        for i in drivers:
+            console.print(f"  {i.monthly_usd:,.2f}  {escape(i.resource)}: {i.description}", soft_wrap=True)
+    for i in est.unpriced():
+        console.print(f"[yellow]unpriced[/] {escape(i.resource)}: {i.note}", soft_wrap=True)
+    if est.budget_usd_month is not None and est.budget_left is not None:
+        colour = "green" if est.budget_left >= 0 else "red"
+        console.print(f"budget {est.budget_usd_month:,.2f} USD/month: [{colour}]{est.budget_left:,.2f} left[/]")
+    console.print(f"[dim]{escape(str(p.get('source', '')))}; list prices, before discounts and taxes[/]",
+                  soft_wrap=True)

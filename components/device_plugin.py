@@ -1,0 +1,175 @@
+"""NVIDIA device plugin: advertises `nvidia.com/gpu` on GPU-pool nodes so pods can request GPUs.
+
+A DaemonSet restricted to the GPU pools (node affinity on their pool label) that tolerates
+exactly the pools' taints (derived from components.gpupool, never restated). It registers with
+the kubelet through a unix socket in /var/lib/kubelet/device-plugins, a hostPath: that is why
+it lives in its own namespace at Pod Security level "privileged" (baseline already forbids
+hostPath volumes), and nothing else runs there.
+
+Facts from NVIDIA/k8s-device-plugin at tag v0.20.0 (deployments/static/nvidia-device-plugin.yml,
+deployments/container/Dockerfile, internal/plugin/server.go): image USER 0:0 with busybox on the
+PATH; container securityContext allowPrivilegeEscalation false + drop ALL; socket
+`nvidia-gpu.sock` for resource nvidia.com/gpu; no health endpoint of any kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.components.gpupool import gpu_pools_affinity, gpu_tolerations
+from omgml.components.namespace import NamespaceArgs, PlatformNamespace
+from omgml.k8s import JsonDict, Size, exec_probe, plain_env
+from omgml.labels import selector_labels, standard_labels
+from omgml.naming import k8s_name
+from omgml.spec import GpuPoolSpec, Profile
+
+TYPE_TOKEN = "omgml:compute:NvidiaDevicePlugin"
+
+APP = "nvidia-device-plugin"
+VERSION = "v0.20.0"
+IMAGE = f"nvcr.io/nvidia/k8s-device-plugin:{VERSION}"
+PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
+SOCKET = f"{PLUGIN_DIR}/nvidia-gpu.sock"
+POD_SECURITY_REASON = (
+    "the NVIDIA device plugin registers with the kubelet through a unix socket in the hostPath "
+    "/var/lib/kubelet/device-plugins (root-owned), which Pod Security baseline and restricted forbid"
+)
+
+# One small Go process per GPU node; the numbers are per node.
+SIZING: dict[str, Size] = {
+    "laptop": Size("10m", "32Mi", "100m", "128Mi"),
+    "small": Size("20m", "48Mi", "200m", "128Mi"),
+    "production": Size("50m", "64Mi", "500m", "256Mi"),
+}
+
+
+@dataclass(frozen=True)
+class NvidiaDevicePluginArgs:
+    namespace: str
+    pools: tuple[GpuPoolSpec, ...]
+    profile: Profile = "laptop"
+    instance: str = "gpu"
+
+
+@dataclass(frozen=True)
+class ResolvedDevicePlugin:
+    namespace: str
+    name: str
+    instance: str
+    pools: tuple[GpuPoolSpec, ...]
+    size: Size
+
+
+def resolve(args: NvidiaDevicePluginArgs) -> ResolvedDevicePlugin:
+    if not args.pools:
+        raise ValueError(
+            "NvidiaDevicePluginArgs.pools is empty: the plugin would run on no node; "
+            "add a GPU pool to the spec or leave the device plugin out"
+        )
+    return ResolvedDevicePlugin(
+        namespace=args.namespace,
+        name=k8s_name(args.instance, APP),
+        instance=args.instance,
+        pools=tuple(args.pools),
+        size=SIZING[args.profile],
+    )
+
+
+def device_plugin_container(r: ResolvedDevicePlugin) -> JsonDict:
+    # No health endpoint exists (checked: cmd/nvidia-device-plugin at v0.20.0 serves nothing).
+    # The socket is what the kubelet talks to, so "the socket exists" is the signal: the plugin
+    # recreates it after a kubelet restart wipes the directory, and a plugin that lost it for
+    # three minutes is stuck. busybox `test` is in the image.
+    socket_check = ["test", "-S", SOCKET]
+    return {
+        "name": "nvidia-device-plugin",
+        "image": IMAGE,
+        "command": ["nvidia-device-plugin"],
+        "env": [
+            # Fail loudly on a node without a usable driver (the pool label said GPU).
+            plain_env("FAIL_ON_INIT_ERROR", "true"),
+            plain_env("NVIDIA_VISIBLE_DEVICES", "all"),
+            plain_env("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
+        ],
+        "resources": r.size.resources(),
+        "securityContext": {
+            # Root is required: the socket directory on the host belongs to root (kubelet).
+            # Everything else is as tight as for a restricted pod.
+            "runAsUser": 0,
+            "runAsNonRoot": False,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [
+            {"name": "device-plugins", "mountPath": PLUGIN_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "startupProbe": exec_probe(socket_check, period=5, failures=24),
+        "readinessProbe": exec_probe(socket_check, period=10, failures=3),
+        "livenessProbe": exec_probe(socket_check, period=60, failures=3),
+    }
+
+
+def device_plugin_daemonset(r: ResolvedDevicePlugin) -> JsonDict:
+    sel = selector_labels(APP, r.instance)
+    return {
+        "selector": {"matchLabels": sel},
+        # A GPU node without the plugin runs no GPU pod: replace one node at a time.
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+        "template": {
+            "metadata": {"labels": standard_labels(APP, r.instance, version=VERSION)},
+            "spec": {
+                "serviceAccountName": r.name,
+                "automountServiceAccountToken": False,  # talks to the kubelet socket, not the API
+                "enableServiceLinks": False,
+                # A node agent: evicting it makes the node's GPUs unschedulable.
+                "priorityClassName": "system-node-critical",
+                "affinity": gpu_pools_affinity(r.pools),
+                "tolerations": gpu_tolerations(r.pools),
+                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [device_plugin_container(r)],
+                "volumes": [
+                    {"name": "device-plugins", "hostPath": {"path": PLUGIN_DIR, "type": "Directory"}},
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+                ],
+            },
+        },
+    }
+
+
+class NvidiaDevicePlugin(pulumi.ComponentResource):
+    """The device plugin DaemonSet in its own privileged namespace."""
+
+    namespace: str
+    daemonset_name: str
+
+    def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        r = resolve(args)
+        ns = PlatformNamespace(
+            f"{name}-namespace",
+            NamespaceArgs(name=r.namespace, pod_security="privileged", pod_security_reason=POD_SECURITY_REASON),
+            pulumi.ResourceOptions(parent=self),
+        )
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        labels = standard_labels(APP, r.instance, version=VERSION)
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata={"name": r.name, "namespace": r.namespace, "labels": labels},
+            automount_service_account_token=False,
+            opts=in_ns,
+        )
+        k8s.apps.v1.DaemonSet(
+            f"{name}-daemonset",
+            metadata={"name": r.name, "namespace": r.namespace, "labels": labels},
+            spec=device_plugin_daemonset(r),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, sa]),
+        )
+        self.namespace = r.namespace
+        self.daemonset_name = r.name
+        self.register_outputs({"namespace": self.namespace, "daemonset_name": self.daemonset_name})

@@ -1,0 +1,465 @@
+"""Apache Kafka in KRaft mode (no ZooKeeper) without an operator: one StatefulSet whose pods are
+combined controller + broker nodes, a headless Service for their identities, a bootstrap
+Service for clients, and an optional re-runnable Job that creates the declared topics."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from omgml.components.contracts import KafkaEndpoint
+from omgml.k8s import (
+    JsonDict,
+    Size,
+    exec_probe,
+    metadata,
+    plain_env,
+    restricted_container_security_context,
+    restricted_pod_security_context,
+    tcp_probe,
+)
+from omgml.labels import selector_labels, standard_labels
+from omgml.naming import k8s_name
+from omgml.spec.common import DNS_LABEL, Profile
+from omgml.spec.foundation import TopicSpec
+
+TYPE_TOKEN = "omgml:data:Kafka"
+
+# Official Apache image (JVM build; kafka.apache.org/44 docs `docker pull apache/kafka:4.4.0`).
+IMAGE = "apache/kafka:4.4.0"
+VERSION = "4.4.0"
+# `appuser`, the first user the Alpine-based image creates.
+UID = 1000
+CLIENT_PORT = 9092
+CONTROLLER_PORT = 9093
+DATA_MOUNT = "/var/lib/kafka/data"
+# A subdirectory: the volume root may hold ext4's lost+found, which Kafka would take for a
+# broken log directory.
+LOG_DIRS = f"{DATA_MOUNT}/logs"
+LOG4J_DIR = "/etc/omgml/kafka"
+APP = "kafka"
+MAX_BROKERS = 9
+
+
+@dataclass(frozen=True, kw_only=True)
+class KafkaArgs:
+    namespace: str
+    instance: str = "kafka"
+    brokers: int
+    storage_gib: int
+    profile: Profile
+    topics: tuple[TopicSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class KafkaSizing:
+    size: Size  # per broker
+    heap_mib: int
+
+
+# The heap stays near half the limit: Kafka serves reads from the page cache, not the heap.
+SIZING: dict[Profile, KafkaSizing] = {
+    "laptop": KafkaSizing(Size("200m", "768Mi", "1", "1Gi"), 384),
+    "small": KafkaSizing(Size("500m", "2Gi", "2", "2Gi"), 1024),
+    "production": KafkaSizing(Size("1", "6Gi", "4", "6Gi"), 3072),
+}
+# kafka-topics.sh is a short-lived JVM.
+TOPICS_JOB_SIZE = Size("100m", "256Mi", "500m", "384Mi")
+TOPICS_JOB_HEAP_MIB = 128
+
+
+def kafka_brokers(spec_brokers: int | None, profile: Profile) -> int:
+    """Broker count: the spec's, else 1 on a laptop and 3 (a quorum that survives one loss) elsewhere."""
+    if spec_brokers is not None:
+        return spec_brokers
+    return 1 if profile == "laptop" else 3
+
+
+@dataclass(frozen=True)
+class Replication:
+    default_replication_factor: int
+    min_insync_replicas: int
+
+
+def kafka_replication(brokers: int) -> Replication:
+    """Replication that the broker count can honour: 3 copies (2 in sync) from three brokers up;
+    fewer brokers get as many copies as there are brokers and need only one in sync."""
+    if brokers < 1:
+        raise ValueError(f"kafka brokers={brokers} must be at least 1")
+    rf = min(brokers, 3)
+    return Replication(rf, 2 if rf >= 3 else 1)
+
+
+@dataclass(frozen=True)
+class KafkaNames:
+    statefulset: str
+    headless: str
+    bootstrap: str
+    service_account: str
+    pdb: str
+    log4j: str
+    topics_job: str
+    topics_service_account: str
+
+
+def kafka_names(instance: str) -> KafkaNames:
+    return KafkaNames(
+        statefulset=k8s_name(instance),
+        headless=k8s_name(instance, "headless"),
+        # Not plain "kafka": a Service of that name makes Kubernetes inject KAFKA_PORT=tcp://…
+        # into pods with service links, which the image would turn into a bogus property.
+        bootstrap=k8s_name(instance, "bootstrap"),
+        service_account=k8s_name(instance),
+        pdb=k8s_name(instance),
+        log4j=k8s_name(instance, "log4j"),
+        topics_job=k8s_name(instance, "topics"),
+        topics_service_account=k8s_name(instance, "topics"),
+    )
+
+
+def pod_host(args: KafkaArgs, ordinal: int) -> str:
+    names = kafka_names(args.instance)
+    return f"{names.statefulset}-{ordinal}.{names.headless}.{args.namespace}.svc.cluster.local"
+
+
+def quorum_voters(args: KafkaArgs) -> str:
+    """Static KRaft voters `id@host:port`, one per pod; node ids are the pod ordinals.
+
+    The image formats storage for a static quorum, so the voter set is fixed when the cluster
+    is first created: changing `brokers` later is a manual KRaft reconfiguration, not an update.
+    """
+    return ",".join(f"{i}@{pod_host(args, i)}:{CONTROLLER_PORT}" for i in range(args.brokers))
+
+
+def bootstrap_servers(args: KafkaArgs) -> str:
+    return f"{kafka_names(args.instance).bootstrap}.{args.namespace}.svc.cluster.local:{CLIENT_PORT}"
+
+
+@dataclass(frozen=True)
+class ResolvedTopic:
+    name: str
+    partitions: int
+    replication_factor: int
+
+
+def resolve_topics(args: KafkaArgs) -> list[ResolvedTopic]:
+    """Topics with their replication factor filled in and checked against the broker count."""
+    default_rf = kafka_replication(args.brokers).default_replication_factor
+    seen: set[str] = set()
+    out: list[ResolvedTopic] = []
+    for i, t in enumerate(args.topics):
+        field = f"phases.foundation.kafka.topics[{i}]"
+        if t.name in seen:
+            raise ValueError(f"{field}.name={t.name!r} is declared twice; remove the duplicate")
+        seen.add(t.name)
+        rf = t.replication_factor if t.replication_factor is not None else default_rf
+        if rf > args.brokers:
+            raise ValueError(
+                f"{field}.replication_factor={rf} (topic {t.name!r}) exceeds the broker count {args.brokers}; "
+                f"set replication_factor to at most {args.brokers} (or leave it unset), or raise phases.foundation.kafka.brokers"
+            )
+        out.append(ResolvedTopic(t.name, t.partitions, rf))
+    return out
+
+
+def validate_kafka_args(args: KafkaArgs) -> None:
+    if not re.match(DNS_LABEL, args.namespace):
+        raise ValueError(f"KafkaArgs.namespace={args.namespace!r} is not a DNS-1123 label")
+    if args.profile not in SIZING:
+        raise ValueError(f"KafkaArgs.profile={args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    if not 1 <= args.brokers <= MAX_BROKERS:
+        raise ValueError(f"phases.foundation.kafka.brokers={args.brokers} must be between 1 and {MAX_BROKERS}")
+    if args.storage_gib < 1:
+        raise ValueError(f"phases.foundation.kafka.storage_gib={args.storage_gib} must be at least 1")
+
+
+# Console only: the image's default configuration also writes rolling files under the
+# container's log directory, which nothing collects and which would fill the pod's disk.
+LOG4J2_YAML = """\
+Configuration:
+  Appenders:
+    Console:
+      name: STDOUT
+      target: SYSTEM_OUT
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: INFO
+      AppenderRef:
+        - ref: STDOUT
+    Logger:
+      - name: kafka.request.logger
+        level: WARN
+        additivity: false
+        AppenderRef:
+          - ref: STDOUT
+"""
+
+
+def _labels(args: KafkaArgs, component: str = "broker") -> dict[str, str]:
+    return standard_labels(APP, args.instance, component, VERSION)
+
+
+def _selector(args: KafkaArgs) -> dict[str, str]:
+    return selector_labels(APP, args.instance, "broker")
+
+
+def kafka_env(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> list[JsonDict]:
+    """Broker settings as the image expects them: KAFKA_* variables become server properties."""
+    names = kafka_names(args.instance)
+    rep = kafka_replication(args.brokers)
+    sizing = SIZING[args.profile]
+    advertised = f"PLAINTEXT://$(POD_NAME).{names.headless}.{args.namespace}.svc.cluster.local:{CLIENT_PORT}"
+    return [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        # The StatefulSet controller labels each pod with its ordinal (Kubernetes ≥ 1.28).
+        {"name": "KAFKA_NODE_ID",
+         "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}}},
+        {"name": "CLUSTER_ID", "value": cluster_id},
+        plain_env("KAFKA_PROCESS_ROLES", "broker,controller"),
+        plain_env("KAFKA_LISTENERS", f"PLAINTEXT://:{CLIENT_PORT},CONTROLLER://:{CONTROLLER_PORT}"),
+        # $(POD_NAME) is expanded by the kubelet from the variable defined above.
+        plain_env("KAFKA_ADVERTISED_LISTENERS", advertised),
+        plain_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"),
+        plain_env("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT"),
+        plain_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER"),
+        plain_env("KAFKA_CONTROLLER_QUORUM_VOTERS", quorum_voters(args)),
+        plain_env("KAFKA_LOG_DIRS", LOG_DIRS),
+        plain_env("KAFKA_DEFAULT_REPLICATION_FACTOR", str(rep.default_replication_factor)),
+        plain_env("KAFKA_MIN_INSYNC_REPLICAS", str(rep.min_insync_replicas)),
+        plain_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", str(rep.default_replication_factor)),
+        plain_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", str(rep.default_replication_factor)),
+        plain_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", str(rep.min_insync_replicas)),
+        plain_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", str(rep.default_replication_factor)),
+        plain_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", str(rep.min_insync_replicas)),
+        # One broker has nobody to wait for; several give late joiners a moment before rebalancing.
+        plain_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0" if args.brokers == 1 else "3000"),
+        plain_env("KAFKA_HEAP_OPTS", f"-Xms{sizing.heap_mib}m -Xmx{sizing.heap_mib}m"),
+        plain_env("KAFKA_LOG4J_OPTS", f"-Dlog4j2.configurationFile={LOG4J_DIR}/log4j2.yaml"),
+        # The start script's default adds -loggc: ten 100 MB GC log files on the container's disk.
+        plain_env("EXTRA_ARGS", "-name kafkaServer"),
+    ]
+
+
+def kafka_statefulset(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> JsonDict:
+    names = kafka_names(args.instance)
+    sizing = SIZING[args.profile]
+    container: JsonDict = {
+        "name": "kafka",
+        "image": IMAGE,
+        "env": kafka_env(args, cluster_id),
+        "ports": [
+            {"name": "client", "containerPort": CLIENT_PORT, "protocol": "TCP"},
+            {"name": "controller", "containerPort": CONTROLLER_PORT, "protocol": "TCP"},
+        ],
+        "resources": sizing.size.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        # A JVM per probe (kafka-broker-api-versions.sh) would be more exact but costs a core-second
+        # every period; the listener being open is the signal that the broker serves.
+        "startupProbe": tcp_probe("client", period=10, failures=30),
+        "readinessProbe": tcp_probe("client", period=10, failures=3),
+        "livenessProbe": tcp_probe("client", period=15, failures=6),
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_MOUNT},
+            # Read-only root: the image's start script writes the final server.properties into
+            # /opt/kafka/config, the scripts create /opt/kafka/logs, and the JVM uses /tmp.
+            {"name": "config", "mountPath": "/opt/kafka/config"},
+            {"name": "logs", "mountPath": "/opt/kafka/logs"},
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "log4j", "mountPath": LOG4J_DIR, "readOnly": True},
+        ],
+    }
+    pod_spec: JsonDict = {
+        "serviceAccountName": names.service_account,
+        "automountServiceAccountToken": False,
+        # Service links would inject KAFKA_*_PORT variables that the image maps to properties.
+        "enableServiceLinks": False,
+        # Time for a controlled shutdown: leadership moves away before the process exits.
+        "terminationGracePeriodSeconds": 120,
+        "securityContext": restricted_pod_security_context(UID, UID, fs_group=UID),
+        "containers": [container],
+        "volumes": [
+            {"name": "config", "emptyDir": {"sizeLimit": "16Mi"}},
+            {"name": "logs", "emptyDir": {"sizeLimit": "256Mi"}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+            {"name": "log4j", "configMap": {"name": names.log4j}},
+        ],
+    }
+    if args.brokers > 1:
+        # Brokers on different nodes where the cluster has them, so one node loss costs one voter.
+        pod_spec["affinity"] = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+            "weight": 100,
+            "podAffinityTerm": {"labelSelector": {"matchLabels": _selector(args)},
+                                "topologyKey": "kubernetes.io/hostname"},
+        }]}}
+    return {
+        "serviceName": names.headless,
+        "replicas": args.brokers,
+        # All voters must start together: with OrderedReady, pod 0 waits for a quorum that the
+        # pods after it would form.
+        "podManagementPolicy": "Parallel",
+        "selector": {"matchLabels": _selector(args)},
+        "persistentVolumeClaimRetentionPolicy": {
+            "whenDeleted": "Delete" if args.profile == "laptop" else "Retain",
+            "whenScaled": "Retain",
+        },
+        "template": {
+            "metadata": {
+                "labels": _labels(args),
+                # The logging file is read at start: a change restarts the brokers.
+                "annotations": {"omgml.dev/config-checksum": hashlib.sha256(LOG4J2_YAML.encode()).hexdigest()[:16]},
+            },
+            "spec": pod_spec,
+        },
+        "volumeClaimTemplates": [{
+            "metadata": {"name": "data", "labels": _selector(args)},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
+            },
+        }],
+    }
+
+
+def kafka_service(args: KafkaArgs, headless: bool) -> JsonDict:
+    ports: list[JsonDict] = [{"name": "client", "port": CLIENT_PORT, "targetPort": "client", "protocol": "TCP"}]
+    spec: JsonDict = {"selector": _selector(args), "ports": ports}
+    if headless:
+        ports.append({"name": "controller", "port": CONTROLLER_PORT, "targetPort": "controller", "protocol": "TCP"})
+        spec["clusterIP"] = "None"
+        # Controllers must resolve each other before any of them is Ready, or the quorum never forms.
+        spec["publishNotReadyAddresses"] = True
+    else:
+        spec["type"] = "ClusterIP"
+    return spec
+
+
+def kafka_pdb(args: KafkaArgs) -> JsonDict:
+    # One broker (and one voter) at a time: a 3-voter quorum and min.insync.replicas=2 both survive it.
+    return {"maxUnavailable": 1, "selector": {"matchLabels": _selector(args)}}
+
+
+def _topics_script(args: KafkaArgs, topics: list[ResolvedTopic]) -> str:
+    lines = [
+        "set -e",
+        'until /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server "$BOOTSTRAP" >/dev/null 2>&1; do',
+        '  echo "waiting for $BOOTSTRAP"; sleep 5',
+        "done",
+    ]
+    for t in topics:
+        # Topic names are validated ([a-zA-Z0-9._-]), so single quotes are exact.
+        lines.append(
+            f'/opt/kafka/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" --create --if-not-exists '
+            f"--topic '{t.name}' --partitions {t.partitions} --replication-factor {t.replication_factor}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> JsonDict:
+    """Creates the declared topics; `--if-not-exists` makes every run safe. The topic list is in
+    the pod template, so adding a topic replaces the Job and it runs again."""
+    names = kafka_names(args.instance)
+    bootstrap_host = f"{names.bootstrap}.{args.namespace}.svc.cluster.local"
+    # bash's /dev/tcp: a cheap check that the brokers are still reachable, without starting a JVM.
+    reachable = ["bash", "-c", f"exec 3<>/dev/tcp/{bootstrap_host}/{CLIENT_PORT}"]
+    return {
+        "backoffLimit": 6,
+        "activeDeadlineSeconds": 900,
+        "template": {
+            "metadata": {"labels": _labels(args, "topics")},
+            "spec": {
+                "restartPolicy": "Never",
+                "serviceAccountName": names.topics_service_account,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": restricted_pod_security_context(UID, UID),
+                "containers": [{
+                    "name": "topics",
+                    "image": IMAGE,
+                    "command": ["bash", "-c", _topics_script(args, topics)],
+                    "env": [
+                        plain_env("BOOTSTRAP", bootstrap_servers(args)),
+                        plain_env("KAFKA_HEAP_OPTS", f"-Xmx{TOPICS_JOB_HEAP_MIB}m"),
+                        plain_env("LOG_DIR", "/tmp/logs"),
+                    ],
+                    "resources": TOPICS_JOB_SIZE.resources(),
+                    "securityContext": restricted_container_security_context(read_only_root=True),
+                    "readinessProbe": exec_probe(reachable, period=10, failures=3),
+                    "livenessProbe": exec_probe(reachable, period=20, failures=6),
+                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                }],
+                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+            },
+        },
+    }
+
+
+class Kafka(pulumi.ComponentResource):
+    endpoint: KafkaEndpoint
+
+    def __init__(self, name: str, args: KafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        validate_kafka_args(args)
+        topics = resolve_topics(args)
+        names = kafka_names(args.instance)
+        laptop = args.profile == "laptop"
+        # Pulumi does not pass a component's depends_on to its children; the blueprint's
+        # (e.g. "after the namespaces exist") should hold for every object created here.
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+
+        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
+
+        def meta(obj_name: str, component: str = "broker") -> JsonDict:
+            return metadata(obj_name, args.namespace, _labels(args, component))
+
+        # Generated once and kept in state: every broker formats its storage with it, so a new
+        # id would orphan the existing data. 16 random bytes, base64url, as Kafka expects.
+        cluster_id = random.RandomId(
+            f"{name}-cluster-id", byte_length=16,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=not laptop)),
+        )
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=child)
+        log4j = k8s.core.v1.ConfigMap(
+            f"{name}-log4j", metadata=meta(names.log4j), data={"log4j2.yaml": LOG4J2_YAML}, opts=child)
+        headless = k8s.core.v1.Service(
+            f"{name}-headless", metadata=meta(names.headless), spec=kafka_service(args, headless=True), opts=child)
+        bootstrap = k8s.core.v1.Service(
+            f"{name}-bootstrap", metadata=meta(names.bootstrap), spec=kafka_service(args, headless=False), opts=child)
+        sts = k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=meta(names.statefulset),
+            spec=kafka_statefulset(args, cluster_id.b64_url),
+            opts=pulumi.ResourceOptions.merge(after(sa, headless, log4j), pulumi.ResourceOptions(
+                protect=not laptop,
+                retain_on_delete=not laptop,
+                # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
+                # immutable); grow the existing PVCs instead.
+                ignore_changes=["spec.volumeClaimTemplates"],
+            )),
+        )
+        if args.brokers > 1:
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(names.pdb), spec=kafka_pdb(args), opts=child)
+        if topics:
+            job_sa = k8s.core.v1.ServiceAccount(
+                f"{name}-topics-sa", metadata=meta(names.topics_service_account, "topics"),
+                automount_service_account_token=False, opts=child)
+            k8s.batch.v1.Job(
+                f"{name}-topics",
+                metadata=metadata(names.topics_job, args.namespace, _labels(args, "topics"),
+                                  # A Job that failed is replaced on the next `up` instead of
+                                  # being left failed.
+                                  {"pulumi.com/replaceUnready": "true"}),
+                spec=topics_job(args, topics),
+                opts=after(sts, bootstrap, job_sa),
+            )
+
+        self.endpoint = KafkaEndpoint(bootstrap_servers=bootstrap_servers(args))
+        self.register_outputs({"bootstrap_servers": self.endpoint.bootstrap_servers})

@@ -1,0 +1,406 @@
+"""Kubeflow Pipelines 2.17.0, standalone ("platform-agnostic"), as typed Kubernetes resources.
+
+What runs (kubeflow_release.COMPONENTS): the API server, persistence agent, scheduled-workflow
+controller, UI, ML Metadata gRPC server with its Envoy (gRPC-Web for the UI), the Argo Workflows
+controller (v4.0.5, namespaced) and MySQL 8.4 for the pipeline and metadata databases.
+What does not (kubeflow_release.OMITTED, each checked in the 2.17.0 sources): the v1-only cache
+server and its certificate deployer, the v1 metadata writer, viewer and visualization servers,
+and upstream's SeaweedFS: artifacts go to the foundation's S3-compatible store.
+
+Two namespaces, both created by the foundation: the KFP namespace holds the control plane
+(Pod Security "restricted"); the steps namespace (`user_namespace`) holds what users run —
+Argo workflows, step pods, scheduled runs, training Jobs — at the level the spec chose for user
+images. Upstream standalone KFP puts both in one namespace; the split uses only existing knobs:
+the API server's POD_NAMESPACE (where single-user KFP submits runs), the persistence agent's
+and scheduler's NAMESPACE, and Argo's --managed-namespace. Driver and launcher address
+`ml-pipeline` and `metadata-grpc-service` in their own namespace, so the steps namespace gets
+ExternalName Services pointing back at the control plane.
+
+Order: the CRDs and the PriorityClass (cluster-scoped) are created first; every namespaced
+child depends on them explicitly, and on whatever the caller passed in `opts.depends_on`, so
+nothing starts before what it needs exists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.components.contracts import ObjectStoreEndpoint
+from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
+from omgml.components.kubeflow_config import (
+    S3Location,
+    argo_artifact_repository,
+    argo_executor,
+    argo_workflow_defaults,
+    envoy_config,
+    launcher_providers,
+    mysql_args,
+    mysql_init_sql,
+    pipeline_root,
+    s3_location,
+    training_env,
+)
+from omgml.components.kubeflow_crds import ALL_CRDS, crd_spec
+from omgml.components.kubeflow_rbac import Where, role_binding_subjects, role_specs
+from omgml.components.kubeflow_release import (
+    API_GRPC_PORT,
+    API_HTTP_PORT,
+    API_SERVICE,
+    ARGO_CONFIGMAP,
+    KFP_VERSION,
+    LAUNCHER_CONFIGMAP,
+    METADATA_ENVOY_PORT,
+    METADATA_ENVOY_SERVICE,
+    METADATA_GRPC_PORT,
+    METADATA_GRPC_SERVICE,
+    MYSQL_BUFFER_POOL,
+    MYSQL_PORT,
+    MYSQL_SECRET,
+    MYSQL_SERVICE,
+    MYSQL_USER,
+    PIPELINE_RUNNER_SA,
+    PUBLIC_CONFIGMAP,
+    SIZING,
+    UI_SERVICE,
+    WORKLOADS,
+)
+from omgml.components.kubeflow_workloads import (
+    APP,
+    MYSQL_DATA_DIR,
+    KfpPods,
+    StoreView,
+    api_server,
+    metadata_envoy,
+    metadata_grpc,
+    mysql_statefulset,
+    persistence_agent,
+    scheduled_workflow,
+    ui,
+    workflow_controller,
+    workload,
+    workload_selector,
+)
+from omgml.k8s import JsonDict
+from omgml.labels import standard_labels
+from omgml.naming import k8s_name
+from omgml.spec import Profile
+from omgml.spec.common import DNS_LABEL
+
+TYPE_TOKEN = "omgml:training:KubeflowPipelines"
+
+TRAINING_ENV_CONFIGMAP = "omgml-training-env"
+ENVOY_CONFIGMAP = "metadata-envoy-configmap"
+MYSQL_INIT_CONFIGMAP = "mysql-initdb"
+MYSQL_PVC = "mysql-data"
+KUBE_API_POLICY = "allow-kube-apiserver"
+_DNS = re.compile(DNS_LABEL)
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    """The S3-compatible store as KFP consumes it: where it is and which Secret holds the keys.
+
+    Values may be Outputs (the foundation's stack outputs); the Secret, with the same name, must
+    exist in both namespaces (the foundation copies it into every platform namespace).
+    """
+
+    endpoint_url: pulumi.Input[str]  # "" means AWS S3 in `region`
+    region: pulumi.Input[str]
+    secret_name: pulumi.Input[str]
+    access_key_key: str = "AWS_ACCESS_KEY_ID"
+    secret_key_key: str = "AWS_SECRET_ACCESS_KEY"
+
+    @classmethod
+    def from_endpoint(cls, e: ObjectStoreEndpoint) -> StoreRef:
+        """From an in-program ObjectStoreEndpoint (same phase as the store)."""
+        return cls(e.endpoint_url, e.region, e.access_key_ref.secret_name, e.access_key_ref.key, e.secret_key_ref.key)
+
+
+@dataclass(frozen=True)
+class KubeflowPipelinesArgs:
+    namespace: str  # the control plane's namespace
+    user_namespace: str  # the steps namespace: pipeline steps, training Jobs, notebooks
+    profile: Profile
+    store: StoreRef
+    pipelines_bucket: pulumi.Input[str]
+    mlflow_tracking_uri: pulumi.Input[str]  # "" when the platform has no MLflow
+    mysql_storage_gib: int = 10
+    # Force a non-root uid on step containers (then the namespace can enforce "restricted").
+    restricted_steps: bool = False
+    # CRDs are cluster singletons: a second KFP in the same cluster sets this to False.
+    install_crds: bool = True
+    instance: str = "kfp"
+
+
+@dataclass(frozen=True)
+class ResolvedKfp:
+    args: KubeflowPipelinesArgs
+    priority_class: str
+    api_endpoint: str
+    keep_data: bool
+
+
+def resolve(args: KubeflowPipelinesArgs) -> ResolvedKfp:
+    for field_name in ("namespace", "user_namespace"):
+        value = getattr(args, field_name)
+        if not _DNS.match(value):
+            raise ValueError(f"KubeflowPipelinesArgs.{field_name}: {value!r} is not a DNS-1123 label; fix the name")
+    if args.namespace == args.user_namespace:
+        raise ValueError(
+            f"KubeflowPipelinesArgs.user_namespace: equals namespace ({args.namespace!r}); give users "
+            "their own namespace so their workloads do not share KFP's RBAC"
+        )
+    if args.profile not in SIZING:
+        raise ValueError(f"KubeflowPipelinesArgs.profile: {args.profile!r} unknown; use one of {sorted(SIZING)}")
+    if args.mysql_storage_gib < 1:
+        raise ValueError(f"KubeflowPipelinesArgs.mysql_storage_gib: must be ≥ 1, got {args.mysql_storage_gib}")
+    return ResolvedKfp(
+        args=args,
+        # Cluster-scoped, so named after the namespace: two installs never share one.
+        priority_class=k8s_name(args.namespace, "workflow-controller"),
+        api_endpoint=f"http://{API_SERVICE}.{args.namespace}.svc.cluster.local:{API_HTTP_PORT}",
+        keep_data=args.profile != "laptop",
+    )
+
+
+def service_specs(p: KfpPods) -> list[tuple[str, str, JsonDict]]:
+    """(service name, workload name, spec) of every Service."""
+    def svc(workload_name: str, ports: list[JsonDict], headless: bool = False) -> JsonDict:
+        spec: JsonDict = {"selector": workload_selector(p, workload(workload_name)), "ports": ports}
+        if headless:
+            spec["clusterIP"] = "None"
+        return spec
+
+    def port(name: str, number: int, target: str | None = None) -> JsonDict:
+        return {"name": name, "port": number, "targetPort": target or name, "protocol": "TCP"}
+
+    return [
+        (MYSQL_SERVICE, "mysql", svc("mysql", [port("mysql", MYSQL_PORT)], headless=True)),
+        (METADATA_GRPC_SERVICE, "metadata-grpc-deployment",
+         svc("metadata-grpc-deployment", [port("grpc-api", METADATA_GRPC_PORT)])),
+        (METADATA_ENVOY_SERVICE, "metadata-envoy-deployment",
+         svc("metadata-envoy-deployment", [port("grpc-web", METADATA_ENVOY_PORT)])),
+        (API_SERVICE, "ml-pipeline",
+         svc("ml-pipeline", [port("http", API_HTTP_PORT), port("grpc", API_GRPC_PORT)])),
+        (UI_SERVICE, "ml-pipeline-ui", svc("ml-pipeline-ui", [port("http", 80, "http")])),
+    ]
+
+
+def external_name_services(namespace: str) -> list[tuple[str, JsonDict]]:
+    """Services of the steps namespace that resolve to the control plane (DNS CNAMEs)."""
+    return [
+        (svc, {"type": "ExternalName", "externalName": f"{svc}.{namespace}.svc.cluster.local"})
+        for svc in (API_SERVICE, METADATA_GRPC_SERVICE)
+    ]
+
+
+def kube_api_egress() -> JsonDict:
+    """Egress to the Kubernetes API server for the controllers and step pods of the namespace.
+
+    Its address is not known at render time (kind: the control-plane container on :6443; EKS:
+    control-plane ENIs in the VPC on :443), and policies see the endpoint address after the
+    `kubernetes` Service is translated, so the rule allows exactly those two ports anywhere.
+    """
+    return {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
+    }
+
+
+def _as_list(deps: object) -> list[pulumi.Resource]:
+    """The resources in a ResourceOptions.depends_on value (a resource, a list, or nothing)."""
+    if isinstance(deps, pulumi.Resource):
+        return [deps]
+    if isinstance(deps, Sequence):
+        return [d for d in deps if isinstance(d, pulumi.Resource)]
+    return []
+
+
+class KubeflowPipelines(pulumi.ComponentResource):
+    """The KFP install: control plane in `args.namespace`, steps in `args.user_namespace`."""
+
+    api_endpoint: str
+    ui_service: str
+    namespace: str
+    pipeline_root: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KubeflowPipelinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        r = resolve(args)
+        ns, steps = args.namespace, args.user_namespace
+        where: dict[Where, str] = {"kfp": ns, "steps": steps}
+        outer = _as_list(opts.depends_on if opts else None)
+
+        # --- cluster-scoped, first ----------------------------------------------------------
+        cluster: list[pulumi.Resource] = []
+        if args.install_crds:
+            for crd in ALL_CRDS:
+                cluster.append(k8s.apiextensions.v1.CustomResourceDefinition(
+                    f"{name}-crd-{crd.plural}",
+                    metadata={"name": crd.name, "labels": standard_labels(APP, args.instance, "crd", KFP_VERSION)},
+                    spec=crd_spec(crd),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=outer),
+                ))
+        cluster.append(k8s.scheduling.v1.PriorityClass(
+            f"{name}-priority",
+            metadata={"name": r.priority_class, "labels": standard_labels(APP, args.instance, "workflow-controller")},
+            value=1000000,
+            global_default=False,
+            description="Argo workflow controller of Kubeflow Pipelines: keep it scheduled under pressure",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=outer),
+        ))
+        base = [*outer, *cluster]
+
+        def child(*deps: pulumi.Resource, keep: bool = False) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=[*base, *deps], protect=keep, retain_on_delete=keep)
+
+        def meta(obj_name: str, component: str, namespace: str = ns) -> JsonDict:
+            return {"name": obj_name, "namespace": namespace, "labels": standard_labels(APP, args.instance, component)}
+
+        # --- values from the foundation (Outputs) ---------------------------------------------
+        loc: pulumi.Output[S3Location] = pulumi.Output.all(
+            pulumi.Output.from_input(args.store.endpoint_url), pulumi.Output.from_input(args.store.region),
+        ).apply(lambda v: s3_location(str(v[0]), str(v[1])))
+        bucket = pulumi.Output.from_input(args.pipelines_bucket)
+        secret_name = pulumi.Output.from_input(args.store.secret_name)
+        access_key_key = args.store.access_key_key
+        secret_key_key = args.store.secret_key_key
+        store = StoreView(
+            url=loc.apply(lambda x: x.url),
+            host=loc.apply(lambda x: x.host),
+            port=loc.apply(lambda x: str(x.port)),
+            secure=loc.apply(lambda x: "true" if x.secure else "false"),
+            region=loc.apply(lambda x: x.region),
+            bucket=bucket,
+            secret_name=secret_name,
+            access_key_key=access_key_key,
+            secret_key_key=secret_key_key,
+        )
+        pods = KfpPods(namespace=ns, steps_namespace=steps, instance=args.instance, profile=args.profile,
+                       store=store, restricted_steps=args.restricted_steps)
+
+        # --- identities and RBAC --------------------------------------------------------------
+        accounts: dict[str, pulumi.Resource] = {}
+        for w in WORKLOADS:
+            accounts[w.service_account] = k8s.core.v1.ServiceAccount(
+                f"{name}-sa-{w.service_account}", metadata=meta(w.service_account, "rbac"),
+                automount_service_account_token=w.needs_api, opts=child())
+        # What step pods run as (driver, launcher, argoexec and user code all use the API).
+        accounts[PIPELINE_RUNNER_SA] = k8s.core.v1.ServiceAccount(
+            f"{name}-sa-{PIPELINE_RUNNER_SA}", metadata=meta(PIPELINE_RUNNER_SA, "rbac", steps),
+            automount_service_account_token=True, opts=child())
+        bindings: dict[str, list[pulumi.Resource]] = {}
+        for rs in role_specs():
+            role = k8s.rbac.v1.Role(f"{name}-role-{rs.role}", metadata=meta(rs.role, "rbac", where[rs.where]),
+                                    rules=rs.rules, opts=child())
+            subject_deps = [accounts[rs.service_account]] if rs.service_account else []
+            binding = k8s.rbac.v1.RoleBinding(
+                f"{name}-rolebinding-{rs.role}",
+                metadata=meta(f"{rs.role}-binding", "rbac", where[rs.where]),
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": rs.role},
+                subjects=role_binding_subjects(rs, where),
+                opts=child(role, *subject_deps),
+            )
+            if rs.service_account:
+                bindings.setdefault(rs.service_account, []).append(binding)
+
+        # --- credentials, configuration, storage ----------------------------------------------
+        db = GeneratedSecret(
+            f"{name}-mysql-credentials",
+            GeneratedSecretArgs(namespace=ns, secret_name=MYSQL_SECRET, password_keys=("root_password", "password"),
+                                derived={"username": MYSQL_USER}, app_name=APP, instance=args.instance),
+            child(),
+        )
+        argo_cm = k8s.core.v1.ConfigMap(f"{name}-argo-config", metadata=meta(ARGO_CONFIGMAP, "workflow-controller"), data={
+            "artifactRepository": pulumi.Output.all(loc, bucket, secret_name).apply(lambda v: argo_artifact_repository(
+                v[0], str(v[1]), str(v[2]), access_key_key, secret_key_key)),
+            "executor": argo_executor(),
+            "workflowDefaults": argo_workflow_defaults(),
+        }, opts=child())
+        # Read by driver and launcher from the namespace they run in, and by the API server there.
+        launcher_cm = k8s.core.v1.ConfigMap(f"{name}-launcher-config", metadata=meta(LAUNCHER_CONFIGMAP, "config", steps),
+                                            data={
+            "defaultPipelineRoot": bucket.apply(pipeline_root),
+            "providers": pulumi.Output.all(loc, secret_name).apply(
+                lambda v: launcher_providers(v[0], str(v[1]), access_key_key, secret_key_key)),
+        }, opts=child())
+        k8s.core.v1.ConfigMap(f"{name}-public-config", metadata=meta(PUBLIC_CONFIGMAP, "config"),
+                              data={"kubeflow_pipelines_version": f"v{KFP_VERSION}"}, opts=child())
+        envoy_cm = k8s.core.v1.ConfigMap(f"{name}-envoy-config", metadata=meta(ENVOY_CONFIGMAP, "metadata-envoy"),
+                                         data={"envoy.yaml": envoy_config()}, opts=child())
+        init_cm = k8s.core.v1.ConfigMap(f"{name}-mysql-initdb", metadata=meta(MYSQL_INIT_CONFIGMAP, "mysql"),
+                                        data={"10-kfp-databases.sql": mysql_init_sql()}, opts=child())
+        k8s.core.v1.ConfigMap(
+            f"{name}-training-env",
+            metadata=meta(TRAINING_ENV_CONFIGMAP, "training-env", steps),
+            data=pulumi.Output.all(args.mlflow_tracking_uri, args.store.endpoint_url, loc, bucket, secret_name).apply(
+                lambda v: training_env(str(v[0]), v[2], str(v[1]), str(v[4]), r.api_endpoint, str(v[3]))),
+            opts=child(),
+        )
+        pvc = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-mysql-data",
+            metadata=meta(MYSQL_PVC, "mysql"),
+            spec={"accessModes": ["ReadWriteOnce"],
+                  "resources": {"requests": {"storage": f"{args.mysql_storage_gib}Gi"}}},
+            # A standalone PVC (not a volumeClaimTemplate): resizing it is a patch, never a
+            # StatefulSet replacement. Kept and protected outside the laptop profile.
+            opts=child(keep=r.keep_data),
+        )
+
+        # --- network --------------------------------------------------------------------------
+        for where_key, namespace in where.items():
+            k8s.networking.v1.NetworkPolicy(f"{name}-kube-api-{where_key}",
+                                            metadata=meta(KUBE_API_POLICY, "network", namespace),
+                                            spec=kube_api_egress(), opts=child())
+        services = {
+            workload_name: k8s.core.v1.Service(f"{name}-svc-{svc_name}", metadata=meta(svc_name, "network"),
+                                               spec=spec, opts=child())
+            for svc_name, workload_name, spec in service_specs(pods)
+        }
+        for svc_name, spec in external_name_services(ns):
+            k8s.core.v1.Service(f"{name}-steps-svc-{svc_name}", metadata=meta(svc_name, "network", steps),
+                                spec=spec, opts=child())
+
+        # --- workloads ------------------------------------------------------------------------
+        def deps_of(workload_name: str, *extra: pulumi.Resource) -> list[pulumi.Resource]:
+            w = workload(workload_name)
+            out = [accounts[w.service_account], *bindings.get(w.service_account, []), *extra]
+            if workload_name in services:
+                out.append(services[workload_name])
+            return out
+
+        laptop = args.profile == "laptop"
+        k8s.apps.v1.StatefulSet(
+            f"{name}-mysql",
+            metadata=meta("mysql", "mysql"),
+            spec=mysql_statefulset(pods, MYSQL_PVC, MYSQL_INIT_CONFIGMAP,
+                                   mysql_args(MYSQL_DATA_DIR, MYSQL_BUFFER_POOL[args.profile], laptop)),
+            opts=child(*deps_of("mysql", pvc, init_cm, db)),
+        )
+        bodies: list[tuple[str, JsonDict, list[pulumi.Resource]]] = [
+            ("metadata-grpc-deployment", metadata_grpc(pods), [db]),
+            ("metadata-envoy-deployment", metadata_envoy(pods, ENVOY_CONFIGMAP), [envoy_cm]),
+            ("workflow-controller", workflow_controller(pods, r.priority_class), [argo_cm]),
+            ("ml-pipeline", api_server(pods), [db, launcher_cm, accounts[PIPELINE_RUNNER_SA]]),
+            ("ml-pipeline-persistenceagent", persistence_agent(pods), []),
+            ("ml-pipeline-scheduledworkflow", scheduled_workflow(pods), []),
+            ("ml-pipeline-ui", ui(pods), []),
+        ]
+        for workload_name, spec, extra in bodies:
+            w = workload(workload_name)
+            k8s.apps.v1.Deployment(f"{name}-{workload_name}", metadata=meta(workload_name, w.component), spec=spec,
+                                   opts=child(*deps_of(workload_name, *extra)))
+
+        self.api_endpoint = r.api_endpoint
+        self.ui_service = UI_SERVICE
+        self.namespace = ns
+        self.pipeline_root = bucket.apply(pipeline_root)
+        self.register_outputs({"api_endpoint": self.api_endpoint, "ui_service": self.ui_service,
+                               "namespace": self.namespace})

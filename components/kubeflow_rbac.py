@@ -1,0 +1,163 @@
+"""RBAC of the KFP install: namespaced Roles only, no ClusterRole, no cluster-admin.
+
+The rules are upstream's (KFP 2.17.0 base/pipeline/*-role.yaml, Argo v4.0.5
+namespace-install/workflow-controller-rbac) for the workloads omgml installs. The control
+plane runs in the KFP namespace and manages the steps namespace, where workflows, step pods
+and scheduled runs live: so most Roles are in the steps namespace, bound to ServiceAccounts of
+the KFP namespace. The only ClusterRole upstream ships (cache-deployer's, for webhook
+certificates) belongs to the cache server, which is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from omgml.components.kubeflow_release import LAUNCHER_CONFIGMAP, PIPELINE_RUNNER_SA, PUBLIC_CONFIGMAP
+from omgml.k8s import JsonDict
+
+ALL_VERBS = ["create", "get", "list", "watch", "update", "patch", "delete"]
+
+
+def rule(groups: list[str], resources: list[str], verbs: list[str], names: list[str] | None = None) -> JsonDict:
+    r: JsonDict = {"apiGroups": groups, "resources": resources, "verbs": verbs}
+    if names:
+        r["resourceNames"] = names
+    return r
+
+
+def api_server_rules() -> list[JsonDict]:
+    return [
+        rule([""], ["pods", "pods/log"], ["get", "list", "delete"]),
+        rule(["argoproj.io"], ["workflows"], ALL_VERBS),
+        rule(["kubeflow.org"], ["scheduledworkflows"], ["create", "get", "list", "update", "patch", "delete"]),
+        rule(["kubeflow.org"], ["scheduledworkflows/finalizers"], ["update"]),
+        rule(["pipelines.kubeflow.org"], ["pipelines"], ["get", "list", "watch"]),
+        rule(["authorization.k8s.io"], ["subjectaccessreviews"], ["create"]),
+        rule(["authentication.k8s.io"], ["tokenreviews"], ["create"]),
+        # New in 2.17: the MLflow run plugin (OpenDataHub MLflow experiments).
+        rule(["mlflow.kubeflow.org"], ["experiments"], ["get", "list", "create", "update"]),
+        rule([""], ["configmaps"], ["get"], [LAUNCHER_CONFIGMAP]),
+        rule([""], ["secrets"], ["get"], ["kfp-mlflow-credentials"]),
+    ]
+
+
+def persistence_agent_rules() -> list[JsonDict]:
+    return [
+        rule(["argoproj.io"], ["workflows"], ["get", "list", "watch"]),
+        rule(["kubeflow.org"], ["scheduledworkflows"], ["get", "list", "watch"]),
+        # Virtual verbs the API server checks with SubjectAccessReviews (multi-user mode).
+        rule(["pipelines.kubeflow.org"], ["scheduledworkflows", "workflows"], ["report"]),
+        rule(["pipelines.kubeflow.org"], ["runs"], ["reportMetrics", "readArtifact"]),
+    ]
+
+
+def scheduled_workflow_rules() -> list[JsonDict]:
+    return [
+        rule(["argoproj.io"], ["workflows"], ALL_VERBS),
+        rule(["kubeflow.org"], ["scheduledworkflows", "scheduledworkflows/finalizers"], ALL_VERBS),
+        rule(["pipelines.kubeflow.org"], ["runs"], ["create"]),
+        rule([""], ["events"], ["create", "patch"]),
+    ]
+
+
+def ui_rules() -> list[JsonDict]:
+    # Upstream also grants kubeflow.org/viewers for the TensorBoard viewer controller, which is
+    # not installed (v1 only), so that rule is dropped.
+    return [
+        rule([""], ["pods", "pods/log"], ["get"]),
+        rule([""], ["events"], ["list"]),
+        # Artifact previews read the object-store Secret named in each artifact's session info.
+        rule([""], ["secrets", "configmaps"], ["get", "list"]),
+        rule(["argoproj.io"], ["workflows"], ["get", "list"]),
+    ]
+
+
+def workflow_controller_config_rules() -> list[JsonDict]:
+    """In the controller's own namespace: its ConfigMap, its leader-election Lease, events."""
+    return [
+        rule(["coordination.k8s.io"], ["leases"], ["create", "get", "update"]),
+        rule([""], ["configmaps"], ["get", "watch", "list"]),
+        rule([""], ["events"], ["create", "patch"]),
+    ]
+
+
+def workflow_controller_rules() -> list[JsonDict]:
+    """In the managed (steps) namespace: upstream's namespace-install Role."""
+    return [
+        rule(["coordination.k8s.io"], ["leases"], ["create", "get", "update"]),
+        rule([""], ["pods", "pods/exec"], ALL_VERBS),
+        rule([""], ["configmaps"], ["get", "watch", "list"]),
+        rule([""], ["persistentvolumeclaims", "persistentvolumeclaims/finalizers"],
+             ["create", "update", "delete", "get"]),
+        rule(["argoproj.io"], ["workflows", "workflows/finalizers", "workflowtasksets", "workflowtasksets/finalizers",
+                               "workflowartifactgctasks"], ALL_VERBS),
+        rule(["argoproj.io"], ["workflowtemplates", "workflowtemplates/finalizers"], ["get", "list", "watch"]),
+        rule(["argoproj.io"], ["workflowtaskresults"], ["list", "watch", "deletecollection"]),
+        rule([""], ["serviceaccounts"], ["get", "list"]),
+        rule([""], ["secrets"], ["get"]),
+        rule(["argoproj.io"], ["cronworkflows", "cronworkflows/finalizers"],
+             ["get", "list", "watch", "update", "patch", "delete"]),
+        rule([""], ["events"], ["create", "patch"]),
+        rule(["policy"], ["poddisruptionbudgets"], ["create", "get", "delete"]),
+    ]
+
+
+def pipeline_runner_rules() -> list[JsonDict]:
+    """What pipeline step pods (driver, launcher, argoexec, user code) may do in the namespace.
+
+    Upstream's Role minus machinelearning.seldon.io (Seldon is not part of this platform).
+    """
+    return [
+        rule([""], ["secrets"], ["get"]),
+        rule([""], ["configmaps"], ["get", "watch", "list"]),
+        rule([""], ["persistentvolumes", "persistentvolumeclaims"], ["*"]),
+        rule(["snapshot.storage.k8s.io"], ["volumesnapshots"], ["create", "delete", "get"]),
+        rule(["argoproj.io"], ["workflows"], ["get", "list", "watch", "update", "patch"]),
+        rule([""], ["pods", "pods/exec", "pods/log", "services"], ["*"]),
+        rule(["", "apps", "extensions"], ["deployments", "replicasets"], ["*"]),
+        rule(["kubeflow.org"], ["*"], ["*"]),
+        rule(["batch"], ["jobs"], ["*"]),
+        rule(["argoproj.io"], ["workflowtaskresults"], ["create", "patch"]),
+        rule(["mlflow.kubeflow.org"], ["experiments"], ["get", "list", "create", "update"]),
+    ]
+
+
+def public_configmap_rules() -> list[JsonDict]:
+    return [rule([""], ["configmaps"], ["get", "list", "watch"], [PUBLIC_CONFIGMAP])]
+
+
+Where = Literal["kfp", "steps"]
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    role: str  # Role name (upstream's)
+    where: Where  # namespace of the Role and its RoleBinding
+    rules: list[JsonDict]
+    service_account: str | None = None  # subject; None: the group below
+    account_where: Where = "kfp"  # namespace of that ServiceAccount
+    group: str | None = None
+
+
+def role_specs() -> list[RoleSpec]:
+    return [
+        RoleSpec("ml-pipeline", "steps", api_server_rules(), "ml-pipeline"),
+        RoleSpec("ml-pipeline-persistenceagent-role", "steps", persistence_agent_rules(),
+                 "ml-pipeline-persistenceagent"),
+        RoleSpec("ml-pipeline-scheduledworkflow-role", "steps", scheduled_workflow_rules(),
+                 "ml-pipeline-scheduledworkflow"),
+        RoleSpec("ml-pipeline-ui", "steps", ui_rules(), "ml-pipeline-ui"),
+        RoleSpec("argo-role", "steps", workflow_controller_rules(), "argo"),
+        RoleSpec("argo-config", "kfp", workflow_controller_config_rules(), "argo"),
+        RoleSpec(PIPELINE_RUNNER_SA, "steps", pipeline_runner_rules(), PIPELINE_RUNNER_SA, account_where="steps"),
+        # The KFP version ConfigMap is readable by every authenticated user (SDK version checks).
+        RoleSpec(PUBLIC_CONFIGMAP, "kfp", public_configmap_rules(), group="system:authenticated"),
+    ]
+
+
+def role_binding_subjects(spec: RoleSpec, namespaces: dict[Where, str]) -> list[JsonDict]:
+    if spec.service_account is not None:
+        return [{"kind": "ServiceAccount", "name": spec.service_account,
+                 "namespace": namespaces[spec.account_where]}]
+    return [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": spec.group}]

@@ -1,0 +1,172 @@
+"""Facts of the Kubeflow Pipelines release omgml installs, and the sizing of its workloads.
+
+Everything here was read from github.com/kubeflow/pipelines at tag 2.17.0
+(manifests/kustomize/env/platform-agnostic and what it pulls in) and from
+github.com/argoproj/argo-workflows at the tag KFP pins (manifests/base, namespace-install).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omgml.k8s import Size
+
+KFP_VERSION = "2.17.0"
+ARGO_VERSION = "v4.0.5"  # third-party/argo/installs/namespace at KFP 2.17.0
+MLMD_VERSION = "1.14.0"
+
+
+def kfp_image(name: str) -> str:
+    return f"ghcr.io/kubeflow/{name}:{KFP_VERSION}"
+
+
+IMAGES: dict[str, str] = {
+    "api-server": kfp_image("kfp-api-server"),
+    "persistence-agent": kfp_image("kfp-persistence-agent"),
+    "scheduled-workflow": kfp_image("kfp-scheduled-workflow-controller"),
+    "ui": kfp_image("kfp-frontend"),
+    "metadata-envoy": kfp_image("kfp-metadata-envoy"),
+    "metadata-grpc": f"gcr.io/tfx-oss-public/ml_metadata_store_server:{MLMD_VERSION}",
+    "workflow-controller": f"quay.io/argoproj/workflow-controller:{ARGO_VERSION}",
+    # Official image; KFP's MySQL manifest pins the same 8.4 line.
+    "mysql": "mysql:8.4",
+    # The wait-for-* init containers of the upstream manifests use this image for `nc -z`.
+    "wait": "docker.io/alpine:3.23",
+}
+EXECUTOR_IMAGE = f"quay.io/argoproj/argoexec:{ARGO_VERSION}"
+DRIVER_IMAGE = kfp_image("kfp-driver")
+LAUNCHER_IMAGE = kfp_image("kfp-launcher")
+
+# Every workload (Deployment/StatefulSet name) of the upstream standalone install
+# env/platform-agnostic at 2.17.0, for the record and for the test that our list is a subset.
+UPSTREAM_WORKLOADS: tuple[str, ...] = (
+    "cache-deployer-deployment",
+    "cache-server",
+    "metadata-envoy-deployment",
+    "metadata-grpc-deployment",
+    "metadata-writer",
+    "ml-pipeline",
+    "ml-pipeline-persistenceagent",
+    "ml-pipeline-scheduledworkflow",
+    "ml-pipeline-ui",
+    "ml-pipeline-viewer-crd",
+    "ml-pipeline-visualizationserver",
+    "mysql",
+    "seaweedfs",
+    "workflow-controller",
+)
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str  # Deployment/StatefulSet name (upstream's: KFP binaries find services by name)
+    component: str  # app.kubernetes.io/component and the key into IMAGES/SIZING
+    service_account: str
+    needs_api: bool  # mounts a ServiceAccount token (talks to the Kubernetes API)
+
+
+# What omgml installs, in start order. Names are upstream's: the driver and launcher address
+# `ml-pipeline` and `metadata-grpc-service`, the UI `metadata-envoy-service`, by name.
+WORKLOADS: tuple[Workload, ...] = (
+    Workload("mysql", "mysql", "mysql", needs_api=False),
+    Workload("metadata-grpc-deployment", "metadata-grpc", "metadata-grpc-server", needs_api=False),
+    Workload("metadata-envoy-deployment", "metadata-envoy", "metadata-envoy", needs_api=False),
+    Workload("workflow-controller", "workflow-controller", "argo", needs_api=True),
+    Workload("ml-pipeline", "api-server", "ml-pipeline", needs_api=True),
+    Workload("ml-pipeline-persistenceagent", "persistence-agent", "ml-pipeline-persistenceagent", needs_api=True),
+    Workload("ml-pipeline-scheduledworkflow", "scheduled-workflow", "ml-pipeline-scheduledworkflow", needs_api=True),
+    Workload("ml-pipeline-ui", "ui", "ml-pipeline-ui", needs_api=True),
+)
+# The component list of this install (asserted against the render by the tests).
+COMPONENTS: tuple[str, ...] = tuple(w.name for w in WORKLOADS)
+
+# Upstream workloads left out, and why. Checked in the 2.17.0 sources:
+OMITTED: dict[str, str] = {
+    # backend/src/cache/server/mutation.go: "KFP v2 handles caching by its driver" — the
+    # mutating webhook only acts on v1 pods. Leaving it out also drops the webhook TLS cert that
+    # cache-deployer makes through the CSR API and its ClusterRole (approve on kubernetes.io/*
+    # signers, create mutatingwebhookconfigurations): the only cluster-wide rights of the install.
+    "cache-server": "v1-only pipeline step cache (v2 caches in the driver through the API server)",
+    "cache-deployer-deployment": "only issues the cache-server webhook certificate",
+    # backend/metadata_writer/src/metadata_writer.py: "Skip KFP v2 pods - they have their own
+    # metadata writers" (the v2 launcher writes to MLMD itself).
+    "metadata-writer": "v1-only: v2 launchers record to ML Metadata themselves",
+    "ml-pipeline-viewer-crd": "v1 TFX/TensorBoard viewers (Viewer CRD); the v2 UI does not use them",
+    "ml-pipeline-visualizationserver": "v1 Python visualizations; disabled in the UI here",
+    "seaweedfs": "the foundation's S3-compatible object store is reused (no second store)",
+}
+
+# Service names the binaries expect.
+API_SERVICE = "ml-pipeline"
+API_HTTP_PORT = 8888
+API_GRPC_PORT = 8887
+UI_SERVICE = "ml-pipeline-ui"
+UI_PORT = 3000
+METADATA_GRPC_SERVICE = "metadata-grpc-service"
+METADATA_GRPC_PORT = 8080
+METADATA_ENVOY_SERVICE = "metadata-envoy-service"
+METADATA_ENVOY_PORT = 9090
+MYSQL_SERVICE = "mysql"
+MYSQL_PORT = 3306
+SWF_METRICS_PORT = 9090
+ARGO_METRICS_PORT = 9090
+ARGO_HEALTH_PORT = 6060
+
+PIPELINE_RUNNER_SA = "pipeline-runner"  # config.json DEFAULTPIPELINERUNNERSERVICEACCOUNT
+LAUNCHER_CONFIGMAP = "kfp-launcher"  # read by driver and launcher from their own namespace
+ARGO_CONFIGMAP = "workflow-controller-configmap"
+PUBLIC_CONFIGMAP = "kubeflow-pipelines-public"
+MYSQL_SECRET = "mysql-secret"
+MYSQL_USER = "kfp"
+PIPELINE_DB = "mlpipeline"
+MLMD_DB = "metadb"
+# Argo's artifact key layout from KFP's workflow-controller-configmap patch; the UI's
+# ARGO_KEYFORMAT must be the same or archived logs are not found.
+ARTIFACT_KEY_FORMAT = (
+    "private-artifacts/{{workflow.namespace}}/{{workflow.name}}/{{workflow.creationTimestamp.Y}}/"
+    "{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{pod.name}}"
+)
+
+# --- sizing -----------------------------------------------------------------------------
+# Upstream requests total about 0.8 CPU / 3.2 GiB (api-server 250m/500Mi, persistence agent
+# 120m/500Mi, visualization 30m/500Mi, workflow-controller 100m/500Mi, mysql 100m/800Mi, …),
+# mostly memory headroom that idle Go controllers never touch. The laptop column requests
+# about what the processes use when idle (a few tens of MiB each; MySQL with a 64 MiB buffer
+# pool and performance_schema off stays near 250 MiB) and keeps generous limits so a burst is
+# not OOM-killed: 340m CPU / 992 MiB requested in total.
+SIZING: dict[str, dict[str, Size]] = {
+    "laptop": {
+        "api-server": Size("100m", "192Mi", "1", "512Mi"),
+        "persistence-agent": Size("20m", "64Mi", "200m", "256Mi"),
+        "scheduled-workflow": Size("20m", "64Mi", "200m", "256Mi"),
+        "ui": Size("20m", "128Mi", "500m", "384Mi"),
+        "metadata-grpc": Size("20m", "64Mi", "500m", "256Mi"),
+        "metadata-envoy": Size("10m", "32Mi", "200m", "128Mi"),
+        "workflow-controller": Size("50m", "128Mi", "500m", "512Mi"),
+        "mysql": Size("100m", "320Mi", "1", "768Mi"),
+    },
+    "small": {
+        "api-server": Size("250m", "384Mi", "1", "1Gi"),
+        "persistence-agent": Size("50m", "128Mi", "500m", "512Mi"),
+        "scheduled-workflow": Size("50m", "96Mi", "500m", "256Mi"),
+        "ui": Size("50m", "192Mi", "1", "512Mi"),
+        "metadata-grpc": Size("50m", "128Mi", "1", "512Mi"),
+        "metadata-envoy": Size("20m", "64Mi", "500m", "256Mi"),
+        "workflow-controller": Size("100m", "256Mi", "1", "1Gi"),
+        "mysql": Size("250m", "768Mi", "2", "1536Mi"),
+    },
+    "production": {
+        "api-server": Size("500m", "512Mi", "2", "2Gi"),
+        "persistence-agent": Size("120m", "256Mi", "1", "512Mi"),
+        "scheduled-workflow": Size("100m", "128Mi", "1", "512Mi"),
+        "ui": Size("100m", "256Mi", "1", "1Gi"),
+        "metadata-grpc": Size("100m", "256Mi", "2", "1Gi"),
+        "metadata-envoy": Size("50m", "64Mi", "1", "256Mi"),
+        "workflow-controller": Size("200m", "512Mi", "2", "2Gi"),
+        "mysql": Size("500m", "1536Mi", "2", "3Gi"),
+    },
+}
+# The wait-for-* init containers (upstream's numbers).
+WAIT_SIZE = Size("10m", "16Mi", "100m", "64Mi")
+# InnoDB buffer pool per profile: the bulk of MySQL's memory, kept well under the limit.
+MYSQL_BUFFER_POOL: dict[str, str] = {"laptop": "64M", "small": "256M", "production": "1G"}

@@ -1,0 +1,350 @@
+"""MLflow tracking server and model registry.
+
+Backend store: the consumer database the Postgres component created for MLflow. Artifacts: a
+bucket on the object store, proxied by the server (`--serve-artifacts`), so only the server
+holds S3 credentials and clients need nothing but the tracking URI.
+
+The backend URI is composed by Kubernetes from env vars (`$(VAR)` expansion): the password
+comes from the database Secret by secretKeyRef and never appears in the manifest. A migration
+Job (`mlflow db upgrade`) runs before the server on every new image, as the official chart does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase
+from omgml.components.credentials import secret_checksum
+from omgml.k8s import (
+    JsonDict,
+    Size,
+    http_probe,
+    plain_env,
+    restricted_container_security_context,
+    restricted_pod_security_context,
+    secret_env,
+)
+from omgml.labels import selector_labels, standard_labels
+from omgml.naming import k8s_name
+from omgml.spec.common import DNS_LABEL, Profile
+
+TYPE_TOKEN = "omgml:tracking:Mlflow"
+
+APP = "mlflow"
+VERSION = "3.17.0"
+# The `-full` variant (mlflow[extras,db,…]) carries psycopg2 and boto3; the base image has
+# neither. v3.17.0-full is the newest -full tag we found in use as a base image upstream.
+IMAGE = f"ghcr.io/mlflow/mlflow:v{VERSION}-full"
+# python:3.11-slim runs as root and has no other user: run as an unprivileged uid explicitly
+# (the official chart uses 1000 too). Python needs no passwd entry for it.
+UID = 1000
+PORT = 5000
+HOME = "/home/mlflow"
+CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
+
+_DNS_LABEL = re.compile(DNS_LABEL)
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class MlflowSizing:
+    server: Size
+    workers: int  # uvicorn worker processes per pod
+
+
+SIZING: dict[str, MlflowSizing] = {
+    "laptop": MlflowSizing(Size("100m", "512Mi", "1", "1Gi"), 1),
+    "small": MlflowSizing(Size("250m", "768Mi", "1", "1536Mi"), 2),
+    "production": MlflowSizing(Size("500m", "1536Mi", "2", "3Gi"), 4),
+}
+MIGRATION_SIZE = Size("100m", "256Mi", "1", "768Mi")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MlflowArgs:
+    namespace: str
+    instance: str = "mlflow"
+    replicas: int = 1
+    profile: Profile = "laptop"
+    backend: PostgresDatabase
+    store: ObjectStoreEndpoint
+    artifacts_bucket: str
+
+
+@dataclass(frozen=True)
+class ResolvedMlflow:
+    args: MlflowArgs
+    sizing: MlflowSizing
+    name: str  # Deployment, Service and ServiceAccount
+    migration_job: str
+    pdb: str | None
+
+    @property
+    def service_host(self) -> str:
+        return f"{self.name}.{self.args.namespace}.svc.cluster.local"
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"http://{self.service_host}:{PORT}"
+
+
+def resolve(args: MlflowArgs) -> ResolvedMlflow:
+    """Defaults and validation; every error names the field, the value and the fix."""
+    if not _DNS_LABEL.match(args.namespace):
+        raise ValueError(f"MlflowArgs.namespace: {args.namespace!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
+    if not _DNS_LABEL.match(args.instance):
+        raise ValueError(f"MlflowArgs.instance: {args.instance!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
+    if args.profile not in SIZING:
+        raise ValueError(f"MlflowArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    if not 1 <= args.replicas <= 10:
+        raise ValueError(f"MlflowArgs.replicas: must be between 1 and 10, got {args.replicas}")
+    if not _BUCKET.match(args.artifacts_bucket):
+        raise ValueError(f"MlflowArgs.artifacts_bucket: {args.artifacts_bucket!r} is not a valid S3 bucket name; "
+                         "use 3-63 lowercase letters, digits, '-' or '.'")
+    if args.store.buckets and args.artifacts_bucket not in args.store.buckets.values():
+        raise ValueError(
+            f"MlflowArgs.artifacts_bucket: {args.artifacts_bucket!r} is not one of the object store's buckets "
+            f"{sorted(args.store.buckets.values())}; add it to ObjectStoreArgs.buckets or pick one of them"
+        )
+    name = k8s_name(args.instance)
+    image_digest = hashlib.sha256(IMAGE.encode()).hexdigest()[:8]
+    return ResolvedMlflow(
+        args=args,
+        sizing=SIZING[args.profile],
+        name=name,
+        # Schema migrations belong to an image: a new image is a new Job, which runs again.
+        migration_job=k8s_name(args.instance, "db-upgrade", image_digest),
+        pdb=name if args.replicas > 1 else None,
+    )
+
+
+def allowed_hosts(service: str, namespace: str) -> list[str]:
+    """Host headers the server accepts (MLflow ≥3.5 rejects others with 403 as DNS rebinding).
+
+    Setting the list replaces MLflow's defaults, so loopback (port-forward) is listed again.
+    Patterns match the raw Host header including the port, hence each name twice."""
+    names = [
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.cluster.local",
+        "localhost",
+        "127.0.0.1",
+    ]
+    return [p for n in names for p in (n, f"{n}:*")]
+
+
+def backend_store_uri_template(db: PostgresDatabase) -> str:
+    """The SQLAlchemy URI with `$(MLFLOW_DB_PASSWORD)` for Kubernetes to fill from the Secret.
+
+    psycopg2 is named explicitly: a bare postgresql:// would pick psycopg 3 in recent SQLAlchemy.
+    The generated passwords are alphanumeric, so they need no URL quoting."""
+    return f"postgresql+psycopg2://{db.username}:$(MLFLOW_DB_PASSWORD)@{db.host}:{db.port}/{db.database}"
+
+
+def artifacts_destination(bucket: str) -> str:
+    return f"s3://{bucket}/"
+
+
+def server_env(r: ResolvedMlflow) -> list[JsonDict]:
+    db = r.args.backend
+    store = r.args.store
+    env = [
+        # Must come before the URI that references it: $(VAR) only sees earlier entries.
+        secret_env("MLFLOW_DB_PASSWORD", db.password_ref.secret_name, db.password_ref.key),
+        plain_env("MLFLOW_BACKEND_STORE_URI", backend_store_uri_template(db)),
+        secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
+        secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
+        plain_env("AWS_DEFAULT_REGION", store.region),
+        plain_env("HOME", HOME),
+    ]
+    if store.endpoint_url:
+        # Empty on AWS S3, where boto3 finds the regional endpoint itself.
+        env.append(plain_env("MLFLOW_S3_ENDPOINT_URL", store.endpoint_url))
+    return env
+
+
+def server_command(r: ResolvedMlflow) -> list[str]:
+    # No --backend-store-uri here: the CLI reads MLFLOW_BACKEND_STORE_URI, which keeps the
+    # password out of the process arguments.
+    return [
+        "mlflow", "server",
+        "--host", "0.0.0.0",
+        "--port", str(PORT),
+        "--workers", str(r.sizing.workers),
+        "--serve-artifacts",
+        "--artifacts-destination", artifacts_destination(r.args.artifacts_bucket),
+        "--allowed-hosts", ",".join(allowed_hosts(r.name, r.args.namespace)),
+    ]
+
+
+def _labels(r: ResolvedMlflow, component: str) -> dict[str, str]:
+    return standard_labels(APP, r.args.instance, component, VERSION)
+
+
+def _pod_spec(r: ResolvedMlflow, container: JsonDict) -> JsonDict:
+    return {
+        "serviceAccountName": r.name,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": restricted_pod_security_context(UID, UID, fs_group=UID),
+        "containers": [container],
+        "volumes": [
+            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+            {"name": "home", "emptyDir": {"sizeLimit": "256Mi"}},
+        ],
+    }
+
+
+_MOUNTS = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "home", "mountPath": HOME}]
+
+
+def mlflow_deployment(r: ResolvedMlflow, credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+    container: JsonDict = {
+        "name": "mlflow",
+        "image": IMAGE,
+        "command": server_command(r),
+        "workingDir": HOME,
+        "env": server_env(r),
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "resources": r.sizing.server.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        # /health is exempt from the allowed-hosts check, so the kubelet's IP Host header passes.
+        "startupProbe": http_probe("/health", "http", period=10, failures=30, timeout=10),
+        "readinessProbe": http_probe("/health", "http", period=10, failures=3),
+        "livenessProbe": http_probe("/health", "http", period=20, failures=6, timeout=10),
+        "volumeMounts": list(_MOUNTS),
+    }
+    template_meta: JsonDict = {"labels": _labels(r, "server")}
+    if credentials_checksum is not None:
+        # New database password or S3 keys → new pods that read them.
+        template_meta["annotations"] = {CHECKSUM_ANNOTATION: credentials_checksum}
+    return {
+        "replicas": r.args.replicas,
+        "selector": {"matchLabels": selector_labels(APP, r.args.instance, "server")},
+        # State lives in Postgres and S3: roll one new pod in before taking an old one out.
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        "template": {"metadata": template_meta, "spec": _pod_spec(r, container)},
+    }
+
+
+# `mlflow db upgrade` migrates an existing schema; some 3.x releases fail on an empty database
+# (their first migration alters tables that do not exist yet). Opening the store creates a
+# fresh schema at head, so it is the fallback; on an outdated schema it fails too, as it should.
+MIGRATION_SCRIPT = """\
+mlflow db upgrade "$MLFLOW_BACKEND_STORE_URI" && exit 0
+echo "mlflow db upgrade failed; creating the schema in case the database is empty" >&2
+exec python -c 'import os
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+SqlAlchemyStore(os.environ["MLFLOW_BACKEND_STORE_URI"], "mlflow-artifacts:/")'
+"""
+
+
+def migration_job(r: ResolvedMlflow) -> JsonDict:
+    """Schema migration of the backend database; safe to run on an up-to-date or empty schema."""
+    db = r.args.backend
+    container: JsonDict = {
+        "name": "db-upgrade",
+        "image": IMAGE,
+        "command": ["/bin/sh", "-c", MIGRATION_SCRIPT],
+        "workingDir": HOME,
+        "env": [
+            secret_env("MLFLOW_DB_PASSWORD", db.password_ref.secret_name, db.password_ref.key),
+            plain_env("MLFLOW_BACKEND_STORE_URI", backend_store_uri_template(db)),
+            plain_env("HOME", HOME),
+        ],
+        "resources": MIGRATION_SIZE.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        # The Job has no port: its probes watch the database it migrates, so a run stuck on a
+        # vanished server is restarted instead of idling until the deadline.
+        "readinessProbe": _db_probe(db, period=10, failures=3),
+        "livenessProbe": _db_probe(db, period=20, failures=6),
+        "volumeMounts": list(_MOUNTS),
+    }
+    return {
+        "backoffLimit": 6,
+        "activeDeadlineSeconds": 1800,
+        "template": {
+            "metadata": {"labels": _labels(r, "db-upgrade")},
+            "spec": {"restartPolicy": "OnFailure", **_pod_spec(r, container)},
+        },
+    }
+
+
+def _db_probe(db: PostgresDatabase, *, period: int, failures: int) -> JsonDict:
+    check = f"import socket; socket.create_connection(({db.host!r}, {db.port}), timeout=3).close()"
+    return {
+        "exec": {"command": ["python", "-c", check]},
+        "periodSeconds": period,
+        "failureThreshold": failures,
+        "timeoutSeconds": 5,
+    }
+
+
+def mlflow_service(r: ResolvedMlflow) -> JsonDict:
+    return {
+        "type": "ClusterIP",
+        "selector": selector_labels(APP, r.args.instance, "server"),
+        "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+    }
+
+
+def mlflow_pdb(r: ResolvedMlflow) -> JsonDict:
+    return {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(APP, r.args.instance, "server")}}
+
+
+class Mlflow(pulumi.ComponentResource):
+    """Tracking server + model registry; `.tracking_uri` is what clients set as MLFLOW_TRACKING_URI."""
+
+    tracking_uri: str
+    service_name: str
+
+    def __init__(self, name: str, args: MlflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        r = resolve(args)
+        ns = args.namespace
+        child = pulumi.ResourceOptions(parent=self)
+
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            automount_service_account_token=False,
+            opts=child,
+        )
+        migrate = k8s.batch.v1.Job(
+            f"{name}-db-upgrade",
+            metadata={"name": r.migration_job, "namespace": ns, "labels": _labels(r, "db-upgrade"),
+                      # A failed migration (database not ready yet) is retried on the next `up`.
+                      "annotations": {"pulumi.com/replaceUnready": "true"}},
+            spec=migration_job(r),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
+        )
+        svc = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            spec=mlflow_service(r),
+            opts=child,
+        )
+        checksum = secret_checksum(args.backend.password, args.store.access_key, args.store.secret_key)
+        k8s.apps.v1.Deployment(
+            f"{name}-server",
+            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            spec=mlflow_deployment(r, checksum),
+            # Two fresh servers racing to create the schema would fail: migrate first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[migrate, svc]),
+        )
+        if r.pdb is not None:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb",
+                metadata={"name": r.pdb, "namespace": ns, "labels": _labels(r, "server")},
+                spec=mlflow_pdb(r),
+                opts=child,
+            )
+        self.tracking_uri = r.tracking_uri
+        self.service_name = r.name
+        self.register_outputs({"tracking_uri": self.tracking_uri, "service_name": self.service_name})

@@ -1,0 +1,468 @@
+"""S3-compatible object store in the cluster: SeaweedFS (`weed server -s3`) on one PVC.
+
+One process runs master, volume server, filer and S3 gateway. Only the S3 gateway listens on
+the pod address; master, volume server and filer bind to loopback, because their HTTP/gRPC
+APIs have no authentication and would let any pod in the namespace bypass the S3 keys.
+
+Credentials: a GeneratedSecret holds AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; the same pair
+is rendered into SeaweedFS's S3 identity file (a Secret, built by `s3_identity_config` from the
+secret Outputs) and copied into every client namespace under the same Secret name. Buckets
+are created by a Job that only talks S3 (signed with the generated keys), so it is safe to
+re-run and does not depend on SeaweedFS internals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.components.contracts import ObjectStoreEndpoint, SecretKeyRef
+from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.k8s import (
+    JsonDict,
+    Size,
+    exec_probe,
+    http_probe,
+    plain_env,
+    restricted_container_security_context,
+    restricted_pod_security_context,
+    secret_env,
+)
+from omgml.labels import selector_labels, standard_labels
+from omgml.naming import k8s_name
+from omgml.spec.common import DNS_LABEL, Profile
+
+TYPE_TOKEN = "omgml:data:ObjectStore"
+
+APP = "seaweedfs"
+# Official image, built and pushed by the seaweedfs release workflow to ghcr.io (mirrored to
+# Docker Hub as chrislusf/seaweedfs). 4.44 is the newest release tag in the upstream repo
+# snapshot we read the flags from (weed/command/server.go at tag 4.44).
+VERSION = "4.44"
+IMAGE = f"ghcr.io/chrislusf/seaweedfs:{VERSION}"
+# The image has no USER (its entrypoint drops from root to `seaweed` with su-exec); the
+# Dockerfile creates that user as 1000:1000, so we run as it directly and skip the entrypoint.
+UID = 1000
+S3_PORT = 8333
+DATA_DIR = "/data"
+CONFIG_DIR = "/etc/seaweedfs/s3"
+CONFIG_KEY = "s3.json"
+ACCESS_KEY = "AWS_ACCESS_KEY_ID"
+SECRET_KEY = "AWS_SECRET_ACCESS_KEY"
+DEFAULT_REGION = "us-east-1"
+# SeaweedFS grows 7 volumes at a time per collection, and every bucket is its own collection:
+# fewer volume slots than that makes writes fail with "no free volumes".
+VOLUMES_PER_COLLECTION = 7
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_DNS_LABEL = re.compile(DNS_LABEL)
+
+
+@dataclass(frozen=True)
+class ObjectStoreSizing:
+    server: Size
+    # Upper bound of one SeaweedFS volume file; smaller volumes leave more slots on a small disk.
+    volume_size_limit_mb: int
+
+
+SIZING: dict[str, ObjectStoreSizing] = {
+    "laptop": ObjectStoreSizing(Size("100m", "256Mi", "1", "1Gi"), 512),
+    "small": ObjectStoreSizing(Size("250m", "512Mi", "2", "2Gi"), 1024),
+    "production": ObjectStoreSizing(Size("500m", "1Gi", "4", "4Gi"), 1024),
+}
+JOB_SIZE = Size("50m", "32Mi", "200m", "64Mi")
+CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
+
+
+@dataclass(frozen=True)
+class ObjectStoreArgs:
+    namespace: str
+    instance: str = "objectstore"
+    storage_gib: int = 20
+    profile: Profile = "laptop"
+    # Logical role (mlflow, features, models, …) → bucket name.
+    buckets: dict[str, str] = field(default_factory=dict)
+    # Namespaces whose pods get the credentials Secret (the store's own namespace always has it).
+    client_namespaces: tuple[str, ...] = ()
+    region: str = DEFAULT_REGION
+
+
+@dataclass(frozen=True)
+class ResolvedObjectStore:
+    args: ObjectStoreArgs
+    sizing: ObjectStoreSizing
+    name: str  # Service and StatefulSet name
+    headless: str  # governing Service of the StatefulSet
+    secret_name: str  # credentials Secret (same name in every client namespace)
+    config_secret_name: str  # SeaweedFS identity file
+    pvc_name: str
+    service_account: str
+    bucket_job_name: str
+    volume_slots: int
+    buckets: tuple[str, ...]  # sorted, unique
+    client_namespaces: tuple[str, ...]  # sorted, without the store's own namespace
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.name}.{self.args.namespace}.svc.cluster.local:{S3_PORT}"
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def volume_slots(storage_gib: int, volume_size_limit_mb: int, buckets: int) -> int:
+    """How many SeaweedFS volumes the server may hold: the disk divided by the volume size, but
+    never fewer than one growth step per collection (each bucket plus the default one).
+    Volumes are sparse (no preallocation), so overcommitting slots costs no disk."""
+    by_disk = math.ceil(storage_gib * 1024 / volume_size_limit_mb)
+    return max(by_disk, VOLUMES_PER_COLLECTION * (buckets + 1))
+
+
+def resolve(args: ObjectStoreArgs) -> ResolvedObjectStore:
+    """Defaults and validation; every error names the field, the value and the fix."""
+    if not _DNS_LABEL.match(args.namespace):
+        raise ValueError(f"ObjectStoreArgs.namespace: {args.namespace!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
+    if not _DNS_LABEL.match(args.instance):
+        raise ValueError(f"ObjectStoreArgs.instance: {args.instance!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
+    if args.profile not in SIZING:
+        raise ValueError(f"ObjectStoreArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    if args.storage_gib < 1:
+        raise ValueError(f"ObjectStoreArgs.storage_gib: must be ≥ 1, got {args.storage_gib}")
+    for role, bucket in args.buckets.items():
+        if not role:
+            raise ValueError(f"ObjectStoreArgs.buckets: bucket {bucket!r} has an empty role; name what it is for")
+        if not _BUCKET.match(bucket) or ".." in bucket:
+            raise ValueError(
+                f"ObjectStoreArgs.buckets[{role!r}]: {bucket!r} is not a valid S3 bucket name; use 3-63 "
+                "lowercase letters, digits, '-' or '.', starting and ending with a letter or digit"
+            )
+    for ns in args.client_namespaces:
+        if not _DNS_LABEL.match(ns):
+            raise ValueError(f"ObjectStoreArgs.client_namespaces: {ns!r} is not a DNS-1123 label; fix the namespace name")
+    sizing = SIZING[args.profile]
+    buckets = tuple(sorted(set(args.buckets.values())))
+    name = k8s_name(args.instance)
+    return ResolvedObjectStore(
+        args=args,
+        sizing=sizing,
+        name=name,
+        headless=k8s_name(args.instance, "headless"),
+        secret_name=k8s_name(args.instance, "s3-credentials"),
+        config_secret_name=k8s_name(args.instance, "s3-config"),
+        pvc_name=k8s_name(args.instance, "data"),
+        service_account=name,
+        # Job specs are immutable: a new bucket list (or image) is a new Job, which Pulumi
+        # creates before deleting the old one.
+        bucket_job_name=k8s_name(args.instance, "buckets", _short_hash(" ".join(buckets) + IMAGE)),
+        volume_slots=volume_slots(args.storage_gib, sizing.volume_size_limit_mb, len(buckets)),
+        buckets=buckets,
+        client_namespaces=tuple(sorted({ns for ns in args.client_namespaces if ns != args.namespace})),
+    )
+
+
+def s3_identity_config(access_key: str, secret_key: str) -> str:
+    """SeaweedFS `-s3.config` file: one identity with full rights over every bucket.
+
+    Called with the generated keys inside an Output (never literals); the result lands only in
+    a Secret."""
+    if not access_key or not secret_key:
+        raise ValueError("s3_identity_config: access_key and secret_key must be non-empty")
+    config = {
+        "identities": [
+            {
+                "name": "omgml-admin",
+                "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+            }
+        ]
+    }
+    return json.dumps(config, indent=2, sort_keys=True)
+
+
+def _labels(r: ResolvedObjectStore, component: str) -> dict[str, str]:
+    return standard_labels(APP, r.args.instance, component, VERSION)
+
+
+def server_command(r: ResolvedObjectStore) -> list[str]:
+    return [
+        "/usr/bin/weed", "-logtostderr=true", "server",
+        f"-dir={DATA_DIR}",
+        # Internal components on loopback only (see the module docstring); S3 on all addresses.
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-s3",
+        f"-s3.port={S3_PORT}",
+        "-s3.ip.bind=0.0.0.0",
+        f"-s3.config={CONFIG_DIR}/{CONFIG_KEY}",
+        # The embedded IAM API would let key holders mint users; identities come from the file.
+        "-s3.iam=false",
+        # Extra catalog listeners (Iceberg REST, Lance) are not part of the platform.
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-master.volumeSizeLimitMB={r.sizing.volume_size_limit_mb}",
+        "-master.volumePreallocate=false",
+        # No phoning home from a cluster whose egress is denied anyway.
+        "-master.telemetry=false",
+        f"-volume.max={r.volume_slots}",
+    ]
+
+
+def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+    """The server's StatefulSet. `credentials_checksum` (a digest of the keys) in the pod
+    template restarts the server when the keys change, since it reads its identity file once."""
+    sel = selector_labels(APP, r.args.instance, "server")
+    container: JsonDict = {
+        "name": "seaweedfs",
+        "image": IMAGE,
+        "command": server_command(r),
+        "ports": [{"name": "s3", "containerPort": S3_PORT, "protocol": "TCP"}],
+        "resources": r.sizing.server.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "startupProbe": http_probe("/status", "s3", period=5, failures=60),
+        "readinessProbe": http_probe("/status", "s3", period=10, failures=3),
+        "livenessProbe": http_probe("/status", "s3", period=20, failures=6, timeout=10),
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_DIR},
+            {"name": "s3-config", "mountPath": CONFIG_DIR, "readOnly": True},
+            # Filer and S3 create their local sockets under /tmp.
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    template_meta: JsonDict = {"labels": _labels(r, "server")}
+    if credentials_checksum is not None:
+        template_meta["annotations"] = {CHECKSUM_ANNOTATION: credentials_checksum}
+    return {
+        # One writer on one volume: a StatefulSet never runs two pods of the same identity,
+        # unlike a Deployment during a rollout.
+        "replicas": 1,
+        "serviceName": r.headless,
+        "podManagementPolicy": "OrderedReady",
+        "selector": {"matchLabels": sel},
+        "updateStrategy": {"type": "RollingUpdate"},
+        "template": {
+            "metadata": template_meta,
+            "spec": {
+                "serviceAccountName": r.service_account,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": restricted_pod_security_context(UID, UID, fs_group=UID),
+                "terminationGracePeriodSeconds": 30,
+                "containers": [container],
+                "volumes": [
+                    # A standalone PVC rather than volumeClaimTemplates: resizing it is an
+                    # in-place update, while any template change would replace the StatefulSet.
+                    {"name": "data", "persistentVolumeClaim": {"claimName": r.pvc_name}},
+                    {"name": "s3-config", "secret": {"secretName": r.config_secret_name, "defaultMode": 0o440}},
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                ],
+            },
+        },
+    }
+
+
+def objectstore_service(r: ResolvedObjectStore, headless: bool = False) -> JsonDict:
+    spec: JsonDict = {
+        "selector": selector_labels(APP, r.args.instance, "server"),
+        "ports": [{"name": "s3", "port": S3_PORT, "targetPort": "s3", "protocol": "TCP"}],
+    }
+    if headless:
+        spec["clusterIP"] = "None"
+    else:
+        spec["type"] = "ClusterIP"
+    return spec
+
+
+def objectstore_pvc(r: ResolvedObjectStore) -> JsonDict:
+    return {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": f"{r.args.storage_gib}Gi"}},
+    }
+
+
+# PUT on an existing bucket answers 409 BucketAlreadyOwnedByYou: treated as success, so the
+# Job can run any number of times. Keys reach curl on stdin (-K -), never on its command line.
+BUCKET_SCRIPT = """\
+set -eu
+s3() {
+  printf 'user = "%s:%s"\\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" \\
+    | curl -K - --aws-sigv4 "aws:amz:${AWS_DEFAULT_REGION}:s3" "$@"
+}
+tries=0
+until curl -fsS -o /dev/null "${S3_ENDPOINT}/status"; do
+  tries=$((tries + 1))
+  [ "$tries" -lt 60 ] || { echo "S3 endpoint ${S3_ENDPOINT} not ready" >&2; exit 1; }
+  sleep 5
+done
+for bucket in $BUCKETS; do
+  code=$(s3 -sS -o /dev/null -w '%{http_code}' -X PUT "${S3_ENDPOINT}/${bucket}")
+  case "$code" in
+    200) echo "created bucket ${bucket}" ;;
+    409) echo "bucket ${bucket} already exists" ;;
+    *) echo "creating bucket ${bucket} failed with HTTP ${code}" >&2; exit 1 ;;
+  esac
+done
+"""
+
+
+def _local_url(r: ResolvedObjectStore) -> str:
+    return f"http://{r.name}:{S3_PORT}"
+
+
+def bucket_job(r: ResolvedObjectStore) -> JsonDict:
+    """A Job that creates every bucket through the S3 API with the generated keys.
+
+    It reuses the server image (which ships curl with SigV4 support), so no second image is
+    pulled, and it touches nothing but the public S3 interface."""
+    status = ["curl", "-fsS", "-o", "/dev/null", "--max-time", "4", f"{_local_url(r)}/status"]
+    container: JsonDict = {
+        "name": "create-buckets",
+        "image": IMAGE,
+        "command": ["/bin/sh", "-c", BUCKET_SCRIPT],
+        "env": [
+            plain_env("S3_ENDPOINT", _local_url(r)),
+            plain_env("AWS_DEFAULT_REGION", r.args.region),
+            plain_env("BUCKETS", " ".join(r.buckets)),
+            secret_env(ACCESS_KEY, r.secret_name, ACCESS_KEY),
+            secret_env(SECRET_KEY, r.secret_name, SECRET_KEY),
+        ],
+        "resources": JOB_SIZE.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        # A batch step has no port of its own: the probes watch the S3 endpoint it works
+        # against, so a curl stuck on a server that went away is restarted, not left idling
+        # until activeDeadlineSeconds.
+        "readinessProbe": exec_probe(status, period=10, failures=3),
+        "livenessProbe": exec_probe(status, period=20, failures=6),
+    }
+    return {
+        "backoffLimit": 6,
+        "activeDeadlineSeconds": 900,
+        "template": {
+            "metadata": {"labels": _labels(r, "buckets")},
+            "spec": {
+                "restartPolicy": "OnFailure",
+                "serviceAccountName": r.service_account,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": restricted_pod_security_context(UID, UID),
+                "containers": [container],
+            },
+        },
+    }
+
+
+class ObjectStore(pulumi.ComponentResource):
+    """SeaweedFS S3 endpoint, its credentials (in every client namespace) and its buckets."""
+
+    endpoint: ObjectStoreEndpoint
+    secret_name: str
+
+    def __init__(self, name: str, args: ObjectStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        r = resolve(args)
+        ns = args.namespace
+        child = pulumi.ResourceOptions(parent=self)
+        # Data must survive a careless destroy outside the laptop.
+        keep = args.profile != "laptop"
+
+        creds = GeneratedSecret(
+            f"{name}-credentials",
+            GeneratedSecretArgs(namespace=ns, secret_name=r.secret_name, password_keys=(ACCESS_KEY, SECRET_KEY),
+                                app_name=APP, instance=args.instance),
+            child,
+        )
+        access_key = creds.passwords[ACCESS_KEY]
+        secret_key = creds.passwords[SECRET_KEY]
+        for client in r.client_namespaces:
+            k8s.core.v1.Secret(
+                f"{name}-credentials-{client}",
+                # Same labels as the GeneratedSecret's own copy (no version: it outlives upgrades).
+                metadata={"name": r.secret_name, "namespace": client,
+                          "labels": standard_labels(APP, args.instance, "credentials")},
+                type="Opaque",
+                string_data=pulumi.Output.secret({ACCESS_KEY: access_key, SECRET_KEY: secret_key}),
+                opts=child,
+            )
+        # The keys are secret Outputs, so the rendered file stays secret (masked, encrypted in state).
+        identity: pulumi.Output[str] = pulumi.Output.all(access_key, secret_key).apply(
+            lambda keys: s3_identity_config(str(keys[0]), str(keys[1]))
+        )
+        config = k8s.core.v1.Secret(
+            f"{name}-s3-config",
+            metadata={"name": r.config_secret_name, "namespace": ns, "labels": _labels(r, "config")},
+            type="Opaque",
+            string_data={CONFIG_KEY: identity},
+            opts=child,
+        )
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata={"name": r.service_account, "namespace": ns, "labels": _labels(r, "server")},
+            automount_service_account_token=False,
+            opts=child,
+        )
+        pvc = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-data",
+            metadata={"name": r.pvc_name, "namespace": ns, "labels": _labels(r, "data")},
+            spec=objectstore_pvc(r),
+            opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
+        )
+        svc = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            spec=objectstore_service(r),
+            opts=child,
+        )
+        headless = k8s.core.v1.Service(
+            f"{name}-headless",
+            metadata={"name": r.headless, "namespace": ns, "labels": _labels(r, "server")},
+            spec=objectstore_service(r, headless=True),
+            opts=child,
+        )
+        sts = k8s.apps.v1.StatefulSet(
+            f"{name}-server",
+            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            spec=objectstore_statefulset(r, secret_checksum(access_key, secret_key)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[config, sa, pvc, svc, headless, creds]),
+        )
+        if r.buckets:
+            k8s.batch.v1.Job(
+                f"{name}-buckets",
+                metadata={"name": r.bucket_job_name, "namespace": ns, "labels": _labels(r, "buckets"),
+                          # A Job that failed (server not up in time) is replaced on the next
+                          # `up` instead of staying failed.
+                          "annotations": {"pulumi.com/replaceUnready": "true"}},
+                spec=bucket_job(r),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[sts, creds]),
+            )
+
+        self.secret_name = r.secret_name
+        self.endpoint = ObjectStoreEndpoint(
+            endpoint_url=r.endpoint_url,
+            region=args.region,
+            access_key_ref=SecretKeyRef(r.secret_name, ACCESS_KEY),
+            secret_key_ref=SecretKeyRef(r.secret_name, SECRET_KEY),
+            access_key=access_key,
+            secret_key=secret_key,
+            buckets=dict(args.buckets),
+        )
+        self._namespaces = {ns, *r.client_namespaces}
+        self.register_outputs({
+            "endpoint_url": r.endpoint_url,
+            "secret_name": r.secret_name,
+            "buckets": dict(args.buckets),
+        })
+
+    def secret_name_in(self, namespace: str) -> str:
+        """Name of the credentials Secret in `namespace` (only where the store wrote it)."""
+        if namespace not in self._namespaces:
+            raise ValueError(
+                f"the object store's credentials are not in namespace {namespace!r}; add it to "
+                f"ObjectStoreArgs.client_namespaces (now in: {sorted(self._namespaces)})"
+            )
+        return self.secret_name

@@ -1,0 +1,466 @@
+"""PostgreSQL in-cluster: one server, and one database + role per consumer (MLflow, Feast, …).
+
+The server is a single-replica StatefulSet of the official image. Consumers never see the
+superuser: a re-runnable Job creates (or updates) each consumer's role and database, and each
+consumer gets its own Secret (host, port, database, username, password) in its own namespace.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.components.contracts import PostgresDatabase, SecretKeyRef
+from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.k8s import (
+    JsonDict,
+    Size,
+    exec_probe,
+    metadata,
+    plain_env,
+    restricted_container_security_context,
+    restricted_pod_security_context,
+    secret_env,
+)
+from omgml.labels import selector_labels, standard_labels
+from omgml.naming import k8s_name
+from omgml.spec.common import DNS_LABEL, Profile
+
+TYPE_TOKEN = "omgml:data:Postgres"
+
+# Official image (docker-library `library/postgres`, official-images snapshot of 2026-08-21:
+# tags 18.6-alpine3.24 / 18-alpine). Pinned to the patch and the Alpine release.
+IMAGE = "postgres:18.6-alpine3.24"
+VERSION = "18.6"
+PG_MAJOR = 18
+# The Alpine image's `postgres` user and group are 70 (the Debian images use 999).
+UID = 70
+PORT = 5432
+SUPERUSER = "postgres"
+# Since 18 the image's VOLUME is /var/lib/postgresql and PGDATA a versioned subdirectory of it:
+# the volume root (with ext4's lost+found) is never the data directory, and a later major
+# upgrade can put its new cluster next to the old one on the same volume.
+DATA_MOUNT = "/var/lib/postgresql"
+PGDATA = f"{DATA_MOUNT}/{PG_MAJOR}/docker"
+APP = "postgres"
+
+_CONSUMER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,61}[a-z0-9]$|^[a-z]$")
+# Names Postgres itself owns: a consumer may not take them over.
+_RESERVED = frozenset({"postgres", "template0", "template1", "public"})
+
+
+@dataclass(frozen=True)
+class PostgresConsumer:
+    """A workload that gets its own database and role. Its credentials Secret is written
+    into `namespace` (the consumer's namespace), so its pods reference it by secretKeyRef."""
+
+    name: str
+    namespace: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostgresArgs:
+    namespace: str
+    instance: str = "postgres"
+    storage_gib: int
+    profile: Profile
+    consumers: tuple[PostgresConsumer, ...] = ()
+
+
+@dataclass(frozen=True)
+class PostgresSizing:
+    size: Size
+    shared_buffers_mib: int
+    max_connections: int
+
+
+# shared_buffers at about a quarter of the memory limit (the usual starting point); the rest
+# is left to work_mem, connections and the page cache.
+SIZING: dict[Profile, PostgresSizing] = {
+    "laptop": PostgresSizing(Size("100m", "256Mi", "1", "512Mi"), 96, 50),
+    "small": PostgresSizing(Size("250m", "1Gi", "2", "1Gi"), 256, 100),
+    "production": PostgresSizing(Size("1", "4Gi", "4", "4Gi"), 1024, 200),
+}
+# psql and pg_isready only.
+JOB_SIZE = Size("50m", "64Mi", "500m", "128Mi")
+
+
+@dataclass(frozen=True)
+class PostgresNames:
+    statefulset: str
+    headless: str
+    service: str
+    service_account: str
+    superuser_secret: str
+    job: str
+    job_service_account: str
+    network_policy: str
+
+
+@dataclass(frozen=True)
+class ResolvedConsumer:
+    name: str
+    namespace: str
+    database: str  # also the role name
+    secret: str  # same name in the Postgres namespace and in the consumer's namespace
+    password_env: str  # env var the provisioning Job reads the password from
+
+
+def postgres_names(instance: str) -> PostgresNames:
+    return PostgresNames(
+        statefulset=k8s_name(instance),
+        headless=k8s_name(instance, "headless"),
+        service=k8s_name(instance),
+        service_account=k8s_name(instance),
+        superuser_secret=k8s_name(instance, "superuser"),
+        job=k8s_name(instance, "provision"),
+        job_service_account=k8s_name(instance, "provision"),
+        network_policy=k8s_name(instance, "allow-consumers"),
+    )
+
+
+def service_host(args: PostgresArgs) -> str:
+    return f"{postgres_names(args.instance).service}.{args.namespace}.svc.cluster.local"
+
+
+def pg_identifier(consumer_name: str) -> str:
+    """Database and role name of a consumer: the name with '-' as '_' (no quoting surprises)."""
+    return consumer_name.replace("-", "_")
+
+
+def resolve_consumers(args: PostgresArgs) -> list[ResolvedConsumer]:
+    """Validated consumers, in the given order; errors name the field, the value and the fix."""
+    if not re.match(DNS_LABEL, args.namespace):
+        raise ValueError(f"PostgresArgs.namespace={args.namespace!r} is not a DNS-1123 label; "
+                         "use lowercase letters, digits and '-'")
+    if args.storage_gib < 1:
+        raise ValueError(f"PostgresArgs.storage_gib={args.storage_gib} must be at least 1")
+    if args.profile not in SIZING:
+        raise ValueError(f"PostgresArgs.profile={args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    seen: dict[str, str] = {}
+    out: list[ResolvedConsumer] = []
+    for i, c in enumerate(args.consumers):
+        field = f"PostgresArgs.consumers[{i}]"
+        if not _CONSUMER_NAME.match(c.name):
+            raise ValueError(f"{field}.name={c.name!r}: use lowercase letters, digits, '-' or '_', "
+                             "starting with a letter (it becomes a database and role name)")
+        if not re.match(DNS_LABEL, c.namespace):
+            raise ValueError(f"{field}.namespace={c.namespace!r} is not a DNS-1123 label")
+        ident = pg_identifier(c.name)
+        if ident in _RESERVED:
+            raise ValueError(f"{field}.name={c.name!r} is reserved by Postgres; pick another consumer name")
+        if ident in seen:
+            raise ValueError(f"{field}.name={c.name!r} clashes with consumer {seen[ident]!r} "
+                             f"(both become database {ident!r}); give each consumer a distinct name")
+        seen[ident] = c.name
+        out.append(ResolvedConsumer(
+            name=c.name,
+            namespace=c.namespace,
+            database=ident,
+            secret=k8s_name(args.instance, c.name, "db"),
+            password_env=f"OMGML_PASSWORD_{ident.upper()}",
+        ))
+    return out
+
+
+def _labels(args: PostgresArgs, component: str = "database") -> dict[str, str]:
+    return standard_labels(APP, args.instance, component, VERSION)
+
+
+def _selector(args: PostgresArgs) -> dict[str, str]:
+    return selector_labels(APP, args.instance, "database")
+
+
+def _isready(host: str = "127.0.0.1") -> list[str]:
+    # pg_isready only checks that the server accepts connections: no password, no database needed.
+    return ["pg_isready", "-q", "-h", host, "-p", str(PORT), "-U", SUPERUSER]
+
+
+def postgres_statefulset(args: PostgresArgs) -> JsonDict:
+    names = postgres_names(args.instance)
+    sizing = SIZING[args.profile]
+    container: JsonDict = {
+        "name": "postgres",
+        "image": IMAGE,
+        "args": [
+            "-c", f"shared_buffers={sizing.shared_buffers_mib}MB",
+            "-c", f"max_connections={sizing.max_connections}",
+        ],
+        "env": [
+            plain_env("POSTGRES_USER", SUPERUSER),
+            secret_env("POSTGRES_PASSWORD", names.superuser_secret, "password"),
+            plain_env("PGDATA", PGDATA),
+        ],
+        "ports": [{"name": "postgres", "containerPort": PORT, "protocol": "TCP"}],
+        "resources": sizing.size.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        # First start runs initdb, a crash restart replays WAL: give both time before liveness counts.
+        "startupProbe": exec_probe(_isready(), period=5, failures=120),
+        "readinessProbe": exec_probe(_isready(), period=10, failures=3),
+        "livenessProbe": exec_probe(_isready(), period=15, failures=6),
+        # Kubernetes sends SIGTERM, which Postgres treats as a "smart" shutdown that waits for
+        # every client to leave; a fast shutdown ends sessions and checkpoints cleanly instead.
+        "lifecycle": {"preStop": {"exec": {"command": ["pg_ctl", "stop", "-D", PGDATA, "-m", "fast", "-w"]}}},
+        "volumeMounts": [
+            {"name": "data", "mountPath": DATA_MOUNT},
+            # Read-only root: the socket/lock directory and /tmp are the only other writes.
+            {"name": "run", "mountPath": "/var/run/postgresql"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+    return {
+        "serviceName": names.headless,
+        "replicas": 1,
+        "selector": {"matchLabels": _selector(args)},
+        "persistentVolumeClaimRetentionPolicy": _pvc_retention(args.profile),
+        "template": {
+            "metadata": {"labels": _labels(args)},
+            "spec": {
+                "serviceAccountName": names.service_account,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "terminationGracePeriodSeconds": 60,
+                "securityContext": restricted_pod_security_context(UID, UID, fs_group=UID),
+                "containers": [container],
+                "volumes": [
+                    {"name": "run", "emptyDir": {"sizeLimit": "16Mi"}},
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                ],
+            },
+        },
+        "volumeClaimTemplates": [{
+            "metadata": {"name": "data", "labels": _selector(args)},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
+            },
+        }],
+    }
+
+
+def _pvc_retention(profile: Profile) -> JsonDict:
+    # The volume outlives the StatefulSet except on a laptop, where `destroy` should leave nothing.
+    when_deleted = "Delete" if profile == "laptop" else "Retain"
+    return {"whenDeleted": when_deleted, "whenScaled": "Retain"}
+
+
+def postgres_service(args: PostgresArgs, headless: bool) -> JsonDict:
+    spec: JsonDict = {
+        "selector": _selector(args),
+        "ports": [{"name": "postgres", "port": PORT, "targetPort": "postgres", "protocol": "TCP"}],
+    }
+    if headless:
+        spec["clusterIP"] = "None"
+    else:
+        spec["type"] = "ClusterIP"
+    return spec
+
+
+def provision_sql(consumers: list[ResolvedConsumer]) -> str:
+    """Idempotent SQL (psql): every statement is safe to run again on an existing cluster.
+
+    Passwords never appear in the script or on a command line: psql reads each from the
+    environment (\\getenv, filled by secretKeyRef). ALTER ROLE runs every time, so a rotated
+    password takes effect on the next run.
+    """
+    lines = ["\\set ON_ERROR_STOP on"]
+    for c in consumers:
+        role = c.database  # validated: [a-z0-9_] only, so literal quoting below is exact
+        lines += [
+            f"-- consumer {c.name}",
+            f"SELECT format('CREATE ROLE %I LOGIN', '{role}') "
+            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '{role}')",
+            "\\gexec",
+            f"\\getenv omgml_password {c.password_env}",
+            f"ALTER ROLE \"{role}\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'omgml_password';",
+            "\\unset omgml_password",
+            f"SELECT format('CREATE DATABASE %I OWNER %I', '{role}', '{role}') "
+            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = '{role}')",
+            "\\gexec",
+            f"ALTER DATABASE \"{role}\" OWNER TO \"{role}\";",
+            # Only the owner may connect: consumers cannot reach each other's data.
+            f"REVOKE CONNECT, TEMPORARY ON DATABASE \"{role}\" FROM PUBLIC;",
+            f"GRANT CONNECT, TEMPORARY ON DATABASE \"{role}\" TO \"{role}\";",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+_PROVISION_SCRIPT = (
+    'until pg_isready -q; do echo "waiting for $PGHOST:$PGPORT"; sleep 3; done\n'
+    'printf "%s\\n" "$PROVISION_SQL" | psql -X -v ON_ERROR_STOP=1 -f -\n'
+)
+
+
+def provision_job(args: PostgresArgs, consumers: list[ResolvedConsumer],
+                  credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+    """The Job spec that creates roles and databases. Its pod template carries the SQL and a
+    digest of the consumer passwords, so a new consumer or a rotated password changes the
+    template, which replaces the Job: it runs again."""
+    names = postgres_names(args.instance)
+    env: list[JsonDict] = [
+        plain_env("PGHOST", service_host(args)),
+        plain_env("PGPORT", str(PORT)),
+        plain_env("PGUSER", SUPERUSER),
+        plain_env("PGDATABASE", "postgres"),
+        plain_env("PGCONNECT_TIMEOUT", "5"),
+        secret_env("PGPASSWORD", names.superuser_secret, "password"),
+        *(secret_env(c.password_env, c.secret, "password") for c in consumers),
+        plain_env("PROVISION_SQL", provision_sql(consumers)),
+    ]
+    template_meta: JsonDict = {"labels": _labels(args, "provision")}
+    if credentials_checksum is not None:
+        template_meta["annotations"] = {"omgml.dev/rotation-checksum": credentials_checksum}
+    return {
+        "backoffLimit": 6,
+        "activeDeadlineSeconds": 900,
+        "template": {
+            "metadata": template_meta,
+            "spec": {
+                "restartPolicy": "Never",
+                "serviceAccountName": names.job_service_account,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": restricted_pod_security_context(UID, UID),
+                "containers": [{
+                    "name": "provision",
+                    "image": IMAGE,
+                    "command": ["sh", "-c", _PROVISION_SCRIPT],
+                    "env": env,
+                    "resources": JOB_SIZE.resources(),
+                    "securityContext": restricted_container_security_context(read_only_root=True),
+                    # Both probes watch the server this batch container works against: a psql left
+                    # hanging on a server that went away is restarted instead of idling until the
+                    # deadline.
+                    "readinessProbe": exec_probe(_isready(service_host(args)), period=10, failures=3),
+                    "livenessProbe": exec_probe(_isready(service_host(args)), period=20, failures=6),
+                }],
+            },
+        },
+    }
+
+
+def consumer_network_policy(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> JsonDict | None:
+    """Ingress to the server's port from the consumers' namespaces only (same-namespace traffic
+    is already allowed by the namespace's own policies)."""
+    others = sorted({c.namespace for c in consumers if c.namespace != args.namespace})
+    if not others:
+        return None
+    return {
+        "podSelector": {"matchLabels": _selector(args)},
+        "policyTypes": ["Ingress"],
+        "ingress": [{
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in others],
+            "ports": [{"protocol": "TCP", "port": PORT}],
+        }],
+    }
+
+
+def consumer_secret_data(args: PostgresArgs, c: ResolvedConsumer) -> dict[str, str]:
+    """The non-secret keys of a consumer's credentials Secret (the password is added apart)."""
+    return {"host": service_host(args), "port": str(PORT), "database": c.database, "username": c.database}
+
+
+class Postgres(pulumi.ComponentResource):
+    databases: dict[str, PostgresDatabase]
+    service_host: str
+    port: int
+
+    def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        consumers = resolve_consumers(args)
+        names = postgres_names(args.instance)
+        self.service_host = service_host(args)
+        self.port = PORT
+        laptop = args.profile == "laptop"
+        # Pulumi does not pass a component's depends_on to its children; the blueprint's
+        # (e.g. "after the namespaces exist") should hold for every object created here.
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+
+        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
+
+        def meta(obj_name: str, component: str = "database", namespace: str | None = None) -> JsonDict:
+            return metadata(obj_name, namespace or args.namespace, _labels(args, component))
+
+        superuser = GeneratedSecret(
+            f"{name}-superuser",
+            GeneratedSecretArgs(namespace=args.namespace, secret_name=names.superuser_secret,
+                                password_keys=("password",), derived={"username": SUPERUSER},
+                                app_name=APP, instance=args.instance),
+            child,
+        )
+        self.databases = {}
+        consumer_secrets: list[pulumi.Resource] = []
+        for c in consumers:
+            data = consumer_secret_data(args, c)
+            creds = GeneratedSecret(
+                f"{name}-{c.name}-credentials",
+                GeneratedSecretArgs(namespace=args.namespace, secret_name=c.secret, password_keys=("password",),
+                                    derived=dict(data), app_name=APP, instance=args.instance),
+                child,
+            )
+            consumer_secrets.append(creds)
+            password = creds.passwords["password"]
+            if c.namespace != args.namespace:
+                # Pods can only reference Secrets in their own namespace: the consumer gets a copy.
+                copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
+                copied["password"] = password
+                consumer_secrets.append(k8s.core.v1.Secret(
+                    f"{name}-{c.name}-credentials-copy",
+                    metadata=meta(c.secret, "credentials", c.namespace),
+                    type="Opaque",
+                    string_data=copied,
+                    opts=child,
+                ))
+            self.databases[c.name] = PostgresDatabase(
+                host=self.service_host, port=PORT, database=c.database, username=c.database,
+                password=password, secret=c.secret, password_ref=SecretKeyRef(c.secret, "password"),
+            )
+
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=child)
+        headless = k8s.core.v1.Service(
+            f"{name}-headless", metadata=meta(names.headless), spec=postgres_service(args, headless=True), opts=child)
+        service = k8s.core.v1.Service(
+            f"{name}-service", metadata=meta(names.service), spec=postgres_service(args, headless=False), opts=child)
+        sts = k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=meta(names.statefulset),
+            spec=postgres_statefulset(args),
+            opts=pulumi.ResourceOptions.merge(after(sa, headless, superuser), pulumi.ResourceOptions(
+                protect=not laptop,
+                retain_on_delete=not laptop,
+                # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
+                # immutable); grow the existing PVC instead (kubectl patch pvc … storage).
+                ignore_changes=["spec.volumeClaimTemplates"],
+            )),
+        )
+        policy = consumer_network_policy(args, consumers)
+        if policy is not None:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-allow-consumers", metadata=meta(names.network_policy), spec=policy, opts=child)
+        if consumers:
+            job_sa = k8s.core.v1.ServiceAccount(
+                f"{name}-provision-sa", metadata=meta(names.job_service_account, "provision"),
+                automount_service_account_token=False, opts=child)
+            checksum = secret_checksum(*(self.databases[c.name].password for c in consumers))
+            k8s.batch.v1.Job(
+                f"{name}-provision",
+                metadata=metadata(names.job, args.namespace, _labels(args, "provision"),
+                                  # A Job that failed is replaced on the next `up` instead of
+                                  # being left failed.
+                                  {"pulumi.com/replaceUnready": "true"}),
+                spec=provision_job(args, consumers, checksum),
+                opts=after(sts, service, job_sa, *consumer_secrets),
+            )
+
+        outputs: dict[str, Any] = {
+            "service_host": self.service_host,
+            "port": self.port,
+            "databases": {k: {"database": v.database, "secret": v.secret} for k, v in self.databases.items()},
+        }
+        self.register_outputs(outputs)

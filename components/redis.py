@@ -1,0 +1,348 @@
+"""Redis in-cluster: the online store of the feature store (Feast), password-protected, with
+AOF persistence on a volume and a memory cap that evicts instead of failing writes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.components.contracts import RedisEndpoint, SecretKeyRef
+from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.k8s import (
+    JsonDict,
+    Size,
+    exec_probe,
+    metadata,
+    restricted_container_security_context,
+    restricted_pod_security_context,
+    secret_env,
+)
+from omgml.labels import selector_labels, standard_labels
+from omgml.naming import k8s_name
+from omgml.spec.common import DNS_LABEL, Profile
+
+TYPE_TOKEN = "omgml:data:Redis"
+
+# Official image (docker-library `library/redis`, built from redis/docker-library-redis); the
+# 8.10.2 Alpine tag is the one checked in reference/components.md. Redis 8 is tri-licensed
+# (RSALv2/SSPLv1/AGPLv3); valkey/valkey is the BSD-licensed drop-in if that matters.
+IMAGE = "redis:8.10.2-alpine"
+VERSION = "8.10.2"
+# The Alpine image creates user `redis` as uid 999 in group 1000 (gid 999 is taken on Alpine).
+UID = 999
+GID = 1000
+PORT = 6379
+APP = "redis"
+CONFIG_DIR = "/usr/local/etc/redis"
+CONFIG_FILE = f"{CONFIG_DIR}/redis.conf"
+MIN_MAX_MEMORY_MIB = 16
+
+# Eviction policy for an online feature store. Feast writes feature rows without a TTL by
+# default, so volatile-* policies would find nothing to evict and Redis would then reject
+# writes (OOM errors fail the materialization job). The online store is a cache of the
+# offline store: under allkeys-lru a full Redis drops the entities read least recently, which
+# re-materialization restores, while reads and writes keep working.
+EVICTION_POLICY = "allkeys-lru"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisArgs:
+    namespace: str
+    instance: str = "redis"
+    storage_gib: int
+    # None: from the sizing profile.
+    max_memory_mib: int | None = None
+    profile: Profile
+    # Namespaces whose pods need the password: each gets a copy of the password Secret.
+    client_namespaces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RedisSizing:
+    size: Size
+    max_memory_mib: int
+
+
+@dataclass(frozen=True)
+class _ProfileSizing:
+    cpu_request: str
+    cpu_limit: str
+    memory_request_mib: int
+    memory_limit_mib: int
+    max_memory_mib: int
+
+
+# maxmemory stays at most two thirds of the container limit: an AOF rewrite forks, and the
+# copy-on-write pages of a busy dataset plus client buffers live above maxmemory.
+SIZING: dict[Profile, _ProfileSizing] = {
+    "laptop": _ProfileSizing("50m", "500m", 128, 256, 128),
+    "small": _ProfileSizing("100m", "1", 512, 1024, 512),
+    "production": _ProfileSizing("500m", "2", 4096, 4096, 2560),
+}
+
+
+def redis_sizing(profile: Profile, max_memory_mib: int | None) -> RedisSizing:
+    """Container size and maxmemory; an explicit maxmemory grows the container to fit it."""
+    base = SIZING[profile]
+    if max_memory_mib is None:
+        max_memory_mib = base.max_memory_mib
+    limit = max(base.memory_limit_mib, _round_up(max_memory_mib * 3 // 2, 64))
+    request = min(limit, max(base.memory_request_mib, max_memory_mib))
+    return RedisSizing(Size(base.cpu_request, f"{request}Mi", base.cpu_limit, f"{limit}Mi"), max_memory_mib)
+
+
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step
+
+
+@dataclass(frozen=True)
+class RedisNames:
+    statefulset: str
+    headless: str
+    service: str
+    service_account: str
+    auth_secret: str  # key `password`; same name in every client namespace
+    config_secret: str  # redis.conf including requirepass
+    network_policy: str
+
+
+def redis_names(instance: str) -> RedisNames:
+    return RedisNames(
+        statefulset=k8s_name(instance),
+        headless=k8s_name(instance, "headless"),
+        service=k8s_name(instance),
+        service_account=k8s_name(instance),
+        auth_secret=k8s_name(instance, "auth"),
+        config_secret=k8s_name(instance, "config"),
+        network_policy=k8s_name(instance, "allow-clients"),
+    )
+
+
+def validate_redis_args(args: RedisArgs) -> None:
+    if not re.match(DNS_LABEL, args.namespace):
+        raise ValueError(f"RedisArgs.namespace={args.namespace!r} is not a DNS-1123 label")
+    if args.profile not in SIZING:
+        raise ValueError(f"RedisArgs.profile={args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    if args.storage_gib < 1:
+        raise ValueError(f"RedisArgs.storage_gib={args.storage_gib} must be at least 1")
+    if args.max_memory_mib is not None and args.max_memory_mib < MIN_MAX_MEMORY_MIB:
+        raise ValueError(f"RedisArgs.max_memory_mib={args.max_memory_mib} is too small; "
+                         f"use at least {MIN_MAX_MEMORY_MIB} or leave it unset for the profile's default")
+    for i, ns in enumerate(args.client_namespaces):
+        if not re.match(DNS_LABEL, ns):
+            raise ValueError(f"RedisArgs.client_namespaces[{i}]={ns!r} is not a DNS-1123 label")
+
+
+def service_host(args: RedisArgs) -> str:
+    return f"{redis_names(args.instance).service}.{args.namespace}.svc.cluster.local"
+
+
+def redis_conf(max_memory_mib: int) -> str:
+    """The server's settings; `requirepass` is appended from the password in the config Secret."""
+    return "\n".join([
+        "# Written by omgml (components/redis.py). The password line is appended from a Secret.",
+        "bind * -::*",
+        f"port {PORT}",
+        "dir /data",
+        # Every write goes to the append-only file, fsynced once a second: at most a second of
+        # writes is lost on a crash. RDB snapshots are off (the AOF already has an RDB preamble
+        # after each rewrite), which saves a fork per snapshot.
+        "appendonly yes",
+        "appendfsync everysec",
+        'save ""',
+        # Redis "mb" is 1024*1024 bytes, so this is MiB.
+        f"maxmemory {max_memory_mib}mb",
+        f"maxmemory-policy {EVICTION_POLICY}",
+    ]) + "\n"
+
+
+def _config_checksum(conf: str) -> str:
+    return hashlib.sha256(conf.encode()).hexdigest()[:16]
+
+
+def _labels(args: RedisArgs) -> dict[str, str]:
+    return standard_labels(APP, args.instance, "online-store", VERSION)
+
+
+def _selector(args: RedisArgs) -> dict[str, str]:
+    return selector_labels(APP, args.instance, "online-store")
+
+
+def _ping(accept: str) -> list[str]:
+    # redis-cli authenticates from REDISCLI_AUTH, so the password never shows in a process list.
+    return ["sh", "-c", f"redis-cli -h 127.0.0.1 -p {PORT} ping | grep -qE '{accept}'"]
+
+
+def redis_statefulset(args: RedisArgs, credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+    names = redis_names(args.instance)
+    sizing = redis_sizing(args.profile, args.max_memory_mib)
+    annotations: dict[str, pulumi.Input[str]] = {
+        # redis.conf is read once at start: a changed setting must restart the pod.
+        "omgml.dev/config-checksum": _config_checksum(redis_conf(sizing.max_memory_mib)),
+    }
+    if credentials_checksum is not None:
+        annotations["omgml.dev/rotation-checksum"] = credentials_checksum
+    container: JsonDict = {
+        "name": "redis",
+        "image": IMAGE,
+        # Straight to the server: the image's entrypoint would add --loadmodule for every bundled
+        # module (search, JSON, time series, …), memory an online store does not use.
+        "command": ["redis-server", CONFIG_FILE],
+        "env": [secret_env("REDISCLI_AUTH", names.auth_secret, "password")],
+        "ports": [{"name": "redis", "containerPort": PORT, "protocol": "TCP"}],
+        "resources": sizing.size.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": exec_probe(_ping("PONG"), period=10, failures=3),
+        # Replaying a large AOF answers LOADING: alive, just not ready yet.
+        "livenessProbe": exec_probe(_ping("PONG|LOADING"), period=15, failures=4, delay=10),
+        "volumeMounts": [
+            {"name": "data", "mountPath": "/data"},
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+        ],
+    }
+    return {
+        "serviceName": names.headless,
+        "replicas": 1,
+        "selector": {"matchLabels": _selector(args)},
+        "persistentVolumeClaimRetentionPolicy": {
+            "whenDeleted": "Delete" if args.profile == "laptop" else "Retain",
+            "whenScaled": "Retain",
+        },
+        "template": {
+            "metadata": {"labels": _labels(args), "annotations": annotations},
+            "spec": {
+                "serviceAccountName": names.service_account,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": restricted_pod_security_context(UID, GID, fs_group=GID),
+                "containers": [container],
+                "volumes": [{
+                    "name": "config",
+                    # Readable by the redis group only (fsGroup owns projected Secret files).
+                    "secret": {"secretName": names.config_secret, "defaultMode": 0o440},
+                }],
+            },
+        },
+        "volumeClaimTemplates": [{
+            "metadata": {"name": "data", "labels": _selector(args)},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
+            },
+        }],
+    }
+
+
+def redis_service(args: RedisArgs, headless: bool) -> JsonDict:
+    spec: JsonDict = {
+        "selector": _selector(args),
+        "ports": [{"name": "redis", "port": PORT, "targetPort": "redis", "protocol": "TCP"}],
+    }
+    if headless:
+        spec["clusterIP"] = "None"
+    else:
+        spec["type"] = "ClusterIP"
+    return spec
+
+
+def client_network_policy(args: RedisArgs) -> JsonDict | None:
+    """Ingress to Redis's port from the client namespaces (same-namespace traffic is already
+    allowed by the namespace's own policies)."""
+    others = sorted({ns for ns in args.client_namespaces if ns != args.namespace})
+    if not others:
+        return None
+    return {
+        "podSelector": {"matchLabels": _selector(args)},
+        "policyTypes": ["Ingress"],
+        "ingress": [{
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in others],
+            "ports": [{"protocol": "TCP", "port": PORT}],
+        }],
+    }
+
+
+class Redis(pulumi.ComponentResource):
+    endpoint: RedisEndpoint
+
+    def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        validate_redis_args(args)
+        self._args = args
+        names = redis_names(args.instance)
+        sizing = redis_sizing(args.profile, args.max_memory_mib)
+        laptop = args.profile == "laptop"
+        # Pulumi does not pass a component's depends_on to its children; the blueprint's
+        # (e.g. "after the namespaces exist") should hold for every object created here.
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+
+        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
+
+        def meta(obj_name: str, namespace: str | None = None) -> JsonDict:
+            return metadata(obj_name, namespace or args.namespace, _labels(args))
+
+        auth = GeneratedSecret(
+            f"{name}-auth",
+            GeneratedSecretArgs(namespace=args.namespace, secret_name=names.auth_secret, password_keys=("password",),
+                                app_name=APP, instance=args.instance),
+            child,
+        )
+        password = auth.passwords["password"]
+        for ns in sorted(set(args.client_namespaces) - {args.namespace}):
+            k8s.core.v1.Secret(
+                f"{name}-auth-{ns}",
+                metadata=meta(names.auth_secret, ns),
+                type="Opaque",
+                string_data={"password": password},
+                opts=child,
+            )
+        # The password is alphanumeric (GeneratedSecret), so plain double quotes are exact.
+        server_conf = pulumi.Output.concat(redis_conf(sizing.max_memory_mib), 'requirepass "', password, '"\n')
+        config = k8s.core.v1.Secret(
+            f"{name}-config",
+            metadata=meta(names.config_secret),
+            type="Opaque",
+            string_data={"redis.conf": server_conf},  # secret: it holds the password
+            opts=child,
+        )
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=child)
+        headless = k8s.core.v1.Service(
+            f"{name}-headless", metadata=meta(names.headless), spec=redis_service(args, headless=True), opts=child)
+        k8s.core.v1.Service(
+            f"{name}-service", metadata=meta(names.service), spec=redis_service(args, headless=False), opts=child)
+        k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=meta(names.statefulset),
+            spec=redis_statefulset(args, secret_checksum(password)),
+            opts=pulumi.ResourceOptions.merge(after(sa, headless, config, auth), pulumi.ResourceOptions(
+                protect=not laptop,
+                retain_on_delete=not laptop,
+                # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
+                # immutable); grow the existing PVC instead.
+                ignore_changes=["spec.volumeClaimTemplates"],
+            )),
+        )
+        policy = client_network_policy(args)
+        if policy is not None:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-allow-clients", metadata=meta(names.network_policy), spec=policy, opts=child)
+
+        self.endpoint = RedisEndpoint(
+            host=service_host(args), port=PORT, password=password,
+            password_ref=SecretKeyRef(names.auth_secret, "password"),
+        )
+        self.register_outputs({"host": self.endpoint.host, "port": PORT, "password_secret": names.auth_secret})
+
+    def secret_name_in(self, namespace: str) -> str:
+        """Name of the password Secret (key `password`) that pods in `namespace` can reference."""
+        if namespace != self._args.namespace and namespace not in self._args.client_namespaces:
+            raise ValueError(
+                f"Redis {self._args.instance!r} has no password Secret in namespace {namespace!r}; "
+                f"add it to RedisArgs.client_namespaces (now {list(self._args.client_namespaces)})"
+            )
+        return redis_names(self._args.instance).auth_secret

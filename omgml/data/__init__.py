@@ -1,0 +1,1 @@
+"""Data files shipped with omgml (price tables)."""

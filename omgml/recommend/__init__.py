@@ -1,0 +1,22 @@
+"""The recommendation engine: requirements in, one explained Decision per area out.
+
+`recommend(requirements)` is pure and deterministic; `Recommendation.to_platform_spec()` is what
+`omgml init` writes into a project. The rules are documented in omgml.recommend.engine.
+"""
+
+from omgml.recommend.engine import recommend
+from omgml.recommend.mapping import NOT_DEPLOYABLE, deployable, phase_components, platform_spec
+from omgml.recommend.model import AREAS, CHOICES, Alternative, Decision, Recommendation
+
+__all__ = [
+    "AREAS",
+    "CHOICES",
+    "NOT_DEPLOYABLE",
+    "Alternative",
+    "Decision",
+    "Recommendation",
+    "deployable",
+    "phase_components",
+    "platform_spec",
+    "recommend",
+]

@@ -1,0 +1,186 @@
+"""From decisions to a PlatformSpec, and from a PlatformSpec to the components each phase deploys.
+
+Only choices the platform can deploy reach the spec. The choices omgml cannot deploy yet
+(NOT_DEPLOYABLE) map to the nearest deployable platform, and the engine says so in its warnings:
+- orchestration airflow / prefect → no orchestrator (Kubeflow Pipelines off);
+- feature_store delta-lake → Feast with a file (Parquet) offline store on the object store and no
+  online store.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from omgml.spec import PlatformSpec, spec_from_dict
+from omgml.spec.requirements import Requirements
+
+NOT_DEPLOYABLE: dict[str, frozenset[str]] = {
+    "orchestration": frozenset({"airflow", "prefect"}),
+    "feature_store": frozenset({"delta-lake"}),
+}
+
+TRAINING_POOL = "training-gpu"
+INFERENCE_POOL = "inference-gpu"
+# (GPUs per node, instance type), smallest first: the training pool uses the smallest node that
+# holds min(max_gpus, 8) GPUs, so a multi-GPU job fits on one node (NVLink/PCIe, no network hop).
+GPU_NODE_SHAPES: tuple[tuple[int, str], ...] = ((1, "g5.xlarge"), (4, "g5.12xlarge"), (8, "g5.48xlarge"))
+INFERENCE_INSTANCE = "g5.xlarge"
+# A rough planning figure for one CPU model-server replica; it only sets the autoscaling ceiling.
+RPS_PER_REPLICA = 250
+INFERENCE_LOG_TOPIC = "inference-logs"
+# Kafka keeps a week of events (its own default retention); the object store a month of data.
+KAFKA_RETENTION_DAYS = 7
+OBJECT_RETENTION_DAYS = 30
+
+
+def deployable(area: str, choice: str) -> bool:
+    return choice not in NOT_DEPLOYABLE.get(area, frozenset())
+
+
+def training_pool_shape(max_gpus: int) -> tuple[int, str, int]:
+    """(GPUs per node, instance type, max nodes) for a training pool of `max_gpus` GPUs."""
+    want = min(max_gpus, GPU_NODE_SHAPES[-1][0])
+    per_node, instance = next((n, i) for n, i in GPU_NODE_SHAPES if n >= want)
+    return per_node, instance, math.ceil(max_gpus / per_node)
+
+
+def server_replicas(req: Requirements, ha: str) -> tuple[int, int]:
+    """(replicas, max_replicas) of the model server."""
+    replicas = 1 if ha == "single" else 2
+    ceiling = math.ceil(req.serving.peak_rps / RPS_PER_REPLICA) if req.serving.peak_rps else 3
+    if req.target == "local":
+        # One machine: more replicas would only eat the laptop budget.
+        ceiling = min(ceiling, 3)
+    return replicas, min(100, max(replicas, ceiling))
+
+
+def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
+    """The PlatformSpec for one decision per area (pure; raises only on an engine bug)."""
+    aws = req.target == "aws"
+    ha = choices["high_availability"]
+    multi = ha != "single"
+    managed = aws and ha == "multi-az"
+    kafka_on = choices["streaming"] == "kafka"
+    online = choices["feature_store"] == "feast-redis"
+    replicas = 2 if multi else 1
+    server_min, server_max = server_replicas(req, ha)
+    gpus = choices["gpu_pools"]
+
+    kafka: dict[str, Any] = {"enabled": kafka_on, "managed": managed and kafka_on}
+    if kafka_on:
+        # The model server logs requests and predictions to this topic when Kafka runs.
+        kafka["topics"] = [{"name": INFERENCE_LOG_TOPIC}]
+    object_store: dict[str, Any] = {"managed": managed}
+    if aws:
+        # Storage sized from the stated volume; on a laptop the defaults fit the disk instead.
+        kafka["storage_gib"] = max(10, math.ceil(req.data.daily_volume_gb * KAFKA_RETENTION_DAYS))
+        object_store["storage_gib"] = max(20, math.ceil(req.data.daily_volume_gb * OBJECT_RETENTION_DAYS))
+        if multi:
+            kafka["brokers"] = 3
+
+    training_pools: list[dict[str, Any]] = []
+    if gpus in ("training", "both"):
+        per_node, instance, nodes = training_pool_shape(req.training.max_gpus)
+        training_pools.append({
+            "name": TRAINING_POOL, "purpose": "training", "instance_types": [instance],
+            "min_size": 0, "desired_size": 0, "max_size": nodes, "gpus_per_node": per_node,
+            # Training jobs checkpoint and retry; spot capacity costs well under half.
+            "spot": True,
+        })
+    serving_pools: list[dict[str, Any]] = []
+    if gpus in ("inference", "both"):
+        serving_pools.append({
+            "name": INFERENCE_POOL, "purpose": "inference", "instance_types": [INFERENCE_INSTANCE],
+            "min_size": server_min, "desired_size": server_min, "max_size": server_max,
+            "gpus_per_node": 1, "spot": False,
+        })
+    kubeflow_on = choices["orchestration"] == "kubeflow"
+    regulated = bool(req.regulated())
+    profile = req.resolved_profile()
+    data: dict[str, Any] = {
+        "name": req.name,
+        "target": req.target,
+        "profile": profile,
+        "phases": {
+            "foundation": {
+                "kafka": kafka,
+                "postgres": {"managed": managed},
+                "object_store": object_store,
+                "redis": {"enabled": online, "managed": managed and online},
+                "mlflow": {"replicas": replicas},
+                "feast": {
+                    "replicas": replicas,
+                    "online_store": "redis" if online else "none",
+                    # Delta Lake is not deployable yet: history stays in Parquet files either way.
+                    "offline_store": "file",
+                },
+            },
+            "training": {
+                "enabled": kubeflow_on or bool(training_pools),
+                "kubeflow": {
+                    "enabled": kubeflow_on,
+                    # Regulated data: steps run as non-root and cannot reach the internet
+                    # (dependencies are baked into step images instead of installed at start).
+                    "step_pod_security": "restricted" if regulated else "baseline",
+                    "allow_external_egress": not regulated,
+                },
+                "gpu_pools": training_pools,
+            },
+            "serving": {
+                "server": {
+                    "kind": choices["serving"],
+                    "replicas": server_min,
+                    "max_replicas": server_max,
+                    "gpu": bool(serving_pools),
+                    "gpu_pool": INFERENCE_POOL if serving_pools else None,
+                },
+                "gpu_pools": serving_pools,
+                "inference_log_topic": INFERENCE_LOG_TOPIC,
+                # Dashboards cost memory a laptop does not have; elsewhere they are worth it.
+                "prometheus": {"grafana": profile != "laptop"},
+            },
+        },
+        "aws": {
+            "availability_zones": 3 if ha == "multi-az" and aws else 2,
+            "audit_logging": regulated,
+        },
+    }
+    return spec_from_dict(data, source="recommendation")
+
+
+_STORES: tuple[tuple[str, str, str], ...] = (
+    ("kafka", "kafka", "msk"),
+    ("postgres", "postgres", "rds"),
+    ("object_store", "object-store", "s3"),
+    ("redis", "redis", "elasticache"),
+)
+
+
+def phase_components(spec: PlatformSpec) -> dict[str, list[str]]:
+    """Component ids per phase: exactly what the spec deploys (managed services by their AWS name)."""
+    f = spec.phases.foundation
+    foundation = [
+        managed_id if getattr(f, attr).managed else local_id
+        for attr, local_id, managed_id in _STORES
+        if getattr(f, attr).enabled
+    ]
+    foundation += [tool for tool in ("mlflow", "feast") if getattr(f, tool).enabled]
+    t = spec.phases.training
+    training: list[str] = []
+    if t.enabled:
+        if t.kubeflow.enabled:
+            training.append("kubeflow-pipelines")
+        training += [f"gpu-pool:{p.name}" for p in t.gpu_pools]
+    s = spec.phases.serving
+    serving: list[str] = []
+    if s.enabled:
+        if s.server.enabled:
+            serving.append(s.server.kind)
+        serving += [f"gpu-pool:{p.name}" for p in s.gpu_pools]
+        if s.prometheus.enabled:
+            serving.append("prometheus")
+            serving += [part for part in ("alertmanager", "pushgateway", "grafana") if getattr(s.prometheus, part)]
+        if s.evidently.enabled:
+            serving.append("evidently")
+    return {"foundation": foundation, "training": training, "serving": serving}

@@ -1,0 +1,152 @@
+"""Checks every component's rendered manifests must pass (shared by the data-store tests).
+
+Each check asserts something a user would notice on a real cluster: a Service that reaches no
+pod, a password in plain text, a container the scheduler cannot size, a pod that Pod Security
+"restricted" rejects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tests.synth_helpers import find, pod_spec
+
+Manifest = dict[str, Any]
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+# Env var names that carry credentials and so must come from a Secret.
+SENSITIVE_ENV = re.compile(r"PASSWORD|SECRET|TOKEN|AUTH|CREDENTIAL|ACCESS_KEY", re.IGNORECASE)
+# What the synth's mock engine generates for RandomPassword results (omgml.synth.engine).
+MOCK_VALUE = re.compile(r"mock[0-9a-f]{8,}")
+
+
+def workloads(items: list[Manifest]) -> list[Manifest]:
+    return [m for m in items if m["kind"] in WORKLOADS]
+
+
+def template_labels(workload: Manifest) -> dict[str, str]:
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return dict(spec["template"]["metadata"].get("labels", {}))
+
+
+def _ns(m: Manifest) -> str:
+    return str(m["metadata"].get("namespace", ""))
+
+
+def assert_selectors_match_pod_labels(items: list[Manifest]) -> None:
+    for w in workloads(items):
+        if w["kind"] in ("Job", "CronJob"):
+            continue
+        selector = w["spec"]["selector"]["matchLabels"]
+        labels = template_labels(w)
+        assert selector, f"{w['kind']}/{w['metadata']['name']} has an empty selector"
+        assert selector.items() <= labels.items(), (
+            f"{w['kind']}/{w['metadata']['name']}: selector {selector} does not match pod labels {labels}")
+
+
+def assert_services_reach_container_ports(items: list[Manifest]) -> None:
+    """Every Service selects at least one workload's pods, and every targetPort is a port
+    (by name or number) of a container in those pods."""
+    for svc in find(items, "Service"):
+        selector = svc["spec"]["selector"]
+        backends = [w for w in workloads(items)
+                    if _ns(w) == _ns(svc) and selector.items() <= template_labels(w).items()]
+        assert backends, f"Service {svc['metadata']['name']} selects no pods ({selector})"
+        ports = [p for w in backends for c in pod_spec(w)["containers"] for p in c.get("ports", [])]
+        names = {p.get("name") for p in ports}
+        numbers = {p["containerPort"] for p in ports}
+        for sp in svc["spec"]["ports"]:
+            target = sp.get("targetPort", sp["port"])
+            assert target in names or target in numbers, (
+                f"Service {svc['metadata']['name']} port {sp['port']} targets {target!r}, "
+                f"which no selected container exposes ({sorted(map(str, names))}, {sorted(numbers)})")
+
+
+def assert_statefulsets_have_headless_service(items: list[Manifest]) -> None:
+    for sts in find(items, "StatefulSet"):
+        svc = [s for s in find(items, "Service", sts["spec"]["serviceName"]) if _ns(s) == _ns(sts)]
+        assert len(svc) == 1, f"StatefulSet {sts['metadata']['name']}: no Service {sts['spec']['serviceName']}"
+        assert svc[0]["spec"].get("clusterIP") == "None", "the governing Service must be headless"
+
+
+def _secret_keys(items: list[Manifest], namespace: str, name: str) -> set[str]:
+    found = [s for s in find(items, "Secret", name) if _ns(s) == namespace]
+    assert len(found) == 1, f"no Secret {namespace}/{name} in the render"
+    return set(found[0].get("stringData", {})) | set(found[0].get("data", {}))
+
+
+def assert_credentials_by_secret_ref(items: list[Manifest]) -> None:
+    """Sensitive env vars come from secretKeyRef; every secretKeyRef (env or volume) names a
+    Secret and key that the render creates in the pod's namespace."""
+    for w in workloads(items):
+        ps = pod_spec(w)
+        for c in ps.get("containers", []) + ps.get("initContainers", []):
+            for e in c.get("env", []):
+                ref = e.get("valueFrom", {}).get("secretKeyRef")
+                if SENSITIVE_ENV.search(e["name"]):
+                    assert ref is not None, (
+                        f"{w['metadata']['name']}/{c['name']}: env {e['name']} must use secretKeyRef, not a value")
+                if ref is not None:
+                    assert ref["key"] in _secret_keys(items, _ns(w), ref["name"]), (
+                        f"{w['metadata']['name']}/{c['name']}: {e['name']} refers to missing key "
+                        f"{ref['name']}/{ref['key']}")
+        for v in ps.get("volumes", []):
+            if "secret" in v:
+                _secret_keys(items, _ns(w), v["secret"]["secretName"])
+
+
+def assert_no_generated_values(items: list[Manifest]) -> None:
+    text = json.dumps(items)
+    found = MOCK_VALUE.findall(text)
+    assert not found, f"generated secret values leaked into the manifests: {found[:3]}"
+
+
+def assert_pods_hardened(items: list[Manifest]) -> None:
+    """Restricted security contexts, requests+limits, probes, pinned images, own ServiceAccount."""
+    for w in workloads(items):
+        ps = pod_spec(w)
+        where = f"{w['kind']}/{w['metadata']['name']}"
+        psc = ps["securityContext"]
+        assert psc["runAsNonRoot"] is True and psc["seccompProfile"]["type"] == "RuntimeDefault", where
+        assert ps["automountServiceAccountToken"] is False, where
+        assert ps["enableServiceLinks"] is False, where
+        sa = ps["serviceAccountName"]
+        assert [s for s in find(items, "ServiceAccount", sa) if _ns(s) == _ns(w)], f"{where}: no ServiceAccount {sa}"
+        for c in ps["containers"] + ps.get("initContainers", []):
+            image = c["image"]
+            assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), f"{where}: unpinned {image}"
+            res = c["resources"]
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(res[kind]), f"{where}/{c['name']}: {kind} incomplete"
+            sc = c["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False, where
+            assert sc["capabilities"]["drop"] == ["ALL"], where
+            assert sc["runAsNonRoot"] is True, where
+        for c in ps["containers"]:
+            assert "readinessProbe" in c and "livenessProbe" in c, f"{where}/{c['name']}: probes missing"
+            mounts = {m["name"] for m in c.get("volumeMounts", [])}
+            declared = {v["name"] for v in ps.get("volumes", [])}
+            declared |= {t["metadata"]["name"] for t in w["spec"].get("volumeClaimTemplates", [])}
+            assert mounts <= declared, f"{where}/{c['name']}: mounts {mounts - declared} are not declared volumes"
+
+
+def assert_component_sound(items: list[Manifest]) -> None:
+    assert_selectors_match_pod_labels(items)
+    assert_services_reach_container_ports(items)
+    assert_statefulsets_have_headless_service(items)
+    assert_credentials_by_secret_ref(items)
+    assert_no_generated_values(items)
+    assert_pods_hardened(items)
+
+
+def env_of(container: Manifest) -> dict[str, Any]:
+    """name → value (or the valueFrom dict) of a container's env."""
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def requests_of(workload: Manifest) -> tuple[str, str]:
+    c = pod_spec(workload)["containers"][0]
+    return c["resources"]["requests"]["cpu"], c["resources"]["requests"]["memory"]
