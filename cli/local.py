@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,11 +11,16 @@ from omgml.cli.common import fail, load_project_spec, user_errors
 from omgml.cli.deploy import PrefixOpt, ProjectArg, run_action
 from omgml.project import KIND_CONFIG
 
+if TYPE_CHECKING:
+    from omgml.deploy.local import LocalCluster
+    from omgml.spec import PlatformSpec
+    from omgml.synth.render import PlatformRender
+
 local_app = typer.Typer(help="Run the platform on a local cluster (kind; kwok where Docker is missing).",
                         no_args_is_help=True)
 
 
-def _cluster(project: Path) -> tuple[object, object]:
+def _cluster(project: Path) -> tuple[PlatformSpec, LocalCluster]:
     from omgml.deploy.local import LocalCluster, choose_runtime
 
     spec = load_project_spec(project)
@@ -27,17 +32,16 @@ def _cluster(project: Path) -> tuple[object, object]:
 @local_app.command("up")
 def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
     """Create (or reuse) the local cluster and deploy every phase to it."""
-    from omgml.deploy.local import LocalCluster, cluster_exists, create_cluster, set_stack_context
+    from omgml.deploy.local import cluster_exists, create_cluster, set_stack_context
     from omgml.deploy.plan import phase_steps
 
     with user_errors():
         spec, cluster = _cluster(project)
-        assert isinstance(cluster, LocalCluster)
         if cluster.simulated:
             typer.secho("Docker/kind not available: using kwok. Nodes and pods are SIMULATED — no container "
                         "runs; this checks manifests, scheduling and the deploy path, not the workloads.",
                         fg=typer.colors.YELLOW)
-        _refuse_if_too_big(project)
+        render = _refuse_if_too_big(project)
         if cluster_exists(cluster):
             typer.echo(f"reusing {cluster.runtime} cluster {cluster.name!r} (context {cluster.context})")
         else:
@@ -46,7 +50,12 @@ def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
                 raise fail(f"{config} is missing; re-run `omgml init` or write the kind config there")
             typer.echo(f"creating {cluster.runtime} cluster {cluster.name!r} …")
             create_cluster(cluster, config)
-        for step in phase_steps(spec, "up", "all", stack_prefix):  # type: ignore[arg-type]
+        if cluster.simulated:
+            from omgml.deploy.kwok import apply_objects, kwok_nodes, kwok_storage
+
+            # kwok has no nodes and no volume provisioner of its own (see omgml/deploy/kwok.py).
+            apply_objects(cluster.context, kwok_nodes(spec) + kwok_storage(render.all_manifests()))
+        for step in phase_steps(spec, "up", "all", stack_prefix):
             if set_stack_context(project, step.stack, cluster.context):
                 typer.echo(f"{step.stack}: kubernetes:context set to {cluster.context}")
         run_action("up", project, "all", stack_prefix)
@@ -56,13 +65,12 @@ def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
 def down(project: ProjectArg, stack_prefix: PrefixOpt = "dev",
          yes: Annotated[bool, typer.Option("--yes", help="Don't ask for confirmation.")] = False) -> None:
     """Destroy every phase, then delete the local cluster."""
-    from omgml.deploy.local import LocalCluster, cluster_exists, delete_cluster
+    from omgml.deploy.local import cluster_exists, delete_cluster
 
     if not yes:
         typer.confirm(f"Destroy the local platform of {project}, including its data?", abort=True)
     with user_errors():
         _, cluster = _cluster(project)
-        assert isinstance(cluster, LocalCluster)
         if cluster_exists(cluster):
             run_action("destroy", project, "all", stack_prefix)
             delete_cluster(cluster)
@@ -75,15 +83,14 @@ def down(project: ProjectArg, stack_prefix: PrefixOpt = "dev",
 def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
     """Per phase the stack state, per component whether its workloads are available."""
     from omgml.cli.deploy import engine_env
-    from omgml.deploy.local import LocalCluster, cluster_exists, workload_status
+    from omgml.deploy.local import cluster_exists, workload_status
     from omgml.deploy.runner import AutomationRunner
     from omgml.naming import stack_name
     from omgml.spec import PHASES
 
     with user_errors():
         spec, cluster = _cluster(project)
-        assert isinstance(cluster, LocalCluster)
-        runner = AutomationRunner(project, spec, stack_prefix, engine_env(project), echo=typer.echo)  # type: ignore[arg-type]
+        runner = AutomationRunner(project, spec, stack_prefix, engine_env(project), echo=typer.echo)
         for phase in PHASES:
             name = stack_name(stack_prefix, phase)
             typer.echo(f"{name:<24} {'deployed' if runner.deployed(name) else 'not deployed'}")
@@ -98,14 +105,16 @@ def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
             raise typer.Exit(1)
 
 
-def _refuse_if_too_big(project: Path) -> None:
+def _refuse_if_too_big(project: Path) -> PlatformRender:
     """A platform whose requests exceed the local budget would leave pods Pending forever."""
     from omgml.capacity import budget_for, capacity_report
     from omgml.synth.render import render_platform
 
     spec = load_project_spec(project)
     budget = budget_for(spec.profile)
-    problems = capacity_report(render_platform(spec), budget).over_budget()
+    render = render_platform(spec)
+    problems = capacity_report(render, budget).over_budget()
     if problems:
         raise fail("the platform does not fit the local cluster:\n  " + "\n  ".join(problems)
                    + "\ndisable components or lower their sizes (see `omgml check`)")
+    return render

@@ -70,10 +70,36 @@ def create_cluster(cluster: LocalCluster, kind_config: Path, run: Run = _run) ->
         raise DeployError(f"`{' '.join(cmd)}` failed:\n{out.stderr.strip() or out.stdout.strip()}")
 
 
-def kwok_create_command(name: str) -> list[str]:
-    # --runtime binary always: kwokctl would otherwise try Docker first. The binaries come
-    # from PATH (scripts/toolchain.sh); nothing is downloaded.
-    return ["kwokctl", "create", "cluster", "--name", name, "--runtime", "binary", "--wait", "120s"]
+# kwokctl flag → the binary it names. Without these flags kwokctl downloads release binaries
+# from the internet; with them it runs the ones scripts/toolchain.sh put on PATH.
+KWOK_BINARIES = {
+    "--kube-apiserver-binary": "kube-apiserver",
+    "--kube-controller-manager-binary": "kube-controller-manager",
+    "--kube-scheduler-binary": "kube-scheduler",
+    "--kwok-controller-binary": "kwok",
+    "--etcd-binary": "etcd",
+}
+
+
+def kwok_create_command(name: str, which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    """`kwokctl create cluster` on loopback with the local binaries (--runtime binary always:
+    kwokctl would otherwise try Docker first)."""
+    cmd = ["kwokctl", "create", "cluster", "--name", name, "--runtime", "binary", "--wait", "180s"]
+    missing = []
+    for flag, binary in KWOK_BINARIES.items():
+        path = which(binary)
+        if path is None:
+            missing.append(binary)
+        else:
+            cmd += [flag, path]
+    if which("kubectl") is None:
+        missing.append("kubectl")  # kwokctl shells out to it and would otherwise download one
+    if missing:
+        raise DeployError(
+            f"kwok needs {', '.join(missing)} on PATH; build them with scripts/toolchain.sh and add its bin/ "
+            "to PATH"
+        )
+    return cmd
 
 
 def delete_cluster(cluster: LocalCluster, run: Run = _run) -> None:

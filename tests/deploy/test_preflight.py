@@ -66,7 +66,11 @@ def test_runtime_choice() -> None:
     with pytest.raises(DeployError, match="install Docker and kind"):
         choose_runtime(lambda _: None)
     assert LocalCluster("kwok", "demo").context == "kwok-demo" and LocalCluster("kwok", "demo").simulated
-    assert "--runtime" in kwok_create_command("demo")
+    cmd = kwok_create_command("demo", which=lambda b: f"/tc/bin/{b}")
+    assert cmd[cmd.index("--runtime") + 1] == "binary"
+    assert cmd[cmd.index("--etcd-binary") + 1] == "/tc/bin/etcd"
+    with pytest.raises(DeployError, match="kwok needs etcd on PATH"):
+        kwok_create_command("demo", which=lambda b: None if b == "etcd" else b)
 
 
 def test_set_stack_context_keeps_other_config(tmp_path: Path) -> None:
