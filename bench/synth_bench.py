@@ -65,11 +65,64 @@ def bench(label: str, spec: PlatformSpec, repeat: int) -> None:
           if spec.profile == "laptop" else f"  total requests cpu {grand_cpu / 1000:.2f} mem {grand_mem / 2**30:.2f} GiB")
 
 
+def bench_aws(repeat: int, templates: tuple[str, ...] = ("enterprise", "fintech")) -> None:
+    """AWS resource count and synth time of the foundation's AWS side (components.aws.AwsFoundation
+    with the in-cluster halves of its managed twins) for templates rendered with target aws."""
+    from collections import Counter
+
+    import pulumi
+
+    from omgml.blueprints.foundation import bucket_names
+    from omgml.components.aws.platform import AwsFoundation, AwsFoundationArgs
+    from omgml.components.aws.s3 import S3Consumer
+    from omgml.components.postgres import PostgresConsumer
+    from omgml.recommend import recommend
+    from omgml.synth.engine import synthesize
+    from omgml.templates import load_template
+
+    for name in templates:
+        spec = recommend(load_template(name).model_copy(update={"target": "aws"})).to_platform_spec()
+        ns = spec.phases.foundation.namespace
+
+        def program(spec: PlatformSpec = spec, ns: str = ns) -> None:
+            buckets = bucket_names(spec)
+            f = AwsFoundation("foundation-aws", AwsFoundationArgs(spec=spec, buckets=buckets))
+            if f.managed_postgres:
+                f.postgres((PostgresConsumer("mlflow", ns), PostgresConsumer("feast", ns)), ns)
+            if f.managed_redis:
+                f.redis(ns)
+            if f.managed_kafka:
+                f.kafka((ns,))
+            if f.managed_object_store:
+                f.object_store((S3Consumer("mlflow", ns, "mlflow", tuple(buckets)),), (ns,))
+            for k, v in f.exports.items():
+                pulumi.export(k, v)
+
+        times: list[float] = []
+        result = None
+        for _ in range(repeat):
+            t = time.perf_counter()
+            result = synthesize(program, project="bench", stack=f"{name}-aws")
+            times.append(time.perf_counter() - t)
+        assert result is not None
+        kinds = Counter(r.type.split(":")[1].split("/")[0] for r in result.resources if r.type.startswith("aws:"))
+        total = sum(kinds.values())
+        print(f"\n== template:{name} --target aws (profile={spec.profile}, zones={spec.aws.availability_zones}) ==")
+        print(f"AwsFoundation synth: median {statistics.median(times):.2f}s over {repeat} run(s); "
+              f"AWS resources {total}; all resources {len(result.resources)}")
+        print("  " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("specs", nargs="*")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--aws", action="store_true", help="benchmark the AWS foundation of the enterprise and "
+                                                           "fintech templates (target aws) instead")
     args = parser.parse_args()
+    if args.aws:
+        bench_aws(args.repeat)
+        return
     for label, spec in _specs(args.specs):
         bench(label, spec, args.repeat)
 

@@ -30,12 +30,14 @@ from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.k8s import (
     JsonDict,
     Size,
+    claim_spec,
     exec_probe,
     http_probe,
     plain_env,
     restricted_container_security_context,
     restricted_pod_security_context,
     secret_env,
+    service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -469,12 +471,11 @@ def ui_deployment(r: ResolvedEvidently) -> JsonDict:
 
 
 def ui_service(r: ResolvedEvidently) -> JsonDict:
-    return {"type": "ClusterIP", "selector": selector_labels("evidently", r.args.instance, "ui"),
-            "ports": [{"name": "http", "port": UI_PORT, "targetPort": "http", "protocol": "TCP"}]}
+    return service_spec(selector_labels("evidently", r.args.instance, "ui"), [("http", UI_PORT)])
 
 
 def workspace_pvc(r: ResolvedEvidently) -> JsonDict:
-    return {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{r.args.storage_gib}Gi"}}}
+    return claim_spec(r.args.storage_gib)
 
 
 HEARTBEAT_FILE = "/tmp/drift-heartbeat"

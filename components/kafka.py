@@ -18,9 +18,11 @@ from omgml.k8s import (
     Size,
     exec_probe,
     metadata,
+    pdb_spec,
     plain_env,
     restricted_container_security_context,
     restricted_pod_security_context,
+    service_spec,
     tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
@@ -328,21 +330,17 @@ def kafka_statefulset(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> JsonDic
 
 
 def kafka_service(args: KafkaArgs, headless: bool) -> JsonDict:
-    ports: list[JsonDict] = [{"name": "client", "port": CLIENT_PORT, "targetPort": "client", "protocol": "TCP"}]
-    spec: JsonDict = {"selector": _selector(args), "ports": ports}
-    if headless:
-        ports.append({"name": "controller", "port": CONTROLLER_PORT, "targetPort": "controller", "protocol": "TCP"})
-        spec["clusterIP"] = "None"
-        # Controllers must resolve each other before any of them is Ready, or the quorum never forms.
-        spec["publishNotReadyAddresses"] = True
-    else:
-        spec["type"] = "ClusterIP"
+    if not headless:
+        return service_spec(_selector(args), [("client", CLIENT_PORT)])
+    spec = service_spec(_selector(args), [("client", CLIENT_PORT), ("controller", CONTROLLER_PORT)], headless=True)
+    # Controllers must resolve each other before any of them is Ready, or the quorum never forms.
+    spec["publishNotReadyAddresses"] = True
     return spec
 
 
 def kafka_pdb(args: KafkaArgs) -> JsonDict:
     # One broker (and one voter) at a time: a 3-voter quorum and min.insync.replicas=2 both survive it.
-    return {"maxUnavailable": 1, "selector": {"matchLabels": _selector(args)}}
+    return pdb_spec(_selector(args))
 
 
 def _topics_script(args: KafkaArgs, topics: list[ResolvedTopic]) -> str:

@@ -24,10 +24,12 @@ from omgml.k8s import (
     JsonDict,
     Size,
     http_probe,
+    pdb_spec,
     plain_env,
     restricted_container_security_context,
     restricted_pod_security_context,
     secret_env,
+    service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -287,15 +289,11 @@ def _db_probe(db: PostgresDatabase, *, period: int, failures: int) -> JsonDict:
 
 
 def mlflow_service(r: ResolvedMlflow) -> JsonDict:
-    return {
-        "type": "ClusterIP",
-        "selector": selector_labels(APP, r.args.instance, "server"),
-        "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
-    }
+    return service_spec(selector_labels(APP, r.args.instance, "server"), [("http", PORT)])
 
 
 def mlflow_pdb(r: ResolvedMlflow) -> JsonDict:
-    return {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(APP, r.args.instance, "server")}}
+    return pdb_spec(selector_labels(APP, r.args.instance, "server"))
 
 
 class Mlflow(pulumi.ComponentResource):

@@ -37,10 +37,12 @@ from omgml.k8s import (
     JsonDict,
     Size,
     http_probe,
+    pdb_spec,
     plain_env,
     restricted_container_security_context,
     restricted_pod_security_context,
     secret_env,
+    service_spec,
     tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
@@ -573,12 +575,8 @@ def model_server_deployment(r: ResolvedModelServer, layout: ServerLayout) -> Jso
 
 
 def model_server_service(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
-    return {
-        "type": "ClusterIP",
-        "selector": selector_labels(layout.app, r.args.instance, "model-server"),
-        "ports": [{"name": p.name, "port": p.number, "targetPort": p.name, "protocol": "TCP"}
-                  for p in layout.ports],
-    }
+    return service_spec(selector_labels(layout.app, r.args.instance, "model-server"),
+                        [(p.name, p.number) for p in layout.ports])
 
 
 def model_server_hpa(r: ResolvedModelServer) -> JsonDict:
@@ -596,11 +594,7 @@ def model_server_hpa(r: ResolvedModelServer) -> JsonDict:
 
 
 def model_server_pdb(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
-    # maxUnavailable (not minAvailable) so a single replica never blocks a node drain.
-    return {
-        "maxUnavailable": 1,
-        "selector": {"matchLabels": selector_labels(layout.app, r.args.instance, "model-server")},
-    }
+    return pdb_spec(selector_labels(layout.app, r.args.instance, "model-server"))
 
 
 # --- components ------------------------------------------------------------------------------

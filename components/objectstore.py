@@ -27,12 +27,14 @@ from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, s
 from omgml.k8s import (
     JsonDict,
     Size,
+    claim_spec,
     exec_probe,
     http_probe,
     plain_env,
     restricted_container_security_context,
     restricted_pod_security_context,
     secret_env,
+    service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -268,22 +270,11 @@ def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi
 
 
 def objectstore_service(r: ResolvedObjectStore, headless: bool = False) -> JsonDict:
-    spec: JsonDict = {
-        "selector": selector_labels(APP, r.args.instance, "server"),
-        "ports": [{"name": "s3", "port": S3_PORT, "targetPort": "s3", "protocol": "TCP"}],
-    }
-    if headless:
-        spec["clusterIP"] = "None"
-    else:
-        spec["type"] = "ClusterIP"
-    return spec
+    return service_spec(selector_labels(APP, r.args.instance, "server"), [("s3", S3_PORT)], headless=headless)
 
 
 def objectstore_pvc(r: ResolvedObjectStore) -> JsonDict:
-    return {
-        "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": f"{r.args.storage_gib}Gi"}},
-    }
+    return claim_spec(r.args.storage_gib)
 
 
 # PUT on an existing bucket answers 409 BucketAlreadyOwnedByYou: treated as success, so the

@@ -25,6 +25,7 @@ from omgml.k8s import (
     restricted_container_security_context,
     restricted_pod_security_context,
     secret_env,
+    service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -249,15 +250,7 @@ def _pvc_retention(profile: Profile) -> JsonDict:
 
 
 def postgres_service(args: PostgresArgs, headless: bool) -> JsonDict:
-    spec: JsonDict = {
-        "selector": _selector(args),
-        "ports": [{"name": "postgres", "port": PORT, "targetPort": "postgres", "protocol": "TCP"}],
-    }
-    if headless:
-        spec["clusterIP"] = "None"
-    else:
-        spec["type"] = "ClusterIP"
-    return spec
+    return service_spec(_selector(args), [("postgres", PORT)], headless=headless)
 
 
 def provision_sql(consumers: list[ResolvedConsumer]) -> str:

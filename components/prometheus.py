@@ -36,6 +36,7 @@ from omgml.k8s import (
     restricted_container_security_context,
     restricted_pod_security_context,
     secret_env,
+    service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -678,8 +679,7 @@ def prometheus_pvc(r: ResolvedPrometheus) -> JsonDict:
 
 
 def simple_service(app: str, instance: str, port: int) -> JsonDict:
-    return {"type": "ClusterIP", "selector": selector_labels(app, instance, "monitoring"),
-            "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}]}
+    return service_spec(selector_labels(app, instance, "monitoring"), [("http", port)])
 
 
 def pushgateway_deployment(r: ResolvedPrometheus) -> JsonDict:

@@ -20,6 +20,7 @@ from omgml.k8s import (
     restricted_container_security_context,
     restricted_pod_security_context,
     secret_env,
+    service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -238,15 +239,7 @@ def redis_statefulset(args: RedisArgs, credentials_checksum: pulumi.Input[str] |
 
 
 def redis_service(args: RedisArgs, headless: bool) -> JsonDict:
-    spec: JsonDict = {
-        "selector": _selector(args),
-        "ports": [{"name": "redis", "port": PORT, "targetPort": "redis", "protocol": "TCP"}],
-    }
-    if headless:
-        spec["clusterIP"] = "None"
-    else:
-        spec["type"] = "ClusterIP"
-    return spec
+    return service_spec(_selector(args), [("redis", PORT)], headless=headless)
 
 
 def client_network_policy(args: RedisArgs) -> JsonDict | None:

@@ -106,3 +106,29 @@ def metadata(name: str, namespace: str | None, labels: dict[str, str],
     if annotations:
         meta["annotations"] = dict(annotations)
     return meta
+
+
+def service_spec(selector: dict[str, str], ports: list[tuple[str, int]], *, headless: bool = False) -> JsonDict:
+    """A Service spec whose ports target the containers' named ports of the same name.
+
+    Named targetPorts keep Service and container in step: renaming a port breaks a test, not traffic.
+    """
+    spec: JsonDict = {
+        "selector": dict(selector),
+        "ports": [{"name": name, "port": port, "targetPort": name, "protocol": "TCP"} for name, port in ports],
+    }
+    if headless:
+        spec["clusterIP"] = "None"
+    else:
+        spec["type"] = "ClusterIP"
+    return spec
+
+
+def pdb_spec(selector: dict[str, str]) -> JsonDict:
+    """maxUnavailable 1 (not minAvailable) so a single replica never blocks a node drain."""
+    return {"maxUnavailable": 1, "selector": {"matchLabels": dict(selector)}}
+
+
+def claim_spec(storage_gib: int) -> JsonDict:
+    """A ReadWriteOnce claim on the cluster's default StorageClass."""
+    return {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{storage_gib}Gi"}}}

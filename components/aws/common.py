@@ -1,0 +1,180 @@
+"""Pieces every AWS component shares: partitions, tags, data-protection options, IAM documents,
+KMS keys and security groups that admit only the cluster's nodes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from omgml.spec.common import Profile
+
+JsonDict = dict[str, Any]
+POLICY_VERSION = "2012-10-17"
+
+# Tag keys on every AWS resource the platform creates (the inventory and cost reports group by them).
+PLATFORM_TAG = "omgml.dev/platform"
+COMPONENT_TAG = "omgml.dev/component"
+MANAGED_BY_TAG = "managed-by"
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region: IAM policy ARNs differ in China and GovCloud."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def dns_suffix(region: str) -> str:
+    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+
+
+def managed_policy_arn(region: str, name: str) -> str:
+    """ARN of an AWS managed IAM policy, e.g. AmazonEKSWorkerNodePolicy."""
+    return f"arn:{partition(region)}:iam::aws:policy/{name}"
+
+
+def tags(platform: str, component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    out = {PLATFORM_TAG: platform, COMPONENT_TAG: component, MANAGED_BY_TAG: "omgml"}
+    out.update(extra or {})
+    return out
+
+
+def keeps_data(profile: Profile) -> bool:
+    """Whether stateful resources must survive a careless `pulumi destroy`/replace.
+
+    Only the laptop profile is throwaway; any other profile may hold data someone needs.
+    """
+    return profile != "laptop"
+
+
+def stateful_options(profile: Profile, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
+    """Options for data-bearing AWS resources (databases, clusters, buckets, KMS keys): protected
+    and retained outside the laptop profile, so a bad diff or `destroy` cannot drop the data."""
+    keep = keeps_data(profile)
+    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep, **extra)
+
+
+def policy_document(statements: Sequence[JsonDict]) -> str:
+    """An IAM policy document; keys sorted so the same statements always render the same JSON."""
+    return json.dumps({"Version": POLICY_VERSION, "Statement": list(statements)}, sort_keys=True)
+
+
+def service_trust_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole",)) -> str:
+    """Trust policy letting one AWS service principal (e.g. eks.amazonaws.com) assume a role."""
+    return policy_document([{
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": list(actions) if len(actions) > 1 else actions[0],
+    }])
+
+
+def check_least_privilege(statements: Sequence[JsonDict], where: str) -> None:
+    """Reject inline statements that grant on every resource: each must name its resources."""
+    for i, st in enumerate(statements):
+        resources = st.get("Resource")
+        listed = resources if isinstance(resources, list) else [resources]
+        if st.get("Effect") == "Allow" and (not resources or "*" in listed):
+            raise ValueError(
+                f"{where}: statement {i} ({st.get('Action')}) allows Resource {resources!r}; "
+                "name the exact ARNs the role needs"
+            )
+
+
+@dataclass(frozen=True)
+class DataStoreNetwork:
+    """Where a managed data store lives and who may reach it: the private subnets of the VPC
+    and only the EKS cluster's security group (which every managed node group carries)."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    node_security_group_id: pulumi.Input[str]
+    vpc_cidr: str
+
+
+def kms_key(name: str, description: str, profile: Profile, tag_set: dict[str, str],
+            parent: pulumi.Resource) -> aws.kms.Key:
+    """A customer-managed KMS key with yearly automatic rotation.
+
+    The key policy is the AWS default (the account's IAM policies decide who uses it); the
+    platform's roles get kms:* grants only on the keys of their own resources.
+    """
+    return aws.kms.Key(
+        f"{name}-key",
+        description=description,
+        enable_key_rotation=True,
+        # The longest waiting period: a key scheduled for deletion by mistake can be rescued
+        # for a month, and every byte it encrypts with it.
+        deletion_window_in_days=30,
+        tags=tag_set,
+        opts=stateful_options(profile, parent),
+    )
+
+
+def data_store_security_group(name: str, description: str, port: int, network: DataStoreNetwork,
+                              tag_set: dict[str, str], parent: pulumi.Resource) -> aws.ec2.SecurityGroup:
+    """A security group that admits `port` from the cluster's node security group and nothing
+    else. It has no egress rules: a data store answers connections, it never opens any (the
+    provider removes AWS's default allow-all egress from groups it creates)."""
+    sg = aws.ec2.SecurityGroup(
+        f"{name}-sg",
+        description=description,
+        vpc_id=network.vpc_id,
+        tags=tag_set,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-from-nodes",
+        security_group_id=sg.id,
+        referenced_security_group_id=network.node_security_group_id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        description=f"{description}: port {port} from the EKS nodes only",
+        tags=tag_set,
+        opts=pulumi.ResourceOptions(parent=sg),
+    )
+    return sg
+
+
+# --- in-cluster glue shared by the managed twins (pure manifest bodies) -------------------------
+
+
+def external_name_service(address: str, port: int, port_name: str) -> JsonDict:
+    """Service spec giving a managed endpoint a stable in-cluster name (a DNS CNAME): contracts
+    carry plain-string hosts, but AWS endpoints are only known after creation."""
+    if not address:
+        raise ValueError("external_name_service: the managed endpoint address is empty")
+    return {"type": "ExternalName", "externalName": address,
+            "ports": [{"name": port_name, "port": port, "protocol": "TCP"}]}
+
+
+def vpc_egress_policy(vpc_cidr: str, ports: Sequence[int], pod_selector: JsonDict | None = None) -> JsonDict:
+    """NetworkPolicy spec: pods may open connections to the managed data stores inside the VPC.
+
+    Managed stores are outside the cluster, so a namespace's default-deny blocks them; this
+    opens exactly their ports towards the VPC's own range (never the internet)."""
+    if not ports:
+        raise ValueError("vpc_egress_policy: list the ports to open")
+    return {
+        "podSelector": pod_selector or {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": vpc_cidr}}],
+                    "ports": [{"protocol": "TCP", "port": p} for p in sorted(set(ports))]}],
+    }
+
+
+def aws_api_egress_policy(pod_selector: JsonDict | None = None) -> JsonDict:
+    """NetworkPolicy spec: HTTPS to AWS APIs (STS for IRSA, S3, Secrets Manager), which live at
+    public addresses unless the VPC has interface endpoints for them."""
+    return {
+        "podSelector": pod_selector or {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}],
+    }

@@ -1,0 +1,212 @@
+"""ElastiCache (Valkey): the managed twin of components/redis.py, behind the RedisEndpoint contract.
+
+- `ManagedRedis` ("omgml:aws:ElastiCache"): a replication group with TLS in transit (required,
+  not preferred), encryption at rest with a customer-managed KMS key, an AUTH token from
+  RandomPassword, automatic failover and Multi-AZ when it has two or more nodes, and a security
+  group admitting 6379 from the EKS nodes only.
+- `RedisClients` ("omgml:aws:ElastiCacheClients"): the in-cluster side, once namespaces exist:
+  an ExternalName alias `redis.<namespace>.svc.cluster.local`, the token in a Secret `redis-auth`
+  (key `password`, the in-cluster names) in the data namespace and every client namespace, and
+  egress to 6379 inside the VPC for those namespaces.
+
+Valkey, not Redis OSS: the same protocol and commands (Valkey forked Redis 7.2), a BSD licence,
+and ElastiCache prices Valkey nodes below Redis OSS ones. Clients must speak TLS (`rediss://`,
+Feast `ssl=true`); clients that verify the server name must use `managed_host`, the primary
+endpoint itself, not the alias.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from omgml.components.aws.common import (
+    DataStoreNetwork,
+    data_store_security_group,
+    external_name_service,
+    keeps_data,
+    kms_key,
+    stateful_options,
+    tags,
+    vpc_egress_policy,
+)
+from omgml.components.contracts import RedisEndpoint, SecretKeyRef
+from omgml.k8s import metadata
+from omgml.labels import standard_labels
+from omgml.naming import k8s_name
+from omgml.spec.common import DNS_LABEL, Profile
+
+TYPE_TOKEN = "omgml:aws:ElastiCache"
+CLIENTS_TYPE_TOKEN = "omgml:aws:ElastiCacheClients"
+
+ENGINE = "valkey"
+# Major.minor, as ElastiCache takes it for Valkey; check with
+# `aws elasticache describe-cache-engine-versions --engine valkey`.
+ENGINE_VERSION = "9.0"
+PORT = 6379
+# ElastiCache accepts 16-128 printable characters without spaces, '"', '/' or '@'; letters and
+# digits only avoids every one of them.
+AUTH_TOKEN_LENGTH = 64
+APP = "redis"
+
+
+@dataclass(frozen=True)
+class CacheSizing:
+    node_type: str
+    snapshot_retention_days: int
+
+
+CACHE_SIZING: dict[Profile, CacheSizing] = {
+    # t4g.micro has 0.5 GiB: enough for a development feature store, nothing more.
+    "laptop": CacheSizing("cache.t4g.micro", 0),
+    "small": CacheSizing("cache.t4g.small", 3),
+    "production": CacheSizing("cache.m7g.large", 7),
+}
+
+
+@dataclass(frozen=True)
+class ManagedRedisArgs:
+    platform: str
+    profile: Profile
+    network: DataStoreNetwork
+    # Primary + replicas; 2+ turns on automatic failover and Multi-AZ.
+    nodes: int = 1
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+
+def replication_group_id(platform: str) -> str:
+    # ElastiCache ids: at most 40 characters, a letter first, no double hyphen.
+    return k8s_name(platform, "redis", max_length=40)
+
+
+def failover(nodes: int) -> bool:
+    """Automatic failover (and Multi-AZ placement) needs a replica to fail over to."""
+    return nodes >= 2
+
+
+def cache_nodes(profile: Profile, multi_az: bool) -> int:
+    """Two nodes in production or when availability asks for zones, one otherwise."""
+    return 2 if multi_az or profile == "production" else 1
+
+
+class ManagedRedis(pulumi.ComponentResource):
+    group_id: str
+    primary_address: pulumi.Output[str]
+    auth_token: pulumi.Output[str]
+    port: int
+
+    def __init__(self, name: str, args: ManagedRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        if args.profile not in CACHE_SIZING:
+            raise ValueError(f"ManagedRedisArgs.profile={args.profile!r} is unknown; use one of {sorted(CACHE_SIZING)}")
+        if not 1 <= args.nodes <= 6:
+            raise ValueError(f"ManagedRedisArgs.nodes={args.nodes}: use 1 to 6 (a primary and up to five replicas)")
+        sizing = CACHE_SIZING[args.profile]
+        keep = keeps_data(args.profile)
+        tag_set = tags(args.platform, "redis", args.extra_tags)
+        child = pulumi.ResourceOptions(parent=self)
+        self.group_id = replication_group_id(args.platform)
+
+        token = random.RandomPassword(f"{name}-auth-token", length=AUTH_TOKEN_LENGTH, special=False,
+                                      min_lower=2, min_upper=2, min_numeric=2, opts=child)
+        key = kms_key(name, f"ElastiCache {self.group_id} at rest", args.profile, tag_set, self)
+        sg = data_store_security_group(name, f"ElastiCache {self.group_id}", PORT, args.network, tag_set, self)
+        subnets = aws.elasticache.SubnetGroup(
+            f"{name}-subnets", name=self.group_id, description=f"private subnets of {self.group_id}",
+            subnet_ids=list(args.network.subnet_ids), tags=tag_set, opts=child)
+        ha = failover(args.nodes)
+        group = aws.elasticache.ReplicationGroup(
+            f"{name}-group",
+            replication_group_id=self.group_id,
+            description=f"{args.platform} online features (Valkey)",
+            engine=ENGINE,
+            engine_version=ENGINE_VERSION,
+            auto_minor_version_upgrade=True,
+            node_type=sizing.node_type,
+            num_cache_clusters=args.nodes,
+            automatic_failover_enabled=ha,
+            multi_az_enabled=ha,
+            port=PORT,
+            subnet_group_name=subnets.name,
+            security_group_ids=[sg.id],
+            at_rest_encryption_enabled=True,
+            kms_key_id=key.arn,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token=token.result,
+            # A new token is added next to the old one, so clients can move over without an outage.
+            auth_token_update_strategy="ROTATE",
+            snapshot_retention_limit=sizing.snapshot_retention_days,
+            final_snapshot_identifier=f"{self.group_id}-final" if keep else None,
+            tags=tag_set,
+            opts=stateful_options(args.profile, self),
+        )
+        self.primary_address = group.primary_endpoint_address
+        self.auth_token = token.result
+        self.port = PORT
+        self.register_outputs({"group_id": self.group_id, "primary_address": self.primary_address})
+
+
+@dataclass(frozen=True)
+class RedisClientsArgs:
+    namespace: str
+    # Namespaces whose pods use Redis (the token Secret is written into each).
+    client_namespaces: tuple[str, ...]
+    primary_address: pulumi.Input[str]
+    auth_token: pulumi.Input[str]
+    vpc_cidr: str
+    instance: str = "redis"
+
+
+@dataclass(frozen=True)
+class RedisClientNames:
+    alias_service: str
+    auth_secret: str
+    egress_policy: str
+
+
+def redis_client_names(instance: str) -> RedisClientNames:
+    return RedisClientNames(alias_service=k8s_name(instance), auth_secret=k8s_name(instance, "auth"),
+                            egress_policy=k8s_name(instance, "elasticache-egress"))
+
+
+def resolve_clients(args: RedisClientsArgs) -> list[str]:
+    """The data namespace first, then each client namespace once."""
+    for i, ns in enumerate((args.namespace, *args.client_namespaces)):
+        if not re.match(DNS_LABEL, ns):
+            where = "namespace" if i == 0 else f"client_namespaces[{i - 1}]"
+            raise ValueError(f"RedisClientsArgs.{where}={ns!r} is not a DNS-1123 label")
+    return [args.namespace, *sorted(set(args.client_namespaces) - {args.namespace})]
+
+
+class RedisClients(pulumi.ComponentResource):
+    endpoint: RedisEndpoint
+
+    def __init__(self, name: str, args: RedisClientsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(CLIENTS_TYPE_TOKEN, name, None, opts)
+        namespaces = resolve_clients(args)
+        names = redis_client_names(args.instance)
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        address = pulumi.Output.from_input(args.primary_address)
+        token = pulumi.Output.secret(args.auth_token)
+        host = f"{names.alias_service}.{args.namespace}.svc.cluster.local"
+
+        def meta(obj: str, component: str, ns: str) -> dict[str, object]:
+            return metadata(obj, ns, standard_labels(APP, args.instance, component))
+
+        k8s.core.v1.Service(f"{name}-alias", metadata=meta(names.alias_service, "cache", args.namespace),
+                            spec=address.apply(lambda a: external_name_service(a, PORT, "redis")), opts=child)
+        for ns in namespaces:
+            k8s.core.v1.Secret(f"{name}-auth-{ns}", metadata=meta(names.auth_secret, "credentials", ns),
+                               type="Opaque", string_data={"password": token}, opts=child)
+            k8s.networking.v1.NetworkPolicy(f"{name}-egress-{ns}", metadata=meta(names.egress_policy, "network", ns),
+                                            spec=vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
+        self.endpoint = RedisEndpoint(host=host, port=PORT, password=token,
+                                      password_ref=SecretKeyRef(names.auth_secret, "password"), tls=True,
+                                      managed_host=address)
+        self.register_outputs({"host": host, "port": PORT, "password_secret": names.auth_secret})

@@ -1,0 +1,220 @@
+"""Amazon MSK (provisioned, KRaft): the managed twin of components/kafka.py.
+
+- `ManagedKafka` ("omgml:aws:Msk"): brokers spread over the private subnets (the broker count is
+  a multiple of the subnet count, as MSK requires), TLS between clients and brokers and between
+  brokers, encryption at rest with a customer-managed KMS key, IAM access control (SASL/IAM on
+  port 9098; no unauthenticated or plaintext listener), a security group admitting 9098 from the
+  EKS nodes only, and a broker configuration that refuses to create topics implicitly.
+- `MskClients` ("omgml:aws:MskClients"): the in-cluster side, egress to 9098 inside the VPC for
+  the client namespaces. Each client also needs an IRSA role allowed `kafka-cluster:*` on its
+  topics (`msk_client_role`) and the AWS MSK IAM auth library (Java `aws-msk-iam-auth`, Python
+  `aws-msk-iam-sasl-signer-python`) configured with `sasl.mechanism=AWS_MSK_IAM` /
+  OAUTHBEARER; the KafkaEndpoint carries `sasl_mechanism` to say so.
+
+Version: `KAFKA_VERSION = "4.1.x.kraft"`. MSK names KRaft versions `<major.minor>.x.kraft`
+(3.7.x.kraft was the first; the AWS CDK lists V4_1_X_KRAFT). MSK's exact list changes with time and
+region: verify with `aws kafka get-compatible-kafka-versions` (or `list-kafka-versions`) before the
+first `pulumi up`; a metadata mode cannot be changed after creation.
+
+MSK has no topic API in pulumi_aws: the spec's topics are not created here (the in-cluster Kafka
+creates them with a Job). Clients with `write=True` in their role may create their topics only
+if the role also grants kafka-cluster:CreateTopic, which `msk_client_statements` does not.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from omgml.components.aws.common import (
+    DataStoreNetwork,
+    data_store_security_group,
+    kms_key,
+    stateful_options,
+    tags,
+    vpc_egress_policy,
+)
+from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
+from omgml.components.contracts import KafkaEndpoint
+from omgml.k8s import metadata
+from omgml.labels import standard_labels
+from omgml.naming import k8s_name
+from omgml.spec.common import DNS_LABEL, Profile
+
+TYPE_TOKEN = "omgml:aws:Msk"
+CLIENTS_TYPE_TOKEN = "omgml:aws:MskClients"
+
+KAFKA_VERSION = "4.1.x.kraft"
+IAM_PORT = 9098
+SASL_MECHANISM = "AWS_MSK_IAM"
+APP = "kafka"
+BROKER_LOG_RETENTION_DAYS = 365
+
+
+@dataclass(frozen=True)
+class BrokerSizing:
+    instance_type: str
+    default_brokers: int
+
+
+BROKER_SIZING: dict[Profile, BrokerSizing] = {
+    # t3.small is the smallest broker MSK offers (development only: few partitions, burstable).
+    "laptop": BrokerSizing("kafka.t3.small", 1),
+    "small": BrokerSizing("kafka.m7g.large", 3),
+    "production": BrokerSizing("kafka.m7g.large", 3),
+}
+
+
+@dataclass(frozen=True)
+class ManagedKafkaArgs:
+    platform: str
+    profile: Profile
+    network: DataStoreNetwork
+    # None: the profile's default; either way rounded up to a multiple of the subnet count.
+    brokers: int | None = None
+    storage_gib: int = 10
+    audit_logging: bool = False
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+
+def broker_count(requested: int | None, profile: Profile, subnets: int) -> int:
+    """MSK places the same number of brokers in every client subnet, so the count is rounded up
+    to a multiple of the subnet count (one broker per zone at the least)."""
+    if subnets < 2:
+        raise ValueError(f"MSK needs client subnets in at least two zones, got {subnets}")
+    wanted = requested if requested is not None else BROKER_SIZING[profile].default_brokers
+    if wanted < 1:
+        raise ValueError(f"brokers={wanted} must be at least 1")
+    return math.ceil(wanted / subnets) * subnets
+
+
+def server_properties(brokers: int) -> str:
+    """Broker defaults: replication 3 (or the broker count), acks=all writes survive one broker
+    loss, no silent data loss on leader election, no topics created by a typo."""
+    replication = min(3, brokers)
+    min_isr = 2 if replication >= 3 else 1
+    props = {
+        "auto.create.topics.enable": "false",
+        "default.replication.factor": str(replication),
+        "min.insync.replicas": str(min_isr),
+        "num.partitions": "3",
+        "unclean.leader.election.enable": "false",
+    }
+    return "".join(f"{k}={v}\n" for k, v in sorted(props.items()))
+
+
+def msk_cluster_name(platform: str) -> str:
+    return k8s_name(platform, "kafka")
+
+
+class ManagedKafka(pulumi.ComponentResource):
+    cluster_name: str
+    cluster_arn: pulumi.Output[str]
+    bootstrap_servers: pulumi.Output[str]
+    brokers: int
+
+    def __init__(self, name: str, args: ManagedKafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        if args.profile not in BROKER_SIZING:
+            raise ValueError(f"ManagedKafkaArgs.profile={args.profile!r} is unknown; use one of {sorted(BROKER_SIZING)}")
+        if not 1 <= args.storage_gib <= 16384:
+            raise ValueError(f"ManagedKafkaArgs.storage_gib={args.storage_gib}: MSK volumes are 1 to 16384 GiB")
+        self.brokers = broker_count(args.brokers, args.profile, len(args.network.subnet_ids))
+        self.cluster_name = msk_cluster_name(args.platform)
+        tag_set = tags(args.platform, "kafka", args.extra_tags)
+        child = pulumi.ResourceOptions(parent=self)
+
+        key = kms_key(name, f"MSK {self.cluster_name} at rest", args.profile, tag_set, self)
+        sg = data_store_security_group(name, f"MSK {self.cluster_name} (IAM over TLS)", IAM_PORT, args.network,
+                                       tag_set, self)
+        config = aws.msk.Configuration(
+            f"{name}-config", name=self.cluster_name, kafka_versions=[KAFKA_VERSION],
+            description=f"broker defaults of {self.cluster_name}", server_properties=server_properties(self.brokers),
+            opts=child)
+        logging = None
+        if args.audit_logging:
+            logs = aws.cloudwatch.LogGroup(
+                f"{name}-broker-logs", name=f"/omgml/{args.platform}/msk", retention_in_days=BROKER_LOG_RETENTION_DAYS,
+                tags=tag_set, opts=stateful_options(args.profile, self))
+            logging = aws.msk.ClusterLoggingInfoArgs(broker_logs=aws.msk.ClusterLoggingInfoBrokerLogsArgs(
+                cloudwatch_logs=aws.msk.ClusterLoggingInfoBrokerLogsCloudwatchLogsArgs(enabled=True,
+                                                                                      log_group=logs.name)))
+        cluster = aws.msk.Cluster(
+            f"{name}-cluster",
+            cluster_name=self.cluster_name,
+            kafka_version=KAFKA_VERSION,
+            number_of_broker_nodes=self.brokers,
+            broker_node_group_info=aws.msk.ClusterBrokerNodeGroupInfoArgs(
+                instance_type=BROKER_SIZING[args.profile].instance_type,
+                client_subnets=list(args.network.subnet_ids),
+                security_groups=[sg.id],
+                storage_info=aws.msk.ClusterBrokerNodeGroupInfoStorageInfoArgs(
+                    ebs_storage_info=aws.msk.ClusterBrokerNodeGroupInfoStorageInfoEbsStorageInfoArgs(
+                        volume_size=args.storage_gib)),
+            ),
+            client_authentication=aws.msk.ClusterClientAuthenticationArgs(
+                sasl=aws.msk.ClusterClientAuthenticationSaslArgs(iam=True), unauthenticated=False),
+            encryption_info=aws.msk.ClusterEncryptionInfoArgs(
+                encryption_at_rest_kms_key_arn=key.arn,
+                encryption_in_transit=aws.msk.ClusterEncryptionInfoEncryptionInTransitArgs(
+                    client_broker="TLS", in_cluster=True),
+            ),
+            configuration_info=aws.msk.ClusterConfigurationInfoArgs(arn=config.arn, revision=config.latest_revision),
+            logging_info=logging,
+            tags=tag_set,
+            opts=stateful_options(args.profile, self),
+        )
+        self.cluster_arn = cluster.arn
+        self.bootstrap_servers = cluster.bootstrap_brokers_sasl_iam
+        self.register_outputs({"cluster_name": self.cluster_name, "cluster_arn": self.cluster_arn,
+                               "bootstrap_servers": self.bootstrap_servers})
+
+    @property
+    def endpoint(self) -> KafkaEndpoint:
+        # The broker names are known only after creation: bootstrap_servers stays "" and the
+        # real list travels in managed_bootstrap_servers (see the contract).
+        return KafkaEndpoint(bootstrap_servers="", tls=True, managed_bootstrap_servers=self.bootstrap_servers,
+                             sasl_mechanism=SASL_MECHANISM)
+
+
+@dataclass(frozen=True)
+class MskClientsArgs:
+    client_namespaces: tuple[str, ...]
+    vpc_cidr: str
+
+
+class MskClients(pulumi.ComponentResource):
+    """Egress from the client namespaces to the brokers (inside the VPC, port 9098)."""
+
+    def __init__(self, name: str, args: MskClientsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(CLIENTS_TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        for i, ns in enumerate(args.client_namespaces):
+            if not re.match(DNS_LABEL, ns):
+                raise ValueError(f"MskClientsArgs.client_namespaces[{i}]={ns!r} is not a DNS-1123 label")
+        for ns in sorted(set(args.client_namespaces)):
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-egress-{ns}",
+                metadata=metadata(k8s_name(APP, "msk-egress"), ns, standard_labels(APP, "msk", "network")),
+                spec=vpc_egress_policy(args.vpc_cidr, [IAM_PORT]), opts=child)
+        self.register_outputs({"client_namespaces": sorted(set(args.client_namespaces))})
+
+
+def msk_client_role(name: str, cluster_arn: pulumi.Input[str], oidc_provider_arn: pulumi.Input[str],
+                    oidc_issuer_host: pulumi.Input[str], namespace: str, service_account: str,
+                    topics: Sequence[str], write: bool = True,
+                    opts: pulumi.ResourceOptions | None = None) -> IrsaRole:
+    """IRSA role for one Kafka client: connect, its topics, and consumer groups named after it."""
+    return IrsaRole(name, IrsaRoleArgs(
+        oidc_provider_arn=oidc_provider_arn, oidc_issuer_host=oidc_issuer_host,
+        namespace=namespace, service_account=service_account,
+        statements=msk_client_statements(pulumi.Output.from_input(cluster_arn), topics, f"{service_account}-",
+                                         write=write),
+        description=f"MSK client {namespace}:{service_account}",
+    ), opts)

@@ -1,0 +1,122 @@
+"""AwsFoundation: the entry point a blueprint calls on target aws, and its wiring outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from omgml.components.aws.platform import (
+    AWS_FOUNDATION_KEYS,
+    AwsFoundation,
+    AwsFoundationArgs,
+    gpu_pool_inputs_from,
+    managed_in_spec,
+)
+from omgml.components.gpupool import GpuPool, GpuPoolArgs
+from omgml.components.postgres import PostgresConsumer
+from omgml.spec import GpuPoolSpec, spec_from_dict
+from tests.aws.aws_helpers import BUCKETS, DATA_NS, aws_spec, of_type, only, synth_foundation, synth_of
+from tests.synth_helpers import synth
+
+POOL = GpuPoolSpec(name="train", instance_types=["g6.xlarge"], min_size=0, desired_size=0, max_size=2, spot=True)
+
+
+def test_it_builds_the_aws_target_only() -> None:
+    with pytest.raises(ValueError, match="aws target only"):
+        synth_of(lambda: AwsFoundation("f", AwsFoundationArgs(spec=spec_from_dict({"name": "demo"}))))
+
+
+def test_managed_object_store_needs_the_bucket_names() -> None:
+    with pytest.raises(ValueError, match="buckets"):
+        synth_of(lambda: AwsFoundation("f", AwsFoundationArgs(spec=aws_spec())))
+
+
+def test_only_the_stores_marked_managed_become_aws_services() -> None:
+    spec = spec_from_dict({"name": "demo", "target": "aws", "profile": "small",
+                           "phases": {"foundation": {"postgres": {"managed": True}, "redis": {"enabled": False, "managed": True},
+                                                     "feast": {"online_store": "none"}}}})
+    assert managed_in_spec(spec) == {"postgres": True, "redis": False, "kafka": False, "object_store": False}
+    result = synth_of(lambda: AwsFoundation("f", AwsFoundationArgs(spec=spec)))
+    assert len(of_type(result, "aws:rds/instance:Instance")) == 1
+    for typ in ("aws:elasticache/replicationGroup:ReplicationGroup", "aws:msk/cluster:Cluster", "aws:s3/bucket:Bucket"):
+        assert not of_type(result, typ)
+
+
+def test_asking_for_an_unmanaged_store_says_which_setting_to_change() -> None:
+    spec = aws_spec("small", 2, managed=False)
+
+    def program() -> None:
+        AwsFoundation("f", AwsFoundationArgs(spec=spec)).redis(DATA_NS)
+
+    with pytest.raises(ValueError, match=r"phases\.foundation\.redis\.managed is false"):
+        synth(program)
+
+
+def test_exports_are_the_documented_keys_and_the_kubeconfig_reaches_the_cluster() -> None:
+    result = synth_foundation()
+    assert set(result.exports) == set(AWS_FOUNDATION_KEYS)
+    cfg = json.loads(result.exports["eks_kubeconfig"])
+    server = cfg["clusters"][0]["cluster"]["server"]
+    assert server.startswith("https://") and server.endswith(".eks.amazonaws.com")
+    assert result.exports["eks_cluster_name"] == "demo"
+    assert len(result.exports["eks_private_subnet_ids"]) == 3
+    assert result.exports["eks_oidc_provider_arn"].startswith("arn:aws:iam::123456789012:oidc-provider/")
+
+
+def test_every_aws_resource_uses_the_spec_region_provider() -> None:
+    spec = aws_spec("small", 2, managed=False, region="eu-west-1")
+    result = synth_of(lambda: AwsFoundation("f", AwsFoundationArgs(spec=spec)))
+    provider = only(result, "pulumi:providers:aws")
+    assert provider.inputs["region"] == "eu-west-1"
+    aws_resources = [r for r in result.resources if r.type.startswith("aws:")]
+    assert aws_resources and all(r.provider.startswith(provider.urn) for r in aws_resources)
+
+
+def test_gpu_pools_join_the_cluster_with_its_node_role_and_private_subnets() -> None:
+    def program() -> None:
+        f = AwsFoundation("f", AwsFoundationArgs(spec=aws_spec("small", 2, managed=False)))
+        GpuPool("gpu-train", GpuPoolArgs(pool=POOL, target="aws", **f.gpu_pool_inputs().kwargs()),
+                pulumi.ResourceOptions(providers=[f.aws_provider]))
+
+    result = synth(program)
+    groups = {g.inputs["nodeGroupName"]: g.inputs for g in of_type(result, "aws:eks/nodeGroup:NodeGroup")}
+    system, gpu = groups["system"], groups["train"]
+    assert gpu["clusterName"] == system["clusterName"] == "demo"
+    assert gpu["nodeRoleArn"] == system["nodeRoleArn"]
+    assert gpu["subnetIds"] == system["subnetIds"] == ["f-network-private-0-id", "f-network-private-1-id"]
+
+
+def test_gpu_pool_inputs_from_stack_outputs() -> None:
+    outputs: dict[str, Any] = {"eks_cluster_name": "demo", "eks_node_role_arn": "arn:aws:iam::1:role/n",
+                               "eks_private_subnet_ids": ["subnet-a", "subnet-b"]}
+
+    def program() -> None:
+        inputs = gpu_pool_inputs_from(lambda k: pulumi.Output.from_input(outputs[k]))
+        GpuPool("gpu-train", GpuPoolArgs(pool=POOL, target="aws", **inputs.kwargs()))
+
+    group = only(synth(program), "aws:eks/nodeGroup:NodeGroup").inputs
+    assert (group["clusterName"], group["nodeRoleArn"], group["subnetIds"]) == (
+        "demo", "arn:aws:iam::1:role/n", ["subnet-a", "subnet-b"])
+
+
+def test_contracts_of_the_managed_twins() -> None:
+    captured: dict[str, Any] = {}
+
+    def program() -> None:
+        f = AwsFoundation("f", AwsFoundationArgs(spec=aws_spec("small", 2), buckets=dict(BUCKETS)))
+        captured["dbs"] = f.postgres((PostgresConsumer("mlflow", DATA_NS),), DATA_NS)
+        captured["kafka"] = f.kafka((DATA_NS,))
+        captured["redis"] = f.redis(DATA_NS)
+
+    synth(program)
+    db = captured["dbs"]["mlflow"]
+    assert db.host == f"postgres.{DATA_NS}.svc.cluster.local" and db.port == 5432
+    assert db.database == db.username == "mlflow" and db.secret == "postgres-mlflow-db"
+    assert isinstance(db.managed_host, pulumi.Output)
+    kafka = captured["kafka"]
+    assert kafka.tls is True and kafka.sasl_mechanism == "AWS_MSK_IAM"
+    assert kafka.bootstrap_servers == "" and isinstance(kafka.managed_bootstrap_servers, pulumi.Output)
+    assert captured["redis"].tls is True
