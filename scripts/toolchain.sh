@@ -25,10 +25,10 @@ set -euo pipefail
 # ---------------------------------------------------------------------------
 # Pins. Each may be overridden from the environment (OMGML_<NAME>).
 # ---------------------------------------------------------------------------
-# MUST equal the `pulumi==` pin in pyproject.toml (CLI and Python SDK must match).
+# MUST match pyproject.toml's pulumi pin ("pulumi>=3.272.0,<3.273"): CLI and Python SDK must match.
 PULUMI_VERSION="${OMGML_PULUMI_VERSION:-3.272.0}"
-# MUST equal the `pulumi-kubernetes==` pin in pyproject.toml (provider plugin and
-# Python SDK must match).
+# MUST match pyproject.toml's pulumi-kubernetes pin ("pulumi-kubernetes>=4.34.2,<4.35"):
+# provider plugin and Python SDK must match.
 PULUMI_K8S_VERSION="${OMGML_PULUMI_K8S_VERSION:-4.34.2}"
 # github.com/pulumi/pulumi-kubernetes/provider/v4 has no tags of its own, only
 # pseudo-versions of the release commits. Leave empty to use the table in
@@ -37,6 +37,11 @@ PULUMI_K8S_PROVIDER_MODVER="${OMGML_PULUMI_K8S_PROVIDER_MODVER:-}"
 # The Python language host module has no tags either; empty = derive the
 # pseudo-version from the commit of the pkg/v3 release tag (Origin.Hash).
 PULUMI_LANGUAGE_PYTHON_MODVER="${OMGML_PULUMI_LANGUAGE_PYTHON_MODVER:-}"
+# NOTE (2026-11-26): the Go proxy reachable here refuses pkg/v3@v3.272.0 and every
+# provider/v4 pseudo-version except the v4.25.0 one, so with the pins above the
+# three Pulumi binaries fail (see docs/toolchain.md). A pair that does build:
+#   OMGML_PULUMI_VERSION=3.260.0 OMGML_PULUMI_K8S_VERSION=4.25.0
+# (pulumi-language-python is not served for any known commit).
 # Kubernetes control plane + kubectl; staging modules are taken at v0.<minor>.<patch>.
 KUBERNETES_VERSION="${OMGML_KUBERNETES_VERSION:-1.36.3}"
 # etcd 3.6.x (Debian's 3.4 is too old for Kubernetes 1.36).
@@ -101,12 +106,13 @@ stamp_of() {
 # Prints the version line of a binary (empty when it has no version flag).
 version_of() {
   local name="$1" path="$2"
+  local -x PULUMI_SKIP_UPDATE_CHECK=true
   case "$name" in
-    pulumi) "$path" version 2>/dev/null ;;
-    pulumi-language-python) "$path" -version 2>/dev/null ;;
+    pulumi) timeout 20 "$path" version 2>/dev/null ;;
+    pulumi-language-python) timeout 20 "$path" -version 2>/dev/null ;;
     pulumi-resource-kubernetes) : ;;  # no version flag: cache stamp only
-    kubectl) "$path" version --client 2>/dev/null | head -1 ;;
-    *) "$path" --version 2>/dev/null | head -1 ;;
+    kubectl) timeout 20 "$path" version --client 2>/dev/null | head -1 ;;
+    *) timeout 20 "$path" --version 2>/dev/null | head -1 ;;
   esac
 }
 
@@ -128,7 +134,9 @@ matches_pin() {
 
 cached() {
   local name="$1"
-  [[ -x "$BIN/$name" && -f "$STAMPS/$name" ]] && [[ "$(cat "$STAMPS/$name")" == "$(stamp_of "$name")" ]]
+  [[ -x "$BIN/$name" && -f "$STAMPS/$name" ]] && [[ "$(cat "$STAMPS/$name")" == "$(stamp_of "$name")" ]] || return 1
+  # A link to a binary found on PATH: make sure it still reports the pin.
+  if [[ -L "$BIN/$name" ]]; then matches_pin "$(version_of "$name" "$BIN/$name" || true)" "$(pin_of "$name")"; fi
 }
 
 # A binary of that name on PATH (outside our bin dir) reporting the pin.
@@ -150,6 +158,7 @@ on_path() {
 # Helpers
 # ---------------------------------------------------------------------------
 FAILURES=()
+LAST_ERROR=""
 CURRENT_LOG=/dev/null
 
 gocmd() { "${NICE[@]}" "$GO" "$@" >>"$CURRENT_LOG" 2>&1; }
@@ -158,19 +167,18 @@ fail() {  # fail NAME MODULE@VERSION MESSAGE
   local err
   err="$(grep -vE '^(go: (downloading|finding|extracting|added|upgraded|found) |#)' "$CURRENT_LOG" 2>/dev/null | tail -n 15 || true)"
   FAILURES+=("$1 ($2): $3")
-  {
-    echo "ERROR: cannot build $1 from $2: $3"
-    [[ -n "$err" ]] && sed 's/^/    go: | /' <<<"$err"
-    echo "    full log: $CURRENT_LOG"
-  } >&2
+  LAST_ERROR="ERROR: cannot build $1 from $2: $3"
+  [[ -n "$err" ]] && LAST_ERROR+=$'\n'"$(sed 's/^/    go| /' <<<"$err")"
+  LAST_ERROR+=$'\n'"    full log: $CURRENT_LOG"
+  return 0
 }
 
 # The Dir of a module in the module cache (downloads it).
-module_dir() { "$GO" mod download -json "$1" 2>>"$CURRENT_LOG" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'; }
+module_dir() { GOFLAGS=-buildvcs=false "$GO" mod download -json "$1" 2>>"$CURRENT_LOG" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'; }
 
 # JSON field of `go list -m -json MODULE@VERSION` (Hash, Time, Version, Error).
 module_field() {
-  "$GO" list -m -json "$1" 2>>"$CURRENT_LOG" | sed -n "s/^[[:space:]]*\"$2\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p" | head -1
+  (cd "$DIR" && GOFLAGS=-buildvcs=false "$GO" list -m -json "$1" 2>>"$CURRENT_LOG") | sed -n "s/^[[:space:]]*\"$2\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p" | head -1
 }
 
 # Replace directives of a go.mod whose target is a module (not a local path).
@@ -215,18 +223,19 @@ build_pulumi() {
   local ver="v$PULUMI_VERSION" w
   local mod="github.com/pulumi/pulumi/pkg/v3@$ver"
   w="$(new_wrapper pulumi)"
+  # The modules' own non-path replaces (except the Windows-only clipboard fork).
+  local m r gomod
+  for m in "github.com/pulumi/pulumi/pkg/v3" "github.com/pulumi/pulumi/sdk/v3"; do
+    gomod="$(module_field "$m@$ver" GoMod)"
+    [[ -n "$gomod" && -f "$gomod" ]] || continue   # the go get below reports the error
+    while IFS= read -r r; do
+      [[ -z "$r" || "$r" == *atotto/clipboard* ]] && continue
+      (cd "$w" && "$GO" mod edit -replace "$(sed -E 's/^[[:space:]]+//; s/[[:space:]]*=>[[:space:]]*/=/; s/[[:space:]]+$//; s/[[:space:]]+/@/g' <<<"$r")")
+    done < <(nonpath_replaces "$gomod")
+  done
   if ! (cd "$w" && gocmd get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$ver" "github.com/pulumi/pulumi/sdk/v3@$ver"); then
     fail pulumi "$mod" "go get failed (module or version not served?)"; return 1
   fi
-  # The modules' own non-path replaces (except the Windows-only clipboard fork).
-  local m r
-  for m in "github.com/pulumi/pulumi/pkg/v3" "github.com/pulumi/pulumi/sdk/v3"; do
-    while IFS= read -r r; do
-      [[ -z "$r" || "$r" == *atotto/clipboard* ]] && continue
-      (cd "$w" && "$GO" mod edit -replace "$(sed -E 's/[[:space:]]*=>[[:space:]]*/=/; s/[[:space:]]+/@/g' <<<"$r")")
-    done < <(nonpath_replaces "$(module_field "$m@$ver" GoMod)")
-  done
-  printf 'package main\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >/dev/null
   if ! (cd "$w" && gocmd build -o "$w/pulumi" \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$ver" \
         github.com/pulumi/pulumi/pkg/v3/cmd/pulumi); then
@@ -243,7 +252,7 @@ build_pulumi_language_python() {
     hash="$(module_field "github.com/pulumi/pulumi/pkg/v3@$ver" Hash)"
     time="$(module_field "github.com/pulumi/pulumi/pkg/v3@$ver" Time)"
     if [[ -z "$hash" || -z "$time" ]]; then
-      echo "$ "$GO" list -m -json github.com/pulumi/pulumi/pkg/v3@$ver" >>"$CURRENT_LOG"
+      echo "\$ go list -m -json github.com/pulumi/pulumi/pkg/v3@$ver" >>"$CURRENT_LOG"
       "$GO" list -m -json "github.com/pulumi/pulumi/pkg/v3@$ver" >>"$CURRENT_LOG" 2>&1 || true
       fail pulumi-language-python "$lmod for pulumi $ver" \
         "no release commit known for github.com/pulumi/pulumi/pkg/v3@$ver (no Origin.Hash from the proxy); set OMGML_PULUMI_LANGUAGE_PYTHON_MODVER"
@@ -290,7 +299,8 @@ build_pulumi_resource_kubernetes() {
   dir="$(cd "$w" && module_dir "$pmod@$modver")/cmd/pulumi-resource-kubernetes"
   cp "$dir"/main.go "$dir"/generate.go "$dir"/schema.json "$dir"/terraform-mapping.json "$w/"
   chmod u+w "$w"/*
-  if ! (cd "$w" && gocmd get github.com/pulumi/pulumi/pkg/v3/codegen/schema && VERSION="$ver" gocmd run generate.go); then
+  # (no `go get` of pkg/v3 here: that would upgrade it past what the provider compiles with)
+  if ! (cd "$w" && VERSION="$ver" gocmd run generate.go); then
     fail pulumi-resource-kubernetes "$pmod@$modver" "generating schema-embed.json failed"; return 1
   fi
   if ! (cd "$w" && CGO_ENABLED=0 gocmd build -o "$w/pulumi-resource-kubernetes" \
@@ -419,6 +429,7 @@ for name in "${SELECTED[@]}"; do
     printf 'built in %s\n' "$(fmt_secs $((SECONDS - start)))"
   else
     printf 'FAILED after %s\n' "$(fmt_secs $((SECONDS - start)))"
+    echo "$LAST_ERROR" >&2
   fi
 done
 echo "total: $(fmt_secs $((SECONDS - total_start)))"
