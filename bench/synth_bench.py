@@ -1,8 +1,9 @@
 """Synth time and laptop-profile requests per phase (prints its figures; not a test).
 
 Usage: python bench/synth_bench.py [SPEC_OR_PROJECT ...] [--repeat N]
-Without arguments it benchmarks the reference spec (stacks/omgml.yaml) and, when the
-templates exist, each shipped template on the laptop profile.
+Without arguments it benchmarks the reference spec (stacks/omgml.yaml), each shipped template
+and each orchestration / feature-store alternative (ALTERNATIVES) on the laptop profile;
+`--alternatives` benchmarks only the alternatives.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from omgml.capacity import total_requests, workload_requests
 from omgml.spec import PlatformSpec, load_spec
@@ -18,6 +20,38 @@ from omgml.synth.render import render_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 LAPTOP_BUDGET = (4000, 8 * 2**30)
+
+
+# Bench-only presets: requirements that make the engine pick each orchestration and feature-store
+# alternative, and a platform override where the alternative is a spec setting (a managed
+# Airflow for a team that keeps its own is `phases.training.airflow.enabled: true`).
+ALTERNATIVES: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
+    ("kubeflow", {"flags": ["kubernetes_native"]}, {}),
+    ("prefect", {}, {}),
+    ("airflow-existing", {"orchestration": {"existing": "airflow"}}, {}),
+    ("airflow-managed", {"orchestration": {"existing": "airflow"}}, {"enabled": True, "airflow": {"enabled": True}}),
+    ("delta-lake", {"flags": ["batch_only"]}, {}),
+)
+
+
+def alternative_specs() -> list[tuple[str, PlatformSpec]]:
+    from omgml.recommend import recommend
+    from omgml.spec import spec_from_dict
+    from omgml.spec.requirements import requirements_from_dict
+
+    out = []
+    for label, req, training in ALTERNATIVES:
+        rec = recommend(requirements_from_dict({"name": f"alt-{label}", **req}))
+        data = rec.platform.model_dump(mode="json")
+        for key, value in training.items():
+            if isinstance(value, dict):
+                data["phases"]["training"][key].update(value)
+            else:
+                data["phases"]["training"][key] = value
+        spec = spec_from_dict(data, source=f"alternative {label}")
+        choices = f"orchestration={rec.choice('orchestration')}, feature_store={rec.choice('feature_store')}"
+        out.append((f"alternative:{label} ({choices})", spec))
+    return out
 
 
 def _specs(paths: list[str]) -> list[tuple[str, PlatformSpec]]:
@@ -29,12 +63,12 @@ def _specs(paths: list[str]) -> list[tuple[str, PlatformSpec]]:
         return out
     specs = [("reference", load_spec(ROOT / "stacks" / "omgml.yaml"))]
     try:
-        from omgml.templates import template_names, template_platform_spec  # type: ignore[attr-defined]
+        from omgml.templates import template_names, template_platform_spec
     except ImportError:
         return specs
     for name in template_names():
         specs.append((f"template:{name}", template_platform_spec(name)))
-    return specs
+    return specs + alternative_specs()
 
 
 def bench(label: str, spec: PlatformSpec, repeat: int) -> None:
@@ -119,7 +153,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--aws", action="store_true", help="benchmark the AWS foundation of the enterprise and "
                                                            "fintech templates (target aws) instead")
+    parser.add_argument("--alternatives", action="store_true",
+                        help="benchmark only the orchestration / feature-store alternatives")
     args = parser.parse_args()
+    if args.alternatives:
+        for label, spec in alternative_specs():
+            bench(label, spec, args.repeat)
+        return
     if args.aws:
         bench_aws(args.repeat)
         return

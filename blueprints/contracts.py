@@ -32,6 +32,10 @@ FOUNDATION_KEYS: tuple[str, ...] = (
     "redis_secret",
     "kafka_bootstrap",
     "feast_endpoint",
+    # Postgres consumer Secrets (keys host, port, database, username, password) in
+    # phases.training.orchestration.namespace; "" when Airflow / Prefect is off.
+    "airflow_db_secret",
+    "prefect_db_secret",
 )
 # Exported by the training phase.
 TRAINING_KEYS: tuple[str, ...] = (
@@ -53,6 +57,9 @@ TRAINING_KEYS: tuple[str, ...] = (
     "device_plugin_namespace",
     # Pools that have EKS node groups (aws, once the cluster's outputs exist; [] on local).
     "gpu_node_groups",
+    # Orchestrators ("" when off): Airflow's API server (UI + REST, port 8080) and Prefect's API URL.
+    "airflow_api_endpoint",
+    "prefect_api_url",
 )
 
 

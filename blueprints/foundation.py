@@ -6,6 +6,11 @@ object-store and Redis credentials are copied into them). Later phases create th
 in those namespaces but not the Namespace objects themselves; their settings (Pod Security
 level, external egress) come from the spec here, in `platform_namespace_args`.
 
+For the same reason the foundation provisions the training phase's Postgres consumers
+(Airflow, Prefect: own database, role and Secret in the orchestration namespace) and, for an
+Airflow the team already runs (`phases.training.airflow.connections_bundle`), the
+`airflow-connections` Secret + ConfigMap built from the secret Outputs only this phase holds.
+
 Every store runs in-cluster on both targets for now; `managed: true` on aws (RDS, ElastiCache,
 MSK, S3) is a later step that swaps the component behind the same endpoint contracts.
 """
@@ -18,6 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.components.airflow import AirflowConnections, AirflowConnectionsArgs
 from omgml.components.feast import Feast, FeastArgs
 from omgml.components.kafka import Kafka, KafkaArgs, kafka_brokers
 from omgml.components.mlflow import Mlflow, MlflowArgs
@@ -51,7 +57,8 @@ def bucket_names(spec: PlatformSpec) -> dict[str, str]:
         "mlflow": f.mlflow.enabled,
         "features": f.feast.enabled or (s.enabled and s.evidently.enabled),
         "models": s.enabled and s.server.enabled,
-        "pipelines": t.enabled and t.kubeflow.enabled,
+        # Kubeflow artifacts, Airflow task logs, Prefect results.
+        "pipelines": t.enabled and (t.kubeflow.enabled or t.airflow.enabled or t.prefect.enabled),
     }
     buckets = {role: k8s_name(spec.name, role) for role in BUCKET_ROLES if wanted[role]}
     for extra in f.object_store.extra_buckets:
@@ -81,10 +88,23 @@ def platform_namespace_args(spec: PlatformSpec) -> list[NamespaceArgs]:
             allow_ingress_from=(kf.namespace,),
             allow_external_egress=kf.allow_external_egress,
         ))
+    if t.orchestration_namespace_needed():
+        # Airflow/Prefect and the task pods they launch: restricted (their pod templates are ours).
+        clients.append(NamespaceArgs(name=t.orchestration.namespace,
+                                     allow_external_egress=t.orchestration.allow_external_egress))
     if s.enabled:
         clients.append(NamespaceArgs(name=s.namespace))
     data = NamespaceArgs(name=f.namespace, allow_ingress_from=tuple(c.name for c in clients))
     return [data, *clients]
+
+
+def orchestration_consumers(spec: PlatformSpec) -> tuple[PostgresConsumer, ...]:
+    """Airflow and Prefect get their own database and role; the Secret lands in their namespace."""
+    t = spec.phases.training
+    if not t.orchestration_namespace_needed():
+        return ()
+    return tuple(PostgresConsumer(name=tool, namespace=t.orchestration.namespace)
+                 for tool in ("airflow", "prefect") if getattr(t, tool).enabled)
 
 
 def _peer_egress(ns: NamespaceArgs, data_namespace: str) -> list[str]:
@@ -124,7 +144,7 @@ class Foundation(pulumi.ComponentResource):
             PostgresConsumer(name=c, namespace=data_ns)
             for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled))
             if enabled
-        )
+        ) + orchestration_consumers(spec)
         postgres = None
         if f.postgres.enabled:
             postgres = Postgres(f"{name}-postgres", PostgresArgs(
@@ -168,8 +188,23 @@ class Foundation(pulumi.ComponentResource):
                 online=online.endpoint if online is not None else None,
                 store=objectstore.endpoint, offline_bucket=buckets["features"],
                 feature_repo=f.feast.feature_repo, project=spec.name.replace("-", "_"),
+                offline_store=f.feast.offline_store,
+                delta_tables=tuple(f.feast.delta_tables) if f.feast.offline_store == "delta" else (),
+                materialize_schedule=f.feast.materialize_schedule,
             ), pulumi.ResourceOptions(parent=self, depends_on=[
                 *namespaces, postgres, objectstore, *([online] if online is not None else [])]))
+
+        if spec.phases.training.airflow.connections_bundle:
+            AirflowConnections(f"{name}-airflow-connections", AirflowConnectionsArgs(
+                namespace=data_ns,
+                mlflow_tracking_uri=mlflow.tracking_uri if mlflow else None,
+                store=objectstore.endpoint if objectstore else None,
+                feast_endpoint=feast.endpoint if feast else None,
+                redis=redis.endpoint if redis else None,
+            ), in_namespaces)
+
+        def db_secret(consumer: str) -> str:
+            return postgres.databases[consumer].secret if postgres and consumer in postgres.databases else ""
 
         self.exports = {
             "data_namespace": namespaces[0].name,
@@ -184,5 +219,7 @@ class Foundation(pulumi.ComponentResource):
             "redis_secret": redis.endpoint.password_ref.secret_name if redis else "",
             "kafka_bootstrap": kafka.endpoint.bootstrap_servers if kafka else "",
             "feast_endpoint": feast.endpoint if feast else "",
+            "airflow_db_secret": db_secret("airflow"),
+            "prefect_db_secret": db_secret("prefect"),
         }
         self.register_outputs(self.exports)

@@ -10,6 +10,10 @@
   schedules onto them but creates no nodes): an EKS managed node group per pool on `aws`; on
   `local` each pool is a worker of the kind cluster (omgml.kind), nothing to create here.
 - The NVIDIA device plugin, where GPUs exist (spec.gpu_available()) and pools exist.
+- Airflow 3 (components/airflow.py) and/or Prefect 3 (components/prefect.py) when the spec
+  enables them, in `phases.training.orchestration.namespace` (created by the foundation, with
+  their Postgres consumer Secrets and the object-store Secret already in it). Their tasks and
+  flow runs get MLflow and the object store like Kubeflow's steps do.
 
 Everything the serving phase needs comes out as TRAINING_KEYS (blueprints/contracts.py).
 """
@@ -23,9 +27,11 @@ from typing import Any
 import pulumi
 
 from omgml.blueprints.contracts import FOUNDATION_KEYS, PhaseOutputs
+from omgml.components.airflow import Airflow, AirflowArgs, GitDags, PvcDags
 from omgml.components.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from omgml.components.gpupool import GpuPool, GpuPoolArgs, gpu_pool_labels, gpu_taint
 from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs, StoreRef
+from omgml.components.prefect import Prefect, PrefectArgs
 from omgml.spec import PlatformSpec
 
 TYPE_TOKEN = "omgml:blueprints:Training"
@@ -129,6 +135,8 @@ class Training(pulumi.ComponentResource):
             "device_plugin_namespace": device_plugin_ns,
             "gpu_node_groups": [p.name for p in pools] if eks is not None else [],
             **gpu_exports(spec),
+            "airflow_api_endpoint": "",
+            "prefect_api_url": "",
         }
         if kfp_on:
             kf = t.kubeflow
@@ -149,4 +157,31 @@ class Training(pulumi.ComponentResource):
             ), child)
             self.exports["kfp_endpoint"] = kfp.api_endpoint
             self.exports["kfp_ui_service"] = kfp.ui_service
+        self._orchestrators(name, spec, fnd, child)
         self.register_outputs(self.exports)
+
+    def _orchestrators(self, name: str, spec: PlatformSpec, fnd: PhaseOutputs,
+                       child: pulumi.ResourceOptions) -> None:
+        t = spec.phases.training
+        if not t.orchestration_namespace_needed():
+            return
+        ns = t.orchestration.namespace
+        store = StoreRef(endpoint_url=fnd.get("object_store_endpoint"), region=fnd.get("object_store_region"),
+                         secret_name=fnd.get("object_store_secret"))
+        if t.airflow.enabled:
+            a = t.airflow
+            dags: GitDags | PvcDags = (
+                GitDags(a.dags_git.git_url, a.dags_git.ref, a.dags_git.path, a.dags_git.period_seconds)
+                if a.dags_git is not None else PvcDags(a.dags_storage_gib, a.dags_access_mode))
+            airflow = Airflow(f"{name}-airflow", AirflowArgs(
+                namespace=ns, profile=spec.profile, database_secret=fnd.get("airflow_db_secret"), store=store,
+                mlflow_tracking_uri=fnd.get("mlflow_tracking_uri"), logs_bucket=fnd.get("pipelines_bucket"),
+                dags=dags,
+            ), child)
+            self.exports["airflow_api_endpoint"] = airflow.api_endpoint
+        if t.prefect.enabled:
+            prefect = Prefect(f"{name}-prefect", PrefectArgs(
+                namespace=ns, profile=spec.profile, database_secret=fnd.get("prefect_db_secret"), store=store,
+                mlflow_tracking_uri=fnd.get("mlflow_tracking_uri"), work_pool=t.prefect.work_pool,
+            ), child)
+            self.exports["prefect_api_url"] = prefect.api_url

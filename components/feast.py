@@ -8,11 +8,20 @@ That lets the file live in a plain ConfigMap.
 Stores:
 - registry: SQL registry on the Postgres consumer database (psycopg 3 driver, in the image).
 - online: Redis (or, with no online store, a pod-local SQLite file: nothing to serve from).
-- offline: the `file` store (Dask over Parquet or Delta files). It has no settings of its own;
-  data sources name their `s3://<offline bucket>/…` paths, and the S3 endpoint and keys come
-  from AWS_ENDPOINT_URL / AWS_* in the environment. FEAST_OFFLINE_URI tells feature repos the
-  bucket prefix to use. The spec's `offline_store: delta` is the same store: Delta is a
-  FileSource format (DeltaFormat) that the feature repo picks, not another store type.
+- offline `file`: the Dask store over Parquet. It has no settings of its own; data sources
+  name their `s3://<offline bucket>/…` paths, and the S3 endpoint and keys come from
+  AWS_ENDPOINT_URL / AWS_* in the environment. FEAST_OFFLINE_URI tells feature repos the
+  bucket prefix to use. In Feast 0.66 this store reads files with `dd.read_parquet` only: it
+  cannot read a Delta table (it would read every Parquet file of every table version).
+- offline `delta`: Feast has no Delta offline store of its own. The nearest supported one is
+  `duckdb`, whose FileSource reader handles `file_format=DeltaFormat()` (ibis `read_delta`,
+  i.e. DuckDB's `delta` extension; DuckDB fetches the extension from extensions.duckdb.org on
+  first use, so the pods that read the offline store get HTTPS egress). The Delta tables live
+  under `s3://<offline bucket>/delta/<table>/` (FEAST_DELTA_URI); a Job puts a marker object
+  at each table's prefix. That reserves the location only: a Delta table exists once its
+  producer's first commit writes `_delta_log/` (write_deltalake, Spark); omgml does not
+  fake a `_delta_log`, which would be an empty table with a schema no producer chose. With an
+  online store, a CronJob runs `feast materialize-incremental` on a schedule.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import hashlib
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -85,6 +95,14 @@ APPLY_SIZE = Size("100m", "384Mi", "1", "1Gi")
 CLONE_SIZE = Size("50m", "64Mi", "500m", "256Mi")
 
 
+DELTA_PREFIX = "delta"
+DELTA_MARKER = "_omgml_table_location"
+DEFAULT_MATERIALIZE_SCHEDULE = "0 * * * *"
+_TABLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MATERIALIZE_SIZE = Size("100m", "384Mi", "1", "1536Mi")
+TABLES_SIZE = Size("50m", "128Mi", "500m", "256Mi")
+
+
 @dataclass(frozen=True, kw_only=True)
 class FeastArgs:
     namespace: str
@@ -98,6 +116,12 @@ class FeastArgs:
     feature_repo: FeatureRepoSpec | None = None
     # Feast project name (letters, digits, '_'): the registry namespace of the feature repo.
     project: str = "omgml"
+    offline_store: Literal["file", "delta"] = "file"
+    # Delta tables whose locations the tables Job prepares (offline_store: delta).
+    delta_tables: tuple[str, ...] = ()
+    # Cron schedule of `feast materialize-incremental` into the online store; None: hourly
+    # with offline_store delta, none otherwise. Only with an online store.
+    materialize_schedule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +133,10 @@ class ResolvedFeast:
     apply_job: str | None
     egress_policy: str | None
     pdb: str | None
+    tables_job: str | None = None
+    materialize_cronjob: str | None = None
+    materialize_schedule: str | None = None
+    reader_egress_policy: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -151,6 +179,21 @@ def resolve(args: FeastArgs) -> ResolvedFeast:
         raise ValueError(f"FeastArgs.offline_bucket: {args.offline_bucket!r} is not a valid S3 bucket name")
     if args.feature_repo is not None:
         _check_feature_repo(args.feature_repo)
+    if args.offline_store not in ("file", "delta"):
+        raise ValueError(f"FeastArgs.offline_store: {args.offline_store!r} is not 'file' or 'delta'")
+    for i, table in enumerate(args.delta_tables):
+        if not _TABLE.match(table):
+            raise ValueError(f"FeastArgs.delta_tables[{i}]: {table!r}: use lowercase letters, digits, '_' and '-'")
+    if args.delta_tables and args.offline_store != "delta":
+        raise ValueError("FeastArgs.delta_tables: tables are only prepared with offline_store='delta'; "
+                         "set offline_store='delta' or drop delta_tables")
+    schedule = args.materialize_schedule
+    if schedule is None and args.offline_store == "delta":
+        schedule = DEFAULT_MATERIALIZE_SCHEDULE
+    if schedule is not None and len(schedule.split()) != 5:
+        raise ValueError(f"FeastArgs.materialize_schedule: {schedule!r} is not a 5-field cron schedule")
+    if args.online is None:
+        schedule = None  # nothing to materialize into
     name = k8s_name(args.instance)
     apply_job = None
     if args.feature_repo is not None:
@@ -167,6 +210,11 @@ def resolve(args: FeastArgs) -> ResolvedFeast:
         apply_job=apply_job,
         egress_policy=k8s_name(args.instance, "apply-egress") if args.feature_repo is not None else None,
         pdb=name if args.replicas > 1 else None,
+        tables_job=(k8s_name(args.instance, "delta-tables", _short_hash("\n".join(args.delta_tables)))
+                    if args.offline_store == "delta" and args.delta_tables else None),
+        materialize_cronjob=k8s_name(args.instance, "materialize") if schedule else None,
+        materialize_schedule=schedule,
+        reader_egress_policy=k8s_name(args.instance, "reader-egress") if args.offline_store == "delta" else None,
     )
 
 
@@ -180,6 +228,7 @@ def feature_store_config(
     redis_host: str | None,
     redis_port: int | None,
     redis_tls: bool = False,
+    offline_store: str = "file",
 ) -> JsonDict:
     """The feature_store.yaml mapping. Passwords are `${VAR}` references, never values."""
     registry_uri = (f"postgresql+psycopg://{registry_user}:${{{REGISTRY_PASSWORD_ENV}}}"
@@ -203,7 +252,8 @@ def feature_store_config(
             "sqlalchemy_config_kwargs": {"echo": False, "pool_pre_ping": True},
         },
         "online_store": online,
-        "offline_store": {"type": "file"},
+        # delta: the duckdb store, the one Feast 0.66 store that reads DeltaFormat FileSources.
+        "offline_store": {"type": "duckdb" if offline_store == "delta" else "file"},
         "entity_key_serialization_version": 3,
     }
 
@@ -220,6 +270,7 @@ def feature_store_yaml(args: FeastArgs) -> str:
         redis_host=online.host if online else None,
         redis_port=online.port if online else None,
         redis_tls=online.tls if online else False,
+        offline_store=args.offline_store,
     ), sort_keys=False)
 
 
@@ -235,12 +286,130 @@ def feast_env(args: FeastArgs) -> list[JsonDict]:
         secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
         plain_env("AWS_DEFAULT_REGION", store.region),
         plain_env("FEAST_OFFLINE_URI", f"s3://{args.offline_bucket}/"),
+        *([plain_env("FEAST_DELTA_URI", delta_uri(args))] if args.offline_store == "delta" else []),
         plain_env("HOME", WORK_DIR),
     ]
     if store.endpoint_url:
         # boto3/s3fs read AWS_ENDPOINT_URL; empty on AWS S3.
         env.append(plain_env("AWS_ENDPOINT_URL", store.endpoint_url))
     return env
+
+
+def delta_uri(args: FeastArgs) -> str:
+    return f"s3://{args.offline_bucket}/{DELTA_PREFIX}/"
+
+
+def delta_table_prefixes(args: FeastArgs) -> list[str]:
+    """Object keys of the marker at each Delta table's location, in the offline bucket."""
+    return [f"{DELTA_PREFIX}/{t}/{DELTA_MARKER}" for t in args.delta_tables]
+
+
+# boto3 is in the image (feast[aws]); put_object of the same empty marker is idempotent.
+TABLES_SCRIPT = """import os, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+bucket = os.environ["FEAST_OFFLINE_BUCKET"]
+for key in os.environ["FEAST_DELTA_MARKERS"].split():
+    s3.put_object(Bucket=bucket, Key=key, Body=b"")
+    print(f"table location s3://{bucket}/{key.rsplit('/', 1)[0]}/ ready")
+"""
+
+
+def tables_job(r: ResolvedFeast) -> JsonDict:
+    """Reserves each Delta table's prefix (see the module doc: not a `_delta_log`)."""
+    a = r.args
+    store_check = ["python", "-c", "import os, socket, urllib.parse as u; e = u.urlparse(os.environ.get("
+                   "'AWS_ENDPOINT_URL') or 'https://s3.amazonaws.com'); socket.create_connection("
+                   "(e.hostname, e.port or (443 if e.scheme == 'https' else 80)), 3).close()"]
+    return {
+        "backoffLimit": 6,
+        "activeDeadlineSeconds": 600,
+        "template": {
+            "metadata": {"labels": _labels(r, "delta-tables")},
+            "spec": {
+                "restartPolicy": "Never",
+                "serviceAccountName": r.name,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": _pod_security(),
+                "containers": [{
+                    "name": "delta-tables",
+                    "image": IMAGE,
+                    "command": ["python", "-c", TABLES_SCRIPT],
+                    "env": [*feast_env(a), plain_env("FEAST_OFFLINE_BUCKET", a.offline_bucket),
+                            plain_env("FEAST_DELTA_MARKERS", " ".join(delta_table_prefixes(a)))],
+                    "resources": TABLES_SIZE.resources(),
+                    "securityContext": restricted_container_security_context(read_only_root=True),
+                    "readinessProbe": exec_probe(store_check, period=10, failures=3),
+                    "livenessProbe": exec_probe(store_check, period=20, failures=6),
+                    "volumeMounts": list(_MOUNTS),
+                }],
+                "volumes": _volumes(r),
+            },
+        },
+    }
+
+
+MATERIALIZE_SCRIPT = (f'exec feast -c {WORK_DIR} -f {CONFIG_DIR}/{CONFIG_FILE} '
+                      'materialize-incremental "$(date -u +%Y-%m-%dT%H:%M:%S)"')
+
+
+def materialize_cronjob(r: ResolvedFeast) -> JsonDict:
+    """`feast materialize-incremental <now>`: the registry remembers where the last run ended."""
+    if r.materialize_schedule is None:
+        raise ValueError("materialize_cronjob needs an online store and a schedule")
+    db = r.args.registry
+    db_check = ["python", "-c",
+                f"import socket; socket.create_connection(({db.host!r}, {db.port}), timeout=3).close()"]
+    return {
+        "schedule": r.materialize_schedule,
+        # A slow run is never doubled up: the next one starts from where this one ends.
+        "concurrencyPolicy": "Forbid",
+        "startingDeadlineSeconds": 600,
+        "successfulJobsHistoryLimit": 1,
+        "failedJobsHistoryLimit": 3,
+        "jobTemplate": {"spec": {
+            "backoffLimit": 2,
+            "activeDeadlineSeconds": 3300,
+            "template": {
+                "metadata": {"labels": _labels(r, "materialize")},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "serviceAccountName": r.name,
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "securityContext": _pod_security(),
+                    "containers": [{
+                        "name": "materialize",
+                        "image": IMAGE,
+                        "command": ["/bin/sh", "-c", MATERIALIZE_SCRIPT],
+                        "env": feast_env(r.args),
+                        "resources": MATERIALIZE_SIZE.resources(),
+                        "securityContext": restricted_container_security_context(read_only_root=True),
+                        "readinessProbe": exec_probe(db_check, period=10, failures=3),
+                        "livenessProbe": exec_probe(db_check, period=30, failures=6),
+                        "volumeMounts": list(_MOUNTS),
+                    }],
+                    "volumes": _volumes(r),
+                },
+            },
+        }},
+    }
+
+
+def reader_egress_policy(r: ResolvedFeast) -> JsonDict:
+    """Pods that read Delta tables through DuckDB fetch its `delta`/`httpfs` extensions over HTTPS."""
+    return {
+        "podSelector": {"matchExpressions": [
+            {"key": "app.kubernetes.io/name", "operator": "In", "values": [APP]},
+            {"key": "app.kubernetes.io/instance", "operator": "In", "values": [r.args.instance]},
+            {"key": "app.kubernetes.io/component", "operator": "In", "values": ["materialize", "apply"]},
+        ]},
+        "policyTypes": ["Egress"],
+        "egress": [{
+            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}],
+            "ports": [{"protocol": "TCP", "port": 443}],
+        }],
+    }
 
 
 def _labels(r: ResolvedFeast, component: str) -> dict[str, str]:
@@ -462,6 +631,28 @@ class Feast(pulumi.ComponentResource):
                           "annotations": {"pulumi.com/replaceUnready": "true"}},
                 spec=apply_job(r),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config, egress]),
+            )
+        if r.tables_job is not None:
+            k8s.batch.v1.Job(
+                f"{name}-delta-tables",
+                metadata={"name": r.tables_job, "namespace": ns, "labels": _labels(r, "delta-tables"),
+                          "annotations": {"pulumi.com/replaceUnready": "true"}},
+                spec=tables_job(r),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config]),
+            )
+        if r.reader_egress_policy is not None:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-reader-egress",
+                metadata={"name": r.reader_egress_policy, "namespace": ns, "labels": _labels(r, "materialize")},
+                spec=reader_egress_policy(r),
+                opts=child,
+            )
+        if r.materialize_cronjob is not None:
+            k8s.batch.v1.CronJob(
+                f"{name}-materialize",
+                metadata={"name": r.materialize_cronjob, "namespace": ns, "labels": _labels(r, "materialize")},
+                spec=materialize_cronjob(r),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config]),
             )
         self.endpoint = r.endpoint
         self.register_outputs({"endpoint": self.endpoint})

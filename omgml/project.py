@@ -268,9 +268,13 @@ def architecture_mermaid(rec: Recommendation) -> str:
         node("training", "mlflow", "MLflow tracking + model registry")
     if t.enabled and t.kubeflow.enabled:
         node("training", "kfp", "Kubeflow Pipelines")
-    orchestration = rec.choice("orchestration")
-    if orchestration != "kubeflow":
-        node("training", "orchestrator", f"{orchestration} (chosen; not deployed by omgml yet)", "round")
+    if t.enabled and t.airflow.enabled:
+        node("training", "airflow", "Airflow 3 (KubernetesExecutor)")
+    if t.enabled and t.prefect.enabled:
+        node("training", "prefect", "Prefect server + Kubernetes worker")
+    if t.airflow.connections_bundle:
+        node("training", "orchestrator", "Your existing Airflow (airflow-connections; not deployed by omgml)",
+             "round")
     for pool in t.gpu_pools if t.enabled else []:
         node("training", "gputrain", f"GPU pool {pool.name}", "round")
     if s.enabled and s.server.enabled:
@@ -294,7 +298,13 @@ def architecture_mermaid(rec: Recommendation) -> str:
         ("kfp", "-->", "artifacts", "objectstore"),
         ("kfp", "-->", "tracking", "mlflow"),
         ("kfp", "-.->", "GPU steps", "gputrain"),
+        ("airflow", "-->", "metadata", "postgres"),
+        ("airflow", "-->", "task logs", "objectstore"),
+        ("airflow", "-->", "tracking", "mlflow"),
+        ("prefect", "-->", "database", "postgres"),
+        ("prefect", "-->", "tracking", "mlflow"),
         ("orchestrator", "-.->", "tracking", "mlflow"),
+        ("orchestrator", "-.->", "data", "objectstore"),
         ("server", "-->", "model repository", "objectstore"),
         ("server", "-->", "online features", "feast"),
         ("server", "-->", "inference log", "kafka"),
@@ -319,7 +329,7 @@ def architecture_mermaid(rec: Recommendation) -> str:
 
 def architecture_md(rec: Recommendation) -> str:
     spec = rec.platform
-    undeployed = [w for w in rec.warnings if w.startswith(("orchestration:", "feature_store:"))]
+    undeployed = _existing_tools(spec)
     phase_rows = [f"| {p} | {', '.join(rec.phases.get(p, [])) or '(nothing)'} |" for p in PHASES]
     return "\n".join([
         f"# {spec.name}: architecture",
@@ -339,10 +349,46 @@ def architecture_md(rec: Recommendation) -> str:
         "|---|---|",
         *phase_rows,
         "",
-        *(["## Chosen but not deployed", "", *[f"- {w}" for w in undeployed], ""] if undeployed else []),
+        *(["## Used but not deployed", "", *[f"- {w}" for w in undeployed], ""] if undeployed else []),
         "Why each component was chosen: see [docs/adr](adr/).",
         "",
     ])
+
+
+def _existing_tools(spec: PlatformSpec) -> list[str]:
+    """What the platform connects to but does not deploy (the team's own Airflow)."""
+    from omgml.recommend.engine import existing_airflow_consequences
+
+    if not spec.phases.training.airflow.connections_bundle:
+        return []
+    return existing_airflow_consequences(spec.phases.foundation.namespace)
+
+
+def existing_airflow_section(spec: PlatformSpec) -> list[str]:
+    """README section for a team that keeps its Airflow: how it picks up the connection bundle."""
+    if not spec.phases.training.airflow.connections_bundle:
+        return []
+    ns = spec.phases.foundation.namespace
+    return [
+        "## Your existing Airflow",
+        "",
+        "omgml does not deploy a second Airflow. The foundation phase writes the connections your Airflow "
+        f"needs into namespace `{ns}`: ConfigMap `airflow-connections` (MLFLOW_TRACKING_URI, "
+        "AIRFLOW_CONN_MLFLOW_DEFAULT, AIRFLOW_CONN_FEAST, AWS_ENDPOINT_URL, the bucket names) and Secret "
+        "`airflow-connections` (AIRFLOW_CONN_OBJECT_STORE, AIRFLOW_CONN_REDIS_DEFAULT, AWS_ACCESS_KEY_ID, "
+        "AWS_SECRET_ACCESS_KEY).",
+        "",
+        "- Airflow in this cluster: copy both into its namespace and add them to its scheduler, workers and "
+        "task pods with `envFrom` (`configMapRef` and `secretRef` named `airflow-connections`); Airflow reads "
+        "every `AIRFLOW_CONN_<ID>` variable as connection `<id>` (`object_store`, `mlflow_default`, `feast`, "
+        f"`redis_default`). Add its namespace to the allowed peers of `{ns}` (NetworkPolicy "
+        "`allow-from-platform`) so its pods reach MLflow, Feast and the object store.",
+        "- Airflow elsewhere: copy the values into its secrets backend (`kubectl get secret airflow-connections "
+        f"-n {ns} -o json`), and reach the services through a private load balancer or VPN you add.",
+        "- For a platform-managed Airflow 3 instead, set `phases.training.airflow.enabled: true` in "
+        f"`{SPEC_FILE}`.",
+        "",
+    ]
 
 
 # --- README, requirements.txt, .gitignore ---------------------------------------------------------
@@ -408,6 +454,7 @@ def readme_md(rec: Recommendation, source: str) -> str:
         *decisions,
         "",
         *warnings,
+        *existing_airflow_section(spec),
         *controls,
         *cost,
         "## Next steps",

@@ -5,13 +5,22 @@
 """
 
 from omgml.recommend.engine import recommend
-from omgml.recommend.mapping import NOT_DEPLOYABLE, deployable, phase_components, platform_spec
+from omgml.recommend.mapping import (
+    CHOICE_COMPONENT,
+    NOT_DEPLOYABLE,
+    USE_EXISTING,
+    deployable,
+    phase_components,
+    platform_spec,
+)
 from omgml.recommend.model import AREAS, CHOICES, Alternative, Decision, Recommendation
 
 __all__ = [
     "AREAS",
     "CHOICES",
+    "CHOICE_COMPONENT",
     "NOT_DEPLOYABLE",
+    "USE_EXISTING",
     "Alternative",
     "Decision",
     "Recommendation",

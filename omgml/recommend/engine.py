@@ -220,7 +220,8 @@ def _orchestration(req: Requirements, sw: Switches) -> Decision:
     elif "existing_airflow" in sw:
         choice, drivers = "airflow", sw["existing_airflow"]
         rationale = (f"{_by(req, sw, 'existing_airflow')}: keep the team's Airflow and track its runs in MLflow "
-                     "(original matrix).")
+                     "(original matrix). omgml deploys no second Airflow; it hands the existing one the "
+                     "platform's connections (the airflow-connections bundle).")
     else:
         choice, drivers = "prefect", ()
         rationale = ("Neither kubernetes_native nor existing_airflow applies, so the original matrix picks "
@@ -228,13 +229,13 @@ def _orchestration(req: Requirements, sw: Switches) -> Decision:
         if existing == "prefect":
             drivers = ("orchestration.existing",)
             rationale += " The team already runs Prefect."
-    not_yet = "; omgml cannot deploy it yet"
     why = {
         "kubeflow": "the matrix picks it for kubernetes_native, which is not set",
         "airflow": ("flags.existing_airflow is set, but kubernetes_native comes first in the original matrix"
                     if "existing_airflow" in sw else
-                    "the matrix picks it to keep an existing Airflow, and existing_airflow is not set") + not_yet,
-        "prefect": f"the matrix's fallback when nothing else applies; here {choice} applies" + not_yet,
+                    "the matrix picks it to keep an existing Airflow, and existing_airflow is not set; "
+                    "phases.training.airflow.enabled: true deploys a managed one anyway"),
+        "prefect": f"the matrix's fallback when nothing else applies; here {choice} applies",
     }
     alternatives = tuple(Alternative(a, why[a]) for a in CHOICES["orchestration"] if a != choice)
     return Decision("orchestration", choice, rationale, drivers, alternatives)
@@ -260,7 +261,7 @@ def _feature_store(req: Requirements, sw: Switches) -> Decision:
                      "it serves online features and keeps the offline history on the object store.")
         why_delta = "the matrix picks it for batch_only, which is not set"
     if choice == "feast-redis":
-        alternatives = (Alternative("delta-lake", why_delta + "; omgml cannot deploy it yet"),)
+        alternatives = (Alternative("delta-lake", why_delta),)
     else:
         alternatives = (Alternative(
             "feast-redis", "its Redis online store answers request-time lookups, and the requirements are "
@@ -404,18 +405,6 @@ def _conflicts(req: Requirements) -> list[str]:
 
 def _choice_warnings(req: Requirements, d: dict[str, Decision]) -> Notes:
     notes: Notes = []
-    orch = d["orchestration"].choice
-    if orch in ("airflow", "prefect"):
-        tool = {"airflow": "Airflow", "prefect": "Prefect"}[orch]
-        notes.append(("orchestration", (
-            f"orchestration: the engine chose {orch}, but omgml cannot deploy {tool} yet; the platform "
-            f"deploys no orchestrator (phases.training.kubeflow.enabled: false). Run {tool} yourself against "
-            "MLflow, or add flags: [kubernetes_native] to get Kubeflow Pipelines, which omgml deploys.")))
-    if d["feature_store"].choice == "delta-lake":
-        notes.append(("feature_store", (
-            "feature_store: the engine chose delta-lake, but omgml cannot deploy a Delta Lake offline store "
-            "yet; the platform deploys Feast with a file (Parquet) offline store on the object store and no "
-            "online store instead.")))
     serving, framework = d["serving"].choice, d["framework"].choice
     if serving == "torchserve":
         notes.append(("serving", (
@@ -476,7 +465,7 @@ def _budget(req: Requirements, cost: CostEstimate | None) -> Notes:
 
 
 def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes) -> tuple[str, ...]:
-    f, t, s = spec.phases.foundation, spec.phases.training, spec.phases.serving
+    f, s = spec.phases.foundation, spec.phases.serving
     area, choice = decision.area, decision.choice
     out: list[str] = []
     if area == "framework":
@@ -487,15 +476,13 @@ def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes) -> tuple
         out.append(f"phases.serving.server: {s.server.kind}, {s.server.replicas} to {s.server.max_replicas} "
                    f"replicas (autoscaled){where}; models come from the model repository on the object store.")
     elif area == "orchestration":
-        if t.kubeflow.enabled:
-            out.append(f"phases.training.kubeflow: Kubeflow Pipelines in namespace {t.kubeflow.namespace}; "
-                       f"pipeline steps run in {t.kubeflow.user_namespace} with the MLflow tracking URI.")
-        else:
-            out.append("No orchestrator is deployed (phases.training.kubeflow.enabled: false).")
+        out += _orchestration_consequences(spec)
     elif area == "feature_store":
         online = "a Redis online store" if f.feast.online_store == "redis" else "no online store"
         out.append(f"phases.foundation.feast: Feast with {online}, a {f.feast.offline_store} offline store on "
                    "the object store and its registry on Postgres.")
+        if f.feast.offline_store == "delta":
+            out += DELTA_CONSEQUENCES
     elif area == "streaming":
         if f.kafka.enabled:
             kind = "Amazon MSK" if f.kafka.managed else "in-cluster Kafka (KRaft)"
@@ -528,6 +515,56 @@ def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes) -> tuple
             out.append(f"Managed on AWS: {_join(managed)}.")
     out += [f"Warning: {text}" for a, text in notes if a == area]
     return tuple(out)
+
+
+DELTA_CONSEQUENCES: tuple[str, ...] = (
+    "Delta Lake tables live under s3://<features bucket>/delta/<table>/ (phases.foundation.feast.delta_tables; "
+    "FEAST_DELTA_URI in Feast's pods). A Job reserves each table's prefix; the table itself exists once your "
+    "pipeline's first write commits its _delta_log (deltalake's write_deltalake or Spark).",
+    "Feast has no Delta offline store of its own: omgml configures its duckdb offline store, the one Feast "
+    "0.66 store that reads FileSource(file_format=DeltaFormat()) (through DuckDB's delta extension, fetched "
+    "over HTTPS on first use). Feast's default file store would read Delta directories as plain Parquet, "
+    "which is wrong; Spark reads Delta too, but needs a Spark cluster the platform does not run.",
+    "With an online store (phases.foundation.redis + feast.online_store: redis), a CronJob runs `feast "
+    "materialize-incremental` hourly (feast.materialize_schedule); batch-only platforms have none.",
+)
+
+
+def _orchestration_consequences(spec: PlatformSpec) -> list[str]:
+    t = spec.phases.training
+    ns = t.orchestration.namespace
+    out: list[str] = []
+    if t.enabled and t.kubeflow.enabled:
+        out.append(f"phases.training.kubeflow: Kubeflow Pipelines in namespace {t.kubeflow.namespace}; "
+                   f"pipeline steps run in {t.kubeflow.user_namespace} with the MLflow tracking URI.")
+    if t.enabled and t.airflow.enabled:
+        out.append(f"phases.training.airflow: Airflow 3 in namespace {ns} (api-server, scheduler, dag-processor, "
+                   "triggerer) with the KubernetesExecutor: each task is a pod with MLFLOW_TRACKING_URI and the "
+                   "object-store keys; metadata in its own Postgres database; admin password in Secret "
+                   "airflow-secrets (key admin-password).")
+    if t.enabled and t.prefect.enabled:
+        out.append(f"phases.training.prefect: the Prefect 3 server and a Kubernetes worker (work pool "
+                   f"'{t.prefect.work_pool}') in namespace {ns}; each flow run is a Job with MLFLOW_TRACKING_URI "
+                   "and the object-store keys; the server's database is its own on Postgres.")
+    if t.airflow.connections_bundle:
+        out += existing_airflow_consequences(spec.phases.foundation.namespace)
+    if not out:
+        out.append("No orchestrator is deployed (phases.training: kubeflow, airflow and prefect are off).")
+    return out
+
+
+def existing_airflow_consequences(data_namespace: str) -> list[str]:
+    """What the ADR, the README and architecture.md say about the team's own Airflow."""
+    return [
+        "No Airflow is deployed: the team keeps its own. Set phases.training.airflow.enabled: true in omgml.yaml "
+        "for a platform-managed Airflow 3 instead.",
+        "phases.training.airflow.connections_bundle: the foundation writes Secret and ConfigMap "
+        f"`airflow-connections` in namespace {data_namespace}: AIRFLOW_CONN_MLFLOW_DEFAULT, AIRFLOW_CONN_FEAST and "
+        "MLFLOW_TRACKING_URI (ConfigMap), AIRFLOW_CONN_OBJECT_STORE (aws connection with endpoint_url), "
+        "AIRFLOW_CONN_REDIS_DEFAULT and the object-store keys (Secret). An Airflow in this cluster loads both "
+        "with envFrom; one elsewhere copies the values into its secrets backend and reaches the services "
+        "through a private load balancer or VPN you add.",
+    ]
 
 
 def recommend(req: Requirements) -> Recommendation:

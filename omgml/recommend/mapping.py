@@ -1,10 +1,14 @@
 """From decisions to a PlatformSpec, and from a PlatformSpec to the components each phase deploys.
 
-Only choices the platform can deploy reach the spec. The choices omgml cannot deploy yet
-(NOT_DEPLOYABLE) map to the nearest deployable platform, and the engine says so in its warnings:
-- orchestration airflow / prefect → no orchestrator (Kubeflow Pipelines off);
-- feature_store delta-lake → Feast with a file (Parquet) offline store on the object store and no
-  online store.
+Every choice maps to something the platform deploys (NOT_DEPLOYABLE is empty), or to the one
+documented "use existing" path (USE_EXISTING):
+- orchestration kubeflow → Kubeflow Pipelines; prefect → the Prefect server and a Kubernetes
+  worker; airflow → the matrix picks it only to keep the team's existing Airflow, so no Airflow is
+  deployed: the foundation writes the `airflow-connections` bundle (phases.training.airflow.
+  connections_bundle) for it, and `phases.training.airflow.enabled: true` asks for a managed one;
+- feature_store feast-redis → Feast with Redis online and Parquet offline; delta-lake → Feast with
+  Delta Lake tables on the object store (offline_store: delta, read through Feast's duckdb
+  store) and no online store.
 """
 
 from __future__ import annotations
@@ -15,9 +19,16 @@ from typing import Any
 from omgml.spec import PlatformSpec, spec_from_dict
 from omgml.spec.requirements import Requirements
 
-NOT_DEPLOYABLE: dict[str, frozenset[str]] = {
-    "orchestration": frozenset({"airflow", "prefect"}),
-    "feature_store": frozenset({"delta-lake"}),
+NOT_DEPLOYABLE: dict[str, frozenset[str]] = {}
+# Choices that keep a tool the team already runs instead of deploying one (see the module doc).
+USE_EXISTING: dict[str, frozenset[str]] = {"orchestration": frozenset({"airflow"})}
+# The component id of each choice in phase_components (the existing Airflow: its bundle).
+CHOICE_COMPONENT: dict[tuple[str, str], str] = {
+    ("orchestration", "kubeflow"): "kubeflow-pipelines",
+    ("orchestration", "airflow"): "airflow-connections",
+    ("orchestration", "prefect"): "prefect",
+    ("feature_store", "feast-redis"): "feast",
+    ("feature_store", "delta-lake"): "delta-lake",
 }
 
 TRAINING_POOL = "training-gpu"
@@ -95,7 +106,10 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
             "min_size": server_min, "desired_size": server_min, "max_size": server_max,
             "gpus_per_node": 1, "spot": False,
         })
-    kubeflow_on = choices["orchestration"] == "kubeflow"
+    orchestration = choices["orchestration"]
+    kubeflow_on = orchestration == "kubeflow"
+    prefect_on = orchestration == "prefect"
+    delta = choices["feature_store"] == "delta-lake"
     regulated = bool(req.regulated())
     profile = req.resolved_profile()
     data: dict[str, Any] = {
@@ -112,12 +126,11 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
                 "feast": {
                     "replicas": replicas,
                     "online_store": "redis" if online else "none",
-                    # Delta Lake is not deployable yet: history stays in Parquet files either way.
-                    "offline_store": "file",
+                    "offline_store": "delta" if delta else "file",
                 },
             },
             "training": {
-                "enabled": kubeflow_on or bool(training_pools),
+                "enabled": kubeflow_on or prefect_on or bool(training_pools),
                 "kubeflow": {
                     "enabled": kubeflow_on,
                     # Regulated data: steps run as non-root and cannot reach the internet
@@ -125,6 +138,11 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
                     "step_pod_security": "restricted" if regulated else "baseline",
                     "allow_external_egress": not regulated,
                 },
+                # The matrix picks Airflow to keep the team's own: connections, not a second Airflow.
+                "airflow": {"enabled": False, "connections_bundle": orchestration == "airflow"},
+                "prefect": {"enabled": prefect_on},
+                # Regulated data: flows and tasks cannot reach the internet, as for Kubeflow steps.
+                "orchestration": {"allow_external_egress": not regulated},
                 "gpu_pools": training_pools,
             },
             "serving": {
@@ -166,11 +184,16 @@ def phase_components(spec: PlatformSpec) -> dict[str, list[str]]:
         if getattr(f, attr).enabled
     ]
     foundation += [tool for tool in ("mlflow", "feast") if getattr(f, tool).enabled]
+    if f.feast.enabled and f.feast.offline_store == "delta":
+        foundation.append("delta-lake")
     t = spec.phases.training
+    if t.airflow.connections_bundle:
+        foundation.append("airflow-connections")
     training: list[str] = []
     if t.enabled:
         if t.kubeflow.enabled:
             training.append("kubeflow-pipelines")
+        training += [tool for tool in ("airflow", "prefect") if getattr(t, tool).enabled]
         training += [f"gpu-pool:{p.name}" for p in t.gpu_pools]
     s = spec.phases.serving
     serving: list[str] = []

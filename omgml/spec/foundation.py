@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -64,9 +64,17 @@ class FeatureRepoSpec(StrictModel):
 class FeastSpec(StrictModel):
     enabled: bool = True
     online_store: Literal["redis", "none"] = "redis"
+    # file: Parquet through Feast's Dask store. delta: Delta Lake tables under
+    # s3://<features bucket>/delta/<table>/, read through Feast's duckdb offline store.
     offline_store: Literal["file", "delta"] = "file"
     replicas: int = Field(default=1, ge=1, le=10)
     feature_repo: FeatureRepoSpec | None = None
+    # offline_store delta: the tables whose locations are prepared on the object store.
+    delta_tables: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]] = Field(
+        default_factory=lambda: ["features"])
+    # Cron schedule of `feast materialize-incremental` into the online store (only with one);
+    # None: hourly with offline_store delta, no CronJob with file.
+    materialize_schedule: str | None = Field(default=None, pattern=r"^\S+( \S+){4}$")
 
 
 class FoundationSpec(StrictModel):

@@ -118,6 +118,27 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
             "phases.training.kubeflow.enabled: Kubeflow Pipelines keeps artifacts in the foundation's "
             f"object store, but {pf}.object_store.enabled is false; enable the object store"
         )
+    for tool in ("airflow", "prefect"):
+        if t.enabled and getattr(t, tool).enabled:
+            for dep, why in (("postgres", "its metadata database"), ("object_store", "task logs and data")):
+                if not getattr(f, dep).enabled:
+                    out.append(
+                        f"phases.training.{tool}.enabled: {tool} keeps {why} on the foundation's {dep}, but "
+                        f"{pf}.{dep}.enabled is false; enable {dep} or disable {tool}"
+                    )
+    if t.enabled and t.orchestration_namespace_needed():
+        taken = {f.namespace: f"{pf}.namespace", t.device_plugin_namespace: "phases.training.device_plugin_namespace"}
+        if t.kubeflow.enabled:
+            taken[t.kubeflow.namespace] = "phases.training.kubeflow.namespace"
+            taken[t.kubeflow.user_namespace] = "phases.training.kubeflow.user_namespace"
+        if s.enabled:
+            taken[s.namespace] = "phases.serving.namespace"
+        clash = taken.get(t.orchestration.namespace)
+        if clash:
+            out.append(
+                f"phases.training.orchestration.namespace: {t.orchestration.namespace!r} is also {clash}; "
+                "Airflow and Prefect get a namespace of their own, choose another name"
+            )
     if s.enabled and s.evidently.enabled and not (s.prometheus.enabled and s.prometheus.pushgateway):
         out.append(
             "phases.serving.evidently.enabled: drift metrics reach Prometheus through the Pushgateway; "

@@ -1,4 +1,4 @@
-"""Settings of the training phase: pipelines and GPU pools."""
+"""Settings of the training phase: pipelines (Kubeflow, Airflow, Prefect) and GPU pools."""
 
 from __future__ import annotations
 
@@ -53,9 +53,60 @@ class KubeflowSpec(StrictModel):
     allow_external_egress: bool = True
 
 
+class GitDagsSpec(StrictModel):
+    """DAGs from a git repository (anonymous HTTPS), kept in sync by git-sync."""
+
+    git_url: str = Field(pattern=r"^https://\S+$")
+    ref: str = Field(default="main", pattern=r"^[^\s-]\S*$")
+    # Folder inside the repository that holds the DAG files.
+    path: str = "."
+    period_seconds: int = Field(default=60, ge=10, le=3600)
+
+
+class AirflowSpec(StrictModel):
+    # Deploy Airflow 3 (KubernetesExecutor) in phases.training.orchestration.namespace.
+    enabled: bool = False
+    # For an Airflow the team already runs: the foundation writes an `airflow-connections`
+    # Secret + ConfigMap (AIRFLOW_CONN_* for MLflow, the object store, Feast, Redis) into the
+    # data namespace instead of deploying Airflow.
+    connections_bundle: bool = False
+    # DAGs from git (git-sync); None: from a PVC the team fills.
+    dags_git: GitDagsSpec | None = None
+    dags_storage_gib: int = Field(default=1, ge=1)
+    # ReadWriteOnce works on one node (kind); task pods on several nodes need ReadWriteMany.
+    dags_access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = "ReadWriteOnce"
+
+
+class PrefectSpec(StrictModel):
+    # Deploy the Prefect 3 server and a Kubernetes work-pool worker.
+    enabled: bool = False
+    work_pool: str = Field(default="kubernetes", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class OrchestrationSpec(StrictModel):
+    """Where Airflow and Prefect (and the pods they launch) run; the foundation creates it."""
+
+    namespace: str = Field(default="omgml-orchestration", pattern=DNS_LABEL)
+    # Whether tasks and flow runs may reach the internet (package indexes, public datasets).
+    allow_external_egress: bool = True
+
+
 class TrainingSpec(StrictModel):
     enabled: bool = True
     kubeflow: KubeflowSpec = Field(default_factory=KubeflowSpec)
+    airflow: AirflowSpec = Field(default_factory=AirflowSpec)
+    prefect: PrefectSpec = Field(default_factory=PrefectSpec)
+    orchestration: OrchestrationSpec = Field(default_factory=OrchestrationSpec)
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list)
     # Namespace of the NVIDIA device plugin (Pod Security "privileged": it needs a hostPath).
     device_plugin_namespace: str = Field(default="omgml-gpu", pattern=DNS_LABEL)
+
+    def orchestrators(self) -> list[str]:
+        """The orchestrators this phase deploys (empty when the phase is off)."""
+        if not self.enabled:
+            return []
+        return [n for n, on in (("kubeflow", self.kubeflow.enabled), ("airflow", self.airflow.enabled),
+                                ("prefect", self.prefect.enabled)) if on]
+
+    def orchestration_namespace_needed(self) -> bool:
+        return self.enabled and (self.airflow.enabled or self.prefect.enabled)

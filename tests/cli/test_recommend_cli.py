@@ -29,9 +29,9 @@ def test_table_lists_every_area_with_choice_and_drivers() -> None:
 
 
 def test_warnings_are_printed() -> None:
-    result = runner.invoke(app, ["recommend", "--template", "batch"], env={"COLUMNS": "200"})
-    assert result.exit_code == 0
-    assert "warning: feature_store: the engine chose delta-lake" in result.output
+    result = runner.invoke(app, ["recommend", "--template", "enterprise"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "warning: high_availability: availability 99.9 cannot be met on target local" in result.output
 
 
 def test_json_has_exactly_the_documented_shape() -> None:

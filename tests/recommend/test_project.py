@@ -55,7 +55,7 @@ def test_cost_doc_on_both_targets() -> None:
 
 
 def test_a_phase_that_deploys_nothing_is_not_in_the_deploy_steps() -> None:
-    files = files_for()  # prefect: not deployable, no GPU → empty training phase
+    files = files_for(orchestration={"existing": "airflow"})  # the team's Airflow, no GPU → empty training
     assert "stacks/Pulumi.dev-training.yaml" in files  # a fixed file set: --force leaves nothing stale
     assert "| training | `dev-training` | (nothing; skip this stack) |" in files["README.md"]
     assert "pulumi up -s dev-training" not in files["README.md"]
@@ -111,11 +111,22 @@ def test_every_adr_has_the_sections_in_order() -> None:
     assert "audit logging (pci-dss)" in compliance and "`aws.audit_logging: true`" in compliance
 
 
-def test_an_undeployable_choice_is_said_in_its_adr() -> None:
+def test_prefect_is_deployed_and_its_adr_says_where() -> None:
     adr = files_for()["docs/adr/0003-orchestration.md"]
     assert "Use **prefect**." in adr
-    assert "- Warning: orchestration: the engine chose prefect, but omgml cannot deploy Prefect yet" in adr
-    assert "No orchestrator is deployed" in adr
+    assert "cannot deploy" not in adr
+    assert "phases.training.prefect: the Prefect 3 server and a Kubernetes worker" in adr
+
+
+def test_the_existing_airflow_path_is_explicit_in_adr_readme_and_architecture() -> None:
+    files = files_for(orchestration={"existing": "airflow"})
+    adr = files["docs/adr/0003-orchestration.md"]
+    assert "Use **airflow**." in adr
+    assert "No Airflow is deployed: the team keeps its own" in adr
+    assert "AIRFLOW_CONN_OBJECT_STORE" in adr and "phases.training.airflow.enabled: true" in adr
+    readme = files["README.md"]
+    assert "## Your existing Airflow" in readme and "envFrom" in readme
+    assert "## Used but not deployed" in files["docs/architecture.md"]
 
 
 def _mermaid(text: str) -> str:
@@ -144,10 +155,13 @@ def test_architecture_diagram_shows_the_layers_and_only_deployed_components() ->
     assert "kafka" not in batch and "redis" not in batch and "grafana" not in batch
 
 
-def test_architecture_marks_a_chosen_tool_that_is_not_deployed() -> None:
+def test_architecture_draws_the_deployed_orchestrator_and_marks_an_existing_one() -> None:
     text = files_for()["docs/architecture.md"]
-    assert 'orchestrator("prefect (chosen; not deployed by omgml yet)")' in text
-    assert "## Chosen but not deployed" in text
+    assert 'prefect["Prefect server + Kubernetes worker"]' in text
+    assert 'prefect -->|"tracking"| mlflow' in text
+    assert "not deployed" not in text
+    existing = files_for(orchestration={"existing": "airflow"})["docs/architecture.md"]
+    assert 'orchestrator("Your existing Airflow (airflow-connections; not deployed by omgml)")' in existing
 
 
 def test_readme_explains_phases_and_next_commands() -> None:

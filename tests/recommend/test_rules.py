@@ -159,30 +159,34 @@ def test_local_gpu_pools_are_explained() -> None:
     assert "kind worker labelled and tainted" in d.rationale
 
 
-# --- orchestration and feature store choices omgml cannot deploy yet ------------------------------
-def test_prefect_is_reported_and_nothing_pretends_to_deploy_it() -> None:
+# --- orchestration and feature store: every choice is deployed (or the existing tool is kept) ------
+def test_prefect_is_deployed_in_the_training_phase() -> None:
     rec = rec_for()
     assert rec.choice("orchestration") == "prefect"
-    assert any(w.startswith("orchestration: the engine chose prefect, but omgml cannot deploy Prefect yet")
-               for w in rec.warnings)
-    assert not rec.platform.phases.training.kubeflow.enabled
-    assert not rec.platform.phases.training.enabled and rec.phases["training"] == []
-    assert any(c.startswith("Warning: orchestration:") for c in rec.decision("orchestration").consequences)
+    t = rec.platform.phases.training
+    assert t.enabled and t.prefect.enabled and not t.kubeflow.enabled and not t.airflow.enabled
+    assert rec.phases["training"] == ["prefect"]
+    assert not any(w.startswith("orchestration:") for w in rec.warnings)
 
 
-def test_airflow_is_reported_and_gpu_pools_keep_the_training_phase() -> None:
+def test_an_existing_airflow_gets_connections_not_a_second_airflow() -> None:
     rec = rec_for(orchestration={"existing": "airflow"}, training={"gpu": True})
-    assert any("cannot deploy Airflow yet" in w for w in rec.warnings)
-    assert rec.platform.phases.training.enabled and not rec.platform.phases.training.kubeflow.enabled
+    t = rec.platform.phases.training
+    assert not t.airflow.enabled and t.airflow.connections_bundle
+    assert t.enabled and not t.kubeflow.enabled and not t.prefect.enabled
     assert rec.phases["training"] == ["gpu-pool:training-gpu"]
+    assert "airflow-connections" in rec.phases["foundation"]
+    assert not any("cannot deploy" in w for w in rec.warnings)
+    assert any("No Airflow is deployed" in c for c in rec.decision("orchestration").consequences)
 
 
-def test_delta_lake_maps_to_a_file_offline_store_without_redis() -> None:
+def test_delta_lake_maps_to_a_delta_offline_store_without_redis() -> None:
     rec = rec_for(flags=["batch_only", "kubernetes_native"])
     f = rec.platform.phases.foundation
-    assert f.feast.offline_store == "file" and f.feast.online_store == "none" and not f.redis.enabled
-    assert any(w.startswith("feature_store: the engine chose delta-lake, but omgml cannot deploy") for w in rec.warnings)
-    assert "redis" not in rec.phases["foundation"]
+    assert f.feast.offline_store == "delta" and f.feast.online_store == "none" and not f.redis.enabled
+    assert not any(w.startswith("feature_store:") for w in rec.warnings)
+    assert "redis" not in rec.phases["foundation"] and "delta-lake" in rec.phases["foundation"]
+    assert any("duckdb offline store" in c for c in rec.decision("feature_store").consequences)
 
 
 def test_deployable_choices_give_no_deployability_warning() -> None:
@@ -302,10 +306,8 @@ def test_json_shape() -> None:
         assert all(set(a) == {"choice", "why_not"} for a in d["alternatives"])
 
 
-def test_not_deployable_choices_are_exactly_the_ones_the_platform_lacks() -> None:
-    # When a component lands (issue 10), this and the engine's warnings change together.
-    not_yet = {"orchestration": {"airflow", "prefect"}, "feature_store": {"delta-lake"}}
-    assert dict(NOT_DEPLOYABLE) == not_yet
+def test_every_choice_is_deployable() -> None:
+    assert dict(NOT_DEPLOYABLE) == {}
 
 
 requirements_strategy = st.fixed_dictionaries({
@@ -340,12 +342,13 @@ def test_every_valid_requirement_gives_a_consistent_platform(data: dict[str, Any
     assert rec.phases == phase_components(spec)
     assert spec.phases.serving.server.kind == rec.choice("serving")
     assert spec.phases.training.kubeflow.enabled == (rec.choice("orchestration") == "kubeflow")
+    assert spec.phases.training.prefect.enabled == (rec.choice("orchestration") == "prefect")
+    assert spec.phases.training.airflow.connections_bundle == (rec.choice("orchestration") == "airflow")
+    assert (spec.phases.foundation.feast.offline_store == "delta") == (rec.choice("feature_store") == "delta-lake")
+    assert not any("cannot deploy" in w for w in rec.warnings)
     assert spec.phases.foundation.kafka.enabled == (rec.choice("streaming") == "kafka")
     assert spec.phases.foundation.redis.enabled == (rec.choice("feature_store") == "feast-redis")
     assert bool(spec.all_gpu_pools()) == (rec.choice("gpu_pools") != "none")
-    for area, undeployable in NOT_DEPLOYABLE.items():
-        if rec.choice(area) in undeployable:
-            assert any(w.startswith(f"{area}: the engine chose {rec.choice(area)}") for w in rec.warnings)
     if spec.target == "local":
         assert rec.choice("high_availability") == "single"
         assert not any(getattr(spec.phases.foundation, s).managed

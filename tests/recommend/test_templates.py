@@ -73,8 +73,9 @@ def test_batch_scores_in_batches_without_streaming() -> None:
     rec = recommend(load_template("batch"))
     assert rec.choice("streaming") == "none" and rec.choice("feature_store") == "delta-lake"
     assert "kafka" not in rec.phases["foundation"]
-    # Delta Lake is not deployable yet: the engine says so instead of pretending.
-    assert any(w.startswith("feature_store:") for w in rec.warnings)
+    # Delta Lake is deployed: Feast's offline store reads Delta tables, and nothing warns otherwise.
+    assert rec.platform.phases.foundation.feast.offline_store == "delta" and "delta-lake" in rec.phases["foundation"]
+    assert not any(w.startswith("feature_store:") for w in rec.warnings)
 
 
 @pytest.mark.parametrize("name", TEMPLATES)

@@ -1,0 +1,741 @@
+"""Apache Airflow 3 on the platform, and the connection bundle for a team's existing Airflow.
+
+`Airflow` runs the four long-lived parts Airflow 3 requires (api-server, scheduler,
+dag-processor, triggerer) from the official `apache/airflow` image, a re-runnable
+`airflow db migrate` Job, and the KubernetesExecutor: every task is a pod in the same namespace,
+built from a pod template this module writes.
+
+Executor: KubernetesExecutor, not CeleryExecutor on the Redis component. Celery keeps worker
+pods (and a broker) running while nothing is scheduled; on a laptop budget that idle memory
+is the biggest cost, and Redis is optional in the spec (batch platforms have none). Each
+Kubernetes task pod gets the task's own requests and is gone when the task ends. The price is
+pod start latency per task, acceptable for training and batch pipelines.
+
+Metadata DB: the foundation's Postgres, through this consumer's own database and role (the
+Postgres component writes the Secret with host/port/database/username/password into this
+namespace). The SQLAlchemy URL is composed by Kubernetes from secretKeyRef env (`$(VAR)`
+expansion), so no password is ever in a manifest. Only the api-server, scheduler,
+dag-processor, triggerer and the migrate Job get it: Airflow 3 task pods talk to the
+execution API of the api-server, not to the database.
+
+Auth: Airflow 3's SimpleAuthManager with one `admin` user whose password is generated in a
+Secret. Upstream calls it a development auth manager; it has no user management, which is
+why the api-server stays ClusterIP (port-forward). A team that needs SSO switches to the FAB
+or Keycloak auth manager (`AIRFLOW__CORE__AUTH_MANAGER`). The auth manager opens its password
+file read-write, so the api-server writes it at start into an emptyDir from the env var
+(shell builtin `printf`: the password is never on a command line).
+
+`AirflowConnections` is the other path: the team keeps its Airflow, and the platform hands
+it `AIRFLOW_CONN_*` values for MLflow, the object store, Feast and Redis (Secret + ConfigMap).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+import yaml
+
+from omgml.components.contracts import ObjectStoreEndpoint, RedisEndpoint
+from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.kubeflow import StoreRef
+from omgml.k8s import (
+    JsonDict,
+    Size,
+    exec_probe,
+    http_probe,
+    plain_env,
+    restricted_container_security_context,
+    restricted_pod_security_context,
+    secret_env,
+)
+from omgml.labels import selector_labels, standard_labels
+from omgml.naming import k8s_name
+from omgml.spec.common import DNS_LABEL, Profile
+
+TYPE_TOKEN = "omgml:orchestration:Airflow"
+CONNECTIONS_TYPE_TOKEN = "omgml:orchestration:AirflowConnections"
+
+APP = "airflow"
+VERSION = "3.3.2"
+# Official image (apache/airflow on Docker Hub, `<version>-python<x.y>` tags). It ships the
+# postgres (psycopg2), cncf.kubernetes and amazon providers the executor, metadata DB and
+# remote logging below rely on.
+IMAGE = f"apache/airflow:{VERSION}-python3.12"
+# The image runs as `airflow` (uid 50000) with primary group 0: its AIRFLOW_HOME is group-owned
+# by root and group-writable, the arbitrary-uid convention. gid 0 is allowed by Pod Security
+# "restricted" (only uid 0 is not). No fsGroup: every writable path below is an emptyDir
+# (created world-writable) or, for PVC DAGs, read-only.
+UID = 50000
+GID = 0
+GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.4.2"
+GIT_SYNC_UID = 65533
+GIT_SYNC_PORT = 2020
+API_PORT = 8080
+AIRFLOW_HOME = "/opt/airflow"
+DAGS_ROOT = f"{AIRFLOW_HOME}/dags"
+TEMPLATE_DIR = f"{AIRFLOW_HOME}/pod_templates"
+TEMPLATE_FILE = "pod_template.yaml"
+AUTH_DIR = f"{AIRFLOW_HOME}/auth"
+PASSWORDS_FILE = f"{AUTH_DIR}/passwords.json"
+ADMIN_USER = "admin"
+# Keys of the generated Secret.
+ADMIN_PASSWORD_KEY = "admin-password"
+JWT_SECRET_KEY = "jwt-secret"
+API_SECRET_KEY = "api-secret-key"
+FERNET_KEY = "fernet-key"
+# Keys of the Postgres consumer Secret (components/postgres.py).
+DB_KEYS = {"AIRFLOW_DB_HOST": "host", "AIRFLOW_DB_PORT": "port", "AIRFLOW_DB_NAME": "database",
+           "AIRFLOW_DB_USER": "username", "AIRFLOW_DB_PASSWORD": "password"}
+SQL_ALCHEMY_CONN = ("postgresql+psycopg2://$(AIRFLOW_DB_USER):$(AIRFLOW_DB_PASSWORD)"
+                    "@$(AIRFLOW_DB_HOST):$(AIRFLOW_DB_PORT)/$(AIRFLOW_DB_NAME)")
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+
+Part = Literal["api-server", "scheduler", "dag-processor", "triggerer"]
+PARTS: tuple[Part, ...] = ("api-server", "scheduler", "dag-processor", "triggerer")
+JOB_TYPES: dict[Part, str] = {
+    "scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob",
+}
+
+_DNS = re.compile(DNS_LABEL)
+# `airflow db check-migrations` before each part starts: a pod's effective request is the larger
+# of its init containers' and the sum of its containers', so this stays below every part's.
+WAIT_SIZE = Size("25m", "128Mi", "500m", "768Mi")
+
+
+@dataclass(frozen=True)
+class AirflowSizing:
+    parts: dict[Part, Size]
+    api_replicas: int
+    worker: Size  # each task pod
+    git_sync: Size
+    migrate: Size
+
+
+# Airflow processes idle at roughly 250-350 MiB each (api-server with one worker, scheduler);
+# the laptop figures hold that with room for a DAG parse, and the limits absorb the CLI exec probes.
+SIZING: dict[Profile, AirflowSizing] = {
+    "laptop": AirflowSizing(
+        {"api-server": Size("100m", "384Mi", "1", "1Gi"), "scheduler": Size("100m", "320Mi", "1", "1Gi"),
+         "dag-processor": Size("50m", "256Mi", "1", "768Mi"), "triggerer": Size("25m", "192Mi", "500m", "768Mi")},
+        1, Size("100m", "256Mi", "1", "1Gi"), Size("10m", "32Mi", "200m", "128Mi"), Size("100m", "256Mi", "1", "768Mi")),
+    "small": AirflowSizing(
+        {"api-server": Size("250m", "768Mi", "1", "1536Mi"), "scheduler": Size("250m", "512Mi", "2", "1536Mi"),
+         "dag-processor": Size("100m", "384Mi", "1", "1Gi"), "triggerer": Size("100m", "256Mi", "1", "1Gi")},
+        1, Size("250m", "512Mi", "2", "2Gi"), Size("20m", "64Mi", "500m", "256Mi"), Size("100m", "256Mi", "1", "1Gi")),
+    "production": AirflowSizing(
+        {"api-server": Size("500m", "1Gi", "2", "2Gi"), "scheduler": Size("500m", "1Gi", "2", "2Gi"),
+         "dag-processor": Size("250m", "512Mi", "2", "1536Mi"), "triggerer": Size("100m", "384Mi", "1", "1Gi")},
+        2, Size("500m", "1Gi", "4", "4Gi"), Size("50m", "64Mi", "500m", "256Mi"), Size("100m", "256Mi", "1", "1Gi")),
+}
+
+
+@dataclass(frozen=True)
+class GitDags:
+    """DAGs from a git repository, kept in sync by git-sync (anonymous HTTPS clone)."""
+
+    url: str
+    ref: str = "main"
+    path: str = "."  # folder inside the repository holding the DAG files
+    period_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class PvcDags:
+    """DAGs on a PVC the team fills (kubectl cp into the dag-processor pod, or a CI job).
+
+    ReadWriteOnce works when every Airflow pod lands on one node (kind); a multi-node cluster
+    needs ReadWriteMany storage, since task pods mount it too."""
+
+    storage_gib: int = 1
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = "ReadWriteOnce"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AirflowArgs:
+    namespace: str
+    instance: str = "airflow"
+    profile: Profile = "laptop"
+    # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
+    database_secret: pulumi.Input[str]
+    store: StoreRef
+    mlflow_tracking_uri: pulumi.Input[str]
+    # Bucket for task logs (remote logging); task pods are deleted when they end.
+    logs_bucket: pulumi.Input[str]
+    dags: GitDags | PvcDags = PvcDags()
+
+
+@dataclass(frozen=True)
+class ResolvedAirflow:
+    args: AirflowArgs
+    sizing: AirflowSizing
+    prefix: str
+
+    def name(self, *parts: str) -> str:
+        return k8s_name(self.prefix, *parts)
+
+    @property
+    def secret(self) -> str:
+        return self.name("secrets")
+
+    @property
+    def template_config(self) -> str:
+        return self.name("pod-template")
+
+    @property
+    def api_service(self) -> str:
+        return self.name("api-server")
+
+    @property
+    def migrate_job(self) -> str:
+        # Another image is another Job (Job specs are immutable): an upgrade migrates again.
+        return self.name("migrate", hashlib.sha256(IMAGE.encode()).hexdigest()[:8])
+
+    @property
+    def dags_pvc(self) -> str:
+        return self.name("dags")
+
+    @property
+    def egress_policy(self) -> str:
+        return self.name("egress")
+
+    @property
+    def execution_api_url(self) -> str:
+        return f"http://{self.api_service}.{self.args.namespace}.svc.cluster.local:{API_PORT}/execution/"
+
+    @property
+    def dags_folder(self) -> str:
+        dags = self.args.dags
+        if isinstance(dags, GitDags):
+            return posixpath.normpath(posixpath.join(DAGS_ROOT, "repo", dags.path))
+        return DAGS_ROOT
+
+
+def resolve(args: AirflowArgs) -> ResolvedAirflow:
+    """Defaults and validation; errors name the field, the value and the fix."""
+    if not _DNS.match(args.namespace):
+        raise ValueError(f"AirflowArgs.namespace: {args.namespace!r} is not a DNS-1123 label")
+    if not _DNS.match(args.instance):
+        raise ValueError(f"AirflowArgs.instance: {args.instance!r} is not a DNS-1123 label")
+    if args.profile not in SIZING:
+        raise ValueError(f"AirflowArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    dags = args.dags
+    if isinstance(dags, GitDags):
+        if not dags.url.startswith("https://"):
+            raise ValueError(f"AirflowArgs.dags.url: {dags.url!r} is not an https:// URL; git-sync clones "
+                             "anonymously over HTTPS, give the repository's https:// clone URL")
+        path = posixpath.normpath(dags.path)
+        if dags.path.startswith("/") or path == ".." or path.startswith("../"):
+            raise ValueError(f"AirflowArgs.dags.path: {dags.path!r} must be relative to the repository, e.g. 'dags'")
+        if dags.period_seconds < 10:
+            raise ValueError(f"AirflowArgs.dags.period_seconds: {dags.period_seconds} is below 10; sync at most "
+                             "every 10 seconds")
+    elif dags.storage_gib < 1:
+        raise ValueError(f"AirflowArgs.dags.storage_gib: {dags.storage_gib} must be at least 1")
+    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], prefix=args.instance)
+
+
+def _labels(r: ResolvedAirflow, component: str) -> dict[str, str]:
+    return standard_labels(APP, r.args.instance, component, VERSION)
+
+
+def _selector(r: ResolvedAirflow, component: str) -> dict[str, str]:
+    return selector_labels(APP, r.args.instance, component)
+
+
+def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
+    """Every part of the connection from the consumer Secret, then the URL composed from them
+    by Kubernetes (`$(VAR)` refers to the variables defined before it)."""
+    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]  # type: ignore[arg-type]
+    env.append(plain_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", SQL_ALCHEMY_CONN))
+    return env
+
+
+def object_store_connection(endpoint_url: str, region: str) -> str:
+    """AIRFLOW_CONN_OBJECT_STORE for in-platform pods: no keys in it, boto3 takes them from
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the environment."""
+    extra: JsonDict = {"region_name": region}
+    if endpoint_url:
+        extra["endpoint_url"] = endpoint_url
+    return json.dumps({"conn_type": "aws", "extra": extra}, sort_keys=True)
+
+
+def store_env(store: StoreRef) -> list[JsonDict]:
+    return [
+        secret_env("AWS_ACCESS_KEY_ID", store.secret_name, store.access_key_key),  # type: ignore[arg-type]
+        secret_env("AWS_SECRET_ACCESS_KEY", store.secret_name, store.secret_key_key),  # type: ignore[arg-type]
+        {"name": "AWS_DEFAULT_REGION", "value": store.region},
+        {"name": "AWS_ENDPOINT_URL", "value": store.endpoint_url},
+        {"name": "MLFLOW_S3_ENDPOINT_URL", "value": store.endpoint_url},
+        {"name": "AIRFLOW_CONN_OBJECT_STORE",
+         "value": pulumi.Output.all(store.endpoint_url, store.region).apply(
+             lambda v: object_store_connection(str(v[0]), str(v[1])))},
+    ]
+
+
+def common_env(r: ResolvedAirflow) -> list[JsonDict]:
+    """Settings every Airflow process shares (task pods get their own subset)."""
+    a = r.args
+    return [
+        plain_env("AIRFLOW_HOME", AIRFLOW_HOME),
+        plain_env("AIRFLOW__CORE__EXECUTOR", "KubernetesExecutor"),
+        plain_env("AIRFLOW__CORE__LOAD_EXAMPLES", "False"),
+        plain_env("AIRFLOW__CORE__DAGS_FOLDER", r.dags_folder),
+        plain_env("AIRFLOW__CORE__AUTH_MANAGER", SIMPLE_AUTH_MANAGER),
+        plain_env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", f"{ADMIN_USER}:admin"),
+        plain_env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", r.execution_api_url),
+        # Every part signs or checks the execution API's task tokens: one shared secret.
+        secret_env("AIRFLOW__API_AUTH__JWT_SECRET", r.secret, JWT_SECRET_KEY),
+        secret_env("AIRFLOW__API__SECRET_KEY", r.secret, API_SECRET_KEY),
+        secret_env("AIRFLOW__CORE__FERNET_KEY", r.secret, FERNET_KEY),
+        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE", a.namespace),
+        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE", f"{TEMPLATE_DIR}/{TEMPLATE_FILE}"),
+        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_REPOSITORY", IMAGE.split(":")[0]),
+        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_TAG", IMAGE.split(":")[1]),
+        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS", "True"),
+        *logging_env(r),
+    ]
+
+
+def logging_env(r: ResolvedAirflow) -> list[JsonDict]:
+    # Task pods are deleted when they end: their logs go to the object store.
+    return [
+        plain_env("AIRFLOW__LOGGING__REMOTE_LOGGING", "True"),
+        {"name": "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER",
+         "value": pulumi.Output.concat("s3://", r.args.logs_bucket, "/airflow/logs")},
+        plain_env("AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID", "object_store"),
+    ]
+
+
+def _tmp_mounts() -> list[JsonDict]:
+    return [{"name": "tmp", "mountPath": "/tmp"}, {"name": "logs", "mountPath": f"{AIRFLOW_HOME}/logs"}]
+
+
+def _tmp_volumes() -> list[JsonDict]:
+    return [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}, {"name": "logs", "emptyDir": {"sizeLimit": "1Gi"}}]
+
+
+def git_sync_container(r: ResolvedAirflow, one_time: bool) -> JsonDict:
+    """git-sync into the `dags` volume: a sidecar (dag-processor) or a one-shot init (task pods)."""
+    dags = r.args.dags
+    assert isinstance(dags, GitDags)
+    args = [f"--repo={dags.url}", f"--ref={dags.ref}", f"--root={DAGS_ROOT}", "--link=repo", "--depth=1"]
+    if one_time:
+        args.append("--one-time")
+    else:
+        args += [f"--period={dags.period_seconds}s", f"--http-bind=:{GIT_SYNC_PORT}"]
+    c: JsonDict = {
+        "name": "git-sync",
+        "image": GIT_SYNC_IMAGE,
+        "args": args,
+        "env": [plain_env("HOME", "/tmp")],
+        "resources": r.sizing.git_sync.resources(),
+        "securityContext": {**restricted_container_security_context(read_only_root=True),
+                            "runAsUser": GIT_SYNC_UID, "runAsGroup": GIT_SYNC_UID},
+        "volumeMounts": [{"name": "dags", "mountPath": DAGS_ROOT}, {"name": "git-tmp", "mountPath": "/tmp"}],
+    }
+    if not one_time:
+        c["ports"] = [{"name": "git-sync", "containerPort": GIT_SYNC_PORT, "protocol": "TCP"}]
+        # git-sync answers 200 on / while its last sync succeeded (or within the error budget).
+        c["readinessProbe"] = http_probe("/", GIT_SYNC_PORT, period=30, failures=3)
+        c["livenessProbe"] = http_probe("/", GIT_SYNC_PORT, period=60, failures=5)
+    return c
+
+
+def dags_volume(r: ResolvedAirflow) -> JsonDict:
+    if isinstance(r.args.dags, GitDags):
+        return {"name": "dags", "emptyDir": {"sizeLimit": "1Gi"}}
+    return {"name": "dags", "persistentVolumeClaim": {"claimName": r.dags_pvc}}
+
+
+def _dags_mount(r: ResolvedAirflow) -> JsonDict:
+    # Git DAGs are written by git-sync only; PVC DAGs are written by the team, not by Airflow.
+    return {"name": "dags", "mountPath": DAGS_ROOT, "readOnly": True}
+
+
+def wait_for_migrations(r: ResolvedAirflow) -> JsonDict:
+    return {
+        "name": "wait-for-migrations",
+        "image": IMAGE,
+        "command": ["airflow", "db", "check-migrations", "--migration-wait-timeout", "600"],
+        "env": [*common_env(r), *database_env(r.args.database_secret)],
+        "resources": WAIT_SIZE.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "volumeMounts": _tmp_mounts(),
+    }
+
+
+def part_command(part: Part) -> list[str]:
+    if part == "api-server":
+        # The auth manager opens its password file read-write: write it into the emptyDir.
+        script = (f"umask 077; printf '{{\"{ADMIN_USER}\": \"%s\"}}\\n' \"$AIRFLOW_ADMIN_PASSWORD\" "
+                  f"> {PASSWORDS_FILE}; exec airflow api-server --port {API_PORT}")
+        return ["/bin/bash", "-c", script]
+    return ["airflow", part]
+
+
+def part_probes(part: Part) -> JsonDict:
+    if part == "api-server":
+        return {
+            "startupProbe": http_probe("/api/v2/monitor/health", "http", period=10, failures=30),
+            "readinessProbe": http_probe("/api/v2/monitor/health", "http", period=15, failures=3),
+            "livenessProbe": http_probe("/api/v2/monitor/health", "http", period=30, failures=5, timeout=10),
+        }
+    # The CLI takes seconds and a few hundred MiB to start: checks are sparse and patient.
+    check = ["airflow", "jobs", "check", "--job-type", JOB_TYPES[part], "--local"]
+    return {
+        "startupProbe": exec_probe(check, period=30, failures=20, timeout=60),
+        "readinessProbe": exec_probe(check, period=60, failures=3, timeout=60),
+        "livenessProbe": exec_probe(check, period=120, failures=5, timeout=60),
+    }
+
+
+def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] | None = None) -> JsonDict:
+    env = [*common_env(r), *database_env(r.args.database_secret)]
+    mounts = _tmp_mounts()
+    volumes = _tmp_volumes()
+    sidecars: list[JsonDict] = []
+    if part == "api-server":
+        env += [secret_env("AIRFLOW_ADMIN_PASSWORD", r.secret, ADMIN_PASSWORD_KEY),
+                plain_env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", PASSWORDS_FILE),
+                plain_env("AIRFLOW__API__WORKERS", "1")]
+        mounts.append({"name": "auth", "mountPath": AUTH_DIR})
+        volumes.append({"name": "auth", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}})
+    if part == "scheduler":
+        # The executor reads the task pod template from here.
+        env += store_env(r.args.store)
+        mounts.append({"name": "pod-template", "mountPath": TEMPLATE_DIR, "readOnly": True})
+        volumes.append({"name": "pod-template", "configMap": {"name": r.template_config}})
+    if part == "dag-processor":
+        mounts.append(_dags_mount(r))
+        volumes.append(dags_volume(r))
+        if isinstance(r.args.dags, GitDags):
+            sidecars.append(git_sync_container(r, one_time=False))
+            volumes.append({"name": "git-tmp", "emptyDir": {"sizeLimit": "64Mi"}})
+    if part in ("api-server", "triggerer"):
+        env += store_env(r.args.store)  # reading (api-server) and writing (triggerer) remote logs
+    container: JsonDict = {
+        "name": part,
+        "image": IMAGE,
+        "command": part_command(part),
+        "env": env,
+        "resources": r.sizing.parts[part].resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "volumeMounts": mounts,
+        **part_probes(part),
+    }
+    if part == "api-server":
+        container["ports"] = [{"name": "http", "containerPort": API_PORT, "protocol": "TCP"}]
+    meta: JsonDict = {"labels": _labels(r, part)}
+    if checksum is not None:
+        meta["annotations"] = {"omgml.dev/credentials-checksum": checksum}
+    replicas = r.sizing.api_replicas if part == "api-server" else 1
+    return {
+        "replicas": replicas,
+        "selector": {"matchLabels": _selector(r, part)},
+        # One scheduler/dag-processor at a time keeps the laptop budget; Recreate avoids two
+        # during a rollout (the api-server is stateless and rolls).
+        "strategy": {"type": "RollingUpdate"} if part == "api-server" else {"type": "Recreate"},
+        "template": {
+            "metadata": meta,
+            "spec": {
+                "serviceAccountName": r.name(part),
+                # Only the scheduler talks to the Kubernetes API (it launches task pods).
+                "automountServiceAccountToken": part == "scheduler",
+                "enableServiceLinks": False,
+                "terminationGracePeriodSeconds": 60,
+                "securityContext": restricted_pod_security_context(UID, GID),
+                "initContainers": [wait_for_migrations(r)],
+                "containers": [container, *sidecars],
+                "volumes": volumes,
+            },
+        },
+    }
+
+
+def migrate_job(r: ResolvedAirflow) -> JsonDict:
+    """`airflow db migrate`: idempotent, so the Job can run again on every new image."""
+    db_check = ["python", "-c", "import os, socket; socket.create_connection("
+                "(os.environ['AIRFLOW_DB_HOST'], int(os.environ['AIRFLOW_DB_PORT'])), 3).close()"]
+    return {
+        "backoffLimit": 6,
+        "activeDeadlineSeconds": 1800,
+        "template": {
+            "metadata": {"labels": _labels(r, "migrate")},
+            "spec": {
+                "restartPolicy": "Never",
+                "serviceAccountName": r.name("migrate"),
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": restricted_pod_security_context(UID, GID),
+                "containers": [{
+                    "name": "migrate",
+                    "image": IMAGE,
+                    "command": ["airflow", "db", "migrate"],
+                    "env": [*common_env(r), *database_env(r.args.database_secret)],
+                    "resources": r.sizing.migrate.resources(),
+                    "securityContext": restricted_container_security_context(read_only_root=True),
+                    "readinessProbe": exec_probe(db_check, period=10, failures=3),
+                    "livenessProbe": exec_probe(db_check, period=30, failures=6),
+                    "volumeMounts": _tmp_mounts(),
+                }],
+                "volumes": _tmp_volumes(),
+            },
+        },
+    }
+
+
+def pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: str, logs_bucket: str) -> JsonDict:
+    """The task pod the KubernetesExecutor clones for every task (container `base`).
+
+    `store` is (endpoint_url, region, credentials Secret name), resolved values: the template is
+    a file in a ConfigMap. Tasks get MLflow, the object store and the execution API; no
+    database credentials and no Kubernetes API token."""
+    endpoint, region, secret = store
+    a = r.args
+    env = [
+        plain_env("AIRFLOW_HOME", AIRFLOW_HOME),
+        plain_env("AIRFLOW__CORE__EXECUTOR", "KubernetesExecutor"),
+        plain_env("AIRFLOW__CORE__DAGS_FOLDER", r.dags_folder),
+        plain_env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", r.execution_api_url),
+        plain_env("AIRFLOW__LOGGING__REMOTE_LOGGING", "True"),
+        plain_env("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", f"s3://{logs_bucket}/airflow/logs"),
+        plain_env("AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID", "object_store"),
+        plain_env("AIRFLOW_CONN_OBJECT_STORE", object_store_connection(endpoint, region)),
+        plain_env("MLFLOW_TRACKING_URI", mlflow_uri),
+        plain_env("AWS_DEFAULT_REGION", region),
+        secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
+        secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY"),
+    ]
+    if endpoint:
+        env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
+    init: list[JsonDict] = []
+    volumes = [*_tmp_volumes(), dags_volume(r)]
+    if isinstance(a.dags, GitDags):
+        init.append(git_sync_container(r, one_time=True))
+        volumes.append({"name": "git-tmp", "emptyDir": {"sizeLimit": "64Mi"}})
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "airflow-task", "labels": _labels(r, "worker")},
+        "spec": {
+            # No API token: the worker ServiceAccount has automount off (the pod field is left
+            # unset so the ConfigMap holds no token-named key).
+            "serviceAccountName": r.name("worker"),
+            "enableServiceLinks": False,
+            "restartPolicy": "Never",
+            "securityContext": restricted_pod_security_context(UID, GID),
+            "initContainers": init,
+            "containers": [{
+                "name": "base",
+                "image": IMAGE,
+                "env": env,
+                "resources": r.sizing.worker.resources(),
+                "securityContext": restricted_container_security_context(read_only_root=True),
+                "volumeMounts": [*_tmp_mounts(), _dags_mount(r)],
+            }],
+            "volumes": volumes,
+        },
+    }
+
+
+def scheduler_role_rules() -> list[JsonDict]:
+    """What the KubernetesExecutor does in its own namespace: launch, watch, adopt (patch
+    labels) and delete task pods, read their logs for the UI, and list events to explain a pod
+    that cannot start. No pods/exec: the executor never execs into a task pod."""
+    return [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "delete", "get", "list", "patch", "watch"]},
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["list"]},
+    ]
+
+
+def api_service(r: ResolvedAirflow) -> JsonDict:
+    return {
+        "type": "ClusterIP",
+        "selector": _selector(r, "api-server"),
+        "ports": [{"name": "http", "port": API_PORT, "targetPort": "http", "protocol": "TCP"}],
+    }
+
+
+def egress_policy(r: ResolvedAirflow) -> JsonDict:
+    """Airflow's pods may open HTTPS (git host, for git-sync) and reach the Kubernetes API
+    (kind: :6443; EKS: :443), whose address is not known at render time; nothing else leaves."""
+    return {
+        "podSelector": {"matchLabels": selector_labels(APP, r.args.instance)},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
+    }
+
+
+def dags_pvc(r: ResolvedAirflow) -> JsonDict:
+    dags = r.args.dags
+    assert isinstance(dags, PvcDags)
+    return {"accessModes": [dags.access_mode], "resources": {"requests": {"storage": f"{dags.storage_gib}Gi"}}}
+
+
+class Airflow(pulumi.ComponentResource):
+    """Airflow 3 with the KubernetesExecutor; `.api_endpoint`, `.admin_secret`."""
+
+    api_endpoint: str
+    admin_secret: str
+
+    def __init__(self, name: str, args: AirflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        r = resolve(args)
+        ns = args.namespace
+        child = pulumi.ResourceOptions(parent=self)
+
+        def meta(obj: str, component: str) -> JsonDict:
+            return {"name": obj, "namespace": ns, "labels": _labels(r, component)}
+
+        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
+        fernet = random.RandomId(f"{name}-fernet", byte_length=32, opts=child)
+        secrets = GeneratedSecret(f"{name}-secrets", GeneratedSecretArgs(
+            namespace=ns, secret_name=r.secret,
+            password_keys=(ADMIN_PASSWORD_KEY, JWT_SECRET_KEY, API_SECRET_KEY),
+            # A Fernet key is 32 random bytes, URL-safe base64 with its padding.
+            derived={FERNET_KEY: pulumi.Output.secret(pulumi.Output.concat(fernet.b64_url, "="))},
+            app_name=APP, instance=args.instance,
+        ), child)
+        accounts = {
+            who: k8s.core.v1.ServiceAccount(
+                f"{name}-sa-{who}", metadata=meta(r.name(who), who),
+                automount_service_account_token=who == "scheduler", opts=child)
+            for who in (*PARTS, "worker", "migrate")
+        }
+        role = k8s.rbac.v1.Role(f"{name}-scheduler-role", metadata=meta(r.name("scheduler"), "scheduler"),
+                                rules=scheduler_role_rules(), opts=child)
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-scheduler-binding", metadata=meta(r.name("scheduler"), "scheduler"),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("scheduler")},
+            subjects=[{"kind": "ServiceAccount", "name": r.name("scheduler"), "namespace": ns}],
+            opts=after(role))
+        store = args.store
+        template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
+                                     args.mlflow_tracking_uri, args.logs_bucket).apply(
+            lambda v: yaml.safe_dump(pod_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3]), str(v[4])),
+                                     sort_keys=False))
+        config = k8s.core.v1.ConfigMap(f"{name}-pod-template", metadata=meta(r.template_config, "worker"),
+                                       data={TEMPLATE_FILE: template}, opts=child)
+        egress = k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=meta(r.egress_policy, "network"),
+                                                 spec=egress_policy(r), opts=child)
+        deps: list[pulumi.Resource] = [secrets, egress]
+        if isinstance(args.dags, PvcDags):
+            laptop = args.profile == "laptop"
+            deps.append(k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-dags", metadata=meta(r.dags_pvc, "dags"), spec=dags_pvc(r),
+                opts=pulumi.ResourceOptions(parent=self, protect=not laptop, retain_on_delete=not laptop)))
+        k8s.batch.v1.Job(
+            f"{name}-migrate",
+            metadata={**meta(r.migrate_job, "migrate"), "annotations": {"pulumi.com/replaceUnready": "true"}},
+            spec=migrate_job(r), opts=after(accounts["migrate"], *deps))
+        checksum = secret_checksum(*secrets.passwords.values())
+        svc = k8s.core.v1.Service(f"{name}-api-server-svc", metadata=meta(r.api_service, "api-server"),
+                                  spec=api_service(r), opts=child)
+        for part in PARTS:
+            extra: list[pulumi.Resource] = [accounts[part], *deps]
+            if part == "scheduler":
+                extra += [binding, config]
+            if part == "api-server":
+                extra.append(svc)
+            k8s.apps.v1.Deployment(f"{name}-{part}", metadata=meta(r.name(part), part),
+                                   spec=part_deployment(r, part, checksum), opts=after(*extra))
+        self.api_endpoint = f"http://{r.api_service}.{ns}.svc.cluster.local:{API_PORT}"
+        self.admin_secret = r.secret
+        self.register_outputs({"api_endpoint": self.api_endpoint, "admin_secret": self.admin_secret})
+
+
+# --- the team's existing Airflow ------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class AirflowConnectionsArgs:
+    namespace: str
+    instance: str = "airflow-connections"
+    mlflow_tracking_uri: str | None
+    store: ObjectStoreEndpoint | None
+    feast_endpoint: str | None = None
+    redis: RedisEndpoint | None = None
+
+
+def connection_config(args: AirflowConnectionsArgs) -> dict[str, str]:
+    """The non-secret half of the bundle: env values an Airflow can take as they are."""
+    data: dict[str, str] = {}
+    if args.mlflow_tracking_uri:
+        data["MLFLOW_TRACKING_URI"] = args.mlflow_tracking_uri
+        data["AIRFLOW_CONN_MLFLOW_DEFAULT"] = json.dumps({"conn_type": "http", "host": args.mlflow_tracking_uri})
+    if args.feast_endpoint:
+        data["FEAST_FEATURE_SERVER_URL"] = args.feast_endpoint
+        data["AIRFLOW_CONN_FEAST"] = json.dumps({"conn_type": "http", "host": args.feast_endpoint})
+    if args.store is not None:
+        data["AWS_DEFAULT_REGION"] = args.store.region
+        if args.store.endpoint_url:
+            data["AWS_ENDPOINT_URL"] = args.store.endpoint_url
+            data["MLFLOW_S3_ENDPOINT_URL"] = args.store.endpoint_url
+        for role, bucket in sorted(args.store.buckets.items()):
+            if not role.startswith("extra:"):
+                data[f"OMGML_{role.upper()}_BUCKET"] = bucket
+    return data
+
+
+def store_connection_json(access_key: str, secret_key: str, endpoint_url: str, region: str) -> str:
+    """AIRFLOW_CONN_OBJECT_STORE with the keys (aws conn type; endpoint_url as an extra)."""
+    extra: JsonDict = {"region_name": region}
+    if endpoint_url:
+        extra["endpoint_url"] = endpoint_url
+    return json.dumps({"conn_type": "aws", "login": access_key, "password": secret_key, "extra": extra},
+                      sort_keys=True)
+
+
+def redis_connection_uri(host: str, port: int, password: str, tls: bool) -> str:
+    scheme = "rediss" if tls else "redis"
+    return f"{scheme}://:{quote(password, safe='')}@{host}:{port}/0"
+
+
+class AirflowConnections(pulumi.ComponentResource):
+    """`airflow-connections` Secret + ConfigMap for an Airflow the team already runs: load them
+    with `envFrom` (in-cluster) or copy the values into its secrets backend."""
+
+    secret_name: str
+    config_name: str
+
+    def __init__(self, name: str, args: AirflowConnectionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(CONNECTIONS_TYPE_TOKEN, name, None, opts)
+        if not _DNS.match(args.namespace):
+            raise ValueError(f"AirflowConnectionsArgs.namespace: {args.namespace!r} is not a DNS-1123 label")
+        child = pulumi.ResourceOptions(parent=self)
+        labels = standard_labels(APP, args.instance, "connections")
+        self.secret_name = k8s_name(args.instance)
+        self.config_name = k8s_name(args.instance)
+        k8s.core.v1.ConfigMap(f"{name}-config", metadata={"name": self.config_name, "namespace": args.namespace,
+                                                           "labels": labels},
+                              data=connection_config(args), opts=child)
+        secret: dict[str, pulumi.Input[str]] = {}
+        store = args.store
+        if store is not None:
+            endpoint, region = store.endpoint_url, store.region
+            secret["AIRFLOW_CONN_OBJECT_STORE"] = pulumi.Output.all(store.access_key, store.secret_key).apply(
+                lambda v: store_connection_json(str(v[0]), str(v[1]), endpoint, region))
+            secret["AWS_ACCESS_KEY_ID"] = store.access_key
+            secret["AWS_SECRET_ACCESS_KEY"] = store.secret_key
+        redis = args.redis
+        if redis is not None:
+            host, port, tls = redis.host, redis.port, redis.tls
+            secret["AIRFLOW_CONN_REDIS_DEFAULT"] = redis.password.apply(
+                lambda pw: redis_connection_uri(host, port, str(pw), tls))
+        if secret:
+            k8s.core.v1.Secret(f"{name}-secret", metadata={"name": self.secret_name, "namespace": args.namespace,
+                                                           "labels": labels},
+                               type="Opaque", string_data={k: pulumi.Output.secret(v) for k, v in secret.items()},
+                               opts=child)
+        self.register_outputs({"secret_name": self.secret_name, "config_name": self.config_name})

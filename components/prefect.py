@@ -1,0 +1,401 @@
+"""Prefect 3: the server (API + UI) and a Kubernetes work-pool worker that runs flows as Jobs.
+
+- Server: the official `prefecthq/prefect` image, `prefect server start`, its database on the
+  foundation's Postgres through this consumer's own database and role. The asyncpg URL is
+  composed by Kubernetes from secretKeyRef env (`$(VAR)` expansion): no password in a manifest.
+  The server migrates its schema at start (PREFECT_API_DATABASE_MIGRATE_ON_START, upstream's
+  default), so there is no separate migration Job.
+- Worker: the official `-kubernetes` flavour of the same release (Prefect's image build adds
+  the prefect-kubernetes package to it); nothing is pip-installed at runtime. Its init container
+  creates or updates the work pool with this module's base job template
+  (`prefect work-pool create --overwrite`), so every flow-run Job gets the restricted
+  securityContext, MLflow and the object-store keys (secretKeyRef).
+- RBAC: one namespaced Role for the worker: Jobs to create and watch, their pods and logs to
+  follow, events to explain a pod that cannot start. No ClusterRole.
+
+The image has no USER (root); every pod here runs as an arbitrary non-root uid with
+PREFECT_HOME and /tmp on emptyDirs, which is all the server writes (the UI build it
+rewrites at start lives under PREFECT_HOME).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.components.kubeflow import StoreRef
+from omgml.k8s import (
+    JsonDict,
+    Size,
+    http_probe,
+    plain_env,
+    restricted_container_security_context,
+    restricted_pod_security_context,
+    secret_env,
+)
+from omgml.labels import selector_labels, standard_labels
+from omgml.naming import k8s_name
+from omgml.spec.common import DNS_LABEL, Profile
+
+TYPE_TOKEN = "omgml:orchestration:Prefect"
+
+APP = "prefect"
+VERSION = "3.9.1"
+SERVER_IMAGE = f"prefecthq/prefect:{VERSION}-python3.12"
+# Same release, built by Prefect with EXTRA_PIP_PACKAGES=prefect-kubernetes (the `-kubernetes` flavour).
+WORKER_IMAGE = f"prefecthq/prefect:{VERSION}-python3.12-kubernetes"
+UID = 10001
+PORT = 4200
+WORKER_HEALTH_PORT = 8080
+PREFECT_HOME = "/var/lib/prefect"
+TEMPLATE_DIR = "/etc/prefect"
+TEMPLATE_FILE = "base-job-template.json"
+DB_KEYS = {"PREFECT_DB_HOST": "host", "PREFECT_DB_PORT": "port", "PREFECT_DB_NAME": "database",
+           "PREFECT_DB_USER": "username", "PREFECT_DB_PASSWORD": "password"}
+DATABASE_URL = ("postgresql+asyncpg://$(PREFECT_DB_USER):$(PREFECT_DB_PASSWORD)"
+                "@$(PREFECT_DB_HOST):$(PREFECT_DB_PORT)/$(PREFECT_DB_NAME)")
+
+_DNS = re.compile(DNS_LABEL)
+_POOL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class PrefectSizing:
+    server: Size
+    worker: Size
+    flow_run: Size  # each flow-run Job's pod
+
+
+SIZING: dict[Profile, PrefectSizing] = {
+    "laptop": PrefectSizing(Size("100m", "384Mi", "1", "1Gi"), Size("25m", "192Mi", "500m", "512Mi"),
+                            Size("100m", "256Mi", "1", "1Gi")),
+    "small": PrefectSizing(Size("250m", "512Mi", "1", "1536Mi"), Size("50m", "256Mi", "500m", "768Mi"),
+                           Size("250m", "512Mi", "2", "2Gi")),
+    "production": PrefectSizing(Size("500m", "1Gi", "2", "2Gi"), Size("100m", "256Mi", "1", "1Gi"),
+                                Size("500m", "1Gi", "4", "4Gi")),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrefectArgs:
+    namespace: str
+    instance: str = "prefect"
+    profile: Profile = "laptop"
+    # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
+    database_secret: pulumi.Input[str]
+    store: StoreRef
+    mlflow_tracking_uri: pulumi.Input[str]
+    work_pool: str = "kubernetes"
+
+
+@dataclass(frozen=True)
+class ResolvedPrefect:
+    args: PrefectArgs
+    sizing: PrefectSizing
+
+    def name(self, *parts: str) -> str:
+        return k8s_name(self.args.instance, *parts)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.name('server')}.{self.args.namespace}.svc.cluster.local:{PORT}/api"
+
+
+def resolve(args: PrefectArgs) -> ResolvedPrefect:
+    if not _DNS.match(args.namespace):
+        raise ValueError(f"PrefectArgs.namespace: {args.namespace!r} is not a DNS-1123 label")
+    if not _DNS.match(args.instance):
+        raise ValueError(f"PrefectArgs.instance: {args.instance!r} is not a DNS-1123 label")
+    if args.profile not in SIZING:
+        raise ValueError(f"PrefectArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    if not _POOL.match(args.work_pool):
+        raise ValueError(f"PrefectArgs.work_pool: {args.work_pool!r}: use lowercase letters, digits and '-'")
+    return ResolvedPrefect(args, SIZING[args.profile])
+
+
+def _labels(r: ResolvedPrefect, component: str) -> dict[str, str]:
+    return standard_labels(APP, r.args.instance, component, VERSION)
+
+
+def _selector(r: ResolvedPrefect, component: str) -> dict[str, str]:
+    return selector_labels(APP, r.args.instance, component)
+
+
+def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
+    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]  # type: ignore[arg-type]
+    env.append(plain_env("PREFECT_API_DATABASE_CONNECTION_URL", DATABASE_URL))
+    return env
+
+
+def _home() -> tuple[list[JsonDict], list[JsonDict]]:
+    mounts = [{"name": "home", "mountPath": PREFECT_HOME}, {"name": "tmp", "mountPath": "/tmp"}]
+    volumes = [{"name": "home", "emptyDir": {"sizeLimit": "256Mi"}}, {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+    return mounts, volumes
+
+
+def server_deployment(r: ResolvedPrefect) -> JsonDict:
+    mounts, volumes = _home()
+    container: JsonDict = {
+        "name": "server",
+        "image": SERVER_IMAGE,
+        "command": ["prefect", "server", "start", "--host", "0.0.0.0", "--port", str(PORT)],
+        "env": [
+            plain_env("HOME", "/tmp"),
+            plain_env("PREFECT_HOME", PREFECT_HOME),
+            # The UI runs in the browser, reached through `kubectl port-forward svc/... 4200`.
+            plain_env("PREFECT_UI_API_URL", f"http://localhost:{PORT}/api"),
+            plain_env("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+            *database_env(r.args.database_secret),
+        ],
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "resources": r.sizing.server.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        # First start migrates the schema.
+        "startupProbe": http_probe("/api/health", "http", period=10, failures=60),
+        "readinessProbe": http_probe("/api/health", "http", period=10, failures=3),
+        "livenessProbe": http_probe("/api/health", "http", period=30, failures=5, timeout=10),
+        "volumeMounts": mounts,
+    }
+    return {
+        "replicas": 1,
+        "selector": {"matchLabels": _selector(r, "server")},
+        # The server also runs the scheduler services: never two at once.
+        "strategy": {"type": "Recreate"},
+        "template": {
+            "metadata": {"labels": _labels(r, "server")},
+            "spec": {
+                "serviceAccountName": r.name("server"),
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": restricted_pod_security_context(UID, UID),
+                "containers": [container],
+                "volumes": volumes,
+            },
+        },
+    }
+
+
+def flow_run_env(store: tuple[str, str, str], mlflow_uri: str) -> list[JsonDict]:
+    endpoint, region, secret = store
+    env = [
+        plain_env("MLFLOW_TRACKING_URI", mlflow_uri),
+        plain_env("AWS_DEFAULT_REGION", region),
+        plain_env("HOME", "/tmp"),
+        secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
+        secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY"),
+    ]
+    if endpoint:
+        env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
+    return env
+
+
+def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_uri: str) -> JsonDict:
+    """The work pool's base job template: Prefect's Kubernetes worker fills the `{{ }}` fields
+    per flow run and prepends its own env vars to the fixed env list below."""
+    a = r.args
+    sizing = r.sizing.flow_run
+    job_manifest = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"generateName": "{{ name }}-", "labels": "{{ labels }}", "namespace": "{{ namespace }}"},
+        "spec": {
+            "backoffLimit": 0,
+            "ttlSecondsAfterFinished": "{{ finished_job_ttl }}",
+            "template": {
+                "metadata": {"labels": _labels(r, "flow-run")},
+                "spec": {
+                    "restartPolicy": "Never",
+                    # No API token: the flow-run ServiceAccount has automount off (the pod
+                    # field is left unset so templates stay free of token-named keys).
+                    "serviceAccountName": "{{ service_account_name }}",
+                    "enableServiceLinks": False,
+                    "securityContext": restricted_pod_security_context(UID, UID),
+                    "containers": [{
+                        "name": "prefect-job",
+                        "image": "{{ image }}",
+                        "imagePullPolicy": "{{ image_pull_policy }}",
+                        "args": "{{ command }}",
+                        "env": flow_run_env(store, mlflow_uri),
+                        "resources": sizing.resources(),
+                        "securityContext": restricted_container_security_context(read_only_root=True),
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                    }],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+                },
+            },
+        },
+    }
+    variables: dict[str, Any] = {
+        "name": {"type": "string", "title": "Name"},
+        "command": {"type": "string", "title": "Command"},
+        "labels": {"type": "object", "title": "Labels", "additionalProperties": {"type": "string"}},
+        "env": {"type": "object", "title": "Environment Variables", "additionalProperties": {"type": "string"}},
+        "namespace": {"type": "string", "title": "Namespace", "default": a.namespace},
+        "image": {"type": "string", "title": "Image", "default": SERVER_IMAGE},
+        "image_pull_policy": {"type": "string", "title": "Image Pull Policy", "default": "IfNotPresent",
+                              "enum": ["IfNotPresent", "Always", "Never"]},
+        "service_account_name": {"type": "string", "title": "Service Account Name", "default": r.name("flow-run")},
+        "finished_job_ttl": {"type": "integer", "title": "Finished Job TTL", "default": 3600},
+        "job_watch_timeout_seconds": {"type": "integer", "title": "Job Watch Timeout Seconds"},
+        "pod_watch_timeout_seconds": {"type": "integer", "title": "Pod Watch Timeout Seconds", "default": 300},
+        "stream_output": {"type": "boolean", "title": "Stream Output", "default": True},
+    }
+    return {
+        "job_configuration": {
+            "command": "{{ command }}",
+            "env": "{{ env }}",
+            "labels": "{{ labels }}",
+            "name": "{{ name }}",
+            "namespace": "{{ namespace }}",
+            "job_manifest": job_manifest,
+            "cluster_config": None,
+            "job_watch_timeout_seconds": "{{ job_watch_timeout_seconds }}",
+            "pod_watch_timeout_seconds": "{{ pod_watch_timeout_seconds }}",
+            "stream_output": "{{ stream_output }}",
+        },
+        "variables": {"type": "object", "properties": variables},
+    }
+
+
+def worker_deployment(r: ResolvedPrefect) -> JsonDict:
+    a = r.args
+    mounts, volumes = _home()
+    mounts.append({"name": "job-template", "mountPath": TEMPLATE_DIR, "readOnly": True})
+    volumes.append({"name": "job-template", "configMap": {"name": r.name("job-template")}})
+    env = [
+        plain_env("HOME", "/tmp"),
+        plain_env("PREFECT_HOME", PREFECT_HOME),
+        plain_env("PREFECT_API_URL", r.api_url),
+        plain_env("PREFECT_WORKER_WEBSERVER_HOST", "0.0.0.0"),
+        plain_env("PREFECT_WORKER_WEBSERVER_PORT", str(WORKER_HEALTH_PORT)),
+    ]
+    pool_script = ('until prefect work-pool create "$POOL" --type kubernetes '
+                   f'--base-job-template {TEMPLATE_DIR}/{TEMPLATE_FILE} --overwrite; '
+                   'do echo "waiting for $PREFECT_API_URL"; sleep 5; done')
+    init: JsonDict = {
+        "name": "work-pool",
+        "image": WORKER_IMAGE,
+        "command": ["/bin/sh", "-c", pool_script],
+        "env": [*env, plain_env("POOL", a.work_pool)],
+        "resources": r.sizing.worker.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "volumeMounts": mounts,
+    }
+    container: JsonDict = {
+        "name": "worker",
+        "image": WORKER_IMAGE,
+        "command": ["prefect", "worker", "start", "--pool", a.work_pool, "--type", "kubernetes",
+                    "--with-healthcheck"],
+        "env": env,
+        "ports": [{"name": "health", "containerPort": WORKER_HEALTH_PORT, "protocol": "TCP"}],
+        "resources": r.sizing.worker.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "startupProbe": http_probe("/health", "health", period=10, failures=30),
+        "readinessProbe": http_probe("/health", "health", period=15, failures=3),
+        # The health endpoint fails when the worker has not polled the server for a while.
+        "livenessProbe": http_probe("/health", "health", period=30, failures=5, timeout=10),
+        "volumeMounts": mounts,
+    }
+    return {
+        "replicas": 1,
+        "selector": {"matchLabels": _selector(r, "worker")},
+        "strategy": {"type": "Recreate"},
+        "template": {
+            "metadata": {"labels": _labels(r, "worker")},
+            "spec": {
+                "serviceAccountName": r.name("worker"),
+                # The worker creates flow-run Jobs through the Kubernetes API.
+                "automountServiceAccountToken": True,
+                "enableServiceLinks": False,
+                "securityContext": restricted_pod_security_context(UID, UID),
+                "initContainers": [init],
+                "containers": [container],
+                "volumes": volumes,
+            },
+        },
+    }
+
+
+def worker_role_rules() -> list[JsonDict]:
+    """What prefect-kubernetes' worker does in its namespace: create and watch flow-run Jobs,
+    find and follow their pods (stream_output reads pod logs), list events for crash reports,
+    and delete a Job when a run is cancelled."""
+    return [
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "delete", "get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["list", "watch"]},
+    ]
+
+
+def server_service(r: ResolvedPrefect) -> JsonDict:
+    return {
+        "type": "ClusterIP",
+        "selector": _selector(r, "server"),
+        "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+    }
+
+
+def api_egress_policy(r: ResolvedPrefect) -> JsonDict:
+    """The worker reaches the Kubernetes API (kind :6443, EKS :443), whose address is unknown at render time."""
+    return {
+        "podSelector": {"matchLabels": _selector(r, "worker")},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
+    }
+
+
+class Prefect(pulumi.ComponentResource):
+    """Prefect server + Kubernetes worker; `.api_url`, `.work_pool`."""
+
+    api_url: str
+    work_pool: str
+
+    def __init__(self, name: str, args: PrefectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        r = resolve(args)
+        ns = args.namespace
+        child = pulumi.ResourceOptions(parent=self)
+
+        def meta(obj: str, component: str) -> JsonDict:
+            return {"name": obj, "namespace": ns, "labels": _labels(r, component)}
+
+        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
+        accounts = {
+            who: k8s.core.v1.ServiceAccount(f"{name}-sa-{who}", metadata=meta(r.name(who), who),
+                                            automount_service_account_token=who == "worker", opts=child)
+            for who in ("server", "worker", "flow-run")
+        }
+        role = k8s.rbac.v1.Role(f"{name}-worker-role", metadata=meta(r.name("worker"), "worker"),
+                                rules=worker_role_rules(), opts=child)
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-worker-binding", metadata=meta(r.name("worker"), "worker"),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("worker")},
+            subjects=[{"kind": "ServiceAccount", "name": r.name("worker"), "namespace": ns}], opts=after(role))
+        store = args.store
+        template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
+                                     args.mlflow_tracking_uri).apply(
+            lambda v: json.dumps(base_job_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3])), indent=2))
+        config = k8s.core.v1.ConfigMap(f"{name}-job-template", metadata=meta(r.name("job-template"), "worker"),
+                                       data={TEMPLATE_FILE: template}, opts=child)
+        svc = k8s.core.v1.Service(f"{name}-server-svc", metadata=meta(r.name("server"), "server"),
+                                  spec=server_service(r), opts=child)
+        server = k8s.apps.v1.Deployment(f"{name}-server", metadata=meta(r.name("server"), "server"),
+                                        spec=server_deployment(r), opts=after(accounts["server"], svc))
+        egress = k8s.networking.v1.NetworkPolicy(f"{name}-api-egress", metadata=meta(r.name("api-egress"), "network"),
+                                                 spec=api_egress_policy(r), opts=child)
+        k8s.apps.v1.Deployment(f"{name}-worker", metadata=meta(r.name("worker"), "worker"),
+                               spec=worker_deployment(r),
+                               opts=after(accounts["worker"], accounts["flow-run"], binding, config, egress, server))
+        self.api_url = r.api_url
+        self.work_pool = args.work_pool
+        self.register_outputs({"api_url": self.api_url, "work_pool": self.work_pool})
+

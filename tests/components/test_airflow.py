@@ -1,0 +1,269 @@
+"""Airflow 3 (KubernetesExecutor) and the connection bundle for an existing Airflow."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from omgml.components.airflow import (
+    API_PORT,
+    GID,
+    IMAGE,
+    SQL_ALCHEMY_CONN,
+    UID,
+    Airflow,
+    AirflowArgs,
+    AirflowConnections,
+    AirflowConnectionsArgs,
+    GitDags,
+    PvcDags,
+    resolve,
+    scheduler_role_rules,
+)
+from omgml.components.kubeflow import StoreRef
+from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
+from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
+from omgml.components.redis import Redis, RedisArgs
+from omgml.synth.manifests import manifests
+from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth, synth_manifests
+
+DATA = "omgml-data"
+ORCH = "omgml-orchestration"
+STORE = StoreRef("http://objectstore.omgml-data.svc.cluster.local:8333", "us-east-1", "objectstore-s3-credentials")
+MLFLOW = "http://mlflow.omgml-data.svc.cluster.local:5000"
+PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def args(**kw: Any) -> AirflowArgs:
+    base: dict[str, Any] = {"namespace": ORCH, "database_secret": "postgres-airflow-db", "store": STORE,
+                            "mlflow_tracking_uri": MLFLOW, "logs_bucket": "demo-pipelines"}
+    return AirflowArgs(**{**base, **kw})
+
+
+def wired(dags: GitDags | PvcDags | None = None) -> list[dict[str, Any]]:
+    """Airflow on a real Postgres consumer whose Secret lands in the orchestration namespace."""
+    def program() -> None:
+        pg = Postgres("pg", PostgresArgs(namespace=DATA, storage_gib=1, profile="laptop",
+                                         consumers=(PostgresConsumer("airflow", ORCH),)))
+        Airflow("airflow", args(database_secret=pg.databases["airflow"].secret, dags=dags or PvcDags()))
+    return synth_manifests(program)
+
+
+def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def template_of(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return dict(yaml.safe_load(one(items, "ConfigMap", "airflow-pod-template")["data"]["pod_template.yaml"]))
+
+
+def test_renders_valid_manifests_with_the_four_airflow3_parts_and_a_migrate_job() -> None:
+    items = wired()
+    assert_valid(items)
+    for part in PARTS:
+        one(items, "Deployment", f"airflow-{part}")
+    (job,) = [j for j in find(items, "Job") if j["metadata"]["name"].startswith("airflow-migrate-")]
+    assert containers(job)[0]["command"] == ["airflow", "db", "migrate"]
+    assert job["metadata"]["annotations"]["pulumi.com/replaceUnready"] == "true"
+
+
+def test_uses_the_shared_postgres_through_its_own_generated_credentials() -> None:
+    items = wired()
+    # One copy beside Postgres (for its provisioning Job), one in Airflow's namespace.
+    (consumer,) = [m for m in find(items, "Secret", "postgres-airflow-db") if m["metadata"]["namespace"] == ORCH]
+    assert set(consumer["stringData"]) == {"host", "port", "database", "username", "password"}
+    for part in PARTS:
+        c = containers(one(items, "Deployment", f"airflow-{part}"), init=False)[0]
+        env = env_of(c)
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["value"] == SQL_ALCHEMY_CONN
+        for var in ("AIRFLOW_DB_PASSWORD", "AIRFLOW_DB_USER", "AIRFLOW_DB_HOST"):
+            assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "postgres-airflow-db"
+        # The URL refers only to variables defined before it (Kubernetes expands $(VAR) in order).
+        names = [e["name"] for e in c["env"]]
+        for ref in re.findall(r"\$\((\w+)\)", SQL_ALCHEMY_CONN):
+            assert names.index(ref) < names.index("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+
+
+def test_no_generated_value_appears_in_the_manifests() -> None:
+    items = wired()
+    assert not re.search(r"mock[0-9a-f]{6,}", json.dumps(items))
+    secret = one(items, "Secret", "airflow-secrets")
+    assert set(secret["stringData"]) == {"admin-password", "jwt-secret", "api-secret-key", "fernet-key"}
+
+
+def test_every_part_shares_jwt_and_fernet_from_the_secret() -> None:
+    items = wired()
+    for part in PARTS:
+        env = env_of(containers(one(items, "Deployment", f"airflow-{part}"), init=False)[0])
+        for var, key in (("AIRFLOW__API_AUTH__JWT_SECRET", "jwt-secret"), ("AIRFLOW__CORE__FERNET_KEY", "fernet-key")):
+            assert env[var]["valueFrom"]["secretKeyRef"] == {"name": "airflow-secrets", "key": key}
+        assert env["AIRFLOW__CORE__EXECUTOR"]["value"] == "KubernetesExecutor"
+
+
+def test_admin_password_reaches_only_the_api_server_and_never_a_command_line() -> None:
+    items = wired()
+    api = containers(one(items, "Deployment", "airflow-api-server"), init=False)[0]
+    assert env_of(api)["AIRFLOW_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "admin-password"
+    assert '"$AIRFLOW_ADMIN_PASSWORD"' in api["command"][2] and api["command"][2].endswith(
+        f"exec airflow api-server --port {API_PORT}")
+    for part in ("scheduler", "dag-processor", "triggerer"):
+        assert "AIRFLOW_ADMIN_PASSWORD" not in env_of(containers(one(items, "Deployment", f"airflow-{part}"))[0])
+
+
+def test_scheduler_rbac_is_namespaced_and_minimal() -> None:
+    items = wired()
+    assert not find(items, "ClusterRole") and not find(items, "ClusterRoleBinding")
+    role = one(items, "Role", "airflow-scheduler")
+    assert role["metadata"]["namespace"] == ORCH
+    verbs = {(r["resources"][0]): r["verbs"] for r in role["rules"]}
+    assert verbs == {"pods": ["create", "delete", "get", "list", "patch", "watch"], "pods/log": ["get"],
+                     "events": ["list"]}
+    assert role["rules"] == scheduler_role_rules()
+    binding = one(items, "RoleBinding", "airflow-scheduler")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "airflow-scheduler", "namespace": ORCH}]
+    assert binding["roleRef"]["kind"] == "Role"
+    # Only the scheduler gets an API token.
+    for part in PARTS:
+        ps = pod_spec(one(items, "Deployment", f"airflow-{part}"))
+        assert ps["automountServiceAccountToken"] is (part == "scheduler")
+        assert ps["serviceAccountName"] == f"airflow-{part}"
+
+
+def test_every_container_is_restricted_sized_and_probed() -> None:
+    items = wired(GitDags("https://github.com/example/dags", path="dags"))
+    for part in PARTS:
+        dep = one(items, "Deployment", f"airflow-{part}")
+        ps = pod_spec(dep)
+        assert ps["securityContext"]["runAsUser"] == UID and ps["securityContext"]["runAsGroup"] == GID
+        assert ps["enableServiceLinks"] is False
+        for c in containers(dep):
+            assert c["securityContext"]["readOnlyRootFilesystem"] is True
+            assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+            assert set(c["resources"]) == {"requests", "limits"}
+        for c in containers(dep, init=False):
+            assert "readinessProbe" in c and "livenessProbe" in c, (part, c["name"])
+    api = containers(one(items, "Deployment", "airflow-api-server"), init=False)[0]
+    assert api["readinessProbe"]["httpGet"]["path"] == "/api/v2/monitor/health"
+    sched = containers(one(items, "Deployment", "airflow-scheduler"), init=False)[0]
+    assert sched["livenessProbe"]["exec"]["command"] == ["airflow", "jobs", "check", "--job-type", "SchedulerJob",
+                                                         "--local"]
+
+
+def test_service_targets_the_api_server_port() -> None:
+    items = wired()
+    svc = one(items, "Service", "airflow-api-server")
+    dep = one(items, "Deployment", "airflow-api-server")
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert svc["spec"]["selector"].items() <= dep["spec"]["template"]["metadata"]["labels"].items()
+    ports = {p["name"] for c in containers(dep) for p in c.get("ports", [])}
+    assert svc["spec"]["ports"][0]["targetPort"] in ports
+
+
+def test_task_pods_get_mlflow_and_the_store_but_no_database_and_no_token() -> None:
+    items = wired(GitDags("https://github.com/example/dags", ref="v1", path="dags"))
+    tpl = template_of(items)
+    assert_valid([tpl])
+    (base,) = tpl["spec"]["containers"]
+    assert base["name"] == "base" and base["image"] == IMAGE
+    env = env_of(base)
+    assert env["MLFLOW_TRACKING_URI"]["value"] == MLFLOW
+    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]["value"] == (
+        f"http://airflow-api-server.{ORCH}.svc.cluster.local:{API_PORT}/execution/")
+    assert json.loads(env["AIRFLOW_CONN_OBJECT_STORE"]["value"])["extra"]["endpoint_url"] == STORE.endpoint_url
+    assert not any(k.startswith("AIRFLOW_DB") or "SQL_ALCHEMY" in k for k in env)
+    assert "automountServiceAccountToken" not in tpl["spec"]
+    sa = one(items, "ServiceAccount", "airflow-worker")
+    assert sa["automountServiceAccountToken"] is False
+    (sync,) = tpl["spec"]["initContainers"]
+    assert "--one-time" in sync["args"] and "--ref=v1" in sync["args"]
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"]["value"] == "/opt/airflow/dags/repo/dags"
+    # The scheduler reads the template from the mounted ConfigMap.
+    sched = one(items, "Deployment", "airflow-scheduler")
+    sched_env = env_of(containers(sched, init=False)[0])
+    path = sched_env["AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE"]["value"]
+    mount = next(m for m in containers(sched, init=False)[0]["volumeMounts"] if m["name"] == "pod-template")
+    assert path.startswith(mount["mountPath"] + "/")
+
+
+def test_git_dags_run_git_sync_beside_the_dag_processor_only() -> None:
+    items = wired(GitDags("https://github.com/example/dags"))
+    names = [c["name"] for c in containers(one(items, "Deployment", "airflow-dag-processor"), init=False)]
+    assert names == ["dag-processor", "git-sync"]
+    assert not find(items, "PersistentVolumeClaim")
+    for part in ("api-server", "scheduler", "triggerer"):
+        assert "git-sync" not in [c["name"] for c in containers(one(items, "Deployment", f"airflow-{part}"))]
+
+
+def test_pvc_dags_mount_one_claim_read_only() -> None:
+    items = wired(PvcDags(storage_gib=3))
+    pvc = one(items, "PersistentVolumeClaim", "airflow-dags")
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "3Gi"
+    ps = pod_spec(one(items, "Deployment", "airflow-dag-processor"))
+    assert {"name": "dags", "persistentVolumeClaim": {"claimName": "airflow-dags"}} in ps["volumes"]
+    mount = next(m for m in ps["containers"][0]["volumeMounts"] if m["name"] == "dags")
+    assert mount["readOnly"] is True
+
+
+@pytest.mark.parametrize(("kw", "field"), [
+    ({"namespace": "Bad_NS"}, "AirflowArgs.namespace"),
+    ({"dags": GitDags("git@github.com:a/b.git")}, "AirflowArgs.dags.url"),
+    ({"dags": GitDags("https://github.com/a/b", path="../x")}, "AirflowArgs.dags.path"),
+    ({"dags": PvcDags(storage_gib=0)}, "AirflowArgs.dags.storage_gib"),
+])
+def test_bad_args_name_the_field(kw: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(field)):
+        resolve(args(**kw))
+
+
+def test_two_instances_do_not_collide() -> None:
+    def program() -> None:
+        Airflow("a1", args(instance="airflow-a"))
+        Airflow("a2", args(instance="airflow-b"))
+    items = synth_manifests(program)
+    keys = [(m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]) for m in items]
+    assert len(keys) == len(set(keys))
+
+
+# --- the team's existing Airflow ---------------------------------------------------------------------
+def bundle(with_redis: bool = True) -> list[dict[str, Any]]:
+    def program() -> None:
+        store = ObjectStore("os", ObjectStoreArgs(namespace=DATA, storage_gib=1, profile="laptop",
+                                                  buckets={"mlflow": "demo-mlflow"}, client_namespaces=(DATA,)))
+        redis = Redis("redis", RedisArgs(namespace=DATA, storage_gib=1, max_memory_mib=None, profile="laptop",
+                                         client_namespaces=())) if with_redis else None
+        AirflowConnections("conn", AirflowConnectionsArgs(
+            namespace=DATA, mlflow_tracking_uri=MLFLOW, store=store.endpoint,
+            feast_endpoint="http://feast.omgml-data.svc.cluster.local:6566",
+            redis=redis.endpoint if redis else None))
+    return manifests(synth(program))
+
+
+def test_connection_bundle_splits_secret_and_plain_values() -> None:
+    items = bundle()
+    assert_valid(items)
+    cm = one(items, "ConfigMap", "airflow-connections")
+    assert json.loads(cm["data"]["AIRFLOW_CONN_MLFLOW_DEFAULT"]) == {"conn_type": "http", "host": MLFLOW}
+    assert json.loads(cm["data"]["AIRFLOW_CONN_FEAST"])["conn_type"] == "http"
+    assert cm["data"]["AWS_ENDPOINT_URL"].startswith("http://objectstore.")
+    secret = one(items, "Secret", "airflow-connections")
+    assert set(secret["stringData"]) == {"AIRFLOW_CONN_OBJECT_STORE", "AIRFLOW_CONN_REDIS_DEFAULT",
+                                         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert not any(k.startswith("AIRFLOW_CONN_OBJECT") for k in cm["data"])
+    assert not re.search(r"mock[0-9a-f]{6,}", json.dumps(items))
+    assert not find(items, "Deployment", "airflow-api-server")
+
+
+def test_connection_values_compose_the_aws_and_redis_uris() -> None:
+    from omgml.components.airflow import redis_connection_uri, store_connection_json
+
+    conn = json.loads(store_connection_json("AK", "SK", "http://objectstore:8333", "us-east-1"))
+    assert conn == {"conn_type": "aws", "login": "AK", "password": "SK",
+                    "extra": {"endpoint_url": "http://objectstore:8333", "region_name": "us-east-1"}}
+    assert "endpoint_url" not in json.loads(store_connection_json("AK", "SK", "", "eu-west-1"))["extra"]
+    assert redis_connection_uri("redis.ns", 6379, "p/w", False) == "redis://:p%2Fw@redis.ns:6379/0"
+    assert redis_connection_uri("r", 6380, "x", True).startswith("rediss://")

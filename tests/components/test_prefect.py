@@ -1,0 +1,172 @@
+"""Prefect 3: server on the shared Postgres, Kubernetes worker with namespaced RBAC."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from omgml.components.kubeflow import StoreRef
+from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
+from omgml.components.prefect import (
+    DATABASE_URL,
+    PORT,
+    SERVER_IMAGE,
+    WORKER_IMAGE,
+    Prefect,
+    PrefectArgs,
+    base_job_template,
+    resolve,
+    worker_role_rules,
+)
+from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth_manifests
+
+DATA = "omgml-data"
+ORCH = "omgml-orchestration"
+STORE = StoreRef("http://objectstore.omgml-data.svc.cluster.local:8333", "us-east-1", "objectstore-s3-credentials")
+MLFLOW = "http://mlflow.omgml-data.svc.cluster.local:5000"
+
+
+def args(**kw: Any) -> PrefectArgs:
+    base: dict[str, Any] = {"namespace": ORCH, "database_secret": "postgres-prefect-db", "store": STORE,
+                            "mlflow_tracking_uri": MLFLOW}
+    return PrefectArgs(**{**base, **kw})
+
+
+def wired(**kw: Any) -> list[dict[str, Any]]:
+    def program() -> None:
+        pg = Postgres("pg", PostgresArgs(namespace=DATA, storage_gib=1, profile="laptop",
+                                         consumers=(PostgresConsumer("prefect", ORCH),)))
+        Prefect("prefect", args(database_secret=pg.databases["prefect"].secret, **kw))
+    return synth_manifests(program)
+
+
+def env_of(c: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in c.get("env", [])}
+
+
+def job_template(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return dict(json.loads(one(items, "ConfigMap", "prefect-job-template")["data"]["base-job-template.json"]))
+
+
+def test_renders_valid_manifests() -> None:
+    items = wired()
+    assert_valid(items)
+    assert containers(one(items, "Deployment", "prefect-server"))[0]["image"] == SERVER_IMAGE
+    assert all(c["image"] == WORKER_IMAGE for c in containers(one(items, "Deployment", "prefect-worker")))
+    assert WORKER_IMAGE.endswith("-kubernetes") and ":latest" not in WORKER_IMAGE
+
+
+def test_server_uses_the_shared_postgres_through_its_own_credentials() -> None:
+    items = wired()
+    (copy,) = [m for m in find(items, "Secret", "postgres-prefect-db") if m["metadata"]["namespace"] == ORCH]
+    assert set(copy["stringData"]) == {"host", "port", "database", "username", "password"}
+    server = containers(one(items, "Deployment", "prefect-server"))[0]
+    env = env_of(server)
+    assert env["PREFECT_API_DATABASE_CONNECTION_URL"]["value"] == DATABASE_URL
+    assert DATABASE_URL.startswith("postgresql+asyncpg://$(PREFECT_DB_USER):$(PREFECT_DB_PASSWORD)@")
+    assert env["PREFECT_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "postgres-prefect-db", "key": "password"}
+    names = [e["name"] for e in server["env"]]
+    for ref in re.findall(r"\$\((\w+)\)", DATABASE_URL):
+        assert names.index(ref) < names.index("PREFECT_API_DATABASE_CONNECTION_URL")
+    assert server["command"][:3] == ["prefect", "server", "start"] and "0.0.0.0" in server["command"]
+    assert server["readinessProbe"]["httpGet"]["path"] == "/api/health"
+    assert not re.search(r"mock[0-9a-f]{6,}", json.dumps(items))
+    # The worker never sees the database.
+    worker_env = env_of(containers(one(items, "Deployment", "prefect-worker"), init=False)[0])
+    assert not any(k.startswith("PREFECT_DB") or k == "PREFECT_API_DATABASE_CONNECTION_URL" for k in worker_env)
+
+
+def test_worker_rbac_is_namespaced_and_minimal() -> None:
+    items = wired()
+    assert not find(items, "ClusterRole") and not find(items, "ClusterRoleBinding")
+    role = one(items, "Role", "prefect-worker")
+    assert role["metadata"]["namespace"] == ORCH
+    rules = {(r["apiGroups"][0], r["resources"][0]): r["verbs"] for r in role["rules"]}
+    assert rules == {
+        ("batch", "jobs"): ["create", "delete", "get", "list", "watch"],
+        ("", "pods"): ["get", "list", "watch"],
+        ("", "pods/log"): ["get"],
+        ("", "events"): ["list", "watch"],
+    }
+    assert role["rules"] == worker_role_rules()
+    binding = one(items, "RoleBinding", "prefect-worker")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "prefect-worker", "namespace": ORCH}]
+    assert pod_spec(one(items, "Deployment", "prefect-worker"))["automountServiceAccountToken"] is True
+    assert pod_spec(one(items, "Deployment", "prefect-server"))["automountServiceAccountToken"] is False
+    assert one(items, "ServiceAccount", "prefect-flow-run")["automountServiceAccountToken"] is False
+
+
+def test_worker_joins_the_pool_created_with_the_platform_template() -> None:
+    items = wired(work_pool="training")
+    worker = one(items, "Deployment", "prefect-worker")
+    (init,) = pod_spec(worker)["initContainers"]
+    assert "--base-job-template /etc/prefect/base-job-template.json --overwrite" in init["command"][2]
+    assert env_of(init)["POOL"]["value"] == "training"
+    main = containers(worker, init=False)[0]
+    assert main["command"][:6] == ["prefect", "worker", "start", "--pool", "training", "--type"]
+    assert env_of(main)["PREFECT_API_URL"]["value"] == f"http://prefect-server.{ORCH}.svc.cluster.local:{PORT}/api"
+    assert main["livenessProbe"]["httpGet"]["path"] == "/health"
+
+
+def test_flow_runs_get_mlflow_the_store_keys_and_a_restricted_pod() -> None:
+    tpl = job_template(wired())
+    manifest = tpl["job_configuration"]["job_manifest"]
+    pod = manifest["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    env = env_of(c)
+    assert env["MLFLOW_TRACKING_URI"]["value"] == MLFLOW
+    assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
+    assert env["AWS_ENDPOINT_URL"]["value"] == STORE.endpoint_url
+    assert c["securityContext"]["runAsNonRoot"] is True and c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert set(c["resources"]) == {"requests", "limits"}
+    variables = tpl["variables"]["properties"]
+    assert variables["namespace"]["default"] == ORCH
+    assert variables["service_account_name"]["default"] == "prefect-flow-run"
+    assert c["args"] == "{{ command }}" and c["image"] == "{{ image }}"
+
+
+def test_template_leaves_out_the_endpoint_on_aws_s3() -> None:
+    r = resolve(args())
+    env = {e["name"] for e in base_job_template(r, ("", "eu-west-1", "s3"), MLFLOW)["job_configuration"][
+        "job_manifest"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "AWS_ENDPOINT_URL" not in env and "AWS_DEFAULT_REGION" in env
+
+
+def test_service_targets_the_server_port() -> None:
+    items = wired()
+    svc = one(items, "Service", "prefect-server")
+    dep = one(items, "Deployment", "prefect-server")
+    assert svc["spec"]["selector"].items() <= dep["spec"]["template"]["metadata"]["labels"].items()
+    assert svc["spec"]["ports"][0]["targetPort"] in {p["name"] for p in containers(dep)[0]["ports"]}
+
+
+def test_every_container_is_restricted_sized_and_probed() -> None:
+    for dep in find(wired(), "Deployment"):
+        for c in containers(dep):
+            assert c["securityContext"]["allowPrivilegeEscalation"] is False
+            assert set(c["resources"]) == {"requests", "limits"}
+        for c in containers(dep, init=False):
+            assert "readinessProbe" in c and "livenessProbe" in c
+
+
+@pytest.mark.parametrize(("kw", "field"), [
+    ({"namespace": "NS"}, "PrefectArgs.namespace"),
+    ({"work_pool": "Bad Pool"}, "PrefectArgs.work_pool"),
+    ({"profile": "huge"}, "PrefectArgs.profile"),
+])
+def test_bad_args_name_the_field(kw: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(field)):
+        resolve(args(**kw))
+
+
+def test_two_instances_do_not_collide() -> None:
+    def program() -> None:
+        Prefect("p1", args(instance="prefect-a"))
+        Prefect("p2", args(instance="prefect-b"))
+    items = synth_manifests(program)
+    keys = [(m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]) for m in items]
+    assert len(keys) == len(set(keys))
