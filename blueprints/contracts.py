@@ -36,6 +36,19 @@ FOUNDATION_KEYS: tuple[str, ...] = (
     # phases.training.orchestration.namespace; "" when Airflow / Prefect is off.
     "airflow_db_secret",
     "prefect_db_secret",
+    # Target aws only (components/aws/platform.py AWS_FOUNDATION_KEYS; a test keeps the two equal):
+    # the VPC, the EKS cluster (its kubeconfig rebuilds the Kubernetes provider in later phases)
+    # and what GPU node groups join.
+    "aws_region",
+    "vpc_id",
+    "vpc_cidr",
+    "eks_cluster_name",
+    "eks_kubeconfig",
+    "eks_node_role_arn",
+    "eks_node_security_group_id",
+    "eks_private_subnet_ids",
+    "eks_oidc_provider_arn",
+    "eks_oidc_issuer",
 )
 # Exported by the training phase.
 TRAINING_KEYS: tuple[str, ...] = (

@@ -11,14 +11,16 @@ For the same reason the foundation provisions the training phase's Postgres cons
 Airflow the team already runs (`phases.training.airflow.connections_bundle`), the
 `airflow-connections` Secret + ConfigMap built from the secret Outputs only this phase holds.
 
-Every store runs in-cluster on both targets for now; `managed: true` on aws (RDS, ElastiCache,
-MSK, S3) is a later step that swaps the component behind the same endpoint contracts.
+On aws, omgml.program builds the VPC and EKS cluster first (components/aws) and passes it in:
+Postgres and Kafka marked `managed: true` become RDS and MSK behind the same endpoint
+contracts; Redis and the object store run in-cluster on EKS (their managed twins are not wired
+to their consumers yet, and the spec refuses `managed: true` for them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,9 +33,15 @@ from omgml.components.namespace import NamespaceArgs, PlatformNamespace, egress_
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.redis import Redis, RedisArgs
+from omgml.errors import SpecError
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import PlatformSpec
+from omgml.spec.platform import unwired_managed_stores
+
+if TYPE_CHECKING:
+    from omgml.components.aws.platform import AwsFoundation
+    from omgml.components.contracts import KafkaEndpoint, PostgresDatabase
 
 TYPE_TOKEN = "omgml:blueprints:Foundation"
 
@@ -44,6 +52,9 @@ BUCKET_ROLES = ("mlflow", "features", "models", "pipelines")
 @dataclass(frozen=True)
 class FoundationArgs:
     spec: PlatformSpec
+    # Target aws: the VPC + EKS cluster + managed stores (built first by omgml.program); the
+    # stores the spec marks `managed: true` come from it behind the same endpoint contracts.
+    aws: AwsFoundation | None = None
 
 
 def bucket_names(spec: PlatformSpec) -> dict[str, str]:
@@ -119,6 +130,9 @@ class Foundation(pulumi.ComponentResource):
     def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         spec = args.spec
+        unwired = unwired_managed_stores(spec)
+        if unwired:
+            raise SpecError("omgml.yaml", unwired)
         f = spec.phases.foundation
         profile = spec.profile
         data_ns = f.namespace
@@ -145,11 +159,17 @@ class Foundation(pulumi.ComponentResource):
             for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled))
             if enabled
         ) + orchestration_consumers(spec)
-        postgres = None
-        if f.postgres.enabled:
-            postgres = Postgres(f"{name}-postgres", PostgresArgs(
+        # Postgres: in-cluster, or RDS on aws when managed; consumers only see PostgresDatabase.
+        databases: dict[str, PostgresDatabase] = {}
+        postgres: pulumi.Resource | None = None
+        if f.postgres.enabled and args.aws is not None and f.postgres.managed:
+            databases = args.aws.postgres(consumers, namespace=data_ns, depends_on=namespaces)
+            postgres = args.aws
+        elif f.postgres.enabled:
+            in_cluster_pg = Postgres(f"{name}-postgres", PostgresArgs(
                 namespace=data_ns, storage_gib=f.postgres.storage_gib, profile=profile, consumers=consumers,
             ), in_namespaces)
+            databases, postgres = in_cluster_pg.databases, in_cluster_pg
         objectstore = None
         if f.object_store.enabled:
             objectstore = ObjectStore(f"{name}-objectstore", ObjectStoreArgs(
@@ -162,12 +182,14 @@ class Foundation(pulumi.ComponentResource):
                 namespace=data_ns, storage_gib=f.redis.storage_gib, max_memory_mib=f.redis.max_memory_mib,
                 profile=profile, client_namespaces=tuple(clients),
             ), in_namespaces)
-        kafka = None
-        if f.kafka.enabled:
+        kafka: KafkaEndpoint | None = None
+        if f.kafka.enabled and args.aws is not None and f.kafka.managed:
+            kafka = args.aws.kafka(client_namespaces=(data_ns, *clients), depends_on=namespaces)
+        elif f.kafka.enabled:
             kafka = Kafka(f"{name}-kafka", KafkaArgs(
                 namespace=data_ns, brokers=kafka_brokers(f.kafka.brokers, profile),
                 storage_gib=f.kafka.storage_gib, profile=profile, topics=tuple(f.kafka.topics),
-            ), in_namespaces)
+            ), in_namespaces).endpoint
 
         mlflow = None
         if f.mlflow.enabled:
@@ -175,7 +197,7 @@ class Foundation(pulumi.ComponentResource):
             assert postgres is not None and objectstore is not None
             mlflow = Mlflow(f"{name}-mlflow", MlflowArgs(
                 namespace=data_ns, replicas=f.mlflow.replicas, profile=profile,
-                backend=postgres.databases["mlflow"], store=objectstore.endpoint,
+                backend=databases["mlflow"], store=objectstore.endpoint,
                 artifacts_bucket=buckets["mlflow"],
             ), pulumi.ResourceOptions(parent=self, depends_on=[*namespaces, postgres, objectstore]))
         feast = None
@@ -184,7 +206,7 @@ class Foundation(pulumi.ComponentResource):
             online = redis if f.feast.online_store == "redis" else None
             feast = Feast(f"{name}-feast", FeastArgs(
                 namespace=data_ns, replicas=f.feast.replicas, profile=profile,
-                registry=postgres.databases["feast"],
+                registry=databases["feast"],
                 online=online.endpoint if online is not None else None,
                 store=objectstore.endpoint, offline_bucket=buckets["features"],
                 feature_repo=f.feast.feature_repo, project=spec.name.replace("-", "_"),
@@ -204,7 +226,7 @@ class Foundation(pulumi.ComponentResource):
             ), in_namespaces)
 
         def db_secret(consumer: str) -> str:
-            return postgres.databases[consumer].secret if postgres and consumer in postgres.databases else ""
+            return databases[consumer].secret if consumer in databases else ""
 
         self.exports = {
             "data_namespace": namespaces[0].name,
@@ -217,7 +239,8 @@ class Foundation(pulumi.ComponentResource):
             "redis_host": redis.endpoint.host if redis else "",
             "redis_port": str(redis.endpoint.port) if redis else "",
             "redis_secret": redis.endpoint.password_ref.secret_name if redis else "",
-            "kafka_bootstrap": kafka.endpoint.bootstrap_servers if kafka else "",
+            # MSK's brokers are known only at deploy time (TLS + IAM on 9098).
+            "kafka_bootstrap": (kafka.managed_bootstrap_servers or kafka.bootstrap_servers) if kafka else "",
             "feast_endpoint": feast.endpoint if feast else "",
             "airflow_db_secret": db_secret("airflow"),
             "prefect_db_secret": db_secret("prefect"),

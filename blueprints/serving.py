@@ -28,6 +28,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml.blueprints.contracts import PhaseOutputs
+from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
 from omgml.components.evidently import Evidently, EvidentlyArgs
 from omgml.components.modelserver import ModelServerArgs, metrics_endpoint, model_server_for, server_name
 from omgml.components.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
@@ -133,6 +134,12 @@ class Serving(pulumi.ComponentResource):
         region = fnd.get("object_store_region")
         store_secret = fnd.get("object_store_secret")
         self.exports["serving_namespace"] = ns
+        if not spec.phases.training.enabled and s.gpu_pools:
+            # No training stack will provision these pools: this phase does (blueprints/gpu.py).
+            eks = EksNodeTarget.from_foundation(fnd) if spec.target == "aws" else None
+            plugin_ns, node_groups = gpu_compute(name, spec, s.gpu_pools, eks, self)
+            self.exports["gpu_node_groups"] = node_groups
+            self.exports["device_plugin_namespace"] = plugin_ns
 
         if s.server.enabled:
             env_keys = model_env_keys(spec)

@@ -20,36 +20,20 @@ Everything the serving phase needs comes out as TRAINING_KEYS (blueprints/contra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from omgml.blueprints.contracts import FOUNDATION_KEYS, PhaseOutputs
+from omgml.blueprints.contracts import PhaseOutputs
+from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
 from omgml.components.airflow import Airflow, AirflowArgs, GitDags, PvcDags
-from omgml.components.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
-from omgml.components.gpupool import GpuPool, GpuPoolArgs, gpu_pool_labels, gpu_taint
+from omgml.components.gpupool import gpu_pool_labels, gpu_taint
 from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs, StoreRef
 from omgml.components.prefect import Prefect, PrefectArgs
 from omgml.spec import PlatformSpec
 
 TYPE_TOKEN = "omgml:blueprints:Training"
-
-# Where EKS node groups join: exported by the phase that creates the AWS cluster (a later
-# issue). Args field → stack output key.
-EKS_KEYS: dict[str, str] = {
-    "cluster_name": "eks_cluster_name",
-    "node_role_arn": "eks_node_role_arn",
-    "subnet_ids": "eks_private_subnet_ids",
-}
-
-
-@dataclass(frozen=True)
-class EksNodeTarget:
-    cluster_name: pulumi.Input[str]
-    node_role_arn: pulumi.Input[str]
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
 
 
 @dataclass(frozen=True)
@@ -60,18 +44,9 @@ class TrainingArgs:
     eks: EksNodeTarget | None = None
 
 
-def missing_eks_keys() -> list[str]:
-    return [key for key in EKS_KEYS.values() if key not in FOUNDATION_KEYS]
-
-
-def eks_target(args: TrainingArgs) -> EksNodeTarget | None:
-    """Where node groups join: TrainingArgs.eks, else the earlier phase's outputs once it
-    exports the EKS keys; None while no phase creates the cluster yet."""
-    if args.eks is not None:
-        return args.eks
-    if missing_eks_keys():
-        return None
-    return EksNodeTarget(**{field: args.foundation.get(key) for field, key in EKS_KEYS.items()})
+def eks_target(args: TrainingArgs) -> EksNodeTarget:
+    """Where node groups join: TrainingArgs.eks, else the foundation's EKS outputs."""
+    return args.eks if args.eks is not None else EksNodeTarget.from_foundation(args.foundation)
 
 
 def gpu_exports(spec: PlatformSpec) -> dict[str, Any]:
@@ -86,12 +61,6 @@ def gpu_exports(spec: PlatformSpec) -> dict[str, Any]:
     }
 
 
-def needs_device_plugin(spec: PlatformSpec) -> bool:
-    # Without a GPU the plugin fails its init on every node (FAIL_ON_INIT_ERROR); with no pool
-    # it would match no node.
-    return spec.gpu_available() and bool(spec.all_gpu_pools())
-
-
 class Training(pulumi.ComponentResource):
     exports: dict[str, Any]
 
@@ -104,26 +73,7 @@ class Training(pulumi.ComponentResource):
         pools = spec.all_gpu_pools()
 
         eks = eks_target(args) if spec.target == "aws" and pools else None
-        if spec.target == "aws" and pools and eks is None:
-            # Rendering must keep working before the AWS cluster exists in the code base; the
-            # pools are still exported, so serving schedules onto them once they exist.
-            pulumi.log.warn(
-                f"phases.training.gpu_pools: no EKS node groups created for {[p.name for p in pools]}: the "
-                f"earlier phase exports no {missing_eks_keys()} yet (blueprints/contracts.py); create the "
-                "EKS cluster first", self)
-        if eks is not None:
-            for pool in pools:
-                GpuPool(f"{name}-pool-{pool.name}", GpuPoolArgs(
-                    pool=pool, target="aws", cluster_name=eks.cluster_name, node_role_arn=eks.node_role_arn,
-                    subnet_ids=eks.subnet_ids, tags={"omgml.dev/platform": spec.name},
-                ), child)
-        device_plugin_ns = ""
-        if needs_device_plugin(spec):
-            plugin = NvidiaDevicePlugin(f"{name}-nvidia", NvidiaDevicePluginArgs(
-                namespace=t.device_plugin_namespace, pools=tuple(pools), profile=spec.profile,
-                instance=spec.name,
-            ), child)
-            device_plugin_ns = plugin.namespace
+        device_plugin_ns, node_groups = gpu_compute(name, spec, pools, eks, self)
 
         kfp_on = t.enabled and t.kubeflow.enabled
         self.exports = {
@@ -133,7 +83,7 @@ class Training(pulumi.ComponentResource):
             "kfp_endpoint": "",
             "kfp_ui_service": "",
             "device_plugin_namespace": device_plugin_ns,
-            "gpu_node_groups": [p.name for p in pools] if eks is not None else [],
+            "gpu_node_groups": node_groups,
             **gpu_exports(spec),
             "airflow_api_endpoint": "",
             "prefect_api_url": "",

@@ -46,23 +46,48 @@ def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName
 
     exports: dict[str, Any]
     if phase == "foundation":
-        from omgml.blueprints.foundation import Foundation, FoundationArgs
+        from omgml.blueprints.foundation import Foundation, FoundationArgs, bucket_names
 
-        exports = Foundation("foundation", FoundationArgs(spec=spec)).exports
+        if spec.target == "aws":
+            from omgml.components.aws.platform import AwsFoundation, AwsFoundationArgs
+
+            # The cluster comes first: every Kubernetes object of the phase lands on it, through
+            # its provider (children inherit `providers` from the blueprint).
+            cloud = AwsFoundation("aws", AwsFoundationArgs(spec=spec, buckets=bucket_names(spec)))
+            blueprint = Foundation("foundation", FoundationArgs(spec=spec, aws=cloud),
+                                   pulumi.ResourceOptions(providers=[cloud.k8s_provider, cloud.aws_provider]))
+            exports = {**blueprint.exports, **cloud.exports}
+        else:
+            exports = Foundation("foundation", FoundationArgs(spec=spec)).exports
     elif phase == "training":
         from omgml.blueprints.training import Training, TrainingArgs
 
         fnd = read("foundation", FOUNDATION_KEYS)
-        exports = Training("training", TrainingArgs(spec=spec, foundation=fnd)).exports
+        exports = Training("training", TrainingArgs(spec=spec, foundation=fnd),
+                           _cluster_options(spec, fnd)).exports
     else:
         from omgml.blueprints.serving import Serving, ServingArgs
 
         fnd = read("foundation", FOUNDATION_KEYS)
         trn = read("training", TRAINING_KEYS) if spec.phases.training.enabled else None
-        exports = Serving("serving", ServingArgs(spec=spec, foundation=fnd, training=trn)).exports
+        exports = Serving("serving", ServingArgs(spec=spec, foundation=fnd, training=trn),
+                          _cluster_options(spec, fnd)).exports
     for key, value in exports.items():
         pulumi.export(key, value)
     return exports
+
+
+def _cluster_options(spec: PlatformSpec, foundation: Any) -> pulumi.ResourceOptions | None:
+    """On aws, later phases reach the foundation's EKS cluster through a provider rebuilt from
+    its kubeconfig output, and AWS resources (GPU node groups) through the spec's region."""
+    if spec.target != "aws":
+        return None
+    from omgml.components.aws.platform import aws_provider, kubernetes_provider
+
+    return pulumi.ResourceOptions(providers=[
+        kubernetes_provider("eks", foundation.get("eks_kubeconfig")),
+        aws_provider("aws", spec),
+    ])
 
 
 def references_for(project: str, prefix: str, phase: PhaseName, org: str = DEFAULT_ORG) -> dict[PhaseName, str]:

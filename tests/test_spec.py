@@ -118,6 +118,19 @@ def test_managed_services_only_on_aws() -> None:
     spec_from_dict({"name": "x", "target": "aws", "phases": {"foundation": {"postgres": {"managed": True}}}})
 
 
+def test_unwired_managed_twins_are_refused_at_render() -> None:
+    from omgml.synth.render import render_platform
+
+    spec = spec_from_dict({"name": "x", "target": "aws", "phases": {"foundation": {
+        "redis": {"managed": True}, "object_store": {"managed": True}}}})
+    with pytest.raises(SpecError) as info:
+        render_platform(spec, ["foundation"])
+    found = info.value.problems
+    assert [p.split(":")[0] for p in found] == ["phases.foundation.redis.managed",
+                                                  "phases.foundation.object_store.managed"]
+    assert all("not wired yet" in p and "set managed: false" in p for p in found)
+
+
 def test_kubeflow_and_serving_need_the_object_store() -> None:
     found = problems({"name": "x", "phases": {"foundation": {
         "object_store": {"enabled": False}, "mlflow": {"enabled": False}, "feast": {"enabled": False}}}})

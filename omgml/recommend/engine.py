@@ -365,9 +365,9 @@ def _high_availability(req: Requirements) -> Decision:
             "multi-replica": "availability 99.9 on aws: two replicas of the model server, MLflow and Feast and "
                              "three Kafka brokers, so one failed node is not an outage.",
             "multi-az": f"availability {a} on aws must survive a zone outage: three availability zones, two "
-                        "replicas of the model server, MLflow and Feast, and Postgres, Redis, Kafka and the "
-                        "object store on AWS managed services (RDS, ElastiCache, MSK, S3) that replicate "
-                        "across zones.",
+                        "replicas of the model server, MLflow and Feast, and Postgres and Kafka on AWS "
+                        "managed services (RDS Multi-AZ, MSK) that replicate across zones; Redis and the "
+                        "object store stay in-cluster until their managed twins are wired (see warnings).",
         }[choice]
     if req.target == "local":
         why = {"multi-replica": "target local runs on one machine, where replicas cannot add availability",
@@ -414,6 +414,12 @@ def _choice_warnings(req: Requirements, d: dict[str, Decision]) -> Notes:
         notes.append(("serving", (
             f"serving: {serving} cannot load {framework} models (the framework decision); export them to a "
             "format it serves, or state models.frameworks so the engine picks a server for them.")))
+    if req.target == "aws" and d["high_availability"].choice == "multi-az":
+        notes.append(("high_availability", (
+            "high_availability: Postgres runs on RDS and Kafka on MSK across zones, but Redis and the object "
+            "store stay in-cluster for now: their managed twins (ElastiCache, S3) are built but not yet wired "
+            "to their consumers (Feast's TLS host name, IRSA service accounts), so a zone outage can take "
+            "the online store and the artifact store down until they are.")))
     if req.target == "local" and req.availability != "99.0":
         notes.append(("high_availability", (
             f"high_availability: availability {req.availability} cannot be met on target local: the whole "

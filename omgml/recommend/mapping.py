@@ -82,7 +82,10 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
     if kafka_on:
         # The model server logs requests and predictions to this topic when Kafka runs.
         kafka["topics"] = [{"name": INFERENCE_LOG_TOPIC}]
-    object_store: dict[str, Any] = {"managed": managed}
+    # ElastiCache and S3 twins exist (components/aws) but their consumers are not wired yet
+    # (Feast's TLS host name, IRSA service accounts): Redis and the object store stay in-cluster,
+    # and the engine says so (engine._choice_warnings).
+    object_store: dict[str, Any] = {"managed": False}
     if aws:
         # Storage sized from the stated volume; on a laptop the defaults fit the disk instead.
         kafka["storage_gib"] = max(10, math.ceil(req.data.daily_volume_gb * KAFKA_RETENTION_DAYS))
@@ -121,7 +124,7 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
                 "kafka": kafka,
                 "postgres": {"managed": managed},
                 "object_store": object_store,
-                "redis": {"enabled": online, "managed": managed and online},
+                "redis": {"enabled": online, "managed": False},
                 "mlflow": {"replicas": replicas},
                 "feast": {
                     "replicas": replicas,

@@ -180,6 +180,19 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
     return out
 
 
+def unwired_managed_stores(spec: PlatformSpec) -> list[str]:
+    """Stores marked managed whose AWS twin exists (components/aws) but is not yet wired to its
+    consumers; the foundation blueprint refuses them rather than silently running in-cluster."""
+    f = spec.phases.foundation
+    out = []
+    for name, why in (("redis", "Feast does not yet connect to ElastiCache's TLS endpoint by its own name"),
+                      ("object_store", "the consumers do not yet run with IRSA service accounts for S3")):
+        if spec.target == "aws" and getattr(f, name).enabled and getattr(f, name).managed:
+            out.append(f"phases.foundation.{name}.managed: the managed twin is not wired yet ({why}); set "
+                       "managed: false (the in-cluster store runs on EKS)")
+    return out
+
+
 def load_spec(path: Path) -> PlatformSpec:
     """Load omgml.yaml's `platform:` section (or a bare spec file)."""
     from omgml.spec.base import read_yaml

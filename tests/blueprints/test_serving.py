@@ -298,3 +298,32 @@ def test_no_mount_point_lies_inside_another_volume(kind: str) -> None:
             for a in paths:
                 for b in paths:
                     assert a == b or not b.startswith(a + "/"), (w["metadata"]["name"], c["name"], a, b)
+
+
+def test_serving_provisions_its_own_pools_when_training_is_off() -> None:
+    """An inference pool must get EKS nodes even when no training stack will be deployed."""
+    from omgml.spec import spec_from_dict
+    from omgml.synth.render import render_platform
+
+    spec = spec_from_dict({
+        "name": "srv", "target": "aws", "profile": "small",
+        "phases": {"training": {"enabled": False},
+                   "serving": {"server": {"gpu": True},
+                               "gpu_pools": [{"name": "infer", "purpose": "inference", "min_size": 1,
+                                              "desired_size": 1}]}},
+    })
+    render = render_platform(spec)
+    serving = next(p for p in render.phases if p.phase == "serving")
+    groups = [r for r in serving.result.resources if r.type == "aws:eks/nodeGroup:NodeGroup"]
+    assert len(groups) == 1 and groups[0].inputs["labels"]["omgml.dev/pool"] == "infer"
+    assert serving.result.exports["gpu_node_groups"] == ["infer"]
+    assert any(m["kind"] == "DaemonSet" for m in serving.manifests)  # the device plugin
+    assert not [r for r in render.phases[0].result.resources if r.type == "aws:eks/nodeGroup:NodeGroup"
+                and "infer" in r.name]
+
+
+def test_training_and_foundation_share_the_aws_keys() -> None:
+    from omgml.blueprints.contracts import FOUNDATION_KEYS
+    from omgml.components.aws.platform import AWS_FOUNDATION_KEYS
+
+    assert set(AWS_FOUNDATION_KEYS) <= set(FOUNDATION_KEYS)

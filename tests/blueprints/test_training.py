@@ -9,7 +9,8 @@ import pulumi
 import pytest
 
 from omgml.blueprints.contracts import TRAINING_KEYS, PhaseOutputs
-from omgml.blueprints.training import EksNodeTarget, Training, TrainingArgs, gpu_exports, needs_device_plugin
+from omgml.blueprints.gpu import EksNodeTarget, needs_device_plugin
+from omgml.blueprints.training import Training, TrainingArgs, gpu_exports
 from omgml.capacity import total_requests
 from omgml.components.gpupool import POOL_LABEL, gpu_pool_labels, gpu_resources, gpu_tolerations
 from omgml.components.kubeflow import TRAINING_ENV_CONFIGMAP
@@ -118,7 +119,7 @@ def test_laptop_requests_of_the_training_phase() -> None:
 
 def test_local_without_gpu_has_no_device_plugin_and_cpu_fallback() -> None:
     spec = rendered().spec
-    assert not needs_device_plugin(spec) and gpu_resources(spec, 1) == {}
+    assert not needs_device_plugin(spec, spec.all_gpu_pools()) and gpu_resources(spec, 1) == {}
     items = training_items(rendered())
     assert not find(items, "DaemonSet")
     assert not [r for r in phase(rendered(), "training").result.resources if r.type.startswith("aws:")]
@@ -142,11 +143,12 @@ def test_device_plugin_where_a_gpu_exists_tolerates_the_pools() -> None:
     assert exports["device_plugin_namespace"] == "omgml-gpu" and exports["gpu_available"] is True
 
 
-def test_aws_render_without_a_cluster_keeps_working() -> None:
+def test_aws_node_groups_join_the_foundations_cluster() -> None:
     render = rendered(target="aws")
-    resources = phase(render, "training").result.resources
-    assert not [r for r in resources if r.type == "aws:eks/nodeGroup:NodeGroup"]
-    assert phase(render, "training").result.exports["gpu_node_groups"] == []
+    groups = [r for r in phase(render, "training").result.resources if r.type == "aws:eks/nodeGroup:NodeGroup"]
+    fnd = phase(render, "foundation").result.exports
+    assert groups and all(g.inputs["clusterName"] == fnd["eks_cluster_name"] for g in groups)
+    assert phase(render, "training").result.exports["gpu_node_groups"] == [p.name for p in render.spec.all_gpu_pools()]
     assert one(training_items(render), "DaemonSet")  # GPUs exist on aws
 
 

@@ -116,7 +116,7 @@ def _workloads_available(context: str, timeout: float = 180) -> list[str]:
     while True:
         rows = workload_status(context)
         pending = [f"{w.kind}/{w.namespace}/{w.name} {w.ready}/{w.desired}" for w in rows if not w.available]
-        if rows and not pending or time.monotonic() > deadline:
+        if (rows and not pending) or time.monotonic() > deadline:
             return pending if rows else ["no platform workloads found"]
         time.sleep(2)
 
