@@ -30,6 +30,7 @@ FOUNDATION_KEYS: tuple[str, ...] = (
     "redis_port",  # a string ("6379"), ready for env vars and ConfigMap data
     # Name of the Secret (key `password`) in every platform namespace.
     "redis_secret",
+    "redis_tls",  # "true" for ElastiCache (TLS required), "false" in-cluster
     "kafka_bootstrap",
     "feast_endpoint",
     # Postgres consumer Secrets (keys host, port, database, username, password) in

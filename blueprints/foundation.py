@@ -12,9 +12,9 @@ Airflow the team already runs (`phases.training.airflow.connections_bundle`), th
 `airflow-connections` Secret + ConfigMap built from the secret Outputs only this phase holds.
 
 On aws, omgml.program builds the VPC and EKS cluster first (components/aws) and passes it in:
-Postgres and Kafka marked `managed: true` become RDS and MSK behind the same endpoint
-contracts; Redis and the object store run in-cluster on EKS (their managed twins are not wired
-to their consumers yet, and the spec refuses `managed: true` for them).
+Postgres, Redis and Kafka marked `managed: true` become RDS, ElastiCache and MSK behind the
+same endpoint contracts; the object store runs in-cluster on EKS (its S3 twin is not wired to
+its consumers yet, and the blueprint refuses `managed: true` for it).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from omgml.spec.platform import unwired_managed_stores
 
 if TYPE_CHECKING:
     from omgml.components.aws.platform import AwsFoundation
-    from omgml.components.contracts import KafkaEndpoint, PostgresDatabase
+    from omgml.components.contracts import KafkaEndpoint, PostgresDatabase, RedisEndpoint
 
 TYPE_TOKEN = "omgml:blueprints:Foundation"
 
@@ -176,12 +176,17 @@ class Foundation(pulumi.ComponentResource):
                 namespace=data_ns, storage_gib=f.object_store.storage_gib, profile=profile,
                 buckets=buckets, client_namespaces=(data_ns, *clients),
             ), in_namespaces)
-        redis = None
-        if f.redis.enabled:
-            redis = Redis(f"{name}-redis", RedisArgs(
+        redis: RedisEndpoint | None = None
+        redis_deps: list[pulumi.Resource] = []
+        if f.redis.enabled and args.aws is not None and f.redis.managed:
+            redis = args.aws.redis(data_ns, client_namespaces=tuple(clients), depends_on=namespaces)
+            redis_deps = [args.aws]
+        elif f.redis.enabled:
+            in_cluster_redis = Redis(f"{name}-redis", RedisArgs(
                 namespace=data_ns, storage_gib=f.redis.storage_gib, max_memory_mib=f.redis.max_memory_mib,
                 profile=profile, client_namespaces=tuple(clients),
             ), in_namespaces)
+            redis, redis_deps = in_cluster_redis.endpoint, [in_cluster_redis]
         kafka: KafkaEndpoint | None = None
         if f.kafka.enabled and args.aws is not None and f.kafka.managed:
             kafka = args.aws.kafka(client_namespaces=(data_ns, *clients), depends_on=namespaces)
@@ -207,14 +212,14 @@ class Foundation(pulumi.ComponentResource):
             feast = Feast(f"{name}-feast", FeastArgs(
                 namespace=data_ns, replicas=f.feast.replicas, profile=profile,
                 registry=databases["feast"],
-                online=online.endpoint if online is not None else None,
+                online=online,
                 store=objectstore.endpoint, offline_bucket=buckets["features"],
                 feature_repo=f.feast.feature_repo, project=spec.name.replace("-", "_"),
                 offline_store=f.feast.offline_store,
                 delta_tables=tuple(f.feast.delta_tables) if f.feast.offline_store == "delta" else (),
                 materialize_schedule=f.feast.materialize_schedule,
             ), pulumi.ResourceOptions(parent=self, depends_on=[
-                *namespaces, postgres, objectstore, *([online] if online is not None else [])]))
+                *namespaces, postgres, objectstore, *(redis_deps if online is not None else [])]))
 
         if spec.phases.training.airflow.connections_bundle:
             AirflowConnections(f"{name}-airflow-connections", AirflowConnectionsArgs(
@@ -222,7 +227,7 @@ class Foundation(pulumi.ComponentResource):
                 mlflow_tracking_uri=mlflow.tracking_uri if mlflow else None,
                 store=objectstore.endpoint if objectstore else None,
                 feast_endpoint=feast.endpoint if feast else None,
-                redis=redis.endpoint if redis else None,
+                redis=redis,
             ), in_namespaces)
 
         def db_secret(consumer: str) -> str:
@@ -236,9 +241,11 @@ class Foundation(pulumi.ComponentResource):
             "object_store_region": objectstore.endpoint.region if objectstore else "",
             "object_store_secret": objectstore.secret_name if objectstore else "",
             **{f"{role}_bucket": buckets.get(role, "") for role in BUCKET_ROLES},
-            "redis_host": redis.endpoint.host if redis else "",
-            "redis_port": str(redis.endpoint.port) if redis else "",
-            "redis_secret": redis.endpoint.password_ref.secret_name if redis else "",
+            # ElastiCache's own name (TLS clients check it); the in-cluster Service otherwise.
+            "redis_host": (redis.managed_host or redis.host) if redis else "",
+            "redis_port": str(redis.port) if redis else "",
+            "redis_secret": redis.password_ref.secret_name if redis else "",
+            "redis_tls": "true" if redis is not None and redis.tls else "false",
             # MSK's brokers are known only at deploy time (TLS + IAM on 9098).
             "kafka_bootstrap": (kafka.managed_bootstrap_servers or kafka.bootstrap_servers) if kafka else "",
             "feast_endpoint": feast.endpoint if feast else "",

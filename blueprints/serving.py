@@ -95,7 +95,7 @@ def model_env_keys(spec: PlatformSpec) -> list[str]:
     if f.feast.enabled:
         keys.append("FEAST_FEATURE_SERVER_URL")
     if f.redis.enabled:
-        keys += ["REDIS_HOST", "REDIS_PORT"]
+        keys += ["REDIS_HOST", "REDIS_PORT", "REDIS_TLS"]
     if f.mlflow.enabled:
         keys.append("MLFLOW_TRACKING_URI")
     if f.kafka.enabled and s.inference_logging:
@@ -108,6 +108,8 @@ def _model_env_values(spec: PlatformSpec, fnd: PhaseOutputs) -> dict[str, pulumi
         "FEAST_FEATURE_SERVER_URL": fnd.get("feast_endpoint") if spec.phases.foundation.feast.enabled else "",
         "REDIS_HOST": fnd.get("redis_host") if spec.phases.foundation.redis.enabled else "",
         "REDIS_PORT": fnd.get("redis_port") if spec.phases.foundation.redis.enabled else "",
+        # ElastiCache requires TLS (and checks the host name above); the in-cluster Redis is plain.
+        "REDIS_TLS": fnd.get("redis_tls") if spec.phases.foundation.redis.enabled else "",
         "MLFLOW_TRACKING_URI": fnd.get("mlflow_tracking_uri") if spec.phases.foundation.mlflow.enabled else "",
         "KAFKA_BOOTSTRAP_SERVERS": fnd.get("kafka_bootstrap") if spec.phases.foundation.kafka.enabled else "",
         "INFERENCE_LOG_TOPIC": spec.phases.serving.inference_log_topic,

@@ -74,6 +74,10 @@ CONFIG_ANNOTATION = "omgml.dev/config-checksum"
 # Env vars feature_store.yaml references (filled by secretKeyRef).
 REGISTRY_PASSWORD_ENV = "FEAST_REGISTRY_PASSWORD"
 REDIS_PASSWORD_ENV = "FEAST_REDIS_PASSWORD"
+# A managed Redis (ElastiCache) is reached by its own DNS name, known only at deploy time: redis-py
+# checks the TLS server name, so the in-cluster alias would fail. The name enters through this env
+# var, which Feast expands in feature_store.yaml like the password.
+REDIS_HOST_ENV = "FEAST_REDIS_HOST"
 
 _DNS_LABEL = re.compile(DNS_LABEL)
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
@@ -267,7 +271,7 @@ def feature_store_yaml(args: FeastArgs) -> str:
         registry_port=args.registry.port,
         registry_database=args.registry.database,
         registry_user=args.registry.username,
-        redis_host=online.host if online else None,
+        redis_host=(f"${{{REDIS_HOST_ENV}}}" if online.managed_host is not None else online.host) if online else None,
         redis_port=online.port if online else None,
         redis_tls=online.tls if online else False,
         offline_store=args.offline_store,
@@ -281,6 +285,8 @@ def feast_env(args: FeastArgs) -> list[JsonDict]:
     ]
     if args.online is not None:
         env.append(secret_env(REDIS_PASSWORD_ENV, args.online.password_ref.secret_name, args.online.password_ref.key))
+        if args.online.managed_host is not None:
+            env.append({"name": REDIS_HOST_ENV, "value": args.online.managed_host})
     env += [
         secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
         secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),

@@ -126,8 +126,7 @@ def test_unwired_managed_twins_are_refused_at_render() -> None:
     with pytest.raises(SpecError) as info:
         render_platform(spec, ["foundation"])
     found = info.value.problems
-    assert [p.split(":")[0] for p in found] == ["phases.foundation.redis.managed",
-                                                  "phases.foundation.object_store.managed"]
+    assert [p.split(":")[0] for p in found] == ["phases.foundation.object_store.managed"]
     assert all("not wired yet" in p and "set managed: false" in p for p in found)
 
 

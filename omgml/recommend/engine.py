@@ -365,9 +365,9 @@ def _high_availability(req: Requirements) -> Decision:
             "multi-replica": "availability 99.9 on aws: two replicas of the model server, MLflow and Feast and "
                              "three Kafka brokers, so one failed node is not an outage.",
             "multi-az": f"availability {a} on aws must survive a zone outage: three availability zones, two "
-                        "replicas of the model server, MLflow and Feast, and Postgres and Kafka on AWS "
-                        "managed services (RDS Multi-AZ, MSK) that replicate across zones; Redis and the "
-                        "object store stay in-cluster until their managed twins are wired (see warnings).",
+                        "replicas of the model server, MLflow and Feast, and Postgres, Redis and Kafka on "
+                        "AWS managed services (RDS Multi-AZ, ElastiCache, MSK) that replicate across zones; "
+                        "the object store stays in-cluster until its S3 twin is wired (see warnings).",
         }[choice]
     if req.target == "local":
         why = {"multi-replica": "target local runs on one machine, where replicas cannot add availability",
@@ -416,10 +416,10 @@ def _choice_warnings(req: Requirements, d: dict[str, Decision]) -> Notes:
             "format it serves, or state models.frameworks so the engine picks a server for them.")))
     if req.target == "aws" and d["high_availability"].choice == "multi-az":
         notes.append(("high_availability", (
-            "high_availability: Postgres runs on RDS and Kafka on MSK across zones, but Redis and the object "
-            "store stay in-cluster for now: their managed twins (ElastiCache, S3) are built but not yet wired "
-            "to their consumers (Feast's TLS host name, IRSA service accounts), so a zone outage can take "
-            "the online store and the artifact store down until they are.")))
+            "high_availability: Postgres, Redis and Kafka run on RDS, ElastiCache and MSK across zones, but "
+            "the object store stays in-cluster for now: its S3 twin is built but its consumers do not yet "
+            "run with IRSA service accounts, so a zone outage can take the artifact store down until they "
+            "do.")))
     if req.target == "local" and req.availability != "99.0":
         notes.append(("high_availability", (
             f"high_availability: availability {req.availability} cannot be met on target local: the whole "

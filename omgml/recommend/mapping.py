@@ -82,9 +82,8 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
     if kafka_on:
         # The model server logs requests and predictions to this topic when Kafka runs.
         kafka["topics"] = [{"name": INFERENCE_LOG_TOPIC}]
-    # ElastiCache and S3 twins exist (components/aws) but their consumers are not wired yet
-    # (Feast's TLS host name, IRSA service accounts): Redis and the object store stay in-cluster,
-    # and the engine says so (engine._choice_warnings).
+    # The S3 twin exists (components/aws) but its consumers do not run with IRSA service accounts
+    # yet: the object store stays in-cluster, and the engine says so (engine._choice_warnings).
     object_store: dict[str, Any] = {"managed": False}
     if aws:
         # Storage sized from the stated volume; on a laptop the defaults fit the disk instead.
@@ -124,7 +123,7 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
                 "kafka": kafka,
                 "postgres": {"managed": managed},
                 "object_store": object_store,
-                "redis": {"enabled": online, "managed": False},
+                "redis": {"enabled": online, "managed": managed and online},
                 "mlflow": {"replicas": replicas},
                 "feast": {
                     "replicas": replicas,

@@ -185,8 +185,7 @@ def unwired_managed_stores(spec: PlatformSpec) -> list[str]:
     consumers; the foundation blueprint refuses them rather than silently running in-cluster."""
     f = spec.phases.foundation
     out = []
-    for name, why in (("redis", "Feast does not yet connect to ElastiCache's TLS endpoint by its own name"),
-                      ("object_store", "the consumers do not yet run with IRSA service accounts for S3")):
+    for name, why in (("object_store", "the consumers do not yet run with IRSA service accounts for S3"),):
         if spec.target == "aws" and getattr(f, name).enabled and getattr(f, name).managed:
             out.append(f"phases.foundation.{name}.managed: the managed twin is not wired yet ({why}); set "
                        "managed: false (the in-cluster store runs on EKS)")

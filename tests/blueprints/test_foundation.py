@@ -199,3 +199,32 @@ def test_larger_profiles_render_and_protect_data(profile: str) -> None:
     assert_valid(items)
     protected = {r.name for r in render.phases[0].result.resources if r.protect}
     assert {"foundation-objectstore-data", "foundation-postgres-statefulset"} <= protected
+
+
+def test_managed_postgres_redis_and_kafka_on_aws_replace_the_in_cluster_ones() -> None:
+    import yaml as _yaml
+
+    from omgml.spec import spec_from_dict
+    from omgml.synth.render import render_platform
+
+    spec = spec_from_dict({"name": "demo", "target": "aws", "profile": "production",
+                           "aws": {"availability_zones": 3},
+                           "phases": {"foundation": {"postgres": {"managed": True}, "redis": {"managed": True},
+                                                     "kafka": {"managed": True}}}})
+    fnd = render_platform(spec, ["foundation"]).phases[0]
+    types = {r.type for r in fnd.result.resources}
+    assert {"aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup",
+            "aws:msk/cluster:Cluster", "aws:eks/cluster:Cluster"} <= types
+    # Only the object store still runs in-cluster.
+    assert {m["metadata"]["name"] for m in find(fnd.manifests, "StatefulSet")} == {"objectstore"}
+    feast = one(fnd.manifests, "Deployment", "feast")
+    env = {e["name"]: e for e in feast["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "value" in env["FEAST_REDIS_HOST"] and env["FEAST_REDIS_HOST"]["value"]
+    config = _yaml.safe_load(one(fnd.manifests, "ConfigMap", feast["spec"]["template"]["spec"]["volumes"][0]
+                                 .get("configMap", {}).get("name", "feast-config"))["data"]["feature_store.yaml"])
+    conn = config["online_store"]["connection_string"]
+    assert conn.startswith("${FEAST_REDIS_HOST}:") and conn.endswith(",ssl=true")
+    ex = fnd.result.exports
+    assert ex["redis_tls"] == "true" and ex["redis_host"] == env["FEAST_REDIS_HOST"]["value"]
+    assert ex["kafka_bootstrap"] and "9098" in ex["kafka_bootstrap"]
+    assert_valid(fnd.manifests)

@@ -235,11 +235,11 @@ def test_four_nines_on_aws_is_multi_az_with_replicas_and_managed_stores() -> Non
     assert spec.aws.availability_zones == 3
     assert spec.phases.serving.server.replicas >= 2 and f.mlflow.replicas >= 2 and f.feast.replicas >= 2
     assert f.kafka.brokers == 3
-    assert f.kafka.managed and f.postgres.managed
-    # The ElastiCache and S3 twins are not wired to their consumers yet: in-cluster, and said so.
-    assert not f.object_store.managed and not f.redis.managed
-    assert rec.phases["foundation"][:2] == ["msk", "rds"]
-    assert any("Redis and the object store stay in-cluster" in w for w in rec.warnings)
+    assert f.kafka.managed and f.postgres.managed and f.redis.managed
+    # The S3 twin is not wired to its consumers yet: in-cluster, and said so.
+    assert not f.object_store.managed
+    assert rec.phases["foundation"][:2] == ["msk", "rds"] and "elasticache" in rec.phases["foundation"]
+    assert any("the object store stays in-cluster" in w for w in rec.warnings)
 
 
 def test_three_nines_on_aws_is_multi_replica_in_cluster() -> None:
