@@ -51,6 +51,11 @@ class RedisEndpoint:
     managed_host: pulumi.Output[str] | None = None
 
 
+# The ServiceAccount annotation EKS's pod identity webhook reads (IRSA); the same string as
+# omgml.components.aws.irsa.ROLE_ARN_ANNOTATION, here so consumers need not import pulumi_aws.
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
 @dataclass(frozen=True)
 class ObjectStoreEndpoint:
     """An S3-compatible endpoint and the credentials that reach it."""

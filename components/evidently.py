@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.components.contracts import ROLE_ARN_ANNOTATION
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.k8s import (
     JsonDict,
@@ -97,6 +98,9 @@ class EvidentlyArgs:
     dataset_format: str = "parquet"
     access_key_key: str = "AWS_ACCESS_KEY_ID"
     secret_key_key: str = "AWS_SECRET_ACCESS_KEY"
+    # IRSA role for the drift job (AWS S3): annotates the job's ServiceAccount; the script then
+    # trades the pod's web-identity token for temporary keys when the keys Secret holds none.
+    irsa_role_arn: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -290,14 +294,88 @@ def metrics_body(drifted, share, threshold, finished_at):
     return "\n".join(lines) + "\n"
 
 
+STS_VERSION = "2011-06-15"
+
+
+def sts_endpoint(region):
+    """The regional STS endpoint (EKS pods get AWS_STS_REGIONAL_ENDPOINTS=regional), else the global one."""
+    return "https://sts.%s.amazonaws.com/" % region if region else "https://sts.amazonaws.com/"
+
+
+def assume_role_request(role_arn, web_identity_token, session_name, region):
+    """(url, form body) of an STS AssumeRoleWithWebIdentity call. The call is unsigned: the
+    projected service-account token is the proof of identity."""
+    body = urllib.parse.urlencode([
+        ("Action", "AssumeRoleWithWebIdentity"),
+        ("Version", STS_VERSION),
+        ("RoleArn", role_arn),
+        ("RoleSessionName", session_name),
+        ("WebIdentityToken", web_identity_token),
+    ])
+    return sts_endpoint(region), body
+
+
+def parse_assume_role(xml_bytes):
+    """(access key, secret key, session token) from an AssumeRoleWithWebIdentity answer."""
+    root = ET.fromstring(xml_bytes)
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    creds = root.find(".//%sCredentials" % ns)
+    if creds is None:
+        raise ValueError("the STS answer has no Credentials element")
+    values = [creds.findtext(ns + name) for name in ("AccessKeyId", "SecretAccessKey", "SessionToken")]
+    if not all(values):
+        raise ValueError("the STS answer lacks AccessKeyId, SecretAccessKey or SessionToken")
+    return tuple(values)
+
+
+def session_name(env):
+    """RoleSessionName (2-64 of letters, digits and +=,.@-_); the pod name (HOSTNAME) says which run it was."""
+    raw = "omgml-drift-" + env.get("HOSTNAME", "job")
+    return "".join(ch if ch.isalnum() or ch in "+=,.@-_" else "-" for ch in raw)[:64]
+
+
+def credentials_from_env(env, post=None):
+    """(access key, secret key, session token or None). Static keys win when they are set; with
+    them empty (IRSA on AWS S3: the keys Secret holds empty values) the pod's web-identity token
+    is exchanged for temporary credentials of the role in AWS_ROLE_ARN."""
+    access_key, secret_key = env.get("AWS_ACCESS_KEY_ID", ""), env.get("AWS_SECRET_ACCESS_KEY", "")
+    if access_key and secret_key:
+        return access_key, secret_key, env.get("AWS_SESSION_TOKEN") or None
+    role_arn, token_file = env.get("AWS_ROLE_ARN", ""), env.get("AWS_WEB_IDENTITY_TOKEN_FILE", "")
+    if not (role_arn and token_file):
+        raise SystemExit("no object store credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or annotate "
+                         "the job's ServiceAccount with an IRSA role (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)")
+    with open(token_file) as handle:
+        identity = handle.read().strip()
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "")
+    url, body = assume_role_request(role_arn, identity, session_name(env), region)
+    return parse_assume_role((post or _post_form)(url, body))
+
+
+def _post_form(url, body):
+    request = urllib.request.Request(url, data=body.encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read()
+
+
+def request_headers(headers, session_token):
+    """Extra headers to sign: temporary credentials need x-amz-security-token on every request."""
+    out = dict(headers or {})
+    if session_token:
+        out["x-amz-security-token"] = session_token
+    return out
+
+
 class Store:
-    def __init__(self, endpoint, region, access_key, secret_key):
+    def __init__(self, endpoint, region, access_key, secret_key, session_token=None):
         self.endpoint, self.region = endpoint, region or "us-east-1"
-        self.access_key, self.secret_key = access_key, secret_key
+        self.access_key, self.secret_key, self.session_token = access_key, secret_key, session_token
 
     def get(self, url, headers=None):
         amz_date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        signed = sign_v4("GET", url, self.region, self.access_key, self.secret_key, amz_date, headers=headers)
+        signed = sign_v4("GET", url, self.region, self.access_key, self.secret_key, amz_date,
+                         headers=request_headers(headers, self.session_token))
         request = urllib.request.Request(url, headers=signed, method="GET")
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.read()
@@ -359,8 +437,7 @@ def main():
     fmt = env.get("DATASET_FORMAT", "parquet")
     threshold = float(env.get("DRIFT_SHARE", "0.5"))
     project = env["EVIDENTLY_PROJECT"]
-    store = Store(env.get("S3_ENDPOINT_URL", ""), env.get("AWS_REGION", ""),
-                  env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+    store = Store(env.get("S3_ENDPOINT_URL", ""), env.get("AWS_REGION", ""), *credentials_from_env(env))
     reference = store.read_dataset(env["REFERENCE_PATH"], fmt)
     current = store.read_dataset(env["CURRENT_PATH"], fmt)
     common = [c for c in reference.columns if c in set(current.columns)]
@@ -582,7 +659,11 @@ class Evidently(pulumi.ComponentResource):
 
         script = k8s.core.v1.ConfigMap(f"{name}-drift-script", metadata=meta(r.script_configmap, "drift-job"),
                                        data={SCRIPT_NAME: drift_job_script()}, opts=child)
-        job_sa = k8s.core.v1.ServiceAccount(f"{name}-drift-sa", metadata=meta(r.job_name, "drift-job"),
+        # Only the drift job reads the bucket, so only its ServiceAccount carries the IRSA role.
+        job_sa_meta = meta(r.job_name, "drift-job")
+        if args.irsa_role_arn is not None:
+            job_sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: args.irsa_role_arn}
+        job_sa = k8s.core.v1.ServiceAccount(f"{name}-drift-sa", metadata=job_sa_meta,
                                             automount_service_account_token=False, opts=child)
         k8s.batch.v1.CronJob(f"{name}-drift", metadata=meta(r.job_name, "drift-job"), spec=drift_cronjob(r),
                              opts=pulumi.ResourceOptions(parent=self, depends_on=[script, job_sa, secret]))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase
+from omgml.components.contracts import ROLE_ARN_ANNOTATION, ObjectStoreEndpoint, PostgresDatabase
 from omgml.components.credentials import secret_checksum
 from omgml.k8s import (
     JsonDict,
@@ -114,6 +114,12 @@ def resolve(args: MlflowArgs) -> ResolvedMlflow:
             f"{sorted(args.store.buckets.values())}; add it to ObjectStoreArgs.buckets or pick one of them"
         )
     name = k8s_name(args.instance)
+    if args.store.irsa_role_arn is not None and args.store.service_account not in (None, name):
+        # The IRSA role trusts exactly one ServiceAccount; the server (and migration job) run as `name`.
+        raise ValueError(
+            f"MlflowArgs.store.service_account: {args.store.service_account!r} is not the ServiceAccount MLflow "
+            f"runs as ({name!r}); declare the S3 consumer with service_account={name!r}"
+        )
     image_digest = hashlib.sha256(IMAGE.encode()).hexdigest()[:8]
     return ResolvedMlflow(
         args=args,
@@ -308,9 +314,13 @@ class Mlflow(pulumi.ComponentResource):
         ns = args.namespace
         child = pulumi.ResourceOptions(parent=self)
 
+        sa_meta: JsonDict = {"name": r.name, "namespace": ns, "labels": _labels(r, "server")}
+        if args.store.irsa_role_arn is not None:
+            # AWS S3: the server reads and writes artifacts through its IRSA role, not static keys.
+            sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: args.store.irsa_role_arn}
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            metadata=sa_meta,
             automount_service_account_token=False,
             opts=child,
         )

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.components.contracts import ROLE_ARN_ANNOTATION
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
 from omgml.k8s import (
     JsonDict,
@@ -117,6 +118,9 @@ class ModelServerArgs:
     access_key_key: str = "AWS_ACCESS_KEY_ID"
     secret_key_key: str = "AWS_SECRET_ACCESS_KEY"
     target_cpu_utilization: int = 70
+    # IRSA role on AWS S3 (endpoint_url ""): annotates the server's ServiceAccount, which every
+    # container that reads the model repository (server, sync init/sidecar) runs as.
+    irsa_role_arn: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -622,7 +626,10 @@ class ModelServer(pulumi.ComponentResource):
         meta = {"name": r.name, "namespace": args.namespace, "labels": labels}
         child = pulumi.ResourceOptions(parent=self)
 
-        sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta, automount_service_account_token=False,
+        sa_meta: JsonDict = dict(meta)
+        if args.irsa_role_arn is not None:
+            sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: args.irsa_role_arn}
+        sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=sa_meta, automount_service_account_token=False,
                                         opts=child)
         deps: list[pulumi.Resource] = [sa]
         if layout.config_files:

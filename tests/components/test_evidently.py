@@ -261,3 +261,112 @@ def test_heartbeat_thread_touches_its_file(job: dict[str, Any], tmp_path: Path) 
     stop.set()
     thread.join(5)
     assert beat.exists() and not thread.is_alive()
+
+
+# --- IRSA (AWS S3 without static keys) ------------------------------------------------------------
+STS_ANSWER = b"""<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <SubjectFromWebIdentityToken>system:serviceaccount:omgml-serving:demo-evidently-drift</SubjectFromWebIdentityToken>
+    <Credentials>
+      <SessionToken>FwoGZXIvYXdzEXAMPLETOKEN</SessionToken>
+      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>
+      <Expiration>2026-11-26T20:00:00Z</Expiration>
+      <AccessKeyId>ASIAEXAMPLEKEYID</AccessKeyId>
+    </Credentials>
+  </AssumeRoleWithWebIdentityResult>
+</AssumeRoleWithWebIdentityResponse>"""
+ROLE = "arn:aws:iam::123456789012:role/demo-evidently"
+
+
+def test_sts_answer_parsing(job: dict[str, Any]) -> None:
+    assert job["parse_assume_role"](STS_ANSWER) == (
+        "ASIAEXAMPLEKEYID", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY", "FwoGZXIvYXdzEXAMPLETOKEN")
+    with pytest.raises(ValueError, match="Credentials"):
+        job["parse_assume_role"](b"<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>")
+
+
+def test_web_identity_exchange_without_network(job: dict[str, Any], tmp_path: Path) -> None:
+    import urllib.parse
+
+    token = tmp_path / "token"
+    token.write_text("eyJ.token.sig\n")
+    calls: list[tuple[str, str]] = []
+
+    def post(url: str, body: str) -> bytes:
+        calls.append((url, body))
+        return STS_ANSWER
+
+    env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_ROLE_ARN": ROLE,
+           "AWS_WEB_IDENTITY_TOKEN_FILE": str(token), "AWS_REGION": "eu-west-1", "HOSTNAME": "drift-123/x"}
+    assert job["credentials_from_env"](env, post) == (
+        "ASIAEXAMPLEKEYID", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY", "FwoGZXIvYXdzEXAMPLETOKEN")
+    (url, body), = calls
+    assert url == "https://sts.eu-west-1.amazonaws.com/"
+    form = dict(urllib.parse.parse_qsl(body))
+    assert form == {"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15", "RoleArn": ROLE,
+                    "RoleSessionName": "omgml-drift-drift-123-x", "WebIdentityToken": "eyJ.token.sig"}
+
+
+def test_static_keys_win_and_missing_credentials_say_how_to_fix(job: dict[str, Any]) -> None:
+    def no_post(url: str, body: str) -> bytes:
+        raise AssertionError("static keys must not call STS")
+
+    env = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ROLE_ARN": ROLE,
+           "AWS_WEB_IDENTITY_TOKEN_FILE": "/nonexistent"}
+    assert job["credentials_from_env"](env, no_post) == ("k", "s", None)
+    with pytest.raises(SystemExit, match="IRSA"):
+        job["credentials_from_env"]({"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}, no_post)
+    assert job["sts_endpoint"]("") == "https://sts.amazonaws.com/"
+
+
+def test_session_token_is_a_signed_header(job: dict[str, Any]) -> None:
+    assert job["request_headers"](None, None) == {}
+    headers = job["request_headers"]({"Range": "bytes=0-9"}, "TOKEN")
+    assert headers == {"Range": "bytes=0-9", "x-amz-security-token": "TOKEN"}
+    signed = job["sign_v4"]("GET", "https://b.s3.eu-west-1.amazonaws.com/k", "eu-west-1", "ASIA", "secret",
+                            "20261126T000000Z", headers=headers)
+    assert signed["x-amz-security-token"] == "TOKEN"
+    assert "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date;x-amz-security-token" in signed["Authorization"]
+
+
+def test_the_store_signs_with_the_session_token(job: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[dict[str, str]] = []
+
+    class Answer:
+        def __enter__(self) -> Answer:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def read(self) -> bytes:
+            return b"data"
+
+    def urlopen(request: Any, timeout: float) -> Answer:
+        seen.append(dict(request.header_items()))
+        return Answer()
+
+    monkeypatch.setattr(job["urllib"].request, "urlopen", urlopen)
+    store = job["Store"]("", "eu-west-1", "ASIA", "secret", "TOKEN")
+    assert store.get("https://b.s3.eu-west-1.amazonaws.com/k") == b"data"
+    headers = {k.lower(): v for k, v in seen[0].items()}
+    assert headers["x-amz-security-token"] == "TOKEN"
+    assert "x-amz-security-token" in headers["authorization"]
+
+
+def test_irsa_role_annotates_only_the_drift_job_service_account() -> None:
+    from omgml.components.aws.irsa import ROLE_ARN_ANNOTATION
+    from omgml.components.contracts import ROLE_ARN_ANNOTATION as LOCAL
+
+    assert LOCAL == ROLE_ARN_ANNOTATION
+    items = render(ev_args(endpoint_url="", irsa_role_arn=ROLE))
+    assert_valid(items)
+    job_sa = pod_spec(one(items, "CronJob"))["serviceAccountName"]
+    ui_sa = pod_spec(one(items, "Deployment"))["serviceAccountName"]
+    accounts = {m["metadata"]["name"]: m for m in find(items, "ServiceAccount")}
+    assert accounts[job_sa]["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: ROLE}
+    assert "annotations" not in accounts[ui_sa]["metadata"]
+    env = env_of(pod_spec(one(items, "CronJob"))["containers"][0])
+    assert env["S3_ENDPOINT_URL"] == ""
+    # without the arg nothing is annotated (the in-cluster store keeps static keys)
+    assert all("annotations" not in m["metadata"] for m in find(render(), "ServiceAccount"))

@@ -196,3 +196,49 @@ def test_two_instances_do_not_collide() -> None:
     assert not object_collisions(items)
     assert {d["metadata"]["name"] for d in find(items, "Deployment")} == {"mlflow-a", "mlflow-b"}
     assert_valid(items)
+
+
+# --- AWS S3 through IRSA ----------------------------------------------------------------------------
+ROLE = "arn:aws:iam::123456789012:role/demo-mlflow-s3"
+
+
+def s3_store(service_account: str | None = "mlflow", role: Any = ROLE) -> ObjectStoreEndpoint:
+    ref_id, ref_key = SecretKeyRef("s3-keys", "AWS_ACCESS_KEY_ID"), SecretKeyRef("s3-keys", "AWS_SECRET_ACCESS_KEY")
+    return ObjectStoreEndpoint(endpoint_url="", region="eu-west-1", access_key_ref=ref_id, secret_key_ref=ref_key,
+                               access_key=NO_OUTPUT, secret_key=NO_OUTPUT, buckets={"mlflow": BUCKET},
+                               irsa_role_arn=role, service_account=service_account)
+
+
+def test_on_aws_s3_the_server_account_carries_the_irsa_role_and_no_endpoint_override() -> None:
+    from omgml.components.aws.irsa import ROLE_ARN_ANNOTATION
+
+    def program() -> None:
+        pg = Postgres("pg", PostgresArgs(namespace=NS, storage_gib=5, profile="laptop", instance="pg-postgres",
+                                         consumers=(PostgresConsumer("mlflow", NS),)))
+        Mlflow("mlflow", MlflowArgs(namespace=NS, instance="mlflow", backend=pg.databases["mlflow"],
+                                    store=s3_store(role=pulumi.Output.from_input(ROLE)), artifacts_bucket=BUCKET))
+
+    items = manifests(synth(program))
+    assert_valid(items)
+    sa_name = pod_spec(one(items, "Deployment", "mlflow"))["serviceAccountName"]
+    migration = resolve(MlflowArgs(namespace=NS, instance="mlflow", backend=fake_db(), store=s3_store(),
+                                   artifacts_bucket=BUCKET)).migration_job
+    assert pod_spec(one(items, "Job", migration))["serviceAccountName"] == sa_name
+    sa = one(items, "ServiceAccount", sa_name)
+    assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: ROLE}
+    env = env_of(server(items))
+    assert "MLFLOW_S3_ENDPOINT_URL" not in env
+    assert env["AWS_DEFAULT_REGION"] == "eu-west-1"
+
+
+def test_irsa_consumer_must_name_the_server_account() -> None:
+    with pytest.raises(ValueError, match="service_account='mlflow'"):
+        resolve(MlflowArgs(namespace=NS, instance="mlflow", backend=fake_db(), store=s3_store("other"),
+                           artifacts_bucket=BUCKET))
+    resolve(MlflowArgs(namespace=NS, instance="mlflow", backend=fake_db(), store=s3_store(),
+                       artifacts_bucket=BUCKET))
+
+
+def test_in_cluster_store_leaves_the_account_unannotated() -> None:
+    items, _, _ = render()
+    assert all("annotations" not in sa["metadata"] for sa in find(items, "ServiceAccount"))

@@ -317,3 +317,25 @@ def test_output_valued_store_settings_render() -> None:
     c = pod_spec(one(items, "Deployment"))["containers"][0]
     assert c["command"][1].endswith(":8333/demo-models")
     assert env_of(c)["AWS_ACCESS_KEY_ID"]["secretKeyRef"]["name"] == STORE_SECRET
+
+
+# --- AWS S3 through IRSA ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["triton", "torchserve", "tf-serving"])
+def test_irsa_role_annotates_the_account_every_s3_reader_runs_as(kind: ServerKind) -> None:
+    from omgml.components.aws.irsa import ROLE_ARN_ANNOTATION
+
+    role = "arn:aws:iam::123456789012:role/demo-models"
+    items = render(("ms", args(kind, endpoint_url="", region="eu-west-1", irsa_role_arn=role)))
+    assert_valid(items)
+    dep = one(items, "Deployment", server_name("demo", kind))
+    ps = pod_spec(dep)
+    sa = one(items, "ServiceAccount", ps["serviceAccountName"])
+    assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: role}
+    for c in containers(dep):
+        env = env_of(c)
+        assert "AWS_ENDPOINT_URL" not in env
+        assert env.get("S3_ENDPOINT_URL", "") == ""
+    if kind == "triton":
+        cmd = " ".join(server_container(items, kind)["command"] + server_container(items, kind).get("args", []))
+        assert "s3://demo-models" in cmd and "s3://https://" not in cmd
+    assert all("annotations" not in m["metadata"] for m in find(render(("ms", args(kind))), "ServiceAccount"))
