@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-import re
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
@@ -58,8 +57,8 @@ from omgml.k8s import (
     secret_env,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:orchestration:Airflow"
 CONNECTIONS_TYPE_TOKEN = "omgml:orchestration:AirflowConnections"
@@ -105,7 +104,6 @@ JOB_TYPES: dict[Part, str] = {
     "scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob",
 }
 
-_DNS = re.compile(DNS_LABEL)
 # `airflow db check-migrations` before each part starts: a pod's effective request is the larger
 # of its init containers' and the sum of its containers', so this stays below every part's.
 WAIT_SIZE = Size("25m", "128Mi", "500m", "768Mi")
@@ -221,10 +219,8 @@ class ResolvedAirflow:
 
 def resolve(args: AirflowArgs) -> ResolvedAirflow:
     """Defaults and validation; errors name the field, the value and the fix."""
-    if not _DNS.match(args.namespace):
-        raise ValueError(f"AirflowArgs.namespace: {args.namespace!r} is not a DNS-1123 label")
-    if not _DNS.match(args.instance):
-        raise ValueError(f"AirflowArgs.instance: {args.instance!r} is not a DNS-1123 label")
+    require_dns_label("AirflowArgs.namespace", args.namespace)
+    require_dns_label("AirflowArgs.instance", args.instance)
     if args.profile not in SIZING:
         raise ValueError(f"AirflowArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     dags = args.dags
@@ -711,8 +707,7 @@ class AirflowConnections(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AirflowConnectionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(CONNECTIONS_TYPE_TOKEN, name, None, opts)
-        if not _DNS.match(args.namespace):
-            raise ValueError(f"AirflowConnectionsArgs.namespace: {args.namespace!r} is not a DNS-1123 label")
+        require_dns_label("AirflowConnectionsArgs.namespace", args.namespace)
         child = pulumi.ResourceOptions(parent=self)
         labels = standard_labels(APP, args.instance, "connections")
         self.secret_name = k8s_name(args.instance)

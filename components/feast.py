@@ -50,8 +50,8 @@ from omgml.k8s import (
     tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 from omgml.spec.foundation import FeatureRepoSpec
 
 TYPE_TOKEN = "omgml:features:Feast"
@@ -79,7 +79,6 @@ REDIS_PASSWORD_ENV = "FEAST_REDIS_PASSWORD"
 # var, which Feast expands in feature_store.yaml like the password.
 REDIS_HOST_ENV = "FEAST_REDIS_HOST"
 
-_DNS_LABEL = re.compile(DNS_LABEL)
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -169,10 +168,8 @@ def _check_feature_repo(repo: FeatureRepoSpec) -> None:
 
 def resolve(args: FeastArgs) -> ResolvedFeast:
     """Defaults and validation; every error names the field, the value and the fix."""
-    if not _DNS_LABEL.match(args.namespace):
-        raise ValueError(f"FeastArgs.namespace: {args.namespace!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
-    if not _DNS_LABEL.match(args.instance):
-        raise ValueError(f"FeastArgs.instance: {args.instance!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
+    require_dns_label("FeastArgs.namespace", args.namespace)
+    require_dns_label("FeastArgs.instance", args.instance)
     if args.profile not in SIZING:
         raise ValueError(f"FeastArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not 1 <= args.replicas <= 10:

@@ -5,7 +5,6 @@ Service for clients, and an optional re-runnable Job that creates the declared t
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 import pulumi
@@ -26,8 +25,8 @@ from omgml.k8s import (
     tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:data:Kafka"
@@ -170,8 +169,7 @@ def resolve_topics(args: KafkaArgs) -> list[ResolvedTopic]:
 
 
 def validate_kafka_args(args: KafkaArgs) -> None:
-    if not re.match(DNS_LABEL, args.namespace):
-        raise ValueError(f"KafkaArgs.namespace={args.namespace!r} is not a DNS-1123 label")
+    require_dns_label("KafkaArgs.namespace", args.namespace)
     if args.profile not in SIZING:
         raise ValueError(f"KafkaArgs.profile={args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not 1 <= args.brokers <= MAX_BROKERS:

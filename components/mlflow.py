@@ -32,8 +32,8 @@ from omgml.k8s import (
     service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:tracking:Mlflow"
 
@@ -49,7 +49,6 @@ PORT = 5000
 HOME = "/home/mlflow"
 CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 
-_DNS_LABEL = re.compile(DNS_LABEL)
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -97,10 +96,8 @@ class ResolvedMlflow:
 
 def resolve(args: MlflowArgs) -> ResolvedMlflow:
     """Defaults and validation; every error names the field, the value and the fix."""
-    if not _DNS_LABEL.match(args.namespace):
-        raise ValueError(f"MlflowArgs.namespace: {args.namespace!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
-    if not _DNS_LABEL.match(args.instance):
-        raise ValueError(f"MlflowArgs.instance: {args.instance!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
+    require_dns_label("MlflowArgs.namespace", args.namespace)
+    require_dns_label("MlflowArgs.instance", args.instance)
     if args.profile not in SIZING:
         raise ValueError(f"MlflowArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not 1 <= args.replicas <= 10:

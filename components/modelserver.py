@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
@@ -616,6 +616,10 @@ class ModelServer(pulumi.ComponentResource):
     http_port: int
 
     def __init__(self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if not self.TYPE_TOKEN:
+            # Checked before registering: an empty type token would reach the engine.
+            raise TypeError("ModelServer is the shared base; use model_server_for(kind) (Triton, TorchServe, "
+                            "TfServing)")
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         if args.kind != self.KIND:
             raise ValueError(f"{type(self).__name__} serves kind {self.KIND!r}, got args.kind={args.kind!r}; "
@@ -659,7 +663,8 @@ class ModelServer(pulumi.ComponentResource):
         self.register_outputs({"service_name": self.service_name})
 
     def layout(self, r: ResolvedModelServer) -> ServerLayout:
-        raise NotImplementedError
+        """Ports, image, command and volumes of the concrete server (each subclass defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define layout()")
 
 
 class Triton(ModelServer):
@@ -704,19 +709,8 @@ def model_server_for(kind: str) -> type[ModelServer]:
         ) from None
 
 
-def layout_for(r: ResolvedModelServer) -> ServerLayout:
-    """The layout of a resolved server with a plain (already known) repository URI: for tests
-    and for callers that need ports and paths without creating resources."""
-    builders: dict[str, Callable[[ResolvedModelServer], ServerLayout]] = {
-        "triton": lambda x: triton_layout(x, triton_repository_uri("", "<bucket>", x.args.repository_prefix)),
-        "torchserve": torchserve_layout,
-        "tf-serving": tfserving_layout,
-    }
-    return builders[r.args.kind](r)
-
-
 __all__ = [
     "SERVER_KINDS", "MetricsEndpoint", "ModelServer", "ModelServerArgs", "ResolvedModelServer", "ServerLayout", "TfServing",
-    "TorchServe", "Triton", "layout_for", "metrics_endpoint", "model_server_for", "resolve_model_server",
+    "TorchServe", "Triton", "metrics_endpoint", "model_server_for", "resolve_model_server",
     "server_name", "triton_repository_uri",
 ]

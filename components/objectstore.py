@@ -37,8 +37,8 @@ from omgml.k8s import (
     service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:data:ObjectStore"
 
@@ -63,7 +63,6 @@ DEFAULT_REGION = "us-east-1"
 VOLUMES_PER_COLLECTION = 7
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_DNS_LABEL = re.compile(DNS_LABEL)
 
 
 @dataclass(frozen=True)
@@ -129,10 +128,8 @@ def volume_slots(storage_gib: int, volume_size_limit_mb: int, buckets: int) -> i
 
 def resolve(args: ObjectStoreArgs) -> ResolvedObjectStore:
     """Defaults and validation; every error names the field, the value and the fix."""
-    if not _DNS_LABEL.match(args.namespace):
-        raise ValueError(f"ObjectStoreArgs.namespace: {args.namespace!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
-    if not _DNS_LABEL.match(args.instance):
-        raise ValueError(f"ObjectStoreArgs.instance: {args.instance!r} is not a DNS-1123 label; use lowercase letters, digits and '-'")
+    require_dns_label("ObjectStoreArgs.namespace", args.namespace)
+    require_dns_label("ObjectStoreArgs.instance", args.instance)
     if args.profile not in SIZING:
         raise ValueError(f"ObjectStoreArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if args.storage_gib < 1:
@@ -146,8 +143,7 @@ def resolve(args: ObjectStoreArgs) -> ResolvedObjectStore:
                 "lowercase letters, digits, '-' or '.', starting and ending with a letter or digit"
             )
     for ns in args.client_namespaces:
-        if not _DNS_LABEL.match(ns):
-            raise ValueError(f"ObjectStoreArgs.client_namespaces: {ns!r} is not a DNS-1123 label; fix the namespace name")
+        require_dns_label("ObjectStoreArgs.client_namespaces", ns)
     sizing = SIZING[args.profile]
     buckets = tuple(sorted(set(args.buckets.values())))
     name = k8s_name(args.instance)

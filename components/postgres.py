@@ -28,8 +28,8 @@ from omgml.k8s import (
     service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:data:Postgres"
 
@@ -135,9 +135,7 @@ def pg_identifier(consumer_name: str) -> str:
 
 def resolve_consumers(args: PostgresArgs) -> list[ResolvedConsumer]:
     """Validated consumers, in the given order; errors name the field, the value and the fix."""
-    if not re.match(DNS_LABEL, args.namespace):
-        raise ValueError(f"PostgresArgs.namespace={args.namespace!r} is not a DNS-1123 label; "
-                         "use lowercase letters, digits and '-'")
+    require_dns_label("PostgresArgs.namespace", args.namespace)
     if args.storage_gib < 1:
         raise ValueError(f"PostgresArgs.storage_gib={args.storage_gib} must be at least 1")
     if args.profile not in SIZING:
@@ -149,8 +147,7 @@ def resolve_consumers(args: PostgresArgs) -> list[ResolvedConsumer]:
         if not _CONSUMER_NAME.match(c.name):
             raise ValueError(f"{field}.name={c.name!r}: use lowercase letters, digits, '-' or '_', "
                              "starting with a letter (it becomes a database and role name)")
-        if not re.match(DNS_LABEL, c.namespace):
-            raise ValueError(f"{field}.namespace={c.namespace!r} is not a DNS-1123 label")
+        require_dns_label(f"{field}.namespace", c.namespace)
         ident = pg_identifier(c.name)
         if ident in _RESERVED:
             raise ValueError(f"{field}.name={c.name!r} is reserved by Postgres; pick another consumer name")

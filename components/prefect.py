@@ -39,8 +39,8 @@ from omgml.k8s import (
     secret_env,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:orchestration:Prefect"
 
@@ -60,7 +60,6 @@ DB_KEYS = {"PREFECT_DB_HOST": "host", "PREFECT_DB_PORT": "port", "PREFECT_DB_NAM
 DATABASE_URL = ("postgresql+asyncpg://$(PREFECT_DB_USER):$(PREFECT_DB_PASSWORD)"
                 "@$(PREFECT_DB_HOST):$(PREFECT_DB_PORT)/$(PREFECT_DB_NAME)")
 
-_DNS = re.compile(DNS_LABEL)
 _POOL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -107,10 +106,8 @@ class ResolvedPrefect:
 
 
 def resolve(args: PrefectArgs) -> ResolvedPrefect:
-    if not _DNS.match(args.namespace):
-        raise ValueError(f"PrefectArgs.namespace: {args.namespace!r} is not a DNS-1123 label")
-    if not _DNS.match(args.instance):
-        raise ValueError(f"PrefectArgs.instance: {args.instance!r} is not a DNS-1123 label")
+    require_dns_label("PrefectArgs.namespace", args.namespace)
+    require_dns_label("PrefectArgs.instance", args.instance)
     if args.profile not in SIZING:
         raise ValueError(f"PrefectArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not _POOL.match(args.work_pool):

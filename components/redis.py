@@ -4,7 +4,6 @@ AOF persistence on a volume and a memory cap that evicts instead of failing writ
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 import pulumi
@@ -23,8 +22,8 @@ from omgml.k8s import (
     service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:data:Redis"
 
@@ -124,8 +123,7 @@ def redis_names(instance: str) -> RedisNames:
 
 
 def validate_redis_args(args: RedisArgs) -> None:
-    if not re.match(DNS_LABEL, args.namespace):
-        raise ValueError(f"RedisArgs.namespace={args.namespace!r} is not a DNS-1123 label")
+    require_dns_label("RedisArgs.namespace", args.namespace)
     if args.profile not in SIZING:
         raise ValueError(f"RedisArgs.profile={args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if args.storage_gib < 1:
@@ -134,8 +132,7 @@ def validate_redis_args(args: RedisArgs) -> None:
         raise ValueError(f"RedisArgs.max_memory_mib={args.max_memory_mib} is too small; "
                          f"use at least {MIN_MAX_MEMORY_MIB} or leave it unset for the profile's default")
     for i, ns in enumerate(args.client_namespaces):
-        if not re.match(DNS_LABEL, ns):
-            raise ValueError(f"RedisArgs.client_namespaces[{i}]={ns!r} is not a DNS-1123 label")
+        require_dns_label(f"RedisArgs.client_namespaces[{i}]", ns)
 
 
 def service_host(args: RedisArgs) -> str:

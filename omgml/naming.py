@@ -40,3 +40,14 @@ def stack_name(prefix: str, phase: str) -> str:
 def stack_reference_name(org: str, project: str, prefix: str, phase: str) -> str:
     """Fully qualified stack name for a StackReference (`organization` on the file backend)."""
     return f"{org}/{project}/{stack_name(prefix, phase)}"
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def require_dns_label(field: str, value: str) -> str:
+    """`value` if it is a DNS-1123 label, else a ValueError naming `field`, the value and the fix."""
+    if not _DNS_LABEL.match(value):
+        raise ValueError(f"{field}: {value!r} is not a DNS-1123 label; use at most 63 lowercase letters, digits "
+                         "and '-', starting and ending with a letter or digit")
+    return value

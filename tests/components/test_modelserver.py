@@ -14,17 +14,22 @@ from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolera
 from omgml.components.modelserver import (
     SERVER_KINDS,
     STARTUP_SECONDS,
+    ModelServer,
     ModelServerArgs,
+    ResolvedModelServer,
     ServerKind,
+    ServerLayout,
     TfServing,
     Triton,
-    layout_for,
     metrics_endpoint,
     model_server_for,
     resolve_model_server,
     server_name,
     sync_script,
+    tfserving_layout,
     tfserving_model_config,
+    torchserve_layout,
+    triton_layout,
     triton_repository_uri,
 )
 from omgml.spec import GpuPoolSpec
@@ -105,6 +110,18 @@ def test_model_server_for_maps_spec_kinds_and_rejects_others() -> None:
         "omgml:serving:Triton", "omgml:serving:TorchServe", "omgml:serving:TfServing"}
     with pytest.raises(ValueError, match=r"phases\.serving\.server\.kind"):
         model_server_for("seldon")
+
+
+def layout_for(r: ResolvedModelServer) -> ServerLayout:
+    """The layout of a resolved server with a plain repository URI (no resources created)."""
+    if r.args.kind == "triton":
+        return triton_layout(r, triton_repository_uri("", "bucket", r.args.repository_prefix))
+    return torchserve_layout(r) if r.args.kind == "torchserve" else tfserving_layout(r)
+
+
+def test_the_base_class_is_not_a_component_of_its_own() -> None:
+    with pytest.raises(TypeError, match="use model_server_for"):
+        ModelServer("x", args("triton"))
 
 
 @pytest.mark.parametrize("kind", SERVER_KINDS)

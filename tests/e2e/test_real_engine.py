@@ -6,7 +6,6 @@ prints the wall time of every step. Nothing here runs in the default suite (`-m 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -200,5 +199,5 @@ def test_toolchain_versions_match_the_sdks() -> None:
         pytest.skip("pulumi CLI not on PATH")
     from omgml.deploy.preflight import check_pulumi_cli
 
-    assert check_pulumi_cli()
-    assert os.environ.get("PATH")
+    # Raises (with what to install) when the CLI's minor differs from the installed SDK's.
+    assert check_pulumi_cli().endswith("pulumi")
