@@ -100,50 +100,32 @@ def bench(label: str, spec: PlatformSpec, repeat: int) -> None:
 
 
 def bench_aws(repeat: int, templates: tuple[str, ...] = ("enterprise", "fintech")) -> None:
-    """AWS resource count and synth time of the foundation's AWS side (components.aws.AwsFoundation
-    with the in-cluster halves of its managed twins) for templates rendered with target aws."""
+    """AWS resource count and render time of whole platforms (every phase, as `omgml render` does
+    it, the AWS side included) for the templates recommended with target aws."""
     from collections import Counter
 
-    import pulumi
-
-    from omgml.blueprints.foundation import bucket_names
-    from omgml.components.aws.platform import AwsFoundation, AwsFoundationArgs
-    from omgml.components.aws.s3 import S3Consumer
-    from omgml.components.postgres import PostgresConsumer
     from omgml.recommend import recommend
-    from omgml.synth.engine import synthesize
+    from omgml.synth.render import render_platform
     from omgml.templates import load_template
 
     for name in templates:
         spec = recommend(load_template(name).model_copy(update={"target": "aws"})).to_platform_spec()
-        ns = spec.phases.foundation.namespace
-
-        def program(spec: PlatformSpec = spec, ns: str = ns) -> None:
-            buckets = bucket_names(spec)
-            f = AwsFoundation("foundation-aws", AwsFoundationArgs(spec=spec, buckets=buckets))
-            if f.managed_postgres:
-                f.postgres((PostgresConsumer("mlflow", ns), PostgresConsumer("feast", ns)), ns)
-            if f.managed_redis:
-                f.redis(ns)
-            if f.managed_kafka:
-                f.kafka((ns,))
-            if f.managed_object_store:
-                f.object_store((S3Consumer("mlflow", ns, "mlflow", tuple(buckets)),), (ns,))
-            for k, v in f.exports.items():
-                pulumi.export(k, v)
-
         times: list[float] = []
-        result = None
+        render = None
         for _ in range(repeat):
             t = time.perf_counter()
-            result = synthesize(program, project="bench", stack=f"{name}-aws")
+            render = render_platform(spec)
             times.append(time.perf_counter() - t)
-        assert result is not None
-        kinds = Counter(r.type.split(":")[1].split("/")[0] for r in result.resources if r.type.startswith("aws:"))
-        total = sum(kinds.values())
-        print(f"\n== template:{name} --target aws (profile={spec.profile}, zones={spec.aws.availability_zones}) ==")
-        print(f"AwsFoundation synth: median {statistics.median(times):.2f}s over {repeat} run(s); "
-              f"AWS resources {total}; all resources {len(result.resources)}")
+        assert render is not None
+        resources = [r for p in render.phases for r in p.result.resources]
+        kinds = Counter(r.type.split(":")[1].split("/")[0] for r in resources if r.type.startswith("aws:"))
+        managed = [s for s in ("postgres", "redis", "kafka", "object_store")
+                   if getattr(spec.phases.foundation, s).managed]
+        print(f"\n== template:{name} --target aws (profile={spec.profile}, zones={spec.aws.availability_zones}, "
+              f"managed: {', '.join(managed) or 'none'}) ==")
+        print(f"render, all phases: median {statistics.median(times):.2f}s over {repeat} run(s); "
+              f"AWS resources {sum(kinds.values())}; all resources {len(resources)}; "
+              f"manifests {len(render.all_manifests())}")
         print("  " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
 
@@ -151,8 +133,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("specs", nargs="*")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--aws", action="store_true", help="benchmark the AWS foundation of the enterprise and "
-                                                           "fintech templates (target aws) instead")
+    parser.add_argument("--aws", action="store_true", help="benchmark whole enterprise and fintech platforms "
+                                                           "rendered for target aws instead")
     parser.add_argument("--alternatives", action="store_true",
                         help="benchmark only the orchestration / feature-store alternatives")
     args = parser.parse_args()

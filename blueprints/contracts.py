@@ -26,6 +26,8 @@ FOUNDATION_KEYS: tuple[str, ...] = (
     "features_bucket",
     "models_bucket",
     "pipelines_bucket",
+    # S3 consumer name → IRSA role ARN (blueprints/s3.py); {} unless the object store is S3.
+    "s3_irsa_roles",
     "redis_host",
     "redis_port",  # a string ("6379"), ready for env vars and ConfigMap data
     # Name of the Secret (key `password`) in every platform namespace.

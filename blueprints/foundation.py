@@ -12,9 +12,11 @@ Airflow the team already runs (`phases.training.airflow.connections_bundle`), th
 `airflow-connections` Secret + ConfigMap built from the secret Outputs only this phase holds.
 
 On aws, omgml.program builds the VPC and EKS cluster first (components/aws) and passes it in:
-Postgres, Redis and Kafka marked `managed: true` become RDS, ElastiCache and MSK behind the
-same endpoint contracts; the object store runs in-cluster on EKS (its S3 twin is not wired to
-its consumers yet, and the blueprint refuses `managed: true` for it).
+Postgres, Redis, Kafka and the object store marked `managed: true` become RDS, ElastiCache,
+MSK and S3 behind the same endpoint contracts. S3 has no static keys: this phase creates an
+IRSA role per S3 consumer of the whole platform (blueprints/s3.py: MLflow and Feast here,
+Kubeflow/Airflow/Prefect in training, the model server and the drift job in serving) and
+exports their ARNs as `s3_irsa_roles` for the later phases to annotate their ServiceAccounts.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.blueprints.s3 import ROLES_KEY, s3_consumers
+from omgml.buckets import BUCKET_ROLES, bucket_names
 from omgml.components.airflow import AirflowConnections, AirflowConnectionsArgs
 from omgml.components.feast import Feast, FeastArgs
 from omgml.components.kafka import Kafka, KafkaArgs, kafka_brokers
@@ -33,21 +37,15 @@ from omgml.components.namespace import NamespaceArgs, PlatformNamespace, egress_
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.redis import Redis, RedisArgs
-from omgml.errors import SpecError
 from omgml.labels import standard_labels
-from omgml.naming import k8s_name
 from omgml.spec import PlatformSpec
-from omgml.spec.platform import unwired_managed_stores
 
 if TYPE_CHECKING:
     from omgml.components.aws.platform import AwsFoundation
-    from omgml.components.contracts import KafkaEndpoint, PostgresDatabase, RedisEndpoint
+    from omgml.components.aws.s3 import S3Access
+    from omgml.components.contracts import KafkaEndpoint, ObjectStoreEndpoint, PostgresDatabase, RedisEndpoint
 
 TYPE_TOKEN = "omgml:blueprints:Foundation"
-
-# Bucket roles the later phases read back through the stack outputs (<role>_bucket).
-BUCKET_ROLES = ("mlflow", "features", "models", "pipelines")
-
 
 @dataclass(frozen=True)
 class FoundationArgs:
@@ -55,26 +53,6 @@ class FoundationArgs:
     # Target aws: the VPC + EKS cluster + managed stores (built first by omgml.program); the
     # stores the spec marks `managed: true` come from it behind the same endpoint contracts.
     aws: AwsFoundation | None = None
-
-
-def bucket_names(spec: PlatformSpec) -> dict[str, str]:
-    """Role → bucket name: `<platform>-<role>`, deterministic and valid for S3 and DNS.
-
-    Only the buckets an enabled consumer needs; spec extra_buckets are added under their own name."""
-    f = spec.phases.foundation
-    t = spec.phases.training
-    s = spec.phases.serving
-    wanted = {
-        "mlflow": f.mlflow.enabled,
-        "features": f.feast.enabled or (s.enabled and s.evidently.enabled),
-        "models": s.enabled and s.server.enabled,
-        # Kubeflow artifacts, Airflow task logs, Prefect results.
-        "pipelines": t.enabled and (t.kubeflow.enabled or t.airflow.enabled or t.prefect.enabled),
-    }
-    buckets = {role: k8s_name(spec.name, role) for role in BUCKET_ROLES if wanted[role]}
-    for extra in f.object_store.extra_buckets:
-        buckets[f"extra:{extra}"] = extra
-    return buckets
 
 
 def platform_namespace_args(spec: PlatformSpec) -> list[NamespaceArgs]:
@@ -130,9 +108,6 @@ class Foundation(pulumi.ComponentResource):
     def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         spec = args.spec
-        unwired = unwired_managed_stores(spec)
-        if unwired:
-            raise SpecError("omgml.yaml", unwired)
         f = spec.phases.foundation
         profile = spec.profile
         data_ns = f.namespace
@@ -170,12 +145,25 @@ class Foundation(pulumi.ComponentResource):
                 namespace=data_ns, storage_gib=f.postgres.storage_gib, profile=profile, consumers=consumers,
             ), in_namespaces)
             databases, postgres = in_cluster_pg.databases, in_cluster_pg
-        objectstore = None
-        if f.object_store.enabled:
-            objectstore = ObjectStore(f"{name}-objectstore", ObjectStoreArgs(
+        # Object store: in-cluster (one key pair for all), or S3 on aws when managed, where
+        # each consumer of the platform gets its own IRSA role (`s3.endpoints[consumer]`).
+        store: ObjectStoreEndpoint | None = None
+        s3: S3Access | None = None
+        objectstore: pulumi.Resource | None = None
+        if f.object_store.enabled and args.aws is not None and f.object_store.managed:
+            s3 = args.aws.object_store(s3_consumers(spec, buckets), client_namespaces=(data_ns, *clients),
+                                       depends_on=namespaces)
+            store, objectstore = s3.endpoint, args.aws
+        elif f.object_store.enabled:
+            in_cluster_store = ObjectStore(f"{name}-objectstore", ObjectStoreArgs(
                 namespace=data_ns, storage_gib=f.object_store.storage_gib, profile=profile,
                 buckets=buckets, client_namespaces=(data_ns, *clients),
             ), in_namespaces)
+            store, objectstore = in_cluster_store.endpoint, in_cluster_store
+
+        def store_of(consumer: str) -> ObjectStoreEndpoint:
+            assert store is not None
+            return s3.endpoints[consumer] if s3 is not None else store
         redis: RedisEndpoint | None = None
         redis_deps: list[pulumi.Resource] = []
         if f.redis.enabled and args.aws is not None and f.redis.managed:
@@ -202,7 +190,7 @@ class Foundation(pulumi.ComponentResource):
             assert postgres is not None and objectstore is not None
             mlflow = Mlflow(f"{name}-mlflow", MlflowArgs(
                 namespace=data_ns, replicas=f.mlflow.replicas, profile=profile,
-                backend=databases["mlflow"], store=objectstore.endpoint,
+                backend=databases["mlflow"], store=store_of("mlflow"),
                 artifacts_bucket=buckets["mlflow"],
             ), pulumi.ResourceOptions(parent=self, depends_on=[*namespaces, postgres, objectstore]))
         feast = None
@@ -213,7 +201,7 @@ class Foundation(pulumi.ComponentResource):
                 namespace=data_ns, replicas=f.feast.replicas, profile=profile,
                 registry=databases["feast"],
                 online=online,
-                store=objectstore.endpoint, offline_bucket=buckets["features"],
+                store=store_of("feast"), offline_bucket=buckets["features"],
                 feature_repo=f.feast.feature_repo, project=spec.name.replace("-", "_"),
                 offline_store=f.feast.offline_store,
                 delta_tables=tuple(f.feast.delta_tables) if f.feast.offline_store == "delta" else (),
@@ -225,7 +213,7 @@ class Foundation(pulumi.ComponentResource):
             AirflowConnections(f"{name}-airflow-connections", AirflowConnectionsArgs(
                 namespace=data_ns,
                 mlflow_tracking_uri=mlflow.tracking_uri if mlflow else None,
-                store=objectstore.endpoint if objectstore else None,
+                store=store,
                 feast_endpoint=feast.endpoint if feast else None,
                 redis=redis,
             ), in_namespaces)
@@ -237,9 +225,11 @@ class Foundation(pulumi.ComponentResource):
             "data_namespace": namespaces[0].name,
             "platform_namespaces": [a.name for a in ns_args],
             "mlflow_tracking_uri": mlflow.tracking_uri if mlflow else "",
-            "object_store_endpoint": objectstore.endpoint.endpoint_url if objectstore else "",
-            "object_store_region": objectstore.endpoint.region if objectstore else "",
-            "object_store_secret": objectstore.secret_name if objectstore else "",
+            "object_store_endpoint": store.endpoint_url if store else "",
+            "object_store_region": store.region if store else "",
+            "object_store_secret": store.access_key_ref.secret_name if store else "",
+            # consumer name → IRSA role ARN (blueprints/s3.py); {} unless S3 is managed.
+            ROLES_KEY: {c: role.arn for c, role in s3.roles.items()} if s3 is not None else {},
             **{f"{role}_bucket": buckets.get(role, "") for role in BUCKET_ROLES},
             # ElastiCache's own name (TLS clients check it); the in-cluster Service otherwise.
             "redis_host": (redis.managed_host or redis.host) if redis else "",

@@ -29,6 +29,9 @@ import pulumi_kubernetes as k8s
 
 from omgml.blueprints.contracts import PhaseOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
+from omgml.blueprints.s3 import role_arn, uses_managed_s3
+from omgml.components import evidently as evidently_component
+from omgml.components import modelserver
 from omgml.components.evidently import Evidently, EvidentlyArgs
 from omgml.components.modelserver import ModelServerArgs, metrics_endpoint, model_server_for, server_name
 from omgml.components.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
@@ -135,6 +138,8 @@ class Serving(pulumi.ComponentResource):
         endpoint = fnd.get("object_store_endpoint")
         region = fnd.get("object_store_region")
         store_secret = fnd.get("object_store_secret")
+        # AWS S3: each workload's own IRSA role from the foundation (blueprints/s3.py), no keys.
+        s3_roles = uses_managed_s3(spec)
         self.exports["serving_namespace"] = ns
         if not spec.phases.training.enabled and s.gpu_pools:
             # No training stack will provision these pools: this phase does (blueprints/gpu.py).
@@ -169,6 +174,8 @@ class Serving(pulumi.ComponentResource):
                 repository_prefix=s.server.repository_prefix, models=tuple(s.server.models),
                 gpu=s.server.gpu, gpu_pool=pool, gpu_available=spec.gpu_available(),
                 features_configmap=env_cm, extra_env=tuple(extra_env),
+                irsa_role_arn=role_arn(fnd, modelserver.s3_consumers(
+                    ns, instance, s.server.kind, "models")) if s3_roles else None,
             ), child)
             self.exports["model_server_service"] = server.service_name
             self.exports["model_server_url"] = f"http://{server.deployment_name}.{ns}.svc:{server.http_port}"
@@ -197,6 +204,9 @@ class Serving(pulumi.ComponentResource):
                 pushgateway_url=prometheus.pushgateway_url if prometheus is not None else None,
                 schedule=e.schedule, profile=spec.profile, storage_gib=e.storage_gib, project=e.project,
                 drift_share=e.drift_share, dataset_format=e.dataset_format,
+                # Only the consumer's name matters here; its buckets were settled by the foundation.
+                irsa_role_arn=role_arn(fnd, evidently_component.s3_consumers(ns, instance, ()))
+                if s3_roles else None,
             ), child)
             self.exports["evidently_url"] = evidently.ui_url
 

@@ -14,6 +14,9 @@
   enables them, in `phases.training.orchestration.namespace` (created by the foundation, with
   their Postgres consumer Secrets and the object-store Secret already in it). Their tasks and
   flow runs get MLflow and the object store like Kubeflow's steps do.
+- On aws with S3 (`object_store.managed`), every workload that touches a bucket runs as a
+  ServiceAccount annotated with its own IRSA role, created by the foundation (blueprints/s3.py)
+  and read back from its `s3_irsa_roles` output; no static keys exist.
 
 Everything the serving phase needs comes out as TRAINING_KEYS (blueprints/contracts.py).
 """
@@ -27,6 +30,10 @@ import pulumi
 
 from omgml.blueprints.contracts import PhaseOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
+from omgml.blueprints.s3 import role_arns, uses_managed_s3
+from omgml.components import airflow as airflow_component
+from omgml.components import kubeflow as kubeflow_component
+from omgml.components import prefect as prefect_component
 from omgml.components.airflow import Airflow, AirflowArgs, GitDags, PvcDags
 from omgml.components.gpupool import gpu_pool_labels, gpu_taint
 from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs, StoreRef
@@ -104,6 +111,9 @@ class Training(pulumi.ComponentResource):
                 mysql_storage_gib=kf.mysql_storage_gib,
                 restricted_steps=kf.step_pod_security == "restricted",
                 instance=spec.name,
+                # AWS S3: the API server, UI and pipeline steps use their own IRSA roles, no keys.
+                irsa_role_arns=role_arns(fnd, kubeflow_component.s3_consumers(
+                    kf.namespace, kf.user_namespace, "pipelines")) if uses_managed_s3(spec) else None,
             ), child)
             self.exports["kfp_endpoint"] = kfp.api_endpoint
             self.exports["kfp_ui_service"] = kfp.ui_service
@@ -127,11 +137,15 @@ class Training(pulumi.ComponentResource):
                 namespace=ns, profile=spec.profile, database_secret=fnd.get("airflow_db_secret"), store=store,
                 mlflow_tracking_uri=fnd.get("mlflow_tracking_uri"), logs_bucket=fnd.get("pipelines_bucket"),
                 dags=dags,
+                irsa_role_arns=role_arns(fnd, airflow_component.s3_consumers(
+                    ns, airflow_component.DEFAULT_INSTANCE, "pipelines")) if uses_managed_s3(spec) else None,
             ), child)
             self.exports["airflow_api_endpoint"] = airflow.api_endpoint
         if t.prefect.enabled:
             prefect = Prefect(f"{name}-prefect", PrefectArgs(
                 namespace=ns, profile=spec.profile, database_secret=fnd.get("prefect_db_secret"), store=store,
                 mlflow_tracking_uri=fnd.get("mlflow_tracking_uri"), work_pool=t.prefect.work_pool,
+                irsa_role_arns=role_arns(fnd, prefect_component.s3_consumers(
+                    ns, prefect_component.DEFAULT_INSTANCE, "pipelines")) if uses_managed_s3(spec) else None,
             ), child)
             self.exports["prefect_api_url"] = prefect.api_url

@@ -25,6 +25,15 @@ or Keycloak auth manager (`AIRFLOW__CORE__AUTH_MANAGER`). The auth manager opens
 file read-write, so the api-server writes it at start into an emptyDir from the env var
 (shell builtin `printf`: the password is never on a command line).
 
+AWS S3 through IRSA (target aws, managed object store): the ServiceAccounts of `s3_consumers`
+(the api-server reads task logs, the triggerer and the task pods write them) are annotated with
+their own IAM roles (`irsa_role_arns`) and their pods carry no key variables at all, not even
+empty ones: the key Secret holds empty values there, and a client that finds the variables
+set may sign with them instead of falling through to the web-identity token the EKS
+pod-identity webhook mounts. The `object_store` connection then holds only the region, so the
+Amazon provider's hooks use boto3's default credential chain, which reads that token. The
+scheduler, dag-processor and migrate Job never open the bucket and get no store settings.
+
 `AirflowConnections` is the other path: the team keeps its Airflow, and the platform hands
 it `AIRFLOW_CONN_*` values for MLflow, the object store, Feast and Redis (Secret + ConfigMap).
 """
@@ -34,7 +43,8 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote
 
@@ -43,7 +53,14 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
-from omgml.components.contracts import ObjectStoreEndpoint, RedisEndpoint
+from omgml.components.contracts import (
+    ROLE_ARN_ANNOTATION,
+    ObjectStoreEndpoint,
+    RedisEndpoint,
+    S3Consumer,
+    irsa_roles_by_consumer,
+    tool_s3_consumers,
+)
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.kubeflow import StoreRef
 from omgml.k8s import (
@@ -64,6 +81,8 @@ TYPE_TOKEN = "omgml:orchestration:Airflow"
 CONNECTIONS_TYPE_TOKEN = "omgml:orchestration:AirflowConnections"
 
 APP = "airflow"
+# The instance the training phase deploys; blueprints pass it to `s3_consumers` before Airflow exists.
+DEFAULT_INSTANCE = "airflow"
 VERSION = "3.3.2"
 # Official image (apache/airflow on Docker Hub, `<version>-python<x.y>` tags). It ships the
 # postgres (psycopg2), cncf.kubernetes and amazon providers the executor, metadata DB and
@@ -103,6 +122,15 @@ PARTS: tuple[Part, ...] = ("api-server", "scheduler", "dag-processor", "triggere
 JOB_TYPES: dict[Part, str] = {
     "scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob",
 }
+# Every ServiceAccount Airflow runs as: the four parts, the task pods ("worker") and the migrate Job.
+Account = Literal["api-server", "scheduler", "dag-processor", "triggerer", "worker", "migrate"]
+ACCOUNTS: tuple[Account, ...] = (*PARTS, "worker", "migrate")
+# Who opens the logs bucket, and whether it only reads (True). Task pods upload their log when
+# the task ends and the triggerer uploads each trigger's log when it finishes (Airflow 3's
+# supervisors call the remote handler's upload); the api-server reads both back for the UI.
+# The scheduler only launches pods from the template, the dag-processor keeps its parse logs
+# local, the migrate Job talks to Postgres: none of them gets the store.
+S3_ACCESS: dict[Account, bool] = {"api-server": True, "triggerer": False, "worker": False}
 
 # `airflow db check-migrations` before each part starts: a pod's effective request is the larger
 # of its init containers' and the sum of its containers', so this stays below every part's.
@@ -160,7 +188,7 @@ class PvcDags:
 @dataclass(frozen=True, kw_only=True)
 class AirflowArgs:
     namespace: str
-    instance: str = "airflow"
+    instance: str = DEFAULT_INSTANCE
     profile: Profile = "laptop"
     # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
     database_secret: pulumi.Input[str]
@@ -169,6 +197,20 @@ class AirflowArgs:
     # Bucket for task logs (remote logging); task pods are deleted when they end.
     logs_bucket: pulumi.Input[str]
     dags: GitDags | PvcDags = PvcDags()
+    # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (`s3_consumers`) → IAM role
+    # ARN, each annotating its ServiceAccount; the pods then carry no key variables.
+    irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
+
+
+def service_account_name(instance: str, who: Account) -> str:
+    """The ServiceAccount a part, the task pods ("worker") or the migrate Job run as."""
+    return k8s_name(instance, who)
+
+
+def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
+    """The ServiceAccounts whose pods read or write task logs in the bucket (see S3_ACCESS)."""
+    return tool_s3_consumers(APP, namespace, bucket_role, {
+        who: (service_account_name(instance, who), read_only) for who, read_only in S3_ACCESS.items()})
 
 
 @dataclass(frozen=True)
@@ -176,9 +218,18 @@ class ResolvedAirflow:
     args: AirflowArgs
     sizing: AirflowSizing
     prefix: str
+    # Account → IAM role ARN on IRSA (every account of S3_ACCESS); empty with static keys.
+    irsa_roles: dict[Account, pulumi.Input[str]] = field(default_factory=dict)
 
     def name(self, *parts: str) -> str:
         return k8s_name(self.prefix, *parts)
+
+    def service_account(self, who: Account) -> str:
+        return service_account_name(self.args.instance, who)
+
+    @property
+    def irsa(self) -> bool:
+        return bool(self.irsa_roles)
 
     @property
     def secret(self) -> str:
@@ -236,7 +287,16 @@ def resolve(args: AirflowArgs) -> ResolvedAirflow:
                              "every 10 seconds")
     elif dags.storage_gib < 1:
         raise ValueError(f"AirflowArgs.dags.storage_gib: {dags.storage_gib} must be at least 1")
-    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], prefix=args.instance)
+    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], prefix=args.instance,
+                           irsa_roles=_irsa_roles(args))
+
+
+def _irsa_roles(args: AirflowArgs) -> dict[Account, pulumi.Input[str]]:
+    """irsa_role_arns keyed by account (checked against s3_consumers)."""
+    consumers = s3_consumers(args.namespace, args.instance, "")
+    roles = irsa_roles_by_consumer("AirflowArgs", consumers, args.irsa_role_arns, args.store.endpoint_url)
+    who_by_sa = {service_account_name(args.instance, who): who for who in S3_ACCESS}
+    return {who_by_sa[c.service_account]: roles[c.name] for c in consumers if c.name in roles}
 
 
 def _labels(r: ResolvedAirflow, component: str) -> dict[str, str]:
@@ -256,21 +316,33 @@ def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
 
 
 def object_store_connection(endpoint_url: str, region: str) -> str:
-    """AIRFLOW_CONN_OBJECT_STORE for in-platform pods: no keys in it, boto3 takes them from
-    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the environment."""
+    """AIRFLOW_CONN_OBJECT_STORE for in-platform pods: no keys in it. The Amazon provider then
+    uses boto3's default credential chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the
+    environment in-cluster, the IRSA web-identity token on AWS S3 (endpoint_url "")."""
     extra: JsonDict = {"region_name": region}
     if endpoint_url:
         extra["endpoint_url"] = endpoint_url
     return json.dumps({"conn_type": "aws", "extra": extra}, sort_keys=True)
 
 
-def store_env(store: StoreRef) -> list[JsonDict]:
-    return [
+def store_env(store: StoreRef, irsa: bool) -> list[JsonDict]:
+    """The object store for the long-lived parts of S3_ACCESS. On IRSA neither key nor endpoint
+    variables: AWS S3 needs no endpoint override, and leaving both out (rather than empty) keeps
+    every client on its default endpoint and credential chain, not only botocore."""
+    keys = [] if irsa else [
         secret_env("AWS_ACCESS_KEY_ID", store.secret_name, store.access_key_key),  # type: ignore[arg-type]
         secret_env("AWS_SECRET_ACCESS_KEY", store.secret_name, store.secret_key_key),  # type: ignore[arg-type]
-        {"name": "AWS_DEFAULT_REGION", "value": store.region},
+    ]
+    endpoint = [] if irsa else [
         {"name": "AWS_ENDPOINT_URL", "value": store.endpoint_url},
         {"name": "MLFLOW_S3_ENDPOINT_URL", "value": store.endpoint_url},
+    ]
+    return [
+        *keys,
+        {"name": "AWS_DEFAULT_REGION", "value": store.region},
+        # Newer SDKs (and the regional STS call of the web-identity exchange) read AWS_REGION.
+        {"name": "AWS_REGION", "value": store.region},
+        *endpoint,
         {"name": "AIRFLOW_CONN_OBJECT_STORE",
          "value": pulumi.Output.all(store.endpoint_url, store.region).apply(
              lambda v: object_store_connection(str(v[0]), str(v[1])))},
@@ -407,7 +479,6 @@ def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] 
         volumes.append({"name": "auth", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}})
     if part == "scheduler":
         # The executor reads the task pod template from here.
-        env += store_env(r.args.store)
         mounts.append({"name": "pod-template", "mountPath": TEMPLATE_DIR, "readOnly": True})
         volumes.append({"name": "pod-template", "configMap": {"name": r.template_config}})
     if part == "dag-processor":
@@ -416,8 +487,8 @@ def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] 
         if isinstance(r.args.dags, GitDags):
             sidecars.append(git_sync_container(r, one_time=False))
             volumes.append({"name": "git-tmp", "emptyDir": {"sizeLimit": "64Mi"}})
-    if part in ("api-server", "triggerer"):
-        env += store_env(r.args.store)  # reading (api-server) and writing (triggerer) remote logs
+    if part in S3_ACCESS:
+        env += store_env(r.args.store, r.irsa)  # reading (api-server) and writing (triggerer) remote logs
     container: JsonDict = {
         "name": part,
         "image": IMAGE,
@@ -443,7 +514,7 @@ def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] 
         "template": {
             "metadata": meta,
             "spec": {
-                "serviceAccountName": r.name(part),
+                "serviceAccountName": r.service_account(part),
                 # Only the scheduler talks to the Kubernetes API (it launches task pods).
                 "automountServiceAccountToken": part == "scheduler",
                 "enableServiceLinks": False,
@@ -468,7 +539,7 @@ def migrate_job(r: ResolvedAirflow) -> JsonDict:
             "metadata": {"labels": _labels(r, "migrate")},
             "spec": {
                 "restartPolicy": "Never",
-                "serviceAccountName": r.name("migrate"),
+                "serviceAccountName": r.service_account("migrate"),
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
                 "securityContext": restricted_pod_security_context(UID, GID),
@@ -494,7 +565,8 @@ def pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: st
 
     `store` is (endpoint_url, region, credentials Secret name), resolved values: the template is
     a file in a ConfigMap. Tasks get MLflow, the object store and the execution API; no
-    database credentials and no Kubernetes API token."""
+    database credentials and no Kubernetes API token. On IRSA no key variables: the pod's
+    ServiceAccount carries the role."""
     endpoint, region, secret = store
     a = r.args
     env = [
@@ -508,9 +580,11 @@ def pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: st
         plain_env("AIRFLOW_CONN_OBJECT_STORE", object_store_connection(endpoint, region)),
         plain_env("MLFLOW_TRACKING_URI", mlflow_uri),
         plain_env("AWS_DEFAULT_REGION", region),
-        secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
-        secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY"),
+        plain_env("AWS_REGION", region),
     ]
+    if not r.irsa:
+        env += [secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
+                secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY")]
     if endpoint:
         env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
     init: list[JsonDict] = []
@@ -524,8 +598,9 @@ def pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: st
         "metadata": {"name": "airflow-task", "labels": _labels(r, "worker")},
         "spec": {
             # No API token: the worker ServiceAccount has automount off (the pod field is left
-            # unset so the ConfigMap holds no token-named key).
-            "serviceAccountName": r.name("worker"),
+            # unset so the ConfigMap holds no token-named key). The IRSA webhook mounts its own
+            # web-identity token regardless, and this is the ServiceAccount its role trusts.
+            "serviceAccountName": r.service_account("worker"),
             "enableServiceLinks": False,
             "restartPolicy": "Never",
             "securityContext": restricted_pod_security_context(UID, GID),
@@ -605,18 +680,26 @@ class Airflow(pulumi.ComponentResource):
             derived={FERNET_KEY: pulumi.Output.secret(pulumi.Output.concat(fernet.b64_url, "="))},
             app_name=APP, instance=args.instance,
         ), child)
+
+        def account_meta(who: Account) -> JsonDict:
+            m = meta(r.service_account(who), who)
+            if who in r.irsa_roles:
+                # AWS S3: the pod-identity webhook gives this account's pods the role's credentials.
+                m["annotations"] = {ROLE_ARN_ANNOTATION: r.irsa_roles[who]}
+            return m
+
         accounts = {
             who: k8s.core.v1.ServiceAccount(
-                f"{name}-sa-{who}", metadata=meta(r.name(who), who),
+                f"{name}-sa-{who}", metadata=account_meta(who),
                 automount_service_account_token=who == "scheduler", opts=child)
-            for who in (*PARTS, "worker", "migrate")
+            for who in ACCOUNTS
         }
         role = k8s.rbac.v1.Role(f"{name}-scheduler-role", metadata=meta(r.name("scheduler"), "scheduler"),
                                 rules=scheduler_role_rules(), opts=child)
         binding = k8s.rbac.v1.RoleBinding(
             f"{name}-scheduler-binding", metadata=meta(r.name("scheduler"), "scheduler"),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("scheduler")},
-            subjects=[{"kind": "ServiceAccount", "name": r.name("scheduler"), "namespace": ns}],
+            subjects=[{"kind": "ServiceAccount", "name": r.service_account("scheduler"), "namespace": ns}],
             opts=after(role))
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
@@ -673,6 +756,11 @@ def connection_config(args: AirflowConnectionsArgs) -> dict[str, str]:
     if args.feast_endpoint:
         data["FEAST_FEATURE_SERVER_URL"] = args.feast_endpoint
         data["AIRFLOW_CONN_FEAST"] = json.dumps({"conn_type": "http", "host": args.feast_endpoint})
+    if args.store is not None and not args.store.static_keys:
+        # S3 without keys: the team's Airflow reaches the buckets with its own AWS identity (give
+        # its role the bucket names below); the connection only carries the region.
+        data["AIRFLOW_CONN_OBJECT_STORE"] = json.dumps(
+            {"conn_type": "aws", "extra": {"region_name": args.store.region}}, sort_keys=True)
     if args.store is not None:
         data["AWS_DEFAULT_REGION"] = args.store.region
         if args.store.endpoint_url:
@@ -717,7 +805,7 @@ class AirflowConnections(pulumi.ComponentResource):
                               data=connection_config(args), opts=child)
         secret: dict[str, pulumi.Input[str]] = {}
         store = args.store
-        if store is not None:
+        if store is not None and store.static_keys:
             endpoint, region = store.endpoint_url, store.region
             secret["AIRFLOW_CONN_OBJECT_STORE"] = pulumi.Output.all(store.access_key, store.secret_key).apply(
                 lambda v: store_connection_json(str(v[0]), str(v[1]), endpoint, region))

@@ -7,7 +7,9 @@ Password fields are secret pulumi Outputs; Secret names/keys are what pods refer
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pulumi
 
@@ -76,6 +78,26 @@ class ObjectStoreEndpoint:
     # fall through to the web identity. None in-cluster.
     irsa_role_arn: pulumi.Output[str] | None = None
     service_account: str | None = None
+    # False on S3 (IRSA): the key Secret exists but is empty, for every consumer, including
+    # the role-less endpoint handed to things outside the platform (an existing Airflow).
+    static_keys: bool = True
+
+
+@dataclass(frozen=True)
+class S3Consumer:
+    """A workload that reaches S3 buckets through its own IRSA role (target aws, managed store).
+
+    Its pods run as `service_account` in `namespace`; the role trusts exactly that pair and
+    names only the buckets of `bucket_roles` (keys of the foundation's bucket_names). Each
+    component declares its consumers with a pure function (e.g. `kubeflow.s3_consumers`), so
+    the foundation can create the roles before the component's phase runs. `name` is unique
+    in a platform and keys the `s3_irsa_roles` stack output."""
+
+    name: str
+    namespace: str
+    service_account: str
+    bucket_roles: tuple[str, ...]
+    read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,3 +109,41 @@ class KafkaEndpoint:
     # on the topics; see omgml.components.aws.irsa.msk_client_statements). None in-cluster.
     managed_bootstrap_servers: pulumi.Output[str] | None = None
     sasl_mechanism: str | None = None
+
+
+def tool_s3_consumers(tool: str, namespace: str, bucket_role: str,
+                      accounts: Mapping[str, tuple[str, bool]]) -> tuple[S3Consumer, ...]:
+    """Consumers of a tool with several ServiceAccounts: `accounts` maps each part that opens the
+    store to (its ServiceAccount, read_only). Names are "<tool>-<part>", unique in a platform."""
+    return tuple(S3Consumer(name=f"{tool}-{who}", namespace=namespace, service_account=sa,
+                            bucket_roles=(bucket_role,), read_only=read_only)
+                 for who, (sa, read_only) in accounts.items())
+
+_Arn = TypeVar("_Arn")
+
+
+def irsa_roles_by_consumer(owner: str, consumers: Sequence[S3Consumer], arns: Mapping[str, _Arn] | None,
+                           endpoint_url: object) -> dict[str, _Arn]:
+    """Check a component's `irsa_role_arns` (consumer name → role ARN) against its s3_consumers.
+
+    Every consumer needs exactly one role (each role trusts one ServiceAccount; a pod left
+    out would have no credentials at all, IRSA configures no keys), and IRSA reaches AWS S3
+    only (endpoint_url "" ; an Output, known only at deploy time, is the caller's to check).
+    Returns {} without IRSA. `owner` is the args class, e.g. "AirflowArgs"."""
+    if arns is None:
+        return {}
+    names = {c.name for c in consumers}
+    missing, unknown = sorted(names - set(arns)), sorted(set(arns) - names)
+    if missing or unknown:
+        raise ValueError(
+            f"{owner}.irsa_role_arns: missing {missing}, unknown {unknown}; give one role ARN for each S3 consumer "
+            f"of the component's s3_consumers(), exactly {sorted(names)} (the foundation exports them in "
+            "s3_irsa_roles)")
+    if isinstance(endpoint_url, str) and endpoint_url:
+        raise ValueError(irsa_endpoint_error(owner, endpoint_url))
+    return {c.name: arns[c.name] for c in consumers}
+
+
+def irsa_endpoint_error(owner: str, endpoint_url: str) -> str:
+    return (f"{owner}.irsa_role_arns: IRSA reaches AWS S3 only, but store.endpoint_url is {endpoint_url!r}; "
+            "leave irsa_role_arns unset for an S3-compatible store, or use endpoint_url '' for AWS S3")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION
+from omgml.components.contracts import ROLE_ARN_ANNOTATION, S3Consumer
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.k8s import (
     JsonDict,
@@ -118,6 +118,26 @@ def valid_schedule(schedule: str) -> bool:
     return s in _CRON_MACROS or bool(_CRON.match(s))
 
 
+def evidently_name(instance: str) -> str:
+    return k8s_name(instance, "evidently")
+
+
+def drift_job_name(instance: str) -> str:
+    """The drift CronJob and the ServiceAccount it runs as (the one its IRSA role trusts)."""
+    return k8s_name(evidently_name(instance), "drift")
+
+
+def dataset_buckets(*paths: str) -> list[str]:
+    """Buckets named by full s3://bucket/prefix dataset paths (relative ones name none)."""
+    return sorted({p.removeprefix("s3://").split("/", 1)[0] for p in paths if _S3_URL.match(p)})
+
+
+def s3_consumers(namespace: str, instance: str, bucket_roles: tuple[str, ...]) -> tuple[S3Consumer, ...]:
+    """Only the drift job reads datasets; the UI keeps its snapshots on its own volume."""
+    return (S3Consumer(name="evidently-drift", namespace=namespace, service_account=drift_job_name(instance),
+                       bucket_roles=bucket_roles, read_only=True),)
+
+
 def resolve_evidently(args: EvidentlyArgs) -> ResolvedEvidently:
     if not valid_schedule(args.schedule):
         raise ValueError(
@@ -141,12 +161,12 @@ def resolve_evidently(args: EvidentlyArgs) -> ResolvedEvidently:
         raise ValueError(f"phases.serving.evidently.dataset_format: {args.dataset_format!r}; use parquet or csv")
     if not 0 < args.drift_share <= 1:
         raise ValueError(f"phases.serving.evidently.drift_share: {args.drift_share} must be in (0, 1]")
-    name = k8s_name(args.instance, "evidently")
+    name = evidently_name(args.instance)
     return ResolvedEvidently(
         args=args,
         name=name,
         secret_name=k8s_name(name, "write"),
-        job_name=k8s_name(name, "drift"),
+        job_name=drift_job_name(args.instance),
         script_configmap=k8s_name(name, "drift-script"),
         ui_url=f"http://{name}.{args.namespace}.svc:{UI_PORT}",
     )
@@ -573,8 +593,11 @@ def drift_cronjob(r: ResolvedEvidently) -> JsonDict:
         plain_env("DRIFT_SHARE", repr(float(a.drift_share))),
         {"name": "S3_ENDPOINT_URL", "value": a.endpoint_url},
         {"name": "AWS_REGION", "value": a.region},
-        _secret_ref("AWS_ACCESS_KEY_ID", a.store_secret, a.access_key_key),
-        _secret_ref("AWS_SECRET_ACCESS_KEY", a.store_secret, a.secret_key_key),
+        # On IRSA the (empty) key variables stay out: the script exchanges the web identity.
+        *([] if a.irsa_role_arn is not None else [
+            _secret_ref("AWS_ACCESS_KEY_ID", a.store_secret, a.access_key_key),
+            _secret_ref("AWS_SECRET_ACCESS_KEY", a.store_secret, a.secret_key_key),
+        ]),
         plain_env("HOME", "/tmp"),
         plain_env("DO_NOT_TRACK", "1"),
     ]

@@ -15,13 +15,43 @@ Stores:
   cannot read a Delta table (it would read every Parquet file of every table version).
 - offline `delta`: Feast has no Delta offline store of its own. The nearest supported one is
   `duckdb`, whose FileSource reader handles `file_format=DeltaFormat()` (ibis `read_delta`,
-  i.e. DuckDB's `delta` extension; DuckDB fetches the extension from extensions.duckdb.org on
-  first use, so the pods that read the offline store get HTTPS egress). The Delta tables live
+  i.e. DuckDB's `delta_scan`, from the `delta` extension). The Delta tables live
   under `s3://<offline bucket>/delta/<table>/` (FEAST_DELTA_URI); a Job puts a marker object
   at each table's prefix. That reserves the location only: a Delta table exists once its
   producer's first commit writes `_delta_log/` (write_deltalake, Spark); omgml does not
   fake a `_delta_log`, which would be an empty table with a schema no producer chose. With an
   online store, a CronJob runs `feast materialize-incremental` on a schedule.
+
+DuckDB and the object store (offline `delta`): `delta_scan` ignores the AWS_* env. The
+extension (duckdb-delta, v1.5-variegata, src/functions/delta_scan/delta_multi_file_list.cpp)
+configures delta-kernel-rs from the DuckDB S3 secret whose scope matches the path: KEY_ID,
+SECRET and SESSION_TOKEN become the object_store keys, REGION `aws_region`, ENDPOINT
+`aws_endpoint` (given `http://` when USE_SSL is false, plus `allow_http`), and URL_STYLE
+'vhost' alone turns on virtual-hosted requests (path style otherwise). With no secret it
+passes no option at all, and object_store (>= 0.13, `parse_url_opts`) builds the store with
+`AmazonS3Builder::new()`: AWS S3 with instance-metadata credentials, never SeaweedFS. The data
+files themselves are read by DuckDB's httpfs, from the same secret. Feast creates no secret,
+and a FileSource's `s3_endpoint_override` does not help: Feast then hands ibis
+`storage_options`, which `delta_scan` rejects as an unknown parameter. So every pod that reads
+Delta tables (the server, whose /materialize endpoints read the offline store, and the
+materialize CronJob) first runs a `duckdb-setup` init container: it installs httpfs and delta
+and writes a persistent DuckDB secret (`DUCKDB_SETUP_SCRIPT`) built from the pod's AWS_* env
+into $HOME/.duckdb (HOME is the pod's emptyDir), where every DuckDB connection of the Feast
+process finds it. No key is in a manifest; the secret file exists only on that emptyDir.
+DuckDB downloads the extensions from extensions.duckdb.org, httpfs over plain HTTP (the
+install bumps to HTTPS only once httpfs is loaded; extensions are signature-checked on load),
+so these pods may reach the internet on ports 80 and 443.
+
+AWS S3 through IRSA (target aws, managed object store): every Feast pod runs as the one
+ServiceAccount the IAM role trusts (`service_account_name`, also what `s3_consumers` declares to
+the foundation), annotated with the role ARN. The pods get no AWS_ACCESS_KEY_ID/SECRET env at
+all: object_store's `AmazonS3Builder::from_env` (arrow-rs-object-store, src/aws/builder.rs)
+takes an empty AWS_ACCESS_KEY_ID as a static key and never reaches the web identity. The `file`
+store works unchanged: its pyarrow/s3fs filesystems use the SDK credential chain, which picks up
+the token EKS mounts (Feast 0.66 `FileSource.create_filesystem_and_path` says so). `delta` does
+not: for S3 the `delta` extension reads only the static fields of a DuckDB secret (above; it
+has no credential-chain or web-identity path of its own), and without one object_store reads
+no web-identity env. So `delta` with IRSA is refused in `resolve` rather than deployed broken.
 """
 
 from __future__ import annotations
@@ -36,7 +66,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, RedisEndpoint
+from omgml.components.contracts import (
+    ROLE_ARN_ANNOTATION,
+    ObjectStoreEndpoint,
+    PostgresDatabase,
+    RedisEndpoint,
+    S3Consumer,
+)
 from omgml.components.credentials import secret_checksum
 from omgml.k8s import (
     JsonDict,
@@ -104,12 +140,20 @@ DEFAULT_MATERIALIZE_SCHEDULE = "0 * * * *"
 _TABLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 MATERIALIZE_SIZE = Size("100m", "384Mi", "1", "1536Mi")
 TABLES_SIZE = Size("50m", "128Mi", "500m", "256Mi")
+# Downloads and unpacks the httpfs and delta extensions in memory (tens of MB each).
+DUCKDB_SETUP_SIZE = Size("50m", "128Mi", "500m", "512Mi")
+# The persistent DuckDB secret DUCKDB_SETUP_SCRIPT writes under $HOME/.duckdb/stored_secrets.
+DUCKDB_SECRET = "omgml_s3"
+
+
+# The instance the foundation deploys; blueprints pass it to `s3_consumers` before Feast exists.
+DEFAULT_INSTANCE = "feast"
 
 
 @dataclass(frozen=True, kw_only=True)
 class FeastArgs:
     namespace: str
-    instance: str = "feast"
+    instance: str = DEFAULT_INSTANCE
     replicas: int = 1
     profile: Profile = "laptop"
     registry: PostgresDatabase
@@ -166,6 +210,37 @@ def _check_feature_repo(repo: FeatureRepoSpec) -> None:
         raise ValueError(f"FeastArgs.feature_repo.ref: {repo.ref!r} is not a git branch, tag or commit")
 
 
+def service_account_name(instance: str) -> str:
+    """The ServiceAccount every Feast pod runs as; also the Deployment's and Service's name."""
+    return k8s_name(instance)
+
+
+def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
+    """Feast's one S3 identity: the server, the apply Job and the materialize CronJob share the
+    ServiceAccount, and each of them may write the offline store (push, materialize, apply)."""
+    return (S3Consumer(name="feast", namespace=namespace, service_account=service_account_name(instance),
+                       bucket_roles=(bucket_role,), read_only=False),)
+
+
+def _check_irsa(args: FeastArgs, service_account: str) -> None:
+    store = args.store
+    if store.irsa_role_arn is None:
+        return
+    if store.service_account not in (None, service_account):
+        # The IRSA role trusts exactly one ServiceAccount, and all Feast pods run as this one.
+        raise ValueError(
+            f"FeastArgs.store.service_account: {store.service_account!r} is not the ServiceAccount Feast "
+            f"runs as ({service_account!r}); declare the S3 consumer with service_account={service_account!r} "
+            "(feast.s3_consumers does)"
+        )
+    if args.offline_store == "delta":
+        raise ValueError(
+            "FeastArgs.offline_store: 'delta' cannot read AWS S3 through IRSA (store.irsa_role_arn is set): "
+            "Feast reads Delta tables with DuckDB's delta extension, which takes S3 credentials only from a "
+            "DuckDB secret and ignores the web-identity token; use offline_store='file' (Parquet) on AWS S3"
+        )
+
+
 def resolve(args: FeastArgs) -> ResolvedFeast:
     """Defaults and validation; every error names the field, the value and the fix."""
     require_dns_label("FeastArgs.namespace", args.namespace)
@@ -195,7 +270,8 @@ def resolve(args: FeastArgs) -> ResolvedFeast:
         raise ValueError(f"FeastArgs.materialize_schedule: {schedule!r} is not a 5-field cron schedule")
     if args.online is None:
         schedule = None  # nothing to materialize into
-    name = k8s_name(args.instance)
+    name = service_account_name(args.instance)
+    _check_irsa(args, name)
     apply_job = None
     if args.feature_repo is not None:
         repo = args.feature_repo
@@ -284,9 +360,17 @@ def feast_env(args: FeastArgs) -> list[JsonDict]:
         env.append(secret_env(REDIS_PASSWORD_ENV, args.online.password_ref.secret_name, args.online.password_ref.key))
         if args.online.managed_host is not None:
             env.append({"name": REDIS_HOST_ENV, "value": args.online.managed_host})
+    if store.irsa_role_arn is None:
+        env += [
+            secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
+            secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
+        ]
+    else:
+        # IRSA: no key env, not even empty (see the module doc). AWS_REGION as well: clients
+        # differ in which of the two region variables they read, and the web-identity exchange
+        # goes to the regional STS endpoint.
+        env.append(plain_env("AWS_REGION", store.region))
     env += [
-        secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
-        secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
         plain_env("AWS_DEFAULT_REGION", store.region),
         plain_env("FEAST_OFFLINE_URI", f"s3://{args.offline_bucket}/"),
         *([plain_env("FEAST_DELTA_URI", delta_uri(args))] if args.offline_store == "delta" else []),
@@ -352,6 +436,85 @@ def tables_job(r: ResolvedFeast) -> JsonDict:
     }
 
 
+# Runs in the Feast image (python, duckdb) before the Feast container of a pod that reads Delta
+# tables; see the module doc. `s3_secret_sql` is pure (env in, SQL out) so tests run it on a
+# dict; the keys enter only at run time, from the pod's secretKeyRef env. SQL strings are quoted
+# by doubling `'`: CREATE SECRET takes no bound parameters.
+DUCKDB_SETUP_SCRIPT = f"""\
+import os
+import urllib.parse
+
+SECRET = {DUCKDB_SECRET!r}
+
+
+def sql_string(value):
+    return "'" + value.replace("'", "''") + "'"
+
+
+def s3_secret_sql(env):
+    key_id = env.get("AWS_ACCESS_KEY_ID", "")
+    secret = env.get("AWS_SECRET_ACCESS_KEY", "")
+    if not key_id or not secret:
+        raise SystemExit("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are empty: DuckDB's delta extension "
+                         "reaches S3 only with the static keys of a DuckDB secret")
+    options = ["TYPE s3", "PROVIDER config", "KEY_ID " + sql_string(key_id), "SECRET " + sql_string(secret),
+               "REGION " + sql_string(env.get("AWS_DEFAULT_REGION") or "us-east-1")]
+    url = env.get("AWS_ENDPOINT_URL", "")
+    if url:
+        parts = urllib.parse.urlsplit(url)
+        if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+                or parts.path.strip("/") or parts.query or parts.fragment):
+            raise SystemExit(f"AWS_ENDPOINT_URL {{url!r}} is not http(s)://host[:port]")
+        # DuckDB wants host[:port]; USE_SSL gives the scheme (the delta extension adds http://
+        # and allow_http from it). SeaweedFS and MinIO serve buckets path-style.
+        options += ["ENDPOINT " + sql_string(parts.netloc), "URL_STYLE 'path'",
+                    "USE_SSL " + ("true" if parts.scheme == "https" else "false")]
+    return "CREATE OR REPLACE PERSISTENT SECRET " + SECRET + " (" + ", ".join(options) + ")"
+
+
+if __name__ == "__main__":
+    import duckdb
+
+    con = duckdb.connect()
+    # Installed under $HOME/.duckdb/extensions, which the Feast container shares: it only loads them.
+    for extension in ("httpfs", "delta"):
+        con.install_extension(extension)
+        con.load_extension(extension)
+    con.execute(s3_secret_sql(os.environ))
+    print(f"duckdb: httpfs and delta installed, secret {{SECRET}} for "
+          f"{{os.environ.get('AWS_ENDPOINT_URL') or 'AWS S3'}} written")
+"""
+
+
+def duckdb_setup_env(args: FeastArgs) -> list[JsonDict]:
+    """The S3 env of `feast_env` (key refs, region, endpoint) and HOME: nothing else is needed."""
+    wanted = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "HOME"}
+    return [e for e in feast_env(args) if e["name"] in wanted]
+
+
+def duckdb_setup_container(r: ResolvedFeast) -> JsonDict:
+    """Init container of the Delta readers: DuckDB extensions and S3 secret on the `work` emptyDir."""
+    return {
+        "name": "duckdb-setup",
+        "image": IMAGE,
+        "command": ["python", "-c", DUCKDB_SETUP_SCRIPT],
+        "env": duckdb_setup_env(r.args),
+        "resources": DUCKDB_SETUP_SIZE.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "volumeMounts": [{"name": "work", "mountPath": WORK_DIR}],
+    }
+
+
+# The pods that run duckdb-setup. `feast apply` reads no Delta table through DuckDB (Feast 0.66
+# infers a Delta source's schema with the `deltalake` package), so the apply Job has neither.
+READER_COMPONENTS = ("server", "materialize")
+
+
+def _reader_init_containers(r: ResolvedFeast) -> JsonDict:
+    """The pod spec's `initContainers` entry of a Delta reader; nothing with the `file` store."""
+    return {"initContainers": [duckdb_setup_container(r)]} if r.args.offline_store == "delta" else {}
+
+
 MATERIALIZE_SCRIPT = (f'exec feast -c {WORK_DIR} -f {CONFIG_DIR}/{CONFIG_FILE} '
                       'materialize-incremental "$(date -u +%Y-%m-%dT%H:%M:%S)"')
 
@@ -381,6 +544,7 @@ def materialize_cronjob(r: ResolvedFeast) -> JsonDict:
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "securityContext": _pod_security(),
+                    **_reader_init_containers(r),
                     "containers": [{
                         "name": "materialize",
                         "image": IMAGE,
@@ -400,17 +564,18 @@ def materialize_cronjob(r: ResolvedFeast) -> JsonDict:
 
 
 def reader_egress_policy(r: ResolvedFeast) -> JsonDict:
-    """Pods that read Delta tables through DuckDB fetch its `delta`/`httpfs` extensions over HTTPS."""
+    """Pods that read Delta tables through DuckDB fetch its `httpfs` (plain HTTP: DuckDB's core
+    installer speaks no TLS until httpfs is loaded) and `delta` (HTTPS) extensions."""
     return {
         "podSelector": {"matchExpressions": [
             {"key": "app.kubernetes.io/name", "operator": "In", "values": [APP]},
             {"key": "app.kubernetes.io/instance", "operator": "In", "values": [r.args.instance]},
-            {"key": "app.kubernetes.io/component", "operator": "In", "values": ["materialize", "apply"]},
+            {"key": "app.kubernetes.io/component", "operator": "In", "values": list(READER_COMPONENTS)},
         ]},
         "policyTypes": ["Egress"],
         "egress": [{
             "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}],
-            "ports": [{"protocol": "TCP", "port": 443}],
+            "ports": [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 443}],
         }],
     }
 
@@ -474,6 +639,7 @@ def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] |
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
                 "securityContext": _pod_security(),
+                **_reader_init_containers(r),
                 "containers": [container],
                 "volumes": _volumes(r),
             },
@@ -586,9 +752,14 @@ class Feast(pulumi.ComponentResource):
         ns = args.namespace
         child = pulumi.ResourceOptions(parent=self)
 
+        sa_meta: JsonDict = {"name": r.name, "namespace": ns, "labels": _labels(r, "server")}
+        if args.store.irsa_role_arn is not None:
+            # AWS S3: every Feast pod reaches the offline bucket through this role, not static keys.
+            # The webhook mounts its own projected token, so the API token stays unmounted.
+            sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: args.store.irsa_role_arn}
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            metadata=sa_meta,
             automount_service_account_token=False,
             opts=child,
         )
@@ -604,14 +775,26 @@ class Feast(pulumi.ComponentResource):
             spec=feast_service(r),
             opts=child,
         )
-        secrets = [args.registry.password, args.store.access_key, args.store.secret_key]
+        secrets = [args.registry.password]
+        if args.store.irsa_role_arn is None:
+            # With IRSA the pods read no keys: the (empty) key Secret cannot roll them.
+            secrets += [args.store.access_key, args.store.secret_key]
         if args.online is not None:
             secrets.append(args.online.password)
+        # Delta readers fetch DuckDB extensions at pod start: the egress comes first.
+        readers_ready: list[pulumi.Resource] = []
+        if r.reader_egress_policy is not None:
+            readers_ready.append(k8s.networking.v1.NetworkPolicy(
+                f"{name}-reader-egress",
+                metadata={"name": r.reader_egress_policy, "namespace": ns, "labels": _labels(r, "materialize")},
+                spec=reader_egress_policy(r),
+                opts=child,
+            ))
         k8s.apps.v1.Deployment(
             f"{name}-server",
             metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
             spec=feast_deployment(r, secret_checksum(*secrets)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config, svc]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config, svc, *readers_ready]),
         )
         if r.pdb is not None:
             k8s.policy.v1.PodDisruptionBudget(
@@ -643,19 +826,12 @@ class Feast(pulumi.ComponentResource):
                 spec=tables_job(r),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config]),
             )
-        if r.reader_egress_policy is not None:
-            k8s.networking.v1.NetworkPolicy(
-                f"{name}-reader-egress",
-                metadata={"name": r.reader_egress_policy, "namespace": ns, "labels": _labels(r, "materialize")},
-                spec=reader_egress_policy(r),
-                opts=child,
-            )
         if r.materialize_cronjob is not None:
             k8s.batch.v1.CronJob(
                 f"{name}-materialize",
                 metadata={"name": r.materialize_cronjob, "namespace": ns, "labels": _labels(r, "materialize")},
                 spec=materialize_cronjob(r),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config, *readers_ready]),
             )
         self.endpoint = r.endpoint
         self.register_outputs({"endpoint": self.endpoint})

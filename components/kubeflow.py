@@ -19,20 +19,34 @@ ExternalName Services pointing back at the control plane.
 Order: the CRDs and the PriorityClass (cluster-scoped) are created first; every namespaced
 child depends on them explicitly, and on whatever the caller passed in `opts.depends_on`, so
 nothing starts before what it needs exists.
+
+AWS S3 through IRSA (`irsa_role_arns`, target aws with a managed store): the ServiceAccounts of
+`s3_consumers` — API server, UI, pipeline runner — carry their own IAM roles, and every S3
+client of the install is configured without keys: the API server (empty OBJECTSTORECONFIG
+keys), the UI (no key variables), Argo's artifact repository (`useSDKCreds`) and the
+launcher's provider (`fromEnv`); each then uses the AWS SDK's default chain, which takes the
+web-identity token EKS mounts into pods of an annotated ServiceAccount. Step pods get S3 only
+as `pipeline-runner`: a run submitted with another service account has no S3 role.
+
+Static keys (the in-cluster store): the UI server reads the key Secret that artifacts' session
+info names only in its own namespace, so its `get` on that one Secret is a Role in the KFP
+namespace (kubeflow_rbac.ui_store_secret_rules); its default clients, used for download links
+and archived logs, are pointed at the store's host, port and scheme (kubeflow_workloads).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ObjectStoreEndpoint
+from omgml.components.contracts import ROLE_ARN_ANNOTATION, ObjectStoreEndpoint, S3Consumer
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.kubeflow_config import (
+    KeySecret,
     S3Location,
     argo_artifact_repository,
     argo_executor,
@@ -44,6 +58,7 @@ from omgml.components.kubeflow_config import (
     pipeline_root,
     s3_location,
     training_env,
+    ui_endpoint_rewrite,
 )
 from omgml.components.kubeflow_crds import ALL_CRDS, crd_spec
 from omgml.components.kubeflow_rbac import Where, role_binding_subjects, role_specs
@@ -66,7 +81,10 @@ from omgml.components.kubeflow_release import (
     PIPELINE_RUNNER_SA,
     PUBLIC_CONFIGMAP,
     SIZING,
+    STORE_ACCESS,
+    UI_SECRET,
     UI_SERVICE,
+    UI_SIGNING_KEY,
     WORKLOADS,
 )
 from omgml.components.kubeflow_workloads import (
@@ -135,6 +153,22 @@ class KubeflowPipelinesArgs:
     # CRDs are cluster singletons: a second KFP in the same cluster sets this to False.
     install_crds: bool = True
     instance: str = "kfp"
+    # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (`s3_consumers`) → IAM role
+    # ARN, each annotating its ServiceAccount; no S3 client of the install then uses keys.
+    irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
+
+
+def s3_consumers(namespace: str, user_namespace: str, bucket_role: str) -> tuple[S3Consumer, ...]:
+    """The ServiceAccounts whose pods open the object store (kubeflow_release.STORE_ACCESS):
+    the API server and the UI in `namespace`, read-only, and the pipeline runner, which every
+    step pod runs as, in `user_namespace`."""
+    out: list[S3Consumer] = []
+    for a in STORE_ACCESS:
+        where, account = ((user_namespace, PIPELINE_RUNNER_SA) if a.workload is None
+                          else (namespace, workload(a.workload).service_account))
+        out.append(S3Consumer(name=a.consumer, namespace=where, service_account=account,
+                              bucket_roles=(bucket_role,), read_only=a.read_only))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -143,6 +177,47 @@ class ResolvedKfp:
     priority_class: str
     api_endpoint: str
     keep_data: bool
+    # (namespace, ServiceAccount) → IAM role ARN on IRSA; empty with static keys.
+    irsa_roles: dict[tuple[str, str], pulumi.Input[str]] = field(default_factory=dict)
+
+    @property
+    def irsa(self) -> bool:
+        return bool(self.irsa_roles)
+
+
+def _irsa_roles(args: KubeflowPipelinesArgs) -> dict[tuple[str, str], pulumi.Input[str]]:
+    """irsa_role_arns keyed by ServiceAccount. Its keys must be exactly the consumers' names:
+    each role trusts one ServiceAccount, and one left out would leave its pods without any
+    credentials (no keys are configured on IRSA)."""
+    if args.irsa_role_arns is None:
+        return {}
+    consumers = s3_consumers(args.namespace, args.user_namespace, "")
+    names = {c.name for c in consumers}
+    missing = sorted(names - set(args.irsa_role_arns))
+    unknown = sorted(set(args.irsa_role_arns) - names)
+    if missing or unknown:
+        raise ValueError(
+            f"KubeflowPipelinesArgs.irsa_role_arns: missing {missing}, unknown {unknown}; give one role ARN "
+            f"for each S3 consumer of kubeflow.s3_consumers(), exactly {sorted(names)} (the foundation "
+            "exports them in s3_irsa_roles)")
+    endpoint = args.store.endpoint_url
+    if isinstance(endpoint, str) and endpoint:
+        raise ValueError(_irsa_endpoint_error(endpoint))
+    return {(c.namespace, c.service_account): args.irsa_role_arns[c.name] for c in consumers}
+
+
+def _irsa_endpoint_error(endpoint: str) -> str:
+    return (f"KubeflowPipelinesArgs.irsa_role_arns: IRSA reaches AWS S3 only, but store.endpoint_url is "
+            f"{endpoint!r}; leave irsa_role_arns unset for an S3-compatible store, or use endpoint_url '' "
+            "for AWS S3")
+
+
+def store_location(endpoint_url: str, region: str, irsa: bool) -> S3Location:
+    """s3_location, refusing IRSA for an endpoint that is not AWS S3 (for values only known at
+    deploy time, which `resolve` cannot check)."""
+    if irsa and endpoint_url:
+        raise ValueError(_irsa_endpoint_error(endpoint_url))
+    return s3_location(endpoint_url, region)
 
 
 def resolve(args: KubeflowPipelinesArgs) -> ResolvedKfp:
@@ -165,6 +240,7 @@ def resolve(args: KubeflowPipelinesArgs) -> ResolvedKfp:
         priority_class=k8s_name(args.namespace, "workflow-controller"),
         api_endpoint=f"http://{API_SERVICE}.{args.namespace}.svc.cluster.local:{API_HTTP_PORT}",
         keep_data=args.profile != "laptop",
+        irsa_roles=_irsa_roles(args),
     )
 
 
@@ -264,24 +340,38 @@ class KubeflowPipelines(pulumi.ComponentResource):
         def meta(obj_name: str, component: str, namespace: str = ns) -> JsonDict:
             return {"name": obj_name, "namespace": namespace, "labels": standard_labels(APP, args.instance, component)}
 
+        def account_meta(account: str, namespace: str) -> JsonDict:
+            m = meta(account, "rbac", namespace)
+            role_arn = r.irsa_roles.get((namespace, account))
+            if role_arn is not None:
+                # EKS's pod identity webhook gives this account's pods the role's web identity.
+                m["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
+            return m
+
         # --- values from the foundation (Outputs) ---------------------------------------------
         loc: pulumi.Output[S3Location] = pulumi.Output.all(
             pulumi.Output.from_input(args.store.endpoint_url), pulumi.Output.from_input(args.store.region),
-        ).apply(lambda v: s3_location(str(v[0]), str(v[1])))
+        ).apply(lambda v: store_location(str(v[0]), str(v[1]), r.irsa))
         bucket = pulumi.Output.from_input(args.pipelines_bucket)
         secret_name = pulumi.Output.from_input(args.store.secret_name)
         access_key_key = args.store.access_key_key
         secret_key_key = args.store.secret_key_key
+
+        def keys(name: object) -> KeySecret | None:
+            return None if r.irsa else KeySecret(str(name), access_key_key, secret_key_key)
+
         store = StoreView(
             url=loc.apply(lambda x: x.url),
             host=loc.apply(lambda x: x.host),
             port=loc.apply(lambda x: str(x.port)),
             secure=loc.apply(lambda x: "true" if x.secure else "false"),
             region=loc.apply(lambda x: x.region),
+            endpoint_rewrite=loc.apply(ui_endpoint_rewrite),
             bucket=bucket,
             secret_name=secret_name,
             access_key_key=access_key_key,
             secret_key_key=secret_key_key,
+            irsa=r.irsa,
         )
         pods = KfpPods(namespace=ns, steps_namespace=steps, instance=args.instance, profile=args.profile,
                        store=store, restricted_steps=args.restricted_steps)
@@ -290,14 +380,14 @@ class KubeflowPipelines(pulumi.ComponentResource):
         accounts: dict[str, pulumi.Resource] = {}
         for w in WORKLOADS:
             accounts[w.service_account] = k8s.core.v1.ServiceAccount(
-                f"{name}-sa-{w.service_account}", metadata=meta(w.service_account, "rbac"),
+                f"{name}-sa-{w.service_account}", metadata=account_meta(w.service_account, ns),
                 automount_service_account_token=w.needs_api, opts=child())
         # What step pods run as (driver, launcher, argoexec and user code all use the API).
         accounts[PIPELINE_RUNNER_SA] = k8s.core.v1.ServiceAccount(
-            f"{name}-sa-{PIPELINE_RUNNER_SA}", metadata=meta(PIPELINE_RUNNER_SA, "rbac", steps),
+            f"{name}-sa-{PIPELINE_RUNNER_SA}", metadata=account_meta(PIPELINE_RUNNER_SA, steps),
             automount_service_account_token=True, opts=child())
         bindings: dict[str, list[pulumi.Resource]] = {}
-        for rs in role_specs():
+        for rs in role_specs(None if r.irsa else secret_name):
             role = k8s.rbac.v1.Role(f"{name}-role-{rs.role}", metadata=meta(rs.role, "rbac", where[rs.where]),
                                     rules=rs.rules, opts=child())
             subject_deps = [accounts[rs.service_account]] if rs.service_account else []
@@ -318,9 +408,15 @@ class KubeflowPipelines(pulumi.ComponentResource):
                                 derived={"username": MYSQL_USER}, app_name=APP, instance=args.instance),
             child(),
         )
+        ui_secret = GeneratedSecret(
+            f"{name}-ui-secrets",
+            GeneratedSecretArgs(namespace=ns, secret_name=UI_SECRET, password_keys=(UI_SIGNING_KEY,),
+                                app_name=APP, instance=args.instance),
+            child(),
+        )
         argo_cm = k8s.core.v1.ConfigMap(f"{name}-argo-config", metadata=meta(ARGO_CONFIGMAP, "workflow-controller"), data={
-            "artifactRepository": pulumi.Output.all(loc, bucket, secret_name).apply(lambda v: argo_artifact_repository(
-                v[0], str(v[1]), str(v[2]), access_key_key, secret_key_key)),
+            "artifactRepository": pulumi.Output.all(loc, bucket, secret_name).apply(
+                lambda v: argo_artifact_repository(v[0], str(v[1]), keys(v[2]))),
             "executor": argo_executor(),
             "workflowDefaults": argo_workflow_defaults(),
         }, opts=child())
@@ -328,8 +424,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
         launcher_cm = k8s.core.v1.ConfigMap(f"{name}-launcher-config", metadata=meta(LAUNCHER_CONFIGMAP, "config", steps),
                                             data={
             "defaultPipelineRoot": bucket.apply(pipeline_root),
-            "providers": pulumi.Output.all(loc, secret_name).apply(
-                lambda v: launcher_providers(v[0], str(v[1]), access_key_key, secret_key_key)),
+            "providers": pulumi.Output.all(loc, secret_name).apply(lambda v: launcher_providers(v[0], keys(v[1]))),
         }, opts=child())
         k8s.core.v1.ConfigMap(f"{name}-public-config", metadata=meta(PUBLIC_CONFIGMAP, "config"),
                               data={"kubeflow_pipelines_version": f"v{KFP_VERSION}"}, opts=child())
@@ -341,7 +436,8 @@ class KubeflowPipelines(pulumi.ComponentResource):
             f"{name}-training-env",
             metadata=meta(TRAINING_ENV_CONFIGMAP, "training-env", steps),
             data=pulumi.Output.all(args.mlflow_tracking_uri, args.store.endpoint_url, loc, bucket, secret_name).apply(
-                lambda v: training_env(str(v[0]), v[2], str(v[1]), str(v[4]), r.api_endpoint, str(v[3]))),
+                lambda v: training_env(str(v[0]), v[2], str(v[1]), None if r.irsa else str(v[4]), r.api_endpoint,
+                                       str(v[3]))),
             opts=child(),
         )
         pvc = k8s.core.v1.PersistentVolumeClaim(
@@ -391,7 +487,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
             ("ml-pipeline", api_server(pods), [db, launcher_cm, accounts[PIPELINE_RUNNER_SA]]),
             ("ml-pipeline-persistenceagent", persistence_agent(pods), []),
             ("ml-pipeline-scheduledworkflow", scheduled_workflow(pods), []),
-            ("ml-pipeline-ui", ui(pods), []),
+            ("ml-pipeline-ui", ui(pods), [ui_secret]),
         ]
         for workload_name, spec, extra in bodies:
             w = workload(workload_name)

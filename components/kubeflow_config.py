@@ -54,26 +54,39 @@ def s3_location(endpoint_url: str, region: str) -> S3Location:
     return S3Location(f"{parts.scheme}://{parts.hostname}:{port}", parts.hostname, port, secure, region)
 
 
+@dataclass(frozen=True)
+class KeySecret:
+    """The Secret with a static key pair. Where a function takes `KeySecret | None`, None means
+    IRSA: no keys at all, the AWS SDK's default credential chain finds the web-identity token."""
+
+    name: str
+    access_key: str  # key in the Secret holding the access key id
+    secret_key: str
+
+
 def pipeline_root(bucket: str) -> str:
     return f"s3://{bucket}/v2/artifacts"
 
 
-def argo_artifact_repository(loc: S3Location, bucket: str, secret_name: str, access_key: str,
-                             secret_key: str) -> str:
-    """workflow-controller-configmap `artifactRepository`: step logs and Argo artifacts."""
-    doc = {
-        "archiveLogs": True,
-        "s3": {
-            "endpoint": loc.host_port,
-            "bucket": bucket,
-            "region": loc.region,
-            "insecure": not loc.secure,
-            "keyFormat": ARTIFACT_KEY_FORMAT,
-            "accessKeySecret": {"name": secret_name, "key": access_key},
-            "secretKeySecret": {"name": secret_name, "key": secret_key},
-        },
+def argo_artifact_repository(loc: S3Location, bucket: str, keys: KeySecret | None) -> str:
+    """workflow-controller-configmap `artifactRepository`: step logs and Argo artifacts.
+
+    Without keys, `useSDKCreds` (Argo v4.0.5 workflow/artifacts/s3/s3.go GetCredentials) makes
+    argoexec load the AWS SDK v2 default config, whose chain includes the web identity; no
+    Secret is read then."""
+    s3: dict[str, object] = {
+        "endpoint": loc.host_port,
+        "bucket": bucket,
+        "region": loc.region,
+        "insecure": not loc.secure,
+        "keyFormat": ARTIFACT_KEY_FORMAT,
     }
-    return yaml.safe_dump(doc, sort_keys=False)
+    if keys is None:
+        s3["useSDKCreds"] = True
+    else:
+        s3["accessKeySecret"] = {"name": keys.name, "key": keys.access_key}
+        s3["secretKeySecret"] = {"name": keys.name, "key": keys.secret_key}
+    return yaml.safe_dump({"archiveLogs": True, "s3": s3}, sort_keys=False)
 
 
 def argo_executor() -> str:
@@ -102,20 +115,37 @@ def argo_workflow_defaults() -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def launcher_providers(loc: S3Location, secret_name: str, access_key: str, secret_key: str) -> str:
+def launcher_providers(loc: S3Location, keys: KeySecret | None) -> str:
     """kfp-launcher `providers`: how driver and launcher reach s3:// pipeline roots
-    (backend/src/v2/config/s3.go: S3ProviderConfig)."""
+    (backend/src/v2/config/s3.go: S3ProviderConfig).
+
+    Without keys, `fromEnv: true`: with the endpoint and region set, the launcher builds its
+    client from the AWS SDK v2 default config and no static provider (v2/objectstore
+    object_store.go newS3Client), so the step pod's web identity is used; the UI, reading the
+    same session info from ML Metadata, then reads no Secret either."""
+    credentials: dict[str, object] = {"fromEnv": True} if keys is None else {
+        "fromEnv": False,
+        "secretRef": {"secretName": keys.name, "accessKeyKey": keys.access_key, "secretKeyKey": keys.secret_key},
+    }
     doc = {"s3": {"default": {
         "endpoint": loc.url,
         "region": loc.region,
         "disableSSL": not loc.secure,
         "forcePathStyle": True,
-        "credentials": {
-            "fromEnv": False,
-            "secretRef": {"secretName": secret_name, "accessKeyKey": access_key, "secretKeyKey": secret_key},
-        },
+        "credentials": credentials,
     }}}
     return yaml.safe_dump(doc, sort_keys=False)
+
+
+def ui_endpoint_rewrite(loc: S3Location) -> str:
+    """MINIO_ENDPOINT_REWRITE of the UI server: `host=scheme://host:port`.
+
+    The UI's "s3" client (configs.ts `aws`: AWS_S3_ENDPOINT, AWS_SSL) has no port setting, so
+    minio-js would use 80 or 443. Every client the server builds passes through
+    minio-helper.ts applyEndpointRewrite, which replaces a matching host (a rule without a
+    port matches any) by the rule's host, port and scheme: this puts the store's port back.
+    """
+    return f"{loc.host}={loc.url}"
 
 
 def envoy_config() -> str:
@@ -208,20 +238,22 @@ def mysql_args(data_dir: str, buffer_pool: str, laptop: bool) -> list[str]:
     return args
 
 
-def training_env(tracking_uri: str, loc: S3Location, endpoint_url: str, secret_name: str,
+def training_env(tracking_uri: str, loc: S3Location, endpoint_url: str, secret_name: str | None,
                  kfp_endpoint: str, bucket: str) -> dict[str, str]:
     """What pipeline steps and training jobs need to log to MLflow and read/write the store.
 
     MLFLOW_S3_ENDPOINT_URL is left out on AWS S3: an empty value breaks boto3.
+    `secret_name` is None on IRSA: there is no key Secret worth loading (the foundation's holds
+    empty values), so OMGML_OBJECT_STORE_ENV_FROM is absent and a step finds its credentials
+    through the web identity of the ServiceAccount it runs as — the pipeline runner's, the
+    only one in the steps namespace with an S3 role.
     """
-    env = {
-        "AWS_REGION": loc.region,
-        "AWS_DEFAULT_REGION": loc.region,
+    env = {"AWS_REGION": loc.region, "AWS_DEFAULT_REGION": loc.region}
+    if secret_name is not None:
         # The Secret (same namespace) with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: envFrom it.
-        "OMGML_OBJECT_STORE_ENV_FROM": secret_name,
-        "KFP_API_ENDPOINT": kfp_endpoint,
-        "KFP_PIPELINE_ROOT": pipeline_root(bucket),
-    }
+        env["OMGML_OBJECT_STORE_ENV_FROM"] = secret_name
+    env["KFP_API_ENDPOINT"] = kfp_endpoint
+    env["KFP_PIPELINE_ROOT"] = pipeline_root(bucket)
     if tracking_uri:  # "" when the platform runs without MLflow
         env["MLFLOW_TRACKING_URI"] = tracking_uri
     if endpoint_url:

@@ -6,23 +6,32 @@ plane runs in the KFP namespace and manages the steps namespace, where workflows
 and scheduled runs live: so most Roles are in the steps namespace, bound to ServiceAccounts of
 the KFP namespace. The only ClusterRole upstream ships (cache-deployer's, for webhook
 certificates) belongs to the cache server, which is left out.
+
+Secrets the UI reads are the exception: the 2.17.0 UI server reads object-store keys only in
+its own namespace (see ui_store_secret_rules), so that Role lives in the KFP namespace.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+import pulumi
 
 from omgml.components.kubeflow_release import LAUNCHER_CONFIGMAP, PIPELINE_RUNNER_SA, PUBLIC_CONFIGMAP
 from omgml.k8s import JsonDict
 
 ALL_VERBS = ["create", "get", "list", "watch", "update", "patch", "delete"]
+# The UI's Role on the object-store key Secret, in the KFP namespace (static keys only).
+UI_STORE_SECRET_ROLE = "ml-pipeline-ui-store-secret"
 
 
-def rule(groups: list[str], resources: list[str], verbs: list[str], names: list[str] | None = None) -> JsonDict:
+def rule(groups: list[str], resources: list[str], verbs: list[str],
+         names: Sequence[pulumi.Input[str]] | None = None) -> JsonDict:
     r: JsonDict = {"apiGroups": groups, "resources": resources, "verbs": verbs}
     if names:
-        r["resourceNames"] = names
+        r["resourceNames"] = list(names)
     return r
 
 
@@ -62,15 +71,33 @@ def scheduled_workflow_rules() -> list[JsonDict]:
 
 
 def ui_rules() -> list[JsonDict]:
+    """In the steps namespace: pod logs, events and workflows of the runs the UI shows.
+
+    No Secret here, with static keys or IRSA: the 2.17.0 UI server never reads one outside its
+    own namespace (handlers/artifacts.ts drops an artifact's provider info when the request's
+    namespace is not the server's; workflow-helper.ts then uses its own MINIO_* keys).
+    """
     # Upstream also grants kubeflow.org/viewers for the TensorBoard viewer controller, which is
     # not installed (v1 only), so that rule is dropped.
     return [
         rule([""], ["pods", "pods/log"], ["get"]),
         rule([""], ["events"], ["list"]),
-        # Artifact previews read the object-store Secret named in each artifact's session info.
-        rule([""], ["secrets", "configmaps"], ["get", "list"]),
+        rule([""], ["configmaps"], ["get", "list"]),
         rule(["argoproj.io"], ["workflows"], ["get", "list"]),
     ]
+
+
+def ui_store_secret_rules(secret_name: pulumi.Input[str]) -> list[JsonDict]:
+    """In the KFP namespace: `get` on the object-store key Secret, nothing else.
+
+    An s3:// artifact's session info (the launcher's `providers`, fromEnv false) names this
+    Secret; for a request without a namespace (single-user KFP sends none) the UI server reads
+    it in FRONTEND_SERVER_NAMESPACE, its own (frontend/server handlers/artifacts.ts,
+    minio-helper.ts parseS3ProviderInfo → k8s-helper.ts getK8sSecret, a readNamespacedSecret).
+    Archived logs of a run whose namespace is not given read Argo's repository Secret there too
+    (workflow-helper.ts). Without this rule every artifact preview fails with a 500.
+    """
+    return [rule([""], ["secrets"], ["get"], [secret_name])]
 
 
 def workflow_controller_config_rules() -> list[JsonDict]:
@@ -140,8 +167,11 @@ class RoleSpec:
     group: str | None = None
 
 
-def role_specs() -> list[RoleSpec]:
-    return [
+def role_specs(store_secret: pulumi.Input[str] | None) -> list[RoleSpec]:
+    """`store_secret`: the object-store key Secret the UI reads; None on IRSA, where the
+    launcher's session info says fromEnv and Argo's repository names no Secret, so the UI
+    reads none and gets no access to any."""
+    specs = [
         RoleSpec("ml-pipeline", "steps", api_server_rules(), "ml-pipeline"),
         RoleSpec("ml-pipeline-persistenceagent-role", "steps", persistence_agent_rules(),
                  "ml-pipeline-persistenceagent"),
@@ -154,6 +184,9 @@ def role_specs() -> list[RoleSpec]:
         # The KFP version ConfigMap is readable by every authenticated user (SDK version checks).
         RoleSpec(PUBLIC_CONFIGMAP, "kfp", public_configmap_rules(), group="system:authenticated"),
     ]
+    if store_secret is not None:
+        specs.append(RoleSpec(UI_STORE_SECRET_ROLE, "kfp", ui_store_secret_rules(store_secret), "ml-pipeline-ui"))
+    return specs
 
 
 def role_binding_subjects(spec: RoleSpec, namespaces: dict[Where, str]) -> list[JsonDict]:

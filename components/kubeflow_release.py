@@ -80,6 +80,31 @@ WORKLOADS: tuple[Workload, ...] = (
 # The component list of this install (asserted against the render by the tests).
 COMPONENTS: tuple[str, ...] = tuple(w.name for w in WORKLOADS)
 
+
+@dataclass(frozen=True)
+class StoreAccess:
+    """A ServiceAccount of this install whose pods open the object store themselves."""
+
+    consumer: str  # S3Consumer name: unique in a platform, hence the "kfp-" prefix
+    workload: str | None  # a WORKLOADS name (its ServiceAccount); None: the step pods (PIPELINE_RUNNER_SA)
+    read_only: bool
+
+
+# Who opens the object store, checked in the 2.17.0 sources (only backend/src/apiserver and
+# backend/src/v2 link an S3 client; the persistence agent, scheduler and ML Metadata do not, and
+# Argo v4.0.5 uses its artifact drivers in argoexec only, never in the workflow controller).
+STORE_ACCESS: tuple[StoreAccess, ...] = (
+    # The API server only reads: GetFileReader for pipeline specs older releases kept in the store,
+    # archived step logs and v1 run artifacts, plus HeadBucket at start (client_manager.go
+    # ensureBucketExists, a warning when it fails). 2.17 keeps new pipeline specs in the database.
+    StoreAccess("kfp-api", "ml-pipeline", read_only=True),
+    # The UI server reads artifact previews and archived logs (frontend/server/minio-helper.ts).
+    StoreAccess("kfp-ui", "ml-pipeline-ui", read_only=True),
+    # Step pods: the launcher uploads and downloads artifacts, argoexec's wait container archives
+    # logs, and user code reads and writes data.
+    StoreAccess("kfp-runner", None, read_only=False),
+)
+
 # Upstream workloads left out, and why. Checked in the 2.17.0 sources:
 OMITTED: dict[str, str] = {
     # backend/src/cache/server/mutation.go: "KFP v2 handles caching by its driver" — the
@@ -117,6 +142,10 @@ LAUNCHER_CONFIGMAP = "kfp-launcher"  # read by driver and launcher from their ow
 ARGO_CONFIGMAP = "workflow-controller-configmap"
 PUBLIC_CONFIGMAP = "kubeflow-pipelines-public"
 MYSQL_SECRET = "mysql-secret"
+# Generated key that signs the UI's TensorBoard proxy paths (frontend/server/configs.ts
+# TENSORBOARD_PROXY_SIGNING_SECRET; upstream defaults it to MINIO_SECRET_KEY).
+UI_SECRET = "ml-pipeline-ui-secrets"
+UI_SIGNING_KEY = "tensorboard_proxy_signing_secret"
 MYSQL_USER = "kfp"
 PIPELINE_DB = "mlpipeline"
 MLMD_DB = "metadb"

@@ -41,6 +41,8 @@ from omgml.components.kubeflow_release import (
     SIZING,
     SWF_METRICS_PORT,
     UI_PORT,
+    UI_SECRET,
+    UI_SIGNING_KEY,
     WAIT_SIZE,
     WORKLOADS,
     Workload,
@@ -75,10 +77,14 @@ class StoreView:
     port: pulumi.Input[str]
     secure: pulumi.Input[str]  # "true" / "false"
     region: pulumi.Input[str]
+    endpoint_rewrite: pulumi.Input[str]  # kubeflow_config.ui_endpoint_rewrite
     bucket: pulumi.Input[str]
     secret_name: pulumi.Input[str]  # Secret in the KFP namespace with the access key pair
     access_key_key: str
     secret_key_key: str
+    # AWS S3 through IRSA: no keys anywhere; each pod's ServiceAccount carries an IAM role and
+    # the AWS SDKs find the web-identity token EKS mounts.
+    irsa: bool = False
 
 
 @dataclass(frozen=True)
@@ -272,14 +278,22 @@ def workflow_controller(p: KfpPods, priority_class: str) -> JsonDict:
 # --- KFP backend ------------------------------------------------------------------------
 
 def _store_env(s: StoreView) -> list[JsonDict]:
+    if s.irsa:
+        # Empty, not absent: the image's /config/config.json sets ObjectStoreConfig.AccessKey and
+        # SecretAccessKey to minio/minio123, and only a variable that is present overrides them
+        # (main.go initConfig: viper AllowEmptyEnv(true)). With both empty, client_manager.go
+        # loadAWSConfig adds no static provider, so the SDK's default chain takes the web identity.
+        keys = [plain_env("OBJECTSTORECONFIG_ACCESSKEY", ""), plain_env("OBJECTSTORECONFIG_SECRETACCESSKEY", "")]
+    else:
+        keys = [secret_input_env("OBJECTSTORECONFIG_ACCESSKEY", s.secret_name, s.access_key_key),
+                secret_input_env("OBJECTSTORECONFIG_SECRETACCESSKEY", s.secret_name, s.secret_key_key)]
     return [
         # The API server accepts a full URL as host (client_manager.go ensureProtocol).
         {"name": "OBJECTSTORECONFIG_HOST", "value": s.url},
         {"name": "OBJECTSTORECONFIG_SECURE", "value": s.secure},
         {"name": "OBJECTSTORECONFIG_REGION", "value": s.region},
         {"name": "OBJECTSTORECONFIG_BUCKETNAME", "value": s.bucket},
-        secret_input_env("OBJECTSTORECONFIG_ACCESSKEY", s.secret_name, s.access_key_key),
-        secret_input_env("OBJECTSTORECONFIG_SECRETACCESSKEY", s.secret_name, s.secret_key_key),
+        *keys,
     ]
 
 
@@ -385,9 +399,57 @@ def scheduled_workflow(p: KfpPods) -> JsonDict:
     return deployment_spec(p, w, tmpl)
 
 
+def _ui_store_env(s: StoreView) -> list[JsonDict]:
+    """How the UI server reads artifacts and archived logs (frontend/server, KFP 2.17.0)."""
+    if s.irsa:
+        # No key variables: the "s3" client (configs.ts `aws`) then has no keys, and
+        # minio-helper.ts createMinioClient takes the AWS SDK's node provider chain (web
+        # identity included) — only for an AWS endpoint (aws-helper.ts isAWSS3Endpoint), hence
+        # AWS_S3_ENDPOINT. Artifact previews of s3:// roots use that client (their session info
+        # says fromEnv). Archived logs are first read through the workflow's repository with
+        # `MINIO_ACCESS_KEY || 'minio'` (workflow-helper.ts: always static keys, so AWS answers
+        # 403), then through the ARGO_ARCHIVE_ARTIFACTORY client, which "s3" makes the keyless one.
+        return [
+            plain_env("ARGO_ARCHIVE_ARTIFACTORY", "s3"),
+            {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": s.bucket},
+            plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
+            {"name": "AWS_S3_ENDPOINT", "value": s.host},
+            {"name": "AWS_SSL", "value": s.secure},
+            {"name": "AWS_REGION", "value": s.region},
+        ]
+    # Static keys (the in-cluster store). Three clients in the 2.17.0 server, all reaching the
+    # store with the Secret's keys:
+    # - "s3" (configs.ts `aws`): s3:// artifacts requested without usable provider info —
+    #   download links (ArtifactPreview.tsx passes none) and any request naming another
+    #   namespace than the server's (handlers/artifacts.ts then drops the provider info). Its
+    #   endpoint defaults to s3.amazonaws.com, hence AWS_S3_ENDPOINT/AWS_SSL, and it has no
+    #   port, hence MINIO_ENDPOINT_REWRITE.
+    # - provider info (previews, visualizations): endpoint and SSL come from the session info,
+    #   the keys from the Secret it names, read in this namespace (kubeflow_rbac
+    #   ui_store_secret_rules).
+    # - "minio": archived logs (ARGO_ARCHIVE_ARTIFACTORY); an empty MINIO_NAMESPACE keeps the
+    #   host as is. Logs found through the workflow status use the MINIO_* keys too.
+    return [
+        plain_env("ARGO_ARCHIVE_ARTIFACTORY", "minio"),
+        {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": s.bucket},
+        plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
+        {"name": "MINIO_HOST", "value": s.host},
+        {"name": "MINIO_PORT", "value": s.port},
+        {"name": "MINIO_SSL", "value": s.secure},
+        plain_env("MINIO_NAMESPACE", ""),
+        secret_input_env("MINIO_ACCESS_KEY", s.secret_name, s.access_key_key),
+        secret_input_env("MINIO_SECRET_KEY", s.secret_name, s.secret_key_key),
+        {"name": "AWS_S3_ENDPOINT", "value": s.host},
+        {"name": "AWS_SSL", "value": s.secure},
+        {"name": "MINIO_ENDPOINT_REWRITE", "value": s.endpoint_rewrite},
+        secret_input_env("AWS_ACCESS_KEY_ID", s.secret_name, s.access_key_key),
+        secret_input_env("AWS_SECRET_ACCESS_KEY", s.secret_name, s.secret_key_key),
+        {"name": "AWS_REGION", "value": s.region},
+    ]
+
+
 def ui(p: KfpPods) -> JsonDict:
     w = workload("ml-pipeline-ui")
-    s = p.store
     env = [
         # frontend/server/configs.ts reads these; Kubernetes service links would have set the
         # *_SERVICE_HOST/PORT ones, but service links are off.
@@ -399,21 +461,13 @@ def ui(p: KfpPods) -> JsonDict:
         plain_env("DISABLE_GKE_METADATA", "true"),
         plain_env("ALLOW_CUSTOM_VISUALIZATIONS", "false"),
         plain_env("ARTIFACTS_SERVICE_PROXY_ENABLED", "false"),
+        # The TensorBoard proxy signs its paths with this. Upstream's default is MINIO_SECRET_KEY,
+        # or "minio123" without it (so on IRSA anyone could forge a path); a store key should not
+        # double as an HMAC key anyway.
+        secret_env("TENSORBOARD_PROXY_SIGNING_SECRET", UI_SECRET, UI_SIGNING_KEY),
         # Archived step logs: where Argo writes them (same bucket and key layout).
         plain_env("ARGO_ARCHIVE_LOGS", "true"),
-        plain_env("ARGO_ARCHIVE_ARTIFACTORY", "minio"),
-        {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": s.bucket},
-        plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
-        # The "minio" artifact client is any S3 endpoint; an empty namespace keeps the host as is.
-        {"name": "MINIO_HOST", "value": s.host},
-        {"name": "MINIO_PORT", "value": s.port},
-        {"name": "MINIO_SSL", "value": s.secure},
-        plain_env("MINIO_NAMESPACE", ""),
-        secret_input_env("MINIO_ACCESS_KEY", s.secret_name, s.access_key_key),
-        secret_input_env("MINIO_SECRET_KEY", s.secret_name, s.secret_key_key),
-        secret_input_env("AWS_ACCESS_KEY_ID", s.secret_name, s.access_key_key),
-        secret_input_env("AWS_SECRET_ACCESS_KEY", s.secret_name, s.secret_key_key),
-        {"name": "AWS_REGION", "value": s.region},
+        *_ui_store_env(p.store),
     ]
     c = _container(
         p, w,

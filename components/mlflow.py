@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION, ObjectStoreEndpoint, PostgresDatabase
+from omgml.components.contracts import ROLE_ARN_ANNOTATION, ObjectStoreEndpoint, PostgresDatabase, S3Consumer
 from omgml.components.credentials import secret_checksum
 from omgml.k8s import (
     JsonDict,
@@ -66,10 +66,12 @@ SIZING: dict[str, MlflowSizing] = {
 MIGRATION_SIZE = Size("100m", "256Mi", "1", "768Mi")
 
 
+DEFAULT_INSTANCE = "mlflow"
+
 @dataclass(frozen=True, kw_only=True)
 class MlflowArgs:
     namespace: str
-    instance: str = "mlflow"
+    instance: str = DEFAULT_INSTANCE
     replicas: int = 1
     profile: Profile = "laptop"
     backend: PostgresDatabase
@@ -94,6 +96,17 @@ class ResolvedMlflow:
         return f"http://{self.service_host}:{PORT}"
 
 
+def service_account_name(instance: str) -> str:
+    """The server's (and migration Job's) ServiceAccount, also the name of its Deployment/Service."""
+    return k8s_name(instance)
+
+
+def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
+    """The server proxies every artifact read and write (clients never reach the bucket)."""
+    return (S3Consumer(name="mlflow", namespace=namespace, service_account=service_account_name(instance),
+                       bucket_roles=(bucket_role,)),)
+
+
 def resolve(args: MlflowArgs) -> ResolvedMlflow:
     """Defaults and validation; every error names the field, the value and the fix."""
     require_dns_label("MlflowArgs.namespace", args.namespace)
@@ -110,7 +123,7 @@ def resolve(args: MlflowArgs) -> ResolvedMlflow:
             f"MlflowArgs.artifacts_bucket: {args.artifacts_bucket!r} is not one of the object store's buckets "
             f"{sorted(args.store.buckets.values())}; add it to ObjectStoreArgs.buckets or pick one of them"
         )
-    name = k8s_name(args.instance)
+    name = service_account_name(args.instance)
     if args.store.irsa_role_arn is not None and args.store.service_account not in (None, name):
         # The IRSA role trusts exactly one ServiceAccount; the server (and migration job) run as `name`.
         raise ValueError(
@@ -163,8 +176,11 @@ def server_env(r: ResolvedMlflow) -> list[JsonDict]:
         # Must come before the URI that references it: $(VAR) only sees earlier entries.
         secret_env("MLFLOW_DB_PASSWORD", db.password_ref.secret_name, db.password_ref.key),
         plain_env("MLFLOW_BACKEND_STORE_URI", backend_store_uri_template(db)),
-        secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
-        secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
+        # On IRSA the (empty) keys stay out, so boto3 reaches the web-identity token.
+        *([] if store.irsa_role_arn is not None else [
+            secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
+            secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
+        ]),
         plain_env("AWS_DEFAULT_REGION", store.region),
         plain_env("HOME", HOME),
     ]

@@ -9,7 +9,9 @@ PodDisruptionBudget, and GPU scheduling (the pool's node selector and toleration
 How each server reaches the object store differs, for reasons in upstream code:
 - Triton reads `s3://` repositories itself, including S3-compatible endpoints
   (`s3://host:port/bucket/path`, `s3://https://host:port/...` for TLS), with credentials from
-  AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+  AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; on AWS S3 through IRSA those are left out and
+  the AWS C++ SDK's default chain takes the web-identity token (users report it working on EKS,
+  triton-inference-server/server#8090; Triton only passes explicit keys when they are set).
 - TorchServe only loads archives from a local model store (or HTTP URLs through the management
   API), so an init container syncs the bucket into an emptyDir first.
 - TF Serving images since 2.7 no longer include the S3 filesystem ("File system scheme 's3' not
@@ -32,7 +34,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION
+from omgml.components.contracts import ROLE_ARN_ANNOTATION, S3Consumer
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
 from omgml.k8s import (
     JsonDict,
@@ -204,6 +206,12 @@ def server_name(instance: str, kind: ServerKind) -> str:
     return k8s_name(instance, layout_app_name(kind))
 
 
+def s3_consumers(namespace: str, instance: str, kind: ServerKind, bucket_role: str) -> tuple[S3Consumer, ...]:
+    """The server's pods (model sync included) run as its own ServiceAccount and only read models."""
+    return (S3Consumer(name="model-server", namespace=namespace, service_account=server_name(instance, kind),
+                       bucket_roles=(bucket_role,), read_only=True),)
+
+
 @dataclass(frozen=True)
 class MetricsEndpoint:
     port_name: str  # the Service/container port name
@@ -256,11 +264,18 @@ def sync_script(loop_seconds: int | None = None) -> str:
 
 
 def store_env(r: ResolvedModelServer) -> list[JsonDict]:
-    """Credentials (by secretKeyRef only) and region of the object store."""
+    """Credentials (by secretKeyRef only) and region of the object store.
+
+    On IRSA the key variables are left out: their Secret holds empty values there, and a client
+    that finds the variables set (even empty) may sign with them instead of falling through to
+    the web-identity token the pod-identity webhook mounts."""
     a = r.args
-    return [
+    keys = [] if a.irsa_role_arn is not None else [
         _secret_env_input("AWS_ACCESS_KEY_ID", a.secret_name, a.access_key_key),
         _secret_env_input("AWS_SECRET_ACCESS_KEY", a.secret_name, a.secret_key_key),
+    ]
+    return [
+        *keys,
         {"name": "AWS_DEFAULT_REGION", "value": a.region},
         {"name": "AWS_REGION", "value": a.region},
     ]

@@ -9,7 +9,13 @@
   the prefect-kubernetes package to it); nothing is pip-installed at runtime. Its init container
   creates or updates the work pool with this module's base job template
   (`prefect work-pool create --overwrite`), so every flow-run Job gets the restricted
-  securityContext, MLflow and the object-store keys (secretKeyRef).
+  securityContext, MLflow and the object store (keys by secretKeyRef, or an IRSA role, below).
+- AWS S3 through IRSA (target aws, managed object store): only flow runs open buckets (the
+  server keeps result references in its database, the worker only creates Jobs), so
+  `s3_consumers` lists the flow-run ServiceAccount alone. With `irsa_role_arns` that account is
+  annotated with its IAM role and the base job template carries no key variables, not even
+  empty ones (a client that finds them set may sign with them instead of the web-identity
+  token). prefect-aws' AwsCredentials without keys, and s3fs, then use boto3's default chain.
 - RBAC: one namespaced Role for the worker: Jobs to create and watch, their pods and logs to
   follow, events to explain a pod that cannot start. No ClusterRole.
 
@@ -22,12 +28,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.components.contracts import ROLE_ARN_ANNOTATION, S3Consumer, irsa_roles_by_consumer, tool_s3_consumers
 from omgml.components.kubeflow import StoreRef
 from omgml.k8s import (
     JsonDict,
@@ -45,6 +53,8 @@ from omgml.spec.common import Profile
 TYPE_TOKEN = "omgml:orchestration:Prefect"
 
 APP = "prefect"
+# The instance the training phase deploys; blueprints pass it to `s3_consumers` before Prefect exists.
+DEFAULT_INSTANCE = "prefect"
 VERSION = "3.9.1"
 SERVER_IMAGE = f"prefecthq/prefect:{VERSION}-python3.12"
 # Same release, built by Prefect with EXTRA_PIP_PACKAGES=prefect-kubernetes (the `-kubernetes` flavour).
@@ -61,6 +71,14 @@ DATABASE_URL = ("postgresql+asyncpg://$(PREFECT_DB_USER):$(PREFECT_DB_PASSWORD)"
                 "@$(PREFECT_DB_HOST):$(PREFECT_DB_PORT)/$(PREFECT_DB_NAME)")
 
 _POOL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+# Every ServiceAccount Prefect runs as.
+Account = Literal["server", "worker", "flow-run"]
+ACCOUNTS: tuple[Account, ...] = ("server", "worker", "flow-run")
+# Who opens the object store, and whether it only reads (True): flow runs read and write
+# results and artifacts of user code. The server stores only result references; the worker
+# creates Jobs and runs no flow code (pull steps run in the flow-run pod).
+S3_ACCESS: dict[Account, bool] = {"flow-run": False}
 
 
 @dataclass(frozen=True)
@@ -83,22 +101,45 @@ SIZING: dict[Profile, PrefectSizing] = {
 @dataclass(frozen=True, kw_only=True)
 class PrefectArgs:
     namespace: str
-    instance: str = "prefect"
+    instance: str = DEFAULT_INSTANCE
     profile: Profile = "laptop"
     # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
     database_secret: pulumi.Input[str]
     store: StoreRef
     mlflow_tracking_uri: pulumi.Input[str]
     work_pool: str = "kubernetes"
+    # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (`s3_consumers`) → IAM role
+    # ARN, each annotating its ServiceAccount; flow runs then carry no key variables.
+    irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
+
+
+def service_account_name(instance: str, who: Account) -> str:
+    """The ServiceAccount the server, the worker or every flow-run pod runs as."""
+    return k8s_name(instance, who)
+
+
+def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
+    """The ServiceAccounts whose pods read or write the object store (see S3_ACCESS)."""
+    return tool_s3_consumers(APP, namespace, bucket_role, {
+        who: (service_account_name(instance, who), read_only) for who, read_only in S3_ACCESS.items()})
 
 
 @dataclass(frozen=True)
 class ResolvedPrefect:
     args: PrefectArgs
     sizing: PrefectSizing
+    # Account → IAM role ARN on IRSA (every account of S3_ACCESS); empty with static keys.
+    irsa_roles: dict[Account, pulumi.Input[str]] = field(default_factory=dict)
 
     def name(self, *parts: str) -> str:
         return k8s_name(self.args.instance, *parts)
+
+    def service_account(self, who: Account) -> str:
+        return service_account_name(self.args.instance, who)
+
+    @property
+    def irsa(self) -> bool:
+        return bool(self.irsa_roles)
 
     @property
     def api_url(self) -> str:
@@ -112,7 +153,15 @@ def resolve(args: PrefectArgs) -> ResolvedPrefect:
         raise ValueError(f"PrefectArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not _POOL.match(args.work_pool):
         raise ValueError(f"PrefectArgs.work_pool: {args.work_pool!r}: use lowercase letters, digits and '-'")
-    return ResolvedPrefect(args, SIZING[args.profile])
+    return ResolvedPrefect(args, SIZING[args.profile], _irsa_roles(args))
+
+
+def _irsa_roles(args: PrefectArgs) -> dict[Account, pulumi.Input[str]]:
+    """irsa_role_arns keyed by account (checked against s3_consumers)."""
+    consumers = s3_consumers(args.namespace, args.instance, "")
+    roles = irsa_roles_by_consumer("PrefectArgs", consumers, args.irsa_role_arns, args.store.endpoint_url)
+    who_by_sa = {service_account_name(args.instance, who): who for who in S3_ACCESS}
+    return {who_by_sa[c.service_account]: roles[c.name] for c in consumers if c.name in roles}
 
 
 def _labels(r: ResolvedPrefect, component: str) -> dict[str, str]:
@@ -166,7 +215,7 @@ def server_deployment(r: ResolvedPrefect) -> JsonDict:
         "template": {
             "metadata": {"labels": _labels(r, "server")},
             "spec": {
-                "serviceAccountName": r.name("server"),
+                "serviceAccountName": r.service_account("server"),
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
                 "securityContext": restricted_pod_security_context(UID, UID),
@@ -177,15 +226,19 @@ def server_deployment(r: ResolvedPrefect) -> JsonDict:
     }
 
 
-def flow_run_env(store: tuple[str, str, str], mlflow_uri: str) -> list[JsonDict]:
+def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = False) -> list[JsonDict]:
+    """`store` is (endpoint_url, region, key Secret name); on IRSA the keys stay out."""
     endpoint, region, secret = store
     env = [
         plain_env("MLFLOW_TRACKING_URI", mlflow_uri),
         plain_env("AWS_DEFAULT_REGION", region),
+        # Newer SDKs (and the regional STS call of the web-identity exchange) read AWS_REGION.
+        plain_env("AWS_REGION", region),
         plain_env("HOME", "/tmp"),
-        secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
-        secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY"),
     ]
+    if not irsa:
+        env += [secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
+                secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY")]
     if endpoint:
         env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
     return env
@@ -208,8 +261,10 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
                 "spec": {
                     "restartPolicy": "Never",
                     # No API token: the flow-run ServiceAccount has automount off (the pod
-                    # field is left unset so templates stay free of token-named keys).
-                    "serviceAccountName": "{{ service_account_name }}",
+                    # field is left unset so templates stay free of token-named keys). Fixed,
+                    # not a job variable: it is the one account whose IRSA role the object
+                    # store trusts, and a deployment overriding it would lose the store.
+                    "serviceAccountName": r.service_account("flow-run"),
                     "enableServiceLinks": False,
                     "securityContext": restricted_pod_security_context(UID, UID),
                     "containers": [{
@@ -217,7 +272,7 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
                         "image": "{{ image }}",
                         "imagePullPolicy": "{{ image_pull_policy }}",
                         "args": "{{ command }}",
-                        "env": flow_run_env(store, mlflow_uri),
+                        "env": flow_run_env(store, mlflow_uri, r.irsa),
                         "resources": sizing.resources(),
                         "securityContext": restricted_container_security_context(read_only_root=True),
                         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
@@ -236,7 +291,6 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
         "image": {"type": "string", "title": "Image", "default": SERVER_IMAGE},
         "image_pull_policy": {"type": "string", "title": "Image Pull Policy", "default": "IfNotPresent",
                               "enum": ["IfNotPresent", "Always", "Never"]},
-        "service_account_name": {"type": "string", "title": "Service Account Name", "default": r.name("flow-run")},
         "finished_job_ttl": {"type": "integer", "title": "Finished Job TTL", "default": 3600},
         "job_watch_timeout_seconds": {"type": "integer", "title": "Job Watch Timeout Seconds"},
         "pod_watch_timeout_seconds": {"type": "integer", "title": "Pod Watch Timeout Seconds", "default": 300},
@@ -305,7 +359,7 @@ def worker_deployment(r: ResolvedPrefect) -> JsonDict:
         "template": {
             "metadata": {"labels": _labels(r, "worker")},
             "spec": {
-                "serviceAccountName": r.name("worker"),
+                "serviceAccountName": r.service_account("worker"),
                 # The worker creates flow-run Jobs through the Kubernetes API.
                 "automountServiceAccountToken": True,
                 "enableServiceLinks": False,
@@ -366,17 +420,25 @@ class Prefect(pulumi.ComponentResource):
         def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
+        def account_meta(who: Account) -> JsonDict:
+            m = meta(r.service_account(who), who)
+            if who in r.irsa_roles:
+                # AWS S3: the pod-identity webhook gives this account's pods the role's credentials.
+                m["annotations"] = {ROLE_ARN_ANNOTATION: r.irsa_roles[who]}
+            return m
+
         accounts = {
-            who: k8s.core.v1.ServiceAccount(f"{name}-sa-{who}", metadata=meta(r.name(who), who),
+            who: k8s.core.v1.ServiceAccount(f"{name}-sa-{who}", metadata=account_meta(who),
                                             automount_service_account_token=who == "worker", opts=child)
-            for who in ("server", "worker", "flow-run")
+            for who in ACCOUNTS
         }
         role = k8s.rbac.v1.Role(f"{name}-worker-role", metadata=meta(r.name("worker"), "worker"),
                                 rules=worker_role_rules(), opts=child)
         binding = k8s.rbac.v1.RoleBinding(
             f"{name}-worker-binding", metadata=meta(r.name("worker"), "worker"),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("worker")},
-            subjects=[{"kind": "ServiceAccount", "name": r.name("worker"), "namespace": ns}], opts=after(role))
+            subjects=[{"kind": "ServiceAccount", "name": r.service_account("worker"), "namespace": ns}],
+            opts=after(role))
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
                                      args.mlflow_tracking_uri).apply(

@@ -46,7 +46,8 @@ def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName
 
     exports: dict[str, Any]
     if phase == "foundation":
-        from omgml.blueprints.foundation import Foundation, FoundationArgs, bucket_names
+        from omgml.blueprints.foundation import Foundation, FoundationArgs
+        from omgml.buckets import bucket_names
 
         if spec.target == "aws":
             from omgml.components.aws.platform import AwsFoundation, AwsFoundationArgs

@@ -118,16 +118,25 @@ def test_managed_services_only_on_aws() -> None:
     spec_from_dict({"name": "x", "target": "aws", "phases": {"foundation": {"postgres": {"managed": True}}}})
 
 
-def test_unwired_managed_twins_are_refused_at_render() -> None:
-    from omgml.synth.render import render_platform
+def test_drift_paths_must_stay_in_platform_buckets_on_managed_s3() -> None:
+    def drift(ref: str, managed: bool, extra: tuple[str, ...] = ()) -> list[str]:
+        data = {"name": "x", "target": "aws", "phases": {
+            "foundation": {"object_store": {"managed": managed, "extra_buckets": list(extra)}},
+            "serving": {"evidently": {"reference_path": ref, "current_path": "current/"}}}}
+        try:
+            spec_from_dict(data)
+        except SpecError as exc:
+            return exc.problems
+        return []
 
-    spec = spec_from_dict({"name": "x", "target": "aws", "phases": {"foundation": {
-        "redis": {"managed": True}, "object_store": {"managed": True}}}})
-    with pytest.raises(SpecError) as info:
-        render_platform(spec, ["foundation"])
-    found = info.value.problems
-    assert [p.split(":")[0] for p in found] == ["phases.foundation.object_store.managed"]
-    assert all("not wired yet" in p and "set managed: false" in p for p in found)
+    (msg,) = drift("s3://someone-else/ref/", managed=True)
+    assert msg.startswith("phases.serving.evidently.reference_path: bucket 'someone-else' is not one of the "
+                          "platform's buckets [")
+    assert "extra_buckets" in msg
+    # The platform's own bucket, a declared extra bucket, or keys (in-cluster) are fine.
+    assert drift("s3://x-features/ref/", managed=True) == []
+    assert drift("s3://someone-else/ref/", managed=True, extra=("someone-else",)) == []
+    assert drift("s3://someone-else/ref/", managed=False) == []
 
 
 def test_kubeflow_and_serving_need_the_object_store() -> None:
@@ -169,3 +178,10 @@ def test_load_spec_reads_platform_section_and_reports_yaml_errors(tmp_path: Path
     with pytest.raises(SpecError) as info:
         load_spec(scalar)
     assert info.value.problems == ["(top level): must be a mapping, got str"]
+
+
+def test_delta_offline_store_is_refused_on_managed_s3() -> None:
+    (msg,) = problems({"name": "x", "target": "aws", "phases": {"foundation": {
+        "object_store": {"managed": True}, "feast": {"offline_store": "delta"}}}})
+    assert msg.startswith("phases.foundation.feast.offline_store: 'delta' cannot read S3 through IRSA")
+    spec_from_dict({"name": "x", "target": "aws", "phases": {"foundation": {"feast": {"offline_store": "delta"}}}})

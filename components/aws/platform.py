@@ -38,8 +38,8 @@ from omgml.components.aws.elasticache import ManagedRedis, ManagedRedisArgs, Red
 from omgml.components.aws.msk import ManagedKafka, ManagedKafkaArgs, MskClients, MskClientsArgs
 from omgml.components.aws.network import Network, network_args_for
 from omgml.components.aws.rds import ManagedPostgres, ManagedPostgresArgs, RdsDatabases, RdsDatabasesArgs
-from omgml.components.aws.s3 import ManagedObjectStore, ManagedObjectStoreArgs, S3Access, S3AccessArgs, S3Consumer
-from omgml.components.contracts import KafkaEndpoint, PostgresDatabase, RedisEndpoint
+from omgml.components.aws.s3 import ManagedObjectStore, ManagedObjectStoreArgs, S3Access, S3AccessArgs
+from omgml.components.contracts import KafkaEndpoint, PostgresDatabase, RedisEndpoint, S3Consumer
 from omgml.components.postgres import PostgresConsumer
 from omgml.spec import PlatformSpec
 

@@ -11,8 +11,10 @@
   `irsa_role_arn` and `service_account`: the consumer runs its pods as that service account,
   annotated `eks.amazonaws.com/role-arn: <irsa_role_arn>`. The key refs of the contract name a
   Secret with empty values in every client namespace, so existing `secretKeyRef`s stay valid,
-  and the AWS SDKs, finding no keys, fall through to the web-identity token. Consumers should
-  drop the key env vars when `irsa_role_arn` is set. `endpoint_url` is "" (AWS S3 itself).
+  and the AWS SDKs, finding no keys, fall through to the web-identity token. The consumers
+  (MLflow, Feast, Kubeflow, Airflow, Prefect, the model server, the drift job) leave the key
+  env vars out entirely on IRSA: some clients sign with keys that are set even when empty.
+  The consumers and their ServiceAccounts come from blueprints/s3.py. `endpoint_url` is "".
 
 Bucket names are global across all AWS accounts: a name someone else holds fails at `pulumi up`
 (BucketAlreadyExists); rename the platform or the extra bucket then.
@@ -38,7 +40,7 @@ from omgml.components.aws.common import (
     tags,
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, s3_bucket_statements
-from omgml.components.contracts import ObjectStoreEndpoint, SecretKeyRef
+from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer, SecretKeyRef
 from omgml.k8s import metadata
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
@@ -168,17 +170,6 @@ class ManagedObjectStore(pulumi.ComponentResource):
 
 
 @dataclass(frozen=True)
-class S3Consumer:
-    """A workload using buckets: its pods run as `service_account` in `namespace`."""
-
-    name: str
-    namespace: str
-    service_account: str
-    bucket_roles: tuple[str, ...]
-    read_only: bool = False
-
-
-@dataclass(frozen=True)
 class S3AccessArgs:
     platform: str
     region: str
@@ -251,7 +242,7 @@ class S3Access(pulumi.ComponentResource):
                 endpoint_url="", region=args.region,
                 access_key_ref=SecretKeyRef(secret_name, ACCESS_KEY), secret_key_ref=SecretKeyRef(secret_name, SECRET_KEY),
                 access_key=empty, secret_key=empty, buckets=dict(args.buckets),
-                irsa_role_arn=role_arn, service_account=sa)
+                irsa_role_arn=role_arn, service_account=sa, static_keys=False)
 
         self.endpoint = endpoint(None, None)
         self.endpoints = {}

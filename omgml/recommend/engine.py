@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from omgml.recommend.cost import CostEstimate, estimate_aws_monthly
-from omgml.recommend.mapping import phase_components, platform_spec
+from omgml.recommend.mapping import phase_components, platform_spec, s3_blocked_by_delta
 from omgml.recommend.model import AREAS, CHOICES, Alternative, Decision, Recommendation
 from omgml.recommend.switches import Switches, effective_switches
 from omgml.spec import PlatformSpec
@@ -365,9 +365,10 @@ def _high_availability(req: Requirements) -> Decision:
             "multi-replica": "availability 99.9 on aws: two replicas of the model server, MLflow and Feast and "
                              "three Kafka brokers, so one failed node is not an outage.",
             "multi-az": f"availability {a} on aws must survive a zone outage: three availability zones, two "
-                        "replicas of the model server, MLflow and Feast, and Postgres, Redis and Kafka on "
-                        "AWS managed services (RDS Multi-AZ, ElastiCache, MSK) that replicate across zones; "
-                        "the object store stays in-cluster until its S3 twin is wired (see warnings).",
+                        "replicas of the model server, MLflow and Feast, and Postgres, Redis, Kafka and the "
+                        "object store on AWS managed services (RDS Multi-AZ, ElastiCache, MSK, S3) that "
+                        "replicate across zones (S3 unless Delta Lake features keep the object store "
+                        "in-cluster, see warnings); workloads reach S3 through their own IRSA roles, no keys.",
         }[choice]
     if req.target == "local":
         why = {"multi-replica": "target local runs on one machine, where replicas cannot add availability",
@@ -414,12 +415,14 @@ def _choice_warnings(req: Requirements, d: dict[str, Decision]) -> Notes:
         notes.append(("serving", (
             f"serving: {serving} cannot load {framework} models (the framework decision); export them to a "
             "format it serves, or state models.frameworks so the engine picks a server for them.")))
-    if req.target == "aws" and d["high_availability"].choice == "multi-az":
+    if req.target == "aws" and d["high_availability"].choice == "multi-az" and s3_blocked_by_delta(
+            {a: x.choice for a, x in d.items()}):
         notes.append(("high_availability", (
-            "high_availability: Postgres, Redis and Kafka run on RDS, ElastiCache and MSK across zones, but "
-            "the object store stays in-cluster for now: its S3 twin is built but its consumers do not yet "
-            "run with IRSA service accounts, so a zone outage can take the artifact store down until they "
-            "do.")))
+            "high_availability: the object store stays in-cluster (SeaweedFS on EBS volumes, each bound to one "
+            "zone), not on S3: "
+            "the Delta Lake feature tables are read by DuckDB's delta extension, which needs static S3 keys, "
+            "and S3 here has none (IRSA). A zone outage can take the object store down; choose Parquet "
+            "features (feature_store feast-redis, or drop batch_only) to put it on S3.")))
     if req.target == "local" and req.availability != "99.0":
         notes.append(("high_availability", (
             f"high_availability: availability {req.availability} cannot be met on target local: the whole "

@@ -14,6 +14,7 @@ documented "use existing" path (USE_EXISTING):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from omgml.spec import PlatformSpec, spec_from_dict
@@ -66,6 +67,12 @@ def server_replicas(req: Requirements, ha: str) -> tuple[int, int]:
     return replicas, min(100, max(replicas, ceiling))
 
 
+
+def s3_blocked_by_delta(choices: Mapping[str, str]) -> bool:
+    """Delta Lake features keep the object store in-cluster: DuckDB's delta extension reads S3
+    with static keys only, and S3 on aws has none (IRSA). The engine warns when this applies."""
+    return choices["feature_store"] == "delta-lake"
+
 def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
     """The PlatformSpec for one decision per area (pure; raises only on an engine bug)."""
     aws = req.target == "aws"
@@ -82,13 +89,15 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
     if kafka_on:
         # The model server logs requests and predictions to this topic when Kafka runs.
         kafka["topics"] = [{"name": INFERENCE_LOG_TOPIC}]
-    # The S3 twin exists (components/aws) but its consumers do not run with IRSA service accounts
-    # yet: the object store stays in-cluster, and the engine says so (engine._choice_warnings).
-    object_store: dict[str, Any] = {"managed": False}
+    # Multi-AZ: S3 with an IRSA role per consumer (no keys, no volume to size), except under
+    # Delta Lake tables, whose reader (DuckDB's delta extension) takes static keys only.
+    s3 = managed and not s3_blocked_by_delta(choices)
+    object_store: dict[str, Any] = {"managed": s3}
     if aws:
         # Storage sized from the stated volume; on a laptop the defaults fit the disk instead.
         kafka["storage_gib"] = max(10, math.ceil(req.data.daily_volume_gb * KAFKA_RETENTION_DAYS))
-        object_store["storage_gib"] = max(20, math.ceil(req.data.daily_volume_gb * OBJECT_RETENTION_DAYS))
+        if not s3:
+            object_store["storage_gib"] = max(20, math.ceil(req.data.daily_volume_gb * OBJECT_RETENTION_DAYS))
         if multi:
             kafka["brokers"] = 3
 

@@ -170,6 +170,15 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                 f"phases.serving.server.gpu_pool: no pool named {s.server.gpu_pool!r}; "
                 f"choose one of {names}"
             )
+    managed_s3 = spec.target == "aws" and f.object_store.enabled and f.object_store.managed
+    if managed_s3 and s.enabled and s.evidently.enabled:
+        out += _drift_paths_outside_platform(spec)
+    if managed_s3 and f.feast.enabled and f.feast.offline_store == "delta":
+        out.append(
+            f"{pf}.feast.offline_store: 'delta' cannot read S3 through IRSA (DuckDB's delta extension takes "
+            "S3 credentials only from static keys, and S3 on aws has none); use offline_store: file, or "
+            f"{pf}.object_store.managed: false"
+        )
     if spec.target == "local":
         for name in ("kafka", "postgres", "object_store", "redis"):
             if getattr(f, name).managed:
@@ -180,15 +189,20 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
     return out
 
 
-def unwired_managed_stores(spec: PlatformSpec) -> list[str]:
-    """Stores marked managed whose AWS twin exists (components/aws) but is not yet wired to its
-    consumers; the foundation blueprint refuses them rather than silently running in-cluster."""
-    f = spec.phases.foundation
+def _drift_paths_outside_platform(spec: PlatformSpec) -> list[str]:
+    """On S3 the drift job's IRSA role names only the platform's own buckets."""
+    from omgml.buckets import bucket_names
+
+    own = set(bucket_names(spec).values())
+    e = spec.phases.serving.evidently
     out = []
-    for name, why in (("object_store", "the consumers do not yet run with IRSA service accounts for S3"),):
-        if spec.target == "aws" and getattr(f, name).enabled and getattr(f, name).managed:
-            out.append(f"phases.foundation.{name}.managed: the managed twin is not wired yet ({why}); set "
-                       "managed: false (the in-cluster store runs on EKS)")
+    for fld in ("reference_path", "current_path"):
+        path: str = getattr(e, fld)
+        bucket = path.removeprefix("s3://").split("/", 1)[0] if path.startswith("s3://") else None
+        if bucket is not None and bucket not in own:
+            out.append(f"phases.serving.evidently.{fld}: bucket {bucket!r} is not one of the platform's buckets "
+                       f"{sorted(own)}; on S3 the drift job's IAM role reaches only those. Add it to "
+                       "phases.foundation.object_store.extra_buckets or use a prefix inside the features bucket")
     return out
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 
 from omgml.components.aws.platform import AwsFoundation, AwsFoundationArgs
-from omgml.components.aws.s3 import S3Consumer
+from omgml.components.contracts import S3Consumer
 from omgml.components.postgres import PostgresConsumer
 from omgml.spec import PlatformSpec, spec_from_dict
 from omgml.synth.engine import RecordedResource, SynthResult, is_secret_wrapper

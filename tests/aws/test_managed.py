@@ -302,7 +302,7 @@ def test_s3_consumers_get_irsa_endpoints_and_an_empty_keys_secret() -> None:
 
     def program() -> None:
         from omgml.components.aws.platform import AwsFoundation, AwsFoundationArgs
-        from omgml.components.aws.s3 import S3Consumer
+        from omgml.components.contracts import S3Consumer
         from tests.aws.aws_helpers import BUCKETS, aws_spec
 
         f = AwsFoundation("fnd", AwsFoundationArgs(spec=aws_spec("small", 2, managed=True), buckets=dict(BUCKETS)))

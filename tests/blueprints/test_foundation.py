@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from omgml.blueprints.contracts import FOUNDATION_KEYS
-from omgml.blueprints.foundation import bucket_names, platform_namespace_args
+from omgml.blueprints.foundation import platform_namespace_args
+from omgml.buckets import bucket_names
 from omgml.capacity import total_requests
 from omgml.components.aws.platform import AWS_FOUNDATION_KEYS
 from omgml.spec import PlatformSpec

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from omgml.blueprints.foundation import bucket_names, orchestration_consumers, platform_namespace_args
+from omgml.blueprints.foundation import orchestration_consumers, platform_namespace_args
+from omgml.buckets import bucket_names
 from omgml.spec import PlatformSpec
 from omgml.spec.platform import spec_from_dict
 from omgml.synth.render import PlatformRender, render_platform

@@ -24,7 +24,7 @@ def test_table_lists_every_area_with_choice_and_drivers() -> None:
     assert "flags.kubernetes_native" in out and "models.frameworks" in out
     # Lists in rationales are printed, not swallowed as rich markup.
     assert "models.count 12, models.frameworks [pytorch, xgboost, onnx]: several models" in out
-    assert "foundation: msk, rds, object-store, elasticache, mlflow, feast" in out
+    assert "foundation: msk, rds, s3, elasticache, mlflow, feast" in out
     assert "compliance controls" in out and "rough AWS cost" in out
 
 

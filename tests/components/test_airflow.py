@@ -6,10 +6,12 @@ import json
 import re
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
 from omgml.components.airflow import (
+    ACCOUNTS,
     API_PORT,
     GID,
     IMAGE,
@@ -22,8 +24,10 @@ from omgml.components.airflow import (
     GitDags,
     PvcDags,
     resolve,
+    s3_consumers,
     scheduler_role_rules,
 )
+from omgml.components.contracts import ROLE_ARN_ANNOTATION
 from omgml.components.kubeflow import StoreRef
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
@@ -36,6 +40,14 @@ ORCH = "omgml-orchestration"
 STORE = StoreRef("http://objectstore.omgml-data.svc.cluster.local:8333", "us-east-1", "objectstore-s3-credentials")
 MLFLOW = "http://mlflow.omgml-data.svc.cluster.local:5000"
 PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# AWS S3 (what the training blueprint passes on aws): no endpoint, a key Secret with empty values.
+S3 = StoreRef("", "eu-west-1", "objectstore-s3-credentials")
+ARNS = {"airflow-api-server": "arn:aws:iam::123456789012:role/demo-airflow-api-server",
+        "airflow-triggerer": "arn:aws:iam::123456789012:role/demo-airflow-triggerer",
+        "airflow-worker": "arn:aws:iam::123456789012:role/demo-airflow-worker"}
+KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+# Any of these in a container means the pod is configured to open the object store.
+STORE_VARS = {*KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AIRFLOW_CONN_OBJECT_STORE"}
 
 
 def args(**kw: Any) -> AirflowArgs:
@@ -44,21 +56,26 @@ def args(**kw: Any) -> AirflowArgs:
     return AirflowArgs(**{**base, **kw})
 
 
-def wired(dags: GitDags | PvcDags | None = None) -> list[dict[str, Any]]:
+def wired(dags: GitDags | PvcDags | None = None, **kw: Any) -> list[dict[str, Any]]:
     """Airflow on a real Postgres consumer whose Secret lands in the orchestration namespace."""
     def program() -> None:
         pg = Postgres("pg", PostgresArgs(namespace=DATA, storage_gib=1, profile="laptop",
                                          consumers=(PostgresConsumer("airflow", ORCH),)))
-        Airflow("airflow", args(database_secret=pg.databases["airflow"].secret, dags=dags or PvcDags()))
+        Airflow("airflow", args(database_secret=pg.databases["airflow"].secret, dags=dags or PvcDags(), **kw))
     return synth_manifests(program)
+
+
+def on_s3(dags: GitDags | PvcDags | None = None) -> list[dict[str, Any]]:
+    """Airflow as the training phase builds it on aws with a managed store (IRSA)."""
+    return wired(dags, store=S3, irsa_role_arns=ARNS)
 
 
 def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in container.get("env", [])}
 
 
-def template_of(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return dict(yaml.safe_load(one(items, "ConfigMap", "airflow-pod-template")["data"]["pod_template.yaml"]))
+def template_of(items: list[dict[str, Any]], instance: str = "airflow") -> dict[str, Any]:
+    return dict(yaml.safe_load(one(items, "ConfigMap", f"{instance}-pod-template")["data"]["pod_template.yaml"]))
 
 
 def test_renders_valid_manifests_with_the_four_airflow3_parts_and_a_migrate_job() -> None:
@@ -258,6 +275,24 @@ def test_connection_bundle_splits_secret_and_plain_values() -> None:
     assert not find(items, "Deployment", "airflow-api-server")
 
 
+def test_connection_bundle_on_s3_hands_out_no_keys() -> None:
+    from omgml.components.contracts import ObjectStoreEndpoint, SecretKeyRef
+
+    def program() -> None:
+        empty = pulumi.Output.secret("")
+        s3 = ObjectStoreEndpoint(endpoint_url="", region="eu-west-1", access_key_ref=SecretKeyRef("s", "a"),
+                                 secret_key_ref=SecretKeyRef("s", "b"), access_key=empty, secret_key=empty,
+                                 buckets={"mlflow": "demo-mlflow"}, static_keys=False)
+        AirflowConnections("conn", AirflowConnectionsArgs(namespace=DATA, mlflow_tracking_uri=MLFLOW, store=s3))
+    items = manifests(synth(program))
+    cm = one(items, "ConfigMap", "airflow-connections")
+    assert json.loads(cm["data"]["AIRFLOW_CONN_OBJECT_STORE"]) == {"conn_type": "aws",
+                                                                   "extra": {"region_name": "eu-west-1"}}
+    assert cm["data"]["OMGML_MLFLOW_BUCKET"] == "demo-mlflow" and "AWS_ENDPOINT_URL" not in cm["data"]
+    # Nothing secret is left to hand out: no Secret at all.
+    assert not find(items, "Secret")
+
+
 def test_connection_values_compose_the_aws_and_redis_uris() -> None:
     from omgml.components.airflow import redis_connection_uri, store_connection_json
 
@@ -267,3 +302,99 @@ def test_connection_values_compose_the_aws_and_redis_uris() -> None:
     assert "endpoint_url" not in json.loads(store_connection_json("AK", "SK", "", "eu-west-1"))["extra"]
     assert redis_connection_uri("redis.ns", 6379, "p/w", False) == "redis://:p%2Fw@redis.ns:6379/0"
     assert redis_connection_uri("r", 6380, "x", True).startswith("rediss://")
+
+
+# --- AWS S3 through IRSA -------------------------------------------------------------------------
+def store_pods(items: list[dict[str, Any]], instance: str = "airflow") -> dict[str, str]:
+    """Every pod spec Airflow defines (workloads and the task pod template) that carries object-store
+    settings, mapped to the ServiceAccount it runs as."""
+    specs = {f"{m['kind']}/{m['metadata']['name']}": pod_spec(m) for m in items
+             if m["kind"] in ("Deployment", "Job") and m["metadata"]["namespace"] == ORCH}
+    specs["pod-template"] = template_of(items, instance)["spec"]
+    return {where: ps["serviceAccountName"] for where, ps in specs.items()
+            if any(e["name"] in STORE_VARS
+                   for c in [*ps["containers"], *ps.get("initContainers", [])] for e in c.get("env", []))}
+
+
+@pytest.mark.parametrize("irsa", [False, True])
+def test_exactly_the_s3_consumers_accounts_run_pods_that_reach_the_store(irsa: bool) -> None:
+    items = on_s3(GitDags("https://github.com/example/dags")) if irsa else wired(GitDags("https://github.com/example/dags"))
+    pods = store_pods(items)
+    consumers = s3_consumers(ORCH, "airflow", "pipelines")
+    # The task pods (template), the api-server and the triggerer; never the scheduler, dag-processor or migrate Job.
+    assert set(pods) == {"pod-template", "Deployment/airflow-api-server", "Deployment/airflow-triggerer"}
+    assert set(pods.values()) == {c.service_account for c in consumers}
+    assert set(pods.values()) <= {sa["metadata"]["name"] for sa in find(items, "ServiceAccount")}
+    assert all(c.namespace == ORCH and c.bucket_roles == ("pipelines",) for c in consumers)
+    # The api-server only reads logs back; task pods and the triggerer upload them.
+    assert {c.name: c.read_only for c in consumers} == {
+        "airflow-api-server": True, "airflow-triggerer": False, "airflow-worker": False}
+
+
+def test_s3_consumers_follow_the_instance_name() -> None:
+    items = wired(instance="airflow-b")
+    pods = store_pods(items, "airflow-b")
+    assert "airflow-b-worker" in pods.values()
+    assert set(pods.values()) == {c.service_account for c in s3_consumers(ORCH, "airflow-b", "pipelines")}
+    assert {c.name for c in s3_consumers(ORCH, "airflow-b", "pipelines")} == set(ARNS)
+
+
+def test_on_irsa_each_consumer_account_wears_its_role_and_no_other_does() -> None:
+    items = on_s3()
+    assert_valid(items)
+    by_sa = {c.service_account: ARNS[c.name] for c in s3_consumers(ORCH, "airflow", "pipelines")}
+    accounts = {sa["metadata"]["name"]: sa for sa in find(items, "ServiceAccount") if sa["metadata"]["namespace"] == ORCH}
+    assert set(accounts) == {f"airflow-{who}" for who in ACCOUNTS}
+    for name, sa in accounts.items():
+        if name in by_sa:
+            assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: by_sa[name]}, name
+        else:
+            assert ROLE_ARN_ANNOTATION not in sa["metadata"].get("annotations", {}), name
+    # The scheduler still gets its Kubernetes API token; the role does not change automount.
+    assert accounts["airflow-scheduler"]["automountServiceAccountToken"] is True
+    assert accounts["airflow-worker"]["automountServiceAccountToken"] is False
+
+
+def test_on_irsa_no_container_or_task_template_carries_key_variables() -> None:
+    items = on_s3(GitDags("https://github.com/example/dags"))
+    tpl = template_of(items)
+    workloads = [m for m in items if m["kind"] in ("Deployment", "Job", "ConfigMap")]
+    text = json.dumps(workloads)
+    for var in KEY_VARS:
+        assert var not in text
+    assert "AWS_ENDPOINT_URL" not in text and "MLFLOW_S3_ENDPOINT_URL" not in text
+    # The connection keeps only the region: the Amazon provider falls back to boto3's chain (web identity).
+    for where, env in [("template", env_of(tpl["spec"]["containers"][0])),
+                       *[(p, env_of(containers(one(items, "Deployment", f"airflow-{p}"), init=False)[0]))
+                         for p in ("api-server", "triggerer")]]:
+        assert json.loads(env["AIRFLOW_CONN_OBJECT_STORE"]["value"]) == {
+            "conn_type": "aws", "extra": {"region_name": "eu-west-1"}}, where
+        assert env["AWS_DEFAULT_REGION"]["value"] == env["AWS_REGION"]["value"] == "eu-west-1", where
+        assert env["AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID"]["value"] == "object_store", where
+
+
+def test_in_cluster_store_keeps_the_keys_and_annotates_nothing() -> None:
+    items = wired()
+    assert not [sa for sa in find(items, "ServiceAccount") if ROLE_ARN_ANNOTATION in sa["metadata"].get("annotations", {})]
+    for env in [env_of(template_of(items)["spec"]["containers"][0]),
+                *[env_of(containers(one(items, "Deployment", f"airflow-{p}"), init=False)[0])
+                  for p in ("api-server", "triggerer")]]:
+        for var in KEY_VARS:
+            assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
+        assert json.loads(env["AIRFLOW_CONN_OBJECT_STORE"]["value"])["extra"]["endpoint_url"] == STORE.endpoint_url
+
+
+@pytest.mark.parametrize(("arns", "named"), [
+    ({k: v for k, v in ARNS.items() if k != "airflow-worker"}, "missing ['airflow-worker']"),
+    ({**ARNS, "airflow-scheduler": "arn:aws:iam::1:role/x"}, "unknown ['airflow-scheduler']"),
+    ({"worker": "arn:aws:iam::1:role/x"}, "unknown ['worker']"),
+])
+def test_irsa_role_arns_must_name_exactly_the_consumers(arns: dict[str, str], named: str) -> None:
+    with pytest.raises(ValueError, match=re.escape("AirflowArgs.irsa_role_arns")) as err:
+        resolve(args(store=S3, irsa_role_arns=arns))
+    assert named in str(err.value) and "airflow-api-server" in str(err.value)
+
+
+def test_irsa_refuses_an_in_cluster_endpoint() -> None:
+    with pytest.raises(ValueError, match=r"AirflowArgs\.irsa_role_arns: IRSA reaches AWS S3 only"):
+        resolve(args(irsa_role_arns=ARNS))

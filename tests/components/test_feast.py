@@ -10,7 +10,14 @@ import pulumi
 import pytest
 import yaml
 
-from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, RedisEndpoint, SecretKeyRef
+from omgml.components.contracts import (
+    ROLE_ARN_ANNOTATION,
+    ObjectStoreEndpoint,
+    PostgresDatabase,
+    RedisEndpoint,
+    S3Consumer,
+    SecretKeyRef,
+)
 from omgml.components.feast import (
     CONFIG_DIR,
     CONFIG_FILE,
@@ -20,9 +27,11 @@ from omgml.components.feast import (
     REGISTRY_PASSWORD_ENV,
     Feast,
     FeastArgs,
+    feast_env,
     feature_store_config,
     feature_store_yaml,
     resolve,
+    s3_consumers,
 )
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
@@ -31,7 +40,7 @@ from omgml.spec.foundation import FeatureRepoSpec
 from omgml.synth.engine import SynthResult
 from omgml.synth.manifests import manifests, object_collisions
 from tests.components.manifest_checks import assert_component_sound, env_of
-from tests.synth_helpers import assert_valid, find, one, pod_spec, synth
+from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth
 
 NS = "omgml-data"
 BUCKET = "demo-features"
@@ -235,3 +244,112 @@ def test_two_instances_do_not_collide() -> None:
     assert not object_collisions(items)
     assert {d["metadata"]["name"] for d in find(items, "Deployment")} == {"feast-a", "feast-b"}
     assert_valid(items)
+
+
+# --- AWS S3 through IRSA ----------------------------------------------------------------------------
+ROLE = "arn:aws:iam::123456789012:role/demo-feast-s3"
+KEY_ENV = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+
+
+def s3_store(service_account: str | None = "feast", role: Any = ROLE) -> ObjectStoreEndpoint:
+    """What the foundation hands Feast on aws: AWS S3 itself, a Secret of empty keys, an IRSA role."""
+    ref_id, ref_key = SecretKeyRef("s3-keys", "AWS_ACCESS_KEY_ID"), SecretKeyRef("s3-keys", "AWS_SECRET_ACCESS_KEY")
+    return ObjectStoreEndpoint(endpoint_url="", region="eu-west-1", access_key_ref=ref_id, secret_key_ref=ref_key,
+                               access_key=NO_OUTPUT, secret_key=NO_OUTPUT, buckets={"features": BUCKET},
+                               irsa_role_arn=role, service_account=service_account)
+
+
+def feast_workloads(items: list[dict[str, Any]], instance: str) -> list[dict[str, Any]]:
+    return [w for kind in ("Deployment", "Job", "CronJob") for w in find(items, kind)
+            if w["metadata"]["labels"].get("app.kubernetes.io/name") == "feast"
+            and w["metadata"]["labels"].get("app.kubernetes.io/instance") == instance]
+
+
+def render_on_s3(instance: str) -> list[dict[str, Any]]:
+    """Server, apply Job (with its clone init container) and materialize CronJob, on AWS S3."""
+    consumer, = s3_consumers(NS, instance, "features")
+
+    def program() -> None:
+        pg = Postgres("pg", PostgresArgs(namespace=NS, storage_gib=5, profile="laptop",
+                                         consumers=(PostgresConsumer(instance, NS),)))
+        redis = Redis("redis", RedisArgs(namespace=NS, storage_gib=1, profile="laptop"))
+        Feast(instance, FeastArgs(
+            namespace=NS, instance=instance, registry=pg.databases[instance], online=redis.endpoint,
+            store=s3_store(consumer.service_account, pulumi.Output.from_input(ROLE)), offline_bucket=BUCKET,
+            feature_repo=REPO, project="demo", materialize_schedule="0 * * * *"))
+
+    return manifests(synth(program))
+
+
+@pytest.mark.parametrize("instance", ["feast", "features-eu"])
+def test_on_aws_s3_every_feast_pod_runs_as_the_role_account_without_static_keys(instance: str) -> None:
+    items = render_on_s3(instance)
+    assert_valid(items)
+    assert_component_sound(items)
+    consumer, = s3_consumers(NS, instance, "features")
+    workloads = feast_workloads(items, instance)
+    assert sorted(w["kind"] for w in workloads) == ["CronJob", "Deployment", "Job"]
+    for w in workloads:
+        ps = pod_spec(w)
+        for c in containers(w):
+            env = env_of(c)
+            assert not KEY_ENV & env.keys(), (w["metadata"]["name"], c["name"])
+            assert "AWS_ENDPOINT_URL" not in env
+            if "AWS_DEFAULT_REGION" in env:
+                assert env["AWS_DEFAULT_REGION"] == env["AWS_REGION"] == "eu-west-1"
+                # The foundation's role trusts exactly this account: they must not drift apart.
+                assert ps["serviceAccountName"] == consumer.service_account, w["metadata"]["name"]
+        # The webhook mounts its own token; the Kubernetes API token stays out.
+        assert ps["automountServiceAccountToken"] is False
+    sa = one(items, "ServiceAccount", consumer.service_account)
+    assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: ROLE}
+    # The (empty) key Secret is read by no pod.
+    assert not any("s3-keys" in str(containers(w)) for w in workloads)
+
+
+def test_in_cluster_store_keeps_the_keys_in_every_pod_and_an_unannotated_account() -> None:
+    items, _, _ = render()
+    workloads = feast_workloads(items, "feast")
+    assert sorted(w["kind"] for w in workloads) == ["Deployment", "Job"]
+    with_aws = [c for w in workloads for c in containers(w) if "AWS_DEFAULT_REGION" in env_of(c)]
+    assert len(with_aws) == 2  # server and apply; the clone init container needs no store
+    for c in with_aws:
+        env = env_of(c)
+        assert env["AWS_ACCESS_KEY_ID"] == {"secretKeyRef": {"name": "store-s3-credentials", "key": "AWS_ACCESS_KEY_ID"}}
+        assert env["AWS_SECRET_ACCESS_KEY"]["secretKeyRef"]["key"] == "AWS_SECRET_ACCESS_KEY"
+        assert "AWS_REGION" not in env
+    assert all("annotations" not in sa["metadata"] for sa in find(items, "ServiceAccount"))
+
+
+def test_irsa_env_has_the_region_and_no_keys_and_the_static_env_has_both() -> None:
+    irsa = {e["name"] for e in feast_env(fake_args(store=s3_store()))}
+    static = {e["name"] for e in feast_env(fake_args())}
+    assert not KEY_ENV & irsa and {"AWS_REGION", "AWS_DEFAULT_REGION"} <= irsa
+    assert static >= KEY_ENV
+
+
+def test_irsa_consumer_must_name_the_feast_account() -> None:
+    with pytest.raises(ValueError, match=re.escape("FeastArgs.store.service_account: 'other'")) as err:
+        resolve(fake_args(store=s3_store("other")))
+    assert "service_account='feast'" in str(err.value)
+    assert resolve(fake_args(store=s3_store("feast"))).name == "feast"
+    assert resolve(fake_args(store=s3_store(None))).name == "feast"
+    with pytest.raises(ValueError, match="service_account='feast-b'"):
+        resolve(fake_args(instance="feast-b", store=s3_store("feast")))
+
+
+def test_delta_on_aws_s3_through_irsa_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match=r"FeastArgs\.offline_store: 'delta' cannot read AWS S3 through IRSA") as err:
+        resolve(fake_args(store=s3_store(), offline_store="delta", delta_tables=("orders",)))
+    assert "offline_store='file'" in str(err.value)
+    # Static keys (the in-cluster store) keep delta.
+    assert resolve(fake_args(offline_store="delta", delta_tables=("orders",))).tables_job is not None
+
+
+def test_s3_consumers_declare_one_read_write_consumer_of_the_features_bucket() -> None:
+    assert s3_consumers(NS, "feast", "features") == (
+        S3Consumer(name="feast", namespace=NS, service_account="feast", bucket_roles=("features",), read_only=False),
+    )
+    consumer, = s3_consumers("ml-data", "feast-b", "offline")
+    assert (consumer.namespace, consumer.service_account, consumer.bucket_roles) == ("ml-data", "feast-b", ("offline",))
+    assert consumer.service_account == resolve(fake_args(instance="feast-b")).name

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from omgml.components.contracts import ROLE_ARN_ANNOTATION
 from omgml.components.kubeflow import StoreRef
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.prefect import (
+    ACCOUNTS,
     DATABASE_URL,
     PORT,
     SERVER_IMAGE,
@@ -19,6 +21,7 @@ from omgml.components.prefect import (
     PrefectArgs,
     base_job_template,
     resolve,
+    s3_consumers,
     worker_role_rules,
 )
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth_manifests
@@ -27,6 +30,12 @@ DATA = "omgml-data"
 ORCH = "omgml-orchestration"
 STORE = StoreRef("http://objectstore.omgml-data.svc.cluster.local:8333", "us-east-1", "objectstore-s3-credentials")
 MLFLOW = "http://mlflow.omgml-data.svc.cluster.local:5000"
+# AWS S3 (what the training blueprint passes on aws): no endpoint, a key Secret with empty values.
+S3 = StoreRef("", "eu-west-1", "objectstore-s3-credentials")
+ARNS = {"prefect-flow-run": "arn:aws:iam::123456789012:role/demo-prefect-flow-run"}
+KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+# Any of these in a container means the pod is configured to open the object store.
+STORE_VARS = {*KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL"}
 
 
 def args(**kw: Any) -> PrefectArgs:
@@ -47,8 +56,8 @@ def env_of(c: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in c.get("env", [])}
 
 
-def job_template(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return dict(json.loads(one(items, "ConfigMap", "prefect-job-template")["data"]["base-job-template.json"]))
+def job_template(items: list[dict[str, Any]], instance: str = "prefect") -> dict[str, Any]:
+    return dict(json.loads(one(items, "ConfigMap", f"{instance}-job-template")["data"]["base-job-template.json"]))
 
 
 def test_renders_valid_manifests() -> None:
@@ -125,7 +134,8 @@ def test_flow_runs_get_mlflow_the_store_keys_and_a_restricted_pod() -> None:
     assert set(c["resources"]) == {"requests", "limits"}
     variables = tpl["variables"]["properties"]
     assert variables["namespace"]["default"] == ORCH
-    assert variables["service_account_name"]["default"] == "prefect-flow-run"
+    # The account is fixed, not a job variable a deployment could point elsewhere.
+    assert pod["serviceAccountName"] == "prefect-flow-run" and "service_account_name" not in variables
     assert c["args"] == "{{ command }}" and c["image"] == "{{ image }}"
 
 
@@ -170,3 +180,96 @@ def test_two_instances_do_not_collide() -> None:
     items = synth_manifests(program)
     keys = [(m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]) for m in items]
     assert len(keys) == len(set(keys))
+
+
+# --- AWS S3 through IRSA -------------------------------------------------------------------------
+def on_s3() -> list[dict[str, Any]]:
+    """Prefect as the training phase builds it on aws with a managed store (IRSA)."""
+    return wired(store=S3, irsa_role_arns=ARNS)
+
+
+def flow_run_pod(items: list[dict[str, Any]], instance: str = "prefect") -> dict[str, Any]:
+    return dict(job_template(items, instance)["job_configuration"]["job_manifest"]["spec"]["template"]["spec"])
+
+
+def store_pods(items: list[dict[str, Any]], instance: str = "prefect") -> dict[str, str]:
+    """Every pod spec Prefect defines (Deployments and the flow-run Job template) that carries
+    object-store settings, mapped to the ServiceAccount it runs as."""
+    specs = {f"Deployment/{m['metadata']['name']}": pod_spec(m) for m in find(items, "Deployment")
+             if m["metadata"]["namespace"] == ORCH}
+    specs["flow-run"] = flow_run_pod(items, instance)
+    return {where: ps["serviceAccountName"] for where, ps in specs.items()
+            if any(e["name"] in STORE_VARS
+                   for c in [*ps["containers"], *ps.get("initContainers", [])] for e in c.get("env", []))}
+
+
+@pytest.mark.parametrize("irsa", [False, True])
+def test_exactly_the_s3_consumers_accounts_run_pods_that_reach_the_store(irsa: bool) -> None:
+    items = on_s3() if irsa else wired()
+    pods = store_pods(items)
+    consumers = s3_consumers(ORCH, "prefect", "pipelines")
+    # Only flow runs open buckets: the server and the worker carry no store settings.
+    assert set(pods) == {"flow-run"}
+    assert set(pods.values()) == {c.service_account for c in consumers}
+    assert set(pods.values()) <= {sa["metadata"]["name"] for sa in find(items, "ServiceAccount")}
+    assert [(c.name, c.namespace, c.bucket_roles, c.read_only) for c in consumers] == [
+        ("prefect-flow-run", ORCH, ("pipelines",), False)]
+
+
+def test_s3_consumers_follow_the_instance_name() -> None:
+    items = wired(instance="prefect-b")
+    consumers = s3_consumers(ORCH, "prefect-b", "pipelines")
+    assert set(store_pods(items, "prefect-b").values()) == {c.service_account for c in consumers} == {
+        "prefect-b-flow-run"}
+    assert {c.name for c in consumers} == set(ARNS)
+
+
+def test_on_irsa_the_flow_run_account_wears_its_role_and_no_other_does() -> None:
+    items = on_s3()
+    assert_valid(items)
+    by_sa = {c.service_account: ARNS[c.name] for c in s3_consumers(ORCH, "prefect", "pipelines")}
+    accounts = {sa["metadata"]["name"]: sa for sa in find(items, "ServiceAccount") if sa["metadata"]["namespace"] == ORCH}
+    assert set(accounts) == {f"prefect-{who}" for who in ACCOUNTS}
+    for name, sa in accounts.items():
+        if name in by_sa:
+            assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: by_sa[name]}, name
+        else:
+            assert ROLE_ARN_ANNOTATION not in sa["metadata"].get("annotations", {}), name
+    # The role does not change who gets a Kubernetes API token: the worker still needs its own.
+    assert accounts["prefect-worker"]["automountServiceAccountToken"] is True
+    assert accounts["prefect-flow-run"]["automountServiceAccountToken"] is False
+
+
+def test_on_irsa_no_container_or_job_template_carries_key_variables() -> None:
+    items = on_s3()
+    text = json.dumps([m for m in items if m["kind"] in ("Deployment", "ConfigMap")])
+    for var in KEY_VARS:
+        assert var not in text
+    assert "AWS_ENDPOINT_URL" not in text and "MLFLOW_S3_ENDPOINT_URL" not in text
+    env = env_of(flow_run_pod(items)["containers"][0])
+    assert env["AWS_DEFAULT_REGION"]["value"] == env["AWS_REGION"]["value"] == "eu-west-1"
+    assert env["MLFLOW_TRACKING_URI"]["value"] == MLFLOW
+
+
+def test_in_cluster_store_keeps_the_keys_and_annotates_nothing() -> None:
+    items = wired()
+    assert not [sa for sa in find(items, "ServiceAccount") if ROLE_ARN_ANNOTATION in sa["metadata"].get("annotations", {})]
+    env = env_of(flow_run_pod(items)["containers"][0])
+    for var in KEY_VARS:
+        assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
+
+
+@pytest.mark.parametrize(("arns", "named"), [
+    ({}, "missing ['prefect-flow-run']"),
+    ({**ARNS, "prefect-worker": "arn:aws:iam::1:role/x"}, "unknown ['prefect-worker']"),
+    ({"prefect-flows": "arn:aws:iam::1:role/x"}, "unknown ['prefect-flows']"),
+])
+def test_irsa_role_arns_must_name_exactly_the_consumers(arns: dict[str, str], named: str) -> None:
+    with pytest.raises(ValueError, match=re.escape("PrefectArgs.irsa_role_arns")) as err:
+        resolve(args(store=S3, irsa_role_arns=arns))
+    assert named in str(err.value) and "prefect-flow-run" in str(err.value)
+
+
+def test_irsa_refuses_an_in_cluster_endpoint() -> None:
+    with pytest.raises(ValueError, match=r"PrefectArgs\.irsa_role_arns: IRSA reaches AWS S3 only"):
+        resolve(args(irsa_role_arns=ARNS))

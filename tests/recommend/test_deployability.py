@@ -52,9 +52,9 @@ def deployed_by(spec: PlatformSpec, area: str, choice: str) -> bool:
                 "both": {"training", "inference"}}[choice]
         return pools == want and all(f"gpu-pool:{p.name}" in ids for p in spec.all_gpu_pools())
     if area == "high_availability":
-        # Multi-AZ puts Postgres on RDS (and Kafka on MSK when streaming); Redis and the object
-        # store stay in-cluster until their managed twins are wired (engine warning).
-        managed = "rds" in ids
+        # Multi-AZ puts Postgres on RDS and the object store on S3 (Kafka on MSK when streaming,
+        # Redis on ElastiCache with an online store).
+        managed = "rds" in ids and "s3" in ids
         return {"single": f.mlflow.replicas == 1 and not managed,
                 "multi-replica": f.mlflow.replicas == 2 and not managed,
                 "multi-az": managed and spec.aws.availability_zones == 3}[choice]

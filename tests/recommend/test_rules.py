@@ -235,11 +235,10 @@ def test_four_nines_on_aws_is_multi_az_with_replicas_and_managed_stores() -> Non
     assert spec.aws.availability_zones == 3
     assert spec.phases.serving.server.replicas >= 2 and f.mlflow.replicas >= 2 and f.feast.replicas >= 2
     assert f.kafka.brokers == 3
-    assert f.kafka.managed and f.postgres.managed and f.redis.managed
-    # The S3 twin is not wired to its consumers yet: in-cluster, and said so.
-    assert not f.object_store.managed
-    assert rec.phases["foundation"][:2] == ["msk", "rds"] and "elasticache" in rec.phases["foundation"]
-    assert any("the object store stays in-cluster" in w for w in rec.warnings)
+    assert f.kafka.managed and f.postgres.managed and f.redis.managed and f.object_store.managed
+    assert rec.phases["foundation"][:4] == ["msk", "rds", "s3", "elasticache"]
+    assert not any("in-cluster" in w for w in rec.warnings)
+    assert "S3" in rec.decision("high_availability").rationale
 
 
 def test_three_nines_on_aws_is_multi_replica_in_cluster() -> None:
@@ -356,3 +355,12 @@ def test_every_valid_requirement_gives_a_consistent_platform(data: dict[str, Any
         assert rec.choice("high_availability") == "single"
         assert not any(getattr(spec.phases.foundation, s).managed
                        for s in ("kafka", "postgres", "object_store", "redis"))
+
+
+def test_four_nines_with_delta_lake_keeps_the_object_store_in_cluster_and_says_why() -> None:
+    rec = rec_for(target="aws", availability="99.99", data={"batch_only": True})
+    assert rec.choice("high_availability") == "multi-az" and rec.choice("feature_store") == "delta-lake"
+    f = rec.platform.phases.foundation
+    assert f.postgres.managed and not f.object_store.managed and f.feast.offline_store == "delta"
+    assert any(w.startswith("high_availability: the object store stays in-cluster") and "Delta" in w
+               for w in rec.warnings)
