@@ -43,7 +43,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION, ObjectStoreEndpoint, S3Consumer
+from omgml.components.contracts import (
+    ROLE_ARN_ANNOTATION,
+    ObjectStoreEndpoint,
+    S3Consumer,
+    irsa_endpoint_error,
+    irsa_roles_by_consumer,
+)
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.kubeflow_config import (
     KeySecret,
@@ -185,38 +191,21 @@ class ResolvedKfp:
         return bool(self.irsa_roles)
 
 
+OWNER = "KubeflowPipelinesArgs"
+
+
 def _irsa_roles(args: KubeflowPipelinesArgs) -> dict[tuple[str, str], pulumi.Input[str]]:
-    """irsa_role_arns keyed by ServiceAccount. Its keys must be exactly the consumers' names:
-    each role trusts one ServiceAccount, and one left out would leave its pods without any
-    credentials (no keys are configured on IRSA)."""
-    if args.irsa_role_arns is None:
-        return {}
+    """irsa_role_arns keyed by (namespace, ServiceAccount), checked against s3_consumers."""
     consumers = s3_consumers(args.namespace, args.user_namespace, "")
-    names = {c.name for c in consumers}
-    missing = sorted(names - set(args.irsa_role_arns))
-    unknown = sorted(set(args.irsa_role_arns) - names)
-    if missing or unknown:
-        raise ValueError(
-            f"KubeflowPipelinesArgs.irsa_role_arns: missing {missing}, unknown {unknown}; give one role ARN "
-            f"for each S3 consumer of kubeflow.s3_consumers(), exactly {sorted(names)} (the foundation "
-            "exports them in s3_irsa_roles)")
-    endpoint = args.store.endpoint_url
-    if isinstance(endpoint, str) and endpoint:
-        raise ValueError(_irsa_endpoint_error(endpoint))
-    return {(c.namespace, c.service_account): args.irsa_role_arns[c.name] for c in consumers}
-
-
-def _irsa_endpoint_error(endpoint: str) -> str:
-    return (f"KubeflowPipelinesArgs.irsa_role_arns: IRSA reaches AWS S3 only, but store.endpoint_url is "
-            f"{endpoint!r}; leave irsa_role_arns unset for an S3-compatible store, or use endpoint_url '' "
-            "for AWS S3")
+    roles = irsa_roles_by_consumer(OWNER, consumers, args.irsa_role_arns, args.store.endpoint_url)
+    return {(c.namespace, c.service_account): roles[c.name] for c in consumers if c.name in roles}
 
 
 def store_location(endpoint_url: str, region: str, irsa: bool) -> S3Location:
     """s3_location, refusing IRSA for an endpoint that is not AWS S3 (for values only known at
     deploy time, which `resolve` cannot check)."""
     if irsa and endpoint_url:
-        raise ValueError(_irsa_endpoint_error(endpoint_url))
+        raise ValueError(irsa_endpoint_error(OWNER, endpoint_url))
     return s3_location(endpoint_url, region)
 
 
