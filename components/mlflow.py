@@ -183,6 +183,11 @@ def server_env(r: ResolvedMlflow) -> list[JsonDict]:
         ]),
         plain_env("AWS_DEFAULT_REGION", store.region),
         plain_env("HOME", HOME),
+        # MLflow 3 starts a job runner beside the server: one Huey consumer process per kind of
+        # server-side job (GenAI scorers, prompt optimisation, trace roll-ups), each importing
+        # MLflow (~150 MB). The conformance tier saw the pod pass its 1 GiB laptop limit and get
+        # OOM-killed; the tracking and registry server omgml deploys runs no server-side jobs.
+        plain_env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false"),
     ]
     if store.endpoint_url:
         # Empty on AWS S3, where boto3 finds the regional endpoint itself.

@@ -161,6 +161,13 @@ def test_probes_use_health_and_the_container_runs_unprivileged_with_writable_scr
     assert {"/tmp", env_of(c)["HOME"]} <= mounts
 
 
+def test_server_runs_no_job_runner_that_would_outgrow_its_memory_limit() -> None:
+    """Found by the conformance tier: MLflow 3's server-side job runner (one Huey consumer process
+    per job kind) took the laptop pod past its 1 GiB limit, and it was OOM-killed."""
+    items, _, _ = render()
+    assert env_of(server(items))["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+
+
 def test_migration_job_runs_before_the_server() -> None:
     items, _, result = render()
     job = one(items, "Job", next(j["metadata"]["name"] for j in find(items, "Job") if "db-upgrade" in j["metadata"]["name"]))

@@ -1,0 +1,171 @@
+"""Image adapters: what each image omgml renders provides, stood in by the tier's software.
+
+An adapter says, per image: which software piece runs (tests/conformance/software.toml), the
+image's ENTRYPOINT/CMD (translated where the image's own script does the work: then the run is
+"adapted"), its default user and the users its /etc/passwd knows, its ENV, and which of its paths
+must exist (bound from the installed piece). Everything the container's command names on its own
+(`command:`/`args:` in the manifest) runs unchanged.
+
+Images whose software no registry here has are skipped with the reason, never passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conformance.harness.runner import SCRIPTS_MOUNT, Skip
+from tests.conformance.harness.sandbox import ImageRuntime, LayerFile
+from tests.conformance.harness.software import Installed, Unavailable, load_pins, locate
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+BASE_USERS = ("root:x:0:0:root:/root:/bin/sh", "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin")
+BASE_GROUPS = ("root:x:0:", "nogroup:x:65534:")
+# The test's own pods (clients): `conformance/client:<piece>` runs that piece's Python.
+CLIENT_PREFIX = "conformance/client:"
+
+
+@dataclass(frozen=True)
+class ImageUser:
+    name: str
+    uid: int
+    gid: int
+    home: str
+
+
+def passwd_files(users: tuple[ImageUser, ...]) -> tuple[LayerFile, LayerFile]:
+    """The image's /etc/passwd and /etc/group (the host's own users are never visible)."""
+    passwd = [*BASE_USERS, *(f"{u.name}:x:{u.uid}:{u.gid}::{u.home}:/bin/sh" for u in users)]
+    groups = [*BASE_GROUPS, *dict.fromkeys(f"{u.name}:x:{u.gid}:" for u in users)]
+    return LayerFile("/etc/passwd", "\n".join(passwd) + "\n"), LayerFile("/etc/group", "\n".join(groups) + "\n")
+
+
+def _interpreter_binds(inst: Installed) -> tuple[tuple[str, str], ...]:
+    """A venv's interpreter lives in its base installation (pyvenv.cfg `home`): bind that too."""
+    cfg = inst.root / "venv" / "pyvenv.cfg"
+    if inst.python is None or not cfg.exists():
+        return ()
+    home = next((line.split("=", 1)[1].strip() for line in cfg.read_text().splitlines()
+                 if line.split("=", 1)[0].strip() == "home"), "")
+    if not home:
+        return ()
+    prefix = str(Path(home).parent)
+    return ((prefix, prefix),)
+
+
+def _path(inst: Installed, *extra: str) -> str:
+    return ":".join([*(str(p) for p in inst.path), *extra, DEFAULT_PATH])
+
+
+def _need(name: str) -> Installed:
+    found = locate(name)
+    if isinstance(found, Unavailable):
+        raise Skip(f"{name} {found.version}: {found.reason}")
+    return found
+
+
+def _note(name: str) -> str:
+    piece = load_pins().pieces[name]
+    return str(piece.table.get("differs", "")).strip()
+
+
+def postgres(image: str) -> ImageRuntime:
+    inst = _need("postgres")
+    users = (ImageUser("postgres", 70, 70, "/var/lib/postgresql"),)
+    return ImageRuntime(
+        image, "postgres", inst.version, "adapted",
+        _note("postgres") + " The image's docker-entrypoint.sh (initdb from POSTGRES_* env, pg_hba) is the "
+        "tier's adapter tests/conformance/pod_scripts/postgres_entrypoint.py. LANG is C.UTF-8 (glibc has no "
+        "en_US.utf8 here; the image's musl accepts any name).",
+        entrypoint=("python3", f"{SCRIPTS_MOUNT}/postgres_entrypoint.py"), cmd=("postgres",),
+        env=(("PATH", _path(inst)), ("PGDATA", "/var/lib/postgresql/18/docker"), ("LANG", "C.UTF-8")),
+        user=0, files=passwd_files(users), dirs=(("/var/lib/postgresql", 70, 0o755), ("/var/run/postgresql", 70, 0o3777)))
+
+
+def redis(image: str) -> ImageRuntime:
+    inst = _need("redis")
+    users = (ImageUser("redis", 999, 1000, "/home/redis"),)
+    return ImageRuntime(
+        image, "redis", inst.version, "exact", _note("redis"),
+        entrypoint=("redis-server",), cmd=(), env=(("PATH", _path(inst)),), user=0, workdir="/data",
+        files=passwd_files(users), dirs=(("/data", 999, 0o755),))
+
+
+def kafka(image: str) -> ImageRuntime:
+    inst = _need("kafka")
+    users = (ImageUser("appuser", 1000, 1000, "/home/appuser"),)
+    return ImageRuntime(
+        image, "kafka", inst.version, "adapted",
+        _note("kafka") + " Adapter: tests/conformance/pod_scripts/kafka_run.py runs Kafka's own "
+        "kafka.docker.KafkaDockerWrapper, as the image's launch script does.",
+        cmd=("python3", f"{SCRIPTS_MOUNT}/kafka_run.py"),
+        env=(("PATH", _path(inst, "/opt/kafka/bin")),), user=1000, group=1000, workdir="/",
+        binds=((str(inst.root / "bin"), "/opt/kafka/bin"), (str(inst.root / "libs"), "/opt/kafka/libs")),
+        files=passwd_files(users),
+        dirs=(("/var/lib/kafka/data", 1000, 0o775), ("/etc/kafka/docker", 1000, 0o775),
+              ("/etc/kafka/secrets", 1000, 0o775), ("/mnt/shared/config", 1000, 0o775),
+              ("/opt/kafka/config", 1000, 0o755), ("/opt/kafka/logs", 1000, 0o755), ("/home/appuser", 1000, 0o755)))
+
+
+def seaweedfs(image: str) -> ImageRuntime:
+    inst = _need("seaweedfs")
+    return ImageRuntime(
+        image, "seaweedfs", inst.version, "exact",
+        _note("seaweedfs") + " The image's curl (used by the bucket Job) is Debian's.",
+        entrypoint=("/entrypoint.sh",), env=(("PATH", _path(inst)),), user=0,
+        binds=((str(inst.bins["weed"]), "/usr/bin/weed"),), files=passwd_files(()))
+
+
+def python_app(piece: str, home: str = "/root") -> Callable[[str], ImageRuntime]:
+    """Images that are a Python distribution on a python:3.x base (MLflow, Feast, …)."""
+
+    def runtime(image: str) -> ImageRuntime:
+        inst = _need(piece)
+        return ImageRuntime(image, piece, inst.version, "exact", _note(piece),
+                            env=(("PATH", _path(inst)), *inst.env.items()), user=0, files=passwd_files(()),
+                            binds=_interpreter_binds(inst))
+
+    return runtime
+
+
+def client(image: str) -> ImageRuntime:
+    piece = image.removeprefix(CLIENT_PREFIX)
+    inst = _need(piece)
+    return ImageRuntime(image, piece, inst.version, "exact", "", env=(("PATH", _path(inst)), *inst.env.items()),
+                        user=1000, group=1000, files=passwd_files((ImageUser("client", 1000, 1000, "/tmp"),)),
+                        binds=_interpreter_binds(inst))
+
+
+# Image repository (without tag) → adapter.
+ADAPTERS: dict[str, Callable[[str], ImageRuntime]] = {
+    "postgres": postgres,
+    "redis": redis,
+    "apache/kafka": kafka,
+    "ghcr.io/chrislusf/seaweedfs": seaweedfs,
+    "ghcr.io/mlflow/mlflow": python_app("mlflow"),
+    "quay.io/feastdev/feature-server": python_app("feast"),
+}
+# Images no registry here can provide: the reason stands in the summary.
+NOT_OBTAINABLE: dict[str, str] = {
+    "nvcr.io/nvidia/tritonserver": "Triton is a C++ server shipped only as NGC images; no registry here has it",
+    "tensorflow/serving": "TF Serving is a C++ server shipped only as images; no registry here has it",
+    "nvcr.io/nvidia/k8s-device-plugin": "needs a GPU and the kubelet's device-plugin socket",
+}
+
+
+def repository(image: str) -> str:
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return name.rsplit(":", 1)[0] if ":" in last else name
+
+
+def runtime_for(image: str) -> ImageRuntime:
+    if image.startswith(CLIENT_PREFIX):
+        return client(image)
+    repo = repository(image)
+    if repo in ADAPTERS:
+        return ADAPTERS[repo](image)
+    if repo in NOT_OBTAINABLE:
+        raise Skip(NOT_OBTAINABLE[repo])
+    raise Skip(f"no adapter for {repo} yet")
