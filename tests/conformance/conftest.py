@@ -52,7 +52,22 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr + out.stdout
     _steps.append((f"omgml init --template {template}", time.monotonic() - start))
+    with_feature_repo(root)
     return root
+
+
+def with_feature_repo(root: Path) -> None:
+    """The team keeps its Feast definitions in a git repository (the tier's git host serves it):
+    the platform then renders its `feast apply` Job, which the tier runs like the rest."""
+    import yaml
+
+    from tests.conformance.harness.fixtures import git_url
+
+    spec_file = root / "omgml.yaml"
+    data = yaml.safe_load(spec_file.read_text())
+    feast = data["platform"]["phases"]["foundation"].setdefault("feast", {})
+    feast["feature_repo"] = {"git_url": git_url(), "ref": "main", "path": "."}
+    spec_file.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 @pytest.fixture(scope="session")
@@ -64,16 +79,22 @@ def platform(project: Path) -> Iterator[object]:
     from tests.conformance.harness.runner import Platform
     from tests.conformance.harness.software import cache_root
 
+    from tests.conformance.harness.fixtures import GIT_NAMESPACE, GIT_SERVICE, ca_bundle, git_server_manifests, make_tls
+
     start = time.monotonic()
     render = conformance_render(project)
     _steps.append(("render (in-process, real credentials)", time.monotonic() - start))
     prefix = "omgc" + secrets.token_hex(2)
+    run_dir = RUN_ROOT / prefix
+    tls = make_tls(run_dir / "tls", [f"{GIT_SERVICE}.{GIT_NAMESPACE}.svc.cluster.local", f"{GIT_SERVICE}.{GIT_NAMESPACE}"])
+    repo = Path(__file__).parent / "pod_scripts" / "feature_repo"
+    render.add_fixtures(git_server_manifests({f.name: f.read_text() for f in repo.glob("*.py")}, tls))
     timeout = float(os.environ.get("OMGML_CONFORMANCE_TIMEOUT", "300"))
-    plat = Platform(render, RUN_ROOT / prefix, runtime_for, prefix, cache_root(), timeout=timeout)
+    plat = Platform(render, run_dir, runtime_for, prefix, cache_root(), timeout=timeout, ca_bundle=ca_bundle(tls))
     _platform = plat
     try:
         plat.start()
-        plat.up(["foundation"])
+        plat.up(["fixtures", "foundation"])
         yield plat
     finally:
         plat.down()
@@ -81,7 +102,7 @@ def platform(project: Path) -> Iterator[object]:
         (RUN_ROOT / prefix / "summary.md").parent.mkdir(parents=True, exist_ok=True)
         (RUN_ROOT / prefix / "summary.md").write_text(summary_markdown(plat, _steps))
         if not keep:
-            for sub in ("pods", "claims"):
+            for sub in ("pods", "claims", "tls"):
                 shutil.rmtree(RUN_ROOT / prefix / sub, ignore_errors=True)
 
 

@@ -132,6 +132,9 @@ def test_feast_serves_materialized_features_from_redis(platform: Platform) -> No
     config = platform.objects.configmap(DATA, "feast-config")
     assert config is not None
     bucket = server_env["FEAST_OFFLINE_URI"].removeprefix("s3://").strip("/")
+    # The platform's own apply Job cloned the team's repo from the git host and registered it.
+    apply = next(o for o in platform.outcomes.values() if "/feast-apply" in o.key)
+    assert apply.status == "complete", apply.detail
     env = {**server_env, "FEAST_CONFIG": "/etc/feast/feature_store.yaml", "FEATURES_BUCKET": bucket, "HOME": "/tmp"}
     code, out = run_client(platform, PIPELINES, "feast-client", ["python", "/omgml-conformance/scripts/feast_golden_path.py"],
                            env=env, files={"/etc/feast/feature_store.yaml": config["feature_store.yaml"]}, timeout=600)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conformance.harness.fixtures import GIT_IMAGE
 from tests.conformance.harness.runner import SCRIPTS_MOUNT, Skip
 from tests.conformance.harness.sandbox import ImageRuntime, LayerFile
 from tests.conformance.harness.software import Installed, Unavailable, load_pins, locate
@@ -129,6 +130,14 @@ def python_app(piece: str, home: str = "/root") -> Callable[[str], ImageRuntime]
     return runtime
 
 
+def git_server(image: str) -> ImageRuntime:
+    """The tier's own git host (fixtures.py): Debian's git and Python, nothing of an image."""
+    import subprocess
+
+    version = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout.split()[-1]
+    return ImageRuntime(image, "git", version, "exact", "", user=1000, group=1000, files=passwd_files(()))
+
+
 def client(image: str) -> ImageRuntime:
     piece = image.removeprefix(CLIENT_PREFIX)
     inst = _need(piece)
@@ -163,6 +172,8 @@ def repository(image: str) -> str:
 def runtime_for(image: str) -> ImageRuntime:
     if image.startswith(CLIENT_PREFIX):
         return client(image)
+    if image == GIT_IMAGE:
+        return git_server(image)
     repo = repository(image)
     if repo in ADAPTERS:
         return ADAPTERS[repo](image)

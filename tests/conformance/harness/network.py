@@ -137,6 +137,8 @@ class Network:
         self.links[key] = link
         _run("ip", "link", "add", hub_if, "netns", self.hub, "type", "veth", "peer", "name", "eth0", "netns", netns)
         _run("ip", "-n", netns, "link", "set", "lo", "up")
+        # As containerd and Docker set up every pod: unprivileged processes may bind low ports.
+        _run("ip", "netns", "exec", netns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0")
         _run("ip", "-n", netns, "link", "set", "eth0", "up")
         _run("ip", "-n", netns, "addr", "add", f"{ip}/32", "dev", "eth0")
         _run("ip", "-n", netns, "route", "add", f"{HUB_IP}/32", "dev", "eth0")

@@ -52,6 +52,13 @@ class ConformanceRender:
     objects: list[RenderedObject]
     generated: list[GeneratedValue]
 
+    def add_fixtures(self, manifests: list[dict[str, Any]]) -> None:
+        """Objects the tier brings (an outside system the platform reaches): the phase
+        "fixtures", brought up before the platform's own."""
+        for m in manifests:
+            ns = m["metadata"].get("namespace", "")
+            self.objects.append(RenderedObject(f"fixture:{m['kind']}/{ns}/{m['metadata']['name']}", "fixtures", m))
+
     def of_kind(self, *kinds: str, phase: str | None = None) -> list[RenderedObject]:
         return [o for o in self.objects if o.kind in kinds and (phase is None or o.phase == phase)]
 

@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from tests.conformance.harness.probes import ProbeSpec, node_probe, probe_spec, 
 from tests.conformance.harness.render import ConformanceRender, RenderedObject
 from tests.conformance.harness.sandbox import (
     ImageRuntime,
+    LayerFile,
     Mount,
     SandboxSpec,
     build_layer,
@@ -64,6 +65,7 @@ from tests.conformance.harness.sandbox import (
 )
 
 MEMORY_CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
+CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
 SENTINEL_PORT = 1  # a port no policy names: "allowed on it" means "allowed on every port"
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "pod_scripts"
 SCRIPTS_MOUNT = "/omgml-conformance/scripts"
@@ -388,13 +390,16 @@ class Platform:
 
     def __init__(self, render: ConformanceRender, run_dir: Path,
                  runtime_for: Callable[[str], ImageRuntime], prefix: str,
-                 software_root: Path, timeout: float = 300.0, enforce_memory: bool = True) -> None:
+                 software_root: Path, timeout: float = 300.0, enforce_memory: bool = True,
+                 ca_bundle: str | None = None) -> None:
         self.render = render
         self.run_dir = run_dir
         self.runtime_for = runtime_for
         self.prefix = prefix
         self.timeout = timeout
         self.software_root = software_root
+        # The CA bundle every pod's root filesystem holds (the tier's CA added: fixtures.py).
+        self.ca_bundle = ca_bundle
         self.network = Network(prefix)
         self.all_manifests = [o.manifest for o in render.objects]
         self.objects: Objects = objects_from(self.all_manifests)
@@ -527,6 +532,8 @@ class Platform:
         # The installed software is read at its own path (venv shebangs and launchers name it).
         binds = [(str(self.software_root), str(self.software_root)), *runtime.binds, (str(SCRIPTS_DIR), SCRIPTS_MOUNT)]
         layer = pod_dir / "layers" / c["name"]
+        if self.ca_bundle is not None:
+            runtime = replace(runtime, files=(*runtime.files, LayerFile(CA_BUNDLE_PATH, self.ca_bundle)))
         build_layer(layer, runtime,
                     [t for h, t in binds if Path(h).is_dir()] + [m.target for m in mounts if m.source.is_dir()],
                     ["/etc/hosts", "/etc/resolv.conf", "/etc/hostname"] + [t for h, t in binds if not Path(h).is_dir()]
@@ -609,7 +616,7 @@ class Platform:
 
     # -- objects in Pulumi's order --
     def up(self, phases: list[str] | None = None) -> None:
-        for phase in phases or self.render.phases:
+        for phase in phases or ["fixtures", *self.render.phases]:
             started = time.monotonic()
             self._up_phase(phase)
             self.step_times.append((f"phase {phase} up", time.monotonic() - started))
@@ -808,16 +815,27 @@ class Platform:
         for t in threads:
             t.join(timeout=60)
         problems = self.network.destroy() if self.network.created else []
-        if self.cgroup_root is not None and self.cgroup_root.exists():
-            for cg in sorted(self.cgroup_root.iterdir(), reverse=True):
-                if cg.is_dir():
-                    with contextlib.suppress(OSError):
-                        cg.rmdir()
-            with contextlib.suppress(OSError):
-                self.cgroup_root.rmdir()
+        if self.cgroup_root is not None:
+            problems += remove_cgroups(self.cgroup_root)
         for p in problems:
             _log(f"cleanup: {p}")
         self.step_times.append(("down", time.monotonic() - started))
+
+
+def remove_cgroups(root: Path, wait: float = 15.0) -> list[str]:
+    """Remove a run's memory cgroups. A cgroup empties a moment after its last process exits,
+    so removal is retried for a bounded time."""
+    deadline = time.monotonic() + wait
+    while root.exists():
+        for cg in [p for p in root.iterdir() if p.is_dir()]:
+            with contextlib.suppress(OSError):
+                cg.rmdir()
+        with contextlib.suppress(OSError):
+            root.rmdir()
+        if not root.exists() or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return [f"cgroup {root} could not be removed"] if root.exists() else []
 
 
 def _target_port(pod: Pod, target: int | str) -> int:
