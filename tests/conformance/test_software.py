@@ -230,3 +230,12 @@ def test_a_venv_built_by_another_python_is_rebuilt(monkeypatch: pytest.MonkeyPat
     before = sw.pins_digest(pins.pieces["tool"], pins)
     monkeypatch.setattr(sw, "_python_id", lambda: "cpython-3.13@/opt/other")
     assert sw.pins_digest(pins.pieces["tool"], pins) != before
+
+
+def test_a_step_that_overruns_fails_with_its_output(tmp_path: Path) -> None:
+    log = tmp_path / "install.log"
+    with pytest.raises(sw.StepFailed) as err:
+        sw.run_logged(["sh", "-c", "echo resolving; sleep 5"], env=os.environ, cwd=tmp_path, log=log, timeout=0.5)
+    assert err.value.refusal.startswith("timed out after")
+    assert "resolving" in err.value.tail
+    assert "[timed out after" in log.read_text()

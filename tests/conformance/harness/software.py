@@ -438,20 +438,28 @@ def run_logged(cmd: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Pa
     log.parent.mkdir(parents=True, exist_ok=True)
     shown = shlex.join(cmd)
     started = time.monotonic()
-    try:
-        proc = subprocess.run(list(cmd), cwd=cwd, env=dict(env), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, errors="replace", timeout=timeout, check=False)
-        output, code = proc.stdout, proc.returncode
-    except subprocess.TimeoutExpired as exc:
-        raw = exc.stdout or b""
-        output = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
-        with log.open("a", encoding="utf-8") as fh:
-            fh.write(f"$ {shown}\n{output}\n[timed out after {timeout:.0f}s]\n")
-        raise StepFailed(shown, f"timed out after {timeout:.0f}s", tail(output)) from exc
-    except FileNotFoundError as exc:
-        raise StepFailed(shown, f"{cmd[0]} is not installed") from exc
+    # The output goes straight into the log (`tail -f` shows a long pip or go run as it
+    # happens) and is read back from where this command's part starts.
+    with log.open("ab") as fh:
+        fh.write(f"$ {shown}\n".encode())
+        fh.flush()
+        start = fh.tell()
+        try:
+            proc = subprocess.run(list(cmd), cwd=cwd, env=dict(env), stdout=fh, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+            code: int | None = proc.returncode
+        except subprocess.TimeoutExpired:
+            code = None
+        except FileNotFoundError as exc:
+            raise StepFailed(shown, f"{cmd[0]} is not installed") from exc
+    with log.open("rb") as fh:
+        fh.seek(start)
+        output = fh.read().decode(errors="replace")
     with log.open("a", encoding="utf-8") as fh:
-        fh.write(f"$ {shown}\n{output}\n[exit {code} after {time.monotonic() - started:.1f}s]\n")
+        end = "timed out" if code is None else f"exit {code}"
+        fh.write(f"\n[{end} after {time.monotonic() - started:.1f}s]\n")
+    if code is None:
+        raise StepFailed(shown, f"timed out after {timeout:.0f}s", tail(output))
     if code != 0:
         raise StepFailed(shown, refusal_from_output(output), tail(output))
     return output
