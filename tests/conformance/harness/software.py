@@ -573,6 +573,8 @@ def install_go(piece: Piece, root: Path, ctx: Context) -> None:
         # Module downloads read-only by default would make the cache undeletable by rm -rf.
         "GOFLAGS": " ".join(f for f in (env.get("GOFLAGS", ""), "-modcacherw") if f),
         "GOTOOLCHAIN": "local",
+        # A module zip may carry its repository's go.work, naming folders the zip leaves out.
+        "GOWORK": "off",
         "CGO_ENABLED": "1" if t.get("cgo") else "0",
     })
     coords = f"{t['module']}@{t['module_version']}"
