@@ -732,6 +732,11 @@ def verify_piece(piece: Piece, root: Path, ctx: Context) -> None:
     env = ctx.base_env()
     env.update(inst.env)
     env["PATH"] = os.pathsep.join([*map(str, inst.path), env.get("PATH", "")])
+    # Version commands may write config on first start (airflow.cfg, ~/.prefect): keep that
+    # inside the piece's folder, not in the user's home.
+    home = root / ".home"
+    home.mkdir(exist_ok=True)
+    env["HOME"] = str(home)
     for check in piece.verify:
         exe = inst.bins.get(check.bin)
         if exe is None:
