@@ -43,7 +43,7 @@ step "software ready in $(( $(date +%s) - t0 ))s"
 
 step "running the tier"
 set +e
-.venv/bin/python -m pytest -m conformance tests/conformance -p no:cacheprovider -ra "$@"
+.venv/bin/python -m pytest -m conformance tests/conformance -p no:cacheprovider -ra --durations=0 "$@"
 rc=$?
 set -e
 step "done in $(( $(date +%s) - started ))s (pytest exit $rc)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -52,49 +53,72 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr + out.stdout
     _steps.append((f"omgml init --template {template}", time.monotonic() - start))
-    with_feature_repo(root)
+    conformance_project(root)
     return root
 
 
-def with_feature_repo(root: Path) -> None:
-    """The team keeps its Feast definitions in a git repository (the tier's git host serves it):
-    the platform then renders its `feast apply` Job, which the tier runs like the rest."""
+def conformance_project(root: Path) -> None:
+    """The template as a team would finish it: its Feast definitions in a git repository (the
+    tier's git host serves it), so the platform renders its `feast apply` Job; and where its
+    alerts go — a webhook (the tier's receiver), Slack and PagerDuty (whose routing key is an
+    existing Secret, which the tier creates)."""
     import yaml
 
-    from tests.conformance.harness.fixtures import git_url
+    from tests.conformance.harness.fixtures import git_url, webhook_url
 
     spec_file = root / "omgml.yaml"
     data = yaml.safe_load(spec_file.read_text())
-    feast = data["platform"]["phases"]["foundation"].setdefault("feast", {})
+    phases = data["platform"]["phases"]
+    feast = phases["foundation"].setdefault("feast", {})
     feast["feature_repo"] = {"git_url": git_url(), "ref": "main", "path": "."}
+    prometheus = phases.get("serving", {}).setdefault("prometheus", {})
+    prometheus["grafana"] = True  # Grafana itself cannot run here; its dashboards' queries are checked
+    prometheus["receivers"] = [
+        {"name": "oncall-webhook", "kind": "webhook", "url": webhook_url()},
+        {"name": "team-slack", "kind": "slack", "url": "https://hooks.slack.example.invalid/services/T0/B0/X"},
+        {"name": "pager", "kind": "pagerduty", "secret_name": PAGERDUTY_SECRET, "secret_key": "routing-key"},
+    ]
     spec_file.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+PAGERDUTY_SECRET = "pagerduty-routing"
+
+
+def team_secrets(serving_namespace: str) -> list[dict[str, object]]:
+    """Secrets the team creates before deploying (the spec refers to them by name)."""
+    import base64
+
+    key = base64.b64encode(secrets.token_hex(16).encode()).decode()
+    return [{"apiVersion": "v1", "kind": "Secret",
+             "metadata": {"name": PAGERDUTY_SECRET, "namespace": serving_namespace}, "data": {"routing-key": key}}]
 
 
 @pytest.fixture(scope="session")
 def platform(project: Path) -> Iterator[object]:
-    """The foundation phase up and ready (later phases join as their tiers need them)."""
+    """Every phase up, in order, as far as its software runs here (the rest is listed as skipped)."""
     global _platform
     from tests.conformance.harness.adapters import runtime_for
+    from tests.conformance.harness.fixtures import ca_bundle, outside_manifests, outside_tls
     from tests.conformance.harness.render import conformance_render
     from tests.conformance.harness.runner import Platform
     from tests.conformance.harness.software import cache_root
-
-    from tests.conformance.harness.fixtures import GIT_NAMESPACE, GIT_SERVICE, ca_bundle, git_server_manifests, make_tls
 
     start = time.monotonic()
     render = conformance_render(project)
     _steps.append(("render (in-process, real credentials)", time.monotonic() - start))
     prefix = "omgc" + secrets.token_hex(2)
     run_dir = RUN_ROOT / prefix
-    tls = make_tls(run_dir / "tls", [f"{GIT_SERVICE}.{GIT_NAMESPACE}.svc.cluster.local", f"{GIT_SERVICE}.{GIT_NAMESPACE}"])
+    tls = outside_tls(run_dir / "tls")
     repo = Path(__file__).parent / "pod_scripts" / "feature_repo"
-    render.add_fixtures(git_server_manifests({f.name: f.read_text() for f in repo.glob("*.py")}, tls))
+    render.add_fixtures(outside_manifests({f.name: f.read_text() for f in repo.glob("*.py")}, tls))
+    serving_ns = next((o.namespace for o in render.objects if o.phase == "serving" and o.namespace), "omgml-serving")
+    render.add_fixtures(team_secrets(serving_ns))
     timeout = float(os.environ.get("OMGML_CONFORMANCE_TIMEOUT", "300"))
-    plat = Platform(render, run_dir, runtime_for, prefix, cache_root(), timeout=timeout, ca_bundle=ca_bundle(tls))
+    plat = Platform(render, run_dir, runtime_for, prefix, cache_root(), timeout=timeout, ca_bundle=ca_bundle(tls), ca_pem=tls.ca_pem)
     _platform = plat
     try:
         plat.start()
-        plat.up(["fixtures", "foundation"])
+        plat.up(["fixtures", *render.phases])
         yield plat
     finally:
         plat.down()
@@ -113,7 +137,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(summary_text(_platform, _steps))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
+    # SIGTERM (CI cancelling, `timeout`) tears the platform down like Ctrl-C does: pytest turns
+    # KeyboardInterrupt into running the fixtures' finalizers.
+    if "conformance" in str(session.config.option.markexpr):
+        signal.signal(signal.SIGTERM, _interrupt)
     # Leftovers of an interrupted earlier run (a SIGKILL leaves no chance to clean up): namespaces
     # of the tier that no process uses any more. A run in progress keeps its own.
     if "conformance" in str(session.config.option.markexpr) and os.geteuid() == 0 and shutil.which("ip"):

@@ -8,50 +8,17 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import pytest
 
 from tests.conformance.harness.runner import Platform
+from tests.conformance.helpers import env_of, last_json, run_client, s3_env, secret
 
 pytestmark = pytest.mark.conformance
 
 DATA = "omgml-data"
 PIPELINES = "omgml-pipelines"  # where pipeline steps (a user's code) run
 FOUNDATION_REQUIRED = ("postgres", "redis", "kafka", "objectstore", "mlflow", "feast")
-
-
-def last_json(output: str) -> dict[str, Any]:
-    for line in reversed(output.strip().splitlines()):
-        if line.startswith("{"):
-            return dict(json.loads(line))
-    raise AssertionError(f"no JSON result in the pod's output:\n{output[-3000:]}")
-
-
-def env_of(platform: Platform, kind: str, name: str, container: str | None = None) -> dict[str, str]:
-    """The resolved environment a rendered container gets (what the kubelet would give it)."""
-    from tests.conformance.harness.pods import container_env, pods_for
-
-    obj = platform.render.find(kind, name)
-    pod = pods_for(obj.manifest)[0]
-    c = pod.container(container) if container else pod.containers()[0]
-    return container_env(pod, c, platform.objects)
-
-
-def secret(platform: Platform, name: str, key: str, namespace: str = DATA) -> str:
-    data = platform.objects.secret(namespace, name)
-    assert data is not None and key in data, f"Secret {namespace}/{name} has no key {key}"
-    return data[key]
-
-
-def s3_env(platform: Platform) -> dict[str, str]:
-    env = env_of(platform, "Deployment", "feast")
-    return {k: env[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
-
-
-def run_client(platform: Platform, namespace: str, piece: str, argv: list[str], env: dict[str, str] | None = None,
-               files: dict[str, str] | None = None, timeout: float = 300) -> tuple[int, str]:
-    return platform.client(namespace, f"conformance/client:{piece}", argv, env=env, files=files, timeout=timeout)
 
 
 # --- the phase itself ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conformance.harness.fixtures import GIT_IMAGE
+from tests.conformance.harness.fixtures import FIXTURE_IMAGE
 from tests.conformance.harness.runner import SCRIPTS_MOUNT, Skip
 from tests.conformance.harness.sandbox import ImageRuntime, LayerFile
 from tests.conformance.harness.software import Installed, Unavailable, load_pins, locate
@@ -118,6 +118,35 @@ def seaweedfs(image: str) -> ImageRuntime:
         binds=((str(inst.bins["weed"]), "/usr/bin/weed"),), files=passwd_files(()))
 
 
+def prometheus_binary(piece: str, binary: str, workdir: str, adapted: bool = False) -> Callable[[str], ImageRuntime]:
+    """The prom/* images: one static binary at /bin/<name> as ENTRYPOINT, USER nobody."""
+
+    def runtime(image: str) -> ImageRuntime:
+        inst = _need(piece)
+        note = _note(piece)
+        entrypoint: tuple[str, ...] = (f"/bin/{binary}",)
+        if adapted:
+            note += (" Kubernetes service discovery becomes file discovery with the same __meta_kubernetes_* labels "
+                     "(tests/conformance/harness/kubernetes_sd.py): the tier has no API server.")
+            entrypoint = ("python3", f"{SCRIPTS_MOUNT}/prometheus_entry.py")
+        return ImageRuntime(image, piece, inst.version, "adapted" if adapted else "exact", note.strip(),
+                            entrypoint=entrypoint, env=(("PATH", _path(inst)),), user=65534, group=65534,
+                            workdir=workdir, binds=((str(inst.bins[binary]), f"/bin/{binary}"),),
+                            files=passwd_files(()), dirs=((workdir, 65534, 0o755),))
+
+    return runtime
+
+
+def evidently(image: str) -> ImageRuntime:
+    """evidently/evidently-service: `pip install .` of the release on a Python base; ENTRYPOINT
+    `evidently ui --host 0.0.0.0`, WORKDIR /app, no USER."""
+    inst = _need("evidently")
+    return ImageRuntime(image, "evidently", inst.version, "exact", _note("evidently"),
+                        entrypoint=("evidently", "ui", "--host", "0.0.0.0"),
+                        env=(("PATH", _path(inst)), *inst.env.items()), user=0, workdir="/app",
+                        files=passwd_files(()), binds=_interpreter_binds(inst), dirs=(("/app", 0, 0o755),))
+
+
 def python_app(piece: str, home: str = "/root") -> Callable[[str], ImageRuntime]:
     """Images that are a Python distribution on a python:3.x base (MLflow, Feast, …)."""
 
@@ -130,12 +159,13 @@ def python_app(piece: str, home: str = "/root") -> Callable[[str], ImageRuntime]
     return runtime
 
 
-def git_server(image: str) -> ImageRuntime:
-    """The tier's own git host (fixtures.py): Debian's git and Python, nothing of an image."""
+def outside(image: str) -> ImageRuntime:
+    """The tier's own outside systems (fixtures.py): Debian's Python and git, nothing of an image."""
     import subprocess
 
     version = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout.split()[-1]
-    return ImageRuntime(image, "git", version, "exact", "", user=1000, group=1000, files=passwd_files(()))
+    return ImageRuntime(image, "tier fixture (Debian python3, git)", version, "exact", "", user=1000, group=1000,
+                        files=passwd_files(()))
 
 
 def client(image: str) -> ImageRuntime:
@@ -154,12 +184,29 @@ ADAPTERS: dict[str, Callable[[str], ImageRuntime]] = {
     "ghcr.io/chrislusf/seaweedfs": seaweedfs,
     "ghcr.io/mlflow/mlflow": python_app("mlflow"),
     "quay.io/feastdev/feature-server": python_app("feast"),
+    "prom/prometheus": prometheus_binary("prometheus", "prometheus", "/prometheus", adapted=True),
+    "prom/alertmanager": prometheus_binary("alertmanager", "alertmanager", "/alertmanager"),
+    "prom/pushgateway": prometheus_binary("pushgateway", "pushgateway", "/"),
+    "evidently/evidently-service": evidently,
 }
-# Images no registry here can provide: the reason stands in the summary.
+# Images no registry here can provide: the reason stands in the summary (checked 2026-12-06).
+KFP_REFUSED = ("the KFP backend's Go module github.com/kubeflow/pipelines is refused by the Go module proxy "
+               "(403 Forbidden: This module version is not available) and the image is in no registry here")
 NOT_OBTAINABLE: dict[str, str] = {
     "nvcr.io/nvidia/tritonserver": "Triton is a C++ server shipped only as NGC images; no registry here has it",
     "tensorflow/serving": "TF Serving is a C++ server shipped only as images; no registry here has it",
     "nvcr.io/nvidia/k8s-device-plugin": "needs a GPU and the kubelet's device-plugin socket",
+    "ghcr.io/kubeflow/kfp-api-server": KFP_REFUSED,
+    "ghcr.io/kubeflow/kfp-persistence-agent": KFP_REFUSED,
+    "ghcr.io/kubeflow/kfp-scheduled-workflow-controller": KFP_REFUSED,
+    "ghcr.io/kubeflow/kfp-frontend": KFP_REFUSED + " (the UI is built from the same repository, not published to npm)",
+    "ghcr.io/kubeflow/kfp-metadata-envoy": "Envoy: no Debian package, no Go module build of the proxy",
+    "gcr.io/tfx-oss-public/ml_metadata_store_server": "ML Metadata's gRPC server is a C++ binary shipped only as an image",
+    "quay.io/argoproj/workflow-controller": ("Argo's controller acts only through a Kubernetes API server, which this "
+                                             "tier does not run (the e2e tier applies its objects to a real one)"),
+    "grafana/grafana": ("the Go module github.com/grafana/grafana is refused by the Go module proxy (403 Forbidden: "
+                        "This module version is not available) and the image is in no registry here"),
+    "mysql": "MySQL 8.4 is in no registry here (Debian 12 ships MariaDB 10.11, which KFP does not support)",
 }
 
 
@@ -172,8 +219,8 @@ def repository(image: str) -> str:
 def runtime_for(image: str) -> ImageRuntime:
     if image.startswith(CLIENT_PREFIX):
         return client(image)
-    if image == GIT_IMAGE:
-        return git_server(image)
+    if image == FIXTURE_IMAGE:
+        return outside(image)
     repo = repository(image)
     if repo in ADAPTERS:
         return ADAPTERS[repo](image)

@@ -1,10 +1,14 @@
-"""What the tier brings besides the platform: the outside systems a platform's Jobs reach.
+"""What the tier brings besides the platform: the outside systems a platform reaches.
 
-The rendered Feast apply Job clones the team's feature repository from a git host over HTTPS.
-Here that host is a pod of the tier (`pod_scripts/git_server.py`, git's own smart-HTTP backend)
-in its own namespace, with a certificate from a CA the tier creates for the run; every pod of the
-tier trusts that CA the way a cluster's nodes trust a company CA (the CA bundle of the pods' root
-filesystem holds it). Nothing else about the Job changes.
+- a git host (`pod_scripts/git_server.py`, git's own smart-HTTP backend) serving the team's
+  feature repository, which the rendered Feast apply Job clones;
+- a webhook receiver (`pod_scripts/alert_sink.py`) standing in for the team's incident tool,
+  which the rendered Alertmanager delivers alerts to.
+
+They run as pods of the tier in their own namespace ("outside" the platform), over HTTPS on port
+443 with a certificate from a CA the tier creates for the run; every pod of the tier trusts that
+CA the way a cluster's nodes trust a company CA (the CA bundle of the pods' root filesystem holds
+it). Nothing about the platform's own objects changes.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-GIT_NAMESPACE = "conformance-git"
+OUTSIDE = "conformance-outside"
 GIT_SERVICE = "git"
-GIT_IMAGE = "conformance/git-server"
+SINK_SERVICE = "alerts"
+FIXTURE_IMAGE = "conformance/outside"
 REPO_NAME = "features.git"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -27,6 +32,10 @@ class Tls:
     ca_pem: str
     cert_pem: str
     key_pem: str
+
+
+def host(service: str) -> str:
+    return f"{service}.{OUTSIDE}.svc.cluster.local"
 
 
 def make_tls(workdir: Path, hostnames: list[str]) -> Tls:
@@ -48,45 +57,63 @@ def make_tls(workdir: Path, hostnames: list[str]) -> Tls:
     return Tls(*((workdir / n).read_text() for n in ("ca.crt", "tls.crt", "tls.key")))
 
 
+def outside_tls(workdir: Path) -> Tls:
+    names = [host(s) for s in (GIT_SERVICE, SINK_SERVICE)] + [f"{s}.{OUTSIDE}" for s in (GIT_SERVICE, SINK_SERVICE)]
+    return make_tls(workdir, names)
+
+
 def ca_bundle(tls: Tls) -> str:
     """The host's CA bundle plus the tier's CA: what the pods' /etc/ssl/certs file holds."""
-    host = HOST_CA_BUNDLE.read_text() if HOST_CA_BUNDLE.exists() else ""
-    return host.rstrip("\n") + "\n" + tls.ca_pem
+    existing = HOST_CA_BUNDLE.read_text() if HOST_CA_BUNDLE.exists() else ""
+    return existing.rstrip("\n") + "\n" + tls.ca_pem
 
 
 def git_url() -> str:
-    return f"https://{GIT_SERVICE}.{GIT_NAMESPACE}.svc.cluster.local/{REPO_NAME}"
+    return f"https://{host(GIT_SERVICE)}/{REPO_NAME}"
 
 
-def git_server_manifests(files: dict[str, str], tls: Tls) -> list[dict[str, Any]]:
-    """Namespace, TLS Secret, repository ConfigMap, Deployment and Service of the git host."""
-    labels = {"app.kubernetes.io/name": "git-server", "app.kubernetes.io/part-of": "conformance"}
-    b64 = {k: base64.b64encode(v.encode()).decode() for k, v in (("tls.crt", tls.cert_pem), ("tls.key", tls.key_pem))}
-    meta = {"namespace": GIT_NAMESPACE, "labels": labels}
-    env = {"SOURCE_DIR": "/repo-source", "REPO_ROOT": "/srv/git", "REPO_NAME": REPO_NAME, "BRANCH": "main",
-           "TLS_DIR": "/tls", "PORT": "443", "HOME": "/tmp"}
+def webhook_url() -> str:
+    return f"https://{host(SINK_SERVICE)}/alerts"
+
+
+def _service(name: str, script: str, env: dict[str, str], extra_volumes: list[dict[str, Any]],
+             extra_mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "conformance"}
+    meta = {"namespace": OUTSIDE, "labels": labels}
     container = {
-        "name": "git", "image": GIT_IMAGE,
-        "command": ["python3", "/omgml-conformance/scripts/git_server.py"],
-        "env": [{"name": k, "value": v} for k, v in env.items()],
+        "name": name, "image": FIXTURE_IMAGE,
+        "command": ["python3", f"/omgml-conformance/scripts/{script}"],
+        "env": [{"name": k, "value": v} for k, v in {**env, "TLS_DIR": "/tls", "PORT": "443", "HOME": "/tmp"}.items()],
         "ports": [{"name": "https", "containerPort": 443}],
         "readinessProbe": {"tcpSocket": {"port": "https"}, "periodSeconds": 2},
         "securityContext": {"readOnlyRootFilesystem": True, "runAsNonRoot": True},
-        "volumeMounts": [{"name": "source", "mountPath": "/repo-source"}, {"name": "tls", "mountPath": "/tls"},
-                         {"name": "srv", "mountPath": "/srv/git"}, {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [{"name": "tls", "mountPath": "/tls"}, {"name": "tmp", "mountPath": "/tmp"}, *extra_mounts],
     }
     return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GIT_NAMESPACE}},
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "git-tls", **meta}, "data": b64},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "repo-source", **meta}, "data": files},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "git", **meta},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, **meta},
          "spec": {"replicas": 1, "selector": {"matchLabels": labels},
                   "template": {"metadata": {"labels": labels}, "spec": {
                       "securityContext": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000},
                       "containers": [container],
-                      "volumes": [{"name": "source", "configMap": {"name": "repo-source"}},
-                                  {"name": "tls", "secret": {"secretName": "git-tls", "defaultMode": 0o440}},
-                                  {"name": "srv", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]}}}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": GIT_SERVICE, **meta},
+                      "volumes": [{"name": "tls", "secret": {"secretName": "outside-tls", "defaultMode": 0o440}},
+                                  {"name": "tmp", "emptyDir": {}}, *extra_volumes]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, **meta},
          "spec": {"selector": labels, "ports": [{"name": "https", "port": 443, "targetPort": "https"}]}},
+    ]
+
+
+def outside_manifests(repo_files: dict[str, str], tls: Tls) -> list[dict[str, Any]]:
+    """The outside namespace: its TLS Secret, the git host (with the repository's files) and the
+    webhook receiver."""
+    b64 = {k: base64.b64encode(v.encode()).decode() for k, v in (("tls.crt", tls.cert_pem), ("tls.key", tls.key_pem))}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OUTSIDE}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "outside-tls", "namespace": OUTSIDE}, "data": b64},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "repo-source", "namespace": OUTSIDE},
+         "data": repo_files},
+        *_service(GIT_SERVICE, "git_server.py",
+                  {"SOURCE_DIR": "/repo-source", "REPO_ROOT": "/srv/git", "REPO_NAME": REPO_NAME, "BRANCH": "main"},
+                  [{"name": "source", "configMap": {"name": "repo-source"}}, {"name": "srv", "emptyDir": {}}],
+                  [{"name": "source", "mountPath": "/repo-source"}, {"name": "srv", "mountPath": "/srv/git"}]),
+        *_service(SINK_SERVICE, "alert_sink.py", {"STORE_DIR": "/tmp/received"}, [], []),
     ]

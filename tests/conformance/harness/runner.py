@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -25,10 +26,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tests.conformance.harness import dns, netpol
+from tests.conformance.harness import dns, kubernetes_sd, netpol
 from tests.conformance.harness.network import (
     FIRST_POD,
     FIRST_SERVICE,
+    HUB_IP,
     LAST_POD,
     LAST_SERVICE,
     Allow,
@@ -37,6 +39,7 @@ from tests.conformance.harness.network import (
     address,
 )
 from tests.conformance.harness.pods import (
+    FileSpec,
     ManifestProblem,
     Objects,
     Pod,
@@ -66,6 +69,7 @@ from tests.conformance.harness.sandbox import (
 
 MEMORY_CGROUP_ROOT = Path("/sys/fs/cgroup/memory")
 CA_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt"
+SA_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 SENTINEL_PORT = 1  # a port no policy names: "allowed on it" means "allowed on every port"
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "pod_scripts"
 SCRIPTS_MOUNT = "/omgml-conformance/scripts"
@@ -391,7 +395,7 @@ class Platform:
     def __init__(self, render: ConformanceRender, run_dir: Path,
                  runtime_for: Callable[[str], ImageRuntime], prefix: str,
                  software_root: Path, timeout: float = 300.0, enforce_memory: bool = True,
-                 ca_bundle: str | None = None) -> None:
+                 ca_bundle: str | None = None, ca_pem: str | None = None) -> None:
         self.render = render
         self.run_dir = run_dir
         self.runtime_for = runtime_for
@@ -400,6 +404,7 @@ class Platform:
         self.software_root = software_root
         # The CA bundle every pod's root filesystem holds (the tier's CA added: fixtures.py).
         self.ca_bundle = ca_bundle
+        self.ca_pem = ca_pem
         self.network = Network(prefix)
         self.all_manifests = [o.manifest for o in render.objects]
         self.objects: Objects = objects_from(self.all_manifests)
@@ -415,6 +420,10 @@ class Platform:
         self._lock = threading.Lock()
         self.cgroup_root = MEMORY_CGROUP_ROOT / prefix if enforce_memory and MEMORY_CGROUP_ROOT.is_dir() else None
         self.step_times: list[tuple[str, float]] = []
+        self.sd_dir = run_dir / "sd"
+        self.sd_wanted: list[tuple[str, list[str]]] = []
+        self._sd_thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- planning (pure apart from IP allocation) --
     def allocate_ip(self) -> str:
@@ -506,7 +515,49 @@ class Platform:
         if self.cgroup_root is not None:
             self.cgroup_root.mkdir(exist_ok=True)
         self.apply_network()
+        self._start_service_discovery()
         self.step_times.append(("network + plan", time.monotonic() - started))
+
+    # -- Prometheus' Kubernetes discovery, from the tier's pods (kubernetes_sd.py) --
+    def _start_service_discovery(self) -> None:
+        self.sd_dir.mkdir(parents=True, exist_ok=True)
+        for cm in self.objects.configmaps.values():
+            if "prometheus.yml" in cm:
+                text, self.sd_wanted = kubernetes_sd.rewrite_config(cm["prometheus.yml"])
+                (self.sd_dir / "prometheus.yml").write_text(text)
+        self.write_service_discovery()
+        if self.sd_wanted:
+            self._sd_thread = threading.Thread(target=self._sd_loop, name="service-discovery", daemon=True)
+            self._sd_thread.start()
+
+    def _sd_loop(self) -> None:
+        while not self._stopping.wait(2.0):
+            self.write_service_discovery()
+
+    def sd_state(self) -> tuple[list[kubernetes_sd.SdService], list[kubernetes_sd.SdPod]]:
+        services = []
+        for obj in self.render.of_kind("Service"):
+            meta, spec = obj.manifest["metadata"], obj.manifest["spec"]
+            services.append(kubernetes_sd.SdService(obj.name, obj.namespace, dict(meta.get("labels") or {}),
+                                                    dict(meta.get("annotations") or {}),
+                                                    dict(spec.get("selector") or {}), list(spec.get("ports") or [])))
+        pods = []
+        for run in list(self.pods.values()):
+            phase = {"Running": "Running", "Succeeded": "Succeeded", "Failed": "Failed"}.get(run.phase, "Pending")
+            kind = {"Deployment": "ReplicaSet", "StatefulSet": "StatefulSet"}.get(run.pod.owner_kind, run.pod.owner_kind)
+            pods.append(kubernetes_sd.SdPod(run.pod.name, run.pod.namespace, run.pod.ip, run.pod.labels,
+                                            run.pod.annotations, run.pod.spec, run.ready, phase, kind,
+                                            run.pod.owner_name))
+        return services, pods
+
+    def write_service_discovery(self) -> None:
+        services, pods = self.sd_state()
+        for role, namespaces in self.sd_wanted:
+            path = self.sd_dir / kubernetes_sd.sd_file_name(role, namespaces)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(kubernetes_sd.groups_for(role, namespaces, services, pods), sort_keys=True))
+            os.chmod(tmp, 0o644)
+            tmp.replace(path)
 
     def event(self, pod: Pod, text: str) -> None:
         line = f"{pod.key}: {text}"
@@ -523,6 +574,10 @@ class Platform:
         argv = command_line(c, env, list(runtime.entrypoint), list(runtime.cmd))
         pod_dir = self.run_dir / "pods" / pod.namespace / pod.name
         mounts = self._mounts(pod, c, pod_dir)
+        mounts += self._service_account_token(pod, mounts, pod_dir)
+        # The kubelet gives every container the API server's address, service links or not.
+        env.setdefault("KUBERNETES_SERVICE_HOST", HUB_IP)
+        env.setdefault("KUBERNETES_SERVICE_PORT", "443")
         hosts, resolv = self.dns_for(pod)
         etc = pod_dir / "etc"
         etc.mkdir(parents=True, exist_ok=True)
@@ -530,7 +585,8 @@ class Platform:
         (etc / "resolv.conf").write_text(resolv)
         (etc / "hostname").write_text(pod.hostname + "\n")
         # The installed software is read at its own path (venv shebangs and launchers name it).
-        binds = [(str(self.software_root), str(self.software_root)), *runtime.binds, (str(SCRIPTS_DIR), SCRIPTS_MOUNT)]
+        binds = [(str(self.software_root), str(self.software_root)), *runtime.binds, (str(SCRIPTS_DIR), SCRIPTS_MOUNT),
+                 (str(self.sd_dir), kubernetes_sd.SD_DIR)]
         layer = pod_dir / "layers" / c["name"]
         if self.ca_bundle is not None:
             runtime = replace(runtime, files=(*runtime.files, LayerFile(CA_BUNDLE_PATH, self.ca_bundle)))
@@ -544,6 +600,17 @@ class Platform:
                               read_only_root(c), layer, binds=[(h, t) for h, t in binds])
         return ContainerRun(c["name"], c, runtime, sandbox, self.run_dir / "logs" / f"{pod.namespace}.{pod.name}.{c['name']}.log",
                             self._cgroup(pod, c))
+
+    def _service_account_token(self, pod: Pod, mounts: list[Mount], pod_dir: Path) -> list[Mount]:
+        """The projected token volume the kubelet mounts unless automountServiceAccountToken is
+        false. The token is a stand-in: the tier runs no API server to accept it."""
+        if pod.spec.get("automountServiceAccountToken") is False or any(m.target == SA_TOKEN_DIR for m in mounts):
+            return []
+        source = pod_dir / "serviceaccount"
+        files = [FileSpec("token", secrets.token_urlsafe(48), 0o644), FileSpec("namespace", pod.namespace, 0o644),
+                 FileSpec("ca.crt", self.ca_pem or "", 0o644)]
+        write_files(source, files, (pod.spec.get("securityContext") or {}).get("fsGroup"))
+        return [Mount(source, SA_TOKEN_DIR, True)]
 
     def _cgroup(self, pod: Pod, c: dict[str, Any]) -> Path | None:
         limit = ((c.get("resources") or {}).get("limits") or {}).get("memory")
@@ -683,8 +750,9 @@ class Platform:
         out = self.outcome(obj)
         template = (obj.manifest["spec"].get("template") or {}).get("spec", {})
         try:
+            # Main containers first: a skipped pod names the software it is for, not a helper's.
             runtimes = [self.runtime_for(c["image"])
-                        for c in (template.get("initContainers") or []) + template.get("containers", [])]
+                        for c in template.get("containers", []) + (template.get("initContainers") or [])]
         except Skip as exc:
             out.how, out.status, out.detail = "skipped", "skipped", str(exc)
             _log(f"{obj.key}: skipped — {exc}")
@@ -807,6 +875,7 @@ class Platform:
 
     def down(self) -> None:
         started = time.monotonic()
+        self._stopping.set()
         runs = list(self.pods.values())
         threads = [threading.Thread(target=r.stop, args=(min(20.0, float(
             r.pod.spec.get("terminationGracePeriodSeconds", 30))),)) for r in runs]
