@@ -783,7 +783,17 @@ class Platform:
         return self.start_pod(pod, policy, one_shot=True, retries=int(job_spec.get("backoffLimit", 6)))
 
     def wait_job(self, run: PodRun, timeout: float | None = None) -> PodRun:
+        started = time.monotonic()
         run.done.wait(timeout=timeout or self.timeout)
+        if run.pod.owner_kind == "CronJob":  # CronJobs run when a test runs them: record it
+            obj = self.render.get("CronJob", run.pod.namespace, run.pod.owner_name)
+            out = self.outcome(obj)
+            runtimes = [self.runtime_for(c["image"]) for c in run.pod.containers()]
+            out.how = "adapted" if any(r.how == "adapted" for r in runtimes) else "exact"
+            out.versions = sorted({f"{r.software} {r.version}" for r in runtimes})
+            out.status = "complete" if run.phase == "Succeeded" else "failed"
+            out.seconds = time.monotonic() - started
+            out.detail = "" if run.phase == "Succeeded" else run.message
         return run
 
     def _object_status(self, obj: RenderedObject) -> str:
