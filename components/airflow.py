@@ -310,7 +310,7 @@ def _selector(r: ResolvedAirflow, component: str) -> dict[str, str]:
 def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
     """Every part of the connection from the consumer Secret, then the URL composed from them
     by Kubernetes (`$(VAR)` refers to the variables defined before it)."""
-    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]  # type: ignore[arg-type]
+    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]
     env.append(plain_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", SQL_ALCHEMY_CONN))
     return env
 
@@ -330,8 +330,8 @@ def store_env(store: StoreRef, irsa: bool) -> list[JsonDict]:
     variables: AWS S3 needs no endpoint override, and leaving both out (rather than empty) keeps
     every client on its default endpoint and credential chain, not only botocore."""
     keys = [] if irsa else [
-        secret_env("AWS_ACCESS_KEY_ID", store.secret_name, store.access_key_key),  # type: ignore[arg-type]
-        secret_env("AWS_SECRET_ACCESS_KEY", store.secret_name, store.secret_key_key),  # type: ignore[arg-type]
+        secret_env("AWS_ACCESS_KEY_ID", store.secret_name, store.access_key_key),
+        secret_env("AWS_SECRET_ACCESS_KEY", store.secret_name, store.secret_key_key),
     ]
     endpoint = [] if irsa else [
         {"name": "AWS_ENDPOINT_URL", "value": store.endpoint_url},

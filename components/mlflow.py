@@ -14,22 +14,29 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION, ObjectStoreEndpoint, PostgresDatabase, S3Consumer
+from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, S3Consumer
 from omgml.components.credentials import secret_checksum
+from omgml.components.options import Children
 from omgml.k8s import (
     JsonDict,
     Size,
     http_probe,
+    job_spec,
+    metadata,
     pdb_spec,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
+    service_account_metadata,
     service_spec,
+    tcp_exec_probe,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -208,18 +215,11 @@ def _labels(r: ResolvedMlflow, component: str) -> dict[str, str]:
     return standard_labels(APP, r.args.instance, component, VERSION)
 
 
-def _pod_spec(r: ResolvedMlflow, container: JsonDict) -> JsonDict:
-    return {
-        "serviceAccountName": r.name,
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "securityContext": restricted_pod_security_context(UID, UID, fs_group=UID),
-        "containers": [container],
-        "volumes": [
-            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-            {"name": "home", "emptyDir": {"sizeLimit": "256Mi"}},
-        ],
-    }
+def _pod_spec(r: ResolvedMlflow, container: JsonDict, **fields: Any) -> JsonDict:
+    return restricted_pod_spec(r.name, UID, [container], fs_group=UID, volumes=[
+        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+        {"name": "home", "emptyDir": {"sizeLimit": "256Mi"}},
+    ], **fields)
 
 
 _MOUNTS = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "home", "mountPath": HOME}]
@@ -241,16 +241,14 @@ def mlflow_deployment(r: ResolvedMlflow, credentials_checksum: pulumi.Input[str]
         "livenessProbe": http_probe("/health", "http", period=20, failures=6, timeout=10),
         "volumeMounts": list(_MOUNTS),
     }
-    template_meta: JsonDict = {"labels": _labels(r, "server")}
-    if credentials_checksum is not None:
-        # New database password or S3 keys → new pods that read them.
-        template_meta["annotations"] = {CHECKSUM_ANNOTATION: credentials_checksum}
+    # New database password or S3 keys → new pods that read them.
+    annotations = {CHECKSUM_ANNOTATION: credentials_checksum} if credentials_checksum is not None else None
     return {
         "replicas": r.args.replicas,
         "selector": {"matchLabels": selector_labels(APP, r.args.instance, "server")},
         # State lives in Postgres and S3: roll one new pod in before taking an old one out.
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-        "template": {"metadata": template_meta, "spec": _pod_spec(r, container)},
+        "template": pod_template(_labels(r, "server"), _pod_spec(r, container), annotations),
     }
 
 
@@ -283,28 +281,12 @@ def migration_job(r: ResolvedMlflow) -> JsonDict:
         "securityContext": restricted_container_security_context(read_only_root=True),
         # The Job has no port: its probes watch the database it migrates, so a run stuck on a
         # vanished server is restarted instead of idling until the deadline.
-        "readinessProbe": _db_probe(db, period=10, failures=3),
-        "livenessProbe": _db_probe(db, period=20, failures=6),
+        "readinessProbe": tcp_exec_probe(db.host, db.port, period=10, failures=3),
+        "livenessProbe": tcp_exec_probe(db.host, db.port, period=20, failures=6),
         "volumeMounts": list(_MOUNTS),
     }
-    return {
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": 1800,
-        "template": {
-            "metadata": {"labels": _labels(r, "db-upgrade")},
-            "spec": {"restartPolicy": "OnFailure", **_pod_spec(r, container)},
-        },
-    }
-
-
-def _db_probe(db: PostgresDatabase, *, period: int, failures: int) -> JsonDict:
-    check = f"import socket; socket.create_connection(({db.host!r}, {db.port}), timeout=3).close()"
-    return {
-        "exec": {"command": ["python", "-c", check]},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": 5,
-    }
+    return job_spec(pod_template(_labels(r, "db-upgrade"), _pod_spec(r, container, restartPolicy="OnFailure")),
+                    backoff_limit=6, active_deadline_seconds=1800)
 
 
 def mlflow_service(r: ResolvedMlflow) -> JsonDict:
@@ -325,47 +307,37 @@ class Mlflow(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         r = resolve(args)
         ns = args.namespace
-        child = pulumi.ResourceOptions(parent=self)
+        children = Children(self, args.profile)
 
-        sa_meta: JsonDict = {"name": r.name, "namespace": ns, "labels": _labels(r, "server")}
-        if args.store.irsa_role_arn is not None:
-            # AWS S3: the server reads and writes artifacts through its IRSA role, not static keys.
-            sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: args.store.irsa_role_arn}
+        def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> JsonDict:
+            return metadata(obj_name, ns, _labels(r, component), annotations)
+
+        # AWS S3: the server reads and writes artifacts through its IRSA role, not static keys.
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=sa_meta,
+            metadata=service_account_metadata(r.name, ns, _labels(r, "server"), args.store.irsa_role_arn),
             automount_service_account_token=False,
-            opts=child,
+            opts=children(),
         )
         migrate = k8s.batch.v1.Job(
             f"{name}-db-upgrade",
-            metadata={"name": r.migration_job, "namespace": ns, "labels": _labels(r, "db-upgrade"),
-                      # A failed migration (database not ready yet) is retried on the next `up`.
-                      "annotations": {"pulumi.com/replaceUnready": "true"}},
+            # A failed migration (database not ready yet) is retried on the next `up`.
+            metadata=meta(r.migration_job, "db-upgrade", annotations={"pulumi.com/replaceUnready": "true"}),
             spec=migration_job(r),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
+            opts=children(sa),
         )
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
-            spec=mlflow_service(r),
-            opts=child,
-        )
+        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name), spec=mlflow_service(r), opts=children())
         checksum = secret_checksum(args.backend.password, args.store.access_key, args.store.secret_key)
         k8s.apps.v1.Deployment(
             f"{name}-server",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            metadata=meta(r.name),
             spec=mlflow_deployment(r, checksum),
             # Two fresh servers racing to create the schema would fail: migrate first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[migrate, svc]),
+            opts=children(migrate, svc),
         )
         if r.pdb is not None:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-pdb",
-                metadata={"name": r.pdb, "namespace": ns, "labels": _labels(r, "server")},
-                spec=mlflow_pdb(r),
-                opts=child,
-            )
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb), spec=mlflow_pdb(r),
+                                              opts=children())
         self.tracking_uri = r.tracking_uri
         self.service_name = r.name
         self.register_outputs({"tracking_uri": self.tracking_uri, "service_name": self.service_name})

@@ -173,7 +173,7 @@ def _selector(r: ResolvedPrefect, component: str) -> dict[str, str]:
 
 
 def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
-    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]  # type: ignore[arg-type]
+    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]
     env.append(plain_env("PREFECT_API_DATABASE_CONNECTION_URL", DATABASE_URL))
     return env
 
