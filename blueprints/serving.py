@@ -32,6 +32,7 @@ from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
 from omgml.blueprints.s3 import role_arn, uses_managed_s3
 from omgml.components import evidently as evidently_component
 from omgml.components import modelserver
+from omgml.components.contracts import StoreRef
 from omgml.components.evidently import Evidently, EvidentlyArgs
 from omgml.components.modelserver import ModelServerArgs, metrics_endpoint, model_server_for, server_name
 from omgml.components.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
@@ -135,9 +136,8 @@ class Serving(pulumi.ComponentResource):
         ns = s.namespace
         instance = spec.name
         child = pulumi.ResourceOptions(parent=self)
-        endpoint = fnd.get("object_store_endpoint")
-        region = fnd.get("object_store_region")
-        store_secret = fnd.get("object_store_secret")
+        store = StoreRef(endpoint_url=fnd.get("object_store_endpoint"), region=fnd.get("object_store_region"),
+                         secret_name=fnd.get("object_store_secret"))
         # AWS S3: each workload's own IRSA role from the foundation (blueprints/s3.py), no keys.
         s3_roles = uses_managed_s3(spec)
         self.exports["serving_namespace"] = ns
@@ -167,8 +167,7 @@ class Serving(pulumi.ComponentResource):
             server_cls = model_server_for(s.server.kind)
             server = server_cls(f"{name}-model-server", ModelServerArgs(
                 namespace=ns, instance=instance, kind=s.server.kind,
-                endpoint_url=endpoint, region=region, secret_name=store_secret,
-                bucket=fnd.get("models_bucket"),
+                store=store, bucket=fnd.get("models_bucket"),
                 replicas=s.server.replicas, max_replicas=s.server.max_replicas,
                 model_control_mode=s.server.model_control_mode, profile=spec.profile,
                 repository_prefix=s.server.repository_prefix, models=tuple(s.server.models),
@@ -199,8 +198,7 @@ class Serving(pulumi.ComponentResource):
             e = s.evidently
             evidently = Evidently(f"{name}-evidently", EvidentlyArgs(
                 namespace=ns, instance=instance, reference_path=e.reference_path, current_path=e.current_path,
-                endpoint_url=endpoint, region=region, store_secret=store_secret,
-                default_bucket=fnd.get("features_bucket"),
+                store=store, default_bucket=fnd.get("features_bucket"),
                 pushgateway_url=prometheus.pushgateway_url if prometheus is not None else None,
                 schedule=e.schedule, profile=spec.profile, storage_gib=e.storage_gib, project=e.project,
                 drift_share=e.drift_share, dataset_format=e.dataset_format,

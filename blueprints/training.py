@@ -35,8 +35,9 @@ from omgml.components import airflow as airflow_component
 from omgml.components import kubeflow as kubeflow_component
 from omgml.components import prefect as prefect_component
 from omgml.components.airflow import Airflow, AirflowArgs, GitDags, PvcDags
+from omgml.components.contracts import StoreRef
 from omgml.components.gpupool import gpu_pool_labels, gpu_taint
-from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs, StoreRef
+from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs
 from omgml.components.prefect import Prefect, PrefectArgs
 from omgml.spec import PlatformSpec
 

@@ -53,11 +53,6 @@ class RedisEndpoint:
     managed_host: pulumi.Output[str] | None = None
 
 
-# The ServiceAccount annotation EKS's pod identity webhook reads (IRSA); the same string as
-# omgml.components.aws.irsa.ROLE_ARN_ANNOTATION, here so consumers need not import pulumi_aws.
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
-
-
 @dataclass(frozen=True)
 class ObjectStoreEndpoint:
     """An S3-compatible endpoint and the credentials that reach it."""
@@ -81,6 +76,27 @@ class ObjectStoreEndpoint:
     # False on S3 (IRSA): the key Secret exists but is empty, for every consumer, including
     # the role-less endpoint handed to things outside the platform (an existing Airflow).
     static_keys: bool = True
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    """The object store as a later phase sees it: where it is and which Secret holds the keys.
+
+    Values may be Outputs (the foundation's stack outputs); the Secret, with the same name,
+    exists in every platform namespace (the foundation copies it there). On AWS S3 through
+    IRSA the Secret's values are empty and consumers leave the key variables out.
+    """
+
+    endpoint_url: pulumi.Input[str]  # "" means AWS S3 in `region`
+    region: pulumi.Input[str]
+    secret_name: pulumi.Input[str]
+    access_key_key: str = "AWS_ACCESS_KEY_ID"
+    secret_key_key: str = "AWS_SECRET_ACCESS_KEY"
+
+    @classmethod
+    def from_endpoint(cls, e: ObjectStoreEndpoint) -> StoreRef:
+        """From an in-program ObjectStoreEndpoint (same phase as the store)."""
+        return cls(e.endpoint_url, e.region, e.access_key_ref.secret_name, e.access_key_ref.key, e.secret_key_ref.key)
 
 
 @dataclass(frozen=True)

@@ -35,16 +35,21 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION, S3Consumer, irsa_roles_by_consumer, tool_s3_consumers
-from omgml.components.kubeflow import StoreRef
+from omgml.components.contracts import S3Consumer, StoreRef, irsa_roles_by_consumer, tool_s3_consumers
+from omgml.components.options import Children
 from omgml.k8s import (
     JsonDict,
     Size,
     http_probe,
+    metadata,
     plain_env,
+    pod_template,
     restricted_container_security_context,
     restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
+    service_account_metadata,
+    service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -207,22 +212,13 @@ def server_deployment(r: ResolvedPrefect) -> JsonDict:
         "livenessProbe": http_probe("/api/health", "http", period=30, failures=5, timeout=10),
         "volumeMounts": mounts,
     }
+    pod = restricted_pod_spec(r.service_account("server"), UID, [container], volumes=volumes)
     return {
         "replicas": 1,
         "selector": {"matchLabels": _selector(r, "server")},
         # The server also runs the scheduler services: never two at once.
         "strategy": {"type": "Recreate"},
-        "template": {
-            "metadata": {"labels": _labels(r, "server")},
-            "spec": {
-                "serviceAccountName": r.service_account("server"),
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, UID),
-                "containers": [container],
-                "volumes": volumes,
-            },
-        },
+        "template": pod_template(_labels(r, "server"), pod),
     }
 
 
@@ -352,23 +348,14 @@ def worker_deployment(r: ResolvedPrefect) -> JsonDict:
         "livenessProbe": http_probe("/health", "health", period=30, failures=5, timeout=10),
         "volumeMounts": mounts,
     }
+    # The worker creates flow-run Jobs through the Kubernetes API.
+    pod = restricted_pod_spec(r.service_account("worker"), UID, [container], automount_token=True,
+                              init_containers=[init], volumes=volumes)
     return {
         "replicas": 1,
         "selector": {"matchLabels": _selector(r, "worker")},
         "strategy": {"type": "Recreate"},
-        "template": {
-            "metadata": {"labels": _labels(r, "worker")},
-            "spec": {
-                "serviceAccountName": r.service_account("worker"),
-                # The worker creates flow-run Jobs through the Kubernetes API.
-                "automountServiceAccountToken": True,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, UID),
-                "initContainers": [init],
-                "containers": [container],
-                "volumes": volumes,
-            },
-        },
+        "template": pod_template(_labels(r, "worker"), pod),
     }
 
 
@@ -385,11 +372,7 @@ def worker_role_rules() -> list[JsonDict]:
 
 
 def server_service(r: ResolvedPrefect) -> JsonDict:
-    return {
-        "type": "ClusterIP",
-        "selector": _selector(r, "server"),
-        "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
-    }
+    return service_spec(_selector(r, "server"), [("http", PORT)])
 
 
 def api_egress_policy(r: ResolvedPrefect) -> JsonDict:
@@ -412,48 +395,41 @@ class Prefect(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         r = resolve(args)
         ns = args.namespace
-        child = pulumi.ResourceOptions(parent=self)
+        children = Children(self, args.profile)
 
         def meta(obj: str, component: str) -> JsonDict:
-            return {"name": obj, "namespace": ns, "labels": _labels(r, component)}
+            return metadata(obj, ns, _labels(r, component))
 
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
-
-        def account_meta(who: Account) -> JsonDict:
-            m = meta(r.service_account(who), who)
-            if who in r.irsa_roles:
-                # AWS S3: the pod-identity webhook gives this account's pods the role's credentials.
-                m["annotations"] = {ROLE_ARN_ANNOTATION: r.irsa_roles[who]}
-            return m
-
+        # AWS S3: the pod-identity webhook gives the flow-run pods their role's credentials.
         accounts = {
-            who: k8s.core.v1.ServiceAccount(f"{name}-sa-{who}", metadata=account_meta(who),
-                                            automount_service_account_token=who == "worker", opts=child)
+            who: k8s.core.v1.ServiceAccount(
+                f"{name}-sa-{who}",
+                metadata=service_account_metadata(r.service_account(who), ns, _labels(r, who), r.irsa_roles.get(who)),
+                automount_service_account_token=who == "worker", opts=children())
             for who in ACCOUNTS
         }
         role = k8s.rbac.v1.Role(f"{name}-worker-role", metadata=meta(r.name("worker"), "worker"),
-                                rules=worker_role_rules(), opts=child)
+                                rules=worker_role_rules(), opts=children())
         binding = k8s.rbac.v1.RoleBinding(
             f"{name}-worker-binding", metadata=meta(r.name("worker"), "worker"),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("worker")},
             subjects=[{"kind": "ServiceAccount", "name": r.service_account("worker"), "namespace": ns}],
-            opts=after(role))
+            opts=children(role))
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
                                      args.mlflow_tracking_uri).apply(
             lambda v: json.dumps(base_job_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3])), indent=2))
         config = k8s.core.v1.ConfigMap(f"{name}-job-template", metadata=meta(r.name("job-template"), "worker"),
-                                       data={TEMPLATE_FILE: template}, opts=child)
+                                       data={TEMPLATE_FILE: template}, opts=children())
         svc = k8s.core.v1.Service(f"{name}-server-svc", metadata=meta(r.name("server"), "server"),
-                                  spec=server_service(r), opts=child)
+                                  spec=server_service(r), opts=children())
         server = k8s.apps.v1.Deployment(f"{name}-server", metadata=meta(r.name("server"), "server"),
-                                        spec=server_deployment(r), opts=after(accounts["server"], svc))
+                                        spec=server_deployment(r), opts=children(accounts["server"], svc))
         egress = k8s.networking.v1.NetworkPolicy(f"{name}-api-egress", metadata=meta(r.name("api-egress"), "network"),
-                                                 spec=api_egress_policy(r), opts=child)
+                                                 spec=api_egress_policy(r), opts=children())
         k8s.apps.v1.Deployment(f"{name}-worker", metadata=meta(r.name("worker"), "worker"),
                                spec=worker_deployment(r),
-                               opts=after(accounts["worker"], accounts["flow-run"], binding, config, egress, server))
+                               opts=children(accounts["worker"], accounts["flow-run"], binding, config, egress, server))
         self.api_url = r.api_url
         self.work_pool = args.work_pool
         self.register_outputs({"api_url": self.api_url, "work_pool": self.work_pool})

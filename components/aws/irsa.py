@@ -2,7 +2,7 @@
 to exactly the AWS resources that workload uses.
 
 How a workload uses one: its ServiceAccount carries the annotation
-`eks.amazonaws.com/role-arn: <role ARN>` (see `service_account_annotations`); EKS's pod identity
+`eks.amazonaws.com/role-arn: <role ARN>` (omgml.k8s.service_account_metadata); EKS's pod identity
 webhook then mounts a projected token (audience sts.amazonaws.com) and sets AWS_ROLE_ARN and
 AWS_WEB_IDENTITY_TOKEN_FILE, which every AWS SDK's default credential chain picks up. The role's
 trust policy admits only tokens whose `sub` is that exact service account, so another pod in
@@ -25,7 +25,6 @@ from omgml.spec.common import DNS_LABEL
 
 TYPE_TOKEN = "omgml:aws:IrsaRole"
 
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 STS_AUDIENCE = "sts.amazonaws.com"
 
 
@@ -60,10 +59,6 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer_host: str, namespace: 
             }},
         }],
     }
-
-
-def service_account_annotations(role_arn: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    return {ROLE_ARN_ANNOTATION: role_arn}
 
 
 # --- statements for the platform's resources (ARNs may be Outputs; resolved by the component) ----

@@ -45,7 +45,7 @@ from omgml.components.aws.common import (
     tags,
     vpc_egress_policy,
 )
-from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements, service_account_annotations
+from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.postgres import IMAGE as PSQL_IMAGE
@@ -60,6 +60,7 @@ from omgml.k8s import (
     restricted_container_security_context,
     restricted_pod_security_context,
     secret_env,
+    service_account_annotations,
 )
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name

@@ -14,7 +14,7 @@ from omgml.blueprints.training import Training, TrainingArgs, gpu_exports
 from omgml.capacity import total_requests
 from omgml.components.gpupool import POOL_LABEL, gpu_pool_labels, gpu_resources, gpu_tolerations
 from omgml.components.kubeflow import TRAINING_ENV_CONFIGMAP
-from omgml.components.kubeflow_release import COMPONENTS
+from omgml.components.kubeflow.release import COMPONENTS
 from omgml.policy import check_manifests
 from omgml.spec import PlatformSpec, spec_from_dict
 from omgml.synth.manifests import manifests

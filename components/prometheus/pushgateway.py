@@ -1,0 +1,37 @@
+"""The Pushgateway: where batch jobs (the drift job) leave metrics for Prometheus."""
+
+from __future__ import annotations
+
+from omgml.components.prometheus.model import NOBODY, ResolvedPrometheus, monitoring_labels, pod_base
+from omgml.k8s import (
+    JsonDict,
+    Size,
+    http_probe,
+    restricted_container_security_context,
+)
+from omgml.labels import selector_labels
+
+PUSHGATEWAY_VERSION = "v1.11.3"
+PUSHGATEWAY_IMAGE = f"prom/pushgateway:{PUSHGATEWAY_VERSION}"
+PUSHGATEWAY_PORT = 9091
+PUSHGATEWAY_SIZE = Size("20m", "32Mi", "200m", "128Mi")
+
+
+def pushgateway_deployment(r: ResolvedPrometheus) -> JsonDict:
+    a = r.args
+    container: JsonDict = {
+        "name": "pushgateway",
+        "image": PUSHGATEWAY_IMAGE,
+        "args": [f"--web.listen-address=:{PUSHGATEWAY_PORT}"],
+        "ports": [{"name": "http", "containerPort": PUSHGATEWAY_PORT, "protocol": "TCP"}],
+        "resources": PUSHGATEWAY_SIZE.resources(),
+        "readinessProbe": http_probe("/-/ready", "http", period=10),
+        "livenessProbe": http_probe("/-/healthy", "http", period=15),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+    }
+    pod = pod_base(r.pushgateway_name, NOBODY, container)
+    return {
+        "replicas": 1,
+        "selector": {"matchLabels": selector_labels("pushgateway", a.instance, "monitoring")},
+        "template": {"metadata": {"labels": monitoring_labels(r, "pushgateway", PUSHGATEWAY_VERSION)}, "spec": pod},
+    }
