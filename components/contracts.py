@@ -7,9 +7,9 @@ Password fields are secret pulumi Outputs; Secret names/keys are what pods refer
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 import pulumi
 
@@ -163,3 +163,44 @@ def irsa_roles_by_consumer(owner: str, consumers: Sequence[S3Consumer], arns: Ma
 def irsa_endpoint_error(owner: str, endpoint_url: str) -> str:
     return (f"{owner}.irsa_role_arns: IRSA reaches AWS S3 only, but store.endpoint_url is {endpoint_url!r}; "
             "leave irsa_role_arns unset for an S3-compatible store, or use endpoint_url '' for AWS S3")
+
+
+@dataclass(frozen=True)
+class EksClusterOutputs:
+    """What the AWS side of the foundation (components/aws/platform.py) exports as stack outputs:
+    the VPC, the EKS cluster (its kubeconfig rebuilds the Kubernetes provider in later phases)
+    and what GPU node groups join. Field names are the stack output keys."""
+
+    aws_region: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    eks_cluster_name: pulumi.Input[str]
+    eks_kubeconfig: pulumi.Input[str]  # JSON kubeconfig using `aws eks get-token` (no credentials in it)
+    eks_node_role_arn: pulumi.Input[str]
+    eks_node_security_group_id: pulumi.Input[str]
+    eks_private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    eks_oidc_provider_arn: pulumi.Input[str]
+    eks_oidc_issuer: pulumi.Input[str]
+
+
+_Outputs = TypeVar("_Outputs")
+
+
+def output_keys(cls: type[Any]) -> tuple[str, ...]:
+    """The stack output keys of a phase-outputs dataclass: its field names."""
+    return tuple(f.name for f in fields(cls))
+
+
+def as_stack_outputs(outputs: Any) -> dict[str, Any]:
+    """A phase-outputs dataclass as the dict its phase exports (one stack output per field)."""
+    return {f.name: getattr(outputs, f.name) for f in fields(outputs)}
+
+
+def read_stack_outputs(cls: type[_Outputs], get: Callable[[str], pulumi.Output[Any]]) -> _Outputs:
+    """A phase-outputs dataclass read back from an earlier phase (`get` is e.g.
+    StackReference.get_output): every field from the output of the same name."""
+    return cls(**{key: get(key) for key in output_keys(cls)})
+
+
+# Stack outputs of the foundation phase on aws only.
+AWS_FOUNDATION_KEYS = output_keys(EksClusterOutputs)

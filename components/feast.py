@@ -93,7 +93,7 @@ from omgml.k8s import (
     tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
 from omgml.spec.foundation import FeatureRepoSpec
 
@@ -123,7 +123,6 @@ REDIS_PASSWORD_ENV = "FEAST_REDIS_PASSWORD"
 REDIS_HOST_ENV = "FEAST_REDIS_HOST"
 
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -258,8 +257,7 @@ def resolve(args: FeastArgs) -> ResolvedFeast:
         raise ValueError(f"FeastArgs.replicas: must be between 1 and 10, got {args.replicas}")
     if not _PROJECT.match(args.project):
         raise ValueError(f"FeastArgs.project: {args.project!r} must be letters, digits and '_' (not starting with '_')")
-    if not _BUCKET.match(args.offline_bucket):
-        raise ValueError(f"FeastArgs.offline_bucket: {args.offline_bucket!r} is not a valid S3 bucket name")
+    require_bucket_name("FeastArgs.offline_bucket", args.offline_bucket)
     if args.feature_repo is not None:
         _check_feature_repo(args.feature_repo)
     if args.offline_store not in ("file", "delta"):

@@ -12,7 +12,6 @@ Job (`mlflow db upgrade`) runs before the server on every new image, as the offi
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,7 @@ from omgml.k8s import (
     tcp_exec_probe,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:tracking:Mlflow"
@@ -56,7 +55,6 @@ PORT = 5000
 HOME = "/home/mlflow"
 CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -122,9 +120,7 @@ def resolve(args: MlflowArgs) -> ResolvedMlflow:
         raise ValueError(f"MlflowArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not 1 <= args.replicas <= 10:
         raise ValueError(f"MlflowArgs.replicas: must be between 1 and 10, got {args.replicas}")
-    if not _BUCKET.match(args.artifacts_bucket):
-        raise ValueError(f"MlflowArgs.artifacts_bucket: {args.artifacts_bucket!r} is not a valid S3 bucket name; "
-                         "use 3-63 lowercase letters, digits, '-' or '.'")
+    require_bucket_name("MlflowArgs.artifacts_bucket", args.artifacts_bucket)
     if args.store.buckets and args.artifacts_bucket not in args.store.buckets.values():
         raise ValueError(
             f"MlflowArgs.artifacts_bucket: {args.artifacts_bucket!r} is not one of the object store's buckets "

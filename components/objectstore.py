@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -42,7 +41,7 @@ from omgml.k8s import (
     statefulset_spec,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:data:ObjectStore"
@@ -67,7 +66,6 @@ DEFAULT_REGION = "us-east-1"
 # fewer volume slots than that makes writes fail with "no free volumes".
 VOLUMES_PER_COLLECTION = 7
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -142,11 +140,7 @@ def resolve(args: ObjectStoreArgs) -> ResolvedObjectStore:
     for role, bucket in args.buckets.items():
         if not role:
             raise ValueError(f"ObjectStoreArgs.buckets: bucket {bucket!r} has an empty role; name what it is for")
-        if not _BUCKET.match(bucket) or ".." in bucket:
-            raise ValueError(
-                f"ObjectStoreArgs.buckets[{role!r}]: {bucket!r} is not a valid S3 bucket name; use 3-63 "
-                "lowercase letters, digits, '-' or '.', starting and ending with a letter or digit"
-            )
+        require_bucket_name(f"ObjectStoreArgs.buckets[{role!r}]", bucket)
     for ns in args.client_namespaces:
         require_dns_label("ObjectStoreArgs.client_namespaces", ns)
     sizing = SIZING[args.profile]

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from omgml.components.options import Children
 from omgml.spec.common import Profile
 
 JsonDict = dict[str, Any]
@@ -31,10 +32,6 @@ def partition(region: str) -> str:
     return "aws"
 
 
-def dns_suffix(region: str) -> str:
-    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-
-
 def managed_policy_arn(region: str, name: str) -> str:
     """ARN of an AWS managed IAM policy, e.g. AmazonEKSWorkerNodePolicy."""
     return f"arn:{partition(region)}:iam::aws:policy/{name}"
@@ -46,19 +43,10 @@ def tags(platform: str, component: str, extra: Mapping[str, str] | None = None) 
     return out
 
 
-def keeps_data(profile: Profile) -> bool:
-    """Whether stateful resources must survive a careless `pulumi destroy`/replace.
-
-    Only the laptop profile is throwaway; any other profile may hold data someone needs.
-    """
-    return profile != "laptop"
-
-
 def stateful_options(profile: Profile, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
-    """Options for data-bearing AWS resources (databases, clusters, buckets, KMS keys): protected
-    and retained outside the laptop profile, so a bad diff or `destroy` cannot drop the data."""
-    keep = keeps_data(profile)
-    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep, **extra)
+    """Options for data-bearing AWS resources (databases, clusters, buckets, KMS keys): the one
+    retention rule (components/options.py): protected and retained outside the laptop profile."""
+    return Children(parent, profile).data(**extra)
 
 
 def policy_document(statements: Sequence[JsonDict]) -> str:

@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from omgml.components.aws.common import JsonDict, check_least_privilege, policy_document
+from omgml.naming import require_dns_label
 from omgml.spec.common import DNS_LABEL
 
 TYPE_TOKEN = "omgml:aws:IrsaRole"
@@ -40,8 +41,7 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer_host: str, namespace: 
     Both `sub` and `aud` are pinned with StringEquals (never StringLike): a wildcard here would
     let every service account of a namespace, or of the cluster, use the role.
     """
-    if not re.match(DNS_LABEL, namespace):
-        raise ValueError(f"irsa_trust_policy: namespace={namespace!r} is not a DNS-1123 label")
+    require_dns_label("irsa_trust_policy: namespace", namespace)
     if not re.match(DNS_LABEL, service_account) and not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
                                                                service_account):
         raise ValueError(f"irsa_trust_policy: service_account={service_account!r} is not a valid "

@@ -39,7 +39,6 @@ from omgml.components.aws.common import (
     aws_api_egress_policy,
     data_store_security_group,
     external_name_service,
-    keeps_data,
     kms_key,
     stateful_options,
     tags,
@@ -48,6 +47,7 @@ from omgml.components.aws.common import (
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.options import keeps_data
 from omgml.components.postgres import IMAGE as PSQL_IMAGE
 from omgml.components.postgres import UID as PSQL_UID
 from omgml.components.postgres import PostgresConsumer
@@ -63,8 +63,8 @@ from omgml.k8s import (
     service_account_annotations,
 )
 from omgml.labels import standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:aws:RdsPostgres"
 DATABASES_TYPE_TOKEN = "omgml:aws:RdsDatabases"
@@ -261,8 +261,7 @@ def resolve_consumers(args: RdsDatabasesArgs) -> list[RdsConsumer]:
     """Consumers with their database/role names: the same names as the in-cluster Postgres
     (name with '-' as '_'; Secret `<instance>-<name>-db`), so switching targets changes no consumer."""
     for fld, value in (("namespace", args.namespace), ("instance", args.instance)):
-        if not re.match(DNS_LABEL, value):
-            raise ValueError(f"RdsDatabasesArgs.{fld}={value!r} is not a DNS-1123 label")
+        require_dns_label(f"RdsDatabasesArgs.{fld}", value)
     if not args.consumers:
         raise ValueError("RdsDatabasesArgs.consumers is empty; list the workloads that need a database")
     out: list[RdsConsumer] = []
@@ -271,8 +270,7 @@ def resolve_consumers(args: RdsDatabasesArgs) -> list[RdsConsumer]:
         where = f"RdsDatabasesArgs.consumers[{i}]"
         if not _CONSUMER_NAME.match(c.name):
             raise ValueError(f"{where}.name={c.name!r}: use lowercase letters, digits, '-' or '_', starting with a letter")
-        if not re.match(DNS_LABEL, c.namespace):
-            raise ValueError(f"{where}.namespace={c.namespace!r} is not a DNS-1123 label")
+        require_dns_label(f"{where}.namespace", c.namespace)
         ident = c.name.replace("-", "_")
         if ident in _RESERVED:
             raise ValueError(f"{where}.name={c.name!r} is reserved on RDS; pick another consumer name")

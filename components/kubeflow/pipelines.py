@@ -36,7 +36,6 @@ and archived logs, are pointed at the store's host, port and scheme (workloads.p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -111,9 +110,8 @@ from omgml.components.kubeflow.workloads import (
 from omgml.components.options import Children, keeps_data
 from omgml.k8s import JsonDict, claim_spec, metadata, service_account_metadata
 from omgml.labels import standard_labels
-from omgml.naming import k8s_name
+from omgml.naming import k8s_name, require_dns_label
 from omgml.spec import Profile
-from omgml.spec.common import DNS_LABEL
 
 TYPE_TOKEN = "omgml:training:KubeflowPipelines"
 
@@ -122,7 +120,6 @@ ENVOY_CONFIGMAP = "metadata-envoy-configmap"
 MYSQL_INIT_CONFIGMAP = "mysql-initdb"
 MYSQL_PVC = "mysql-data"
 KUBE_API_POLICY = "allow-kube-apiserver"
-_DNS = re.compile(DNS_LABEL)
 
 
 @dataclass(frozen=True)
@@ -192,8 +189,7 @@ def store_location(endpoint_url: str, region: str, irsa: bool) -> S3Location:
 def resolve(args: KubeflowPipelinesArgs) -> ResolvedKfp:
     for field_name in ("namespace", "user_namespace"):
         value = getattr(args, field_name)
-        if not _DNS.match(value):
-            raise ValueError(f"KubeflowPipelinesArgs.{field_name}: {value!r} is not a DNS-1123 label; fix the name")
+        require_dns_label(f"KubeflowPipelinesArgs.{field_name}", value)
     if args.namespace == args.user_namespace:
         raise ValueError(
             f"KubeflowPipelinesArgs.user_namespace: equals namespace ({args.namespace!r}); give users "

@@ -324,6 +324,6 @@ def test_serving_provisions_its_own_pools_when_training_is_off() -> None:
 
 def test_training_and_foundation_share_the_aws_keys() -> None:
     from omgml.blueprints.contracts import FOUNDATION_KEYS
-    from omgml.components.aws.platform import AWS_FOUNDATION_KEYS
+    from omgml.components.contracts import AWS_FOUNDATION_KEYS
 
     assert set(AWS_FOUNDATION_KEYS) <= set(FOUNDATION_KEYS)

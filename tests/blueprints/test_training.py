@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from omgml.blueprints.contracts import TRAINING_KEYS, PhaseOutputs
+from omgml.blueprints.contracts import TRAINING_KEYS, FoundationOutputs
 from omgml.blueprints.gpu import EksNodeTarget, needs_device_plugin
 from omgml.blueprints.training import Training, TrainingArgs, gpu_exports
 from omgml.capacity import total_requests
@@ -157,7 +157,7 @@ def test_aws_node_groups_follow_the_spec() -> None:
     fnd = dict(phase(render_platform(spec, ["foundation"]), "foundation").result.exports)
 
     def program() -> None:
-        outputs = PhaseOutputs({k: pulumi.Output.from_input(v) for k, v in fnd.items()})
+        outputs = FoundationOutputs.read(lambda k: pulumi.Output.from_input(fnd[k]), aws=True)
         eks = EksNodeTarget(cluster_name=pulumi.Output.from_input("demo-eks"),
                             node_role_arn="arn:aws:iam::123456789012:role/demo-nodes",
                             subnet_ids=["subnet-a", "subnet-b"])

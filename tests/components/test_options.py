@@ -40,7 +40,7 @@ def test_children_are_created_after_what_their_component_depends_on() -> None:
 
 
 def test_data_children_are_kept_outside_the_laptop_profile() -> None:
-    assert [keeps_data(p) for p in ("laptop", "small", "production")] == [False, True, True]  # type: ignore[arg-type]
+    assert [keeps_data(p) for p in ("laptop", "small", "production")] == [False, True, True]
 
     def program() -> None:
         Box("box")
@@ -56,7 +56,7 @@ def test_the_retention_rule_decides_protection(profile: str) -> None:
         def __init__(self, name: str) -> None:
             super().__init__("test:index:Profiled", name, None, None)
             k8s.core.v1.ConfigMap(f"{name}-data", metadata={"name": "d"},
-                                  opts=Children(self, profile).data())  # type: ignore[arg-type]
+                                  opts=Children(self, profile).data())
             self.register_outputs({})
 
     def program() -> None:
