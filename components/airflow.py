@@ -58,14 +58,19 @@ from omgml.components.contracts import (
     RedisEndpoint,
     S3Consumer,
     StoreRef,
-    irsa_roles_by_consumer,
-    tool_s3_consumers,
+    account_s3_consumers,
+    irsa_roles_by_account,
 )
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children
+from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
+    KUBE_API_PORTS,
+    RECREATE,
     JsonDict,
     Size,
+    deployment_spec,
+    egress_policy_spec,
     exec_probe,
     http_probe,
     job_spec,
@@ -117,10 +122,7 @@ JWT_SECRET_KEY = "jwt-secret"
 API_SECRET_KEY = "api-secret-key"
 FERNET_KEY = "fernet-key"
 # Keys of the Postgres consumer Secret (components/postgres.py).
-DB_KEYS = {"AIRFLOW_DB_HOST": "host", "AIRFLOW_DB_PORT": "port", "AIRFLOW_DB_NAME": "database",
-           "AIRFLOW_DB_USER": "username", "AIRFLOW_DB_PASSWORD": "password"}
-SQL_ALCHEMY_CONN = ("postgresql+psycopg2://$(AIRFLOW_DB_USER):$(AIRFLOW_DB_PASSWORD)"
-                    "@$(AIRFLOW_DB_HOST):$(AIRFLOW_DB_PORT)/$(AIRFLOW_DB_NAME)")
+SQL_ALCHEMY_CONN = consumer_database_url("AIRFLOW_DB", "psycopg2")
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
 Part = Literal["api-server", "scheduler", "dag-processor", "triggerer"]
@@ -215,8 +217,7 @@ def service_account_name(instance: str, who: Account) -> str:
 
 def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
     """The ServiceAccounts whose pods read or write task logs in the bucket (see S3_ACCESS)."""
-    return tool_s3_consumers(APP, namespace, bucket_role, {
-        who: (service_account_name(instance, who), read_only) for who, read_only in S3_ACCESS.items()})
+    return account_s3_consumers(APP, namespace, instance, bucket_role, S3_ACCESS)
 
 
 @dataclass(frozen=True)
@@ -299,10 +300,8 @@ def resolve(args: AirflowArgs) -> ResolvedAirflow:
 
 def _irsa_roles(args: AirflowArgs) -> dict[Account, pulumi.Input[str]]:
     """irsa_role_arns keyed by account (checked against s3_consumers)."""
-    consumers = s3_consumers(args.namespace, args.instance, "")
-    roles = irsa_roles_by_consumer("AirflowArgs", consumers, args.irsa_role_arns, args.store.endpoint_url)
-    who_by_sa = {service_account_name(args.instance, who): who for who in S3_ACCESS}
-    return {who_by_sa[c.service_account]: roles[c.name] for c in consumers if c.name in roles}
+    return irsa_roles_by_account("AirflowArgs", APP, args.namespace, args.instance, S3_ACCESS,
+                                 args.irsa_role_arns, args.store.endpoint_url)
 
 
 def _labels(r: ResolvedAirflow, component: str) -> dict[str, str]:
@@ -314,11 +313,7 @@ def _selector(r: ResolvedAirflow, component: str) -> dict[str, str]:
 
 
 def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
-    """Every part of the connection from the consumer Secret, then the URL composed from them
-    by Kubernetes (`$(VAR)` refers to the variables defined before it)."""
-    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]
-    env.append(plain_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", SQL_ALCHEMY_CONN))
-    return env
+    return consumer_env(database_secret, "AIRFLOW_DB", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "psycopg2")
 
 
 def object_store_connection(endpoint_url: str, region: str) -> str:
@@ -335,10 +330,7 @@ def store_env(store: StoreRef, irsa: bool) -> list[JsonDict]:
     """The object store for the long-lived parts of S3_ACCESS. On IRSA neither key nor endpoint
     variables: AWS S3 needs no endpoint override, and leaving both out (rather than empty) keeps
     every client on its default endpoint and credential chain, not only botocore."""
-    keys = [] if irsa else [
-        secret_env("AWS_ACCESS_KEY_ID", store.secret_name, store.access_key_key),
-        secret_env("AWS_SECRET_ACCESS_KEY", store.secret_name, store.secret_key_key),
-    ]
+    keys = [] if irsa else store.key_env()
     endpoint = [] if irsa else [
         {"name": "AWS_ENDPOINT_URL", "value": store.endpoint_url},
         {"name": "MLFLOW_S3_ENDPOINT_URL", "value": store.endpoint_url},
@@ -514,14 +506,10 @@ def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] 
         # Only the scheduler talks to the Kubernetes API (it launches task pods).
         automount_token=part == "scheduler", init_containers=[wait_for_migrations(r)], volumes=volumes,
         terminationGracePeriodSeconds=60)
-    return {
-        "replicas": replicas,
-        "selector": {"matchLabels": _selector(r, part)},
-        # One scheduler/dag-processor at a time keeps the laptop budget; Recreate avoids two
-        # during a rollout (the api-server is stateless and rolls).
-        "strategy": {"type": "RollingUpdate"} if part == "api-server" else {"type": "Recreate"},
-        "template": pod_template(_labels(r, part), pod, annotations),
-    }
+    # One scheduler/dag-processor at a time keeps the laptop budget; Recreate avoids two
+    # during a rollout (the api-server is stateless and rolls).
+    return deployment_spec(_selector(r, part), pod_template(_labels(r, part), pod, annotations), replicas=replicas,
+                           strategy={"type": "RollingUpdate"} if part == "api-server" else RECREATE)
 
 
 def migrate_job(r: ResolvedAirflow) -> JsonDict:
@@ -567,8 +555,7 @@ def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_ur
         plain_env("AWS_REGION", region),
     ]
     if not r.irsa:
-        env += [secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
-                secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY")]
+        env += StoreRef(endpoint, region, secret).key_env()
     if endpoint:
         env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
     init: list[JsonDict] = []
@@ -620,12 +607,7 @@ def api_service(r: ResolvedAirflow) -> JsonDict:
 def egress_policy(r: ResolvedAirflow) -> JsonDict:
     """Airflow's pods may open HTTPS (git host, for git-sync) and reach the Kubernetes API
     (kind: :6443; EKS: :443), whose address is not known at render time; nothing else leaves."""
-    return {
-        "podSelector": {"matchLabels": selector_labels(APP, r.args.instance)},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
-    }
+    return egress_policy_spec({"matchLabels": selector_labels(APP, r.args.instance)}, KUBE_API_PORTS)
 
 
 def dags_pvc(r: ResolvedAirflow) -> JsonDict:

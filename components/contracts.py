@@ -13,6 +13,9 @@ from typing import Any, TypeVar
 
 import pulumi
 
+from omgml.k8s import JsonDict, secret_env
+from omgml.naming import k8s_name
+
 
 @dataclass(frozen=True)
 class SecretKeyRef:
@@ -77,6 +80,11 @@ class ObjectStoreEndpoint:
     # the role-less endpoint handed to things outside the platform (an existing Airflow).
     static_keys: bool = True
 
+    def key_env(self) -> list[JsonDict]:
+        """AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY by secretKeyRef (leave them out on IRSA)."""
+        return [secret_env("AWS_ACCESS_KEY_ID", self.access_key_ref.secret_name, self.access_key_ref.key),
+                secret_env("AWS_SECRET_ACCESS_KEY", self.secret_key_ref.secret_name, self.secret_key_ref.key)]
+
 
 @dataclass(frozen=True)
 class StoreRef:
@@ -92,6 +100,13 @@ class StoreRef:
     secret_name: pulumi.Input[str]
     access_key_key: str = "AWS_ACCESS_KEY_ID"
     secret_key_key: str = "AWS_SECRET_ACCESS_KEY"
+
+    def key_env(self) -> list[JsonDict]:
+        """AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY by secretKeyRef. On IRSA consumers leave
+        them out, not even empty: a client that finds them set may sign with them instead of
+        falling through to the web-identity token."""
+        return [secret_env("AWS_ACCESS_KEY_ID", self.secret_name, self.access_key_key),
+                secret_env("AWS_SECRET_ACCESS_KEY", self.secret_name, self.secret_key_key)]
 
     @classmethod
     def from_endpoint(cls, e: ObjectStoreEndpoint) -> StoreRef:
@@ -134,6 +149,27 @@ def tool_s3_consumers(tool: str, namespace: str, bucket_role: str,
     return tuple(S3Consumer(name=f"{tool}-{who}", namespace=namespace, service_account=sa,
                             bucket_roles=(bucket_role,), read_only=read_only)
                  for who, (sa, read_only) in accounts.items())
+
+
+_Account = TypeVar("_Account", bound=str)
+
+
+def account_s3_consumers(tool: str, namespace: str, instance: str, bucket_role: str,
+                         access: Mapping[_Account, bool]) -> tuple[S3Consumer, ...]:
+    """tool_s3_consumers of a tool whose ServiceAccounts are `<instance>-<account>`: `access`
+    maps each account that opens the store to read_only."""
+    return tool_s3_consumers(tool, namespace, bucket_role,
+                             {who: (k8s_name(instance, who), read_only) for who, read_only in access.items()})
+
+
+def irsa_roles_by_account(owner: str, tool: str, namespace: str, instance: str, access: Mapping[_Account, bool],
+                          arns: Mapping[str, pulumi.Input[str]] | None,
+                          endpoint_url: object) -> dict[_Account, pulumi.Input[str]]:
+    """irsa_roles_by_consumer for account_s3_consumers, keyed by account instead of consumer name."""
+    roles = irsa_roles_by_consumer(owner, account_s3_consumers(tool, namespace, instance, "", access), arns,
+                                   endpoint_url)
+    return {who: roles[f"{tool}-{who}"] for who in access if f"{tool}-{who}" in roles}
+
 
 _Arn = TypeVar("_Arn")
 

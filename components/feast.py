@@ -75,8 +75,11 @@ from omgml.components.contracts import (
 from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
 from omgml.k8s import (
+    SURGE_ONE,
     JsonDict,
     Size,
+    deployment_spec,
+    egress_policy_spec,
     exec_probe,
     http_probe,
     job_spec,
@@ -366,10 +369,7 @@ def feast_env(args: FeastArgs) -> list[JsonDict]:
         if args.online.managed_host is not None:
             env.append({"name": REDIS_HOST_ENV, "value": args.online.managed_host})
     if store.irsa_role_arn is None:
-        env += [
-            secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
-            secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
-        ]
+        env += store.key_env()
     else:
         # IRSA: no key env, not even empty (see the module doc). AWS_REGION as well: clients
         # differ in which of the two region variables they read, and the web-identity exchange
@@ -543,18 +543,11 @@ def materialize_cronjob(r: ResolvedFeast) -> JsonDict:
 def reader_egress_policy(r: ResolvedFeast) -> JsonDict:
     """Pods that read Delta tables through DuckDB fetch its `httpfs` (plain HTTP: DuckDB's core
     installer speaks no TLS until httpfs is loaded) and `delta` (HTTPS) extensions."""
-    return {
-        "podSelector": {"matchExpressions": [
-            {"key": "app.kubernetes.io/name", "operator": "In", "values": [APP]},
-            {"key": "app.kubernetes.io/instance", "operator": "In", "values": [r.args.instance]},
-            {"key": "app.kubernetes.io/component", "operator": "In", "values": list(READER_COMPONENTS)},
-        ]},
-        "policyTypes": ["Egress"],
-        "egress": [{
-            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}],
-            "ports": [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 443}],
-        }],
-    }
+    return egress_policy_spec({"matchExpressions": [
+        {"key": "app.kubernetes.io/name", "operator": "In", "values": [APP]},
+        {"key": "app.kubernetes.io/instance", "operator": "In", "values": [r.args.instance]},
+        {"key": "app.kubernetes.io/component", "operator": "In", "values": list(READER_COMPONENTS)},
+    ]}, (80, 443), external_only=True)
 
 
 def _labels(r: ResolvedFeast, component: str) -> dict[str, str]:
@@ -609,12 +602,9 @@ def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] |
     if credentials_checksum is not None:
         annotations[CHECKSUM_ANNOTATION] = credentials_checksum
     pod = _pod_spec(r, [container], init_containers=_reader_init_containers(r))
-    return {
-        "replicas": r.args.replicas,
-        "selector": {"matchLabels": selector_labels(APP, r.args.instance, "server")},
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-        "template": pod_template(_labels(r, "server"), pod, annotations),
-    }
+    return deployment_spec(selector_labels(APP, r.args.instance, "server"),
+                           pod_template(_labels(r, "server"), pod, annotations),
+                           replicas=r.args.replicas, strategy=SURGE_ONE)
 
 
 # git fetch by ref (branch, tag or commit) into an empty repo: `clone --branch` would refuse a
@@ -673,14 +663,8 @@ def apply_job(r: ResolvedFeast) -> JsonDict:
 
 def apply_egress_policy(r: ResolvedFeast) -> JsonDict:
     """The namespace denies egress; only the apply Job's pods may reach a git host (HTTPS)."""
-    return {
-        "podSelector": {"matchLabels": selector_labels(APP, r.args.instance, "apply")},
-        "policyTypes": ["Egress"],
-        "egress": [{
-            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}],
-            "ports": [{"protocol": "TCP", "port": 443}],
-        }],
-    }
+    return egress_policy_spec({"matchLabels": selector_labels(APP, r.args.instance, "apply")}, (443,),
+                              external_only=True)
 
 
 def feast_service(r: ResolvedFeast) -> JsonDict:

@@ -22,8 +22,10 @@ from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, S3
 from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
 from omgml.k8s import (
+    SURGE_ONE,
     JsonDict,
     Size,
+    deployment_spec,
     http_probe,
     job_spec,
     metadata,
@@ -180,10 +182,7 @@ def server_env(r: ResolvedMlflow) -> list[JsonDict]:
         secret_env("MLFLOW_DB_PASSWORD", db.password_ref.secret_name, db.password_ref.key),
         plain_env("MLFLOW_BACKEND_STORE_URI", backend_store_uri_template(db)),
         # On IRSA the (empty) keys stay out, so boto3 reaches the web-identity token.
-        *([] if store.irsa_role_arn is not None else [
-            secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
-            secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
-        ]),
+        *([] if store.irsa_role_arn is not None else store.key_env()),
         plain_env("AWS_DEFAULT_REGION", store.region),
         plain_env("HOME", HOME),
     ]
@@ -239,13 +238,10 @@ def mlflow_deployment(r: ResolvedMlflow, credentials_checksum: pulumi.Input[str]
     }
     # New database password or S3 keys → new pods that read them.
     annotations = {CHECKSUM_ANNOTATION: credentials_checksum} if credentials_checksum is not None else None
-    return {
-        "replicas": r.args.replicas,
-        "selector": {"matchLabels": selector_labels(APP, r.args.instance, "server")},
-        # State lives in Postgres and S3: roll one new pod in before taking an old one out.
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-        "template": pod_template(_labels(r, "server"), _pod_spec(r, container), annotations),
-    }
+    # State lives in Postgres and S3: roll one new pod in before taking an old one out.
+    return deployment_spec(selector_labels(APP, r.args.instance, "server"),
+                           pod_template(_labels(r, "server"), _pod_spec(r, container), annotations),
+                           replicas=r.args.replicas, strategy=SURGE_ONE)
 
 
 # `mlflow db upgrade` migrates an existing schema; some 3.x releases fail on an empty database

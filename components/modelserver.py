@@ -38,8 +38,10 @@ from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
 from omgml.components.options import Children
 from omgml.k8s import (
+    SURGE_ONE,
     JsonDict,
     Size,
+    deployment_spec,
     http_probe,
     metadata,
     pdb_spec,
@@ -47,7 +49,6 @@ from omgml.k8s import (
     pod_template,
     restricted_container_security_context,
     restricted_pod_spec,
-    secret_env,
     service_account_metadata,
     service_spec,
     tcp_probe,
@@ -270,10 +271,7 @@ def store_env(r: ResolvedModelServer) -> list[JsonDict]:
     that finds the variables set (even empty) may sign with them instead of falling through to
     the web-identity token the pod-identity webhook mounts."""
     a = r.args
-    keys = [] if a.irsa_role_arn is not None else [
-        secret_env("AWS_ACCESS_KEY_ID", a.store.secret_name, a.store.access_key_key),
-        secret_env("AWS_SECRET_ACCESS_KEY", a.store.secret_name, a.store.secret_key_key),
-    ]
+    keys = [] if a.irsa_role_arn is not None else a.store.key_env()
     return [
         *keys,
         {"name": "AWS_DEFAULT_REGION", "value": a.store.region},
@@ -562,15 +560,12 @@ def model_server_deployment(r: ResolvedModelServer, layout: ServerLayout) -> Jso
     if layout.config_files:
         annotations["omgml.dev/config-checksum"] = config_checksum(layout.config_files)
     # A GPU node usually has no spare GPU for a surge pod: replace in place there instead.
-    rolling = ({"maxSurge": 0, "maxUnavailable": 1} if r.gpu_limit
-               else {"maxSurge": 1, "maxUnavailable": 0})
-    return {
-        "replicas": a.replicas,
-        "selector": {"matchLabels": selector_labels(layout.app, a.instance, "model-server")},
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": rolling},
-        "template": pod_template(standard_labels(layout.app, a.instance, "model-server", layout.version),
-                                 model_server_pod_spec(r, layout), annotations),
-    }
+    strategy = ({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}} if r.gpu_limit
+                else SURGE_ONE)
+    return deployment_spec(selector_labels(layout.app, a.instance, "model-server"),
+                           pod_template(standard_labels(layout.app, a.instance, "model-server", layout.version),
+                                        model_server_pod_spec(r, layout), annotations),
+                           replicas=a.replicas, strategy=strategy)
 
 
 def model_server_service(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:

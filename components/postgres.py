@@ -313,6 +313,25 @@ def consumer_network_policy(args: PostgresArgs, consumers: list[ResolvedConsumer
     }
 
 
+# Keys of a consumer's credentials Secret, by the env suffix a consumer reads each from.
+CONSUMER_SECRET_KEYS = {"HOST": "host", "PORT": "port", "NAME": "database", "USER": "username", "PASSWORD": "password"}
+
+
+def consumer_database_url(prefix: str, driver: str) -> str:
+    """A SQLAlchemy URL composed by Kubernetes from `consumer_env`'s variables (`$(VAR)`)."""
+    return (f"postgresql+{driver}://$({prefix}_USER):$({prefix}_PASSWORD)"
+            f"@$({prefix}_HOST):$({prefix}_PORT)/$({prefix}_NAME)")
+
+
+def consumer_env(secret: pulumi.Input[str], prefix: str, url_env: str, driver: str) -> list[JsonDict]:
+    """Every part of a consumer's connection from its Secret (`<prefix>_HOST`, …), then the URL
+    composed from them by Kubernetes ($(VAR) refers to variables defined before it), so no
+    password is ever in a manifest."""
+    env = [secret_env(f"{prefix}_{suffix}", secret, key) for suffix, key in CONSUMER_SECRET_KEYS.items()]
+    env.append(plain_env(url_env, consumer_database_url(prefix, driver)))
+    return env
+
+
 def consumer_secret_data(args: PostgresArgs, c: ResolvedConsumer) -> dict[str, str]:
     """The non-secret keys of a consumer's credentials Secret (the password is added apart)."""
     return {"host": service_host(args), "port": str(PORT), "database": c.database, "username": c.database}

@@ -35,11 +35,16 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import S3Consumer, StoreRef, irsa_roles_by_consumer, tool_s3_consumers
+from omgml.components.contracts import S3Consumer, StoreRef, account_s3_consumers, irsa_roles_by_account
 from omgml.components.options import Children
+from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
+    KUBE_API_PORTS,
+    RECREATE,
     JsonDict,
     Size,
+    deployment_spec,
+    egress_policy_spec,
     http_probe,
     metadata,
     plain_env,
@@ -47,7 +52,6 @@ from omgml.k8s import (
     restricted_container_security_context,
     restricted_pod_security_context,
     restricted_pod_spec,
-    secret_env,
     service_account_metadata,
     service_spec,
 )
@@ -70,10 +74,7 @@ WORKER_HEALTH_PORT = 8080
 PREFECT_HOME = "/var/lib/prefect"
 TEMPLATE_DIR = "/etc/prefect"
 TEMPLATE_FILE = "base-job-template.json"
-DB_KEYS = {"PREFECT_DB_HOST": "host", "PREFECT_DB_PORT": "port", "PREFECT_DB_NAME": "database",
-           "PREFECT_DB_USER": "username", "PREFECT_DB_PASSWORD": "password"}
-DATABASE_URL = ("postgresql+asyncpg://$(PREFECT_DB_USER):$(PREFECT_DB_PASSWORD)"
-                "@$(PREFECT_DB_HOST):$(PREFECT_DB_PORT)/$(PREFECT_DB_NAME)")
+DATABASE_URL = consumer_database_url("PREFECT_DB", "asyncpg")
 
 _POOL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -125,8 +126,7 @@ def service_account_name(instance: str, who: Account) -> str:
 
 def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
     """The ServiceAccounts whose pods read or write the object store (see S3_ACCESS)."""
-    return tool_s3_consumers(APP, namespace, bucket_role, {
-        who: (service_account_name(instance, who), read_only) for who, read_only in S3_ACCESS.items()})
+    return account_s3_consumers(APP, namespace, instance, bucket_role, S3_ACCESS)
 
 
 @dataclass(frozen=True)
@@ -163,10 +163,8 @@ def resolve(args: PrefectArgs) -> ResolvedPrefect:
 
 def _irsa_roles(args: PrefectArgs) -> dict[Account, pulumi.Input[str]]:
     """irsa_role_arns keyed by account (checked against s3_consumers)."""
-    consumers = s3_consumers(args.namespace, args.instance, "")
-    roles = irsa_roles_by_consumer("PrefectArgs", consumers, args.irsa_role_arns, args.store.endpoint_url)
-    who_by_sa = {service_account_name(args.instance, who): who for who in S3_ACCESS}
-    return {who_by_sa[c.service_account]: roles[c.name] for c in consumers if c.name in roles}
+    return irsa_roles_by_account("PrefectArgs", APP, args.namespace, args.instance, S3_ACCESS,
+                                 args.irsa_role_arns, args.store.endpoint_url)
 
 
 def _labels(r: ResolvedPrefect, component: str) -> dict[str, str]:
@@ -178,9 +176,7 @@ def _selector(r: ResolvedPrefect, component: str) -> dict[str, str]:
 
 
 def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
-    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]
-    env.append(plain_env("PREFECT_API_DATABASE_CONNECTION_URL", DATABASE_URL))
-    return env
+    return consumer_env(database_secret, "PREFECT_DB", "PREFECT_API_DATABASE_CONNECTION_URL", "asyncpg")
 
 
 def _home() -> tuple[list[JsonDict], list[JsonDict]]:
@@ -213,13 +209,8 @@ def server_deployment(r: ResolvedPrefect) -> JsonDict:
         "volumeMounts": mounts,
     }
     pod = restricted_pod_spec(r.service_account("server"), UID, [container], volumes=volumes)
-    return {
-        "replicas": 1,
-        "selector": {"matchLabels": _selector(r, "server")},
-        # The server also runs the scheduler services: never two at once.
-        "strategy": {"type": "Recreate"},
-        "template": pod_template(_labels(r, "server"), pod),
-    }
+    # The server also runs the scheduler services: never two at once.
+    return deployment_spec(_selector(r, "server"), pod_template(_labels(r, "server"), pod), strategy=RECREATE)
 
 
 def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = False) -> list[JsonDict]:
@@ -233,8 +224,7 @@ def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = Fals
         plain_env("HOME", "/tmp"),
     ]
     if not irsa:
-        env += [secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
-                secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY")]
+        env += StoreRef(endpoint, region, secret).key_env()
     if endpoint:
         env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
     return env
@@ -351,12 +341,7 @@ def worker_deployment(r: ResolvedPrefect) -> JsonDict:
     # The worker creates flow-run Jobs through the Kubernetes API.
     pod = restricted_pod_spec(r.service_account("worker"), UID, [container], automount_token=True,
                               init_containers=[init], volumes=volumes)
-    return {
-        "replicas": 1,
-        "selector": {"matchLabels": _selector(r, "worker")},
-        "strategy": {"type": "Recreate"},
-        "template": pod_template(_labels(r, "worker"), pod),
-    }
+    return deployment_spec(_selector(r, "worker"), pod_template(_labels(r, "worker"), pod), strategy=RECREATE)
 
 
 def worker_role_rules() -> list[JsonDict]:
@@ -377,12 +362,7 @@ def server_service(r: ResolvedPrefect) -> JsonDict:
 
 def api_egress_policy(r: ResolvedPrefect) -> JsonDict:
     """The worker reaches the Kubernetes API (kind :6443, EKS :443), whose address is unknown at render time."""
-    return {
-        "podSelector": {"matchLabels": _selector(r, "worker")},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
-    }
+    return egress_policy_spec({"matchLabels": _selector(r, "worker")}, KUBE_API_PORTS)
 
 
 class Prefect(pulumi.ComponentResource):

@@ -3,7 +3,7 @@ secret references. Components call these so every container meets the same bar."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,30 +69,26 @@ def plain_env(env_name: str, value: str) -> JsonDict:
     return {"name": env_name, "value": value}
 
 
-def http_probe(path: str, port: int | str, *, period: int = 10, failures: int = 3, delay: int = 0,
-               timeout: int = 5) -> JsonDict:
-    probe: JsonDict = {
-        "httpGet": {"path": path, "port": port},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": timeout,
-    }
+def _probe(handler: JsonDict, period: int, failures: int, delay: int, timeout: int) -> JsonDict:
+    probe: JsonDict = {**handler, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": timeout}
     if delay:
         probe["initialDelaySeconds"] = delay
     return probe
+
+
+def http_probe(path: str, port: int | str, *, period: int = 10, failures: int = 3, delay: int = 0,
+               timeout: int = 5) -> JsonDict:
+    return _probe({"httpGet": {"path": path, "port": port}}, period, failures, delay, timeout)
 
 
 def tcp_probe(port: int | str, *, period: int = 10, failures: int = 3, delay: int = 0,
               timeout: int = 5) -> JsonDict:
-    probe: JsonDict = {
-        "tcpSocket": {"port": port},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": timeout,
-    }
-    if delay:
-        probe["initialDelaySeconds"] = delay
-    return probe
+    return _probe({"tcpSocket": {"port": port}}, period, failures, delay, timeout)
+
+
+def exec_probe(command: list[str], *, period: int = 10, failures: int = 3, delay: int = 0,
+               timeout: int = 5) -> JsonDict:
+    return _probe({"exec": {"command": command}}, period, failures, delay, timeout)
 
 
 def tcp_exec_probe(host: str, port: int, *, period: int = 10, failures: int = 3, delay: int = 0) -> JsonDict:
@@ -101,19 +97,6 @@ def tcp_exec_probe(host: str, port: int, *, period: int = 10, failures: int = 3,
     server is restarted instead of idling until its deadline. Needs python in the image."""
     check = f"import socket; socket.create_connection(({host!r}, {port}), timeout=3).close()"
     return exec_probe(["python", "-c", check], period=period, failures=failures, delay=delay)
-
-
-def exec_probe(command: list[str], *, period: int = 10, failures: int = 3, delay: int = 0,
-               timeout: int = 5) -> JsonDict:
-    probe: JsonDict = {
-        "exec": {"command": command},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": timeout,
-    }
-    if delay:
-        probe["initialDelaySeconds"] = delay
-    return probe
 
 
 def metadata(name: str, namespace: str | None, labels: dict[str, str],
@@ -222,3 +205,37 @@ def statefulset_spec(selector: dict[str, str], service_name: str, template: Json
         spec["volumeClaimTemplates"] = [{"metadata": {"name": "data", "labels": dict(selector)},
                                          "spec": claim_spec(data_gib)}]
     return spec
+
+
+RECREATE: JsonDict = {"type": "Recreate"}
+# One new pod in before an old one goes: for stateless servers whose state lives elsewhere.
+SURGE_ONE: JsonDict = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+def deployment_spec(selector: dict[str, str], template: JsonDict, *, replicas: int = 1,
+                    strategy: JsonDict | None = None) -> JsonDict:
+    """A Deployment spec; `strategy` None keeps Kubernetes' default (RollingUpdate, 25 %)."""
+    spec: JsonDict = {"replicas": replicas, "selector": {"matchLabels": dict(selector)}}
+    if strategy is not None:
+        spec["strategy"] = dict(strategy)
+    spec["template"] = template
+    return spec
+
+
+# Private address ranges: "outside the cluster" rules leave them to the explicit in-cluster allows.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+# The Kubernetes API server: :443 on EKS, :6443 on kind. Its address differs per cluster and
+# policies see it after the `kubernetes` Service is translated, so rules name ports only.
+KUBE_API_PORTS = (443, 6443)
+
+
+def egress_policy_spec(pod_selector: JsonDict, ports: Sequence[int] = (), *, external_only: bool = False) -> JsonDict:
+    """NetworkPolicy spec: the selected pods may open TCP connections to `ports` (every port when
+    empty) anywhere, or only outside the private ranges with `external_only`."""
+    block: JsonDict = {"cidr": "0.0.0.0/0"}
+    if external_only:
+        block["except"] = list(PRIVATE_RANGES)
+    rule: JsonDict = {"to": [{"ipBlock": block}]}
+    if ports:
+        rule["ports"] = [{"protocol": "TCP", "port": p} for p in ports]
+    return {"podSelector": pod_selector, "policyTypes": ["Egress"], "egress": [rule]}

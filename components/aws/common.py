@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from omgml.components.options import Children
+from omgml.k8s import egress_policy_spec
 from omgml.spec.common import Profile
 
 JsonDict = dict[str, Any]
@@ -161,8 +162,4 @@ def vpc_egress_policy(vpc_cidr: str, ports: Sequence[int], pod_selector: JsonDic
 def aws_api_egress_policy(pod_selector: JsonDict | None = None) -> JsonDict:
     """NetworkPolicy spec: HTTPS to AWS APIs (STS for IRSA, S3, Secrets Manager), which live at
     public addresses unless the VPC has interface endpoints for them."""
-    return {
-        "podSelector": pod_selector or {},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}],
-    }
+    return egress_policy_spec(pod_selector or {}, (443,))

@@ -28,9 +28,11 @@ from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.evidently import drift_job
 from omgml.components.options import Children
 from omgml.k8s import (
+    RECREATE,
     JsonDict,
     Size,
     claim_spec,
+    deployment_spec,
     exec_probe,
     http_probe,
     job_spec,
@@ -224,13 +226,9 @@ def ui_deployment(r: ResolvedEvidently) -> JsonDict:
         {"name": "workspace", "persistentVolumeClaim": {"claimName": r.name}},
         {"name": "tmp", "emptyDir": {}},
     ])
-    return {
-        "replicas": 1,
-        # A file workspace on a ReadWriteOnce volume has one writer.
-        "strategy": {"type": "Recreate"},
-        "selector": {"matchLabels": selector_labels("evidently", a.instance, "ui")},
-        "template": pod_template(_labels(r, "ui"), pod),
-    }
+    # A file workspace on a ReadWriteOnce volume has one writer.
+    return deployment_spec(selector_labels("evidently", a.instance, "ui"), pod_template(_labels(r, "ui"), pod),
+                           strategy=RECREATE)
 
 
 def ui_service(r: ResolvedEvidently) -> JsonDict:
@@ -260,10 +258,7 @@ def drift_cronjob(r: ResolvedEvidently) -> JsonDict:
         {"name": "S3_ENDPOINT_URL", "value": a.store.endpoint_url},
         {"name": "AWS_REGION", "value": a.store.region},
         # On IRSA the (empty) key variables stay out: the S3 client takes the web identity.
-        *([] if a.irsa_role_arn is not None else [
-            secret_env("AWS_ACCESS_KEY_ID", a.store.secret_name, a.store.access_key_key),
-            secret_env("AWS_SECRET_ACCESS_KEY", a.store.secret_name, a.store.secret_key_key),
-        ]),
+        *([] if a.irsa_role_arn is not None else a.store.key_env()),
         plain_env("HOME", "/tmp"),
         plain_env("DO_NOT_TRACK", "1"),
     ]

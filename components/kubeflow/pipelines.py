@@ -108,7 +108,14 @@ from omgml.components.kubeflow.workloads import (
     workload_selector,
 )
 from omgml.components.options import Children, keeps_data
-from omgml.k8s import JsonDict, claim_spec, metadata, service_account_metadata
+from omgml.k8s import (
+    KUBE_API_PORTS,
+    JsonDict,
+    claim_spec,
+    egress_policy_spec,
+    metadata,
+    service_account_metadata,
+)
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec import Profile
@@ -247,12 +254,7 @@ def kube_api_egress() -> JsonDict:
     control-plane ENIs in the VPC on :443), and policies see the endpoint address after the
     `kubernetes` Service is translated, so the rule allows exactly those two ports anywhere.
     """
-    return {
-        "podSelector": {},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
-    }
+    return egress_policy_spec({}, KUBE_API_PORTS)
 
 
 class KubeflowPipelines(pulumi.ComponentResource):

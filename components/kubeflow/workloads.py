@@ -49,6 +49,7 @@ from omgml.components.kubeflow.release import (
 )
 from omgml.k8s import (
     JsonDict,
+    deployment_spec,
     exec_probe,
     http_probe,
     plain_env,
@@ -56,6 +57,7 @@ from omgml.k8s import (
     restricted_container_security_context,
     restricted_pod_spec,
     secret_env,
+    statefulset_spec,
     tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
@@ -166,11 +168,8 @@ def kfp_pod_template(p: KfpPods, w: Workload, containers: list[JsonDict], *, uid
     return pod_template(workload_labels(p, w), spec, annotations)
 
 
-def deployment_spec(p: KfpPods, w: Workload, template: JsonDict, *, recreate: bool = False) -> JsonDict:
-    spec: JsonDict = {"replicas": 1, "selector": {"matchLabels": workload_selector(p, w)}, "template": template}
-    if recreate:
-        spec["strategy"] = {"type": "Recreate"}
-    return spec
+def kfp_deployment(p: KfpPods, w: Workload, template: JsonDict) -> JsonDict:
+    return deployment_spec(workload_selector(p, w), template)
 
 
 def _token_volume(audience_file: str) -> JsonDict:
@@ -211,7 +210,7 @@ def metadata_grpc(p: KfpPods) -> JsonDict:
         livenessProbe=tcp_probe("grpc-api", period=10, delay=15),
     )
     tmpl = kfp_pod_template(p, w, [c], init=[wait_for("database", MYSQL_SERVICE, MYSQL_PORT)])
-    return deployment_spec(p, w, tmpl)
+    return kfp_deployment(p, w, tmpl)
 
 
 def metadata_envoy(p: KfpPods, config_map: str) -> JsonDict:
@@ -228,7 +227,7 @@ def metadata_envoy(p: KfpPods, config_map: str) -> JsonDict:
         livenessProbe=tcp_probe("grpc-web", period=10, delay=10),
     )
     volumes = [{"name": "config", "configMap": {"name": config_map}}]
-    return deployment_spec(p, w, kfp_pod_template(p, w, [c], volumes=volumes))
+    return kfp_deployment(p, w, kfp_pod_template(p, w, [c], volumes=volumes))
 
 
 # --- Argo -------------------------------------------------------------------------------
@@ -258,7 +257,7 @@ def workflow_controller(p: KfpPods, priority_class: str) -> JsonDict:
     tmpl = kfp_pod_template(p, w, [c], uid=ARGO_UID)
     tmpl["spec"]["priorityClassName"] = priority_class
     tmpl["spec"]["nodeSelector"] = {"kubernetes.io/os": "linux"}
-    return deployment_spec(p, w, tmpl)
+    return kfp_deployment(p, w, tmpl)
 
 
 # --- KFP backend ------------------------------------------------------------------------
@@ -333,7 +332,7 @@ def api_server(p: KfpPods) -> JsonDict:
     init = [wait_for("database", MYSQL_SERVICE, MYSQL_PORT),
             wait_for("metadata-grpc", METADATA_GRPC_SERVICE, METADATA_GRPC_PORT)]
     annotations = {**PROMETHEUS_ANNOTATIONS, "prometheus.io/port": str(API_HTTP_PORT)}
-    return deployment_spec(p, w, kfp_pod_template(p, w, [c], init=init, annotations=annotations))
+    return kfp_deployment(p, w, kfp_pod_template(p, w, [c], init=init, annotations=annotations))
 
 
 def persistence_agent(p: KfpPods) -> JsonDict:
@@ -357,7 +356,7 @@ def persistence_agent(p: KfpPods) -> JsonDict:
     )
     tmpl = kfp_pod_template(p, w, [c], init=[wait_for("ml-pipeline", API_SERVICE, API_HTTP_PORT)],
                         volumes=[_token_volume(token)])
-    return deployment_spec(p, w, tmpl)
+    return kfp_deployment(p, w, tmpl)
 
 
 def scheduled_workflow(p: KfpPods) -> JsonDict:
@@ -382,7 +381,7 @@ def scheduled_workflow(p: KfpPods) -> JsonDict:
     )
     tmpl = kfp_pod_template(p, w, [c], init=[wait_for("ml-pipeline", API_SERVICE, API_HTTP_PORT)],
                         volumes=[_token_volume(token)])
-    return deployment_spec(p, w, tmpl)
+    return kfp_deployment(p, w, tmpl)
 
 
 def _ui_store_env(s: StoreView) -> list[JsonDict]:
@@ -464,7 +463,7 @@ def ui(p: KfpPods) -> JsonDict:
         readinessProbe=http_probe("/apis/v1beta1/healthz", "http", period=5, delay=3, timeout=2),
         livenessProbe=tcp_probe("http", period=10, delay=10),
     )
-    return deployment_spec(p, w, kfp_pod_template(p, w, [c]))
+    return kfp_deployment(p, w, kfp_pod_template(p, w, [c]))
 
 
 # --- MySQL ------------------------------------------------------------------------------
@@ -506,9 +505,4 @@ def mysql_statefulset(p: KfpPods, pvc: str, init_config_map: str, args: list[str
         {"name": "run", "emptyDir": {"sizeLimit": "16Mi"}},
     ]
     tmpl = kfp_pod_template(p, w, [c], uid=MYSQL_UID, fs_group=MYSQL_UID, volumes=volumes)
-    return {
-        "replicas": 1,
-        "serviceName": MYSQL_SERVICE,
-        "selector": {"matchLabels": workload_selector(p, w)},
-        "template": tmpl,
-    }
+    return statefulset_spec(workload_selector(p, w), MYSQL_SERVICE, tmpl)

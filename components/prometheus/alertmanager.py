@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from omgml.components.prometheus.model import NOBODY, ResolvedPrometheus, monitoring_labels, pod_base
+from omgml.components.prometheus.model import NOBODY, ResolvedPrometheus, part_deployment, pod_base
 from omgml.k8s import (
     JsonDict,
     Size,
+    egress_policy_spec,
     http_probe,
     restricted_container_security_context,
 )
@@ -93,22 +94,12 @@ def alertmanager_deployment(r: ResolvedPrometheus, config_checksum: str) -> Json
     }
     pod = pod_base(r.alertmanager_name, NOBODY, container)
     pod["volumes"] = volumes
-    return {
-        "replicas": 1,
-        "selector": {"matchLabels": selector_labels("alertmanager", a.instance, "monitoring")},
-        "template": {"metadata": {"labels": monitoring_labels(r, "alertmanager", ALERTMANAGER_VERSION),
-                                  "annotations": {"omgml.dev/config-checksum": config_checksum}},
-                     "spec": pod},
-    }
+    return part_deployment(r, "alertmanager", ALERTMANAGER_VERSION, pod, config_checksum=config_checksum)
 
 
 def alertmanager_egress_policy(r: ResolvedPrometheus) -> JsonDict:
     """Receivers (Slack, PagerDuty, webhooks) are outside the cluster, over HTTPS."""
-    return {
-        "podSelector": {"matchLabels": selector_labels("alertmanager", r.args.instance, "monitoring")},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 80}]}],
-    }
+    return egress_policy_spec({"matchLabels": selector_labels("alertmanager", r.args.instance, "monitoring")},
+                              (443, 80))
 
 

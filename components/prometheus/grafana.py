@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omgml.components.prometheus.model import ResolvedPrometheus, monitoring_labels, pod_base
+from omgml.components.prometheus.model import ResolvedPrometheus, part_deployment, pod_base
 from omgml.k8s import (
     JsonDict,
     Size,
@@ -11,7 +11,6 @@ from omgml.k8s import (
     restricted_container_security_context,
     secret_env,
 )
-from omgml.labels import selector_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
 
@@ -76,12 +75,6 @@ def grafana_deployment(r: ResolvedPrometheus, admin_secret: str, checksum: str) 
         {"name": "providers", "configMap": {"name": cm, "items": [{"key": "provider.yaml", "path": "provider.yaml"}]}},
         {"name": "dashboards", "configMap": {"name": cm, "items": [{"key": "serving.json", "path": "serving.json"}]}},
     ]
-    return {
-        "replicas": 1,
-        "selector": {"matchLabels": selector_labels("grafana", a.instance, "monitoring")},
-        "template": {"metadata": {"labels": monitoring_labels(r, "grafana", GRAFANA_VERSION),
-                                  "annotations": {"omgml.dev/config-checksum": checksum}},
-                     "spec": pod},
-    }
+    return part_deployment(r, "grafana", GRAFANA_VERSION, pod, config_checksum=checksum)
 
 

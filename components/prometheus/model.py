@@ -11,8 +11,11 @@ import pulumi
 
 from omgml.components.prometheus.exporters import METRIC_EXPORTERS
 from omgml.k8s import (
+    RECREATE,
     JsonDict,
     Size,
+    deployment_spec,
+    pod_template,
     restricted_pod_spec,
     service_spec,
 )
@@ -181,3 +184,12 @@ def pod_base(sa: str, uid: int, container: JsonDict, *, automount_token: bool = 
 
 def simple_service(app: str, instance: str, port: int) -> JsonDict:
     return service_spec(selector_labels(app, instance, "monitoring"), [("http", port)])
+
+
+def part_deployment(r: ResolvedPrometheus, app: str, version: str, pod: JsonDict, *,
+                    config_checksum: pulumi.Input[str] | None = None, recreate: bool = False) -> JsonDict:
+    """The Deployment of one part (one replica); a config checksum restarts it when its files change."""
+    annotations = {"omgml.dev/config-checksum": config_checksum} if config_checksum is not None else None
+    return deployment_spec(selector_labels(app, r.args.instance, "monitoring"),
+                           pod_template(monitoring_labels(r, app, version), pod, annotations),
+                           strategy=RECREATE if recreate else None)

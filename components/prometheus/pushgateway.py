@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from omgml.components.prometheus.model import NOBODY, ResolvedPrometheus, monitoring_labels, pod_base
+from omgml.components.prometheus.model import NOBODY, ResolvedPrometheus, part_deployment, pod_base
 from omgml.k8s import (
     JsonDict,
     Size,
     http_probe,
     restricted_container_security_context,
 )
-from omgml.labels import selector_labels
 
 PUSHGATEWAY_VERSION = "v1.11.3"
 PUSHGATEWAY_IMAGE = f"prom/pushgateway:{PUSHGATEWAY_VERSION}"
@@ -18,7 +17,6 @@ PUSHGATEWAY_SIZE = Size("20m", "32Mi", "200m", "128Mi")
 
 
 def pushgateway_deployment(r: ResolvedPrometheus) -> JsonDict:
-    a = r.args
     container: JsonDict = {
         "name": "pushgateway",
         "image": PUSHGATEWAY_IMAGE,
@@ -30,8 +28,4 @@ def pushgateway_deployment(r: ResolvedPrometheus) -> JsonDict:
         "securityContext": restricted_container_security_context(read_only_root=True),
     }
     pod = pod_base(r.pushgateway_name, NOBODY, container)
-    return {
-        "replicas": 1,
-        "selector": {"matchLabels": selector_labels("pushgateway", a.instance, "monitoring")},
-        "template": {"metadata": {"labels": monitoring_labels(r, "pushgateway", PUSHGATEWAY_VERSION)}, "spec": pod},
-    }
+    return part_deployment(r, "pushgateway", PUSHGATEWAY_VERSION, pod)

@@ -13,13 +13,15 @@ from omgml.components.prometheus.model import (
     NOBODY,
     ResolvedPrometheus,
     ResolvedTarget,
-    monitoring_labels,
     own_targets,
+    part_deployment,
     pod_base,
 )
 from omgml.components.prometheus.promql import regex_literal
 from omgml.k8s import (
+    KUBE_API_PORTS,
     JsonDict,
+    egress_policy_spec,
     http_probe,
     restricted_container_security_context,
 )
@@ -178,17 +180,8 @@ def prometheus_deployment(r: ResolvedPrometheus, config_checksum: pulumi.Input[s
         {"name": "rules", "configMap": {"name": k8s_name(r.name, "rules")}},
         {"name": "data", "persistentVolumeClaim": {"claimName": r.name}},
     ]
-    return {
-        "replicas": 1,
-        # One writer on a ReadWriteOnce volume: stop the old pod before starting the new one.
-        "strategy": {"type": "Recreate"},
-        "selector": {"matchLabels": selector_labels("prometheus", a.instance, "monitoring")},
-        "template": {
-            "metadata": {"labels": monitoring_labels(r, "prometheus", PROMETHEUS_VERSION),
-                         "annotations": {"omgml.dev/config-checksum": config_checksum}},
-            "spec": pod,
-        },
-    }
+    # One writer on a ReadWriteOnce volume: stop the old pod before starting the new one.
+    return part_deployment(r, "prometheus", PROMETHEUS_VERSION, pod, config_checksum=config_checksum, recreate=True)
 
 
 def prometheus_pvc(r: ResolvedPrometheus) -> JsonDict:
@@ -213,13 +206,7 @@ def kubelet_cluster_role_rules() -> list[JsonDict]:
 def prometheus_egress_policy(r: ResolvedPrometheus) -> JsonDict:
     """Prometheus reaches the API server (service discovery) and the kubelets. Their addresses
     are node/control-plane IPs that differ per cluster, so the rule is by port only."""
-    ports = [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]
-    if r.args.kubelet_metrics:
-        ports.append({"protocol": "TCP", "port": KUBELET_PORT})
-    return {
-        "podSelector": {"matchLabels": selector_labels("prometheus", r.args.instance, "monitoring")},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": ports}],
-    }
+    ports = (*KUBE_API_PORTS, KUBELET_PORT) if r.args.kubelet_metrics else KUBE_API_PORTS
+    return egress_policy_spec({"matchLabels": selector_labels("prometheus", r.args.instance, "monitoring")}, ports)
 
 
