@@ -43,8 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
 
@@ -63,6 +62,7 @@ from omgml.components.contracts import (
 )
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children
+from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
     KUBE_API_PORTS,
@@ -194,20 +194,11 @@ class PvcDags:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AirflowArgs:
-    namespace: str
+class AirflowArgs(OrchestratorArgs):
     instance: str = DEFAULT_INSTANCE
-    profile: Profile = "laptop"
-    # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
-    database_secret: pulumi.Input[str]
-    store: StoreRef
-    mlflow_tracking_uri: pulumi.Input[str]
     # Bucket for task logs (remote logging); task pods are deleted when they end.
     logs_bucket: pulumi.Input[str]
     dags: GitDags | PvcDags = PvcDags()
-    # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (`s3_consumers`) → IAM role
-    # ARN, each annotating its ServiceAccount; the pods then carry no key variables.
-    irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
 
 
 def service_account_name(instance: str, who: Account) -> str:
@@ -220,24 +211,8 @@ def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Con
     return account_s3_consumers(APP, namespace, instance, bucket_role, S3_ACCESS)
 
 
-@dataclass(frozen=True)
-class ResolvedAirflow:
-    args: AirflowArgs
-    sizing: AirflowSizing
-    prefix: str
-    # Account → IAM role ARN on IRSA (every account of S3_ACCESS); empty with static keys.
-    irsa_roles: dict[Account, pulumi.Input[str]] = field(default_factory=dict)
-
-    def name(self, *parts: str) -> str:
-        return k8s_name(self.prefix, *parts)
-
-    def service_account(self, who: Account) -> str:
-        return service_account_name(self.args.instance, who)
-
-    @property
-    def irsa(self) -> bool:
-        return bool(self.irsa_roles)
-
+@dataclass(frozen=True, kw_only=True)
+class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
     @property
     def secret(self) -> str:
         return self.name("secrets")
@@ -294,8 +269,7 @@ def resolve(args: AirflowArgs) -> ResolvedAirflow:
                              "every 10 seconds")
     elif dags.storage_gib < 1:
         raise ValueError(f"AirflowArgs.dags.storage_gib: {dags.storage_gib} must be at least 1")
-    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], prefix=args.instance,
-                           irsa_roles=_irsa_roles(args))
+    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], irsa_roles=_irsa_roles(args))
 
 
 def _irsa_roles(args: AirflowArgs) -> dict[Account, pulumi.Input[str]]:

@@ -554,6 +554,10 @@ def _labels(r: ResolvedFeast, component: str) -> dict[str, str]:
     return standard_labels(APP, r.args.instance, component, VERSION)
 
 
+def _selector(r: ResolvedFeast, component: str) -> dict[str, str]:
+    return selector_labels(APP, r.args.instance, component)
+
+
 def _volumes(r: ResolvedFeast) -> list[JsonDict]:
     return [
         {"name": "config", "configMap": {"name": r.config_map}},
@@ -667,14 +671,6 @@ def apply_egress_policy(r: ResolvedFeast) -> JsonDict:
                               external_only=True)
 
 
-def feast_service(r: ResolvedFeast) -> JsonDict:
-    return service_spec(selector_labels(APP, r.args.instance, "server"), [("http", PORT)])
-
-
-def feast_pdb(r: ResolvedFeast) -> JsonDict:
-    return pdb_spec(selector_labels(APP, r.args.instance, "server"))
-
-
 class Feast(pulumi.ComponentResource):
     """Feature server (HTTP, `.endpoint`) plus, when a feature repo is given, its `feast apply` Job."""
 
@@ -696,7 +692,7 @@ class Feast(pulumi.ComponentResource):
             automount_service_account_token=False, opts=children())
         config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta(r.config_map, "config"),
                                        data={CONFIG_FILE: feature_store_yaml(args)}, opts=children())
-        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name, "server"), spec=feast_service(r),
+        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name, "server"), spec=service_spec(_selector(r, "server"), [("http", PORT)]),
                                   opts=children())
         secrets = [args.registry.password]
         if args.store.irsa_role_arn is None:
@@ -714,7 +710,7 @@ class Feast(pulumi.ComponentResource):
                                spec=feast_deployment(r, secret_checksum(*secrets)),
                                opts=children(sa, config, svc, *readers_ready))
         if r.pdb is not None:
-            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb, "server"), spec=feast_pdb(r),
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb, "server"), spec=pdb_spec(_selector(r, "server")),
                                               opts=children())
         # A failed Job (bad repo, registry not up yet) is retried on the next `up`.
         retry = {"pulumi.com/replaceUnready": "true"}

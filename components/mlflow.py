@@ -281,14 +281,6 @@ def migration_job(r: ResolvedMlflow) -> JsonDict:
                     backoff_limit=6, active_deadline_seconds=1800)
 
 
-def mlflow_service(r: ResolvedMlflow) -> JsonDict:
-    return service_spec(selector_labels(APP, r.args.instance, "server"), [("http", PORT)])
-
-
-def mlflow_pdb(r: ResolvedMlflow) -> JsonDict:
-    return pdb_spec(selector_labels(APP, r.args.instance, "server"))
-
-
 class Mlflow(pulumi.ComponentResource):
     """Tracking server + model registry; `.tracking_uri` is what clients set as MLFLOW_TRACKING_URI."""
 
@@ -318,7 +310,7 @@ class Mlflow(pulumi.ComponentResource):
             spec=migration_job(r),
             opts=children(sa),
         )
-        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name), spec=mlflow_service(r), opts=children())
+        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name), spec=service_spec(selector_labels(APP, args.instance, "server"), [("http", PORT)]), opts=children())
         checksum = secret_checksum(args.backend.password, args.store.access_key, args.store.secret_key)
         k8s.apps.v1.Deployment(
             f"{name}-server",
@@ -328,7 +320,7 @@ class Mlflow(pulumi.ComponentResource):
             opts=children(migrate, svc),
         )
         if r.pdb is not None:
-            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb), spec=mlflow_pdb(r),
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb), spec=pdb_spec(selector_labels(APP, args.instance, "server")),
                                               opts=children())
         self.tracking_uri = r.tracking_uri
         self.service_name = r.name

@@ -381,6 +381,23 @@ def torchserve_config(r: ResolvedModelServer) -> str:
     return "\n".join(line for line in lines if line) + "\n"
 
 
+def synced_model_volumes(r: ResolvedModelServer, config_dir: str) -> dict[str, tuple[JsonDict, ...]]:
+    """The volumes of a server that reads a synced local model store (TorchServe, TF Serving):
+    the models the sync writes, scratch, and the server's config files (its ConfigMap)."""
+    return {
+        "volume_mounts": (
+            {"name": "models", "mountPath": MODELS_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "config", "mountPath": config_dir, "readOnly": True},
+        ),
+        "volumes": (
+            {"name": "models", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+            {"name": "config", "configMap": {"name": r.name}},
+        ),
+    }
+
+
 def torchserve_layout(r: ResolvedModelServer) -> ServerLayout:
     a = r.args
     command: list[str] = [
@@ -414,16 +431,7 @@ def torchserve_layout(r: ResolvedModelServer) -> ServerLayout:
         readiness=http_probe("/ping", "http", period=5),
         liveness=http_probe("/metrics", "metrics", period=10, failures=3),
         startup=tcp_probe("http", period=STARTUP_PERIOD, failures=STARTUP_SECONDS // STARTUP_PERIOD),
-        volume_mounts=(
-            {"name": "models", "mountPath": MODELS_DIR},
-            {"name": "tmp", "mountPath": "/tmp"},
-            {"name": "config", "mountPath": "/etc/torchserve", "readOnly": True},
-        ),
-        volumes=(
-            {"name": "models", "emptyDir": {}},
-            {"name": "tmp", "emptyDir": {}},
-            {"name": "config", "configMap": {"name": r.name}},
-        ),
+        **synced_model_volumes(r, "/etc/torchserve"),
         init_containers=(sync_container(r, "model-sync", None),),
         config_files={"config.properties": torchserve_config(r)},
     )
@@ -480,16 +488,7 @@ def tfserving_layout(r: ResolvedModelServer) -> ServerLayout:
         readiness=http_probe(f"/v1/models/{models[0]}", "http", period=5),
         liveness=http_probe(TFSERVING_METRICS_PATH, "http", period=10, failures=3),
         startup=tcp_probe("grpc", period=STARTUP_PERIOD, failures=STARTUP_SECONDS // STARTUP_PERIOD),
-        volume_mounts=(
-            {"name": "models", "mountPath": MODELS_DIR},
-            {"name": "tmp", "mountPath": "/tmp"},
-            {"name": "config", "mountPath": "/etc/tfserving", "readOnly": True},
-        ),
-        volumes=(
-            {"name": "models", "emptyDir": {}},
-            {"name": "tmp", "emptyDir": {}},
-            {"name": "config", "configMap": {"name": r.name}},
-        ),
+        **synced_model_volumes(r, "/etc/tfserving"),
         init_containers=tuple(init),
         config_files={"models.config": tfserving_model_config(models),
                       "monitoring.config": tfserving_monitoring_config()},

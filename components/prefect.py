@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
@@ -37,6 +36,7 @@ import pulumi_kubernetes as k8s
 
 from omgml.components.contracts import S3Consumer, StoreRef, account_s3_consumers, irsa_roles_by_account
 from omgml.components.options import Children
+from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
     KUBE_API_PORTS,
@@ -105,18 +105,9 @@ SIZING: dict[Profile, PrefectSizing] = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrefectArgs:
-    namespace: str
+class PrefectArgs(OrchestratorArgs):
     instance: str = DEFAULT_INSTANCE
-    profile: Profile = "laptop"
-    # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
-    database_secret: pulumi.Input[str]
-    store: StoreRef
-    mlflow_tracking_uri: pulumi.Input[str]
     work_pool: str = "kubernetes"
-    # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (`s3_consumers`) → IAM role
-    # ARN, each annotating its ServiceAccount; flow runs then carry no key variables.
-    irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
 
 
 def service_account_name(instance: str, who: Account) -> str:
@@ -129,23 +120,8 @@ def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Con
     return account_s3_consumers(APP, namespace, instance, bucket_role, S3_ACCESS)
 
 
-@dataclass(frozen=True)
-class ResolvedPrefect:
-    args: PrefectArgs
-    sizing: PrefectSizing
-    # Account → IAM role ARN on IRSA (every account of S3_ACCESS); empty with static keys.
-    irsa_roles: dict[Account, pulumi.Input[str]] = field(default_factory=dict)
-
-    def name(self, *parts: str) -> str:
-        return k8s_name(self.args.instance, *parts)
-
-    def service_account(self, who: Account) -> str:
-        return service_account_name(self.args.instance, who)
-
-    @property
-    def irsa(self) -> bool:
-        return bool(self.irsa_roles)
-
+@dataclass(frozen=True, kw_only=True)
+class ResolvedPrefect(ResolvedOrchestrator[PrefectArgs, PrefectSizing]):
     @property
     def api_url(self) -> str:
         return f"http://{self.name('server')}.{self.args.namespace}.svc.cluster.local:{PORT}/api"
@@ -158,7 +134,7 @@ def resolve(args: PrefectArgs) -> ResolvedPrefect:
         raise ValueError(f"PrefectArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not _POOL.match(args.work_pool):
         raise ValueError(f"PrefectArgs.work_pool: {args.work_pool!r}: use lowercase letters, digits and '-'")
-    return ResolvedPrefect(args, SIZING[args.profile], _irsa_roles(args))
+    return ResolvedPrefect(args=args, sizing=SIZING[args.profile], irsa_roles=_irsa_roles(args))
 
 
 def _irsa_roles(args: PrefectArgs) -> dict[Account, pulumi.Input[str]]:
