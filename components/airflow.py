@@ -213,6 +213,8 @@ def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Con
 
 @dataclass(frozen=True, kw_only=True)
 class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
+    APP = APP
+    VERSION = VERSION
     @property
     def secret(self) -> str:
         return self.name("secrets")
@@ -269,21 +271,8 @@ def resolve(args: AirflowArgs) -> ResolvedAirflow:
                              "every 10 seconds")
     elif dags.storage_gib < 1:
         raise ValueError(f"AirflowArgs.dags.storage_gib: {dags.storage_gib} must be at least 1")
-    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], irsa_roles=_irsa_roles(args))
-
-
-def _irsa_roles(args: AirflowArgs) -> dict[Account, pulumi.Input[str]]:
-    """irsa_role_arns keyed by account (checked against s3_consumers)."""
-    return irsa_roles_by_account("AirflowArgs", APP, args.namespace, args.instance, S3_ACCESS,
-                                 args.irsa_role_arns, args.store.endpoint_url)
-
-
-def _labels(r: ResolvedAirflow, component: str) -> dict[str, str]:
-    return standard_labels(APP, r.args.instance, component, VERSION)
-
-
-def _selector(r: ResolvedAirflow, component: str) -> dict[str, str]:
-    return selector_labels(APP, r.args.instance, component)
+    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], irsa_roles=irsa_roles_by_account(
+        "AirflowArgs", APP, args.namespace, args.instance, S3_ACCESS, args.irsa_role_arns, args.store.endpoint_url))
 
 
 def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
@@ -482,7 +471,7 @@ def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] 
         terminationGracePeriodSeconds=60)
     # One scheduler/dag-processor at a time keeps the laptop budget; Recreate avoids two
     # during a rollout (the api-server is stateless and rolls).
-    return deployment_spec(_selector(r, part), pod_template(_labels(r, part), pod, annotations), replicas=replicas,
+    return deployment_spec(r.selector(part), pod_template(r.labels(part), pod, annotations), replicas=replicas,
                            strategy={"type": "RollingUpdate"} if part == "api-server" else RECREATE)
 
 
@@ -503,7 +492,7 @@ def migrate_job(r: ResolvedAirflow) -> JsonDict:
     }
     pod = restricted_pod_spec(r.service_account("migrate"), UID, [container], gid=GID, volumes=_tmp_volumes(),
                               restartPolicy="Never")
-    return job_spec(pod_template(_labels(r, "migrate"), pod), backoff_limit=6, active_deadline_seconds=1800)
+    return job_spec(pod_template(r.labels("migrate"), pod), backoff_limit=6, active_deadline_seconds=1800)
 
 
 def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: str, logs_bucket: str) -> JsonDict:
@@ -540,7 +529,7 @@ def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_ur
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "airflow-task", "labels": _labels(r, "worker")},
+        "metadata": {"name": "airflow-task", "labels": r.labels("worker")},
         "spec": {
             # No API token: the worker ServiceAccount has automount off (the pod field is left
             # unset so the ConfigMap holds no token-named key). The IRSA webhook mounts its own
@@ -575,7 +564,7 @@ def scheduler_role_rules() -> list[JsonDict]:
 
 
 def api_service(r: ResolvedAirflow) -> JsonDict:
-    return service_spec(_selector(r, "api-server"), [("http", API_PORT)])
+    return service_spec(r.selector("api-server"), [("http", API_PORT)])
 
 
 def egress_policy(r: ResolvedAirflow) -> JsonDict:
@@ -603,7 +592,7 @@ class Airflow(pulumi.ComponentResource):
         children = Children(self, args.profile)
 
         def meta(obj: str, component: str, annotations: dict[str, str] | None = None) -> JsonDict:
-            return metadata(obj, ns, _labels(r, component), annotations)
+            return metadata(obj, ns, r.labels(component), annotations)
 
         fernet = random.RandomId(f"{name}-fernet", byte_length=32, opts=children())
         secrets = GeneratedSecret(f"{name}-secrets", GeneratedSecretArgs(
@@ -617,7 +606,7 @@ class Airflow(pulumi.ComponentResource):
         accounts = {
             who: k8s.core.v1.ServiceAccount(
                 f"{name}-sa-{who}",
-                metadata=service_account_metadata(r.service_account(who), ns, _labels(r, who), r.irsa_roles.get(who)),
+                metadata=service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
                 automount_service_account_token=who == "scheduler", opts=children())
             for who in ACCOUNTS
         }

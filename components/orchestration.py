@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import pulumi
 
 from omgml.components.contracts import StoreRef
+from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
 
@@ -39,6 +40,9 @@ _Sizing = TypeVar("_Sizing")
 
 @dataclass(frozen=True, kw_only=True)
 class ResolvedOrchestrator(Generic[_Args, _Sizing]):
+    APP: ClassVar[str]  # app.kubernetes.io/name
+    VERSION: ClassVar[str]
+
     args: _Args
     sizing: _Sizing
     # Account → IAM role ARN on IRSA (every account that opens the store); empty with static keys.
@@ -54,3 +58,9 @@ class ResolvedOrchestrator(Generic[_Args, _Sizing]):
     @property
     def irsa(self) -> bool:
         return bool(self.irsa_roles)
+
+    def labels(self, component: str) -> dict[str, str]:
+        return standard_labels(self.APP, self.args.instance, component, self.VERSION)
+
+    def selector(self, component: str) -> dict[str, str]:
+        return selector_labels(self.APP, self.args.instance, component)

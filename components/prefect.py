@@ -55,7 +55,6 @@ from omgml.k8s import (
     service_account_metadata,
     service_spec,
 )
-from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import Profile
 
@@ -122,6 +121,8 @@ def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Con
 
 @dataclass(frozen=True, kw_only=True)
 class ResolvedPrefect(ResolvedOrchestrator[PrefectArgs, PrefectSizing]):
+    APP = APP
+    VERSION = VERSION
     @property
     def api_url(self) -> str:
         return f"http://{self.name('server')}.{self.args.namespace}.svc.cluster.local:{PORT}/api"
@@ -134,21 +135,8 @@ def resolve(args: PrefectArgs) -> ResolvedPrefect:
         raise ValueError(f"PrefectArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not _POOL.match(args.work_pool):
         raise ValueError(f"PrefectArgs.work_pool: {args.work_pool!r}: use lowercase letters, digits and '-'")
-    return ResolvedPrefect(args=args, sizing=SIZING[args.profile], irsa_roles=_irsa_roles(args))
-
-
-def _irsa_roles(args: PrefectArgs) -> dict[Account, pulumi.Input[str]]:
-    """irsa_role_arns keyed by account (checked against s3_consumers)."""
-    return irsa_roles_by_account("PrefectArgs", APP, args.namespace, args.instance, S3_ACCESS,
-                                 args.irsa_role_arns, args.store.endpoint_url)
-
-
-def _labels(r: ResolvedPrefect, component: str) -> dict[str, str]:
-    return standard_labels(APP, r.args.instance, component, VERSION)
-
-
-def _selector(r: ResolvedPrefect, component: str) -> dict[str, str]:
-    return selector_labels(APP, r.args.instance, component)
+    return ResolvedPrefect(args=args, sizing=SIZING[args.profile], irsa_roles=irsa_roles_by_account(
+        "PrefectArgs", APP, args.namespace, args.instance, S3_ACCESS, args.irsa_role_arns, args.store.endpoint_url))
 
 
 def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
@@ -186,7 +174,7 @@ def server_deployment(r: ResolvedPrefect) -> JsonDict:
     }
     pod = restricted_pod_spec(r.service_account("server"), UID, [container], volumes=volumes)
     # The server also runs the scheduler services: never two at once.
-    return deployment_spec(_selector(r, "server"), pod_template(_labels(r, "server"), pod), strategy=RECREATE)
+    return deployment_spec(r.selector("server"), pod_template(r.labels("server"), pod), strategy=RECREATE)
 
 
 def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = False) -> list[JsonDict]:
@@ -219,7 +207,7 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
             "backoffLimit": 0,
             "ttlSecondsAfterFinished": "{{ finished_job_ttl }}",
             "template": {
-                "metadata": {"labels": _labels(r, "flow-run")},
+                "metadata": {"labels": r.labels("flow-run")},
                 "spec": {
                     "restartPolicy": "Never",
                     # No API token: the flow-run ServiceAccount has automount off (the pod
@@ -317,7 +305,7 @@ def worker_deployment(r: ResolvedPrefect) -> JsonDict:
     # The worker creates flow-run Jobs through the Kubernetes API.
     pod = restricted_pod_spec(r.service_account("worker"), UID, [container], automount_token=True,
                               init_containers=[init], volumes=volumes)
-    return deployment_spec(_selector(r, "worker"), pod_template(_labels(r, "worker"), pod), strategy=RECREATE)
+    return deployment_spec(r.selector("worker"), pod_template(r.labels("worker"), pod), strategy=RECREATE)
 
 
 def worker_role_rules() -> list[JsonDict]:
@@ -333,12 +321,12 @@ def worker_role_rules() -> list[JsonDict]:
 
 
 def server_service(r: ResolvedPrefect) -> JsonDict:
-    return service_spec(_selector(r, "server"), [("http", PORT)])
+    return service_spec(r.selector("server"), [("http", PORT)])
 
 
 def api_egress_policy(r: ResolvedPrefect) -> JsonDict:
     """The worker reaches the Kubernetes API (kind :6443, EKS :443), whose address is unknown at render time."""
-    return egress_policy_spec({"matchLabels": _selector(r, "worker")}, KUBE_API_PORTS)
+    return egress_policy_spec({"matchLabels": r.selector("worker")}, KUBE_API_PORTS)
 
 
 class Prefect(pulumi.ComponentResource):
@@ -354,13 +342,13 @@ class Prefect(pulumi.ComponentResource):
         children = Children(self, args.profile)
 
         def meta(obj: str, component: str) -> JsonDict:
-            return metadata(obj, ns, _labels(r, component))
+            return metadata(obj, ns, r.labels(component))
 
         # AWS S3: the pod-identity webhook gives the flow-run pods their role's credentials.
         accounts = {
             who: k8s.core.v1.ServiceAccount(
                 f"{name}-sa-{who}",
-                metadata=service_account_metadata(r.service_account(who), ns, _labels(r, who), r.irsa_roles.get(who)),
+                metadata=service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
                 automount_service_account_token=who == "worker", opts=children())
             for who in ACCOUNTS
         }
