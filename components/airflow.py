@@ -201,11 +201,6 @@ class AirflowArgs(OrchestratorArgs):
     dags: GitDags | PvcDags = PvcDags()
 
 
-def service_account_name(instance: str, who: Account) -> str:
-    """The ServiceAccount a part, the task pods ("worker") or the migrate Job run as."""
-    return k8s_name(instance, who)
-
-
 def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
     """The ServiceAccounts whose pods read or write task logs in the bucket (see S3_ACCESS)."""
     return account_s3_consumers(APP, namespace, instance, bucket_role, S3_ACCESS)

@@ -55,7 +55,7 @@ from omgml.k8s import (
     service_account_metadata,
     service_spec,
 )
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import require_dns_label
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:orchestration:Prefect"
@@ -107,11 +107,6 @@ SIZING: dict[Profile, PrefectSizing] = {
 class PrefectArgs(OrchestratorArgs):
     instance: str = DEFAULT_INSTANCE
     work_pool: str = "kubernetes"
-
-
-def service_account_name(instance: str, who: Account) -> str:
-    """The ServiceAccount the server, the worker or every flow-run pod runs as."""
-    return k8s_name(instance, who)
 
 
 def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
