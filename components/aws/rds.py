@@ -55,10 +55,12 @@ from omgml.k8s import (
     JsonDict,
     Size,
     exec_probe,
+    job_spec,
     metadata,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
     service_account_annotations,
 )
@@ -386,9 +388,7 @@ def provision_job(args: RdsDatabasesArgs, consumers: list[RdsConsumer], master_s
     """The Job spec that creates the consumers' roles and databases on RDS (re-runnable)."""
     names = rds_names(args.instance)
     host = alias_host(args)
-    template_meta: JsonDict = {"labels": _job_labels(args)}
-    if credentials_checksum is not None:
-        template_meta["annotations"] = {"omgml.dev/rotation-checksum": credentials_checksum}
+    annotations = {"omgml.dev/rotation-checksum": credentials_checksum} if credentials_checksum is not None else None
     fetch: JsonDict = {
         "name": "fetch-master-secret",
         "image": AWS_CLI_IMAGE,
@@ -428,29 +428,14 @@ def provision_job(args: RdsDatabasesArgs, consumers: list[RdsConsumer], master_s
         "volumeMounts": [{"name": "master", "mountPath": MASTER_DIR, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
-    return {
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": 900,
-        "template": {
-            "metadata": template_meta,
-            "spec": {
-                "restartPolicy": "Never",
-                "serviceAccountName": names.job_service_account,
-                # The IRSA webhook mounts its own projected token for STS; the Kubernetes API
-                # token is not needed.
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(PSQL_UID, PSQL_UID),
-                "initContainers": [fetch],
-                "containers": [provision],
-                "volumes": [
-                    # Memory-backed: the master password never touches a node's disk.
-                    {"name": "master", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                ],
-            },
-        },
-    }
+    # The IRSA webhook mounts its own projected token for STS; the Kubernetes API token is not needed.
+    pod = restricted_pod_spec(names.job_service_account, PSQL_UID, [provision], init_containers=[fetch],
+                              restartPolicy="Never", volumes=[
+        # Memory-backed: the master password never touches a node's disk.
+        {"name": "master", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+    ])
+    return job_spec(pod_template(_job_labels(args), pod, annotations), backoff_limit=6, active_deadline_seconds=900)
 
 
 def job_egress_policy(args: RdsDatabasesArgs) -> list[JsonDict]:
