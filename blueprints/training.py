@@ -1,6 +1,6 @@
 """Training phase: Kubeflow Pipelines and the platform's GPU compute.
 
-- Kubeflow Pipelines 2.17 (components/kubeflow.py) with its control plane in
+- Kubeflow Pipelines 2.17 (components/kubeflow/) with its control plane in
   `phases.training.kubeflow.namespace` and pipeline steps in `.user_namespace`. Both
   namespaces, their Pod Security levels and their egress to the data namespace belong to the
   foundation (it copies the object-store Secret into them), so this phase only deploys into
