@@ -1,95 +1,115 @@
-"""What one phase hands to the next: stack outputs, read back through a StackReference.
+"""What one phase hands to the next: typed stack outputs, read back through a StackReference.
 
-Keys are plain strings shared by the exporting blueprint and the reading one, so a rename
-breaks a test here rather than a deployment.
+Each phase's outputs are a dataclass whose field names are the stack output keys, so the
+exporting blueprint and the reading one share one definition and a rename breaks a type
+check, not a deployment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-# Exported by the foundation phase. A disabled component exports "" for its keys.
-FOUNDATION_KEYS: tuple[str, ...] = (
-    "data_namespace",
+from omgml.components.contracts import (
+    AWS_FOUNDATION_KEYS,
+    EksClusterOutputs,
+    as_stack_outputs,
+    output_keys,
+    read_stack_outputs,
+)
+
+
+@dataclass(frozen=True)
+class FoundationOutputs:
+    """Exported by the foundation phase. A disabled component exports "" for its fields."""
+
+    data_namespace: pulumi.Input[str]
     # Namespaces the foundation created (data + the enabled phases' namespaces): later phases
     # deploy into them but must not create them again.
-    "platform_namespaces",
-    "mlflow_tracking_uri",
-    "object_store_endpoint",
-    "object_store_region",
+    platform_namespaces: pulumi.Input[Sequence[str]]
+    mlflow_tracking_uri: pulumi.Input[str]
+    object_store_endpoint: pulumi.Input[str]  # "" on AWS S3
+    object_store_region: pulumi.Input[str]
     # Name of the Secret (keys AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) in every platform namespace.
-    "object_store_secret",
-    "mlflow_bucket",
-    "features_bucket",
-    "models_bucket",
-    "pipelines_bucket",
+    object_store_secret: pulumi.Input[str]
+    # One per omgml.buckets.BUCKET_ROLES (`<role>_bucket`).
+    mlflow_bucket: pulumi.Input[str]
+    features_bucket: pulumi.Input[str]
+    models_bucket: pulumi.Input[str]
+    pipelines_bucket: pulumi.Input[str]
     # S3 consumer name → IRSA role ARN (blueprints/s3.py); {} unless the object store is S3.
-    "s3_irsa_roles",
-    "redis_host",
-    "redis_port",  # a string ("6379"), ready for env vars and ConfigMap data
+    s3_irsa_roles: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    redis_host: pulumi.Input[str]
+    redis_port: pulumi.Input[str]  # a string ("6379"), ready for env vars and ConfigMap data
     # Name of the Secret (key `password`) in every platform namespace.
-    "redis_secret",
-    "redis_tls",  # "true" for ElastiCache (TLS required), "false" in-cluster
-    "kafka_bootstrap",
-    "feast_endpoint",
+    redis_secret: pulumi.Input[str]
+    redis_tls: pulumi.Input[str]  # "true" for ElastiCache (TLS required), "false" in-cluster
+    kafka_bootstrap: pulumi.Input[str]
+    feast_endpoint: pulumi.Input[str]
     # Postgres consumer Secrets (keys host, port, database, username, password) in
     # phases.training.orchestration.namespace; "" when Airflow / Prefect is off.
-    "airflow_db_secret",
-    "prefect_db_secret",
-    # Target aws only (components/aws/platform.py AWS_FOUNDATION_KEYS; a test keeps the two equal):
-    # the VPC, the EKS cluster (its kubeconfig rebuilds the Kubernetes provider in later phases)
-    # and what GPU node groups join.
-    "aws_region",
-    "vpc_id",
-    "vpc_cidr",
-    "eks_cluster_name",
-    "eks_kubeconfig",
-    "eks_node_role_arn",
-    "eks_node_security_group_id",
-    "eks_private_subnet_ids",
-    "eks_oidc_provider_arn",
-    "eks_oidc_issuer",
-)
-# Exported by the training phase.
-TRAINING_KEYS: tuple[str, ...] = (
-    "training_enabled",
+    airflow_db_secret: pulumi.Input[str]
+    prefect_db_secret: pulumi.Input[str]
+    # Target aws only: the VPC and EKS cluster (components/aws), exported beside the rest.
+    eks: EksClusterOutputs | None = None
+
+    def exports(self) -> dict[str, Any]:
+        """The stack outputs: one per field, the EKS ones flat beside the rest."""
+        out = {key: getattr(self, key) for key in FOUNDATION_CORE_KEYS}
+        if self.eks is not None:
+            out.update(as_stack_outputs(self.eks))
+        return out
+
+    @classmethod
+    def read(cls, get: Callable[[str], pulumi.Output[Any]], aws: bool) -> FoundationOutputs:
+        """Read back from the foundation's stack (`get` is StackReference.get_output)."""
+        eks = read_stack_outputs(EksClusterOutputs, get) if aws else None
+        return cls(**{key: get(key) for key in FOUNDATION_CORE_KEYS}, eks=eks)
+
+    def require_eks(self) -> EksClusterOutputs:
+        if self.eks is None:
+            raise ValueError("the foundation phase exported no EKS cluster (target local?); deploy the foundation "
+                             "phase with target aws first (`omgml up <project> --phase foundation`)")
+        return self.eks
+
+
+FOUNDATION_CORE_KEYS = tuple(k for k in output_keys(FoundationOutputs) if k != "eks")
+FOUNDATION_KEYS = (*FOUNDATION_CORE_KEYS, *AWS_FOUNDATION_KEYS)
+
+
+@dataclass(frozen=True)
+class TrainingOutputs:
+    """Exported by the training phase."""
+
+    training_enabled: bool
     # Kubeflow Pipelines ("" when disabled): control-plane namespace, the namespace pipeline
     # steps and training jobs run in, the API endpoint and the UI Service (port 80).
-    "kfp_namespace",
-    "training_namespace",
-    "kfp_endpoint",
-    "kfp_ui_service",
+    kfp_namespace: pulumi.Input[str]
+    training_namespace: pulumi.Input[str]
+    kfp_endpoint: pulumi.Input[str]
+    kfp_ui_service: pulumi.Input[str]
     # GPU compute of the whole platform (training and serving pools): pool names, each pool's
     # node labels, the taint every GPU node carries ({key, value, effect}), whether pods may
     # request nvidia.com/gpu (false on a local cluster without a GPU: CPU fallback), and the
     # device plugin's namespace ("" when none is installed).
-    "gpu_pools",
-    "gpu_pool_labels",
-    "gpu_taint",
-    "gpu_available",
-    "device_plugin_namespace",
+    gpu_pools: pulumi.Input[Sequence[str]]
+    gpu_pool_labels: pulumi.Input[Mapping[str, Mapping[str, str]]]
+    gpu_taint: pulumi.Input[Mapping[str, str]]
+    gpu_available: pulumi.Input[bool]
+    device_plugin_namespace: pulumi.Input[str]
     # Pools that have EKS node groups (aws, once the cluster's outputs exist; [] on local).
-    "gpu_node_groups",
+    gpu_node_groups: pulumi.Input[Sequence[str]]
     # Orchestrators ("" when off): Airflow's API server (UI + REST, port 8080) and Prefect's API URL.
-    "airflow_api_endpoint",
-    "prefect_api_url",
-)
-
-
-class PhaseOutputs:
-    """Outputs of an earlier phase, from a StackReference (real engine or the synth's mock)."""
-
-    def __init__(self, values: Mapping[str, pulumi.Output[Any]]) -> None:
-        self._values = dict(values)
+    airflow_api_endpoint: pulumi.Input[str]
+    prefect_api_url: pulumi.Input[str]
 
     @classmethod
-    def from_reference(cls, ref: pulumi.StackReference, keys: tuple[str, ...]) -> PhaseOutputs:
-        return cls({k: ref.get_output(k) for k in keys})
+    def read(cls, get: Callable[[str], pulumi.Output[Any]]) -> TrainingOutputs:
+        """Read back from the training stack (`get` is StackReference.get_output)."""
+        return read_stack_outputs(cls, get)
 
-    def get(self, key: str) -> pulumi.Output[Any]:
-        if key not in self._values:
-            raise KeyError(f"the earlier phase exports no {key!r}; known: {sorted(self._values)}")
-        return self._values[key]
+
+TRAINING_KEYS = output_keys(TrainingOutputs)

@@ -17,6 +17,9 @@ MSK and S3 behind the same endpoint contracts. S3 has no static keys: this phase
 IRSA role per S3 consumer of the whole platform (blueprints/s3.py: MLflow and Feast here,
 Kubeflow/Airflow/Prefect in training, the model server and the drift job in serving) and
 exports their ARNs as `s3_irsa_roles` for the later phases to annotate their ServiceAccounts.
+
+What it exports is blueprints/contracts.FoundationOutputs (on aws with the cluster's
+EksClusterOutputs beside it).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.blueprints.s3 import ROLES_KEY, s3_consumers
+from omgml.blueprints.contracts import FoundationOutputs
+from omgml.blueprints.s3 import s3_consumers
 from omgml.buckets import BUCKET_ROLES, bucket_names
 from omgml.components.airflow import AirflowConnections, AirflowConnectionsArgs
 from omgml.components.feast import Feast, FeastArgs
@@ -103,6 +107,7 @@ def _peer_egress(ns: NamespaceArgs, data_namespace: str) -> list[str]:
 
 
 class Foundation(pulumi.ComponentResource):
+    outputs: FoundationOutputs
     exports: dict[str, Any]
 
     def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -221,25 +226,27 @@ class Foundation(pulumi.ComponentResource):
         def db_secret(consumer: str) -> str:
             return databases[consumer].secret if consumer in databases else ""
 
-        self.exports = {
-            "data_namespace": namespaces[0].name,
-            "platform_namespaces": [a.name for a in ns_args],
-            "mlflow_tracking_uri": mlflow.tracking_uri if mlflow else "",
-            "object_store_endpoint": store.endpoint_url if store else "",
-            "object_store_region": store.region if store else "",
-            "object_store_secret": store.access_key_ref.secret_name if store else "",
-            # consumer name → IRSA role ARN (blueprints/s3.py); {} unless S3 is managed.
-            ROLES_KEY: {c: role.arn for c, role in s3.roles.items()} if s3 is not None else {},
+        self.outputs = FoundationOutputs(
+            data_namespace=namespaces[0].name,
+            platform_namespaces=[a.name for a in ns_args],
+            mlflow_tracking_uri=mlflow.tracking_uri if mlflow else "",
+            object_store_endpoint=store.endpoint_url if store else "",
+            object_store_region=store.region if store else "",
+            object_store_secret=store.access_key_ref.secret_name if store else "",
             **{f"{role}_bucket": buckets.get(role, "") for role in BUCKET_ROLES},
+            # consumer name → IRSA role ARN (blueprints/s3.py); {} unless S3 is managed.
+            s3_irsa_roles={c: role.arn for c, role in s3.roles.items()} if s3 is not None else {},
             # ElastiCache's own name (TLS clients check it); the in-cluster Service otherwise.
-            "redis_host": (redis.managed_host or redis.host) if redis else "",
-            "redis_port": str(redis.port) if redis else "",
-            "redis_secret": redis.password_ref.secret_name if redis else "",
-            "redis_tls": "true" if redis is not None and redis.tls else "false",
+            redis_host=(redis.managed_host or redis.host) if redis else "",
+            redis_port=str(redis.port) if redis else "",
+            redis_secret=redis.password_ref.secret_name if redis else "",
+            redis_tls="true" if redis is not None and redis.tls else "false",
             # MSK's brokers are known only at deploy time (TLS + IAM on 9098).
-            "kafka_bootstrap": (kafka.managed_bootstrap_servers or kafka.bootstrap_servers) if kafka else "",
-            "feast_endpoint": feast.endpoint if feast else "",
-            "airflow_db_secret": db_secret("airflow"),
-            "prefect_db_secret": db_secret("prefect"),
-        }
+            kafka_bootstrap=(kafka.managed_bootstrap_servers or kafka.bootstrap_servers) if kafka else "",
+            feast_endpoint=feast.endpoint if feast else "",
+            airflow_db_secret=db_secret("airflow"),
+            prefect_db_secret=db_secret("prefect"),
+            eks=args.aws.outputs if args.aws is not None else None,
+        )
+        self.exports = self.outputs.exports()
         self.register_outputs(self.exports)

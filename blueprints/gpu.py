@@ -12,17 +12,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from omgml.blueprints.contracts import PhaseOutputs
+from omgml.blueprints.contracts import FoundationOutputs
 from omgml.components.device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from omgml.components.gpupool import GpuPool, GpuPoolArgs
 from omgml.spec import GpuPoolSpec, PlatformSpec
-
-# Where EKS node groups join: stack outputs of the foundation on aws. Args field → output key.
-EKS_KEYS: dict[str, str] = {
-    "cluster_name": "eks_cluster_name",
-    "node_role_arn": "eks_node_role_arn",
-    "subnet_ids": "eks_private_subnet_ids",
-}
 
 
 @dataclass(frozen=True)
@@ -32,8 +25,10 @@ class EksNodeTarget:
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
 
     @classmethod
-    def from_foundation(cls, foundation: PhaseOutputs) -> EksNodeTarget:
-        return cls(**{field: foundation.get(key) for field, key in EKS_KEYS.items()})
+    def from_foundation(cls, foundation: FoundationOutputs) -> EksNodeTarget:
+        """Where node groups join: the foundation's EKS cluster, its node role and private subnets."""
+        eks = foundation.require_eks()
+        return cls(eks.eks_cluster_name, eks.eks_node_role_arn, eks.eks_private_subnet_ids)
 
 
 def needs_device_plugin(spec: PlatformSpec, pools: Sequence[GpuPoolSpec]) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pulumi
 
-from omgml.blueprints.contracts import PhaseOutputs
+from omgml.blueprints.contracts import FoundationOutputs
 from omgml.components import airflow, evidently, feast, kubeflow, mlflow, modelserver, prefect
 from omgml.components.contracts import S3Consumer
 from omgml.spec import PlatformSpec
@@ -87,9 +87,9 @@ def s3_consumers(spec: PlatformSpec, buckets: Mapping[str, str]) -> tuple[S3Cons
     return tuple(out)
 
 
-def role_arns(fnd: PhaseOutputs, consumers: Sequence[S3Consumer]) -> dict[str, pulumi.Output[str]]:
+def role_arns(fnd: FoundationOutputs, consumers: Sequence[S3Consumer]) -> dict[str, pulumi.Output[str]]:
     """The foundation's role ARN for each consumer, as the component's `irsa_role_arns`."""
-    roles = fnd.get(ROLES_KEY)
+    roles = pulumi.Output.from_input(fnd.s3_irsa_roles)
 
     def pick(name: str) -> pulumi.Output[str]:
         def arn(exported: Any) -> str:
@@ -103,7 +103,7 @@ def role_arns(fnd: PhaseOutputs, consumers: Sequence[S3Consumer]) -> dict[str, p
     return {c.name: pick(c.name) for c in consumers}
 
 
-def role_arn(fnd: PhaseOutputs, consumers: Sequence[S3Consumer]) -> pulumi.Output[str]:
+def role_arn(fnd: FoundationOutputs, consumers: Sequence[S3Consumer]) -> pulumi.Output[str]:
     """`role_arns` for a component with a single consumer (the model server, the drift job)."""
     if len(consumers) != 1:
         raise ValueError(f"role_arn: expected one S3 consumer, got {[c.name for c in consumers]}; use role_arns")

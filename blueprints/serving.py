@@ -3,7 +3,7 @@
 The serving namespace itself belongs to the foundation (it copies the object-store and Redis
 credentials into it, and owns its NetworkPolicies, including egress to the data namespace);
 this phase deploys into it. Everything from the foundation arrives as stack outputs
-(`args.foundation.get(key)`, keys in blueprints/contracts.py).
+(`args.foundation`, a blueprints/contracts.FoundationOutputs).
 
 What Prometheus scrapes comes from `scrape_targets(spec)`: exactly the components of this spec
 that serve Prometheus metrics. The foundation's components serve none today, for these reasons
@@ -27,15 +27,16 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.blueprints.contracts import PhaseOutputs
+from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
 from omgml.blueprints.s3 import role_arn, uses_managed_s3
 from omgml.components import evidently as evidently_component
 from omgml.components import modelserver
+from omgml.components.contracts import StoreRef
 from omgml.components.evidently import Evidently, EvidentlyArgs
 from omgml.components.modelserver import ModelServerArgs, metrics_endpoint, model_server_for, server_name
 from omgml.components.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
-from omgml.k8s import JsonDict
+from omgml.k8s import JsonDict, secret_env
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, PlatformSpec
@@ -56,8 +57,8 @@ FOUNDATION_METRICS: dict[str, tuple[bool, str]] = {
 @dataclass(frozen=True)
 class ServingArgs:
     spec: PlatformSpec
-    foundation: PhaseOutputs
-    training: PhaseOutputs | None
+    foundation: FoundationOutputs
+    training: TrainingOutputs | None
 
 
 def serving_gpu_pool(spec: PlatformSpec) -> GpuPoolSpec | None:
@@ -106,15 +107,15 @@ def model_env_keys(spec: PlatformSpec) -> list[str]:
     return keys
 
 
-def _model_env_values(spec: PlatformSpec, fnd: PhaseOutputs) -> dict[str, pulumi.Input[str]]:
+def _model_env_values(spec: PlatformSpec, fnd: FoundationOutputs) -> dict[str, pulumi.Input[str]]:
     source: dict[str, pulumi.Input[str]] = {
-        "FEAST_FEATURE_SERVER_URL": fnd.get("feast_endpoint") if spec.phases.foundation.feast.enabled else "",
-        "REDIS_HOST": fnd.get("redis_host") if spec.phases.foundation.redis.enabled else "",
-        "REDIS_PORT": fnd.get("redis_port") if spec.phases.foundation.redis.enabled else "",
+        "FEAST_FEATURE_SERVER_URL": fnd.feast_endpoint if spec.phases.foundation.feast.enabled else "",
+        "REDIS_HOST": fnd.redis_host if spec.phases.foundation.redis.enabled else "",
+        "REDIS_PORT": fnd.redis_port if spec.phases.foundation.redis.enabled else "",
         # ElastiCache requires TLS (and checks the host name above); the in-cluster Redis is plain.
-        "REDIS_TLS": fnd.get("redis_tls") if spec.phases.foundation.redis.enabled else "",
-        "MLFLOW_TRACKING_URI": fnd.get("mlflow_tracking_uri") if spec.phases.foundation.mlflow.enabled else "",
-        "KAFKA_BOOTSTRAP_SERVERS": fnd.get("kafka_bootstrap") if spec.phases.foundation.kafka.enabled else "",
+        "REDIS_TLS": fnd.redis_tls if spec.phases.foundation.redis.enabled else "",
+        "MLFLOW_TRACKING_URI": fnd.mlflow_tracking_uri if spec.phases.foundation.mlflow.enabled else "",
+        "KAFKA_BOOTSTRAP_SERVERS": fnd.kafka_bootstrap if spec.phases.foundation.kafka.enabled else "",
         "INFERENCE_LOG_TOPIC": spec.phases.serving.inference_log_topic,
     }
     return {k: source[k] for k in model_env_keys(spec)}
@@ -135,9 +136,8 @@ class Serving(pulumi.ComponentResource):
         ns = s.namespace
         instance = spec.name
         child = pulumi.ResourceOptions(parent=self)
-        endpoint = fnd.get("object_store_endpoint")
-        region = fnd.get("object_store_region")
-        store_secret = fnd.get("object_store_secret")
+        store = StoreRef(endpoint_url=fnd.object_store_endpoint, region=fnd.object_store_region,
+                         secret_name=fnd.object_store_secret)
         # AWS S3: each workload's own IRSA role from the foundation (blueprints/s3.py), no keys.
         s3_roles = uses_managed_s3(spec)
         self.exports["serving_namespace"] = ns
@@ -161,14 +161,12 @@ class Serving(pulumi.ComponentResource):
             extra_env: list[JsonDict] = []
             if spec.phases.foundation.redis.enabled:
                 # The Redis password stays in its Secret (copied here by the foundation).
-                extra_env.append({"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {
-                    "name": fnd.get("redis_secret"), "key": "password"}}})
+                extra_env.append(secret_env("REDIS_PASSWORD", fnd.redis_secret, "password"))
             pool = serving_gpu_pool(spec)
             server_cls = model_server_for(s.server.kind)
             server = server_cls(f"{name}-model-server", ModelServerArgs(
                 namespace=ns, instance=instance, kind=s.server.kind,
-                endpoint_url=endpoint, region=region, secret_name=store_secret,
-                bucket=fnd.get("models_bucket"),
+                store=store, bucket=fnd.models_bucket,
                 replicas=s.server.replicas, max_replicas=s.server.max_replicas,
                 model_control_mode=s.server.model_control_mode, profile=spec.profile,
                 repository_prefix=s.server.repository_prefix, models=tuple(s.server.models),
@@ -199,8 +197,7 @@ class Serving(pulumi.ComponentResource):
             e = s.evidently
             evidently = Evidently(f"{name}-evidently", EvidentlyArgs(
                 namespace=ns, instance=instance, reference_path=e.reference_path, current_path=e.current_path,
-                endpoint_url=endpoint, region=region, store_secret=store_secret,
-                default_bucket=fnd.get("features_bucket"),
+                store=store, default_bucket=fnd.features_bucket,
                 pushgateway_url=prometheus.pushgateway_url if prometheus is not None else None,
                 schedule=e.schedule, profile=spec.profile, storage_gib=e.storage_gib, project=e.project,
                 drift_share=e.drift_share, dataset_format=e.dataset_format,

@@ -1,6 +1,6 @@
 """Training phase: Kubeflow Pipelines and the platform's GPU compute.
 
-- Kubeflow Pipelines 2.17 (components/kubeflow.py) with its control plane in
+- Kubeflow Pipelines 2.17 (components/kubeflow/) with its control plane in
   `phases.training.kubeflow.namespace` and pipeline steps in `.user_namespace`. Both
   namespaces, their Pod Security levels and their egress to the data namespace belong to the
   foundation (it copies the object-store Secret into them), so this phase only deploys into
@@ -18,7 +18,7 @@
   ServiceAccount annotated with its own IRSA role, created by the foundation (blueprints/s3.py)
   and read back from its `s3_irsa_roles` output; no static keys exist.
 
-Everything the serving phase needs comes out as TRAINING_KEYS (blueprints/contracts.py).
+Everything the serving phase needs comes out as blueprints/contracts.TrainingOutputs.
 """
 
 from __future__ import annotations
@@ -28,15 +28,16 @@ from typing import Any
 
 import pulumi
 
-from omgml.blueprints.contracts import PhaseOutputs
+from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
 from omgml.blueprints.s3 import role_arns, uses_managed_s3
 from omgml.components import airflow as airflow_component
 from omgml.components import kubeflow as kubeflow_component
 from omgml.components import prefect as prefect_component
 from omgml.components.airflow import Airflow, AirflowArgs, GitDags, PvcDags
+from omgml.components.contracts import StoreRef, as_stack_outputs
 from omgml.components.gpupool import gpu_pool_labels, gpu_taint
-from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs, StoreRef
+from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs
 from omgml.components.prefect import Prefect, PrefectArgs
 from omgml.spec import PlatformSpec
 
@@ -46,7 +47,7 @@ TYPE_TOKEN = "omgml:blueprints:Training"
 @dataclass(frozen=True)
 class TrainingArgs:
     spec: PlatformSpec
-    foundation: PhaseOutputs
+    foundation: FoundationOutputs
     # The EKS cluster the GPU node groups join; None: read it from the foundation's outputs.
     eks: EksNodeTarget | None = None
 
@@ -69,6 +70,7 @@ def gpu_exports(spec: PlatformSpec) -> dict[str, Any]:
 
 
 class Training(pulumi.ComponentResource):
+    outputs: TrainingOutputs
     exports: dict[str, Any]
 
     def __init__(self, name: str, args: TrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -83,7 +85,7 @@ class Training(pulumi.ComponentResource):
         device_plugin_ns, node_groups = gpu_compute(name, spec, pools, eks, self)
 
         kfp_on = t.enabled and t.kubeflow.enabled
-        self.exports = {
+        values: dict[str, Any] = {
             "training_enabled": t.enabled,
             "kfp_namespace": t.kubeflow.namespace if kfp_on else "",
             "training_namespace": t.kubeflow.user_namespace if kfp_on else "",
@@ -102,12 +104,12 @@ class Training(pulumi.ComponentResource):
                 user_namespace=kf.user_namespace,
                 profile=spec.profile,
                 store=StoreRef(
-                    endpoint_url=fnd.get("object_store_endpoint"),
-                    region=fnd.get("object_store_region"),
-                    secret_name=fnd.get("object_store_secret"),
+                    endpoint_url=fnd.object_store_endpoint,
+                    region=fnd.object_store_region,
+                    secret_name=fnd.object_store_secret,
                 ),
-                pipelines_bucket=fnd.get("pipelines_bucket"),
-                mlflow_tracking_uri=fnd.get("mlflow_tracking_uri"),
+                pipelines_bucket=fnd.pipelines_bucket,
+                mlflow_tracking_uri=fnd.mlflow_tracking_uri,
                 mysql_storage_gib=kf.mysql_storage_gib,
                 restricted_steps=kf.step_pod_security == "restricted",
                 instance=spec.name,
@@ -115,37 +117,42 @@ class Training(pulumi.ComponentResource):
                 irsa_role_arns=role_arns(fnd, kubeflow_component.s3_consumers(
                     kf.namespace, kf.user_namespace, "pipelines")) if uses_managed_s3(spec) else None,
             ), child)
-            self.exports["kfp_endpoint"] = kfp.api_endpoint
-            self.exports["kfp_ui_service"] = kfp.ui_service
-        self._orchestrators(name, spec, fnd, child)
+            values["kfp_endpoint"] = kfp.api_endpoint
+            values["kfp_ui_service"] = kfp.ui_service
+        values.update(self._orchestrators(name, spec, fnd, child))
+        self.outputs = TrainingOutputs(**values)
+        self.exports = as_stack_outputs(self.outputs)
         self.register_outputs(self.exports)
 
-    def _orchestrators(self, name: str, spec: PlatformSpec, fnd: PhaseOutputs,
-                       child: pulumi.ResourceOptions) -> None:
+    def _orchestrators(self, name: str, spec: PlatformSpec, fnd: FoundationOutputs,
+                       child: pulumi.ResourceOptions) -> dict[str, Any]:
+        """Airflow and Prefect; returns their TrainingOutputs fields."""
+        out: dict[str, Any] = {}
         t = spec.phases.training
         if not t.orchestration_namespace_needed():
-            return
+            return out
         ns = t.orchestration.namespace
-        store = StoreRef(endpoint_url=fnd.get("object_store_endpoint"), region=fnd.get("object_store_region"),
-                         secret_name=fnd.get("object_store_secret"))
+        store = StoreRef(endpoint_url=fnd.object_store_endpoint, region=fnd.object_store_region,
+                         secret_name=fnd.object_store_secret)
         if t.airflow.enabled:
             a = t.airflow
             dags: GitDags | PvcDags = (
                 GitDags(a.dags_git.git_url, a.dags_git.ref, a.dags_git.path, a.dags_git.period_seconds)
                 if a.dags_git is not None else PvcDags(a.dags_storage_gib, a.dags_access_mode))
             airflow = Airflow(f"{name}-airflow", AirflowArgs(
-                namespace=ns, profile=spec.profile, database_secret=fnd.get("airflow_db_secret"), store=store,
-                mlflow_tracking_uri=fnd.get("mlflow_tracking_uri"), logs_bucket=fnd.get("pipelines_bucket"),
+                namespace=ns, profile=spec.profile, database_secret=fnd.airflow_db_secret, store=store,
+                mlflow_tracking_uri=fnd.mlflow_tracking_uri, logs_bucket=fnd.pipelines_bucket,
                 dags=dags,
                 irsa_role_arns=role_arns(fnd, airflow_component.s3_consumers(
                     ns, airflow_component.DEFAULT_INSTANCE, "pipelines")) if uses_managed_s3(spec) else None,
             ), child)
-            self.exports["airflow_api_endpoint"] = airflow.api_endpoint
+            out["airflow_api_endpoint"] = airflow.api_endpoint
         if t.prefect.enabled:
             prefect = Prefect(f"{name}-prefect", PrefectArgs(
-                namespace=ns, profile=spec.profile, database_secret=fnd.get("prefect_db_secret"), store=store,
-                mlflow_tracking_uri=fnd.get("mlflow_tracking_uri"), work_pool=t.prefect.work_pool,
+                namespace=ns, profile=spec.profile, database_secret=fnd.prefect_db_secret, store=store,
+                mlflow_tracking_uri=fnd.mlflow_tracking_uri, work_pool=t.prefect.work_pool,
                 irsa_role_arns=role_arns(fnd, prefect_component.s3_consumers(
                     ns, prefect_component.DEFAULT_INSTANCE, "pipelines")) if uses_managed_s3(spec) else None,
             ), child)
-            self.exports["prefect_api_url"] = prefect.api_url
+            out["prefect_api_url"] = prefect.api_url
+        return out

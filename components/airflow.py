@@ -43,8 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
 
@@ -54,24 +53,36 @@ import pulumi_random as random
 import yaml
 
 from omgml.components.contracts import (
-    ROLE_ARN_ANNOTATION,
     ObjectStoreEndpoint,
     RedisEndpoint,
     S3Consumer,
-    irsa_roles_by_consumer,
-    tool_s3_consumers,
+    StoreRef,
+    account_s3_consumers,
+    irsa_roles_by_account,
 )
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
-from omgml.components.kubeflow import StoreRef
+from omgml.components.options import Children
+from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
+from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
+    KUBE_API_PORTS,
+    RECREATE,
     JsonDict,
     Size,
+    deployment_spec,
+    egress_policy_spec,
     exec_probe,
     http_probe,
+    job_spec,
+    metadata,
     plain_env,
+    pod_template,
     restricted_container_security_context,
     restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
+    service_account_metadata,
+    service_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -111,10 +122,7 @@ JWT_SECRET_KEY = "jwt-secret"
 API_SECRET_KEY = "api-secret-key"
 FERNET_KEY = "fernet-key"
 # Keys of the Postgres consumer Secret (components/postgres.py).
-DB_KEYS = {"AIRFLOW_DB_HOST": "host", "AIRFLOW_DB_PORT": "port", "AIRFLOW_DB_NAME": "database",
-           "AIRFLOW_DB_USER": "username", "AIRFLOW_DB_PASSWORD": "password"}
-SQL_ALCHEMY_CONN = ("postgresql+psycopg2://$(AIRFLOW_DB_USER):$(AIRFLOW_DB_PASSWORD)"
-                    "@$(AIRFLOW_DB_HOST):$(AIRFLOW_DB_PORT)/$(AIRFLOW_DB_NAME)")
+SQL_ALCHEMY_CONN = consumer_database_url("AIRFLOW_DB", "psycopg2")
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
 Part = Literal["api-server", "scheduler", "dag-processor", "triggerer"]
@@ -186,51 +194,22 @@ class PvcDags:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AirflowArgs:
-    namespace: str
+class AirflowArgs(OrchestratorArgs):
     instance: str = DEFAULT_INSTANCE
-    profile: Profile = "laptop"
-    # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
-    database_secret: pulumi.Input[str]
-    store: StoreRef
-    mlflow_tracking_uri: pulumi.Input[str]
     # Bucket for task logs (remote logging); task pods are deleted when they end.
     logs_bucket: pulumi.Input[str]
     dags: GitDags | PvcDags = PvcDags()
-    # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (`s3_consumers`) → IAM role
-    # ARN, each annotating its ServiceAccount; the pods then carry no key variables.
-    irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
-
-
-def service_account_name(instance: str, who: Account) -> str:
-    """The ServiceAccount a part, the task pods ("worker") or the migrate Job run as."""
-    return k8s_name(instance, who)
 
 
 def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
     """The ServiceAccounts whose pods read or write task logs in the bucket (see S3_ACCESS)."""
-    return tool_s3_consumers(APP, namespace, bucket_role, {
-        who: (service_account_name(instance, who), read_only) for who, read_only in S3_ACCESS.items()})
+    return account_s3_consumers(APP, namespace, instance, bucket_role, S3_ACCESS)
 
 
-@dataclass(frozen=True)
-class ResolvedAirflow:
-    args: AirflowArgs
-    sizing: AirflowSizing
-    prefix: str
-    # Account → IAM role ARN on IRSA (every account of S3_ACCESS); empty with static keys.
-    irsa_roles: dict[Account, pulumi.Input[str]] = field(default_factory=dict)
-
-    def name(self, *parts: str) -> str:
-        return k8s_name(self.prefix, *parts)
-
-    def service_account(self, who: Account) -> str:
-        return service_account_name(self.args.instance, who)
-
-    @property
-    def irsa(self) -> bool:
-        return bool(self.irsa_roles)
-
+@dataclass(frozen=True, kw_only=True)
+class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
+    APP = APP
+    VERSION = VERSION
     @property
     def secret(self) -> str:
         return self.name("secrets")
@@ -287,32 +266,12 @@ def resolve(args: AirflowArgs) -> ResolvedAirflow:
                              "every 10 seconds")
     elif dags.storage_gib < 1:
         raise ValueError(f"AirflowArgs.dags.storage_gib: {dags.storage_gib} must be at least 1")
-    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], prefix=args.instance,
-                           irsa_roles=_irsa_roles(args))
-
-
-def _irsa_roles(args: AirflowArgs) -> dict[Account, pulumi.Input[str]]:
-    """irsa_role_arns keyed by account (checked against s3_consumers)."""
-    consumers = s3_consumers(args.namespace, args.instance, "")
-    roles = irsa_roles_by_consumer("AirflowArgs", consumers, args.irsa_role_arns, args.store.endpoint_url)
-    who_by_sa = {service_account_name(args.instance, who): who for who in S3_ACCESS}
-    return {who_by_sa[c.service_account]: roles[c.name] for c in consumers if c.name in roles}
-
-
-def _labels(r: ResolvedAirflow, component: str) -> dict[str, str]:
-    return standard_labels(APP, r.args.instance, component, VERSION)
-
-
-def _selector(r: ResolvedAirflow, component: str) -> dict[str, str]:
-    return selector_labels(APP, r.args.instance, component)
+    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], irsa_roles=irsa_roles_by_account(
+        "AirflowArgs", APP, args.namespace, args.instance, S3_ACCESS, args.irsa_role_arns, args.store.endpoint_url))
 
 
 def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
-    """Every part of the connection from the consumer Secret, then the URL composed from them
-    by Kubernetes (`$(VAR)` refers to the variables defined before it)."""
-    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]  # type: ignore[arg-type]
-    env.append(plain_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", SQL_ALCHEMY_CONN))
-    return env
+    return consumer_env(database_secret, "AIRFLOW_DB", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "psycopg2")
 
 
 def object_store_connection(endpoint_url: str, region: str) -> str:
@@ -329,10 +288,7 @@ def store_env(store: StoreRef, irsa: bool) -> list[JsonDict]:
     """The object store for the long-lived parts of S3_ACCESS. On IRSA neither key nor endpoint
     variables: AWS S3 needs no endpoint override, and leaving both out (rather than empty) keeps
     every client on its default endpoint and credential chain, not only botocore."""
-    keys = [] if irsa else [
-        secret_env("AWS_ACCESS_KEY_ID", store.secret_name, store.access_key_key),  # type: ignore[arg-type]
-        secret_env("AWS_SECRET_ACCESS_KEY", store.secret_name, store.secret_key_key),  # type: ignore[arg-type]
-    ]
+    keys = [] if irsa else store.key_env()
     endpoint = [] if irsa else [
         {"name": "AWS_ENDPOINT_URL", "value": store.endpoint_url},
         {"name": "MLFLOW_S3_ENDPOINT_URL", "value": store.endpoint_url},
@@ -501,66 +457,40 @@ def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] 
     }
     if part == "api-server":
         container["ports"] = [{"name": "http", "containerPort": API_PORT, "protocol": "TCP"}]
-    meta: JsonDict = {"labels": _labels(r, part)}
-    if checksum is not None:
-        meta["annotations"] = {"omgml.dev/credentials-checksum": checksum}
+    annotations = {"omgml.dev/credentials-checksum": checksum} if checksum is not None else None
     replicas = r.sizing.api_replicas if part == "api-server" else 1
-    return {
-        "replicas": replicas,
-        "selector": {"matchLabels": _selector(r, part)},
-        # One scheduler/dag-processor at a time keeps the laptop budget; Recreate avoids two
-        # during a rollout (the api-server is stateless and rolls).
-        "strategy": {"type": "RollingUpdate"} if part == "api-server" else {"type": "Recreate"},
-        "template": {
-            "metadata": meta,
-            "spec": {
-                "serviceAccountName": r.service_account(part),
-                # Only the scheduler talks to the Kubernetes API (it launches task pods).
-                "automountServiceAccountToken": part == "scheduler",
-                "enableServiceLinks": False,
-                "terminationGracePeriodSeconds": 60,
-                "securityContext": restricted_pod_security_context(UID, GID),
-                "initContainers": [wait_for_migrations(r)],
-                "containers": [container, *sidecars],
-                "volumes": volumes,
-            },
-        },
-    }
+    pod = restricted_pod_spec(
+        r.service_account(part), UID, [container, *sidecars], gid=GID,
+        # Only the scheduler talks to the Kubernetes API (it launches task pods).
+        automount_token=part == "scheduler", init_containers=[wait_for_migrations(r)], volumes=volumes,
+        terminationGracePeriodSeconds=60)
+    # One scheduler/dag-processor at a time keeps the laptop budget; Recreate avoids two
+    # during a rollout (the api-server is stateless and rolls).
+    return deployment_spec(r.selector(part), pod_template(r.labels(part), pod, annotations), replicas=replicas,
+                           strategy={"type": "RollingUpdate"} if part == "api-server" else RECREATE)
 
 
 def migrate_job(r: ResolvedAirflow) -> JsonDict:
     """`airflow db migrate`: idempotent, so the Job can run again on every new image."""
     db_check = ["python", "-c", "import os, socket; socket.create_connection("
                 "(os.environ['AIRFLOW_DB_HOST'], int(os.environ['AIRFLOW_DB_PORT'])), 3).close()"]
-    return {
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": 1800,
-        "template": {
-            "metadata": {"labels": _labels(r, "migrate")},
-            "spec": {
-                "restartPolicy": "Never",
-                "serviceAccountName": r.service_account("migrate"),
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, GID),
-                "containers": [{
-                    "name": "migrate",
-                    "image": IMAGE,
-                    "command": ["airflow", "db", "migrate"],
-                    "env": [*common_env(r), *database_env(r.args.database_secret)],
-                    "resources": r.sizing.migrate.resources(),
-                    "securityContext": restricted_container_security_context(read_only_root=True),
-                    "readinessProbe": exec_probe(db_check, period=10, failures=3),
-                    "livenessProbe": exec_probe(db_check, period=30, failures=6),
-                    "volumeMounts": _tmp_mounts(),
-                }],
-                "volumes": _tmp_volumes(),
-            },
-        },
+    container: JsonDict = {
+        "name": "migrate",
+        "image": IMAGE,
+        "command": ["airflow", "db", "migrate"],
+        "env": [*common_env(r), *database_env(r.args.database_secret)],
+        "resources": r.sizing.migrate.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": exec_probe(db_check, period=10, failures=3),
+        "livenessProbe": exec_probe(db_check, period=30, failures=6),
+        "volumeMounts": _tmp_mounts(),
     }
+    pod = restricted_pod_spec(r.service_account("migrate"), UID, [container], gid=GID, volumes=_tmp_volumes(),
+                              restartPolicy="Never")
+    return job_spec(pod_template(r.labels("migrate"), pod), backoff_limit=6, active_deadline_seconds=1800)
 
 
-def pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: str, logs_bucket: str) -> JsonDict:
+def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: str, logs_bucket: str) -> JsonDict:
     """The task pod the KubernetesExecutor clones for every task (container `base`).
 
     `store` is (endpoint_url, region, credentials Secret name), resolved values: the template is
@@ -583,8 +513,7 @@ def pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: st
         plain_env("AWS_REGION", region),
     ]
     if not r.irsa:
-        env += [secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
-                secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY")]
+        env += StoreRef(endpoint, region, secret).key_env()
     if endpoint:
         env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
     init: list[JsonDict] = []
@@ -595,7 +524,7 @@ def pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: st
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "airflow-task", "labels": _labels(r, "worker")},
+        "metadata": {"name": "airflow-task", "labels": r.labels("worker")},
         "spec": {
             # No API token: the worker ServiceAccount has automount off (the pod field is left
             # unset so the ConfigMap holds no token-named key). The IRSA webhook mounts its own
@@ -630,22 +559,13 @@ def scheduler_role_rules() -> list[JsonDict]:
 
 
 def api_service(r: ResolvedAirflow) -> JsonDict:
-    return {
-        "type": "ClusterIP",
-        "selector": _selector(r, "api-server"),
-        "ports": [{"name": "http", "port": API_PORT, "targetPort": "http", "protocol": "TCP"}],
-    }
+    return service_spec(r.selector("api-server"), [("http", API_PORT)])
 
 
 def egress_policy(r: ResolvedAirflow) -> JsonDict:
     """Airflow's pods may open HTTPS (git host, for git-sync) and reach the Kubernetes API
     (kind: :6443; EKS: :443), whose address is not known at render time; nothing else leaves."""
-    return {
-        "podSelector": {"matchLabels": selector_labels(APP, r.args.instance)},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
-    }
+    return egress_policy_spec({"matchLabels": selector_labels(APP, r.args.instance)}, KUBE_API_PORTS)
 
 
 def dags_pvc(r: ResolvedAirflow) -> JsonDict:
@@ -664,65 +584,53 @@ class Airflow(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         r = resolve(args)
         ns = args.namespace
-        child = pulumi.ResourceOptions(parent=self)
+        children = Children(self, args.profile)
 
-        def meta(obj: str, component: str) -> JsonDict:
-            return {"name": obj, "namespace": ns, "labels": _labels(r, component)}
+        def meta(obj: str, component: str, annotations: dict[str, str] | None = None) -> JsonDict:
+            return metadata(obj, ns, r.labels(component), annotations)
 
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
-
-        fernet = random.RandomId(f"{name}-fernet", byte_length=32, opts=child)
+        fernet = random.RandomId(f"{name}-fernet", byte_length=32, opts=children())
         secrets = GeneratedSecret(f"{name}-secrets", GeneratedSecretArgs(
             namespace=ns, secret_name=r.secret,
             password_keys=(ADMIN_PASSWORD_KEY, JWT_SECRET_KEY, API_SECRET_KEY),
             # A Fernet key is 32 random bytes, URL-safe base64 with its padding.
             derived={FERNET_KEY: pulumi.Output.secret(pulumi.Output.concat(fernet.b64_url, "="))},
             app_name=APP, instance=args.instance,
-        ), child)
-
-        def account_meta(who: Account) -> JsonDict:
-            m = meta(r.service_account(who), who)
-            if who in r.irsa_roles:
-                # AWS S3: the pod-identity webhook gives this account's pods the role's credentials.
-                m["annotations"] = {ROLE_ARN_ANNOTATION: r.irsa_roles[who]}
-            return m
-
+        ), children())
+        # AWS S3: the pod-identity webhook gives the pods of an account in S3_ACCESS its role's credentials.
         accounts = {
             who: k8s.core.v1.ServiceAccount(
-                f"{name}-sa-{who}", metadata=account_meta(who),
-                automount_service_account_token=who == "scheduler", opts=child)
+                f"{name}-sa-{who}",
+                metadata=service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
+                automount_service_account_token=who == "scheduler", opts=children())
             for who in ACCOUNTS
         }
         role = k8s.rbac.v1.Role(f"{name}-scheduler-role", metadata=meta(r.name("scheduler"), "scheduler"),
-                                rules=scheduler_role_rules(), opts=child)
+                                rules=scheduler_role_rules(), opts=children())
         binding = k8s.rbac.v1.RoleBinding(
             f"{name}-scheduler-binding", metadata=meta(r.name("scheduler"), "scheduler"),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("scheduler")},
             subjects=[{"kind": "ServiceAccount", "name": r.service_account("scheduler"), "namespace": ns}],
-            opts=after(role))
+            opts=children(role))
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
                                      args.mlflow_tracking_uri, args.logs_bucket).apply(
-            lambda v: yaml.safe_dump(pod_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3]), str(v[4])),
+            lambda v: yaml.safe_dump(task_pod_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3]), str(v[4])),
                                      sort_keys=False))
         config = k8s.core.v1.ConfigMap(f"{name}-pod-template", metadata=meta(r.template_config, "worker"),
-                                       data={TEMPLATE_FILE: template}, opts=child)
+                                       data={TEMPLATE_FILE: template}, opts=children())
         egress = k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=meta(r.egress_policy, "network"),
-                                                 spec=egress_policy(r), opts=child)
+                                                 spec=egress_policy(r), opts=children())
         deps: list[pulumi.Resource] = [secrets, egress]
         if isinstance(args.dags, PvcDags):
-            laptop = args.profile == "laptop"
             deps.append(k8s.core.v1.PersistentVolumeClaim(
-                f"{name}-dags", metadata=meta(r.dags_pvc, "dags"), spec=dags_pvc(r),
-                opts=pulumi.ResourceOptions(parent=self, protect=not laptop, retain_on_delete=not laptop)))
+                f"{name}-dags", metadata=meta(r.dags_pvc, "dags"), spec=dags_pvc(r), opts=children.data()))
         k8s.batch.v1.Job(
-            f"{name}-migrate",
-            metadata={**meta(r.migrate_job, "migrate"), "annotations": {"pulumi.com/replaceUnready": "true"}},
-            spec=migrate_job(r), opts=after(accounts["migrate"], *deps))
+            f"{name}-migrate", metadata=meta(r.migrate_job, "migrate", {"pulumi.com/replaceUnready": "true"}),
+            spec=migrate_job(r), opts=children(accounts["migrate"], *deps))
         checksum = secret_checksum(*secrets.passwords.values())
         svc = k8s.core.v1.Service(f"{name}-api-server-svc", metadata=meta(r.api_service, "api-server"),
-                                  spec=api_service(r), opts=child)
+                                  spec=api_service(r), opts=children())
         for part in PARTS:
             extra: list[pulumi.Resource] = [accounts[part], *deps]
             if part == "scheduler":
@@ -730,7 +638,7 @@ class Airflow(pulumi.ComponentResource):
             if part == "api-server":
                 extra.append(svc)
             k8s.apps.v1.Deployment(f"{name}-{part}", metadata=meta(r.name(part), part),
-                                   spec=part_deployment(r, part, checksum), opts=after(*extra))
+                                   spec=part_deployment(r, part, checksum), opts=children(*extra))
         self.api_endpoint = f"http://{r.api_service}.{ns}.svc.cluster.local:{API_PORT}"
         self.admin_secret = r.secret
         self.register_outputs({"api_endpoint": self.api_endpoint, "admin_secret": self.admin_secret})
@@ -796,13 +704,13 @@ class AirflowConnections(pulumi.ComponentResource):
     def __init__(self, name: str, args: AirflowConnectionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(CONNECTIONS_TYPE_TOKEN, name, None, opts)
         require_dns_label("AirflowConnectionsArgs.namespace", args.namespace)
-        child = pulumi.ResourceOptions(parent=self)
+        children = Children(self)
         labels = standard_labels(APP, args.instance, "connections")
         self.secret_name = k8s_name(args.instance)
         self.config_name = k8s_name(args.instance)
         k8s.core.v1.ConfigMap(f"{name}-config", metadata={"name": self.config_name, "namespace": args.namespace,
                                                            "labels": labels},
-                              data=connection_config(args), opts=child)
+                              data=connection_config(args), opts=children())
         secret: dict[str, pulumi.Input[str]] = {}
         store = args.store
         if store is not None and store.static_keys:
@@ -820,5 +728,5 @@ class AirflowConnections(pulumi.ComponentResource):
             k8s.core.v1.Secret(f"{name}-secret", metadata={"name": self.secret_name, "namespace": args.namespace,
                                                            "labels": labels},
                                type="Opaque", string_data={k: pulumi.Output.secret(v) for k, v in secret.items()},
-                               opts=child)
+                               opts=children())
         self.register_outputs({"secret_name": self.secret_name, "config_name": self.config_name})

@@ -7,11 +7,14 @@ Password fields are secret pulumi Outputs; Secret names/keys are what pods refer
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 import pulumi
+
+from omgml.k8s import JsonDict, secret_env
+from omgml.naming import k8s_name
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,6 @@ class RedisEndpoint:
     managed_host: pulumi.Output[str] | None = None
 
 
-# The ServiceAccount annotation EKS's pod identity webhook reads (IRSA); the same string as
-# omgml.components.aws.irsa.ROLE_ARN_ANNOTATION, here so consumers need not import pulumi_aws.
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
-
-
 @dataclass(frozen=True)
 class ObjectStoreEndpoint:
     """An S3-compatible endpoint and the credentials that reach it."""
@@ -81,6 +79,39 @@ class ObjectStoreEndpoint:
     # False on S3 (IRSA): the key Secret exists but is empty, for every consumer, including
     # the role-less endpoint handed to things outside the platform (an existing Airflow).
     static_keys: bool = True
+
+    def key_env(self) -> list[JsonDict]:
+        """AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY by secretKeyRef (leave them out on IRSA)."""
+        return [secret_env("AWS_ACCESS_KEY_ID", self.access_key_ref.secret_name, self.access_key_ref.key),
+                secret_env("AWS_SECRET_ACCESS_KEY", self.secret_key_ref.secret_name, self.secret_key_ref.key)]
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    """The object store as a later phase sees it: where it is and which Secret holds the keys.
+
+    Values may be Outputs (the foundation's stack outputs); the Secret, with the same name,
+    exists in every platform namespace (the foundation copies it there). On AWS S3 through
+    IRSA the Secret's values are empty and consumers leave the key variables out.
+    """
+
+    endpoint_url: pulumi.Input[str]  # "" means AWS S3 in `region`
+    region: pulumi.Input[str]
+    secret_name: pulumi.Input[str]
+    access_key_key: str = "AWS_ACCESS_KEY_ID"
+    secret_key_key: str = "AWS_SECRET_ACCESS_KEY"
+
+    def key_env(self) -> list[JsonDict]:
+        """AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY by secretKeyRef. On IRSA consumers leave
+        them out, not even empty: a client that finds them set may sign with them instead of
+        falling through to the web-identity token."""
+        return [secret_env("AWS_ACCESS_KEY_ID", self.secret_name, self.access_key_key),
+                secret_env("AWS_SECRET_ACCESS_KEY", self.secret_name, self.secret_key_key)]
+
+    @classmethod
+    def from_endpoint(cls, e: ObjectStoreEndpoint) -> StoreRef:
+        """From an in-program ObjectStoreEndpoint (same phase as the store)."""
+        return cls(e.endpoint_url, e.region, e.access_key_ref.secret_name, e.access_key_ref.key, e.secret_key_ref.key)
 
 
 @dataclass(frozen=True)
@@ -119,6 +150,27 @@ def tool_s3_consumers(tool: str, namespace: str, bucket_role: str,
                             bucket_roles=(bucket_role,), read_only=read_only)
                  for who, (sa, read_only) in accounts.items())
 
+
+_Account = TypeVar("_Account", bound=str)
+
+
+def account_s3_consumers(tool: str, namespace: str, instance: str, bucket_role: str,
+                         access: Mapping[_Account, bool]) -> tuple[S3Consumer, ...]:
+    """tool_s3_consumers of a tool whose ServiceAccounts are `<instance>-<account>`: `access`
+    maps each account that opens the store to read_only."""
+    return tool_s3_consumers(tool, namespace, bucket_role,
+                             {who: (k8s_name(instance, who), read_only) for who, read_only in access.items()})
+
+
+def irsa_roles_by_account(owner: str, tool: str, namespace: str, instance: str, access: Mapping[_Account, bool],
+                          arns: Mapping[str, pulumi.Input[str]] | None,
+                          endpoint_url: object) -> dict[_Account, pulumi.Input[str]]:
+    """irsa_roles_by_consumer for account_s3_consumers, keyed by account instead of consumer name."""
+    roles = irsa_roles_by_consumer(owner, account_s3_consumers(tool, namespace, instance, "", access), arns,
+                                   endpoint_url)
+    return {who: roles[f"{tool}-{who}"] for who in access if f"{tool}-{who}" in roles}
+
+
 _Arn = TypeVar("_Arn")
 
 
@@ -147,3 +199,44 @@ def irsa_roles_by_consumer(owner: str, consumers: Sequence[S3Consumer], arns: Ma
 def irsa_endpoint_error(owner: str, endpoint_url: str) -> str:
     return (f"{owner}.irsa_role_arns: IRSA reaches AWS S3 only, but store.endpoint_url is {endpoint_url!r}; "
             "leave irsa_role_arns unset for an S3-compatible store, or use endpoint_url '' for AWS S3")
+
+
+@dataclass(frozen=True)
+class EksClusterOutputs:
+    """What the AWS side of the foundation (components/aws/platform.py) exports as stack outputs:
+    the VPC, the EKS cluster (its kubeconfig rebuilds the Kubernetes provider in later phases)
+    and what GPU node groups join. Field names are the stack output keys."""
+
+    aws_region: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    eks_cluster_name: pulumi.Input[str]
+    eks_kubeconfig: pulumi.Input[str]  # JSON kubeconfig using `aws eks get-token` (no credentials in it)
+    eks_node_role_arn: pulumi.Input[str]
+    eks_node_security_group_id: pulumi.Input[str]
+    eks_private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    eks_oidc_provider_arn: pulumi.Input[str]
+    eks_oidc_issuer: pulumi.Input[str]
+
+
+_Outputs = TypeVar("_Outputs")
+
+
+def output_keys(cls: type[Any]) -> tuple[str, ...]:
+    """The stack output keys of a phase-outputs dataclass: its field names."""
+    return tuple(f.name for f in fields(cls))
+
+
+def as_stack_outputs(outputs: Any) -> dict[str, Any]:
+    """A phase-outputs dataclass as the dict its phase exports (one stack output per field)."""
+    return {f.name: getattr(outputs, f.name) for f in fields(outputs)}
+
+
+def read_stack_outputs(cls: type[_Outputs], get: Callable[[str], pulumi.Output[Any]]) -> _Outputs:
+    """A phase-outputs dataclass read back from an earlier phase (`get` is e.g.
+    StackReference.get_output): every field from the output of the same name."""
+    return cls(**{key: get(key) for key in output_keys(cls)})
+
+
+# Stack outputs of the foundation phase on aws only.
+AWS_FOUNDATION_KEYS = output_keys(EksClusterOutputs)

@@ -60,33 +60,43 @@ import hashlib
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
 from omgml.components.contracts import (
-    ROLE_ARN_ANNOTATION,
     ObjectStoreEndpoint,
     PostgresDatabase,
     RedisEndpoint,
     S3Consumer,
 )
 from omgml.components.credentials import secret_checksum
+from omgml.components.options import Children
 from omgml.k8s import (
+    SURGE_ONE,
     JsonDict,
     Size,
+    deployment_spec,
+    egress_policy_spec,
     exec_probe,
     http_probe,
+    job_spec,
+    metadata,
+    pdb_spec,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
+    service_account_metadata,
+    service_spec,
+    tcp_exec_probe,
     tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
 from omgml.spec.foundation import FeatureRepoSpec
 
@@ -116,7 +126,6 @@ REDIS_PASSWORD_ENV = "FEAST_REDIS_PASSWORD"
 REDIS_HOST_ENV = "FEAST_REDIS_HOST"
 
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -251,8 +260,7 @@ def resolve(args: FeastArgs) -> ResolvedFeast:
         raise ValueError(f"FeastArgs.replicas: must be between 1 and 10, got {args.replicas}")
     if not _PROJECT.match(args.project):
         raise ValueError(f"FeastArgs.project: {args.project!r} must be letters, digits and '_' (not starting with '_')")
-    if not _BUCKET.match(args.offline_bucket):
-        raise ValueError(f"FeastArgs.offline_bucket: {args.offline_bucket!r} is not a valid S3 bucket name")
+    require_bucket_name("FeastArgs.offline_bucket", args.offline_bucket)
     if args.feature_repo is not None:
         _check_feature_repo(args.feature_repo)
     if args.offline_store not in ("file", "delta"):
@@ -361,10 +369,7 @@ def feast_env(args: FeastArgs) -> list[JsonDict]:
         if args.online.managed_host is not None:
             env.append({"name": REDIS_HOST_ENV, "value": args.online.managed_host})
     if store.irsa_role_arn is None:
-        env += [
-            secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
-            secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
-        ]
+        env += store.key_env()
     else:
         # IRSA: no key env, not even empty (see the module doc). AWS_REGION as well: clients
         # differ in which of the two region variables they read, and the web-identity exchange
@@ -407,33 +412,20 @@ def tables_job(r: ResolvedFeast) -> JsonDict:
     store_check = ["python", "-c", "import os, socket, urllib.parse as u; e = u.urlparse(os.environ.get("
                    "'AWS_ENDPOINT_URL') or 'https://s3.amazonaws.com'); socket.create_connection("
                    "(e.hostname, e.port or (443 if e.scheme == 'https' else 80)), 3).close()"]
-    return {
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": 600,
-        "template": {
-            "metadata": {"labels": _labels(r, "delta-tables")},
-            "spec": {
-                "restartPolicy": "Never",
-                "serviceAccountName": r.name,
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": _pod_security(),
-                "containers": [{
-                    "name": "delta-tables",
-                    "image": IMAGE,
-                    "command": ["python", "-c", TABLES_SCRIPT],
-                    "env": [*feast_env(a), plain_env("FEAST_OFFLINE_BUCKET", a.offline_bucket),
-                            plain_env("FEAST_DELTA_MARKERS", " ".join(delta_table_prefixes(a)))],
-                    "resources": TABLES_SIZE.resources(),
-                    "securityContext": restricted_container_security_context(read_only_root=True),
-                    "readinessProbe": exec_probe(store_check, period=10, failures=3),
-                    "livenessProbe": exec_probe(store_check, period=20, failures=6),
-                    "volumeMounts": list(_MOUNTS),
-                }],
-                "volumes": _volumes(r),
-            },
-        },
+    container: JsonDict = {
+        "name": "delta-tables",
+        "image": IMAGE,
+        "command": ["python", "-c", TABLES_SCRIPT],
+        "env": [*feast_env(a), plain_env("FEAST_OFFLINE_BUCKET", a.offline_bucket),
+                plain_env("FEAST_DELTA_MARKERS", " ".join(delta_table_prefixes(a)))],
+        "resources": TABLES_SIZE.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": exec_probe(store_check, period=10, failures=3),
+        "livenessProbe": exec_probe(store_check, period=20, failures=6),
+        "volumeMounts": list(_MOUNTS),
     }
+    pod = _pod_spec(r, [container], restartPolicy="Never")
+    return job_spec(pod_template(_labels(r, "delta-tables"), pod), backoff_limit=6, active_deadline_seconds=600)
 
 
 # Runs in the Feast image (python, duckdb) before the Feast container of a pod that reads Delta
@@ -510,9 +502,9 @@ def duckdb_setup_container(r: ResolvedFeast) -> JsonDict:
 READER_COMPONENTS = ("server", "materialize")
 
 
-def _reader_init_containers(r: ResolvedFeast) -> JsonDict:
-    """The pod spec's `initContainers` entry of a Delta reader; nothing with the `file` store."""
-    return {"initContainers": [duckdb_setup_container(r)]} if r.args.offline_store == "delta" else {}
+def _reader_init_containers(r: ResolvedFeast) -> list[JsonDict]:
+    """The init containers of a Delta reader; none with the `file` store."""
+    return [duckdb_setup_container(r)] if r.args.offline_store == "delta" else []
 
 
 MATERIALIZE_SCRIPT = (f'exec feast -c {WORK_DIR} -f {CONFIG_DIR}/{CONFIG_FILE} '
@@ -524,8 +516,18 @@ def materialize_cronjob(r: ResolvedFeast) -> JsonDict:
     if r.materialize_schedule is None:
         raise ValueError("materialize_cronjob needs an online store and a schedule")
     db = r.args.registry
-    db_check = ["python", "-c",
-                f"import socket; socket.create_connection(({db.host!r}, {db.port}), timeout=3).close()"]
+    container: JsonDict = {
+        "name": "materialize",
+        "image": IMAGE,
+        "command": ["/bin/sh", "-c", MATERIALIZE_SCRIPT],
+        "env": feast_env(r.args),
+        "resources": MATERIALIZE_SIZE.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": tcp_exec_probe(db.host, db.port, period=10, failures=3),
+        "livenessProbe": tcp_exec_probe(db.host, db.port, period=30, failures=6),
+        "volumeMounts": list(_MOUNTS),
+    }
+    pod = _pod_spec(r, [container], init_containers=_reader_init_containers(r), restartPolicy="Never")
     return {
         "schedule": r.materialize_schedule,
         # A slow run is never doubled up: the next one starts from where this one ends.
@@ -533,55 +535,27 @@ def materialize_cronjob(r: ResolvedFeast) -> JsonDict:
         "startingDeadlineSeconds": 600,
         "successfulJobsHistoryLimit": 1,
         "failedJobsHistoryLimit": 3,
-        "jobTemplate": {"spec": {
-            "backoffLimit": 2,
-            "activeDeadlineSeconds": 3300,
-            "template": {
-                "metadata": {"labels": _labels(r, "materialize")},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "serviceAccountName": r.name,
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": _pod_security(),
-                    **_reader_init_containers(r),
-                    "containers": [{
-                        "name": "materialize",
-                        "image": IMAGE,
-                        "command": ["/bin/sh", "-c", MATERIALIZE_SCRIPT],
-                        "env": feast_env(r.args),
-                        "resources": MATERIALIZE_SIZE.resources(),
-                        "securityContext": restricted_container_security_context(read_only_root=True),
-                        "readinessProbe": exec_probe(db_check, period=10, failures=3),
-                        "livenessProbe": exec_probe(db_check, period=30, failures=6),
-                        "volumeMounts": list(_MOUNTS),
-                    }],
-                    "volumes": _volumes(r),
-                },
-            },
-        }},
+        "jobTemplate": {"spec": job_spec(pod_template(_labels(r, "materialize"), pod),
+                                         backoff_limit=2, active_deadline_seconds=3300)},
     }
 
 
 def reader_egress_policy(r: ResolvedFeast) -> JsonDict:
     """Pods that read Delta tables through DuckDB fetch its `httpfs` (plain HTTP: DuckDB's core
     installer speaks no TLS until httpfs is loaded) and `delta` (HTTPS) extensions."""
-    return {
-        "podSelector": {"matchExpressions": [
-            {"key": "app.kubernetes.io/name", "operator": "In", "values": [APP]},
-            {"key": "app.kubernetes.io/instance", "operator": "In", "values": [r.args.instance]},
-            {"key": "app.kubernetes.io/component", "operator": "In", "values": list(READER_COMPONENTS)},
-        ]},
-        "policyTypes": ["Egress"],
-        "egress": [{
-            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}],
-            "ports": [{"protocol": "TCP", "port": 80}, {"protocol": "TCP", "port": 443}],
-        }],
-    }
+    return egress_policy_spec({"matchExpressions": [
+        {"key": "app.kubernetes.io/name", "operator": "In", "values": [APP]},
+        {"key": "app.kubernetes.io/instance", "operator": "In", "values": [r.args.instance]},
+        {"key": "app.kubernetes.io/component", "operator": "In", "values": list(READER_COMPONENTS)},
+    ]}, (80, 443), external_only=True)
 
 
 def _labels(r: ResolvedFeast, component: str) -> dict[str, str]:
     return standard_labels(APP, r.args.instance, component, VERSION)
+
+
+def _selector(r: ResolvedFeast, component: str) -> dict[str, str]:
+    return selector_labels(APP, r.args.instance, component)
 
 
 def _volumes(r: ResolvedFeast) -> list[JsonDict]:
@@ -597,8 +571,11 @@ _MOUNTS = [
 ]
 
 
-def _pod_security() -> JsonDict:
-    return restricted_pod_security_context(UID, UID, fs_group=UID)
+def _pod_spec(r: ResolvedFeast, containers: list[JsonDict], *, init_containers: list[JsonDict] | None = None,
+              volumes: list[JsonDict] | None = None, **fields: Any) -> JsonDict:
+    """Every Feast pod runs as the one ServiceAccount (its IRSA role trusts exactly that)."""
+    return restricted_pod_spec(r.name, UID, containers, fs_group=UID, init_containers=init_containers,
+                               volumes=_volumes(r) if volumes is None else volumes, **fields)
 
 
 def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
@@ -628,23 +605,10 @@ def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] |
     }
     if credentials_checksum is not None:
         annotations[CHECKSUM_ANNOTATION] = credentials_checksum
-    return {
-        "replicas": r.args.replicas,
-        "selector": {"matchLabels": selector_labels(APP, r.args.instance, "server")},
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-        "template": {
-            "metadata": {"labels": _labels(r, "server"), "annotations": annotations},
-            "spec": {
-                "serviceAccountName": r.name,
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": _pod_security(),
-                **_reader_init_containers(r),
-                "containers": [container],
-                "volumes": _volumes(r),
-            },
-        },
-    }
+    pod = _pod_spec(r, [container], init_containers=_reader_init_containers(r))
+    return deployment_spec(selector_labels(APP, r.args.instance, "server"),
+                           pod_template(_labels(r, "server"), pod, annotations),
+                           replicas=r.args.replicas, strategy=SURGE_ONE)
 
 
 # git fetch by ref (branch, tag or commit) into an empty repo: `clone --branch` would refuse a
@@ -684,8 +648,6 @@ def apply_job(r: ResolvedFeast) -> JsonDict:
     }
     # The Job has no port: the probes watch the registry database it writes to.
     db = r.args.registry
-    db_check = ["python", "-c",
-                f"import socket; socket.create_connection(({db.host!r}, {db.port}), timeout=3).close()"]
     apply: JsonDict = {
         "name": "apply",
         "image": IMAGE,
@@ -694,51 +656,19 @@ def apply_job(r: ResolvedFeast) -> JsonDict:
         "env": feast_env(r.args),
         "resources": APPLY_SIZE.resources(),
         "securityContext": restricted_container_security_context(read_only_root=True),
-        "readinessProbe": exec_probe(db_check, period=10, failures=3),
-        "livenessProbe": exec_probe(db_check, period=20, failures=6),
+        "readinessProbe": tcp_exec_probe(db.host, db.port, period=10, failures=3),
+        "livenessProbe": tcp_exec_probe(db.host, db.port, period=20, failures=6),
         "volumeMounts": [*_MOUNTS, {"name": "repo", "mountPath": "/workspace"}],
     }
-    return {
-        "backoffLimit": 4,
-        "activeDeadlineSeconds": 1800,
-        "template": {
-            "metadata": {"labels": _labels(r, "apply")},
-            "spec": {
-                "restartPolicy": "Never",
-                "serviceAccountName": r.name,
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": _pod_security(),
-                "initContainers": [clone],
-                "containers": [apply],
-                "volumes": [*_volumes(r), {"name": "repo", "emptyDir": {"sizeLimit": "1Gi"}}],
-            },
-        },
-    }
+    pod = _pod_spec(r, [apply], init_containers=[clone], restartPolicy="Never",
+                    volumes=[*_volumes(r), {"name": "repo", "emptyDir": {"sizeLimit": "1Gi"}}])
+    return job_spec(pod_template(_labels(r, "apply"), pod), backoff_limit=4, active_deadline_seconds=1800)
 
 
 def apply_egress_policy(r: ResolvedFeast) -> JsonDict:
     """The namespace denies egress; only the apply Job's pods may reach a git host (HTTPS)."""
-    return {
-        "podSelector": {"matchLabels": selector_labels(APP, r.args.instance, "apply")},
-        "policyTypes": ["Egress"],
-        "egress": [{
-            "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}],
-            "ports": [{"protocol": "TCP", "port": 443}],
-        }],
-    }
-
-
-def feast_service(r: ResolvedFeast) -> JsonDict:
-    return {
-        "type": "ClusterIP",
-        "selector": selector_labels(APP, r.args.instance, "server"),
-        "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
-    }
-
-
-def feast_pdb(r: ResolvedFeast) -> JsonDict:
-    return {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(APP, r.args.instance, "server")}}
+    return egress_policy_spec({"matchLabels": selector_labels(APP, r.args.instance, "apply")}, (443,),
+                              external_only=True)
 
 
 class Feast(pulumi.ComponentResource):
@@ -750,31 +680,20 @@ class Feast(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         r = resolve(args)
         ns = args.namespace
-        child = pulumi.ResourceOptions(parent=self)
+        children = Children(self, args.profile)
 
-        sa_meta: JsonDict = {"name": r.name, "namespace": ns, "labels": _labels(r, "server")}
-        if args.store.irsa_role_arn is not None:
-            # AWS S3: every Feast pod reaches the offline bucket through this role, not static keys.
-            # The webhook mounts its own projected token, so the API token stays unmounted.
-            sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: args.store.irsa_role_arn}
+        def meta(obj_name: str, component: str, annotations: dict[str, str] | None = None) -> JsonDict:
+            return metadata(obj_name, ns, _labels(r, component), annotations)
+
+        # AWS S3: every Feast pod reaches the offline bucket through this role, not static keys.
+        # The webhook mounts its own projected token, so the API token stays unmounted.
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata=sa_meta,
-            automount_service_account_token=False,
-            opts=child,
-        )
-        config = k8s.core.v1.ConfigMap(
-            f"{name}-config",
-            metadata={"name": r.config_map, "namespace": ns, "labels": _labels(r, "config")},
-            data={CONFIG_FILE: feature_store_yaml(args)},
-            opts=child,
-        )
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
-            spec=feast_service(r),
-            opts=child,
-        )
+            f"{name}-sa", metadata=service_account_metadata(r.name, ns, _labels(r, "server"), args.store.irsa_role_arn),
+            automount_service_account_token=False, opts=children())
+        config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta(r.config_map, "config"),
+                                       data={CONFIG_FILE: feature_store_yaml(args)}, opts=children())
+        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name, "server"), spec=service_spec(_selector(r, "server"), [("http", PORT)]),
+                                  opts=children())
         secrets = [args.registry.password]
         if args.store.irsa_role_arn is None:
             # With IRSA the pods read no keys: the (empty) key Secret cannot roll them.
@@ -785,53 +704,26 @@ class Feast(pulumi.ComponentResource):
         readers_ready: list[pulumi.Resource] = []
         if r.reader_egress_policy is not None:
             readers_ready.append(k8s.networking.v1.NetworkPolicy(
-                f"{name}-reader-egress",
-                metadata={"name": r.reader_egress_policy, "namespace": ns, "labels": _labels(r, "materialize")},
-                spec=reader_egress_policy(r),
-                opts=child,
-            ))
-        k8s.apps.v1.Deployment(
-            f"{name}-server",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
-            spec=feast_deployment(r, secret_checksum(*secrets)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config, svc, *readers_ready]),
-        )
+                f"{name}-reader-egress", metadata=meta(r.reader_egress_policy, "materialize"),
+                spec=reader_egress_policy(r), opts=children()))
+        k8s.apps.v1.Deployment(f"{name}-server", metadata=meta(r.name, "server"),
+                               spec=feast_deployment(r, secret_checksum(*secrets)),
+                               opts=children(sa, config, svc, *readers_ready))
         if r.pdb is not None:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-pdb",
-                metadata={"name": r.pdb, "namespace": ns, "labels": _labels(r, "server")},
-                spec=feast_pdb(r),
-                opts=child,
-            )
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb, "server"), spec=pdb_spec(_selector(r, "server")),
+                                              opts=children())
+        # A failed Job (bad repo, registry not up yet) is retried on the next `up`.
+        retry = {"pulumi.com/replaceUnready": "true"}
         if r.apply_job is not None and r.egress_policy is not None:
-            egress = k8s.networking.v1.NetworkPolicy(
-                f"{name}-apply-egress",
-                metadata={"name": r.egress_policy, "namespace": ns, "labels": _labels(r, "apply")},
-                spec=apply_egress_policy(r),
-                opts=child,
-            )
-            k8s.batch.v1.Job(
-                f"{name}-apply",
-                metadata={"name": r.apply_job, "namespace": ns, "labels": _labels(r, "apply"),
-                          # A failed apply (bad repo, registry not up yet) is retried on the next `up`.
-                          "annotations": {"pulumi.com/replaceUnready": "true"}},
-                spec=apply_job(r),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config, egress]),
-            )
+            egress = k8s.networking.v1.NetworkPolicy(f"{name}-apply-egress", metadata=meta(r.egress_policy, "apply"),
+                                                     spec=apply_egress_policy(r), opts=children())
+            k8s.batch.v1.Job(f"{name}-apply", metadata=meta(r.apply_job, "apply", retry), spec=apply_job(r),
+                             opts=children(sa, config, egress))
         if r.tables_job is not None:
-            k8s.batch.v1.Job(
-                f"{name}-delta-tables",
-                metadata={"name": r.tables_job, "namespace": ns, "labels": _labels(r, "delta-tables"),
-                          "annotations": {"pulumi.com/replaceUnready": "true"}},
-                spec=tables_job(r),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config]),
-            )
+            k8s.batch.v1.Job(f"{name}-delta-tables", metadata=meta(r.tables_job, "delta-tables", retry),
+                             spec=tables_job(r), opts=children(sa, config))
         if r.materialize_cronjob is not None:
-            k8s.batch.v1.CronJob(
-                f"{name}-materialize",
-                metadata={"name": r.materialize_cronjob, "namespace": ns, "labels": _labels(r, "materialize")},
-                spec=materialize_cronjob(r),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config, *readers_ready]),
-            )
+            k8s.batch.v1.CronJob(f"{name}-materialize", metadata=meta(r.materialize_cronjob, "materialize"),
+                                 spec=materialize_cronjob(r), opts=children(sa, config, *readers_ready))
         self.endpoint = r.endpoint
         self.register_outputs({"endpoint": self.endpoint})

@@ -12,16 +12,20 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from omgml.components.contracts import KafkaEndpoint
+from omgml.components.options import Children, keeps_data
 from omgml.k8s import (
     JsonDict,
     Size,
     exec_probe,
+    job_spec,
     metadata,
     pdb_spec,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     service_spec,
+    statefulset_spec,
     tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
@@ -275,22 +279,14 @@ def kafka_statefulset(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> JsonDic
             {"name": "log4j", "mountPath": LOG4J_DIR, "readOnly": True},
         ],
     }
-    pod_spec: JsonDict = {
-        "serviceAccountName": names.service_account,
-        "automountServiceAccountToken": False,
-        # Service links would inject KAFKA_*_PORT variables that the image maps to properties.
-        "enableServiceLinks": False,
-        # Time for a controlled shutdown: leadership moves away before the process exits.
-        "terminationGracePeriodSeconds": 120,
-        "securityContext": restricted_pod_security_context(UID, UID, fs_group=UID),
-        "containers": [container],
-        "volumes": [
-            {"name": "config", "emptyDir": {"sizeLimit": "16Mi"}},
-            {"name": "logs", "emptyDir": {"sizeLimit": "256Mi"}},
-            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
-            {"name": "log4j", "configMap": {"name": names.log4j}},
-        ],
-    }
+    # Service links would inject KAFKA_*_PORT variables that the image maps to properties
+    # (restricted_pod_spec turns them off).
+    pod_spec = restricted_pod_spec(names.service_account, UID, [container], fs_group=UID, volumes=[
+        {"name": "config", "emptyDir": {"sizeLimit": "16Mi"}},
+        {"name": "logs", "emptyDir": {"sizeLimit": "256Mi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+        {"name": "log4j", "configMap": {"name": names.log4j}},
+    ], terminationGracePeriodSeconds=120)  # time for a controlled shutdown: leadership moves away first
     if args.brokers > 1:
         # Brokers on different nodes where the cluster has them, so one node loss costs one voter.
         pod_spec["affinity"] = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
@@ -298,33 +294,14 @@ def kafka_statefulset(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> JsonDic
             "podAffinityTerm": {"labelSelector": {"matchLabels": _selector(args)},
                                 "topologyKey": "kubernetes.io/hostname"},
         }]}}
-    return {
-        "serviceName": names.headless,
-        "replicas": args.brokers,
+    # The logging file is read at start: a change restarts the brokers.
+    checksum = {"omgml.dev/config-checksum": hashlib.sha256(LOG4J2_YAML.encode()).hexdigest()[:16]}
+    return statefulset_spec(
+        _selector(args), names.headless, pod_template(_labels(args), pod_spec, checksum), replicas=args.brokers,
+        data_gib=args.storage_gib, keep_data=keeps_data(args.profile),
         # All voters must start together: with OrderedReady, pod 0 waits for a quorum that the
         # pods after it would form.
-        "podManagementPolicy": "Parallel",
-        "selector": {"matchLabels": _selector(args)},
-        "persistentVolumeClaimRetentionPolicy": {
-            "whenDeleted": "Delete" if args.profile == "laptop" else "Retain",
-            "whenScaled": "Retain",
-        },
-        "template": {
-            "metadata": {
-                "labels": _labels(args),
-                # The logging file is read at start: a change restarts the brokers.
-                "annotations": {"omgml.dev/config-checksum": hashlib.sha256(LOG4J2_YAML.encode()).hexdigest()[:16]},
-            },
-            "spec": pod_spec,
-        },
-        "volumeClaimTemplates": [{
-            "metadata": {"name": "data", "labels": _selector(args)},
-            "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
-            },
-        }],
-    }
+        podManagementPolicy="Parallel")
 
 
 def kafka_service(args: KafkaArgs, headless: bool) -> JsonDict:
@@ -364,36 +341,24 @@ def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> JsonDict:
     bootstrap_host = f"{names.bootstrap}.{args.namespace}.svc.cluster.local"
     # bash's /dev/tcp: a cheap check that the brokers are still reachable, without starting a JVM.
     reachable = ["bash", "-c", f"exec 3<>/dev/tcp/{bootstrap_host}/{CLIENT_PORT}"]
-    return {
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": 900,
-        "template": {
-            "metadata": {"labels": _labels(args, "topics")},
-            "spec": {
-                "restartPolicy": "Never",
-                "serviceAccountName": names.topics_service_account,
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, UID),
-                "containers": [{
-                    "name": "topics",
-                    "image": IMAGE,
-                    "command": ["bash", "-c", _topics_script(args, topics)],
-                    "env": [
-                        plain_env("BOOTSTRAP", bootstrap_servers(args)),
-                        plain_env("KAFKA_HEAP_OPTS", f"-Xmx{TOPICS_JOB_HEAP_MIB}m"),
-                        plain_env("LOG_DIR", "/tmp/logs"),
-                    ],
-                    "resources": TOPICS_JOB_SIZE.resources(),
-                    "securityContext": restricted_container_security_context(read_only_root=True),
-                    "readinessProbe": exec_probe(reachable, period=10, failures=3),
-                    "livenessProbe": exec_probe(reachable, period=20, failures=6),
-                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                }],
-                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
-            },
-        },
+    container: JsonDict = {
+        "name": "topics",
+        "image": IMAGE,
+        "command": ["bash", "-c", _topics_script(args, topics)],
+        "env": [
+            plain_env("BOOTSTRAP", bootstrap_servers(args)),
+            plain_env("KAFKA_HEAP_OPTS", f"-Xmx{TOPICS_JOB_HEAP_MIB}m"),
+            plain_env("LOG_DIR", "/tmp/logs"),
+        ],
+        "resources": TOPICS_JOB_SIZE.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": exec_probe(reachable, period=10, failures=3),
+        "livenessProbe": exec_probe(reachable, period=20, failures=6),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
+    pod = restricted_pod_spec(names.topics_service_account, UID, [container], restartPolicy="Never",
+                              volumes=[{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}])
+    return job_spec(pod_template(_labels(args, "topics"), pod), backoff_limit=6, active_deadline_seconds=900)
 
 
 class Kafka(pulumi.ComponentResource):
@@ -404,13 +369,7 @@ class Kafka(pulumi.ComponentResource):
         validate_kafka_args(args)
         topics = resolve_topics(args)
         names = kafka_names(args.instance)
-        laptop = args.profile == "laptop"
-        # Pulumi does not pass a component's depends_on to its children; the blueprint's
-        # (e.g. "after the namespaces exist") should hold for every object created here.
-        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
-
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
+        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "broker") -> JsonDict:
             return metadata(obj_name, args.namespace, _labels(args, component))
@@ -419,34 +378,30 @@ class Kafka(pulumi.ComponentResource):
         # id would orphan the existing data. 16 random bytes, base64url, as Kafka expects.
         cluster_id = random.RandomId(
             f"{name}-cluster-id", byte_length=16,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=not laptop)),
+            opts=children(protect=keeps_data(args.profile)),
         )
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=child)
+            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=children())
         log4j = k8s.core.v1.ConfigMap(
-            f"{name}-log4j", metadata=meta(names.log4j), data={"log4j2.yaml": LOG4J2_YAML}, opts=child)
+            f"{name}-log4j", metadata=meta(names.log4j), data={"log4j2.yaml": LOG4J2_YAML}, opts=children())
         headless = k8s.core.v1.Service(
-            f"{name}-headless", metadata=meta(names.headless), spec=kafka_service(args, headless=True), opts=child)
+            f"{name}-headless", metadata=meta(names.headless), spec=kafka_service(args, headless=True), opts=children())
         bootstrap = k8s.core.v1.Service(
-            f"{name}-bootstrap", metadata=meta(names.bootstrap), spec=kafka_service(args, headless=False), opts=child)
+            f"{name}-bootstrap", metadata=meta(names.bootstrap), spec=kafka_service(args, headless=False), opts=children())
         sts = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=meta(names.statefulset),
             spec=kafka_statefulset(args, cluster_id.b64_url),
-            opts=pulumi.ResourceOptions.merge(after(sa, headless, log4j), pulumi.ResourceOptions(
-                protect=not laptop,
-                retain_on_delete=not laptop,
-                # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
-                # immutable); grow the existing PVCs instead.
-                ignore_changes=["spec.volumeClaimTemplates"],
-            )),
+            # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
+            # immutable); grow the existing PVCs instead.
+            opts=children.data(sa, headless, log4j, ignore_changes=["spec.volumeClaimTemplates"]),
         )
         if args.brokers > 1:
-            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(names.pdb), spec=kafka_pdb(args), opts=child)
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(names.pdb), spec=kafka_pdb(args), opts=children())
         if topics:
             job_sa = k8s.core.v1.ServiceAccount(
                 f"{name}-topics-sa", metadata=meta(names.topics_service_account, "topics"),
-                automount_service_account_token=False, opts=child)
+                automount_service_account_token=False, opts=children())
             k8s.batch.v1.Job(
                 f"{name}-topics",
                 metadata=metadata(names.topics_job, args.namespace, _labels(args, "topics"),
@@ -454,7 +409,7 @@ class Kafka(pulumi.ComponentResource):
                                   # being left failed.
                                   {"pulumi.com/replaceUnready": "true"}),
                 spec=topics_job(args, topics),
-                opts=after(sts, bootstrap, job_sa),
+                opts=children(sts, bootstrap, job_sa),
             )
 
         self.endpoint = KafkaEndpoint(bootstrap_servers=bootstrap_servers(args))

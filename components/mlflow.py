@@ -12,27 +12,35 @@ Job (`mlflow db upgrade`) runs before the server on every new image, as the offi
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION, ObjectStoreEndpoint, PostgresDatabase, S3Consumer
+from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, S3Consumer
 from omgml.components.credentials import secret_checksum
+from omgml.components.options import Children
 from omgml.k8s import (
+    SURGE_ONE,
     JsonDict,
     Size,
+    deployment_spec,
     http_probe,
+    job_spec,
+    metadata,
     pdb_spec,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
+    service_account_metadata,
     service_spec,
+    tcp_exec_probe,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:tracking:Mlflow"
@@ -49,7 +57,6 @@ PORT = 5000
 HOME = "/home/mlflow"
 CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -115,9 +122,7 @@ def resolve(args: MlflowArgs) -> ResolvedMlflow:
         raise ValueError(f"MlflowArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not 1 <= args.replicas <= 10:
         raise ValueError(f"MlflowArgs.replicas: must be between 1 and 10, got {args.replicas}")
-    if not _BUCKET.match(args.artifacts_bucket):
-        raise ValueError(f"MlflowArgs.artifacts_bucket: {args.artifacts_bucket!r} is not a valid S3 bucket name; "
-                         "use 3-63 lowercase letters, digits, '-' or '.'")
+    require_bucket_name("MlflowArgs.artifacts_bucket", args.artifacts_bucket)
     if args.store.buckets and args.artifacts_bucket not in args.store.buckets.values():
         raise ValueError(
             f"MlflowArgs.artifacts_bucket: {args.artifacts_bucket!r} is not one of the object store's buckets "
@@ -177,10 +182,7 @@ def server_env(r: ResolvedMlflow) -> list[JsonDict]:
         secret_env("MLFLOW_DB_PASSWORD", db.password_ref.secret_name, db.password_ref.key),
         plain_env("MLFLOW_BACKEND_STORE_URI", backend_store_uri_template(db)),
         # On IRSA the (empty) keys stay out, so boto3 reaches the web-identity token.
-        *([] if store.irsa_role_arn is not None else [
-            secret_env("AWS_ACCESS_KEY_ID", store.access_key_ref.secret_name, store.access_key_ref.key),
-            secret_env("AWS_SECRET_ACCESS_KEY", store.secret_key_ref.secret_name, store.secret_key_ref.key),
-        ]),
+        *([] if store.irsa_role_arn is not None else store.key_env()),
         plain_env("AWS_DEFAULT_REGION", store.region),
         plain_env("HOME", HOME),
         # MLflow 3 starts a job runner beside the server: one Huey consumer process per kind of
@@ -213,18 +215,11 @@ def _labels(r: ResolvedMlflow, component: str) -> dict[str, str]:
     return standard_labels(APP, r.args.instance, component, VERSION)
 
 
-def _pod_spec(r: ResolvedMlflow, container: JsonDict) -> JsonDict:
-    return {
-        "serviceAccountName": r.name,
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "securityContext": restricted_pod_security_context(UID, UID, fs_group=UID),
-        "containers": [container],
-        "volumes": [
-            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
-            {"name": "home", "emptyDir": {"sizeLimit": "256Mi"}},
-        ],
-    }
+def _pod_spec(r: ResolvedMlflow, container: JsonDict, **fields: Any) -> JsonDict:
+    return restricted_pod_spec(r.name, UID, [container], fs_group=UID, volumes=[
+        {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+        {"name": "home", "emptyDir": {"sizeLimit": "256Mi"}},
+    ], **fields)
 
 
 _MOUNTS = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "home", "mountPath": HOME}]
@@ -246,17 +241,12 @@ def mlflow_deployment(r: ResolvedMlflow, credentials_checksum: pulumi.Input[str]
         "livenessProbe": http_probe("/health", "http", period=20, failures=6, timeout=10),
         "volumeMounts": list(_MOUNTS),
     }
-    template_meta: JsonDict = {"labels": _labels(r, "server")}
-    if credentials_checksum is not None:
-        # New database password or S3 keys → new pods that read them.
-        template_meta["annotations"] = {CHECKSUM_ANNOTATION: credentials_checksum}
-    return {
-        "replicas": r.args.replicas,
-        "selector": {"matchLabels": selector_labels(APP, r.args.instance, "server")},
-        # State lives in Postgres and S3: roll one new pod in before taking an old one out.
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-        "template": {"metadata": template_meta, "spec": _pod_spec(r, container)},
-    }
+    # New database password or S3 keys → new pods that read them.
+    annotations = {CHECKSUM_ANNOTATION: credentials_checksum} if credentials_checksum is not None else None
+    # State lives in Postgres and S3: roll one new pod in before taking an old one out.
+    return deployment_spec(selector_labels(APP, r.args.instance, "server"),
+                           pod_template(_labels(r, "server"), _pod_spec(r, container), annotations),
+                           replicas=r.args.replicas, strategy=SURGE_ONE)
 
 
 # `mlflow db upgrade` migrates an existing schema; some 3.x releases fail on an empty database
@@ -288,36 +278,12 @@ def migration_job(r: ResolvedMlflow) -> JsonDict:
         "securityContext": restricted_container_security_context(read_only_root=True),
         # The Job has no port: its probes watch the database it migrates, so a run stuck on a
         # vanished server is restarted instead of idling until the deadline.
-        "readinessProbe": _db_probe(db, period=10, failures=3),
-        "livenessProbe": _db_probe(db, period=20, failures=6),
+        "readinessProbe": tcp_exec_probe(db.host, db.port, period=10, failures=3),
+        "livenessProbe": tcp_exec_probe(db.host, db.port, period=20, failures=6),
         "volumeMounts": list(_MOUNTS),
     }
-    return {
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": 1800,
-        "template": {
-            "metadata": {"labels": _labels(r, "db-upgrade")},
-            "spec": {"restartPolicy": "OnFailure", **_pod_spec(r, container)},
-        },
-    }
-
-
-def _db_probe(db: PostgresDatabase, *, period: int, failures: int) -> JsonDict:
-    check = f"import socket; socket.create_connection(({db.host!r}, {db.port}), timeout=3).close()"
-    return {
-        "exec": {"command": ["python", "-c", check]},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": 5,
-    }
-
-
-def mlflow_service(r: ResolvedMlflow) -> JsonDict:
-    return service_spec(selector_labels(APP, r.args.instance, "server"), [("http", PORT)])
-
-
-def mlflow_pdb(r: ResolvedMlflow) -> JsonDict:
-    return pdb_spec(selector_labels(APP, r.args.instance, "server"))
+    return job_spec(pod_template(_labels(r, "db-upgrade"), _pod_spec(r, container, restartPolicy="OnFailure")),
+                    backoff_limit=6, active_deadline_seconds=1800)
 
 
 class Mlflow(pulumi.ComponentResource):
@@ -330,47 +296,37 @@ class Mlflow(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         r = resolve(args)
         ns = args.namespace
-        child = pulumi.ResourceOptions(parent=self)
+        children = Children(self, args.profile)
 
-        sa_meta: JsonDict = {"name": r.name, "namespace": ns, "labels": _labels(r, "server")}
-        if args.store.irsa_role_arn is not None:
-            # AWS S3: the server reads and writes artifacts through its IRSA role, not static keys.
-            sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: args.store.irsa_role_arn}
+        def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> JsonDict:
+            return metadata(obj_name, ns, _labels(r, component), annotations)
+
+        # AWS S3: the server reads and writes artifacts through its IRSA role, not static keys.
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=sa_meta,
+            metadata=service_account_metadata(r.name, ns, _labels(r, "server"), args.store.irsa_role_arn),
             automount_service_account_token=False,
-            opts=child,
+            opts=children(),
         )
         migrate = k8s.batch.v1.Job(
             f"{name}-db-upgrade",
-            metadata={"name": r.migration_job, "namespace": ns, "labels": _labels(r, "db-upgrade"),
-                      # A failed migration (database not ready yet) is retried on the next `up`.
-                      "annotations": {"pulumi.com/replaceUnready": "true"}},
+            # A failed migration (database not ready yet) is retried on the next `up`.
+            metadata=meta(r.migration_job, "db-upgrade", annotations={"pulumi.com/replaceUnready": "true"}),
             spec=migration_job(r),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
+            opts=children(sa),
         )
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
-            spec=mlflow_service(r),
-            opts=child,
-        )
+        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name), spec=service_spec(selector_labels(APP, args.instance, "server"), [("http", PORT)]), opts=children())
         checksum = secret_checksum(args.backend.password, args.store.access_key, args.store.secret_key)
         k8s.apps.v1.Deployment(
             f"{name}-server",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            metadata=meta(r.name),
             spec=mlflow_deployment(r, checksum),
             # Two fresh servers racing to create the schema would fail: migrate first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[migrate, svc]),
+            opts=children(migrate, svc),
         )
         if r.pdb is not None:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-pdb",
-                metadata={"name": r.pdb, "namespace": ns, "labels": _labels(r, "server")},
-                spec=mlflow_pdb(r),
-                opts=child,
-            )
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb), spec=pdb_spec(selector_labels(APP, args.instance, "server")),
+                                              opts=children())
         self.tracking_uri = r.tracking_uri
         self.service_name = r.name
         self.register_outputs({"tracking_uri": self.tracking_uri, "service_name": self.service_name})

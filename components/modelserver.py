@@ -34,17 +34,22 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION, S3Consumer
+from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
+from omgml.components.options import Children
 from omgml.k8s import (
+    SURGE_ONE,
     JsonDict,
     Size,
+    deployment_spec,
     http_probe,
+    metadata,
     pdb_spec,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
-    secret_env,
+    restricted_pod_spec,
+    service_account_metadata,
     service_spec,
     tcp_probe,
 )
@@ -95,11 +100,9 @@ class ModelServerArgs:
     namespace: str
     instance: str
     kind: ServerKind
-    # The object store: S3-compatible endpoint URL ("" means AWS S3 itself), its region, the
-    # Secret in `namespace` holding the credentials, and the bucket with the model repository.
-    endpoint_url: pulumi.Input[str]
-    region: pulumi.Input[str]
-    secret_name: pulumi.Input[str]
+    # The object store (endpoint "" = AWS S3) with its key Secret in `namespace`, and the bucket
+    # with the model repository.
+    store: StoreRef
     bucket: pulumi.Input[str]
     replicas: int = 1
     max_replicas: int = 3
@@ -117,8 +120,6 @@ class ModelServerArgs:
     features_configmap: str | None = None
     # Further env entries, e.g. a secretKeyRef to the Redis password for online features.
     extra_env: tuple[JsonDict, ...] = ()
-    access_key_key: str = "AWS_ACCESS_KEY_ID"
-    secret_key_key: str = "AWS_SECRET_ACCESS_KEY"
     target_cpu_utilization: int = 70
     # IRSA role on AWS S3 (endpoint_url ""): annotates the server's ServiceAccount, which every
     # container that reads the model repository (server, sync init/sidecar) runs as.
@@ -270,22 +271,12 @@ def store_env(r: ResolvedModelServer) -> list[JsonDict]:
     that finds the variables set (even empty) may sign with them instead of falling through to
     the web-identity token the pod-identity webhook mounts."""
     a = r.args
-    keys = [] if a.irsa_role_arn is not None else [
-        _secret_env_input("AWS_ACCESS_KEY_ID", a.secret_name, a.access_key_key),
-        _secret_env_input("AWS_SECRET_ACCESS_KEY", a.secret_name, a.secret_key_key),
-    ]
+    keys = [] if a.irsa_role_arn is not None else a.store.key_env()
     return [
         *keys,
-        {"name": "AWS_DEFAULT_REGION", "value": a.region},
-        {"name": "AWS_REGION", "value": a.region},
+        {"name": "AWS_DEFAULT_REGION", "value": a.store.region},
+        {"name": "AWS_REGION", "value": a.store.region},
     ]
-
-
-def _secret_env_input(env_name: str, secret_name: pulumi.Input[str], key: str) -> JsonDict:
-    """omgml.k8s.secret_env for a Secret whose name may be an Output of an earlier phase."""
-    if isinstance(secret_name, str):
-        return secret_env(env_name, secret_name, key)
-    return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
 
 
 def sync_container(r: ResolvedModelServer, name: str, loop_seconds: int | None) -> JsonDict:
@@ -296,7 +287,7 @@ def sync_container(r: ResolvedModelServer, name: str, loop_seconds: int | None) 
         "command": ["/bin/sh", "-ec", sync_script(loop_seconds)],
         "env": [
             *store_env(r),
-            {"name": "S3_ENDPOINT_URL", "value": a.endpoint_url},
+            {"name": "S3_ENDPOINT_URL", "value": a.store.endpoint_url},
             {"name": "MODELS_BUCKET", "value": a.bucket},
             plain_env("MODELS_PREFIX", _prefix(a.repository_prefix)),
             # The CLI keeps a cache under $HOME; the root filesystem is read-only.
@@ -390,6 +381,23 @@ def torchserve_config(r: ResolvedModelServer) -> str:
     return "\n".join(line for line in lines if line) + "\n"
 
 
+def synced_model_volumes(r: ResolvedModelServer, config_dir: str) -> dict[str, tuple[JsonDict, ...]]:
+    """The volumes of a server that reads a synced local model store (TorchServe, TF Serving):
+    the models the sync writes, scratch, and the server's config files (its ConfigMap)."""
+    return {
+        "volume_mounts": (
+            {"name": "models", "mountPath": MODELS_DIR},
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "config", "mountPath": config_dir, "readOnly": True},
+        ),
+        "volumes": (
+            {"name": "models", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+            {"name": "config", "configMap": {"name": r.name}},
+        ),
+    }
+
+
 def torchserve_layout(r: ResolvedModelServer) -> ServerLayout:
     a = r.args
     command: list[str] = [
@@ -423,16 +431,7 @@ def torchserve_layout(r: ResolvedModelServer) -> ServerLayout:
         readiness=http_probe("/ping", "http", period=5),
         liveness=http_probe("/metrics", "metrics", period=10, failures=3),
         startup=tcp_probe("http", period=STARTUP_PERIOD, failures=STARTUP_SECONDS // STARTUP_PERIOD),
-        volume_mounts=(
-            {"name": "models", "mountPath": MODELS_DIR},
-            {"name": "tmp", "mountPath": "/tmp"},
-            {"name": "config", "mountPath": "/etc/torchserve", "readOnly": True},
-        ),
-        volumes=(
-            {"name": "models", "emptyDir": {}},
-            {"name": "tmp", "emptyDir": {}},
-            {"name": "config", "configMap": {"name": r.name}},
-        ),
+        **synced_model_volumes(r, "/etc/torchserve"),
         init_containers=(sync_container(r, "model-sync", None),),
         config_files={"config.properties": torchserve_config(r)},
     )
@@ -489,16 +488,7 @@ def tfserving_layout(r: ResolvedModelServer) -> ServerLayout:
         readiness=http_probe(f"/v1/models/{models[0]}", "http", period=5),
         liveness=http_probe(TFSERVING_METRICS_PATH, "http", period=10, failures=3),
         startup=tcp_probe("grpc", period=STARTUP_PERIOD, failures=STARTUP_SECONDS // STARTUP_PERIOD),
-        volume_mounts=(
-            {"name": "models", "mountPath": MODELS_DIR},
-            {"name": "tmp", "mountPath": "/tmp"},
-            {"name": "config", "mountPath": "/etc/tfserving", "readOnly": True},
-        ),
-        volumes=(
-            {"name": "models", "emptyDir": {}},
-            {"name": "tmp", "emptyDir": {}},
-            {"name": "config", "configMap": {"name": r.name}},
-        ),
+        **synced_model_volumes(r, "/etc/tfserving"),
         init_containers=tuple(init),
         config_files={"models.config": tfserving_model_config(models),
                       "monitoring.config": tfserving_monitoring_config()},
@@ -546,17 +536,9 @@ def server_container(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
 
 def model_server_pod_spec(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
     a = r.args
-    spec: JsonDict = {
-        "serviceAccountName": r.name,
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "securityContext": restricted_pod_security_context(SERVER_UID, SERVER_UID, SERVER_UID),
-        "terminationGracePeriodSeconds": 30,
-        "containers": [server_container(r, layout)],
-        "volumes": list(layout.volumes),
-    }
-    if layout.init_containers:
-        spec["initContainers"] = list(layout.init_containers)
+    spec = restricted_pod_spec(r.name, SERVER_UID, [server_container(r, layout)], fs_group=SERVER_UID,
+                               init_containers=list(layout.init_containers), volumes=list(layout.volumes),
+                               terminationGracePeriodSeconds=30)
     if r.on_gpu_pool and a.gpu_pool is not None:
         spec["nodeSelector"] = gpu_node_selector(a.gpu_pool)
         spec["tolerations"] = gpu_tolerations([a.gpu_pool])
@@ -577,20 +559,12 @@ def model_server_deployment(r: ResolvedModelServer, layout: ServerLayout) -> Jso
     if layout.config_files:
         annotations["omgml.dev/config-checksum"] = config_checksum(layout.config_files)
     # A GPU node usually has no spare GPU for a surge pod: replace in place there instead.
-    rolling = ({"maxSurge": 0, "maxUnavailable": 1} if r.gpu_limit
-               else {"maxSurge": 1, "maxUnavailable": 0})
-    return {
-        "replicas": a.replicas,
-        "selector": {"matchLabels": selector_labels(layout.app, a.instance, "model-server")},
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": rolling},
-        "template": {
-            "metadata": {
-                "labels": standard_labels(layout.app, a.instance, "model-server", layout.version),
-                "annotations": annotations,
-            },
-            "spec": model_server_pod_spec(r, layout),
-        },
-    }
+    strategy = ({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}} if r.gpu_limit
+                else SURGE_ONE)
+    return deployment_spec(selector_labels(layout.app, a.instance, "model-server"),
+                           pod_template(standard_labels(layout.app, a.instance, "model-server", layout.version),
+                                        model_server_pod_spec(r, layout), annotations),
+                           replicas=a.replicas, strategy=strategy)
 
 
 def model_server_service(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
@@ -642,33 +616,29 @@ class ModelServer(pulumi.ComponentResource):
         r = resolve_model_server(args)
         layout = self.layout(r)
         labels = standard_labels(layout.app, args.instance, "model-server", layout.version)
-        meta = {"name": r.name, "namespace": args.namespace, "labels": labels}
-        child = pulumi.ResourceOptions(parent=self)
+        meta = metadata(r.name, args.namespace, labels)
+        children = Children(self, args.profile)
 
-        sa_meta: JsonDict = dict(meta)
-        if args.irsa_role_arn is not None:
-            sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: args.irsa_role_arn}
-        sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=sa_meta, automount_service_account_token=False,
-                                        opts=child)
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=service_account_metadata(r.name, args.namespace, labels, args.irsa_role_arn),
+            automount_service_account_token=False, opts=children())
         deps: list[pulumi.Resource] = [sa]
         if layout.config_files:
             deps.append(k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta, data=layout.config_files,
-                                              opts=child))
+                                              opts=children()))
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta,
             spec=model_server_deployment(r, layout),
             # The HPA owns the replica count once it runs; an update must not reset it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=deps, ignore_changes=["spec.replicas"]),
+            opts=children(*deps, ignore_changes=["spec.replicas"]),
         )
         service = k8s.core.v1.Service(f"{name}-service", metadata=meta, spec=model_server_service(r, layout),
-                                      opts=child)
-        k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-hpa", metadata=meta, spec=model_server_hpa(r),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
-        )
+                                      opts=children())
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(f"{name}-hpa", metadata=meta, spec=model_server_hpa(r),
+                                                   opts=children(deployment))
         k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=model_server_pdb(r, layout),
-                                          opts=child)
+                                          opts=children())
         self.service_name = service.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
         self.deployment_name = r.name
         self.metrics_port = layout.metrics_port
@@ -689,7 +659,7 @@ class Triton(ModelServer):
     def layout(self, r: ResolvedModelServer) -> ServerLayout:
         a = r.args
         prefix = a.repository_prefix
-        repository = pulumi.Output.all(a.endpoint_url, a.bucket).apply(
+        repository = pulumi.Output.all(a.store.endpoint_url, a.bucket).apply(
             lambda v: triton_repository_uri(str(v[0] or ""), str(v[1]), prefix))
         return triton_layout(r, repository)
 

@@ -12,7 +12,10 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.k8s import JsonDict
+from omgml.k8s import (
+    JsonDict,
+    egress_policy_spec,
+)
 from omgml.labels import standard_labels
 
 TYPE_TOKEN = "omgml:core:Namespace"
@@ -82,14 +85,9 @@ def network_policies(args: NamespaceArgs) -> list[tuple[str, JsonDict]]:
             ]}],
         }))
     if args.allow_external_egress:
-        policies.append(("allow-external-egress", {
-            "podSelector": {},
-            "policyTypes": ["Egress"],
-            # Anything outside the cluster's private ranges; in-cluster peers stay governed
-            # by the explicit allows above.
-            "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [
-                "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}]}],
-        }))
+        # Anything outside the cluster's private ranges; in-cluster peers stay governed by the
+        # explicit allows above.
+        policies.append(("allow-external-egress", egress_policy_spec({}, external_only=True)))
     return policies
 
 

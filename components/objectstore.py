@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -24,20 +23,25 @@ import pulumi_kubernetes as k8s
 
 from omgml.components.contracts import ObjectStoreEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.options import Children
 from omgml.k8s import (
     JsonDict,
     Size,
     claim_spec,
     exec_probe,
     http_probe,
+    job_spec,
+    metadata,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
     service_spec,
+    statefulset_spec,
 )
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:data:ObjectStore"
@@ -62,7 +66,6 @@ DEFAULT_REGION = "us-east-1"
 # fewer volume slots than that makes writes fail with "no free volumes".
 VOLUMES_PER_COLLECTION = 7
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,7 @@ def resolve(args: ObjectStoreArgs) -> ResolvedObjectStore:
     for role, bucket in args.buckets.items():
         if not role:
             raise ValueError(f"ObjectStoreArgs.buckets: bucket {bucket!r} has an empty role; name what it is for")
-        if not _BUCKET.match(bucket) or ".." in bucket:
-            raise ValueError(
-                f"ObjectStoreArgs.buckets[{role!r}]: {bucket!r} is not a valid S3 bucket name; use 3-63 "
-                "lowercase letters, digits, '-' or '.', starting and ending with a letter or digit"
-            )
+        require_bucket_name(f"ObjectStoreArgs.buckets[{role!r}]", bucket)
     for ns in args.client_namespaces:
         require_dns_label("ObjectStoreArgs.client_namespaces", ns)
     sizing = SIZING[args.profile]
@@ -233,36 +232,18 @@ def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    template_meta: JsonDict = {"labels": _labels(r, "server")}
-    if credentials_checksum is not None:
-        template_meta["annotations"] = {CHECKSUM_ANNOTATION: credentials_checksum}
-    return {
-        # One writer on one volume: a StatefulSet never runs two pods of the same identity,
-        # unlike a Deployment during a rollout.
-        "replicas": 1,
-        "serviceName": r.headless,
-        "podManagementPolicy": "OrderedReady",
-        "selector": {"matchLabels": sel},
-        "updateStrategy": {"type": "RollingUpdate"},
-        "template": {
-            "metadata": template_meta,
-            "spec": {
-                "serviceAccountName": r.service_account,
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, UID, fs_group=UID),
-                "terminationGracePeriodSeconds": 30,
-                "containers": [container],
-                "volumes": [
-                    # A standalone PVC rather than volumeClaimTemplates: resizing it is an
-                    # in-place update, while any template change would replace the StatefulSet.
-                    {"name": "data", "persistentVolumeClaim": {"claimName": r.pvc_name}},
-                    {"name": "s3-config", "secret": {"secretName": r.config_secret_name, "defaultMode": 0o440}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
-                ],
-            },
-        },
-    }
+    pod = restricted_pod_spec(r.service_account, UID, [container], fs_group=UID, volumes=[
+        # A standalone PVC rather than volumeClaimTemplates: resizing it is an
+        # in-place update, while any template change would replace the StatefulSet.
+        {"name": "data", "persistentVolumeClaim": {"claimName": r.pvc_name}},
+        {"name": "s3-config", "secret": {"secretName": r.config_secret_name, "defaultMode": 0o440}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+    ], terminationGracePeriodSeconds=30)
+    annotations = {CHECKSUM_ANNOTATION: credentials_checksum} if credentials_checksum is not None else None
+    # One writer on one volume: a StatefulSet never runs two pods of the same identity,
+    # unlike a Deployment during a rollout.
+    return statefulset_spec(sel, r.headless, pod_template(_labels(r, "server"), pod, annotations),
+                            podManagementPolicy="OrderedReady", updateStrategy={"type": "RollingUpdate"})
 
 
 def objectstore_service(r: ResolvedObjectStore, headless: bool = False) -> JsonDict:
@@ -327,21 +308,8 @@ def bucket_job(r: ResolvedObjectStore) -> JsonDict:
         "readinessProbe": exec_probe(status, period=10, failures=3),
         "livenessProbe": exec_probe(status, period=20, failures=6),
     }
-    return {
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": 900,
-        "template": {
-            "metadata": {"labels": _labels(r, "buckets")},
-            "spec": {
-                "restartPolicy": "OnFailure",
-                "serviceAccountName": r.service_account,
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, UID),
-                "containers": [container],
-            },
-        },
-    }
+    pod = restricted_pod_spec(r.service_account, UID, [container], restartPolicy="OnFailure")
+    return job_spec(pod_template(_labels(r, "buckets"), pod), backoff_limit=6, active_deadline_seconds=900)
 
 
 class ObjectStore(pulumi.ComponentResource):
@@ -354,15 +322,16 @@ class ObjectStore(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         r = resolve(args)
         ns = args.namespace
-        child = pulumi.ResourceOptions(parent=self)
-        # Data must survive a careless destroy outside the laptop.
-        keep = args.profile != "laptop"
+        children = Children(self, args.profile)
+
+        def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> JsonDict:
+            return metadata(obj_name, ns, _labels(r, component), annotations)
 
         creds = GeneratedSecret(
             f"{name}-credentials",
             GeneratedSecretArgs(namespace=ns, secret_name=r.secret_name, password_keys=(ACCESS_KEY, SECRET_KEY),
                                 app_name=APP, instance=args.instance),
-            child,
+            children(),
         )
         access_key = creds.passwords[ACCESS_KEY]
         secret_key = creds.passwords[SECRET_KEY]
@@ -370,62 +339,39 @@ class ObjectStore(pulumi.ComponentResource):
             k8s.core.v1.Secret(
                 f"{name}-credentials-{client}",
                 # Same labels as the GeneratedSecret's own copy (no version: it outlives upgrades).
-                metadata={"name": r.secret_name, "namespace": client,
-                          "labels": standard_labels(APP, args.instance, "credentials")},
+                metadata=metadata(r.secret_name, client, standard_labels(APP, args.instance, "credentials")),
                 type="Opaque",
                 string_data=pulumi.Output.secret({ACCESS_KEY: access_key, SECRET_KEY: secret_key}),
-                opts=child,
+                opts=children(),
             )
         # The keys are secret Outputs, so the rendered file stays secret (masked, encrypted in state).
         identity: pulumi.Output[str] = pulumi.Output.all(access_key, secret_key).apply(
             lambda keys: s3_identity_config(str(keys[0]), str(keys[1]))
         )
-        config = k8s.core.v1.Secret(
-            f"{name}-s3-config",
-            metadata={"name": r.config_secret_name, "namespace": ns, "labels": _labels(r, "config")},
-            type="Opaque",
-            string_data={CONFIG_KEY: identity},
-            opts=child,
-        )
-        sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa",
-            metadata={"name": r.service_account, "namespace": ns, "labels": _labels(r, "server")},
-            automount_service_account_token=False,
-            opts=child,
-        )
-        pvc = k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-data",
-            metadata={"name": r.pvc_name, "namespace": ns, "labels": _labels(r, "data")},
-            spec=objectstore_pvc(r),
-            opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
-        )
-        svc = k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
-            spec=objectstore_service(r),
-            opts=child,
-        )
-        headless = k8s.core.v1.Service(
-            f"{name}-headless",
-            metadata={"name": r.headless, "namespace": ns, "labels": _labels(r, "server")},
-            spec=objectstore_service(r, headless=True),
-            opts=child,
-        )
+        config = k8s.core.v1.Secret(f"{name}-s3-config", metadata=meta(r.config_secret_name, "config"), type="Opaque",
+                                    string_data={CONFIG_KEY: identity}, opts=children())
+        sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(r.service_account),
+                                        automount_service_account_token=False, opts=children())
+        # Data must survive a careless destroy outside the laptop.
+        pvc = k8s.core.v1.PersistentVolumeClaim(f"{name}-data", metadata=meta(r.pvc_name, "data"),
+                                                spec=objectstore_pvc(r), opts=children.data())
+        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name), spec=objectstore_service(r), opts=children())
+        headless = k8s.core.v1.Service(f"{name}-headless", metadata=meta(r.headless),
+                                       spec=objectstore_service(r, headless=True), opts=children())
         sts = k8s.apps.v1.StatefulSet(
             f"{name}-server",
-            metadata={"name": r.name, "namespace": ns, "labels": _labels(r, "server")},
+            metadata=meta(r.name),
             spec=objectstore_statefulset(r, secret_checksum(access_key, secret_key)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[config, sa, pvc, svc, headless, creds]),
+            opts=children(config, sa, pvc, svc, headless, creds),
         )
         if r.buckets:
             k8s.batch.v1.Job(
                 f"{name}-buckets",
-                metadata={"name": r.bucket_job_name, "namespace": ns, "labels": _labels(r, "buckets"),
-                          # A Job that failed (server not up in time) is replaced on the next
-                          # `up` instead of staying failed.
-                          "annotations": {"pulumi.com/replaceUnready": "true"}},
+                # A Job that failed (server not up in time) is replaced on the next `up` instead
+                # of staying failed.
+                metadata=meta(r.bucket_job_name, "buckets", {"pulumi.com/replaceUnready": "true"}),
                 spec=bucket_job(r),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[sts, creds]),
+                opts=children(sts, creds),
             )
 
         self.secret_name = r.secret_name

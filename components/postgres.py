@@ -16,16 +16,20 @@ import pulumi_kubernetes as k8s
 
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.options import Children, keeps_data
 from omgml.k8s import (
     JsonDict,
     Size,
     exec_probe,
+    job_spec,
     metadata,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
     service_spec,
+    statefulset_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -210,40 +214,13 @@ def postgres_statefulset(args: PostgresArgs) -> JsonDict:
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    return {
-        "serviceName": names.headless,
-        "replicas": 1,
-        "selector": {"matchLabels": _selector(args)},
-        "persistentVolumeClaimRetentionPolicy": _pvc_retention(args.profile),
-        "template": {
-            "metadata": {"labels": _labels(args)},
-            "spec": {
-                "serviceAccountName": names.service_account,
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "terminationGracePeriodSeconds": 60,
-                "securityContext": restricted_pod_security_context(UID, UID, fs_group=UID),
-                "containers": [container],
-                "volumes": [
-                    {"name": "run", "emptyDir": {"sizeLimit": "16Mi"}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                ],
-            },
-        },
-        "volumeClaimTemplates": [{
-            "metadata": {"name": "data", "labels": _selector(args)},
-            "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
-            },
-        }],
-    }
-
-
-def _pvc_retention(profile: Profile) -> JsonDict:
+    pod = restricted_pod_spec(names.service_account, UID, [container], fs_group=UID, volumes=[
+        {"name": "run", "emptyDir": {"sizeLimit": "16Mi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+    ], terminationGracePeriodSeconds=60)
     # The volume outlives the StatefulSet except on a laptop, where `destroy` should leave nothing.
-    when_deleted = "Delete" if profile == "laptop" else "Retain"
-    return {"whenDeleted": when_deleted, "whenScaled": "Retain"}
+    return statefulset_spec(_selector(args), names.headless, pod_template(_labels(args), pod),
+                            data_gib=args.storage_gib, keep_data=keeps_data(args.profile))
 
 
 def postgres_service(args: PostgresArgs, headless: bool) -> JsonDict:
@@ -301,36 +278,23 @@ def provision_job(args: PostgresArgs, consumers: list[ResolvedConsumer],
         *(secret_env(c.password_env, c.secret, "password") for c in consumers),
         plain_env("PROVISION_SQL", provision_sql(consumers)),
     ]
-    template_meta: JsonDict = {"labels": _labels(args, "provision")}
-    if credentials_checksum is not None:
-        template_meta["annotations"] = {"omgml.dev/rotation-checksum": credentials_checksum}
-    return {
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": 900,
-        "template": {
-            "metadata": template_meta,
-            "spec": {
-                "restartPolicy": "Never",
-                "serviceAccountName": names.job_service_account,
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, UID),
-                "containers": [{
-                    "name": "provision",
-                    "image": IMAGE,
-                    "command": ["sh", "-c", _PROVISION_SCRIPT],
-                    "env": env,
-                    "resources": JOB_SIZE.resources(),
-                    "securityContext": restricted_container_security_context(read_only_root=True),
-                    # Both probes watch the server this batch container works against: a psql left
-                    # hanging on a server that went away is restarted instead of idling until the
-                    # deadline.
-                    "readinessProbe": exec_probe(_isready(service_host(args)), period=10, failures=3),
-                    "livenessProbe": exec_probe(_isready(service_host(args)), period=20, failures=6),
-                }],
-            },
-        },
+    container: JsonDict = {
+        "name": "provision",
+        "image": IMAGE,
+        "command": ["sh", "-c", _PROVISION_SCRIPT],
+        "env": env,
+        "resources": JOB_SIZE.resources(),
+        "securityContext": restricted_container_security_context(read_only_root=True),
+        # Both probes watch the server this batch container works against: a psql left
+        # hanging on a server that went away is restarted instead of idling until the
+        # deadline.
+        "readinessProbe": exec_probe(_isready(service_host(args)), period=10, failures=3),
+        "livenessProbe": exec_probe(_isready(service_host(args)), period=20, failures=6),
     }
+    annotations = {"omgml.dev/rotation-checksum": credentials_checksum} if credentials_checksum is not None else None
+    pod = restricted_pod_spec(names.job_service_account, UID, [container], restartPolicy="Never")
+    return job_spec(pod_template(_labels(args, "provision"), pod, annotations),
+                    backoff_limit=6, active_deadline_seconds=900)
 
 
 def consumer_network_policy(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> JsonDict | None:
@@ -349,6 +313,25 @@ def consumer_network_policy(args: PostgresArgs, consumers: list[ResolvedConsumer
     }
 
 
+# Keys of a consumer's credentials Secret, by the env suffix a consumer reads each from.
+CONSUMER_SECRET_KEYS = {"HOST": "host", "PORT": "port", "NAME": "database", "USER": "username", "PASSWORD": "password"}
+
+
+def consumer_database_url(prefix: str, driver: str) -> str:
+    """A SQLAlchemy URL composed by Kubernetes from `consumer_env`'s variables (`$(VAR)`)."""
+    return (f"postgresql+{driver}://$({prefix}_USER):$({prefix}_PASSWORD)"
+            f"@$({prefix}_HOST):$({prefix}_PORT)/$({prefix}_NAME)")
+
+
+def consumer_env(secret: pulumi.Input[str], prefix: str, url_env: str, driver: str) -> list[JsonDict]:
+    """Every part of a consumer's connection from its Secret (`<prefix>_HOST`, …), then the URL
+    composed from them by Kubernetes ($(VAR) refers to variables defined before it), so no
+    password is ever in a manifest."""
+    env = [secret_env(f"{prefix}_{suffix}", secret, key) for suffix, key in CONSUMER_SECRET_KEYS.items()]
+    env.append(plain_env(url_env, consumer_database_url(prefix, driver)))
+    return env
+
+
 def consumer_secret_data(args: PostgresArgs, c: ResolvedConsumer) -> dict[str, str]:
     """The non-secret keys of a consumer's credentials Secret (the password is added apart)."""
     return {"host": service_host(args), "port": str(PORT), "database": c.database, "username": c.database}
@@ -365,13 +348,7 @@ class Postgres(pulumi.ComponentResource):
         names = postgres_names(args.instance)
         self.service_host = service_host(args)
         self.port = PORT
-        laptop = args.profile == "laptop"
-        # Pulumi does not pass a component's depends_on to its children; the blueprint's
-        # (e.g. "after the namespaces exist") should hold for every object created here.
-        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
-
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
+        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "database", namespace: str | None = None) -> JsonDict:
             return metadata(obj_name, namespace or args.namespace, _labels(args, component))
@@ -381,7 +358,7 @@ class Postgres(pulumi.ComponentResource):
             GeneratedSecretArgs(namespace=args.namespace, secret_name=names.superuser_secret,
                                 password_keys=("password",), derived={"username": SUPERUSER},
                                 app_name=APP, instance=args.instance),
-            child,
+            children(),
         )
         self.databases = {}
         consumer_secrets: list[pulumi.Resource] = []
@@ -391,7 +368,7 @@ class Postgres(pulumi.ComponentResource):
                 f"{name}-{c.name}-credentials",
                 GeneratedSecretArgs(namespace=args.namespace, secret_name=c.secret, password_keys=("password",),
                                     derived=dict(data), app_name=APP, instance=args.instance),
-                child,
+                children(),
             )
             consumer_secrets.append(creds)
             password = creds.passwords["password"]
@@ -404,7 +381,7 @@ class Postgres(pulumi.ComponentResource):
                     metadata=meta(c.secret, "credentials", c.namespace),
                     type="Opaque",
                     string_data=copied,
-                    opts=child,
+                    opts=children(),
                 ))
             self.databases[c.name] = PostgresDatabase(
                 host=self.service_host, port=PORT, database=c.database, username=c.database,
@@ -412,31 +389,27 @@ class Postgres(pulumi.ComponentResource):
             )
 
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=child)
+            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=children())
         headless = k8s.core.v1.Service(
-            f"{name}-headless", metadata=meta(names.headless), spec=postgres_service(args, headless=True), opts=child)
+            f"{name}-headless", metadata=meta(names.headless), spec=postgres_service(args, headless=True), opts=children())
         service = k8s.core.v1.Service(
-            f"{name}-service", metadata=meta(names.service), spec=postgres_service(args, headless=False), opts=child)
+            f"{name}-service", metadata=meta(names.service), spec=postgres_service(args, headless=False), opts=children())
         sts = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=meta(names.statefulset),
             spec=postgres_statefulset(args),
-            opts=pulumi.ResourceOptions.merge(after(sa, headless, superuser), pulumi.ResourceOptions(
-                protect=not laptop,
-                retain_on_delete=not laptop,
-                # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
-                # immutable); grow the existing PVC instead (kubectl patch pvc … storage).
-                ignore_changes=["spec.volumeClaimTemplates"],
-            )),
+            # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
+            # immutable); grow the existing PVC instead (kubectl patch pvc … storage).
+            opts=children.data(sa, headless, superuser, ignore_changes=["spec.volumeClaimTemplates"]),
         )
         policy = consumer_network_policy(args, consumers)
         if policy is not None:
             k8s.networking.v1.NetworkPolicy(
-                f"{name}-allow-consumers", metadata=meta(names.network_policy), spec=policy, opts=child)
+                f"{name}-allow-consumers", metadata=meta(names.network_policy), spec=policy, opts=children())
         if consumers:
             job_sa = k8s.core.v1.ServiceAccount(
                 f"{name}-provision-sa", metadata=meta(names.job_service_account, "provision"),
-                automount_service_account_token=False, opts=child)
+                automount_service_account_token=False, opts=children())
             checksum = secret_checksum(*(self.databases[c.name].password for c in consumers))
             k8s.batch.v1.Job(
                 f"{name}-provision",
@@ -445,7 +418,7 @@ class Postgres(pulumi.ComponentResource):
                                   # being left failed.
                                   {"pulumi.com/replaceUnready": "true"}),
                 spec=provision_job(args, consumers, checksum),
-                opts=after(sts, service, job_sa, *consumer_secrets),
+                opts=children(sts, service, job_sa, *consumer_secrets),
             )
 
         outputs: dict[str, Any] = {

@@ -28,26 +28,34 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION, S3Consumer, irsa_roles_by_consumer, tool_s3_consumers
-from omgml.components.kubeflow import StoreRef
+from omgml.components.contracts import S3Consumer, StoreRef, account_s3_consumers, irsa_roles_by_account
+from omgml.components.options import Children
+from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
+from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
+    KUBE_API_PORTS,
+    RECREATE,
     JsonDict,
     Size,
+    deployment_spec,
+    egress_policy_spec,
     http_probe,
+    metadata,
     plain_env,
+    pod_template,
     restricted_container_security_context,
     restricted_pod_security_context,
-    secret_env,
+    restricted_pod_spec,
+    service_account_metadata,
+    service_spec,
 )
-from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import require_dns_label
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:orchestration:Prefect"
@@ -65,10 +73,7 @@ WORKER_HEALTH_PORT = 8080
 PREFECT_HOME = "/var/lib/prefect"
 TEMPLATE_DIR = "/etc/prefect"
 TEMPLATE_FILE = "base-job-template.json"
-DB_KEYS = {"PREFECT_DB_HOST": "host", "PREFECT_DB_PORT": "port", "PREFECT_DB_NAME": "database",
-           "PREFECT_DB_USER": "username", "PREFECT_DB_PASSWORD": "password"}
-DATABASE_URL = ("postgresql+asyncpg://$(PREFECT_DB_USER):$(PREFECT_DB_PASSWORD)"
-                "@$(PREFECT_DB_HOST):$(PREFECT_DB_PORT)/$(PREFECT_DB_NAME)")
+DATABASE_URL = consumer_database_url("PREFECT_DB", "asyncpg")
 
 _POOL = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -99,48 +104,20 @@ SIZING: dict[Profile, PrefectSizing] = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrefectArgs:
-    namespace: str
+class PrefectArgs(OrchestratorArgs):
     instance: str = DEFAULT_INSTANCE
-    profile: Profile = "laptop"
-    # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
-    database_secret: pulumi.Input[str]
-    store: StoreRef
-    mlflow_tracking_uri: pulumi.Input[str]
     work_pool: str = "kubernetes"
-    # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (`s3_consumers`) → IAM role
-    # ARN, each annotating its ServiceAccount; flow runs then carry no key variables.
-    irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
-
-
-def service_account_name(instance: str, who: Account) -> str:
-    """The ServiceAccount the server, the worker or every flow-run pod runs as."""
-    return k8s_name(instance, who)
 
 
 def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
     """The ServiceAccounts whose pods read or write the object store (see S3_ACCESS)."""
-    return tool_s3_consumers(APP, namespace, bucket_role, {
-        who: (service_account_name(instance, who), read_only) for who, read_only in S3_ACCESS.items()})
+    return account_s3_consumers(APP, namespace, instance, bucket_role, S3_ACCESS)
 
 
-@dataclass(frozen=True)
-class ResolvedPrefect:
-    args: PrefectArgs
-    sizing: PrefectSizing
-    # Account → IAM role ARN on IRSA (every account of S3_ACCESS); empty with static keys.
-    irsa_roles: dict[Account, pulumi.Input[str]] = field(default_factory=dict)
-
-    def name(self, *parts: str) -> str:
-        return k8s_name(self.args.instance, *parts)
-
-    def service_account(self, who: Account) -> str:
-        return service_account_name(self.args.instance, who)
-
-    @property
-    def irsa(self) -> bool:
-        return bool(self.irsa_roles)
-
+@dataclass(frozen=True, kw_only=True)
+class ResolvedPrefect(ResolvedOrchestrator[PrefectArgs, PrefectSizing]):
+    APP = APP
+    VERSION = VERSION
     @property
     def api_url(self) -> str:
         return f"http://{self.name('server')}.{self.args.namespace}.svc.cluster.local:{PORT}/api"
@@ -153,29 +130,12 @@ def resolve(args: PrefectArgs) -> ResolvedPrefect:
         raise ValueError(f"PrefectArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
     if not _POOL.match(args.work_pool):
         raise ValueError(f"PrefectArgs.work_pool: {args.work_pool!r}: use lowercase letters, digits and '-'")
-    return ResolvedPrefect(args, SIZING[args.profile], _irsa_roles(args))
-
-
-def _irsa_roles(args: PrefectArgs) -> dict[Account, pulumi.Input[str]]:
-    """irsa_role_arns keyed by account (checked against s3_consumers)."""
-    consumers = s3_consumers(args.namespace, args.instance, "")
-    roles = irsa_roles_by_consumer("PrefectArgs", consumers, args.irsa_role_arns, args.store.endpoint_url)
-    who_by_sa = {service_account_name(args.instance, who): who for who in S3_ACCESS}
-    return {who_by_sa[c.service_account]: roles[c.name] for c in consumers if c.name in roles}
-
-
-def _labels(r: ResolvedPrefect, component: str) -> dict[str, str]:
-    return standard_labels(APP, r.args.instance, component, VERSION)
-
-
-def _selector(r: ResolvedPrefect, component: str) -> dict[str, str]:
-    return selector_labels(APP, r.args.instance, component)
+    return ResolvedPrefect(args=args, sizing=SIZING[args.profile], irsa_roles=irsa_roles_by_account(
+        "PrefectArgs", APP, args.namespace, args.instance, S3_ACCESS, args.irsa_role_arns, args.store.endpoint_url))
 
 
 def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
-    env = [secret_env(var, database_secret, key) for var, key in DB_KEYS.items()]  # type: ignore[arg-type]
-    env.append(plain_env("PREFECT_API_DATABASE_CONNECTION_URL", DATABASE_URL))
-    return env
+    return consumer_env(database_secret, "PREFECT_DB", "PREFECT_API_DATABASE_CONNECTION_URL", "asyncpg")
 
 
 def _home() -> tuple[list[JsonDict], list[JsonDict]]:
@@ -207,23 +167,9 @@ def server_deployment(r: ResolvedPrefect) -> JsonDict:
         "livenessProbe": http_probe("/api/health", "http", period=30, failures=5, timeout=10),
         "volumeMounts": mounts,
     }
-    return {
-        "replicas": 1,
-        "selector": {"matchLabels": _selector(r, "server")},
-        # The server also runs the scheduler services: never two at once.
-        "strategy": {"type": "Recreate"},
-        "template": {
-            "metadata": {"labels": _labels(r, "server")},
-            "spec": {
-                "serviceAccountName": r.service_account("server"),
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, UID),
-                "containers": [container],
-                "volumes": volumes,
-            },
-        },
-    }
+    pod = restricted_pod_spec(r.service_account("server"), UID, [container], volumes=volumes)
+    # The server also runs the scheduler services: never two at once.
+    return deployment_spec(r.selector("server"), pod_template(r.labels("server"), pod), strategy=RECREATE)
 
 
 def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = False) -> list[JsonDict]:
@@ -237,8 +183,7 @@ def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = Fals
         plain_env("HOME", "/tmp"),
     ]
     if not irsa:
-        env += [secret_env("AWS_ACCESS_KEY_ID", secret, "AWS_ACCESS_KEY_ID"),
-                secret_env("AWS_SECRET_ACCESS_KEY", secret, "AWS_SECRET_ACCESS_KEY")]
+        env += StoreRef(endpoint, region, secret).key_env()
     if endpoint:
         env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
     return env
@@ -257,7 +202,7 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
             "backoffLimit": 0,
             "ttlSecondsAfterFinished": "{{ finished_job_ttl }}",
             "template": {
-                "metadata": {"labels": _labels(r, "flow-run")},
+                "metadata": {"labels": r.labels("flow-run")},
                 "spec": {
                     "restartPolicy": "Never",
                     # No API token: the flow-run ServiceAccount has automount off (the pod
@@ -352,24 +297,10 @@ def worker_deployment(r: ResolvedPrefect) -> JsonDict:
         "livenessProbe": http_probe("/health", "health", period=30, failures=5, timeout=10),
         "volumeMounts": mounts,
     }
-    return {
-        "replicas": 1,
-        "selector": {"matchLabels": _selector(r, "worker")},
-        "strategy": {"type": "Recreate"},
-        "template": {
-            "metadata": {"labels": _labels(r, "worker")},
-            "spec": {
-                "serviceAccountName": r.service_account("worker"),
-                # The worker creates flow-run Jobs through the Kubernetes API.
-                "automountServiceAccountToken": True,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, UID),
-                "initContainers": [init],
-                "containers": [container],
-                "volumes": volumes,
-            },
-        },
-    }
+    # The worker creates flow-run Jobs through the Kubernetes API.
+    pod = restricted_pod_spec(r.service_account("worker"), UID, [container], automount_token=True,
+                              init_containers=[init], volumes=volumes)
+    return deployment_spec(r.selector("worker"), pod_template(r.labels("worker"), pod), strategy=RECREATE)
 
 
 def worker_role_rules() -> list[JsonDict]:
@@ -385,21 +316,12 @@ def worker_role_rules() -> list[JsonDict]:
 
 
 def server_service(r: ResolvedPrefect) -> JsonDict:
-    return {
-        "type": "ClusterIP",
-        "selector": _selector(r, "server"),
-        "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
-    }
+    return service_spec(r.selector("server"), [("http", PORT)])
 
 
 def api_egress_policy(r: ResolvedPrefect) -> JsonDict:
     """The worker reaches the Kubernetes API (kind :6443, EKS :443), whose address is unknown at render time."""
-    return {
-        "podSelector": {"matchLabels": _selector(r, "worker")},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
-    }
+    return egress_policy_spec({"matchLabels": r.selector("worker")}, KUBE_API_PORTS)
 
 
 class Prefect(pulumi.ComponentResource):
@@ -412,48 +334,41 @@ class Prefect(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         r = resolve(args)
         ns = args.namespace
-        child = pulumi.ResourceOptions(parent=self)
+        children = Children(self, args.profile)
 
         def meta(obj: str, component: str) -> JsonDict:
-            return {"name": obj, "namespace": ns, "labels": _labels(r, component)}
+            return metadata(obj, ns, r.labels(component))
 
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
-
-        def account_meta(who: Account) -> JsonDict:
-            m = meta(r.service_account(who), who)
-            if who in r.irsa_roles:
-                # AWS S3: the pod-identity webhook gives this account's pods the role's credentials.
-                m["annotations"] = {ROLE_ARN_ANNOTATION: r.irsa_roles[who]}
-            return m
-
+        # AWS S3: the pod-identity webhook gives the flow-run pods their role's credentials.
         accounts = {
-            who: k8s.core.v1.ServiceAccount(f"{name}-sa-{who}", metadata=account_meta(who),
-                                            automount_service_account_token=who == "worker", opts=child)
+            who: k8s.core.v1.ServiceAccount(
+                f"{name}-sa-{who}",
+                metadata=service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
+                automount_service_account_token=who == "worker", opts=children())
             for who in ACCOUNTS
         }
         role = k8s.rbac.v1.Role(f"{name}-worker-role", metadata=meta(r.name("worker"), "worker"),
-                                rules=worker_role_rules(), opts=child)
+                                rules=worker_role_rules(), opts=children())
         binding = k8s.rbac.v1.RoleBinding(
             f"{name}-worker-binding", metadata=meta(r.name("worker"), "worker"),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("worker")},
             subjects=[{"kind": "ServiceAccount", "name": r.service_account("worker"), "namespace": ns}],
-            opts=after(role))
+            opts=children(role))
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
                                      args.mlflow_tracking_uri).apply(
             lambda v: json.dumps(base_job_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3])), indent=2))
         config = k8s.core.v1.ConfigMap(f"{name}-job-template", metadata=meta(r.name("job-template"), "worker"),
-                                       data={TEMPLATE_FILE: template}, opts=child)
+                                       data={TEMPLATE_FILE: template}, opts=children())
         svc = k8s.core.v1.Service(f"{name}-server-svc", metadata=meta(r.name("server"), "server"),
-                                  spec=server_service(r), opts=child)
+                                  spec=server_service(r), opts=children())
         server = k8s.apps.v1.Deployment(f"{name}-server", metadata=meta(r.name("server"), "server"),
-                                        spec=server_deployment(r), opts=after(accounts["server"], svc))
+                                        spec=server_deployment(r), opts=children(accounts["server"], svc))
         egress = k8s.networking.v1.NetworkPolicy(f"{name}-api-egress", metadata=meta(r.name("api-egress"), "network"),
-                                                 spec=api_egress_policy(r), opts=child)
+                                                 spec=api_egress_policy(r), opts=children())
         k8s.apps.v1.Deployment(f"{name}-worker", metadata=meta(r.name("worker"), "worker"),
                                spec=worker_deployment(r),
-                               opts=after(accounts["worker"], accounts["flow-run"], binding, config, egress, server))
+                               opts=children(accounts["worker"], accounts["flow-run"], binding, config, egress, server))
         self.api_url = r.api_url
         self.work_pool = args.work_pool
         self.register_outputs({"api_url": self.api_url, "work_pool": self.work_pool})

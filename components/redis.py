@@ -11,15 +11,18 @@ import pulumi_kubernetes as k8s
 
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.options import Children, keeps_data
 from omgml.k8s import (
     JsonDict,
     Size,
     exec_probe,
     metadata,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
     service_spec,
+    statefulset_spec,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -202,37 +205,13 @@ def redis_statefulset(args: RedisArgs, credentials_checksum: pulumi.Input[str] |
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
         ],
     }
-    return {
-        "serviceName": names.headless,
-        "replicas": 1,
-        "selector": {"matchLabels": _selector(args)},
-        "persistentVolumeClaimRetentionPolicy": {
-            "whenDeleted": "Delete" if args.profile == "laptop" else "Retain",
-            "whenScaled": "Retain",
-        },
-        "template": {
-            "metadata": {"labels": _labels(args), "annotations": annotations},
-            "spec": {
-                "serviceAccountName": names.service_account,
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(UID, GID, fs_group=GID),
-                "containers": [container],
-                "volumes": [{
-                    "name": "config",
-                    # Readable by the redis group only (fsGroup owns projected Secret files).
-                    "secret": {"secretName": names.config_secret, "defaultMode": 0o440},
-                }],
-            },
-        },
-        "volumeClaimTemplates": [{
-            "metadata": {"name": "data", "labels": _selector(args)},
-            "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
-            },
-        }],
-    }
+    pod = restricted_pod_spec(names.service_account, UID, [container], gid=GID, fs_group=GID, volumes=[{
+        "name": "config",
+        # Readable by the redis group only (fsGroup owns projected Secret files).
+        "secret": {"secretName": names.config_secret, "defaultMode": 0o440},
+    }])
+    return statefulset_spec(_selector(args), names.headless, pod_template(_labels(args), pod, annotations),
+                            data_gib=args.storage_gib, keep_data=keeps_data(args.profile))
 
 
 def redis_service(args: RedisArgs, headless: bool) -> JsonDict:
@@ -264,13 +243,7 @@ class Redis(pulumi.ComponentResource):
         self._args = args
         names = redis_names(args.instance)
         sizing = redis_sizing(args.profile, args.max_memory_mib)
-        laptop = args.profile == "laptop"
-        # Pulumi does not pass a component's depends_on to its children; the blueprint's
-        # (e.g. "after the namespaces exist") should hold for every object created here.
-        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
-
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
+        children = Children(self, args.profile)
 
         def meta(obj_name: str, namespace: str | None = None) -> JsonDict:
             return metadata(obj_name, namespace or args.namespace, _labels(args))
@@ -279,7 +252,7 @@ class Redis(pulumi.ComponentResource):
             f"{name}-auth",
             GeneratedSecretArgs(namespace=args.namespace, secret_name=names.auth_secret, password_keys=("password",),
                                 app_name=APP, instance=args.instance),
-            child,
+            children(),
         )
         password = auth.passwords["password"]
         for ns in sorted(set(args.client_namespaces) - {args.namespace}):
@@ -288,7 +261,7 @@ class Redis(pulumi.ComponentResource):
                 metadata=meta(names.auth_secret, ns),
                 type="Opaque",
                 string_data={"password": password},
-                opts=child,
+                opts=children(),
             )
         # The password is alphanumeric (GeneratedSecret), so plain double quotes are exact.
         server_conf = pulumi.Output.concat(redis_conf(sizing.max_memory_mib), 'requirepass "', password, '"\n')
@@ -297,30 +270,26 @@ class Redis(pulumi.ComponentResource):
             metadata=meta(names.config_secret),
             type="Opaque",
             string_data={"redis.conf": server_conf},  # secret: it holds the password
-            opts=child,
+            opts=children(),
         )
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=child)
+            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=children())
         headless = k8s.core.v1.Service(
-            f"{name}-headless", metadata=meta(names.headless), spec=redis_service(args, headless=True), opts=child)
+            f"{name}-headless", metadata=meta(names.headless), spec=redis_service(args, headless=True), opts=children())
         k8s.core.v1.Service(
-            f"{name}-service", metadata=meta(names.service), spec=redis_service(args, headless=False), opts=child)
+            f"{name}-service", metadata=meta(names.service), spec=redis_service(args, headless=False), opts=children())
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=meta(names.statefulset),
             spec=redis_statefulset(args, secret_checksum(password)),
-            opts=pulumi.ResourceOptions.merge(after(sa, headless, config, auth), pulumi.ResourceOptions(
-                protect=not laptop,
-                retain_on_delete=not laptop,
-                # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
-                # immutable); grow the existing PVC instead.
-                ignore_changes=["spec.volumeClaimTemplates"],
-            )),
+            # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
+            # immutable); grow the existing PVC instead.
+            opts=children.data(sa, headless, config, auth, ignore_changes=["spec.volumeClaimTemplates"]),
         )
         policy = client_network_policy(args)
         if policy is not None:
             k8s.networking.v1.NetworkPolicy(
-                f"{name}-allow-clients", metadata=meta(names.network_policy), spec=policy, opts=child)
+                f"{name}-allow-clients", metadata=meta(names.network_policy), spec=policy, opts=children())
 
         self.endpoint = RedisEndpoint(
             host=service_host(args), port=PORT, password=password,

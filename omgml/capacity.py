@@ -182,13 +182,6 @@ class CapacityReport:
                 out[r.phase] = out.get(r.phase, Totals()) + r.totals
         return out
 
-    def per_namespace(self) -> dict[str, Totals]:
-        out: dict[str, Totals] = {}
-        for r in self.rows:
-            if not r.batch:
-                out[r.namespace] = out.get(r.namespace, Totals()) + r.totals
-        return out
-
     def top(self, n: int = 5) -> list[CapacityRow]:
         """The biggest consumers: CPU first, then memory."""
         return sorted((r for r in self.rows if not r.batch and (r.totals.cpu_m or r.totals.memory_b)),

@@ -3,10 +3,18 @@ secret references. Components call these so every container meets the same bar."
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pulumi
 
 JsonDict = dict[str, Any]
+
+# The ServiceAccount annotation EKS's pod identity webhook reads (IRSA): pods of the account get
+# the role's web-identity token. Plain text, so local renders never import the AWS SDK for it.
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,10 @@ def restricted_pod_security_context(uid: int, gid: int | None = None, fs_group: 
     return ctx
 
 
-def secret_env(env_name: str, secret_name: str, key: str) -> JsonDict:
-    """An env var read from a Secret by secretKeyRef: the only way credentials enter a container."""
+def secret_env(env_name: str, secret_name: pulumi.Input[str], key: str) -> JsonDict:
+    """An env var read from a Secret by secretKeyRef: the only way credentials enter a container.
+
+    The Secret's name may be an Output (a stack output of an earlier phase)."""
     return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
 
 
@@ -59,47 +69,38 @@ def plain_env(env_name: str, value: str) -> JsonDict:
     return {"name": env_name, "value": value}
 
 
-def http_probe(path: str, port: int | str, *, period: int = 10, failures: int = 3, delay: int = 0,
-               timeout: int = 5) -> JsonDict:
-    probe: JsonDict = {
-        "httpGet": {"path": path, "port": port},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": timeout,
-    }
+def _probe(handler: JsonDict, period: int, failures: int, delay: int, timeout: int) -> JsonDict:
+    probe: JsonDict = {**handler, "periodSeconds": period, "failureThreshold": failures, "timeoutSeconds": timeout}
     if delay:
         probe["initialDelaySeconds"] = delay
     return probe
+
+
+def http_probe(path: str, port: int | str, *, period: int = 10, failures: int = 3, delay: int = 0,
+               timeout: int = 5) -> JsonDict:
+    return _probe({"httpGet": {"path": path, "port": port}}, period, failures, delay, timeout)
 
 
 def tcp_probe(port: int | str, *, period: int = 10, failures: int = 3, delay: int = 0,
               timeout: int = 5) -> JsonDict:
-    probe: JsonDict = {
-        "tcpSocket": {"port": port},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": timeout,
-    }
-    if delay:
-        probe["initialDelaySeconds"] = delay
-    return probe
+    return _probe({"tcpSocket": {"port": port}}, period, failures, delay, timeout)
 
 
 def exec_probe(command: list[str], *, period: int = 10, failures: int = 3, delay: int = 0,
                timeout: int = 5) -> JsonDict:
-    probe: JsonDict = {
-        "exec": {"command": command},
-        "periodSeconds": period,
-        "failureThreshold": failures,
-        "timeoutSeconds": timeout,
-    }
-    if delay:
-        probe["initialDelaySeconds"] = delay
-    return probe
+    return _probe({"exec": {"command": command}}, period, failures, delay, timeout)
+
+
+def tcp_exec_probe(host: str, port: int, *, period: int = 10, failures: int = 3, delay: int = 0) -> JsonDict:
+    """A probe for a container without a port of its own (a batch step): it checks that the
+    server the step works against still accepts connections, so a step stuck on a vanished
+    server is restarted instead of idling until its deadline. Needs python in the image."""
+    check = f"import socket; socket.create_connection(({host!r}, {port}), timeout=3).close()"
+    return exec_probe(["python", "-c", check], period=period, failures=failures, delay=delay)
 
 
 def metadata(name: str, namespace: str | None, labels: dict[str, str],
-             annotations: dict[str, str] | None = None) -> JsonDict:
+             annotations: Mapping[str, pulumi.Input[str]] | None = None) -> JsonDict:
     meta: JsonDict = {"name": name, "labels": dict(labels)}
     if namespace is not None:
         meta["namespace"] = namespace
@@ -132,3 +133,109 @@ def pdb_spec(selector: dict[str, str]) -> JsonDict:
 def claim_spec(storage_gib: int) -> JsonDict:
     """A ReadWriteOnce claim on the cluster's default StorageClass."""
     return {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{storage_gib}Gi"}}}
+
+
+def service_account_annotations(role_arn: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """The annotation that gives a ServiceAccount's pods an IAM role (IRSA, target aws)."""
+    return {ROLE_ARN_ANNOTATION: role_arn}
+
+
+def service_account_metadata(name: str, namespace: str, labels: dict[str, str],
+                             role_arn: pulumi.Input[str] | None = None) -> JsonDict:
+    """ServiceAccount metadata, annotated with the IAM role when the account has one."""
+    return metadata(name, namespace, labels, service_account_annotations(role_arn) if role_arn is not None else None)
+
+
+def restricted_pod_spec(service_account: str, uid: int, containers: list[JsonDict], *, gid: int | None = None,
+                        fs_group: int | None = None, automount_token: bool = False,
+                        init_containers: list[JsonDict] | None = None, volumes: list[JsonDict] | None = None,
+                        **fields: Any) -> JsonDict:
+    """A pod spec that meets Pod Security "restricted": its own ServiceAccount, an API token only
+    when the pod talks to the Kubernetes API, no service links (they inject *_PORT variables that
+    some images read as settings), a non-root uid and RuntimeDefault seccomp. `fields` are further
+    pod-spec fields as written in the manifest (restartPolicy, terminationGracePeriodSeconds, …)."""
+    spec: JsonDict = {
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": automount_token,
+        "enableServiceLinks": False,
+        "securityContext": restricted_pod_security_context(uid, gid, fs_group),
+        "containers": containers,
+        **fields,
+    }
+    if init_containers:
+        spec["initContainers"] = init_containers
+    if volumes is not None:
+        spec["volumes"] = volumes
+    return spec
+
+
+def pod_template(labels: dict[str, str], spec: JsonDict,
+                 annotations: Mapping[str, pulumi.Input[str]] | None = None) -> JsonDict:
+    """A pod template: labels (and annotations, when there are any) and the pod spec."""
+    meta: JsonDict = {"labels": labels}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return {"metadata": meta, "spec": spec}
+
+
+def job_spec(template: JsonDict, *, backoff_limit: int, active_deadline_seconds: int,
+             ttl_seconds_after_finished: int | None = None) -> JsonDict:
+    """A Job spec: bounded retries and a deadline, so a stuck run ends with a failed Job."""
+    spec: JsonDict = {"backoffLimit": backoff_limit, "activeDeadlineSeconds": active_deadline_seconds}
+    if ttl_seconds_after_finished is not None:
+        spec["ttlSecondsAfterFinished"] = ttl_seconds_after_finished
+    spec["template"] = template
+    return spec
+
+
+def pvc_retention(keep: bool) -> JsonDict:
+    """A StatefulSet's persistentVolumeClaimRetentionPolicy: the volumes outlive it when `keep`
+    (components pass omgml.components.options.keeps_data(profile))."""
+    return {"whenDeleted": "Retain" if keep else "Delete", "whenScaled": "Retain"}
+
+
+def statefulset_spec(selector: dict[str, str], service_name: str, template: JsonDict, *, replicas: int = 1,
+                     data_gib: int | None = None, keep_data: bool = True, **fields: Any) -> JsonDict:
+    """A StatefulSet spec; with `data_gib`, each pod gets a `data` volume claim of that size,
+    kept when the StatefulSet goes away if `keep_data` (see pvc_retention)."""
+    spec: JsonDict = {"serviceName": service_name, "replicas": replicas,
+                      "selector": {"matchLabels": dict(selector)}, **fields, "template": template}
+    if data_gib is not None:
+        spec["persistentVolumeClaimRetentionPolicy"] = pvc_retention(keep_data)
+        spec["volumeClaimTemplates"] = [{"metadata": {"name": "data", "labels": dict(selector)},
+                                         "spec": claim_spec(data_gib)}]
+    return spec
+
+
+RECREATE: JsonDict = {"type": "Recreate"}
+# One new pod in before an old one goes: for stateless servers whose state lives elsewhere.
+SURGE_ONE: JsonDict = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+
+
+def deployment_spec(selector: dict[str, str], template: JsonDict, *, replicas: int = 1,
+                    strategy: JsonDict | None = None) -> JsonDict:
+    """A Deployment spec; `strategy` None keeps Kubernetes' default (RollingUpdate, 25 %)."""
+    spec: JsonDict = {"replicas": replicas, "selector": {"matchLabels": dict(selector)}}
+    if strategy is not None:
+        spec["strategy"] = dict(strategy)
+    spec["template"] = template
+    return spec
+
+
+# Private address ranges: "outside the cluster" rules leave them to the explicit in-cluster allows.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+# The Kubernetes API server: :443 on EKS, :6443 on kind. Its address differs per cluster and
+# policies see it after the `kubernetes` Service is translated, so rules name ports only.
+KUBE_API_PORTS = (443, 6443)
+
+
+def egress_policy_spec(pod_selector: JsonDict, ports: Sequence[int] = (), *, external_only: bool = False) -> JsonDict:
+    """NetworkPolicy spec: the selected pods may open TCP connections to `ports` (every port when
+    empty) anywhere, or only outside the private ranges with `external_only`."""
+    block: JsonDict = {"cidr": "0.0.0.0/0"}
+    if external_only:
+        block["except"] = list(PRIVATE_RANGES)
+    rule: JsonDict = {"to": [{"ipBlock": block}]}
+    if ports:
+        rule["ports"] = [{"protocol": "TCP", "port": p} for p in ports]
+    return {"podSelector": pod_selector, "policyTypes": ["Egress"], "egress": [rule]}

@@ -51,3 +51,23 @@ def require_dns_label(field: str, value: str) -> str:
         raise ValueError(f"{field}: {value!r} is not a DNS-1123 label; use at most 63 lowercase letters, digits "
                          "and '-', starting and ending with a letter or digit")
     return value
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_NEW_AWS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+def require_bucket_name(field: str, value: str, *, new_on_aws: bool = False) -> str:
+    """`value` if it is a valid S3 bucket name, else a ValueError naming `field`, the value and the fix.
+
+    `new_on_aws`: a bucket omgml creates on AWS also avoids dots (virtual-hosted TLS names break
+    on them), '--', the 'xn--' prefix and the '-s3alias' suffix, which AWS reserves."""
+    if new_on_aws:
+        if (not _NEW_AWS_BUCKET.match(value) or "--" in value or value.startswith("xn--")
+                or value.endswith("-s3alias")):
+            raise ValueError(f"{field}: {value!r} is not a valid name for a new S3 bucket; use 3-63 lowercase "
+                             "letters, digits and single hyphens (no dots, no 'xn--' prefix, no '-s3alias' suffix)")
+    elif not _BUCKET.match(value) or ".." in value:
+        raise ValueError(f"{field}: {value!r} is not a valid S3 bucket name; use 3-63 lowercase letters, digits, '-' "
+                         "or '.', starting and ending with a letter or digit, without '..'")
+    return value

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from omgml.errors import SpecError
 from omgml.naming import stack_reference_name
 from omgml.spec import PHASES, PhaseName, PlatformSpec, load_spec
+
+if TYPE_CHECKING:
+    from omgml.blueprints.contracts import FoundationOutputs
 
 CONFIG_NAMESPACE = "omgml"
 DEFAULT_SPEC_FILE = "omgml.yaml"
@@ -34,15 +37,14 @@ def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName
     `references` maps each earlier phase to the fully qualified stack name to read it from.
     Returns the exports (also registered with pulumi.export).
     """
-    from omgml.blueprints.contracts import FOUNDATION_KEYS, TRAINING_KEYS, PhaseOutputs
+    from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 
     missing = [p for p in upstream_phases(phase) if p not in references]
     if missing:
         raise ValueError(f"phase {phase!r} needs stack references for {missing}")
 
-    def read(upstream: PhaseName, keys: tuple[str, ...]) -> PhaseOutputs:
-        ref = pulumi.StackReference(f"{upstream}-ref", stack_name=references[upstream])
-        return PhaseOutputs.from_reference(ref, keys)
+    def ref(upstream: PhaseName) -> pulumi.StackReference:
+        return pulumi.StackReference(f"{upstream}-ref", stack_name=references[upstream])
 
     exports: dict[str, Any]
     if phase == "foundation":
@@ -57,20 +59,20 @@ def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName
             cloud = AwsFoundation("aws", AwsFoundationArgs(spec=spec, buckets=bucket_names(spec)))
             blueprint = Foundation("foundation", FoundationArgs(spec=spec, aws=cloud),
                                    pulumi.ResourceOptions(providers=[cloud.k8s_provider, cloud.aws_provider]))
-            exports = {**blueprint.exports, **cloud.exports}
+            exports = blueprint.exports
         else:
             exports = Foundation("foundation", FoundationArgs(spec=spec)).exports
     elif phase == "training":
         from omgml.blueprints.training import Training, TrainingArgs
 
-        fnd = read("foundation", FOUNDATION_KEYS)
+        fnd = FoundationOutputs.read(ref("foundation").get_output, aws=spec.target == "aws")
         exports = Training("training", TrainingArgs(spec=spec, foundation=fnd),
                            _cluster_options(spec, fnd)).exports
     else:
         from omgml.blueprints.serving import Serving, ServingArgs
 
-        fnd = read("foundation", FOUNDATION_KEYS)
-        trn = read("training", TRAINING_KEYS) if spec.phases.training.enabled else None
+        fnd = FoundationOutputs.read(ref("foundation").get_output, aws=spec.target == "aws")
+        trn = TrainingOutputs.read(ref("training").get_output) if spec.phases.training.enabled else None
         exports = Serving("serving", ServingArgs(spec=spec, foundation=fnd, training=trn),
                           _cluster_options(spec, fnd)).exports
     for key, value in exports.items():
@@ -78,7 +80,7 @@ def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName
     return exports
 
 
-def _cluster_options(spec: PlatformSpec, foundation: Any) -> pulumi.ResourceOptions | None:
+def _cluster_options(spec: PlatformSpec, foundation: FoundationOutputs) -> pulumi.ResourceOptions | None:
     """On aws, later phases reach the foundation's EKS cluster through a provider rebuilt from
     its kubeconfig output, and AWS resources (GPU node groups) through the spec's region."""
     if spec.target != "aws":
@@ -86,7 +88,7 @@ def _cluster_options(spec: PlatformSpec, foundation: Any) -> pulumi.ResourceOpti
     from omgml.components.aws.platform import aws_provider, kubernetes_provider
 
     return pulumi.ResourceOptions(providers=[
-        kubernetes_provider("eks", foundation.get("eks_kubeconfig")),
+        kubernetes_provider("eks", foundation.require_eks().eks_kubeconfig),
         aws_provider("aws", spec),
     ])
 

@@ -62,3 +62,17 @@ def test_labels() -> None:
 
 def test_stack_reference_name() -> None:
     assert stack_reference_name("organization", "demo", "dev", "foundation") == "organization/demo/dev-foundation"
+
+
+def test_bucket_names_follow_the_s3_rules_and_say_how_to_fix() -> None:
+    from omgml.naming import require_bucket_name
+
+    assert require_bucket_name("f", "demo-mlflow.v2") == "demo-mlflow.v2"
+    for bad in ("ab", "Demo", "-demo", "demo-", "de..mo", "a" * 64):
+        with pytest.raises(ValueError, match=rf"^f: '{re.escape(bad)}' is not a valid S3 bucket name; use 3-63"):
+            require_bucket_name("f", bad)
+    # Buckets omgml creates on AWS: no dots, no '--', none of the names AWS reserves.
+    assert require_bucket_name("f", "demo-models", new_on_aws=True) == "demo-models"
+    for bad in ("demo.models", "demo--models", "xn--demo", "demo-s3alias"):
+        with pytest.raises(ValueError, match="not a valid name for a new S3 bucket"):
+            require_bucket_name("f", bad, new_on_aws=True)

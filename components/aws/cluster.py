@@ -36,7 +36,6 @@ import pulumi_kubernetes as k8s
 
 from omgml.components.aws.common import (
     JsonDict,
-    keeps_data,
     kms_key,
     managed_policy_arn,
     partition,
@@ -47,6 +46,7 @@ from omgml.components.aws.common import (
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, oidc_issuer_host
 from omgml.components.gpupool import POOL_LABEL, PURPOSE_LABEL
+from omgml.components.options import keeps_data
 from omgml.labels import standard_labels
 from omgml.spec.common import Profile
 

@@ -11,6 +11,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from omgml.components.options import Children
+from omgml.k8s import egress_policy_spec
 from omgml.spec.common import Profile
 
 JsonDict = dict[str, Any]
@@ -31,10 +33,6 @@ def partition(region: str) -> str:
     return "aws"
 
 
-def dns_suffix(region: str) -> str:
-    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-
-
 def managed_policy_arn(region: str, name: str) -> str:
     """ARN of an AWS managed IAM policy, e.g. AmazonEKSWorkerNodePolicy."""
     return f"arn:{partition(region)}:iam::aws:policy/{name}"
@@ -46,19 +44,10 @@ def tags(platform: str, component: str, extra: Mapping[str, str] | None = None) 
     return out
 
 
-def keeps_data(profile: Profile) -> bool:
-    """Whether stateful resources must survive a careless `pulumi destroy`/replace.
-
-    Only the laptop profile is throwaway; any other profile may hold data someone needs.
-    """
-    return profile != "laptop"
-
-
 def stateful_options(profile: Profile, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
-    """Options for data-bearing AWS resources (databases, clusters, buckets, KMS keys): protected
-    and retained outside the laptop profile, so a bad diff or `destroy` cannot drop the data."""
-    keep = keeps_data(profile)
-    return pulumi.ResourceOptions(parent=parent, protect=keep, retain_on_delete=keep, **extra)
+    """Options for data-bearing AWS resources (databases, clusters, buckets, KMS keys): the one
+    retention rule (components/options.py): protected and retained outside the laptop profile."""
+    return Children(parent, profile).data(**extra)
 
 
 def policy_document(statements: Sequence[JsonDict]) -> str:
@@ -173,8 +162,4 @@ def vpc_egress_policy(vpc_cidr: str, ports: Sequence[int], pod_selector: JsonDic
 def aws_api_egress_policy(pod_selector: JsonDict | None = None) -> JsonDict:
     """NetworkPolicy spec: HTTPS to AWS APIs (STS for IRSA, S3, Secrets Manager), which live at
     public addresses unless the VPC has interface endpoints for them."""
-    return {
-        "podSelector": pod_selector or {},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]}],
-    }
+    return egress_policy_spec(pod_selector or {}, (443,))

@@ -17,7 +17,6 @@ endpoint itself, not the alias.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -29,17 +28,17 @@ from omgml.components.aws.common import (
     DataStoreNetwork,
     data_store_security_group,
     external_name_service,
-    keeps_data,
     kms_key,
     stateful_options,
     tags,
     vpc_egress_policy,
 )
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
+from omgml.components.options import keeps_data
 from omgml.k8s import metadata
 from omgml.labels import standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:aws:ElastiCache"
 CLIENTS_TYPE_TOKEN = "omgml:aws:ElastiCacheClients"
@@ -178,9 +177,7 @@ def redis_client_names(instance: str) -> RedisClientNames:
 def resolve_clients(args: RedisClientsArgs) -> list[str]:
     """The data namespace first, then each client namespace once."""
     for i, ns in enumerate((args.namespace, *args.client_namespaces)):
-        if not re.match(DNS_LABEL, ns):
-            where = "namespace" if i == 0 else f"client_namespaces[{i - 1}]"
-            raise ValueError(f"RedisClientsArgs.{where}={ns!r} is not a DNS-1123 label")
+        require_dns_label("RedisClientsArgs." + ("namespace" if i == 0 else f"client_namespaces[{i - 1}]"), ns)
     return [args.namespace, *sorted(set(args.client_namespaces) - {args.namespace})]
 
 

@@ -2,7 +2,7 @@
 to exactly the AWS resources that workload uses.
 
 How a workload uses one: its ServiceAccount carries the annotation
-`eks.amazonaws.com/role-arn: <role ARN>` (see `service_account_annotations`); EKS's pod identity
+`eks.amazonaws.com/role-arn: <role ARN>` (omgml.k8s.service_account_metadata); EKS's pod identity
 webhook then mounts a projected token (audience sts.amazonaws.com) and sets AWS_ROLE_ARN and
 AWS_WEB_IDENTITY_TOKEN_FILE, which every AWS SDK's default credential chain picks up. The role's
 trust policy admits only tokens whose `sub` is that exact service account, so another pod in
@@ -21,11 +21,11 @@ import pulumi
 import pulumi_aws as aws
 
 from omgml.components.aws.common import JsonDict, check_least_privilege, policy_document
+from omgml.naming import require_dns_label
 from omgml.spec.common import DNS_LABEL
 
 TYPE_TOKEN = "omgml:aws:IrsaRole"
 
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 STS_AUDIENCE = "sts.amazonaws.com"
 
 
@@ -41,8 +41,7 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer_host: str, namespace: 
     Both `sub` and `aud` are pinned with StringEquals (never StringLike): a wildcard here would
     let every service account of a namespace, or of the cluster, use the role.
     """
-    if not re.match(DNS_LABEL, namespace):
-        raise ValueError(f"irsa_trust_policy: namespace={namespace!r} is not a DNS-1123 label")
+    require_dns_label("irsa_trust_policy: namespace", namespace)
     if not re.match(DNS_LABEL, service_account) and not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
                                                                service_account):
         raise ValueError(f"irsa_trust_policy: service_account={service_account!r} is not a valid "
@@ -60,10 +59,6 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer_host: str, namespace: 
             }},
         }],
     }
-
-
-def service_account_annotations(role_arn: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    return {ROLE_ARN_ANNOTATION: role_arn}
 
 
 # --- statements for the platform's resources (ARNs may be Outputs; resolved by the component) ----

@@ -24,7 +24,6 @@ if the role also grants kafka-cluster:CreateTopic, which `msk_client_statements`
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -44,8 +43,8 @@ from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_stateme
 from omgml.components.contracts import KafkaEndpoint
 from omgml.k8s import metadata
 from omgml.labels import standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:aws:Msk"
 CLIENTS_TYPE_TOKEN = "omgml:aws:MskClients"
@@ -196,8 +195,7 @@ class MskClients(pulumi.ComponentResource):
         super().__init__(CLIENTS_TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
         for i, ns in enumerate(args.client_namespaces):
-            if not re.match(DNS_LABEL, ns):
-                raise ValueError(f"MskClientsArgs.client_namespaces[{i}]={ns!r} is not a DNS-1123 label")
+            require_dns_label(f"MskClientsArgs.client_namespaces[{i}]", ns)
         for ns in sorted(set(args.client_namespaces)):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-egress-{ns}",

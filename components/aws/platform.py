@@ -17,14 +17,14 @@ after the namespaces exist:
     s3 = aws_fnd.object_store(consumers=(S3Consumer(...), ...), client_namespaces=..., depends_on=namespaces)
     # s3.endpoint / s3.endpoints[consumer] are ObjectStoreEndpoints
 
-`aws_fnd.exports` holds the stack outputs later phases need (AWS_FOUNDATION_KEYS): the cluster
-name, kubeconfig, node role, subnets and OIDC provider. GPU pools (components/gpupool.py) take
-`gpu_pool_inputs(...)`, and later phases rebuild the Kubernetes provider with `kubernetes_provider`.
+`aws_fnd.outputs` (components/contracts.EksClusterOutputs, exported as `aws_fnd.exports`) holds
+what later phases need: the cluster name, kubeconfig, node role, subnets and OIDC provider.
+Later phases rebuild the Kubernetes provider from it with `kubernetes_provider`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,14 @@ from omgml.components.aws.msk import ManagedKafka, ManagedKafkaArgs, MskClients,
 from omgml.components.aws.network import Network, network_args_for
 from omgml.components.aws.rds import ManagedPostgres, ManagedPostgresArgs, RdsDatabases, RdsDatabasesArgs
 from omgml.components.aws.s3 import ManagedObjectStore, ManagedObjectStoreArgs, S3Access, S3AccessArgs
-from omgml.components.contracts import KafkaEndpoint, PostgresDatabase, RedisEndpoint, S3Consumer
+from omgml.components.contracts import (
+    EksClusterOutputs,
+    KafkaEndpoint,
+    PostgresDatabase,
+    RedisEndpoint,
+    S3Consumer,
+    as_stack_outputs,
+)
 from omgml.components.postgres import PostgresConsumer
 from omgml.spec import PlatformSpec
 
@@ -47,40 +54,12 @@ TYPE_TOKEN = "omgml:aws:Foundation"
 
 MANAGED_SERVICES: tuple[str, ...] = ("postgres", "redis", "kafka", "object_store")
 
-# Stack outputs of the foundation phase on aws (added to FOUNDATION_KEYS by the blueprint).
-AWS_FOUNDATION_KEYS: tuple[str, ...] = (
-    "aws_region",
-    "vpc_id",
-    "vpc_cidr",
-    "eks_cluster_name",
-    # JSON kubeconfig using `aws eks get-token` (no credentials in it).
-    "eks_kubeconfig",
-    "eks_node_role_arn",
-    "eks_node_security_group_id",
-    "eks_private_subnet_ids",
-    "eks_oidc_provider_arn",
-    "eks_oidc_issuer",
-)
-
-
 @dataclass(frozen=True)
 class AwsFoundationArgs:
     spec: PlatformSpec
     # The buckets of the managed object store, role → name (the foundation's bucket_names(spec)).
     # Empty: S3 is skipped even if the spec marks it managed.
     buckets: dict[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class GpuPoolInputs:
-    """What components/gpupool.GpuPoolArgs needs on aws: `GpuPoolArgs(pool, "aws", **inputs.kwargs())`."""
-
-    cluster_name: pulumi.Input[str]
-    node_role_arn: pulumi.Input[str]
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-
-    def kwargs(self) -> dict[str, Any]:
-        return {"cluster_name": self.cluster_name, "node_role_arn": self.node_role_arn, "subnet_ids": self.subnet_ids}
 
 
 def managed_in_spec(spec: PlatformSpec) -> dict[str, bool]:
@@ -117,12 +96,6 @@ def kubernetes_provider(name: str, kubeconfig: pulumi.Input[str],
     return k8s.Provider(name, kubeconfig=kubeconfig, opts=opts)
 
 
-def gpu_pool_inputs_from(get: Callable[[str], pulumi.Output[Any]]) -> GpuPoolInputs:
-    """GPU pool inputs in a later phase, from the foundation's outputs (`PhaseOutputs.get`)."""
-    return GpuPoolInputs(cluster_name=get("eks_cluster_name"), node_role_arn=get("eks_node_role_arn"),
-                         subnet_ids=get("eks_private_subnet_ids"))
-
-
 def resolve(args: AwsFoundationArgs) -> dict[str, bool]:
     spec = args.spec
     if spec.target != "aws":
@@ -149,6 +122,7 @@ class AwsFoundation(pulumi.ComponentResource):
     managed_redis: ManagedRedis | None
     managed_kafka: ManagedKafka | None
     managed_object_store: ManagedObjectStore | None
+    outputs: EksClusterOutputs
     exports: dict[str, Any]
 
     def __init__(self, name: str, args: AwsFoundationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -196,18 +170,19 @@ class AwsFoundation(pulumi.ComponentResource):
             platform=spec.name, profile=spec.profile, buckets=dict(args.buckets or {}),
         ), child) if managed["object_store"] else None
 
-        self.exports = {
-            "aws_region": spec.aws.region,
-            "vpc_id": self.network.vpc_id,
-            "vpc_cidr": self.network.vpc_cidr,
-            "eks_cluster_name": self.cluster_name,
-            "eks_kubeconfig": self.cluster.kubeconfig,
-            "eks_node_role_arn": self.node_role_arn,
-            "eks_node_security_group_id": self.cluster.node_security_group_id,
-            "eks_private_subnet_ids": self.private_subnet_ids,
-            "eks_oidc_provider_arn": self.oidc_provider_arn,
-            "eks_oidc_issuer": self.oidc_issuer,
-        }
+        self.outputs = EksClusterOutputs(
+            aws_region=spec.aws.region,
+            vpc_id=self.network.vpc_id,
+            vpc_cidr=self.network.vpc_cidr,
+            eks_cluster_name=self.cluster_name,
+            eks_kubeconfig=self.cluster.kubeconfig,
+            eks_node_role_arn=self.node_role_arn,
+            eks_node_security_group_id=self.cluster.node_security_group_id,
+            eks_private_subnet_ids=self.private_subnet_ids,
+            eks_oidc_provider_arn=self.oidc_provider_arn,
+            eks_oidc_issuer=self.oidc_issuer,
+        )
+        self.exports = as_stack_outputs(self.outputs)
         self.register_outputs(self.exports)
 
     # --- the in-cluster side of the managed twins (call after the namespaces exist) --------------
@@ -215,10 +190,6 @@ class AwsFoundation(pulumi.ComponentResource):
     def _glue_options(self, depends_on: Sequence[pulumi.Resource]) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, providers=[self.aws_provider, self.k8s_provider],
                                       depends_on=list(depends_on))
-
-    def gpu_pool_inputs(self) -> GpuPoolInputs:
-        return GpuPoolInputs(cluster_name=self.cluster_name, node_role_arn=self.node_role_arn,
-                             subnet_ids=self.private_subnet_ids)
 
     def postgres(self, consumers: Sequence[PostgresConsumer], namespace: str,
                  depends_on: Sequence[pulumi.Resource] = ()) -> dict[str, PostgresDatabase]:

@@ -39,15 +39,15 @@ from omgml.components.aws.common import (
     aws_api_egress_policy,
     data_store_security_group,
     external_name_service,
-    keeps_data,
     kms_key,
     stateful_options,
     tags,
     vpc_egress_policy,
 )
-from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements, service_account_annotations
+from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.options import keeps_data
 from omgml.components.postgres import IMAGE as PSQL_IMAGE
 from omgml.components.postgres import UID as PSQL_UID
 from omgml.components.postgres import PostgresConsumer
@@ -55,15 +55,18 @@ from omgml.k8s import (
     JsonDict,
     Size,
     exec_probe,
+    job_spec,
     metadata,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
+    service_account_annotations,
 )
 from omgml.labels import standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:aws:RdsPostgres"
 DATABASES_TYPE_TOKEN = "omgml:aws:RdsDatabases"
@@ -260,8 +263,7 @@ def resolve_consumers(args: RdsDatabasesArgs) -> list[RdsConsumer]:
     """Consumers with their database/role names: the same names as the in-cluster Postgres
     (name with '-' as '_'; Secret `<instance>-<name>-db`), so switching targets changes no consumer."""
     for fld, value in (("namespace", args.namespace), ("instance", args.instance)):
-        if not re.match(DNS_LABEL, value):
-            raise ValueError(f"RdsDatabasesArgs.{fld}={value!r} is not a DNS-1123 label")
+        require_dns_label(f"RdsDatabasesArgs.{fld}", value)
     if not args.consumers:
         raise ValueError("RdsDatabasesArgs.consumers is empty; list the workloads that need a database")
     out: list[RdsConsumer] = []
@@ -270,8 +272,7 @@ def resolve_consumers(args: RdsDatabasesArgs) -> list[RdsConsumer]:
         where = f"RdsDatabasesArgs.consumers[{i}]"
         if not _CONSUMER_NAME.match(c.name):
             raise ValueError(f"{where}.name={c.name!r}: use lowercase letters, digits, '-' or '_', starting with a letter")
-        if not re.match(DNS_LABEL, c.namespace):
-            raise ValueError(f"{where}.namespace={c.namespace!r} is not a DNS-1123 label")
+        require_dns_label(f"{where}.namespace", c.namespace)
         ident = c.name.replace("-", "_")
         if ident in _RESERVED:
             raise ValueError(f"{where}.name={c.name!r} is reserved on RDS; pick another consumer name")
@@ -387,9 +388,7 @@ def provision_job(args: RdsDatabasesArgs, consumers: list[RdsConsumer], master_s
     """The Job spec that creates the consumers' roles and databases on RDS (re-runnable)."""
     names = rds_names(args.instance)
     host = alias_host(args)
-    template_meta: JsonDict = {"labels": _job_labels(args)}
-    if credentials_checksum is not None:
-        template_meta["annotations"] = {"omgml.dev/rotation-checksum": credentials_checksum}
+    annotations = {"omgml.dev/rotation-checksum": credentials_checksum} if credentials_checksum is not None else None
     fetch: JsonDict = {
         "name": "fetch-master-secret",
         "image": AWS_CLI_IMAGE,
@@ -429,29 +428,14 @@ def provision_job(args: RdsDatabasesArgs, consumers: list[RdsConsumer], master_s
         "volumeMounts": [{"name": "master", "mountPath": MASTER_DIR, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
-    return {
-        "backoffLimit": 6,
-        "activeDeadlineSeconds": 900,
-        "template": {
-            "metadata": template_meta,
-            "spec": {
-                "restartPolicy": "Never",
-                "serviceAccountName": names.job_service_account,
-                # The IRSA webhook mounts its own projected token for STS; the Kubernetes API
-                # token is not needed.
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "securityContext": restricted_pod_security_context(PSQL_UID, PSQL_UID),
-                "initContainers": [fetch],
-                "containers": [provision],
-                "volumes": [
-                    # Memory-backed: the master password never touches a node's disk.
-                    {"name": "master", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-                ],
-            },
-        },
-    }
+    # The IRSA webhook mounts its own projected token for STS; the Kubernetes API token is not needed.
+    pod = restricted_pod_spec(names.job_service_account, PSQL_UID, [provision], init_containers=[fetch],
+                              restartPolicy="Never", volumes=[
+        # Memory-backed: the master password never touches a node's disk.
+        {"name": "master", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+    ])
+    return job_spec(pod_template(_job_labels(args), pod, annotations), backoff_limit=6, active_deadline_seconds=900)
 
 
 def job_egress_policy(args: RdsDatabasesArgs) -> list[JsonDict]:

@@ -22,7 +22,6 @@ Bucket names are global across all AWS accounts: a name someone else holds fails
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,17 +33,17 @@ import pulumi_kubernetes as k8s
 from omgml.components.aws.common import (
     JsonDict,
     aws_api_egress_policy,
-    keeps_data,
     kms_key,
     stateful_options,
     tags,
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, s3_bucket_statements
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer, SecretKeyRef
+from omgml.components.options import keeps_data
 from omgml.k8s import metadata
 from omgml.labels import standard_labels
-from omgml.naming import k8s_name
-from omgml.spec.common import DNS_LABEL, Profile
+from omgml.naming import k8s_name, require_bucket_name, require_dns_label
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:aws:S3"
 ACCESS_TYPE_TOKEN = "omgml:aws:S3Access"
@@ -54,7 +53,6 @@ SECRET_KEY = "AWS_SECRET_ACCESS_KEY"
 NONCURRENT_VERSION_DAYS = 90
 ABORT_MULTIPART_DAYS = 7
 APP = "objectstore"
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,7 @@ def check_bucket_names(buckets: Mapping[str, str]) -> None:
         raise ValueError("ManagedObjectStoreArgs.buckets is empty; name at least one bucket")
     seen: dict[str, str] = {}
     for role, bucket in buckets.items():
-        if not _BUCKET.match(bucket) or "--" in bucket or bucket.startswith("xn--") or bucket.endswith("-s3alias"):
-            raise ValueError(f"ManagedObjectStoreArgs.buckets[{role!r}]={bucket!r} is not a valid S3 bucket name; "
-                             "use 3-63 lowercase letters, digits and single hyphens")
+        require_bucket_name(f"ManagedObjectStoreArgs.buckets[{role!r}]", bucket, new_on_aws=True)
         if bucket in seen:
             raise ValueError(f"ManagedObjectStoreArgs.buckets: {role!r} and {seen[bucket]!r} both use {bucket!r}")
         seen[bucket] = role
@@ -195,8 +191,7 @@ def resolve_consumers(args: S3AccessArgs) -> list[S3Consumer]:
         where = f"S3AccessArgs.consumers[{i}]"
         for fld in ("name", "namespace", "service_account"):
             value = getattr(c, fld)
-            if not re.match(DNS_LABEL, value):
-                raise ValueError(f"{where}.{fld}={value!r} is not a DNS-1123 label")
+            require_dns_label(f"{where}.{fld}", value)
         if c.name in names:
             raise ValueError(f"{where}.name={c.name!r} is listed twice; give each consumer one entry")
         names.add(c.name)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
 import pulumi
 import pytest
 
+from omgml.blueprints.contracts import FOUNDATION_KEYS
 from omgml.components.aws.platform import (
-    AWS_FOUNDATION_KEYS,
     AwsFoundation,
     AwsFoundationArgs,
-    gpu_pool_inputs_from,
     managed_in_spec,
 )
+from omgml.components.contracts import AWS_FOUNDATION_KEYS, EksClusterOutputs
 from omgml.components.gpupool import GpuPool, GpuPoolArgs
 from omgml.components.postgres import PostgresConsumer
 from omgml.spec import GpuPoolSpec, spec_from_dict
@@ -57,7 +58,7 @@ def test_asking_for_an_unmanaged_store_says_which_setting_to_change() -> None:
 
 def test_exports_are_the_documented_keys_and_the_kubeconfig_reaches_the_cluster() -> None:
     result = synth_foundation()
-    assert set(result.exports) == set(AWS_FOUNDATION_KEYS)
+    assert set(result.exports) == set(AWS_FOUNDATION_KEYS) == {f.name for f in fields(EksClusterOutputs)}
     cfg = json.loads(result.exports["eks_kubeconfig"])
     server = cfg["clusters"][0]["cluster"]["server"]
     assert server.startswith("https://") and server.endswith(".eks.amazonaws.com")
@@ -78,7 +79,8 @@ def test_every_aws_resource_uses_the_spec_region_provider() -> None:
 def test_gpu_pools_join_the_cluster_with_its_node_role_and_private_subnets() -> None:
     def program() -> None:
         f = AwsFoundation("f", AwsFoundationArgs(spec=aws_spec("small", 2, managed=False)))
-        GpuPool("gpu-train", GpuPoolArgs(pool=POOL, target="aws", **f.gpu_pool_inputs().kwargs()),
+        GpuPool("gpu-train", GpuPoolArgs(pool=POOL, target="aws", cluster_name=f.cluster_name,
+                                                      node_role_arn=f.node_role_arn, subnet_ids=f.private_subnet_ids),
                 pulumi.ResourceOptions(providers=[f.aws_provider]))
 
     result = synth(program)
@@ -89,13 +91,19 @@ def test_gpu_pools_join_the_cluster_with_its_node_role_and_private_subnets() -> 
     assert gpu["subnetIds"] == system["subnetIds"] == ["f-network-private-0-id", "f-network-private-1-id"]
 
 
-def test_gpu_pool_inputs_from_stack_outputs() -> None:
-    outputs: dict[str, Any] = {"eks_cluster_name": "demo", "eks_node_role_arn": "arn:aws:iam::1:role/n",
-                               "eks_private_subnet_ids": ["subnet-a", "subnet-b"]}
+def test_a_later_phase_joins_gpu_pools_to_the_cluster_from_the_foundation_outputs() -> None:
+    from omgml.blueprints.contracts import FoundationOutputs
+    from omgml.blueprints.gpu import EksNodeTarget
+
+    outputs: dict[str, Any] = {k: "" for k in FOUNDATION_KEYS}
+    outputs.update({"eks_cluster_name": "demo", "eks_node_role_arn": "arn:aws:iam::1:role/n",
+                    "eks_private_subnet_ids": ["subnet-a", "subnet-b"]})
 
     def program() -> None:
-        inputs = gpu_pool_inputs_from(lambda k: pulumi.Output.from_input(outputs[k]))
-        GpuPool("gpu-train", GpuPoolArgs(pool=POOL, target="aws", **inputs.kwargs()))
+        fnd = FoundationOutputs.read(lambda k: pulumi.Output.from_input(outputs[k]), aws=True)
+        eks = EksNodeTarget.from_foundation(fnd)
+        GpuPool("gpu-train", GpuPoolArgs(pool=POOL, target="aws", cluster_name=eks.cluster_name,
+                                         node_role_arn=eks.node_role_arn, subnet_ids=eks.subnet_ids))
 
     group = only(synth(program), "aws:eks/nodeGroup:NodeGroup").inputs
     assert (group["clusterName"], group["nodeRoleArn"], group["subnetIds"]) == (

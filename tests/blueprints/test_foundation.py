@@ -13,7 +13,7 @@ from omgml.blueprints.contracts import FOUNDATION_KEYS
 from omgml.blueprints.foundation import platform_namespace_args
 from omgml.buckets import bucket_names
 from omgml.capacity import total_requests
-from omgml.components.aws.platform import AWS_FOUNDATION_KEYS
+from omgml.components.contracts import AWS_FOUNDATION_KEYS
 from omgml.spec import PlatformSpec
 from omgml.spec.platform import spec_from_dict
 from omgml.synth.render import PlatformRender, render_platform

@@ -12,7 +12,7 @@ import pytest
 
 from omgml.blueprints.s3 import ROLES_KEY, drift_bucket_roles, s3_consumers, uses_managed_s3
 from omgml.buckets import bucket_names
-from omgml.components.contracts import ROLE_ARN_ANNOTATION
+from omgml.k8s import ROLE_ARN_ANNOTATION
 from omgml.spec import PlatformSpec, spec_from_dict
 from omgml.synth.engine import RecordedResource
 from omgml.synth.mock_outputs import provider_outputs

@@ -8,13 +8,13 @@ from typing import Any
 import pulumi
 import pytest
 
-from omgml.blueprints.contracts import TRAINING_KEYS, PhaseOutputs
+from omgml.blueprints.contracts import TRAINING_KEYS, FoundationOutputs
 from omgml.blueprints.gpu import EksNodeTarget, needs_device_plugin
 from omgml.blueprints.training import Training, TrainingArgs, gpu_exports
 from omgml.capacity import total_requests
 from omgml.components.gpupool import POOL_LABEL, gpu_pool_labels, gpu_resources, gpu_tolerations
 from omgml.components.kubeflow import TRAINING_ENV_CONFIGMAP
-from omgml.components.kubeflow_release import COMPONENTS
+from omgml.components.kubeflow.release import COMPONENTS
 from omgml.policy import check_manifests
 from omgml.spec import PlatformSpec, spec_from_dict
 from omgml.synth.manifests import manifests
@@ -157,7 +157,7 @@ def test_aws_node_groups_follow_the_spec() -> None:
     fnd = dict(phase(render_platform(spec, ["foundation"]), "foundation").result.exports)
 
     def program() -> None:
-        outputs = PhaseOutputs({k: pulumi.Output.from_input(v) for k, v in fnd.items()})
+        outputs = FoundationOutputs.read(lambda k: pulumi.Output.from_input(fnd[k]), aws=True)
         eks = EksNodeTarget(cluster_name=pulumi.Output.from_input("demo-eks"),
                             node_role_arn="arn:aws:iam::123456789012:role/demo-nodes",
                             subnet_ids=["subnet-a", "subnet-b"])

@@ -27,11 +27,11 @@ from omgml.components.airflow import (
     s3_consumers,
     scheduler_role_rules,
 )
-from omgml.components.contracts import ROLE_ARN_ANNOTATION
-from omgml.components.kubeflow import StoreRef
+from omgml.components.contracts import StoreRef
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.redis import Redis, RedisArgs
+from omgml.k8s import ROLE_ARN_ANNOTATION
 from omgml.synth.manifests import manifests
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth, synth_manifests
 

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from omgml.components.contracts import (
-    ROLE_ARN_ANNOTATION,
     ObjectStoreEndpoint,
     PostgresDatabase,
     RedisEndpoint,
@@ -36,6 +35,7 @@ from omgml.components.feast import (
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.redis import Redis, RedisArgs
+from omgml.k8s import ROLE_ARN_ANNOTATION
 from omgml.spec.foundation import FeatureRepoSpec
 from omgml.synth.engine import SynthResult
 from omgml.synth.manifests import manifests, object_collisions

@@ -15,20 +15,18 @@ import pytest
 import yaml
 
 from omgml.capacity import memory_bytes, total_requests, workload_requests
-from omgml.components.contracts import ROLE_ARN_ANNOTATION, ObjectStoreEndpoint, SecretKeyRef
+from omgml.components.contracts import ObjectStoreEndpoint, SecretKeyRef, StoreRef
 from omgml.components.kubeflow import (
     TRAINING_ENV_CONFIGMAP,
     TYPE_TOKEN,
     KubeflowPipelines,
     KubeflowPipelinesArgs,
-    StoreRef,
-    resolve,
     s3_consumers,
-    store_location,
 )
-from omgml.components.kubeflow_config import s3_location, ui_endpoint_rewrite
-from omgml.components.kubeflow_crds import ALL_CRDS
-from omgml.components.kubeflow_release import (
+from omgml.components.kubeflow.config import s3_location, ui_endpoint_rewrite
+from omgml.components.kubeflow.crds import ALL_CRDS
+from omgml.components.kubeflow.pipelines import resolve, store_location
+from omgml.components.kubeflow.release import (
     COMPONENTS,
     IMAGES,
     OMITTED,
@@ -36,6 +34,7 @@ from omgml.components.kubeflow_release import (
     UPSTREAM_WORKLOADS,
     WORKLOADS,
 )
+from omgml.k8s import ROLE_ARN_ANNOTATION
 from omgml.policy import check_manifests
 from omgml.spec.common import DNS_LABEL
 from omgml.synth.engine import SynthResult

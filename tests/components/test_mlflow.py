@@ -217,7 +217,7 @@ def s3_store(service_account: str | None = "mlflow", role: Any = ROLE) -> Object
 
 
 def test_on_aws_s3_the_server_account_carries_the_irsa_role_and_no_endpoint_override() -> None:
-    from omgml.components.aws.irsa import ROLE_ARN_ANNOTATION
+    from omgml.k8s import ROLE_ARN_ANNOTATION
 
     def program() -> None:
         pg = Postgres("pg", PostgresArgs(namespace=NS, storage_gib=5, profile="laptop", instance="pg-postgres",

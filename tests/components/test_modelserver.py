@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from omgml.components.contracts import StoreRef
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
 from omgml.components.modelserver import (
     SERVER_KINDS,
@@ -45,8 +46,8 @@ POOL = GpuPoolSpec(name="infer", purpose="inference", min_size=1, desired_size=1
 
 def args(kind: ServerKind = "triton", **kw: Any) -> ModelServerArgs:
     base: dict[str, Any] = dict(
-        namespace=NS, instance="demo", kind=kind, endpoint_url=ENDPOINT, region="us-east-1",
-        secret_name=STORE_SECRET, bucket="demo-models",
+        namespace=NS, instance="demo", kind=kind, store=StoreRef(ENDPOINT, "us-east-1", STORE_SECRET),
+        bucket="demo-models",
         model_control_mode="none" if kind == "torchserve" else "poll",
     )
     base.update(kw)
@@ -327,9 +328,9 @@ def test_two_instances_do_not_collide() -> None:
 def test_output_valued_store_settings_render() -> None:
     """Foundation values arrive as Outputs (StackReference); they must flow into args and env."""
     def program() -> None:
-        Triton("ms", args(endpoint_url=pulumi.Output.from_input(ENDPOINT),
-                          bucket=pulumi.Output.from_input("demo-models"),
-                          secret_name=pulumi.Output.from_input(STORE_SECRET)))
+        Triton("ms", args(store=StoreRef(pulumi.Output.from_input(ENDPOINT), "us-east-1",
+                                         pulumi.Output.from_input(STORE_SECRET)),
+                          bucket=pulumi.Output.from_input("demo-models")))
     items = manifests(synth(program))
     c = pod_spec(one(items, "Deployment"))["containers"][0]
     assert c["command"][1].endswith(":8333/demo-models")
@@ -339,10 +340,10 @@ def test_output_valued_store_settings_render() -> None:
 # --- AWS S3 through IRSA ---------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["triton", "torchserve", "tf-serving"])
 def test_irsa_role_annotates_the_account_every_s3_reader_runs_as(kind: ServerKind) -> None:
-    from omgml.components.aws.irsa import ROLE_ARN_ANNOTATION
+    from omgml.k8s import ROLE_ARN_ANNOTATION
 
     role = "arn:aws:iam::123456789012:role/demo-models"
-    items = render(("ms", args(kind, endpoint_url="", region="eu-west-1", irsa_role_arn=role)))
+    items = render(("ms", args(kind, store=StoreRef("", "eu-west-1", STORE_SECRET), irsa_role_arn=role)))
     assert_valid(items)
     dep = one(items, "Deployment", server_name("demo", kind))
     ps = pod_spec(dep)

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from omgml.components.contracts import ROLE_ARN_ANNOTATION
-from omgml.components.kubeflow import StoreRef
+from omgml.components.contracts import StoreRef
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.prefect import (
     ACCOUNTS,
@@ -24,6 +23,7 @@ from omgml.components.prefect import (
     s3_consumers,
     worker_role_rules,
 )
+from omgml.k8s import ROLE_ARN_ANNOTATION
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth_manifests
 
 DATA = "omgml-data"

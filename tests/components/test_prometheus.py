@@ -10,23 +10,14 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from omgml.components.prometheus import (
-    METRIC_EXPORTERS,
-    RETENTION_DAYS,
-    Prometheus,
-    PrometheusArgs,
-    ResolvedTarget,
-    ScrapeTarget,
-    alert_rules,
-    alertmanager_config,
-    dashboard_metrics,
-    expr_metric_names,
-    prometheus_config,
-    regex_literal,
-    resolve_prometheus,
-    serving_alerts,
-    serving_dashboard,
-)
+from omgml.components.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
+from omgml.components.prometheus.alertmanager import alertmanager_config
+from omgml.components.prometheus.dashboards import dashboard_metrics, serving_dashboard
+from omgml.components.prometheus.exporters import METRIC_EXPORTERS
+from omgml.components.prometheus.model import RETENTION_DAYS, ResolvedTarget, resolve_prometheus
+from omgml.components.prometheus.promql import expr_metric_names, regex_literal
+from omgml.components.prometheus.rules import alert_rules, serving_alerts
+from omgml.components.prometheus.server import prometheus_config
 from omgml.spec.serving import AlertReceiverSpec
 from omgml.synth.engine import SynthResult
 from omgml.synth.manifests import MASK, manifests, object_collisions

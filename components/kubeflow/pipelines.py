@@ -1,9 +1,9 @@
 """Kubeflow Pipelines 2.17.0, standalone ("platform-agnostic"), as typed Kubernetes resources.
 
-What runs (kubeflow_release.COMPONENTS): the API server, persistence agent, scheduled-workflow
+What runs (release.COMPONENTS): the API server, persistence agent, scheduled-workflow
 controller, UI, ML Metadata gRPC server with its Envoy (gRPC-Web for the UI), the Argo Workflows
 controller (v4.0.5, namespaced) and MySQL 8.4 for the pipeline and metadata databases.
-What does not (kubeflow_release.OMITTED, each checked in the 2.17.0 sources): the v1-only cache
+What does not (release.OMITTED, each checked in the 2.17.0 sources): the v1-only cache
 server and its certificate deployer, the v1 metadata writer, viewer and visualization servers,
 and upstream's SeaweedFS: artifacts go to the foundation's S3-compatible store.
 
@@ -17,8 +17,8 @@ and scheduler's NAMESPACE, and Argo's --managed-namespace. Driver and launcher a
 ExternalName Services pointing back at the control plane.
 
 Order: the CRDs and the PriorityClass (cluster-scoped) are created first; every namespaced
-child depends on them explicitly, and on whatever the caller passed in `opts.depends_on`, so
-nothing starts before what it needs exists.
+child depends on them explicitly. What the caller passed in `opts.depends_on` holds for every
+child through the parent (components/options.py).
 
 AWS S3 through IRSA (`irsa_role_arns`, target aws with a managed store): the ServiceAccounts of
 `s3_consumers` — API server, UI, pipeline runner — carry their own IAM roles, and every S3
@@ -30,28 +30,26 @@ as `pipeline-runner`: a run submitted with another service account has no S3 rol
 
 Static keys (the in-cluster store): the UI server reads the key Secret that artifacts' session
 info names only in its own namespace, so its `get` on that one Secret is a Role in the KFP
-namespace (kubeflow_rbac.ui_store_secret_rules); its default clients, used for download links
-and archived logs, are pointed at the store's host, port and scheme (kubeflow_workloads).
+namespace (rbac.ui_store_secret_rules); its default clients, used for download links
+and archived logs, are pointed at the store's host, port and scheme (workloads.py).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml.components.contracts import (
-    ROLE_ARN_ANNOTATION,
-    ObjectStoreEndpoint,
     S3Consumer,
+    StoreRef,
     irsa_endpoint_error,
     irsa_roles_by_consumer,
 )
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
-from omgml.components.kubeflow_config import (
+from omgml.components.kubeflow.config import (
     KeySecret,
     S3Location,
     argo_artifact_repository,
@@ -66,9 +64,9 @@ from omgml.components.kubeflow_config import (
     training_env,
     ui_endpoint_rewrite,
 )
-from omgml.components.kubeflow_crds import ALL_CRDS, crd_spec
-from omgml.components.kubeflow_rbac import Where, role_binding_subjects, role_specs
-from omgml.components.kubeflow_release import (
+from omgml.components.kubeflow.crds import ALL_CRDS, crd_spec
+from omgml.components.kubeflow.rbac import Where, role_binding_subjects, role_specs
+from omgml.components.kubeflow.release import (
     API_GRPC_PORT,
     API_HTTP_PORT,
     API_SERVICE,
@@ -93,7 +91,7 @@ from omgml.components.kubeflow_release import (
     UI_SIGNING_KEY,
     WORKLOADS,
 )
-from omgml.components.kubeflow_workloads import (
+from omgml.components.kubeflow.workloads import (
     APP,
     MYSQL_DATA_DIR,
     KfpPods,
@@ -109,11 +107,18 @@ from omgml.components.kubeflow_workloads import (
     workload,
     workload_selector,
 )
-from omgml.k8s import JsonDict
+from omgml.components.options import Children, keeps_data
+from omgml.k8s import (
+    KUBE_API_PORTS,
+    JsonDict,
+    claim_spec,
+    egress_policy_spec,
+    metadata,
+    service_account_metadata,
+)
 from omgml.labels import standard_labels
-from omgml.naming import k8s_name
+from omgml.naming import k8s_name, require_dns_label
 from omgml.spec import Profile
-from omgml.spec.common import DNS_LABEL
 
 TYPE_TOKEN = "omgml:training:KubeflowPipelines"
 
@@ -122,27 +127,6 @@ ENVOY_CONFIGMAP = "metadata-envoy-configmap"
 MYSQL_INIT_CONFIGMAP = "mysql-initdb"
 MYSQL_PVC = "mysql-data"
 KUBE_API_POLICY = "allow-kube-apiserver"
-_DNS = re.compile(DNS_LABEL)
-
-
-@dataclass(frozen=True)
-class StoreRef:
-    """The S3-compatible store as KFP consumes it: where it is and which Secret holds the keys.
-
-    Values may be Outputs (the foundation's stack outputs); the Secret, with the same name, must
-    exist in both namespaces (the foundation copies it into every platform namespace).
-    """
-
-    endpoint_url: pulumi.Input[str]  # "" means AWS S3 in `region`
-    region: pulumi.Input[str]
-    secret_name: pulumi.Input[str]
-    access_key_key: str = "AWS_ACCESS_KEY_ID"
-    secret_key_key: str = "AWS_SECRET_ACCESS_KEY"
-
-    @classmethod
-    def from_endpoint(cls, e: ObjectStoreEndpoint) -> StoreRef:
-        """From an in-program ObjectStoreEndpoint (same phase as the store)."""
-        return cls(e.endpoint_url, e.region, e.access_key_ref.secret_name, e.access_key_ref.key, e.secret_key_ref.key)
 
 
 @dataclass(frozen=True)
@@ -165,7 +149,7 @@ class KubeflowPipelinesArgs:
 
 
 def s3_consumers(namespace: str, user_namespace: str, bucket_role: str) -> tuple[S3Consumer, ...]:
-    """The ServiceAccounts whose pods open the object store (kubeflow_release.STORE_ACCESS):
+    """The ServiceAccounts whose pods open the object store (release.STORE_ACCESS):
     the API server and the UI in `namespace`, read-only, and the pipeline runner, which every
     step pod runs as, in `user_namespace`."""
     out: list[S3Consumer] = []
@@ -212,8 +196,7 @@ def store_location(endpoint_url: str, region: str, irsa: bool) -> S3Location:
 def resolve(args: KubeflowPipelinesArgs) -> ResolvedKfp:
     for field_name in ("namespace", "user_namespace"):
         value = getattr(args, field_name)
-        if not _DNS.match(value):
-            raise ValueError(f"KubeflowPipelinesArgs.{field_name}: {value!r} is not a DNS-1123 label; fix the name")
+        require_dns_label(f"KubeflowPipelinesArgs.{field_name}", value)
     if args.namespace == args.user_namespace:
         raise ValueError(
             f"KubeflowPipelinesArgs.user_namespace: equals namespace ({args.namespace!r}); give users "
@@ -228,7 +211,7 @@ def resolve(args: KubeflowPipelinesArgs) -> ResolvedKfp:
         # Cluster-scoped, so named after the namespace: two installs never share one.
         priority_class=k8s_name(args.namespace, "workflow-controller"),
         api_endpoint=f"http://{API_SERVICE}.{args.namespace}.svc.cluster.local:{API_HTTP_PORT}",
-        keep_data=args.profile != "laptop",
+        keep_data=keeps_data(args.profile),
         irsa_roles=_irsa_roles(args),
     )
 
@@ -271,21 +254,7 @@ def kube_api_egress() -> JsonDict:
     control-plane ENIs in the VPC on :443), and policies see the endpoint address after the
     `kubernetes` Service is translated, so the rule allows exactly those two ports anywhere.
     """
-    return {
-        "podSelector": {},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}],
-    }
-
-
-def _as_list(deps: object) -> list[pulumi.Resource]:
-    """The resources in a ResourceOptions.depends_on value (a resource, a list, or nothing)."""
-    if isinstance(deps, pulumi.Resource):
-        return [deps]
-    if isinstance(deps, Sequence):
-        return [d for d in deps if isinstance(d, pulumi.Resource)]
-    return []
+    return egress_policy_spec({}, KUBE_API_PORTS)
 
 
 class KubeflowPipelines(pulumi.ComponentResource):
@@ -301,7 +270,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
         r = resolve(args)
         ns, steps = args.namespace, args.user_namespace
         where: dict[Where, str] = {"kfp": ns, "steps": steps}
-        outer = _as_list(opts.depends_on if opts else None)
+        children = Children(self, args.profile)
 
         # --- cluster-scoped, first ----------------------------------------------------------
         cluster: list[pulumi.Resource] = []
@@ -311,7 +280,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
                     f"{name}-crd-{crd.plural}",
                     metadata={"name": crd.name, "labels": standard_labels(APP, args.instance, "crd", KFP_VERSION)},
                     spec=crd_spec(crd),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=outer),
+                    opts=children(),
                 ))
         cluster.append(k8s.scheduling.v1.PriorityClass(
             f"{name}-priority",
@@ -319,23 +288,20 @@ class KubeflowPipelines(pulumi.ComponentResource):
             value=1000000,
             global_default=False,
             description="Argo workflow controller of Kubeflow Pipelines: keep it scheduled under pressure",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=outer),
+            opts=children(),
         ))
-        base = [*outer, *cluster]
 
         def child(*deps: pulumi.Resource, keep: bool = False) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=[*base, *deps], protect=keep, retain_on_delete=keep)
+            """Every namespaced child comes after the cluster-scoped ones."""
+            return children.data(*cluster, *deps) if keep else children(*cluster, *deps)
 
         def meta(obj_name: str, component: str, namespace: str = ns) -> JsonDict:
-            return {"name": obj_name, "namespace": namespace, "labels": standard_labels(APP, args.instance, component)}
+            return metadata(obj_name, namespace, standard_labels(APP, args.instance, component))
 
         def account_meta(account: str, namespace: str) -> JsonDict:
-            m = meta(account, "rbac", namespace)
-            role_arn = r.irsa_roles.get((namespace, account))
-            if role_arn is not None:
-                # EKS's pod identity webhook gives this account's pods the role's web identity.
-                m["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
-            return m
+            # EKS's pod identity webhook gives an annotated account's pods the role's web identity.
+            return service_account_metadata(account, namespace, standard_labels(APP, args.instance, "rbac"),
+                                            r.irsa_roles.get((namespace, account)))
 
         # --- values from the foundation (Outputs) ---------------------------------------------
         loc: pulumi.Output[S3Location] = pulumi.Output.all(
@@ -432,8 +398,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
         pvc = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-mysql-data",
             metadata=meta(MYSQL_PVC, "mysql"),
-            spec={"accessModes": ["ReadWriteOnce"],
-                  "resources": {"requests": {"storage": f"{args.mysql_storage_gib}Gi"}}},
+            spec=claim_spec(args.mysql_storage_gib),
             # A standalone PVC (not a volumeClaimTemplate): resizing it is a patch, never a
             # StatefulSet replacement. Kept and protected outside the laptop profile.
             opts=child(keep=r.keep_data),
@@ -461,12 +426,12 @@ class KubeflowPipelines(pulumi.ComponentResource):
                 out.append(services[workload_name])
             return out
 
-        laptop = args.profile == "laptop"
         k8s.apps.v1.StatefulSet(
             f"{name}-mysql",
             metadata=meta("mysql", "mysql"),
             spec=mysql_statefulset(pods, MYSQL_PVC, MYSQL_INIT_CONFIGMAP,
-                                   mysql_args(MYSQL_DATA_DIR, MYSQL_BUFFER_POOL[args.profile], laptop)),
+                                   mysql_args(MYSQL_DATA_DIR, MYSQL_BUFFER_POOL[args.profile],
+                                              laptop=args.profile == "laptop")),
             opts=child(*deps_of("mysql", pvc, init_cm, db)),
         )
         bodies: list[tuple[str, JsonDict, list[pulumi.Resource]]] = [

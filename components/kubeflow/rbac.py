@@ -19,7 +19,7 @@ from typing import Literal
 
 import pulumi
 
-from omgml.components.kubeflow_release import LAUNCHER_CONFIGMAP, PIPELINE_RUNNER_SA, PUBLIC_CONFIGMAP
+from omgml.components.kubeflow.release import LAUNCHER_CONFIGMAP, PIPELINE_RUNNER_SA, PUBLIC_CONFIGMAP
 from omgml.k8s import JsonDict
 
 ALL_VERBS = ["create", "get", "list", "watch", "update", "patch", "delete"]

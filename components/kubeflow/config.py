@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from omgml.components.kubeflow_release import (
+from omgml.components.kubeflow.release import (
     ARTIFACT_KEY_FORMAT,
     METADATA_ENVOY_PORT,
     METADATA_GRPC_PORT,

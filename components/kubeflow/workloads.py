@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from omgml.components.kubeflow_release import (
+from omgml.components.kubeflow.release import (
     API_GRPC_PORT,
     API_HTTP_PORT,
     API_SERVICE,
@@ -49,12 +49,15 @@ from omgml.components.kubeflow_release import (
 )
 from omgml.k8s import (
     JsonDict,
+    deployment_spec,
     exec_probe,
     http_probe,
     plain_env,
+    pod_template,
     restricted_container_security_context,
-    restricted_pod_security_context,
+    restricted_pod_spec,
     secret_env,
+    statefulset_spec,
     tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
@@ -77,7 +80,7 @@ class StoreView:
     port: pulumi.Input[str]
     secure: pulumi.Input[str]  # "true" / "false"
     region: pulumi.Input[str]
-    endpoint_rewrite: pulumi.Input[str]  # kubeflow_config.ui_endpoint_rewrite
+    endpoint_rewrite: pulumi.Input[str]  # config.ui_endpoint_rewrite
     bucket: pulumi.Input[str]
     secret_name: pulumi.Input[str]  # Secret in the KFP namespace with the access key pair
     access_key_key: str
@@ -112,11 +115,6 @@ def workload_labels(p: KfpPods, w: Workload) -> dict[str, str]:
 
 def workload_selector(p: KfpPods, w: Workload) -> dict[str, str]:
     return selector_labels(APP, p.instance, w.component)
-
-
-def secret_input_env(name: str, secret: pulumi.Input[str], key: str) -> JsonDict:
-    """secretKeyRef env whose Secret name is only known at deploy time (a stack output)."""
-    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
 def field_env(name: str, path: str) -> JsonDict:
@@ -161,30 +159,17 @@ def wait_for(name: str, host: str, port: int) -> JsonDict:
     }
 
 
-def pod_template(p: KfpPods, w: Workload, containers: list[JsonDict], *, uid: int = KFP_UID,
-                 init: list[JsonDict] | None = None, volumes: list[JsonDict] | None = None,
-                 fs_group: int | None = None, annotations: dict[str, Any] | None = None) -> JsonDict:
-    spec: JsonDict = {
-        "serviceAccountName": w.service_account,
-        "automountServiceAccountToken": w.needs_api,
-        "enableServiceLinks": False,
-        "securityContext": restricted_pod_security_context(uid, uid, fs_group),
-        "containers": containers,
-        "volumes": [*(volumes or []), {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
-    }
-    if init:
-        spec["initContainers"] = init
-    meta: JsonDict = {"labels": workload_labels(p, w)}
-    if annotations:
-        meta["annotations"] = dict(annotations)
-    return {"metadata": meta, "spec": spec}
+def kfp_pod_template(p: KfpPods, w: Workload, containers: list[JsonDict], *, uid: int = KFP_UID,
+                     init: list[JsonDict] | None = None, volumes: list[JsonDict] | None = None,
+                     fs_group: int | None = None, annotations: dict[str, str] | None = None) -> JsonDict:
+    spec = restricted_pod_spec(w.service_account, uid, containers, fs_group=fs_group, automount_token=w.needs_api,
+                               init_containers=init,
+                               volumes=[*(volumes or []), {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}])
+    return pod_template(workload_labels(p, w), spec, annotations)
 
 
-def deployment_spec(p: KfpPods, w: Workload, template: JsonDict, *, recreate: bool = False) -> JsonDict:
-    spec: JsonDict = {"replicas": 1, "selector": {"matchLabels": workload_selector(p, w)}, "template": template}
-    if recreate:
-        spec["strategy"] = {"type": "Recreate"}
-    return spec
+def kfp_deployment(p: KfpPods, w: Workload, template: JsonDict) -> JsonDict:
+    return deployment_spec(workload_selector(p, w), template)
 
 
 def _token_volume(audience_file: str) -> JsonDict:
@@ -224,8 +209,8 @@ def metadata_grpc(p: KfpPods) -> JsonDict:
         readinessProbe=tcp_probe("grpc-api", period=5, delay=3),
         livenessProbe=tcp_probe("grpc-api", period=10, delay=15),
     )
-    tmpl = pod_template(p, w, [c], init=[wait_for("database", MYSQL_SERVICE, MYSQL_PORT)])
-    return deployment_spec(p, w, tmpl)
+    tmpl = kfp_pod_template(p, w, [c], init=[wait_for("database", MYSQL_SERVICE, MYSQL_PORT)])
+    return kfp_deployment(p, w, tmpl)
 
 
 def metadata_envoy(p: KfpPods, config_map: str) -> JsonDict:
@@ -236,13 +221,13 @@ def metadata_envoy(p: KfpPods, config_map: str) -> JsonDict:
         args=["/etc/envoy/envoy.yaml", "--disable-hot-restart"],
         ports=[{"name": "grpc-web", "containerPort": METADATA_ENVOY_PORT}],
         volumeMounts=[{"name": "config", "mountPath": "/etc/envoy", "readOnly": True}],
-        # The admin interface is loopback-only (see kubeflow_config.envoy_config), so the
+        # The admin interface is loopback-only (see config.envoy_config), so the
         # listener itself is probed.
         readinessProbe=tcp_probe("grpc-web", period=5, delay=2),
         livenessProbe=tcp_probe("grpc-web", period=10, delay=10),
     )
     volumes = [{"name": "config", "configMap": {"name": config_map}}]
-    return deployment_spec(p, w, pod_template(p, w, [c], volumes=volumes))
+    return kfp_deployment(p, w, kfp_pod_template(p, w, [c], volumes=volumes))
 
 
 # --- Argo -------------------------------------------------------------------------------
@@ -269,10 +254,10 @@ def workflow_controller(p: KfpPods, priority_class: str) -> JsonDict:
         # Upstream: three failures a minute apart, tolerating transient API errors.
         livenessProbe=http_probe("/healthz", "healthz", period=60, failures=3, timeout=30),
     )
-    tmpl = pod_template(p, w, [c], uid=ARGO_UID)
+    tmpl = kfp_pod_template(p, w, [c], uid=ARGO_UID)
     tmpl["spec"]["priorityClassName"] = priority_class
     tmpl["spec"]["nodeSelector"] = {"kubernetes.io/os": "linux"}
-    return deployment_spec(p, w, tmpl)
+    return kfp_deployment(p, w, tmpl)
 
 
 # --- KFP backend ------------------------------------------------------------------------
@@ -285,8 +270,8 @@ def _store_env(s: StoreView) -> list[JsonDict]:
         # loadAWSConfig adds no static provider, so the SDK's default chain takes the web identity.
         keys = [plain_env("OBJECTSTORECONFIG_ACCESSKEY", ""), plain_env("OBJECTSTORECONFIG_SECRETACCESSKEY", "")]
     else:
-        keys = [secret_input_env("OBJECTSTORECONFIG_ACCESSKEY", s.secret_name, s.access_key_key),
-                secret_input_env("OBJECTSTORECONFIG_SECRETACCESSKEY", s.secret_name, s.secret_key_key)]
+        keys = [secret_env("OBJECTSTORECONFIG_ACCESSKEY", s.secret_name, s.access_key_key),
+                secret_env("OBJECTSTORECONFIG_SECRETACCESSKEY", s.secret_name, s.secret_key_key)]
     return [
         # The API server accepts a full URL as host (client_manager.go ensureProtocol).
         {"name": "OBJECTSTORECONFIG_HOST", "value": s.url},
@@ -347,7 +332,7 @@ def api_server(p: KfpPods) -> JsonDict:
     init = [wait_for("database", MYSQL_SERVICE, MYSQL_PORT),
             wait_for("metadata-grpc", METADATA_GRPC_SERVICE, METADATA_GRPC_PORT)]
     annotations = {**PROMETHEUS_ANNOTATIONS, "prometheus.io/port": str(API_HTTP_PORT)}
-    return deployment_spec(p, w, pod_template(p, w, [c], init=init, annotations=annotations))
+    return kfp_deployment(p, w, kfp_pod_template(p, w, [c], init=init, annotations=annotations))
 
 
 def persistence_agent(p: KfpPods) -> JsonDict:
@@ -369,9 +354,9 @@ def persistence_agent(p: KfpPods) -> JsonDict:
         readinessProbe=exec_probe(alive, period=10, delay=5),
         livenessProbe=exec_probe(alive, period=30, delay=30),
     )
-    tmpl = pod_template(p, w, [c], init=[wait_for("ml-pipeline", API_SERVICE, API_HTTP_PORT)],
+    tmpl = kfp_pod_template(p, w, [c], init=[wait_for("ml-pipeline", API_SERVICE, API_HTTP_PORT)],
                         volumes=[_token_volume(token)])
-    return deployment_spec(p, w, tmpl)
+    return kfp_deployment(p, w, tmpl)
 
 
 def scheduled_workflow(p: KfpPods) -> JsonDict:
@@ -394,9 +379,9 @@ def scheduled_workflow(p: KfpPods) -> JsonDict:
         readinessProbe=http_probe("/metrics", "metrics", period=10, delay=5),
         livenessProbe=http_probe("/metrics", "metrics", period=30, delay=30),
     )
-    tmpl = pod_template(p, w, [c], init=[wait_for("ml-pipeline", API_SERVICE, API_HTTP_PORT)],
+    tmpl = kfp_pod_template(p, w, [c], init=[wait_for("ml-pipeline", API_SERVICE, API_HTTP_PORT)],
                         volumes=[_token_volume(token)])
-    return deployment_spec(p, w, tmpl)
+    return kfp_deployment(p, w, tmpl)
 
 
 def _ui_store_env(s: StoreView) -> list[JsonDict]:
@@ -437,13 +422,13 @@ def _ui_store_env(s: StoreView) -> list[JsonDict]:
         {"name": "MINIO_PORT", "value": s.port},
         {"name": "MINIO_SSL", "value": s.secure},
         plain_env("MINIO_NAMESPACE", ""),
-        secret_input_env("MINIO_ACCESS_KEY", s.secret_name, s.access_key_key),
-        secret_input_env("MINIO_SECRET_KEY", s.secret_name, s.secret_key_key),
+        secret_env("MINIO_ACCESS_KEY", s.secret_name, s.access_key_key),
+        secret_env("MINIO_SECRET_KEY", s.secret_name, s.secret_key_key),
         {"name": "AWS_S3_ENDPOINT", "value": s.host},
         {"name": "AWS_SSL", "value": s.secure},
         {"name": "MINIO_ENDPOINT_REWRITE", "value": s.endpoint_rewrite},
-        secret_input_env("AWS_ACCESS_KEY_ID", s.secret_name, s.access_key_key),
-        secret_input_env("AWS_SECRET_ACCESS_KEY", s.secret_name, s.secret_key_key),
+        secret_env("AWS_ACCESS_KEY_ID", s.secret_name, s.access_key_key),
+        secret_env("AWS_SECRET_ACCESS_KEY", s.secret_name, s.secret_key_key),
         {"name": "AWS_REGION", "value": s.region},
     ]
 
@@ -478,7 +463,7 @@ def ui(p: KfpPods) -> JsonDict:
         readinessProbe=http_probe("/apis/v1beta1/healthz", "http", period=5, delay=3, timeout=2),
         livenessProbe=tcp_probe("http", period=10, delay=10),
     )
-    return deployment_spec(p, w, pod_template(p, w, [c]))
+    return kfp_deployment(p, w, kfp_pod_template(p, w, [c]))
 
 
 # --- MySQL ------------------------------------------------------------------------------
@@ -519,10 +504,5 @@ def mysql_statefulset(p: KfpPods, pvc: str, init_config_map: str, args: list[str
         {"name": "initdb", "configMap": {"name": init_config_map}},
         {"name": "run", "emptyDir": {"sizeLimit": "16Mi"}},
     ]
-    tmpl = pod_template(p, w, [c], uid=MYSQL_UID, fs_group=MYSQL_UID, volumes=volumes)
-    return {
-        "replicas": 1,
-        "serviceName": MYSQL_SERVICE,
-        "selector": {"matchLabels": workload_selector(p, w)},
-        "template": tmpl,
-    }
+    tmpl = kfp_pod_template(p, w, [c], uid=MYSQL_UID, fs_group=MYSQL_UID, volumes=volumes)
+    return statefulset_spec(workload_selector(p, w), MYSQL_SERVICE, tmpl)

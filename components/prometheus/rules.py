@@ -1,0 +1,113 @@
+"""The alerting rules: a pure table, rendered only where every metric a rule reads is exported."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from omgml.components.prometheus.exporters import METRIC_EXPORTERS
+from omgml.components.prometheus.promql import expr_metric_names, regex_literal
+from omgml.k8s import (
+    JsonDict,
+)
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    name: str
+    expr: str
+    for_: str
+    severity: str
+    summary: str
+    description: str
+
+
+_BY = "namespace, pod"
+
+
+def _ratio(num: str, den: str) -> str:
+    return f"({num}) / ({den})"
+
+
+def serving_alerts(namespaces_regex: str) -> list[AlertRule]:
+    """The rule table. Thresholds: queue time > 100 ms, failure ratio > 5 %, drift flag set,
+    > 2 container restarts in 30 min, < 10 % free on a PVC."""
+    ns = f'namespace=~"{namespaces_regex}"'
+    rate = "sum by ({by}) (rate({m}[5m]))"
+
+    def r(metric: str) -> str:
+        return rate.format(by=_BY, m=metric)
+
+    return [
+        AlertRule("TritonQueueTimeHigh",
+                  _ratio(r("nv_inference_queue_duration_us"), r("nv_inference_request_success")) + " / 1000 > 100",
+                  "10m", "warning", "Triton requests wait more than 100 ms in the queue",
+                  "Average queue time of {{ $labels.pod }} is {{ $value | humanize }} ms: add replicas "
+                  "or instances (instance_group) of the busy model."),
+        AlertRule("TritonInferenceFailures",
+                  _ratio(r("nv_inference_request_failure"),
+                         f"{r('nv_inference_request_success')} + {r('nv_inference_request_failure')}") + " > 0.05",
+                  "5m", "critical", "More than 5 % of Triton inferences fail",
+                  "{{ $labels.pod }}: {{ $value | humanizePercentage }} of requests failed in 5 minutes."),
+        AlertRule("TorchServeQueueTimeHigh",
+                  _ratio(r("ts_queue_latency_microseconds"), r("ts_inference_requests_total")) + " / 1000 > 100",
+                  "10m", "warning", "TorchServe requests wait more than 100 ms in the queue",
+                  "Average queue time of {{ $labels.pod }} is {{ $value | humanize }} ms."),
+        AlertRule("TorchServeRequestFailures",
+                  _ratio(r("Requests5XX"), f"{r('Requests2XX')} + {r('Requests4XX')} + {r('Requests5XX')}")
+                  + " > 0.05",
+                  "5m", "critical", "More than 5 % of TorchServe requests fail with 5xx",
+                  "{{ $labels.pod }}: {{ $value | humanizePercentage }} of requests failed in 5 minutes."),
+        AlertRule("TfServingRequestFailures",
+                  _ratio('sum by (namespace, pod) (rate(:tensorflow:serving:request_count{status!="OK"}[5m]))',
+                         r(":tensorflow:serving:request_count")) + " > 0.05",
+                  "5m", "critical", "More than 5 % of TF Serving requests fail",
+                  "{{ $labels.pod }}: {{ $value | humanizePercentage }} of requests failed in 5 minutes."),
+        AlertRule("TfServingLatencyHigh",
+                  "histogram_quantile(0.95, sum by (namespace, pod, le) "
+                  "(rate(:tensorflow:serving:request_latency_bucket[5m]))) / 1000 > 500",
+                  "10m", "warning", "TF Serving p95 latency above 500 ms",
+                  "{{ $labels.pod }}: p95 request latency is {{ $value | humanize }} ms."),
+        AlertRule("DataDriftDetected",
+                  "max by (project) (evidently_drift_detected) > 0",
+                  "0m", "warning", "Evidently detected data drift",
+                  "Project {{ $labels.project }}: the last drift run found drift (share of drifted "
+                  "columns over the threshold). Check the Evidently UI and consider retraining."),
+        AlertRule("ContainerRestartingOften",
+                  "count by (namespace, pod, container) (count_over_time("
+                  f'container_start_time_seconds{{container!="", container!="POD", {ns}}}[30m])) > 3',
+                  "0m", "warning", "A container restarted more than twice in 30 minutes",
+                  "{{ $labels.namespace }}/{{ $labels.pod }} container {{ $labels.container }} keeps "
+                  "restarting (each start is a new cAdvisor series)."),
+        AlertRule("PersistentVolumeNearlyFull",
+                  _ratio(f"kubelet_volume_stats_available_bytes{{{ns}}}",
+                         f"kubelet_volume_stats_capacity_bytes{{{ns}}}") + " < 0.10",
+                  "10m", "warning", "A persistent volume has less than 10 % free space",
+                  "PVC {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has "
+                  "{{ $value | humanizePercentage }} free."),
+        AlertRule("ScrapeTargetDown",
+                  "up == 0",
+                  "5m", "warning", "Prometheus cannot scrape a target",
+                  "Job {{ $labels.job }} ({{ $labels.instance }}) has been down for 5 minutes."),
+    ]
+
+
+def alert_rules(exporters: set[str], namespaces: Sequence[str]) -> JsonDict:
+    """The rules file: only rules whose every metric is exported by something deployed."""
+    regex = "|".join(regex_literal(n) for n in sorted(set(namespaces)))
+    rules = []
+    for rule in serving_alerts(regex):
+        metrics = expr_metric_names(rule.expr)
+        unknown = metrics - set(METRIC_EXPORTERS)
+        if unknown:
+            raise ValueError(f"alert {rule.name}: metrics {sorted(unknown)} have no entry in METRIC_EXPORTERS")
+        if not all(METRIC_EXPORTERS[m] in exporters for m in metrics):
+            continue
+        rules.append({
+            "alert": rule.name,
+            "expr": rule.expr,
+            "for": rule.for_,
+            "labels": {"severity": rule.severity},
+            "annotations": {"summary": rule.summary, "description": rule.description},
+        })
+    return {"groups": [{"name": "omgml-serving", "rules": rules}]}
