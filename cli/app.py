@@ -14,7 +14,10 @@ from omgml.cli import diff as diff_cmd
 from omgml.cli import init as init_cmd
 from omgml.cli import recommend as recommend_cmd
 from omgml.cli import render as render_cmd
+from omgml.cli import status as status_cmd
 from omgml.cli.local import local_app
+from omgml.cli.pipeline import pipeline_app
+from omgml.cli.registry import registry_app
 
 app = typer.Typer(
     name="omgml",
@@ -49,6 +52,9 @@ app.command("preview")(deploy_cmd.preview)
 app.command("up")(deploy_cmd.up)
 app.command("destroy")(deploy_cmd.destroy)
 app.add_typer(local_app, name="local")
+app.command("status")(status_cmd.status)
+app.add_typer(registry_app, name="registry")
+app.add_typer(pipeline_app, name="pipeline")
 
 
 def main() -> None:
