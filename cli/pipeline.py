@@ -131,6 +131,9 @@ def deploy(project: ProjectArg,
            source: Annotated[str | None, typer.Option(
                "--source", help="Prefect: the git repository (https) the flow runs clone.")] = None,
            ref: Annotated[str, typer.Option("--ref", help="Prefect: the branch to clone.")] = "main",
+           entrypoint: Annotated[str | None, typer.Option(
+               "--entrypoint", help="Prefect: FILE:FLOW inside the repository (default: the sample's path in "
+                                    "this project).")] = None,
            package: Annotated[Path | None, typer.Option(
                "--package", help="KFP: the compiled pipeline YAML (python pipelines/kfp/train_model.py writes it).")]
            = None,
@@ -159,8 +162,8 @@ def deploy(project: ProjectArg,
         with orchestrator(spec, reach_for(project, spec, url, in_cluster, context, stack_prefix), kind) as orch:
             if kind == "prefect":
                 assert source is not None
-                dep = orch.deploy(SAMPLE_NAME, SAMPLE_NAME, PREFECT_ENTRYPOINT, spec.phases.training.prefect.work_pool,
-                                  source, ref)
+                dep = orch.deploy(SAMPLE_NAME, SAMPLE_NAME, entrypoint or PREFECT_ENTRYPOINT,
+                                  spec.phases.training.prefect.work_pool, source, ref)
                 typer.echo(f"deployment {SAMPLE_NAME}/{dep['name']} ({dep['id']}) clones {source}@{ref}; run it with "
                            f"`omgml pipeline run {project} {SAMPLE_NAME}/{SAMPLE_NAME}`")
             else:

@@ -256,3 +256,82 @@ def test_reveal_replaces_every_stand_in_inside_composed_values() -> None:
     stand_in = mock_secret_text("urn:x", "password")
     table = [GeneratedValue("urn:x", stand_in, "REAL")]
     assert reveal({"a": [f"pg://u:{stand_in}@h", 2.0]}, table) == {"a": ["pg://u:REAL@h", 2]}
+
+
+# --- the tier's API server (apiserver.py) -----------------------------------------------------------
+def test_label_selectors_follow_kubernetes_syntax() -> None:
+    from tests.conformance.harness.apiserver import parse_label_selector, selected
+
+    pod = {"metadata": {"labels": {"airflow-worker": "7", "kubernetes_executor": "True"}},
+           "status": {"phase": "Succeeded"}}
+    assert selected(pod, parse_label_selector("kubernetes_executor=True,airflow-worker!=3"), "")
+    assert not selected(pod, parse_label_selector("airflow-worker notin (7,8)"), "")
+    assert selected(pod, parse_label_selector("airflow-worker in (6, 7),!airflow_executor_done"), "")
+    assert not selected(pod, parse_label_selector("prefect.io/flow-run-id"), "")
+    assert selected(pod, [], "status.phase=Succeeded") and not selected(pod, [], "status.phase!=Succeeded")
+
+
+def _rbac() -> Any:
+    from tests.conformance.harness.apiserver import Rbac
+
+    role = {"kind": "Role", "metadata": {"name": "worker", "namespace": "orch"},
+            "rules": [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch"]},
+                      {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}]}
+    binding = {"kind": "RoleBinding", "metadata": {"name": "worker", "namespace": "orch"},
+               "roleRef": {"kind": "Role", "name": "worker"},
+               "subjects": [{"kind": "ServiceAccount", "name": "prefect-worker", "namespace": "orch"}]}
+    return Rbac([role, binding])
+
+
+def test_rbac_grants_only_what_the_rendered_role_binds() -> None:
+    rbac = _rbac()
+    assert rbac.allows("orch", "prefect-worker", "create", "batch", "jobs", "orch")
+    assert rbac.allows("orch", "prefect-worker", "get", "", "pods/log", "orch")
+    assert not rbac.allows("orch", "prefect-worker", "delete", "batch", "jobs", "orch")  # verb not granted
+    assert not rbac.allows("orch", "prefect-worker", "list", "batch", "jobs", None)  # a Role is not cluster-wide
+    assert not rbac.allows("orch", "prefect-worker", "create", "batch", "jobs", "other")
+    assert not rbac.allows("orch", "default", "create", "batch", "jobs", "orch")
+
+
+def test_a_job_gets_a_pod_and_its_status_follows_the_pod() -> None:
+    from tests.conformance.harness.apiserver import ApiServer
+
+    phases: dict[str, str] = {}
+    started: list[dict[str, Any]] = []
+
+    def run_pod(manifest: dict[str, Any]) -> Any:
+        started.append(manifest)
+        name = manifest["metadata"]["name"]
+        phases[name] = "Running"
+        return lambda: {"phase": phases[name]}
+
+    api = ApiServer(_rbac(), run_pod, lambda ns, name: None, lambda ns, name, c: "")
+    job = api.create_job("orch", {"metadata": {"generateName": "flow-"}, "spec": {"backoffLimit": 0, "template": {
+        "metadata": {"labels": {"prefect.io/flow-run-id": "f1"}}, "spec": {"containers": [{"name": "c"}]}}}})
+    [pod] = started
+    assert pod["metadata"]["labels"]["job-name"] == job["metadata"]["name"]
+    assert pod["metadata"]["labels"]["prefect.io/flow-run-id"] == "f1"
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "Job"
+    api.sync()
+    assert api.store.get("Job", "orch", job["metadata"]["name"])["status"]["active"] == 1  # type: ignore[index]
+    phases[pod["metadata"]["name"]] = "Succeeded"
+    api.sync()
+    status = api.store.get("Job", "orch", job["metadata"]["name"])["status"]  # type: ignore[index]
+    assert status["succeeded"] == 1 and status["conditions"][0]["type"] == "Complete"
+    watched = [e.type for e in api.store.events if e.kind == "Pod"]
+    assert watched[0] == "ADDED" and "MODIFIED" in watched
+
+
+def test_a_service_account_without_automount_gets_no_token() -> None:
+    from tests.conformance.harness.render import ConformanceRender, RenderedObject
+    from tests.conformance.harness.runner import automount_token
+
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "worker", "namespace": "orch"},
+          "automountServiceAccountToken": False}
+    render = ConformanceRender(Path("."), "p", [], [RenderedObject("u", "training", sa)], [])
+    pod = Pod("p", "orch", {}, {}, {"serviceAccountName": "worker", "containers": []}, "Job", "j", "p")
+    assert automount_token(pod, render) is False
+    pod.spec["automountServiceAccountToken"] = True  # the pod's own field wins
+    assert automount_token(pod, render) is True
+    other = Pod("p", "orch", {}, {}, {"serviceAccountName": "scheduler", "containers": []}, "Job", "j", "p")
+    assert automount_token(other, render) is True
