@@ -200,6 +200,7 @@ def outside(image: str) -> ImageRuntime:
 
 
 OMGML_CLI_IMAGE = "conformance/omgml-cli"
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def omgml_cli(image: str) -> ImageRuntime:
@@ -211,7 +212,8 @@ def omgml_cli(image: str) -> ImageRuntime:
     return ImageRuntime(image, "omgml (this checkout)", version, "exact", "", user=1000, group=1000,
                         env=(("PATH", f"{venv_bin}:{DEFAULT_PATH}"),), files=passwd_files(
                             (ImageUser("client", 1000, 1000, "/tmp"),)),
-                        binds=((sys.base_prefix, sys.base_prefix),))
+                        # The checkout (an editable install: the venv and the sources) and its Python.
+                        binds=((str(REPO_ROOT), str(REPO_ROOT)), (sys.base_prefix, sys.base_prefix)))
 
 
 def subprocess_version() -> str:
