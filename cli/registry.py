@@ -139,8 +139,12 @@ def compare(project: ProjectArg, model: ModelArg, version_a: VersionArg, version
             url: UrlOpt = None, in_cluster: InClusterOpt = False, context: ContextOpt = None,
             stack_prefix: PrefixOpt = "dev", json_out: JsonOption = False) -> None:
     """Two versions' metrics side by side (B − A), and the params that differ."""
+    from omgml.daytwo.http import DayTwoError
     from omgml.daytwo.registry import changed_params, compare_versions
 
+    with user_errors():
+        if version_a == version_b:
+            raise DayTwoError(f"compare: give two different versions (got {version_a} twice)")
     with user_errors(), _registry(project, url, in_cluster, context, stack_prefix) as reg:
         a, b = reg.detail(model, version_a), reg.detail(model, version_b)
     metrics = Table(f"{model}: metrics of {version_a} and {version_b}", ("metric", version_a, version_b, "delta"),
