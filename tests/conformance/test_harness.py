@@ -335,3 +335,32 @@ def test_a_service_account_without_automount_gets_no_token() -> None:
     assert automount_token(pod, render) is True
     other = Pod("p", "orch", {}, {}, {"serviceAccountName": "scheduler", "containers": []}, "Job", "j", "p")
     assert automount_token(other, render) is True
+
+
+def test_a_finished_init_container_is_not_started_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kubelet runs an init container to completion once; only containers and native
+    sidecars follow the pod's restartPolicy (a restarted `airflow db check-migrations` init
+    container kept a CPU busy and starved its pod's probes)."""
+    from tests.conformance.harness import runner
+
+    started: list[str] = []
+    monkeypatch.setattr(runner, "start_container", lambda run: started.append(run.name))
+
+    class Done:
+        returncode = 0
+
+        def poll(self) -> int:
+            return 0
+
+    def run_of(name: str, spec: dict[str, Any]) -> Any:
+        r = runner.ContainerRun(name, spec, None, None, Path("/dev/null"), None)  # type: ignore[arg-type]
+        r.proc, r.exit_code, r.started_at = Done(), 0, -1000.0  # type: ignore[assignment]
+        return r
+
+    pod = Pod("p", "ns", {}, {}, {"containers": []}, "Deployment", "d", "p")
+    platform = type("P", (), {"event": lambda *a: None})()
+    pod_run = runner.PodRun(platform, pod, "Always", one_shot=False)  # type: ignore[arg-type]
+    init, sidecar, main = run_of("init", {}), run_of("sidecar", {"restartPolicy": "Always"}), run_of("main", {})
+    pod_run.init_runs, pod_run.main_runs = [init, sidecar], [main]
+    pod_run._tick(pod_run.init_runs + pod_run.main_runs)
+    assert started == ["sidecar", "main"]

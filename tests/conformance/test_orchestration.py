@@ -77,7 +77,9 @@ def bring_up(project: Path, repo_files: dict[str, str], before_up: Any = None) -
     run_dir = RUN_ROOT / prefix
     tls = outside_tls(run_dir / "tls")
     render.add_fixtures(outside_manifests(repo_files, tls))
-    timeout = float(os.environ.get("OMGML_CONFORMANCE_TIMEOUT", "300"))
+    # Airflow's parts start slowly (each probe is an `airflow` CLI start) and their startup probes
+    # allow 600 s (components/airflow.py): the tier waits as long as the render lets the kubelet wait.
+    timeout = max(float(os.environ.get("OMGML_CONFORMANCE_TIMEOUT", "300")), 660.0)
     plat = Platform(render, run_dir, runtime_for, prefix, cache_root(), timeout=timeout, ca_bundle=ca_bundle(tls),
                     ca_pem=tls.ca_pem)
     try:

@@ -468,7 +468,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         parts = urllib.parse.urlsplit(self.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query).items()}
-        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        scheme, _, token = (self.headers.get("Authorization") or "").strip().partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""  # the Python client sends "bearer"
         who = self.api.tokens.get(token)
         if who is None:
             self._send(401, status_body(401, "Unauthorized", "Unauthorized"))

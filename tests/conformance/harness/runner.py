@@ -318,7 +318,10 @@ class PodRun(threading.Thread):
                     run.ready = False
                     why = " (OOMKilled)" if run.oom_killed else ""
                     self.platform.event(self.pod, f"container {run.name} exited {run.exit_code}{why}")
-                if self.restart_policy == "Always" or (self.restart_policy == "OnFailure" and run.exit_code != 0):
+                # A finished init container stays finished; only containers and native sidecars restart.
+                restartable = run not in self.init_runs or run.spec.get("restartPolicy") == "Always"
+                if restartable and (self.restart_policy == "Always"
+                                    or (self.restart_policy == "OnFailure" and run.exit_code != 0)):
                     backoff = min(60.0, 5.0 * 2 ** min(run.restarts, 4))
                     if now - run.started_at > backoff:
                         run.restarts += 1
