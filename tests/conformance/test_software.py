@@ -239,3 +239,10 @@ def test_a_step_that_overruns_fails_with_its_output(tmp_path: Path) -> None:
     assert err.value.refusal.startswith("timed out after")
     assert "resolving" in err.value.tail
     assert "[timed out after" in log.read_text()
+
+
+def test_a_piece_marked_not_default_is_installed_only_when_named() -> None:
+    pins = sw.load_pins()
+    plain = {p.name for p in sw.select(pins, [])}
+    assert "torchserve" not in plain and "postgres" in plain
+    assert [p.name for p in sw.select(pins, ["torchserve"])] == ["torchserve"]

@@ -10,7 +10,7 @@ and shares the registries' download caches between pieces (`go/`, `maven/`, `pip
 
 Command line::
 
-    python -m tests.conformance.harness.software install [NAME...]   # default: every piece
+    python -m tests.conformance.harness.software install [NAME...]   # default: every piece not marked default = false
     python -m tests.conformance.harness.software check [NAME...]     # run the version checks
     python -m tests.conformance.harness.software list
 
@@ -116,6 +116,8 @@ class Piece:
     required: bool
     differs: str
     bins: dict[str, str]
+    # False: installed only when named (`install torchserve`), not by a plain `install`.
+    default: bool
     host: tuple[str, ...]
     verify: tuple[Check, ...]
     # The piece's table as written: the stamp digests it, the installers read their own keys.
@@ -238,6 +240,7 @@ def _piece(name: str, table: Mapping[str, Any], host: Mapping[str, str]) -> Piec
         required=bool(_field(where, table, "required", bool)),
         differs=_field(where, table, "differs", str, required=False) or "",
         bins=bins,
+        default=bool(table.get("default", True)),
         host=host_bins,
         verify=tuple(checks),
         table=table,
@@ -267,7 +270,7 @@ def select(pins: Pins, names: Sequence[str]) -> list[Piece]:
     unknown = [n for n in names if n not in pins.pieces]
     if unknown:
         raise PinsError(f"unknown piece {', '.join(unknown)}; known: {', '.join(pins.pieces)}")
-    return [pins.pieces[n] for n in names] if names else list(pins.pieces.values())
+    return [pins.pieces[n] for n in names] if names else [p for p in pins.pieces.values() if p.default]
 
 
 def _python_id() -> str:
@@ -906,7 +909,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.conformance.harness.software",
                                      description="Install and check the conformance tier's software.")
     parser.add_argument("command", choices=("install", "check", "list"))
-    parser.add_argument("names", nargs="*", help="pieces (default: all)")
+    parser.add_argument("names", nargs="*", help="pieces (default: all but those marked default = false)")
     parser.add_argument("--lock-timeout", type=float,
                         default=float(os.environ.get("OMGML_CONFORMANCE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)),
                         help="seconds to wait for another run's lock on the cache")
