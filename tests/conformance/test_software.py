@@ -246,3 +246,11 @@ def test_a_piece_marked_not_default_is_installed_only_when_named() -> None:
     plain = {p.name for p in sw.select(pins, [])}
     assert "torchserve" not in plain and "postgres" in plain
     assert [p.name for p in sw.select(pins, ["torchserve"])] == ["torchserve"]
+
+
+def test_go_builds_get_their_own_lane_beside_the_downloads() -> None:
+    pieces = list(sw.load_pins().pieces.values())
+    go_lane, rest_lane = sw.lanes(pieces)
+    assert go_lane and all(p.source == "go" for p in go_lane)
+    assert rest_lane and all(p.source != "go" for p in rest_lane)
+    assert len(go_lane) + len(rest_lane) == len(pieces)
