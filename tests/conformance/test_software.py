@@ -88,6 +88,14 @@ def test_pins_file_names_the_images_omgml_renders() -> None:
     for name, image in rendered.items():
         assert pins.pieces[name].image == image, f"software.toml pieces.{name}.image is stale"
         assert pins.pieces[name].required, f"{name} runs in the foundation: mark it required"
+    from omgml.components import evidently, modelserver
+    from omgml.components.prometheus import alertmanager, pushgateway, server
+
+    serving = {"prometheus": server.PROMETHEUS_IMAGE, "alertmanager": alertmanager.ALERTMANAGER_IMAGE,
+               "pushgateway": pushgateway.PUSHGATEWAY_IMAGE, "evidently": evidently.component.IMAGE,
+               "awscli": modelserver.SYNC_IMAGE}
+    for name, image in serving.items():
+        assert pins.pieces[name].image == image, f"software.toml pieces.{name}.image is stale"
     optional = {name for name, piece in pins.pieces.items() if not piece.required}
     assert "torchserve" in optional
 

@@ -188,6 +188,7 @@ ADAPTERS: dict[str, Callable[[str], ImageRuntime]] = {
     "prom/alertmanager": prometheus_binary("alertmanager", "alertmanager", "/alertmanager"),
     "prom/pushgateway": prometheus_binary("pushgateway", "pushgateway", "/"),
     "evidently/evidently-service": evidently,
+    "amazon/aws-cli": python_app("awscli"),
 }
 # Images no registry here can provide: the reason stands in the summary (checked 2026-12-06).
 KFP_REFUSED = ("the KFP backend's Go module github.com/kubeflow/pipelines is refused by the Go module proxy "
