@@ -255,8 +255,10 @@ def roadmap_markdown(rec: Recommendation) -> str:
         people = sum(v for r, v in team.items() if r in PHASE_ROLES[phase])
         weeks = max(1, math.ceil(effort / people))
         roles = ", ".join(f"{r} {v:g}" for r, v in team.items() if r in PHASE_ROLES[phase])
-        how = f"{effort:g} person-weeks ÷ {people:g} people" + (f" (incl. {'; '.join(extra)})" if extra else "")
-        rows.append(f"| {phase} | weeks {start + 1}–{start + weeks} | {', '.join(ids)} | {how} | {roles} |")
+        how = f"{effort:g} person-weeks ÷ {people:g} {'person' if people == 1 else 'people'}" + (
+            f" (incl. {'; '.join(extra)})" if extra else "")
+        when = f"week {start + 1}" if weeks == 1 else f"weeks {start + 1}–{start + weeks}"
+        rows.append(f"| {phase} | {when} | {', '.join(ids)} | {how} | {roles} |")
         start += weeks
     serving = spec.phases.serving
     if serving.server.enabled:
@@ -267,6 +269,10 @@ def roadmap_markdown(rec: Recommendation) -> str:
     else:
         first = "one training pipeline tracked in MLflow, its model registered"
     mvp_ids = [c for c in rec.phases.get("foundation", []) if c in ("postgres", "rds", "object-store", "s3", "mlflow")]
+    mvp_effort = sum(_effort(c) for c in mvp_ids) + (_effort(serving.server.kind) if serving.server.enabled else 1)
+    mvp_effort += 2 if spec.target == "aws" else 0
+    builders = sum(v for r, v in team.items() if r in ("platform engineer", "ML engineer"))
+    mvp_weeks = max(1, math.ceil(mvp_effort / builders))
     risks = _risks(rec)
     return "\n".join([
         f"# {spec.name}: roadmap",
@@ -277,7 +283,8 @@ def roadmap_markdown(rec: Recommendation) -> str:
         "## MVP",
         "",
         f"The smallest slice that proves the platform end to end: {', '.join(mvp_ids)} from the foundation, then "
-        f"{first}, on target {spec.target}. Everything else in the phases below builds on it.",
+        f"{first}, on target {spec.target}: {mvp_effort:g} person-weeks ÷ {builders:g} platform and ML engineers ≈ "
+        f"{mvp_weeks} week{'s' if mvp_weeks > 1 else ''}. Everything else in the phases below builds on it.",
         "",
         "## Phases",
         "",

@@ -36,7 +36,7 @@ AREA_TITLES: dict[str, str] = {
     "drift": "Drift detection",
     "gpu_pools": "GPU pools",
     "high_availability": "High availability",
-    "data_stores": "Data stores: managed or in the cluster",
+    "data_stores": "Data stores",
     "compliance": "Compliance controls",
 }
 AREA_CONTEXT: dict[str, str] = {

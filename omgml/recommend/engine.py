@@ -490,8 +490,8 @@ def _data_stores(req: Requirements, placements: dict[str, Placement], used: dict
     rationale = "; ".join(f"{p.service}: {p.runs_as}, because {p.rationale}" for p in rows) + "."
     drivers = ["target"]
     if req.target == "aws":
-        drivers += ["availability", "profile"] + (["compliance"] if req.regulated() else [])
-        drivers += ["in_cluster"] if req.in_cluster else []
+        drivers += ["availability"] + (["profile"] if req.profile is not None else [])
+        drivers += (["compliance"] if req.regulated() else []) + (["in_cluster"] if req.in_cluster else [])
     why = {"in-cluster": "every store as a StatefulSet on EBS: one zone per volume, backups by hand",
            "managed": "every store as an AWS managed service: billed by the hour even where an in-cluster twin "
                       "fits the system nodes",
