@@ -94,7 +94,6 @@ def scrape_targets(spec: PlatformSpec) -> list[ScrapeTarget]:
 def model_env_keys(spec: PlatformSpec) -> list[str]:
     """Keys of the ConfigMap model containers read with envFrom (values come from the foundation)."""
     f = spec.phases.foundation
-    s = spec.phases.serving
     keys = []
     if f.feast.enabled:
         keys.append("FEAST_FEATURE_SERVER_URL")
@@ -102,7 +101,7 @@ def model_env_keys(spec: PlatformSpec) -> list[str]:
         keys += ["REDIS_HOST", "REDIS_PORT", "REDIS_TLS"]
     if f.mlflow.enabled:
         keys.append("MLFLOW_TRACKING_URI")
-    if f.kafka.enabled and s.inference_logging:
+    if spec.logs_inferences():
         keys += ["KAFKA_BOOTSTRAP_SERVERS", "INFERENCE_LOG_TOPIC"]
     return keys
 

@@ -88,6 +88,12 @@ class PlatformSpec(StrictModel):
             pools += list(self.phases.serving.gpu_pools)
         return pools
 
+    def logs_inferences(self) -> bool:
+        """Whether model containers log requests and predictions to Kafka."""
+        s = self.phases.serving
+        on = s.inference_logging if s.inference_logging is not None else True
+        return on and self.phases.foundation.kafka.enabled and s.enabled and s.server.enabled
+
     def gpu_available(self) -> bool:
         """Whether pods may request nvidia.com/gpu (false on a local cluster without a GPU)."""
         return self.target == "aws" or self.local.gpu == "nvidia"
@@ -139,6 +145,11 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                 f"phases.training.orchestration.namespace: {t.orchestration.namespace!r} is also {clash}; "
                 "Airflow and Prefect get a namespace of their own, choose another name"
             )
+    if s.inference_logging and not f.kafka.enabled:
+        out.append(
+            "phases.serving.inference_logging: true logs predictions to Kafka, but "
+            f"{pf}.kafka.enabled is false, so it would do nothing; enable Kafka or remove inference_logging"
+        )
     if s.enabled and s.evidently.enabled and not (s.prometheus.enabled and s.prometheus.pushgateway):
         out.append(
             "phases.serving.evidently.enabled: drift metrics reach Prometheus through the Pushgateway; "
