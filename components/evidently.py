@@ -42,7 +42,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:observability:Evidently"
 
@@ -101,6 +101,7 @@ class EvidentlyArgs:
     # IRSA role for the drift job (AWS S3): annotates the job's ServiceAccount; the script then
     # trades the pod's web-identity token for temporary keys when the keys Secret holds none.
     irsa_role_arn: pulumi.Input[str] | None = None
+    credentials: CredentialSource = "generated"
 
 
 @dataclass(frozen=True)
@@ -670,7 +671,7 @@ class Evidently(pulumi.ComponentResource):
 
         secret = GeneratedSecret(f"{name}-write-secret", GeneratedSecretArgs(
             namespace=ns, secret_name=r.secret_name, password_keys=(SECRET_KEY,),
-            app_name="evidently", instance=args.instance), child)
+            app_name="evidently", instance=args.instance, source=args.credentials), child)
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(r.name, "ui"),
                                         automount_service_account_token=False, opts=child)
         pvc = k8s.core.v1.PersistentVolumeClaim(

@@ -40,7 +40,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 from omgml.spec.serving import AlertReceiverSpec
 
 TYPE_TOKEN = "omgml:observability:Prometheus"
@@ -170,6 +170,7 @@ class PrometheusArgs:
     grafana: bool = False
     # Which model server's panels the Grafana dashboard shows.
     dashboard_server: str | None = None
+    credentials: CredentialSource = "generated"
 
 
     def targets_as_resolved(self) -> list[ResolvedTarget]:
@@ -948,7 +949,7 @@ class Prometheus(pulumi.ComponentResource):
             admin_secret = k8s_name(r.grafana_name, "admin")
             GeneratedSecret(f"{name}-grafana-admin", GeneratedSecretArgs(
                 namespace=ns, secret_name=admin_secret, password_keys=("GF_SECURITY_ADMIN_PASSWORD",),
-                app_name="grafana", instance=args.instance), child)
+                app_name="grafana", instance=args.instance, source=args.credentials), child)
             dashboard_text = json.dumps(serving_dashboard(args.dashboard_server, exporters), indent=1,
                                         sort_keys=True)
             datasource = yaml.safe_dump(grafana_datasource(self.url), sort_keys=False)

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
+from typing import Any
 from importlib import metadata
 from pathlib import Path
 
@@ -100,3 +101,39 @@ def _run(cmd: list[str]) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise DeployError(f"cannot run {' '.join(cmd)}: {exc}") from None
     return out.stdout + out.stderr
+
+
+def cluster_secret_reader(context: str | None, kubeconfig: str | None = None,
+                          timeout: float = 10.0) -> Callable[[str, str], Mapping[str, str] | None]:
+    """Reads Secrets from the cluster of `context` (decoded), None for a missing one. Values stay
+    in this process: they are checked, never printed, never handed to the engine."""
+    import base64
+
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig, context=context))
+
+    def read(namespace: str, name: str) -> Mapping[str, str] | None:
+        try:
+            secret = api.read_namespaced_secret(name, namespace, _request_timeout=timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise DeployError(f"cannot read Secret {namespace}/{name} in context {context or '(current)'}: "
+                              f"HTTP {exc.status} {exc.reason}; the deploying user needs `get` on Secrets there"
+                              ) from None
+        return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (secret.data or {}).items()}
+
+    return read
+
+
+def check_existing_secrets(required: list[Any], read: Callable[[str, str], Mapping[str, str] | None]) -> None:
+    """credentials: existing - every Secret and key the platform references must be in the cluster
+    before the engine creates anything. Raises one line per problem."""
+    from omgml.existing_secrets import secret_problems
+
+    problems = secret_problems(required, read)
+    if problems:
+        raise DeployError(f"credentials: existing, but {len(problems)} problem(s) with the team's Secrets "
+                          "(nothing was deployed):\n  " + "\n  ".join(problems))
