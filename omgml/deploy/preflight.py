@@ -7,9 +7,9 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
-from typing import Any
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from omgml.deploy.plan import DeployError
 
