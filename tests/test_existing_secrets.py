@@ -260,3 +260,22 @@ def test_secrets_template_cli(tmp_path: Path) -> None:
     out = CliRunner().invoke(app, ["secrets", "template", str(spec), "--format", "commands"])
     assert out.exit_code == 0, out.output
     assert out.output.startswith("#!/bin/sh") and "create secret generic postgres-superuser" in out.output
+
+
+def test_regulated_templates_use_existing_credentials_and_say_why() -> None:
+    from omgml.project import compliance_adr
+    from omgml.recommend.engine import recommend
+    from omgml.templates import load_template
+
+    fintech = recommend(load_template("fintech"))
+    assert fintech.platform.credentials == "existing"
+    adr = compliance_adr(11, fintech)
+    assert "`credentials: existing` (pci-dss, soc2): no password is generated into Pulumi state" in adr
+    assert recommend(load_template("enterprise")).platform.credentials == "generated"
+    assert "credentials: existing" not in compliance_adr(11, recommend(load_template("enterprise")))
+    # The team's own Airflow gets a bundle made of the values themselves: generated then.
+    req = load_template("fintech")
+    own_airflow = req.model_copy(update={
+        "flags": [], "orchestration": req.orchestration.model_copy(update={"existing": "airflow"})})
+    assert recommend(own_airflow).platform.phases.training.airflow.connections_bundle
+    assert recommend(own_airflow).platform.credentials == "generated"

@@ -29,7 +29,8 @@ def parse_version(text: str) -> str | None:
 
 def check_pulumi_cli(which: Callable[[str], str | None] = shutil.which,
                      run: Callable[[list[str]], str] | None = None) -> str:
-    """The Pulumi CLI must exist and match the Python SDK's minor version. Returns its path."""
+    """The Pulumi CLI must exist and be at least as new as the Python SDK (same major): a newer
+    CLI serves an older SDK, an older one may lack what the SDK asks for. Returns its path."""
     path = which("pulumi")
     want = sdk_version(PULUMI_DIST)
     if path is None:
@@ -39,12 +40,17 @@ def check_pulumi_cli(which: Callable[[str], str | None] = shutil.which,
         )
     out = (run or _run)([path, "version"])
     have = parse_version(out)
-    if have is None or have.split(".")[:2] != want.split(".")[:2]:
+    if have is None or not _serves(have, want):
         raise DeployError(
             f"the Pulumi CLI at {path} is {out.strip() or 'of unknown version'}, but the Python SDK is {want}; "
-            f"install CLI {want} (same minor) or {TOOLCHAIN_HINT}"
+            f"install CLI {want} or newer (same major) or {TOOLCHAIN_HINT}"
         )
     return path
+
+
+def _serves(cli: str, sdk: str) -> bool:
+    c, s = (tuple(int(x) for x in v.split(".")) for v in (cli, sdk))
+    return c[0] == s[0] and c >= s
 
 
 def check_kubernetes_plugin(which: Callable[[str], str | None] = shutil.which,
