@@ -192,3 +192,34 @@ def template_commands(required: list[RequiredSecret]) -> str:
 
 def _shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def fresh_value(key: RequiredKey) -> str:
+    """A new value for a key, made here (never a fixed default)."""
+    import os
+    import secrets
+
+    if key.format == "literal":
+        return key.value or ""
+    if key.format == "fernet":
+        return base64.urlsafe_b64encode(os.urandom(32)).decode()
+    return secrets.token_hex(24)
+
+
+def missing_secret_data(required: list[RequiredSecret], read: SecretReader) -> list[tuple[RequiredSecret, dict[str, str]]]:
+    """For `omgml local up --create-secrets`: the data of every listed Secret that does not exist
+    yet, with fresh values; a copy takes its source's values (from the cluster, or the ones made
+    here for it). Existing Secrets are never touched."""
+    made: dict[tuple[str, str], dict[str, str]] = {}
+    out: list[tuple[RequiredSecret, dict[str, str]]] = []
+    for req in required:
+        if read(req.namespace, req.name) is not None:
+            continue
+        source: Mapping[str, str] | None = None
+        if req.copy_of is not None:
+            source = made.get(req.copy_of) or read(*req.copy_of)
+        data = {k.name: (source[k.name] if source is not None and k.name in source else fresh_value(k))
+                for k in req.keys}
+        made[(req.namespace, req.name)] = data
+        out.append((req, data))
+    return out

@@ -279,3 +279,60 @@ def test_regulated_templates_use_existing_credentials_and_say_why() -> None:
         "flags": [], "orchestration": req.orchestration.model_copy(update={"existing": "airflow"})})
     assert recommend(own_airflow).platform.phases.training.airflow.connections_bundle
     assert recommend(own_airflow).platform.credentials == "generated"
+
+
+def test_missing_secret_data_makes_fresh_values_and_copies_share_them() -> None:
+    from omgml.existing_secrets import missing_secret_data
+
+    present = {("orch", "airflow"): {"fernet-key": "kept"}}
+    made = missing_secret_data([PG, COPY, FERNET], _reader(present))
+    assert [r.ref for r, _ in made] == ["data/pg", "apps/pg"]  # the existing Secret is left alone
+    source, copy = made[0][1], made[1][1]
+    assert source == copy and source["port"] == "5432" and len(source["password"]) == 48
+    assert secret_problems([PG, COPY], _reader({("data", "pg"): source, ("apps", "pg"): copy})) == []
+    again = missing_secret_data([PG], _reader({}))[0][1]
+    assert again["password"] != source["password"]
+    # A copy whose source already exists takes the source's values.
+    only_copy = missing_secret_data([PG, COPY], _reader({("data", "pg"): {"password": GOOD, "port": "5432"}}))
+    assert [(r.ref, d["password"]) for r, d in only_copy] == [("apps/pg", GOOD)]
+
+
+def test_deploy_checks_the_secrets_of_the_phases_it_runs_before_anything(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`omgml up` with a missing Secret stops in preflight: the engine is never started."""
+    from omgml.cli import deploy
+    from omgml.deploy import preflight
+    from omgml.deploy.plan import DeployError
+
+    spec = _existing_spec()
+    project = tmp_path / "p"
+    (project / "stacks").mkdir(parents=True)
+    (project / "omgml.yaml").write_text(yaml.safe_dump({"platform": spec.model_dump(mode="json")}))
+    (project / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    for phase in ("foundation", "training", "serving"):
+        (project / "stacks" / f"Pulumi.dev-{phase}.yaml").write_text(
+            yaml.safe_dump({"config": {"kubernetes:context": "kwok-p"}}))
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "x")
+    monkeypatch.setattr(preflight, "check_pulumi_cli", lambda: "pulumi")
+    monkeypatch.setattr(preflight, "check_kubernetes_plugin", lambda: "plugin")
+    monkeypatch.setattr(preflight, "check_cluster", lambda context: "v1.36.3")
+    asked: list[tuple[str, str]] = []
+
+    def reader(context: str | None) -> Any:
+        assert context == "kwok-p"
+        return lambda ns, name: asked.append((ns, name))
+
+    monkeypatch.setattr(preflight, "cluster_secret_reader", reader)
+
+    class NoEngine:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise AssertionError("the engine started although Secrets are missing")
+
+    monkeypatch.setattr("omgml.deploy.runner.AutomationRunner", NoEngine)
+    with pytest.raises(DeployError) as info:
+        deploy.run_action("up", project, "foundation", "dev")
+    lines = str(info.value).splitlines()
+    assert lines[0].startswith("credentials: existing, but ") and "nothing was deployed" in lines[0]
+    foundation = {(r.namespace, r.name) for r in required_secrets_from_render(render_platform(spec))
+                  if r.phase == "foundation"}
+    assert set(asked) == foundation and len(lines) == 1 + len(foundation)

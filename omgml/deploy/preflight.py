@@ -143,3 +143,28 @@ def check_existing_secrets(required: list[Any], read: Callable[[str, str], Mappi
     if problems:
         raise DeployError(f"credentials: existing, but {len(problems)} problem(s) with the team's Secrets "
                           "(nothing was deployed):\n  " + "\n  ".join(problems))
+
+
+def create_missing_secrets(context: str | None, required: list[Any]) -> list[str]:
+    """Create (never replace) the listed Secrets that are missing, with values made here; returns
+    `namespace/name` of each one created. For local clusters only: a team's real cluster gets its
+    Secrets from its vault."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    from omgml.existing_secrets import missing_secret_data
+
+    api = client.CoreV1Api(config.new_client_from_config(context=context))
+    created: list[str] = []
+    for req, data in missing_secret_data(required, cluster_secret_reader(context)):
+        try:
+            api.read_namespace(req.namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            api.create_namespace({"metadata": {"name": req.namespace}})
+        api.create_namespaced_secret(req.namespace, {
+            "metadata": {"name": req.name, "annotations": {"omgml.dev/created-by": "omgml local up --create-secrets"}},
+            "type": "Opaque", "stringData": data})
+        created.append(req.ref)
+    return created
