@@ -71,6 +71,12 @@ def run_action(action: Action, project: Path, phase: str, prefix: str, diff: boo
     spec = load_project_spec(project)
     steps = phase_steps(spec, action, phase, prefix)
     env = engine_env(project)
+    if spec.credentials == "existing":
+        # The team made the platform's namespaces to put its Secrets in: the provider must adopt
+        # them. Providers from 4.29 on refuse an existing object unless told so (4.25, the one
+        # built here, always upserts). The risk the option carries, a renamed resource whose
+        # create-then-delete removes the object, needs a rename without an alias.
+        env["PULUMI_K8S_UPSERT_EXISTING_OBJECTS"] = "true"
     if check_tools:
         preflight(project, spec, steps, action)
     runner = AutomationRunner(project, spec, prefix, env, echo=typer.echo)
