@@ -60,7 +60,7 @@ def preflight(project: Path, spec: PlatformSpec, steps: list[PhaseStep], action:
         for context in sorted({c or "" for c in contexts.values()}):
             phases = {p for p, c in contexts.items() if (c or "") == context}
             check_existing_secrets([r for r in required if r.phase in phases],
-                                   cluster_secret_reader(context or None))
+                                   cluster_secret_reader(context or None), str(project))
 
 
 def run_action(action: Action, project: Path, phase: str, prefix: str, diff: bool = False,

@@ -50,5 +50,5 @@ def check(
     with user_errors():
         required = _required(project)
         check_cluster(context)
-        check_existing_secrets(required, cluster_secret_reader(context))
+        check_existing_secrets(required, cluster_secret_reader(context), str(project))
         typer.echo(f"all {len(required)} Secrets present with their keys")

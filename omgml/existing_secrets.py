@@ -104,7 +104,7 @@ def value_problem(key: RequiredKey, value: str) -> str | None:
 SecretReader = Callable[[str, str], Mapping[str, str] | None]
 
 
-def secret_problems(required: list[RequiredSecret], read: SecretReader) -> list[str]:
+def secret_problems(required: list[RequiredSecret], read: SecretReader, project: str = "PROJECT") -> list[str]:
     """One line per missing Secret, missing key, unusable value or copy that differs from its source."""
     problems: list[str] = []
     seen: dict[tuple[str, str], Mapping[str, str] | None] = {}
@@ -118,7 +118,7 @@ def secret_problems(required: list[RequiredSecret], read: SecretReader) -> list[
         data = get(req.namespace, req.name)
         if data is None:
             problems.append(f"Secret {req.ref} is missing (keys {', '.join(k.name for k in req.keys)}; "
-                            f"needed by {req.app}); create it: `omgml secrets template PROJECT`")
+                            f"needed by {req.app}); create it: `omgml secrets template {project}`")
             continue
         for key in req.keys:
             if key.name not in data:

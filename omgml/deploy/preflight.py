@@ -134,12 +134,13 @@ def cluster_secret_reader(context: str | None, kubeconfig: str | None = None,
     return read
 
 
-def check_existing_secrets(required: list[Any], read: Callable[[str, str], Mapping[str, str] | None]) -> None:
+def check_existing_secrets(required: list[Any], read: Callable[[str, str], Mapping[str, str] | None],
+                           project: str = "PROJECT") -> None:
     """credentials: existing - every Secret and key the platform references must be in the cluster
     before the engine creates anything. Raises one line per problem."""
     from omgml.existing_secrets import secret_problems
 
-    problems = secret_problems(required, read)
+    problems = secret_problems(required, read, project)
     if problems:
         raise DeployError(f"credentials: existing, but {len(problems)} problem(s) with the team's Secrets "
                           "(nothing was deployed):\n  " + "\n  ".join(problems))
