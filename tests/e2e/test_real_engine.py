@@ -119,10 +119,16 @@ def delete_cluster(name: str) -> None:
     subprocess.run(["kwokctl", "delete", "cluster", "--name", name], capture_output=True, check=False, timeout=120)
 
 
+class Clusters(list[str]):
+    def append(self, name: str) -> None:
+        delete_cluster(name)  # left over by an earlier run that was killed
+        super().append(name)
+
+
 @pytest.fixture
 def cleanup() -> Iterator[list[str]]:
-    """kwok clusters a test created are deleted even when it fails."""
-    names: list[str] = []
+    """kwok clusters a test uses start fresh and are deleted even when it fails."""
+    names = Clusters()
     yield names
     for name in names:
         delete_cluster(name)
