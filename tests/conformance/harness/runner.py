@@ -258,6 +258,7 @@ class PodRun(threading.Thread):
             start_container(run)
         self.phase = "Running"
         while not self.stopping.is_set():
+            # _tick leaves finished init containers done; native sidecars keep running.
             self._tick(self.init_runs + self.main_runs)
             if self.one_shot and all(r.exit_code == 0 for r in self.main_runs):
                 self.phase = "Succeeded"
