@@ -4,76 +4,68 @@ kwok's pods are simulated (no container runs), so the services' own signals (ale
 pipeline runs) are not read here (`--no-signals`); the conformance tier reads them from the real
 servers. What this checks: the stacks as the Pulumi engine recorded them, the workloads and
 endpoints as the API server reports them, the exit code, and the message for a phase that is
-not deployed.
+not deployed. Run with `scripts/e2e.sh -k status`.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-import pytest
-from typer.testing import CliRunner
+import yaml
 
-from omgml.cli.app import app
-from tests.e2e.test_real_engine import (  # noqa: F401 (fixtures)
-    _act,
-    _prepare_kwok,
-    _workloads_available,
-    _write_project,
+from tests.e2e.test_real_engine import (  # noqa: F401 (fixtures and the e2e mark)
+    Steps,
+    cleanup,
     engine_env,
-    kwok_cluster,
+    ok,
+    omgml,
+    pytestmark,
+    toolchain,
 )
 
-pytestmark = pytest.mark.e2e
+CONTEXT = "kwok-e2estatus"
 
 
-def _status(project: Path, context: str) -> tuple[int, dict[str, object]]:
-    result = CliRunner().invoke(app, ["status", str(project), "--json", "--no-signals", "--context", context])
-    assert "Traceback" not in result.output
-    return result.exit_code, json.loads(result.stdout)
+def status(project: Path) -> tuple[int, dict[str, Any]]:
+    out = omgml("status", str(project), "--json", "--no-signals", "--context", CONTEXT)
+    assert "Traceback" not in out.stderr, out.stderr
+    return out.returncode, json.loads(out.stdout)
 
 
 def test_status_reports_stacks_workloads_endpoints_and_an_undeployed_phase(
-        kwok_cluster: str, engine_env: None, tmp_path: Path) -> None:  # noqa: F811 (fixtures imported above)
+        tmp_path: Path, engine_env: dict[str, str], cleanup: list[str]) -> None:  # noqa: F811 (fixtures)
+    steps = Steps("status")
     off = {"enabled": False}
-    platform = {
-        "name": "e2estatus",
-        "phases": {
-            "foundation": {k: off for k in ("kafka", "postgres", "object_store", "redis", "mlflow", "feast")},
-            "training": off,
-            "serving": {"server": off, "evidently": off, "prometheus": {"alertmanager": True, "pushgateway": True}},
-        },
-    }
-    project = _write_project(tmp_path / "proj", platform, kwok_cluster)
-    _prepare_kwok(project, kwok_cluster)
-    try:
-        _act("up", project)
-        assert _workloads_available(kwok_cluster) == []
-        code, report = _status(project, kwok_cluster)
-        assert code == 0, report["problems"]
-        stacks = {s["phase"]: s for s in report["stacks"]}  # type: ignore[attr-defined]
-        assert stacks["foundation"]["deployed"] and stacks["serving"]["deployed"]
-        assert stacks["serving"]["resources"] > 0 and stacks["serving"]["last_result"] == "succeeded"
-        assert stacks["training"]["enabled"] is False
-        workloads = {w["name"]: w for w in report["workloads"]}  # type: ignore[attr-defined]
-        assert {"e2estatus-prometheus", "e2estatus-alertmanager", "e2estatus-pushgateway"} <= set(workloads)
-        assert all(w["ready"] == w["desired"] for w in workloads.values())
-        assert any(w["images"] and w["images"][0].startswith("prom/prometheus:") for w in workloads.values())
-        endpoints = {e["service"]: e for e in report["endpoints"]}  # type: ignore[attr-defined]
-        assert "port-forward svc/e2estatus-prometheus 9090:9090" in endpoints["e2estatus-prometheus"]["port_forward"]
+    project = tmp_path / "status"
+    project.mkdir()
+    platform = {"name": "e2estatus", "phases": {
+        "foundation": {k: off for k in ("kafka", "postgres", "object_store", "redis", "mlflow", "feast")},
+        "training": off,
+        "serving": {"server": off, "evidently": off, "prometheus": {"alertmanager": True, "pushgateway": True}},
+    }}
+    (project / "omgml.yaml").write_text(yaml.safe_dump({"platform": platform}))
+    (project / "Pulumi.yaml").write_text("name: e2estatus\nruntime: python\nmain: stacks/\nstackConfigDir: stacks\n")
+    cleanup.append("e2estatus")
+    steps.run("local up", ok, "local", "up", str(project))
 
-        _act_phase(project, "destroy", "serving")
-        code, report = _status(project, kwok_cluster)
-        assert code == 1
-        assert any("phase serving is not deployed (stack dev-serving)" in p for p in report["problems"])  # type: ignore[attr-defined]
-    finally:
-        _act("destroy", project)
+    code, report = steps.run("status", status, project)
+    assert code == 0, report["problems"]
+    stacks = {s["phase"]: s for s in report["stacks"]}
+    assert stacks["foundation"]["deployed"] and stacks["serving"]["deployed"]
+    assert stacks["serving"]["resources"] > 0 and stacks["serving"]["last_result"] == "succeeded"
+    assert stacks["training"]["enabled"] is False
+    workloads = {w["name"]: w for w in report["workloads"]}
+    assert {"e2estatus-prometheus", "e2estatus-alertmanager", "e2estatus-pushgateway"} <= set(workloads)
+    assert all(w["ready"] == w["desired"] for w in workloads.values())
+    assert any(w["images"] and w["images"][0].startswith("prom/prometheus:") for w in workloads.values())
+    endpoints = {e["service"]: e for e in report["endpoints"]}
+    assert "port-forward svc/e2estatus-prometheus 9090:9090" in endpoints["e2estatus-prometheus"]["port_forward"]
 
-
-def _act_phase(project: Path, action: str, phase: str) -> None:
-    from omgml.cli.common import load_project_spec
-    from omgml.deploy.runner import run_phases
-    from tests.e2e.test_real_engine import _runner
-
-    run_phases(action, project, load_project_spec(project), phase, "dev", _runner(project), lambda _: None)  # type: ignore[arg-type]
+    steps.run("destroy serving", ok, "destroy", str(project), "--phase", "serving", "--yes")
+    code, report = steps.run("status, serving destroyed", status, project)
+    assert code == 1
+    assert any("phase serving is not deployed (stack dev-serving)" in p for p in report["problems"])
+    steps.run("local down", ok, "local", "down", str(project), "--yes")
+    steps.summary()
