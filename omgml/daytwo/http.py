@@ -27,6 +27,10 @@ class NotFound(DayTwoError):
     """The service answered 404 (or its own not-found code) for the thing asked for."""
 
 
+class Unreachable(DayTwoError):
+    """No answer from the service (refused, timed out, no route): it may answer a moment later."""
+
+
 class ApiError(DayTwoError):
     """The service answered with an error status."""
 
@@ -105,7 +109,7 @@ class JsonApi:
         except (TimeoutError, urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             tail = f"; {self.hint}" if self.hint else ""
-            raise DayTwoError(f"cannot reach {self.name} at {redact(self.base_url)}: {reason}{tail}") from None
+            raise Unreachable(f"cannot reach {self.name} at {redact(self.base_url)}: {reason}{tail}") from None
         if raw:
             return payload.decode(errors="replace")
         if not payload:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from omgml.daytwo.http import DayTwoError, JsonApi, NotFound
+from omgml.daytwo.http import DayTwoError, JsonApi, NotFound, Unreachable
 
 # The common states: queued → running → success | failed | canceled.
 STATES = ("queued", "running", "success", "failed", "canceled")
@@ -89,11 +89,21 @@ def _unknown_pipeline(kind: str, name: str, known: list[str]) -> DayTwoError:
 def watch(orch: Orchestrator, pipeline: str, run_id: str, echo: Callable[[str], None], timeout: float,
           poll: float = 5.0, sleep: Callable[[float], None] = time.sleep,
           clock: Callable[[], float] = time.monotonic) -> RunInfo:
-    """Poll a run until it ends (or `timeout` seconds pass), echoing each state change."""
+    """Poll a run until it ends (or `timeout` seconds pass), echoing each state change.
+
+    A poll the server does not answer (busy, restarting) is tried again until the deadline: the
+    run goes on without the watcher, and a long watch should not end on one slow answer."""
     deadline = clock() + timeout
     last = ""
     while True:
-        info = orch.get_run(pipeline, run_id)
+        try:
+            info = orch.get_run(pipeline, run_id)
+        except Unreachable as exc:
+            if clock() >= deadline:
+                raise
+            echo(f"{pipeline} {run_id}: no answer ({exc}); trying again")
+            sleep(poll)
+            continue
         if info.raw_state != last:
             echo(f"{pipeline} {run_id}: {info.state} ({info.raw_state})")
             last = info.raw_state

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from omgml.daytwo.http import DayTwoError
+from omgml.daytwo.http import DayTwoError, Unreachable
 from omgml.daytwo.pipelines import RunInfo, parse_params, watch
 from tests.daytwo.conftest import init_project, invoke
 from tests.daytwo.fakes import FakeKfp, serve
@@ -161,3 +161,24 @@ def test_prefect_pipelines_are_flow_slash_deployment(tmp_path: Path) -> None:
         assert code == 2 and "FLOW/DEPLOYMENT" in err
         code, _, err = invoke("pipeline", "run", str(root), "train-model/other", "--url", url)
         assert code == 2 and "no pipeline 'train-model/other' on Prefect (pipelines: train-model/train-model)" in err
+
+
+class _Flaky(_Steps):
+    """A server that does not answer some polls (a busy Airflow api-server)."""
+
+    def get_run(self, pipeline: str, run_id: str) -> RunInfo:
+        if self.states[0] == "down":
+            self.states.pop(0)
+            raise Unreachable("cannot reach Airflow at http://airflow:8080: timed out")
+        return super().get_run(pipeline, run_id)
+
+
+def test_watch_outlasts_polls_the_server_does_not_answer_but_not_its_deadline() -> None:
+    seen: list[str] = []
+    info = watch(_Flaky(["running", "down", "down", "success"]), "p", "r1", seen.append, timeout=60,  # type: ignore[arg-type]
+                 sleep=lambda _: None)
+    assert info.state == "success" and sum("no answer" in s for s in seen) == 2
+    clock = iter(range(0, 1000, 10))
+    with pytest.raises(Unreachable, match="cannot reach Airflow"):
+        watch(_Flaky(["running"] + ["down"] * 10), "p", "r1", seen.append, timeout=30,  # type: ignore[arg-type]
+              sleep=lambda _: None, clock=lambda: float(next(clock)))
