@@ -121,3 +121,16 @@ def test_a_projects_omgml_yaml_is_a_requirements_file(tmp_path: Path) -> None:
 ])
 def test_profile_is_derived_unless_stated(data: dict[str, object], profile: str) -> None:
     assert requirements_from_dict({"name": "x", **data}).resolved_profile() == profile
+
+
+def test_an_empty_requirements_file_says_so(tmp_path: Path) -> None:
+    assert problems_in(tmp_path, "")[0].startswith("the file is empty")
+    assert problems_in(tmp_path, "requirements:\n") == [
+        "requirements: the section is empty; it needs at least `name: <platform name>`"]
+
+
+def test_field_and_cross_field_problems_of_requirements_in_one_run(tmp_path: Path) -> None:
+    assert problems_in(tmp_path, "name: x\navailability: 100\ndata: {streaming: true, batch_only: true}\n") == [
+        "availability: must be one of '99.0', '99.9', '99.95' or '99.99', got 100",
+        "data.streaming and data.batch_only are both true; streaming data is not batch only, set one of them to false",
+    ]
