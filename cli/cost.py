@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from omgml.cli.common import fail, load_project_spec, spec_path, user_errors
+from omgml.cli.common import ProjectArgument, fail, load_project_spec, spec_path, user_errors
+from omgml.cli.output import WideOption
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,27 +17,34 @@ if TYPE_CHECKING:
 
 
 def cost(
-    project: Annotated[Path, typer.Argument(help="Project folder (with omgml.yaml) or a spec file.")],
+    project: ProjectArgument,
     prices: Annotated[Path | None, typer.Option(
-        help="YAML price file merged over the shipped us-east-1 list prices (same layout).")] = None,
+        metavar="FILE", help="YAML price file merged over the shipped us-east-1 list prices (same layout).")] = None,
     budget_usd_month: Annotated[float | None, typer.Option(
-        help="Monthly budget (default: requirements.budget_usd_month in omgml.yaml).")] = None,
+        metavar="USD", help="Monthly budget (default: requirements.budget_usd_month in omgml.yaml).")] = None,
     baseline: Annotated[Path | None, typer.Option(
-        help="Another spec file or project to compare with (e.g. the base branch's omgml.yaml).")] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text or markdown (for CI).")] = "text",
+        metavar="PROJECT", help="Another spec file or project to compare with (e.g. the base branch's omgml.yaml).")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FORMAT",
+                                        help="text, json or markdown (for CI).")] = "text",
+    wide: WideOption = False,
 ) -> None:
     """Estimate the monthly cost per phase and component (target aws); on local, the footprint."""
-    from rich.console import Console
+    from omgml.cli.output import console as make_console
 
-    if output not in ("text", "markdown"):
-        raise fail(f"--output must be text or markdown, got {output!r}")
-    console = Console(highlight=False)
+    if output not in ("text", "json", "markdown"):
+        raise fail(f"--output must be text, json or markdown, got {output!r}")
+    console = make_console(wide)
     with user_errors():
         spec = load_project_spec(project)
         from omgml.synth.render import render_platform
 
         render = render_platform(spec)
         if spec.target != "aws":
+            if output == "json":
+                from omgml.cli.output import print_json
+
+                print_json({"target": spec.target, "estimate": None, "footprint": _footprint_json(render)})
+                return
             if output == "markdown":
                 typer.echo("**omgml cost**: cost estimates apply to target aws; this platform targets a local "
                            "cluster (its footprint is in the capacity table of `omgml check`).")
@@ -56,6 +64,12 @@ def cost(
             base_spec = load_project_spec(baseline)
             base_render = render_platform(base_spec)
             before = estimate_cost(base_render.inventory(), table, None, tuple(p.phase for p in base_render.phases))
+    if output == "json":
+        from omgml.cli.output import print_json
+
+        print_json({"target": spec.target, "estimate": estimate_json(estimate),
+                    "baseline": None if before is None else {"source": str(baseline), **estimate_json(before)}})
+        return
     if output == "markdown":
         from omgml.cost import cost_markdown
 
@@ -68,6 +82,28 @@ def cost(
     print_estimate(console, estimate)
     if before is not None:
         console.print(f"baseline {baseline}: {before.total:,.2f} USD/month; change {estimate.total - before.total:+,.2f}")
+
+
+def estimate_json(est: CostEstimate) -> dict[str, object]:
+    """The estimate `print_estimate` shows, as data (every line item, totals, budget)."""
+    from dataclasses import asdict
+
+    p = est.prices
+    return {
+        "region": p.get("region"), "as_of": p.get("as_of"), "currency": p.get("currency"),
+        "items": [asdict(i) for i in est.items],
+        "per_phase": est.per_phase(), "per_component": est.per_component(), "total": est.total,
+        "budget_usd_month": est.budget_usd_month, "budget_left": est.budget_left,
+    }
+
+
+def _footprint_json(render: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    from omgml.capacity import capacity_report
+
+    report = capacity_report(render, None)
+    return {"per_phase": {p: asdict(t) for p, t in report.per_phase().items()}, "total": asdict(report.total)}
 
 
 def _print_footprint(console: Console, render: object) -> None:

@@ -14,9 +14,10 @@ if TYPE_CHECKING:
     from omgml.deploy.plan import Action
     from omgml.deploy.runner import StepResult
 
-ProjectArg = Annotated[Path, typer.Argument(help="Project folder created by `omgml init`.")]
-PhaseOpt = Annotated[str, typer.Option(help="foundation, training, serving or all.")]
-PrefixOpt = Annotated[str, typer.Option("--stack-prefix", help="Stacks are <prefix>-<phase>.")]
+ProjectArg = Annotated[Path, typer.Argument(metavar="PROJECT", help="Project folder created by `omgml init`.")]
+PhaseOpt = Annotated[str, typer.Option(metavar="PHASE", help="foundation, training, serving or all.")]
+PrefixOpt = Annotated[str, typer.Option("--stack-prefix", metavar="PREFIX",
+                                        help="Stacks are PREFIX-PHASE (dev-foundation, …).")]
 
 
 def engine_env(project: Path) -> dict[str, str]:

@@ -16,7 +16,7 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder for the new project (new or empty).")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder for the new project (new or empty).")],
     template: TemplateOption = None,
     requirements: RequirementsOption = None,
     target: TargetOption = None,

@@ -17,11 +17,11 @@ if TYPE_CHECKING:
 TARGETS = ("local", "aws")
 
 TemplateOption = Annotated[str | None, typer.Option(
-    "--template", help="A shipped preset: starter, enterprise, fintech, research or batch.")]
+    "--template", metavar="NAME", help="A shipped preset: starter, enterprise, fintech, research or batch.")]
 RequirementsOption = Annotated[Path | None, typer.Option(
-    "--requirements", help="A requirements YAML file (or a project's omgml.yaml).")]
+    "--requirements", metavar="FILE", help="A requirements YAML file (or a project's omgml.yaml).")]
 TargetOption = Annotated[str | None, typer.Option(
-    "--target", help="Override the requirements' target: local or aws.")]
+    "--target", metavar="TARGET", help="Override the requirements' target: local or aws.")]
 
 
 def load_requirements_from(template: str | None, requirements: Path | None, target: str | None) -> Requirements:
@@ -67,12 +67,13 @@ def recommend(
 
 
 def print_recommendation(rec: Recommendation) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     # Rationales quote lists like [pytorch, onnx], which rich would take for markup tags.
-    console = Console(highlight=False)
+    from omgml.cli.output import console as make_console
+
+    console = make_console()
     spec = rec.platform
     table = Table(title=f"{spec.name}: target {spec.target}, profile {spec.profile}", show_lines=True)
     table.add_column("area", no_wrap=True)
