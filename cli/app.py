@@ -17,6 +17,7 @@ from omgml.cli.groups import LazyGroup
 COMMANDS: dict[str, tuple[str, str]] = {
     "recommend": ("omgml.cli.recommend", "recommend"),
     "init": ("omgml.cli.init", "init"),
+    "sync": ("omgml.cli.init", "sync"),
     "render": ("omgml.cli.render", "render"),
     "check": ("omgml.cli.check", "check"),
     "diff": ("omgml.cli.diff", "diff"),

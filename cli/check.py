@@ -47,6 +47,13 @@ def check(
             result = check_render(render, budget, schema=schema)
         except ValidatorMissing as exc:
             raise fail(str(exc)) from None
+        if project.is_dir():
+            from omgml.consistency import project_findings
+            from omgml.policy.check import CheckResult
+
+            # The project's own files first: a stack config pointing at the wrong cluster outranks
+            # anything inside the manifests.
+            result = CheckResult([*project_findings(project, spec), *result.findings], result.capacity)
     if output == "json":
         import json
 

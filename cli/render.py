@@ -11,6 +11,7 @@ from omgml.cli.common import ProjectArgument, fail, load_project_spec, user_erro
 from omgml.cli.output import JsonOption, Table, WideOption
 
 if TYPE_CHECKING:
+    from omgml.policy.findings import Finding
     from omgml.synth.render import PlatformRender
 
 PHASE_CHOICES = ("foundation", "training", "serving", "all")
@@ -32,6 +33,11 @@ def render(
         raise fail(f"--phase must be one of {', '.join(PHASE_CHOICES)}, got {phase!r}")
     with user_errors():
         spec = load_project_spec(project)
+        findings: list[Finding] = []
+        if project.is_dir():
+            from omgml.consistency import project_findings
+
+            findings = project_findings(project, spec)
         from omgml.spec import PHASES
         from omgml.synth.render import render_platform, write_render
 
@@ -48,17 +54,20 @@ def render(
             problems = validate_manifests(result.all_manifests(), version=version)
     tables = summary_tables(result)
     if as_json:
+        from dataclasses import asdict
+
         from omgml.cli.output import print_json
 
         validation = None if version is None else {"kubernetes_version": version, "problems": problems}
         print_json({"tables": [t.to_json() for t in tables], "written": [str(p) for p in written],
-                    "validation": validation})
+                    "validation": validation, "project_findings": [asdict(f) for f in findings]})
         if problems:
             raise typer.Exit(1)
         return
     from omgml.cli.output import console, print_table
 
     con = console(wide)
+    _print_findings(findings)
     for table in tables:
         print_table(con, table)
     for path in written:
@@ -72,6 +81,21 @@ def render(
             raise fail(f"{len(problems)} manifest problem(s) against the Kubernetes {version} schemas", 1)
         con.print(f"[green]valid[/]: {len(result.all_manifests())} manifests against the Kubernetes {version} "
                   "schemas (strict)")
+
+
+def _print_findings(findings: list[Finding]) -> None:
+    """The project's files that disagree with omgml.yaml, on stderr (the render itself is fine)."""
+    if not findings:
+        return
+    from rich.markup import escape
+
+    from omgml.cli.output import console
+
+    err = console(stderr=True)
+    for f in findings:
+        where = f"{f.resource} {f.field}".strip()
+        err.print(f"[yellow]{f.severity}[/]: {escape(where)}: {escape(f.message)}", soft_wrap=True)
+        err.print(f"    [cyan]fix:[/] {escape(f.fix)}", soft_wrap=True)
 
 
 def summary_tables(result: PlatformRender) -> list[Table]:

@@ -19,7 +19,7 @@ fi
 WORK="$(cd "$WORK" && pwd)"
 
 step_start=0
-step() { step_start=$(date +%s%N); printf '%-58s' "$1"; }
+step() { step_start=$(date +%s%N); printf '%-64s' "$1"; }
 done_() { local ms=$(( ($(date +%s%N) - step_start) / 1000000 )); printf ' %4d.%02ds\n' $((ms / 1000)) $((ms % 1000 / 10)); }
 die() { echo; echo "packaging: $*" >&2; exit 1; }
 
@@ -97,15 +97,16 @@ done_
 
 step "--help of every command and sub-command"
 "$OMGML" --help >/dev/null
-for cmd in recommend init render check diff cost preview up destroy local "local up" "local down" "local status"; do
+for cmd in recommend init sync render check diff cost preview up destroy local "local up" "local down" "local status"; do
   # shellcheck disable=SC2086
   "$OMGML" $cmd --help >"$WORK/help.txt" 2>&1 || { cat "$WORK/help.txt"; die "omgml $cmd --help failed"; }
   grep -q "Usage:" "$WORK/help.txt" || die "omgml $cmd --help printed no usage"
 done
 done_
 
-step "omgml init --template enterprise"
-"$OMGML" init "$WORK/smoke" --template enterprise >"$WORK/init.log" 2>&1 || { cat "$WORK/init.log"; die "init failed"; }
+step "omgml init --template enterprise --omgml-pip-spec <the wheel>"
+"$OMGML" init "$WORK/smoke" --template enterprise --omgml-pip-spec "omgml[validate] @ file://$WHEEL" \
+  >"$WORK/init.log" 2>&1 || { cat "$WORK/init.log"; die "init failed"; }
 done_
 
 step "omgml render --validate"
@@ -121,6 +122,33 @@ done_
 step "omgml up --help (the Automation API path imports)"
 "$OMGML" up --help >/dev/null
 "$WORK/venv/bin/python" -c 'import omgml.deploy.runner, omgml.deploy.local, omgml.deploy.kwok, omgml.program'
+done_
+
+step "the project's CI install step, by its recorded pip spec"
+# The generated workflow's own install script, with OMGML_PIP_SPEC as the workflow sets it when
+# no repository variable overrides it: omgml.yaml's omgml.pip_spec (here, the wheel).
+"$WORK/venv/bin/python" - "$WORK/smoke" >"$WORK/ci-install.sh" <<'PY'
+import sys
+from pathlib import Path
+
+import yaml
+
+project = Path(sys.argv[1])
+workflow = yaml.safe_load((project / ".github/workflows/omgml.yml").read_text())
+steps = workflow["jobs"]["guardrails"]["steps"]
+install = next(s for s in steps if str(s.get("name", "")).startswith("Install omgml"))
+pip_spec = yaml.safe_load((project / "omgml.yaml").read_text())["omgml"]["pip_spec"]
+expected = "${{ vars.OMGML_PIP_SPEC || '" + pip_spec + "' }}"
+assert workflow["jobs"]["guardrails"]["env"]["OMGML_PIP_SPEC"] == expected, workflow["jobs"]["guardrails"]["env"]
+print("set -euo pipefail")
+print(f"export OMGML_PIP_SPEC='{pip_spec}'")
+print(install["run"])
+PY
+mkdir -p "$WORK/bin" && ln -sf "$(command -v "$PY")" "$WORK/bin/python"  # what setup-python provides
+(cd "$WORK/smoke" && PATH="$WORK/bin:$PATH" bash "$WORK/ci-install.sh" >"$WORK/ci-install.log" 2>&1) \
+  || { tail -30 "$WORK/ci-install.log"; die "the generated project's install step failed"; }
+(cd "$WORK/smoke" && .venv/bin/omgml check . --no-schema >"$WORK/ci-check.log" 2>&1) \
+  || { cat "$WORK/ci-check.log"; die "omgml check from the project's own .venv failed"; }
 done_
 
 echo "packaging: OK ($(basename "$WHEEL"), $(basename "$SDIST"))"

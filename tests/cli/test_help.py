@@ -33,7 +33,7 @@ def all_commands() -> list[list[str]]:
 
 def test_the_command_list_is_complete() -> None:
     paths = [" ".join(p) for p in all_commands()]
-    for expected in ("render", "check", "up", "local up", "local status"):
+    for expected in ("render", "check", "up", "local up", "local status", "sync"):
         assert expected in paths
 
 
