@@ -5,6 +5,8 @@ pulumi, rich or yaml (tests/cli/test_help.py checks this in a subprocess)."""
 
 from __future__ import annotations
 
+import gc
+import sys
 from typing import Annotated
 
 import typer
@@ -27,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "destroy": ("omgml.cli.deploy", "destroy"),
     "local": ("omgml.cli.local", "local_app"),
 }
+
+
+# Commands that drive the Pulumi engine and may run for many minutes; the others run once and exit.
+ENGINE_COMMANDS = frozenset({"preview", "up", "destroy", "local"})
 
 
 class OmgmlCli(LazyGroup):
@@ -59,4 +65,11 @@ def root(
 
 
 def main() -> None:
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    if command not in ENGINE_COMMANDS:
+        # A one-shot command's heap is mostly the typed Pulumi SDK modules a render imports, live
+        # until exit: the cyclic collector would walk it again and again for nothing (a quarter
+        # of a render's CPU time), and exiting returns the memory anyway. Engine commands run
+        # long and keep it. (Renders inside them pause it themselves: omgml.synth.render.)
+        gc.disable()
     app()

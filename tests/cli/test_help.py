@@ -76,3 +76,20 @@ def test_help_of_every_command_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert json.loads(out.stdout.splitlines()[-1]) == {}
+
+
+@pytest.mark.parametrize(("argv", "collector_on"), [(["render", "--help"], False), (["--help"], False),
+                                                     (["up", "--help"], True), (["local", "up", "--help"], True)])
+def test_only_long_running_commands_keep_the_cyclic_collector(argv: list[str], collector_on: bool) -> None:
+    code = (
+        "import gc, sys\n"
+        f"sys.argv = ['omgml', *{argv!r}]\n"
+        "from omgml.cli.app import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(gc.isenabled())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == str(collector_on)
