@@ -36,10 +36,11 @@ def test_a_narrow_terminal_folds_long_values_instead_of_cutting_them() -> None:
     assert LONG in re.sub(r"[\s│┃┏┓┗┛┡┩└┘╇━─┃]", "", text)
 
 
-def test_output_that_is_not_a_terminal_gets_whole_lines() -> None:
+def test_output_that_is_not_a_terminal_gets_whole_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     assert full_width(stream=io.StringIO())
     assert full_width(wide=True, stream=io.StringIO())
-    assert console().width == UNLIMITED_WIDTH  # pytest captures stdout: not a terminal
+    monkeypatch.setattr("sys.stdout", io.StringIO())  # piped
+    assert console().width == UNLIMITED_WIDTH
 
 
 class _Tty(io.StringIO):
