@@ -26,9 +26,9 @@ def init(
     omgml_pip_spec: Annotated[str | None, typer.Option(
         "--omgml-pip-spec", metavar="SPEC",
         help="How the project's README and CI workflow install omgml: a pip requirement such as "
-             "'omgml[validate] @ git+https://<git host>/<org>/omgml.git@v0.1.0' or "
-             "'omgml[validate] @ file:///<path>/omgml-0.1.0-py3-none-any.whl' (default: "
-             "omgml[validate]==<this version> from your package index). Recorded in omgml.yaml.")] = None,
+             "'omgml[validate] @ git+https://GIT-HOST/ORG/omgml.git@vVERSION' or "
+             "'omgml[validate] @ file:///PATH/omgml-VERSION-py3-none-any.whl' (default: "
+             "omgml[validate]==VERSION, this version, from your package index). Recorded in omgml.yaml.")] = None,
 ) -> None:
     """Write omgml.yaml, the Pulumi project, stack configs, ADRs, an architecture page and a README."""
     with user_errors():

@@ -182,17 +182,25 @@ def test_the_render_gives_back_the_garbage_collector() -> None:
 
 
 def test_an_aws_render_loads_only_the_sdk_modules_it_needs() -> None:
-    """pulumi_aws loads a service package in full on first attribute access; LogGroup is taken
-    from its own module so the ~50 CloudWatch modules stay unloaded (render speed)."""
+    """pulumi_aws loads a whole service package on first attribute access; a render takes each
+    class from its own module instead (omgml.sdk_imports), so the ~50 CloudWatch modules stay
+    unloaded for the one LogGroup the EKS audit log needs, and ec2 loads a handful of ~180."""
+    import json
     import subprocess
     import sys
 
     code = (
-        "import sys\n"
+        "import json, sys\n"
         "from omgml.spec import spec_from_dict\n"
         "from omgml.synth.render import render_platform\n"
-        "render_platform(spec_from_dict({'name': 'x', 'target': 'aws', 'profile': 'small'}), ['foundation'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith('pulumi_aws.cloudwatch.')))\n"
+        "spec = spec_from_dict({'name': 'x', 'target': 'aws', 'profile': 'small', 'aws': {'audit_logging': True}})\n"
+        "render = render_platform(spec, ['foundation'])\n"
+        "types = sorted({r['type'] for r in render.inventory()['resources']})\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('pulumi_aws.'))\n"
+        "print(json.dumps([types, loaded]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
-    assert out.stdout.strip().splitlines()[-1] == "['pulumi_aws.cloudwatch.log_group']"
+    types, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "aws:cloudwatch/logGroup:LogGroup" in types and "aws:ec2/vpc:Vpc" in types
+    assert [m for m in loaded if m.startswith("pulumi_aws.cloudwatch.")] == ["pulumi_aws.cloudwatch.log_group"]
+    assert len([m for m in loaded if m.startswith("pulumi_aws.ec2.")]) < 20
