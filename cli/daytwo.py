@@ -15,14 +15,15 @@ if TYPE_CHECKING:
     from omgml.daytwo.reach import Reach
     from omgml.spec import PlatformSpec
 
-ProjectArg = Annotated[Path, typer.Argument(help="Project folder created by `omgml init` (or its omgml.yaml).")]
+ProjectArg = Annotated[Path, typer.Argument(metavar="PROJECT", help="Project folder created by `omgml init` (or its omgml.yaml).")]
 UrlOpt = Annotated[str | None, typer.Option(
     "--url", help="The service's address (skips the automatic port-forward), e.g. http://localhost:5000.")]
 InClusterOpt = Annotated[bool, typer.Option(
     "--in-cluster", help="Use the Services' cluster DNS names (when running in a pod of the cluster).")]
 ContextOpt = Annotated[str | None, typer.Option(
     "--context", help="Kubeconfig context of the cluster (default: the project's stack config).")]
-PrefixOpt = Annotated[str, typer.Option("--stack-prefix", help="Stacks are <prefix>-<phase>.")]
+PrefixOpt = Annotated[str, typer.Option("--stack-prefix", metavar="PREFIX",
+                                        help="Stacks are PREFIX-PHASE (dev-foundation, …).")]
 
 ORCHESTRATORS = ("kfp", "airflow", "prefect")
 AIRFLOW_PASSWORD_ENV = "OMGML_AIRFLOW_PASSWORD"

@@ -19,10 +19,11 @@ from omgml.cli.daytwo import (
     orchestrator,
     reach_for,
 )
+from omgml.cli.groups import OmgmlCommand, OmgmlGroup
 from omgml.cli.output import JsonOption, Table, console, print_json, print_table
 
 pipeline_app = typer.Typer(help="Pipelines on the platform's orchestrator (Kubeflow Pipelines, Airflow, Prefect).",
-                           no_args_is_help=True)
+                           no_args_is_help=True, cls=OmgmlGroup, rich_markup_mode=None)
 PipelineArg = Annotated[str, typer.Argument(
     help="Pipeline: a KFP pipeline name, an Airflow DAG id, or a Prefect FLOW/DEPLOYMENT.")]
 RunArg = Annotated[str, typer.Argument(help="Run id (as `omgml pipeline run` printed it).")]
@@ -31,7 +32,7 @@ OrchOpt = Annotated[str | None, typer.Option(
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the run to end.")]
 
 
-@pipeline_app.command("list")
+@pipeline_app.command("list", cls=OmgmlCommand)
 def list_pipelines(project: ProjectArg, pipeline: Annotated[str | None, typer.Argument(
                        help="A pipeline: list its recent runs instead.")] = None,
                    limit: Annotated[int, typer.Option("--limit", help="Runs to show.")] = 10,
@@ -59,7 +60,7 @@ def list_pipelines(project: ProjectArg, pipeline: Annotated[str | None, typer.Ar
         print_table(console(), table)
 
 
-@pipeline_app.command("run")
+@pipeline_app.command("run", cls=OmgmlCommand)
 def run(project: ProjectArg, pipeline: PipelineArg,
         param: Annotated[list[str] | None, typer.Option(
             "--param", help="A run parameter KEY=VALUE (JSON values parse: 20, 0.1, true); repeatable.")] = None,
@@ -91,7 +92,7 @@ def run(project: ProjectArg, pipeline: PipelineArg,
         raise typer.Exit(1)
 
 
-@pipeline_app.command("watch")
+@pipeline_app.command("watch", cls=OmgmlCommand)
 def watch_run(project: ProjectArg, pipeline: PipelineArg, run_id: RunArg, timeout: TimeoutOpt = 1800.0,
               orchestrator_name: OrchOpt = None, url: UrlOpt = None, in_cluster: InClusterOpt = False,
               context: ContextOpt = None, stack_prefix: PrefixOpt = "dev", json_out: JsonOption = False) -> None:
@@ -109,7 +110,7 @@ def watch_run(project: ProjectArg, pipeline: PipelineArg, run_id: RunArg, timeou
         raise typer.Exit(1)
 
 
-@pipeline_app.command("logs")
+@pipeline_app.command("logs", cls=OmgmlCommand)
 def logs(project: ProjectArg, pipeline: PipelineArg, run_id: RunArg, orchestrator_name: OrchOpt = None,
          url: UrlOpt = None, in_cluster: InClusterOpt = False, context: ContextOpt = None,
          stack_prefix: PrefixOpt = "dev", json_out: JsonOption = False) -> None:
@@ -126,7 +127,7 @@ def logs(project: ProjectArg, pipeline: PipelineArg, run_id: RunArg, orchestrato
         typer.echo(f"[{line.step}] {line.text}")
 
 
-@pipeline_app.command("deploy")
+@pipeline_app.command("deploy", cls=OmgmlCommand)
 def deploy(project: ProjectArg,
            source: Annotated[str | None, typer.Option(
                "--source", help="Prefect: the git repository (https) the flow runs clone.")] = None,

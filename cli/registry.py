@@ -9,10 +9,11 @@ import typer
 
 from omgml.cli.common import load_project_spec, user_errors
 from omgml.cli.daytwo import ContextOpt, InClusterOpt, PrefixOpt, ProjectArg, UrlOpt, mlflow_api, reach_for
+from omgml.cli.groups import OmgmlCommand, OmgmlGroup
 from omgml.cli.output import JsonOption, Table, console, print_json, print_table
 
 registry_app = typer.Typer(help="The platform's model registry (MLflow): list, show, promote, compare.",
-                           no_args_is_help=True)
+                           no_args_is_help=True, cls=OmgmlGroup, rich_markup_mode=None)
 ModelArg = Annotated[str, typer.Argument(help="Registered model name.")]
 VersionArg = Annotated[str, typer.Argument(help="Model version number.")]
 
@@ -28,7 +29,7 @@ def _registry(project: Any, url: str | None, in_cluster: bool, context: str | No
     return mlflow_api(spec, reach_for(project, spec, url, in_cluster, context, prefix))
 
 
-@registry_app.command("list")
+@registry_app.command("list", cls=OmgmlCommand)
 def list_models(project: ProjectArg, model: Annotated[str | None, typer.Argument(
                     help="A model: list its versions instead of the models.")] = None,
                 url: UrlOpt = None, in_cluster: InClusterOpt = False, context: ContextOpt = None,
@@ -57,7 +58,7 @@ def list_models(project: ProjectArg, model: Annotated[str | None, typer.Argument
         print_table(console(), table)
 
 
-@registry_app.command("show")
+@registry_app.command("show", cls=OmgmlCommand)
 def show(project: ProjectArg, model: ModelArg, version: VersionArg, url: UrlOpt = None,
          in_cluster: InClusterOpt = False, context: ContextOpt = None, stack_prefix: PrefixOpt = "dev",
          json_out: JsonOption = False) -> None:
@@ -92,7 +93,7 @@ def show(project: ProjectArg, model: ModelArg, version: VersionArg, url: UrlOpt 
     out.print(f"signature: {sig if sig else 'none logged'}", markup=False)
 
 
-@registry_app.command("promote")
+@registry_app.command("promote", cls=OmgmlCommand)
 def promote(project: ProjectArg, model: ModelArg, version: VersionArg,
             alias: Annotated[str, typer.Option("--alias", help="The alias to point at VERSION.")] = "production",
             metric: Annotated[str | None, typer.Option(
@@ -134,7 +135,7 @@ def promote(project: ProjectArg, model: ModelArg, version: VersionArg,
         raise typer.Exit(1)
 
 
-@registry_app.command("compare")
+@registry_app.command("compare", cls=OmgmlCommand)
 def compare(project: ProjectArg, model: ModelArg, version_a: VersionArg, version_b: VersionArg,
             url: UrlOpt = None, in_cluster: InClusterOpt = False, context: ContextOpt = None,
             stack_prefix: PrefixOpt = "dev", json_out: JsonOption = False) -> None:
