@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from omgml.spec.backup import BackupSpec
 from omgml.spec.base import StrictModel, load_model, parse_model
 from omgml.spec.common import DNS_LABEL, Profile, Target
 from omgml.spec.foundation import FoundationSpec
@@ -73,6 +74,7 @@ class PlatformSpec(StrictModel):
     phases: PhasesSpec = Field(default_factory=PhasesSpec)
     aws: AwsSpec = Field(default_factory=AwsSpec)
     local: LocalSpec = Field(default_factory=LocalSpec)
+    backup: BackupSpec = Field(default_factory=BackupSpec)
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> PlatformSpec:
@@ -87,6 +89,12 @@ class PlatformSpec(StrictModel):
         if self.phases.serving.enabled:
             pools += list(self.phases.serving.gpu_pools)
         return pools
+
+    def backups_on(self) -> bool:
+        """Whether the platform backs up its stores: `backup.enabled`, by default on outside laptop."""
+        if self.backup.enabled is not None:
+            return self.backup.enabled
+        return self.profile != "laptop"
 
     def gpu_available(self) -> bool:
         """Whether pods may request nvidia.com/gpu (false on a local cluster without a GPU)."""
@@ -179,6 +187,13 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
             "S3 credentials only from static keys, and S3 on aws has none); use offline_store: file, or "
             f"{pf}.object_store.managed: false"
         )
+    if spec.backup.destination is not None:
+        from omgml.buckets import bucket_names
+
+        taken = {b: r for r, b in bucket_names(spec).items() if r != "backups"}
+        if spec.backup.destination in taken:
+            out.append(f"backup.destination: {spec.backup.destination!r} is the platform's {taken[spec.backup.destination]!r} "
+                       "bucket; backups need a bucket of their own (leave destination unset for <platform>-backups)")
     if spec.target == "local":
         for name in ("kafka", "postgres", "object_store", "redis"):
             if getattr(f, name).managed:
@@ -220,4 +235,4 @@ def spec_from_dict(data: dict[str, Any], source: str = "spec") -> PlatformSpec:
     return parse_model(PlatformSpec, data, source)
 
 
-__all__ = ["AwsSpec", "LocalSpec", "PhasesSpec", "PlatformSpec", "load_model", "load_spec", "spec_from_dict"]
+__all__ = ["AwsSpec", "BackupSpec", "LocalSpec", "PhasesSpec", "PlatformSpec", "load_model", "load_spec", "spec_from_dict"]
