@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml.components.backup.jobs import (
+    BACKUP_OF_LABEL,
     BackupNames,
     BackupSettings,
     agent_job,
@@ -246,7 +247,7 @@ BACKUP_PASSWORD_ENV = "OMGML_PASSWORD_BACKUP"
 def backup_names(instance: str) -> BackupNames:
     return BackupNames(cronjob=k8s_name(instance, "backup"), service_account=k8s_name(instance, "backup"),
                        agent_configmap=k8s_name(instance, "backup-agent"), component=k8s_name(instance),
-                       labels=standard_labels(APP, instance, "backup", VERSION))
+                       labels={**standard_labels(APP, instance, "backup", VERSION), BACKUP_OF_LABEL: k8s_name(instance)})
 
 
 def backup_secret(instance: str) -> str:

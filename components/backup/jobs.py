@@ -143,7 +143,7 @@ def backup_pod(names: BackupNames, s: BackupSettings, dump: JsonDict, uid: int) 
 
 
 def backup_cronjob(names: BackupNames, s: BackupSettings, dump: JsonDict, uid: int) -> JsonDict:
-    labels = {**names.labels, BACKUP_OF_LABEL: names.component}
+    labels = dict(names.labels)
     template = pod_template(labels, backup_pod(names, s, dump, uid), {"omgml.dev/script-checksum": script_checksum()})
     return {
         "schedule": " ".join(s.schedule.split()),

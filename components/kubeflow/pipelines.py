@@ -49,6 +49,7 @@ from omgml.components.contracts import (
     irsa_roles_by_consumer,
 )
 from omgml.components.backup.jobs import (
+    BACKUP_OF_LABEL,
     BackupNames,
     BackupSettings,
     agent_job,
@@ -285,7 +286,8 @@ MYSQL_JOB_SIZE = Size("50m", "128Mi", "1", "512Mi")
 def mysql_backup_names(instance: str) -> BackupNames:
     return BackupNames(cronjob=k8s_name(instance, "mysql-backup"), service_account=k8s_name(instance, "mysql-backup"),
                        agent_configmap=k8s_name(instance, "backup-agent"), component=BACKUP_COMPONENT,
-                       labels=standard_labels(APP, instance, "mysql-backup", KFP_VERSION))
+                       labels={**standard_labels(APP, instance, "mysql-backup", KFP_VERSION),
+                               BACKUP_OF_LABEL: BACKUP_COMPONENT})
 
 
 def _mysql_backup(args: KubeflowPipelinesArgs) -> BackupSettings:

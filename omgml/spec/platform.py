@@ -194,6 +194,10 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
         if spec.backup.destination in taken:
             out.append(f"backup.destination: {spec.backup.destination!r} is the platform's {taken[spec.backup.destination]!r} "
                        "bucket; backups need a bucket of their own (leave destination unset for <platform>-backups)")
+    o = f.object_store
+    if spec.backups_on() and spec.backup.destination is not None and spec.target == "aws" and o.enabled and o.managed:
+        out.append("backup.destination: on aws with S3 the backup Jobs reach only the bucket the platform creates "
+                   "for them (their IAM roles name it); leave backup.destination unset")
     if spec.target == "local":
         for name in ("kafka", "postgres", "object_store", "redis"):
             if getattr(f, name).managed:
