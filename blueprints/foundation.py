@@ -101,6 +101,16 @@ def orchestration_consumers(spec: PlatformSpec) -> tuple[PostgresConsumer, ...]:
                  for tool in ("airflow", "prefect") if getattr(t, tool).enabled)
 
 
+def postgres_consumers(spec: PlatformSpec) -> tuple[PostgresConsumer, ...]:
+    """Every workload with its own database on the platform's Postgres, in provisioning order."""
+    f = spec.phases.foundation
+    return tuple(
+        PostgresConsumer(name=c, namespace=f.namespace)
+        for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled))
+        if enabled
+    ) + orchestration_consumers(spec)
+
+
 def _peer_egress(ns: NamespaceArgs, data_namespace: str) -> list[str]:
     """Namespaces a client namespace may open connections to: the data stores, plus any
     namespace it exchanges traffic with (allow_ingress_from is symmetric for KFP's pair)."""
@@ -135,11 +145,7 @@ class Foundation(pulumi.ComponentResource):
         in_namespaces = pulumi.ResourceOptions(parent=self, depends_on=list(namespaces))
 
         buckets = bucket_names(spec)
-        consumers = tuple(
-            PostgresConsumer(name=c, namespace=data_ns)
-            for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled))
-            if enabled
-        ) + orchestration_consumers(spec)
+        consumers = postgres_consumers(spec)
         # Postgres: in-cluster, or RDS on aws when managed; consumers only see PostgresDatabase.
         databases: dict[str, PostgresDatabase] = {}
         postgres: pulumi.Resource | None = None

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from omgml import __version__
+from omgml.cli import backup as backup_cmd
 from omgml.cli import check as check_cmd
 from omgml.cli import cost as cost_cmd
 from omgml.cli import deploy as deploy_cmd
@@ -49,6 +50,8 @@ app.command("preview")(deploy_cmd.preview)
 app.command("up")(deploy_cmd.up)
 app.command("destroy")(deploy_cmd.destroy)
 app.add_typer(local_app, name="local")
+app.add_typer(backup_cmd.backup_app, name="backup")
+app.command("restore")(backup_cmd.restore)
 
 
 def main() -> None:

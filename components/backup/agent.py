@@ -18,8 +18,9 @@ S3), AWS_REGION, RETENTION_DAYS, PUSHGATEWAY_URL, VERSIONED_BUCKETS, WORK_DIR):
   before the retention window; push success metrics to the Pushgateway.
 - `list`: one JSON line per complete backup (all components, or BACKUP_COMPONENT's).
 - `fetch ID [--manifest-only]`: download a backup into WORK_DIR and check every file's sha256.
-- `restore-buckets STAMP [--dry-run]`: put every key of VERSIONED_BUCKETS back to the version it
-  had at STAMP (objects created later are deleted, i.e. hidden behind a delete marker).
+- `restore-buckets STAMP [--dry-run] [--force]`: put every key of VERSIONED_BUCKETS back to the
+  version it had at STAMP (objects created later are deleted, i.e. hidden behind a delete marker);
+  replacing or removing an object that exists now needs --force.
 
 Every error is one line on stderr and exit code 2 (bad input: no such backup, no bucket) or 1.
 The helpers above `main` are pure, so they are tested without boto3 or a server.
@@ -48,6 +49,10 @@ CHUNK = 8 * 1024 * 1024
 
 class UserError(Exception):
     """Bad input (no such backup, no bucket, a malformed id): exit code 2, nothing touched."""
+
+
+class Refused(Exception):
+    """A restore that would replace data without --force: exit code 3, nothing touched."""
 
 
 def start_heartbeat(path: str = HEARTBEAT, every: float = 10.0) -> None:
@@ -123,8 +128,10 @@ def version_at(versions: Sequence[Mapping[str, Any]], when: float) -> Mapping[st
 
 
 def restore_action(versions: Sequence[Mapping[str, Any]], when: float) -> tuple[str, str | None]:
-    """What putting one key back to `when` takes: ("keep", None), ("copy", version id) or
-    ("delete", None)."""
+    """What putting one key back to `when` takes: ("keep", None); ("undelete", version id) when
+    the key is deleted now; ("replace", version id) when another version is current now;
+    ("delete", None) when the key did not exist at `when`. The last two change data someone
+    may still want, so they need --force."""
     current = max(versions, key=lambda v: float(v["LastModified"]))
     then = version_at(versions, when)
     existed = then is not None and not then.get("IsDeleteMarker")
@@ -133,7 +140,7 @@ def restore_action(versions: Sequence[Mapping[str, Any]], when: float) -> tuple[
         assert then is not None
         if exists and current["VersionId"] == then["VersionId"]:
             return ("keep", None)
-        return ("copy", str(then["VersionId"]))
+        return ("replace" if exists else "undelete", str(then["VersionId"]))
     return ("delete", None) if exists else ("keep", None)
 
 
@@ -321,7 +328,7 @@ def fetch(env: Mapping[str, str], backup_id: str, manifest_only: bool) -> int:
     return 0
 
 
-def restore_buckets(env: Mapping[str, str], stamp: str, dry_run: bool) -> int:
+def restore_buckets(env: Mapping[str, str], stamp: str, dry_run: bool, force: bool) -> int:
     when = epoch_of(stamp.rpartition("/")[2])
     s3 = client(env)
     buckets = env.get("VERSIONED_BUCKETS", "").split()
@@ -329,19 +336,28 @@ def restore_buckets(env: Mapping[str, str], stamp: str, dry_run: bool) -> int:
         raise UserError("VERSIONED_BUCKETS is empty: the platform keeps no versioned buckets to restore")
     for bucket in buckets:
         require_bucket(s3, bucket, env.get("S3_ENDPOINT_URL", ""))
+    plans = {}
     for bucket in buckets:
-        counts = {"keep": 0, "copy": 0, "delete": 0}
-        for key, versions in sorted(key_versions(s3, bucket).items()):
-            action, version_id = restore_action(versions, when)
-            counts[action] += 1
-            if dry_run or action == "keep":
-                continue
-            if action == "copy":
-                s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key, "VersionId": version_id})
-            else:
-                s3.delete_object(Bucket=bucket, Key=key)
+        plan = [(key, *restore_action(versions, when)) for key, versions in sorted(key_versions(s3, bucket).items())]
+        counts = {a: sum(1 for _, act, _ in plan if act == a) for a in ("keep", "undelete", "replace", "delete")}
+        plans[bucket] = plan
         print(json.dumps({"bucket": bucket, "to": stamp_of(when), "dry_run": dry_run, "unchanged": counts["keep"],
-                          "restored": counts["copy"], "removed": counts["delete"]}), flush=True)
+                          "undeleted": counts["undelete"], "replaced": counts["replace"],
+                          "removed": counts["delete"]}), flush=True)
+    if dry_run:
+        print("dry run: nothing changed", flush=True)
+        return 0
+    changing = sum(1 for plan in plans.values() for _, act, _ in plan if act in ("replace", "delete"))
+    if changing and not force:
+        raise Refused(f"{changing} objects that exist now would be replaced or removed (they stay as old versions); "
+                      "re-run with --force to restore anyway (--dry-run shows the plan)")
+    for bucket, plan in plans.items():
+        for key, action, version_id in plan:
+            if action in ("undelete", "replace"):
+                s3.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key, "VersionId": version_id})
+            elif action == "delete":
+                s3.delete_object(Bucket=bucket, Key=key)
+    print(json.dumps({"restored_to": stamp_of(when), "buckets": buckets}), flush=True)
     return 0
 
 
@@ -365,7 +381,7 @@ def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
     if command == "fetch" and rest:
         return fetch(env, rest[0], "--manifest-only" in rest[1:])
     if command == "restore-buckets" and rest:
-        return restore_buckets(env, rest[0], "--dry-run" in rest[1:])
+        return restore_buckets(env, rest[0], "--dry-run" in rest[1:], "--force" in rest[1:])
     raise UserError(f"unknown command {' '.join(argv)!r}")
 
 
@@ -375,3 +391,6 @@ if __name__ == "__main__":
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except Refused as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(3)

@@ -52,7 +52,6 @@ from omgml.components.backup.jobs import (
     BACKUP_OF_LABEL,
     BackupNames,
     BackupSettings,
-    agent_job,
     agent_script,
     backup_cronjob,
     pushgateway_egress,
@@ -296,24 +295,21 @@ def _mysql_backup(args: KubeflowPipelinesArgs) -> BackupSettings:
     return args.backup
 
 
-def mysql_backup_cronjob(args: KubeflowPipelinesArgs) -> JsonDict:
+def mysql_backup_cronjob(instance: str, backup: BackupSettings) -> JsonDict:
     """The nightly mysqldump of KFP's databases as the `kfp` user, uploaded by the backup agent."""
     dump = mysqldump_container(IMAGES[MYSQL_IMAGE_KEY], MYSQL_UID, MYSQL_SERVICE, MYSQL_PORT, MYSQL_USER,
                                MYSQL_SECRET, "password", MYSQL_DATABASES, MYSQL_JOB_SIZE)
-    return backup_cronjob(mysql_backup_names(args.instance), _mysql_backup(args), dump, MYSQL_UID)
+    return backup_cronjob(mysql_backup_names(instance), backup, dump, MYSQL_UID)
 
 
-def mysql_restore_job(args: KubeflowPipelinesArgs, backup_id: str, *, dry_run: bool, force: bool) -> JsonDict:
+def mysql_restore_job(instance: str, backup: BackupSettings, backup_id: str, *, dry_run: bool,
+                      force: bool) -> JsonDict:
+    """A Job that loads `backup_id` into KFP's MySQL (refusing tables already there unless `force`)."""
     ping = ["mysqladmin", "ping", f"--host={MYSQL_SERVICE}", "--silent"]
     loader = mysql_restore_container(IMAGES[MYSQL_IMAGE_KEY], MYSQL_UID, MYSQL_SERVICE, MYSQL_PORT, MYSQL_USER,
                                      MYSQL_SECRET, "password", MYSQL_DATABASES, dry_run=dry_run, force=force,
                                      size=MYSQL_JOB_SIZE, probe=exec_probe(ping, period=20, failures=6))
-    return restore_job(mysql_backup_names(args.instance), _mysql_backup(args), backup_id, loader, MYSQL_UID,
-                       dry_run=dry_run)
-
-
-def mysql_backup_list_job(args: KubeflowPipelinesArgs) -> JsonDict:
-    return agent_job(mysql_backup_names(args.instance), _mysql_backup(args), ["list"], "list")
+    return restore_job(mysql_backup_names(instance), backup, backup_id, loader, MYSQL_UID, dry_run=dry_run)
 
 
 class KubeflowPipelines(pulumi.ComponentResource):
@@ -530,7 +526,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
         agent = k8s.core.v1.ConfigMap(f"{name}-backup-agent", metadata=metadata(names.agent_configmap, ns, names.labels),
                                       data={"agent.py": agent_script()}, opts=child())
         k8s.batch.v1.CronJob(f"{name}-mysql-backup", metadata=metadata(names.cronjob, ns, names.labels),
-                             spec=mysql_backup_cronjob(args), opts=child(sa, agent, db))
+                             spec=mysql_backup_cronjob(args.instance, s), opts=child(sa, agent, db))
         if s.pushgateway_namespace is not None:
             pods = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": args.instance,
                     "app.kubernetes.io/component": "mysql-backup"}
