@@ -80,10 +80,11 @@ def inventory_findings(inventory: dict[str, Any]) -> list[Finding]:
         if t == "aws:elasticache/replicationGroup:ReplicationGroup" and int(i.get("snapshotRetentionLimit") or 0) < 1:
             out.append(Finding(POLICY, "warning", _entry_id(e), "snapshotRetentionLimit", "no snapshots: a lost "
                                "cache is rebuilt by `feast materialize` only", "set snapshot_retention_limit ≥ 1"))
-    versioned_parents = {e.get("parent") for e in entries if e.get("type") in VERSIONING
+    # The inventory names a parent by its logical name, the policy pack by its URN (…::name).
+    versioned_parents = {str(e.get("parent")).rsplit("::", 1)[-1] for e in entries if e.get("type") in VERSIONING
                          and ((e.get("inputs") or {}).get("versioningConfiguration") or {}).get("status") == "Enabled"}
     for e in entries:
-        if e.get("type") == BUCKET and e.get("name") not in versioned_parents and e.get("parent") not in versioned_parents:
+        if e.get("type") == BUCKET and str(e.get("name")) not in versioned_parents:
             out.append(Finding(POLICY, "error", _entry_id(e), "versioning", "the bucket is not versioned: a deleted "
                                "or overwritten object is gone", "add an aws.s3.BucketVersioning with status Enabled"))
     return out
