@@ -63,7 +63,7 @@ def list_(
     import datetime as dt
 
     for row in rows:
-        started = dt.datetime.fromtimestamp(float(row["started_at"]), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        started = dt.datetime.fromtimestamp(float(row["started_at"]), dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(str(row["id"]), started, f"{int(row['size_bytes']):,} B", ", ".join(row.get("files", [])))
     Console(highlight=False).print(table)
 

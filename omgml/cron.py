@@ -13,6 +13,7 @@ month and day of week combine as cron does: when both are restricted, a day matc
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 MACROS = {
@@ -94,4 +95,4 @@ def max_gap_seconds(schedule: str) -> int:
     if len(runs) < 2:
         raise ValueError(f"{schedule!r} runs less than once a year (e.g. only on 31 February); choose a schedule "
                          "that runs at least every few days")
-    return int(max((b - a).total_seconds() for a, b in zip(runs, runs[1:], strict=False)))
+    return int(max((b - a).total_seconds() for a, b in itertools.pairwise(runs)))

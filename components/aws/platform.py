@@ -32,13 +32,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from omgml.backup import rds_backup_retention_days
+from omgml.buckets import BACKUPS_ROLE
 from omgml.components.aws.cluster import EksCluster, EksClusterArgs
 from omgml.components.aws.common import MANAGED_BY_TAG, PLATFORM_TAG, DataStoreNetwork
 from omgml.components.aws.elasticache import ManagedRedis, ManagedRedisArgs, RedisClients, RedisClientsArgs, cache_nodes
 from omgml.components.aws.msk import ManagedKafka, ManagedKafkaArgs, MskClients, MskClientsArgs
 from omgml.components.aws.network import Network, network_args_for
-from omgml.backup import rds_backup_retention_days
-from omgml.buckets import BACKUPS_ROLE
 from omgml.components.aws.rds import RDS_SIZING, ManagedPostgres, ManagedPostgresArgs, RdsDatabases, RdsDatabasesArgs
 from omgml.components.aws.s3 import ManagedObjectStore, ManagedObjectStoreArgs, S3Access, S3AccessArgs
 from omgml.components.contracts import (

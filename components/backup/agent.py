@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -67,12 +68,12 @@ def start_heartbeat(path: str = HEARTBEAT, every: float = 10.0) -> None:
 
 
 def stamp_of(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime(STAMP_FORMAT)
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime(STAMP_FORMAT)
 
 
 def epoch_of(stamp: str) -> float:
     try:
-        return dt.datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=dt.timezone.utc).timestamp()
+        return dt.datetime.strptime(stamp, STAMP_FORMAT).replace(tzinfo=dt.UTC).timestamp()
     except ValueError:
         raise UserError(f"{stamp!r} is not a backup time (YYYYmmddTHHMMSSZ, e.g. 20261206T020000Z); "
                         "`omgml backup list` shows the backups") from None
@@ -114,7 +115,7 @@ def expired_versions(versions: Sequence[Mapping[str, Any]], cutoff: float) -> li
     retention window finds the version current then."""
     ordered = sorted(versions, key=lambda v: float(v["LastModified"]), reverse=True)
     out = []
-    for newer, older in zip(ordered, ordered[1:], strict=False):
+    for newer, older in itertools.pairwise(ordered):
         if float(newer["LastModified"]) < cutoff:
             out.append(str(older["VersionId"]))
     return out

@@ -42,12 +42,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.components.contracts import (
-    S3Consumer,
-    StoreRef,
-    irsa_endpoint_error,
-    irsa_roles_by_consumer,
-)
 from omgml.components.backup.jobs import (
     BACKUP_OF_LABEL,
     BackupNames,
@@ -59,6 +53,12 @@ from omgml.components.backup.jobs import (
     restore_job,
 )
 from omgml.components.backup.stores import mysql_restore_container, mysqldump_container
+from omgml.components.contracts import (
+    S3Consumer,
+    StoreRef,
+    irsa_endpoint_error,
+    irsa_roles_by_consumer,
+)
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.kubeflow.config import (
     KeySecret,
@@ -89,12 +89,12 @@ from omgml.components.kubeflow.release import (
     METADATA_ENVOY_SERVICE,
     METADATA_GRPC_PORT,
     METADATA_GRPC_SERVICE,
+    MLMD_DB,
     MYSQL_BUFFER_POOL,
     MYSQL_PORT,
     MYSQL_SECRET,
     MYSQL_SERVICE,
     MYSQL_USER,
-    MLMD_DB,
     PIPELINE_DB,
     PIPELINE_RUNNER_SA,
     PUBLIC_CONFIGMAP,
@@ -128,8 +128,8 @@ from omgml.k8s import (
     JsonDict,
     Size,
     claim_spec,
-    exec_probe,
     egress_policy_spec,
+    exec_probe,
     metadata,
     service_account_metadata,
 )
