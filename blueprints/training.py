@@ -123,6 +123,7 @@ class Training(pulumi.ComponentResource):
                     irsa_role_arn=role_arn(fnd, [c for c in backup_s3_consumers(spec) if c.name == "kfp-mysql-backup"])
                     if uses_managed_s3(spec) else None,
                     scratch_gib=kf.mysql_storage_gib) if KFP_MYSQL in dumped_stores(spec) else None,
+                credentials=spec.credentials,
             ), child)
             values["kfp_endpoint"] = kfp.api_endpoint
             values["kfp_ui_service"] = kfp.ui_service
@@ -152,6 +153,7 @@ class Training(pulumi.ComponentResource):
                 dags=dags,
                 irsa_role_arns=role_arns(fnd, airflow_component.s3_consumers(
                     ns, airflow_component.DEFAULT_INSTANCE, "pipelines")) if uses_managed_s3(spec) else None,
+                credentials=spec.credentials,
             ), child)
             out["airflow_api_endpoint"] = airflow.api_endpoint
         if t.prefect.enabled:

@@ -45,7 +45,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:data:Postgres"
 
@@ -88,6 +88,7 @@ class PostgresArgs:
     consumers: tuple[PostgresConsumer, ...] = ()
     # Nightly logical dumps of every consumer database (None: no backups, e.g. a laptop).
     backup: BackupSettings | None = None
+    credentials: CredentialSource = "generated"
 
 
 @dataclass(frozen=True)
@@ -427,7 +428,7 @@ class Postgres(pulumi.ComponentResource):
             f"{name}-superuser",
             GeneratedSecretArgs(namespace=args.namespace, secret_name=names.superuser_secret,
                                 password_keys=("password",), derived={"username": SUPERUSER},
-                                app_name=APP, instance=args.instance),
+                                app_name=APP, instance=args.instance, source=args.credentials),
             children(),
         )
         self.databases = {}
@@ -437,12 +438,13 @@ class Postgres(pulumi.ComponentResource):
             creds = GeneratedSecret(
                 f"{name}-{c.name}-credentials",
                 GeneratedSecretArgs(namespace=args.namespace, secret_name=c.secret, password_keys=("password",),
-                                    derived=dict(data), app_name=APP, instance=args.instance),
+                                    derived=dict(data), app_name=APP, instance=args.instance,
+                                    source=args.credentials, copies_in=(c.namespace,)),
                 children(),
             )
             consumer_secrets.append(creds)
-            password = creds.passwords["password"]
-            if c.namespace != args.namespace:
+            password = creds.passwords.get("password")
+            if password is not None and c.namespace != args.namespace:
                 # Pods can only reference Secrets in their own namespace: the consumer gets a copy.
                 copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
                 copied["password"] = password
@@ -484,7 +486,7 @@ class Postgres(pulumi.ComponentResource):
                 f"{name}-provision-sa", metadata=meta(names.job_service_account, "provision"),
                 automount_service_account_token=False, opts=children())
             checksum = secret_checksum(*(self.databases[c.name].password for c in consumers),
-                                       *(b.passwords["password"] for b in backup_creds if isinstance(b, GeneratedSecret)))
+                                       *(b.passwords.get("password") for b in backup_creds if isinstance(b, GeneratedSecret)))
             k8s.batch.v1.Job(
                 f"{name}-provision",
                 metadata=metadata(names.job, args.namespace, _labels(args, "provision"),
@@ -512,7 +514,7 @@ def _backup_resources(component: Postgres, name: str, args: PostgresArgs, consum
         f"{name}-backup-credentials",
         GeneratedSecretArgs(namespace=args.namespace, secret_name=backup_secret(args.instance),
                             password_keys=("password",), derived={"username": BACKUP_ROLE},
-                            app_name=APP, instance=args.instance),
+                            app_name=APP, instance=args.instance, source=args.credentials),
         children(),
     )
     meta = metadata(names.service_account, args.namespace, names.labels)

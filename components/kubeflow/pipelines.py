@@ -136,6 +136,7 @@ from omgml.k8s import (
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec import Profile
+from omgml.spec.common import CredentialSource
 
 TYPE_TOKEN = "omgml:training:KubeflowPipelines"
 
@@ -165,6 +166,7 @@ class KubeflowPipelinesArgs:
     irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
     # Nightly mysqldump of the pipeline and metadata databases (None: no backups).
     backup: BackupSettings | None = None
+    credentials: CredentialSource = "generated"
 
 
 def s3_consumers(namespace: str, user_namespace: str, bucket_role: str) -> tuple[S3Consumer, ...]:
@@ -415,13 +417,14 @@ class KubeflowPipelines(pulumi.ComponentResource):
         db = GeneratedSecret(
             f"{name}-mysql-credentials",
             GeneratedSecretArgs(namespace=ns, secret_name=MYSQL_SECRET, password_keys=("root_password", "password"),
-                                derived={"username": MYSQL_USER}, app_name=APP, instance=args.instance),
+                                derived={"username": MYSQL_USER}, app_name=APP, instance=args.instance,
+                                source=args.credentials),
             child(),
         )
         ui_secret = GeneratedSecret(
             f"{name}-ui-secrets",
             GeneratedSecretArgs(namespace=ns, secret_name=UI_SECRET, password_keys=(UI_SIGNING_KEY,),
-                                app_name=APP, instance=args.instance),
+                                app_name=APP, instance=args.instance, source=args.credentials),
             child(),
         )
         argo_cm = k8s.core.v1.ConfigMap(f"{name}-argo-config", metadata=meta(ARGO_CONFIGMAP, "workflow-controller"), data={

@@ -22,7 +22,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 from omgml.spec.serving import AlertReceiverSpec
 
 NOBODY = 65534  # the prom/* images run as nobody
@@ -85,6 +85,7 @@ class PrometheusArgs:
     dashboard_server: str | None = None
     # Rules of other parts of the platform (the backups' age), rendered like the own ones.
     extra_rules: tuple[AlertRule, ...] = ()
+    credentials: CredentialSource = "generated"
 
 
     def targets_as_resolved(self) -> list[ResolvedTarget]:

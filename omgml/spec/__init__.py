@@ -1,7 +1,7 @@
 """The platform spec (what a project deploys) and, from the recommendation issue, Requirements."""
 
 from omgml.spec.backup import BackupSpec
-from omgml.spec.common import PHASES, PhaseName, Profile, Target
+from omgml.spec.common import PHASES, CredentialSource, PhaseName, Profile, Target
 from omgml.spec.foundation import (
     FeastSpec,
     FoundationSpec,
@@ -21,6 +21,7 @@ __all__ = [
     "PHASES",
     "AwsSpec",
     "BackupSpec",
+    "CredentialSource",
     "EvidentlySpec",
     "FeastSpec",
     "FoundationSpec",
