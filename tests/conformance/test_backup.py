@@ -19,21 +19,17 @@ and flags.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from omgml.backup_ops import BackupError, JsonDict, backup_now, list_backups, restore
 from omgml.spec import PlatformSpec, load_spec
-from tests.conformance.conftest import RUN_ROOT
 from tests.conformance.harness.render import RenderedObject
 from tests.conformance.harness.runner import Platform, PodRun
+from tests.conformance.harness.session import edit_spec, init_project, platform_session
 from tests.conformance.helpers import env_of, http_json, last_json, run_client
 
 pytestmark = pytest.mark.conformance
@@ -79,54 +75,32 @@ class TierCluster:
             return None
 
 
-def drill_project(root: Path) -> None:
-    import subprocess
-    import sys
-
-    import yaml
-
-    omgml = Path(sys.executable).parent / "omgml"
-    out = subprocess.run([str(omgml), "init", str(root), "--template", "starter"], capture_output=True, text=True,
-                         check=False)
-    assert out.returncode == 0, out.stderr + out.stdout
-    spec_file = root / "omgml.yaml"
-    data = yaml.safe_load(spec_file.read_text())
+def drill_variant(data: dict[str, Any]) -> None:
+    """Backups on (nightly, a week kept) and Prefect, whose metadata database joins the dump."""
     data["platform"]["backup"] = {"enabled": True, "schedule": "0 2 * * *", "retention_days": 7}
     data["platform"]["phases"]["training"]["prefect"]["enabled"] = True
-    spec_file.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
 def drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, PlatformSpec]]:
     from tests.conformance.conftest import _skip_reason
-    from tests.conformance.harness.adapters import runtime_for
-    from tests.conformance.harness.render import conformance_render
-    from tests.conformance.harness.software import cache_root
 
     reason = _skip_reason()
     if reason:
         pytest.fail(reason)
-    root = tmp_path_factory.mktemp("drill") / "platform"
-    drill_project(root)
-    render = conformance_render(root)
-    prefix = "omgc" + secrets.token_hex(2)
-    run_dir = RUN_ROOT / prefix
-    timeout = float(os.environ.get("OMGML_CONFORMANCE_TIMEOUT", "300"))
-    plat = Platform(render, run_dir, runtime_for, prefix, cache_root(), timeout=timeout)
-    try:
-        plat.start()
-        started = time.monotonic()
-        plat.up(render.phases)
-        RESULTS["platform up (s)"] = round(time.monotonic() - started, 1)
-        yield plat, load_spec(root / "omgml.yaml")
-    finally:
-        plat.down()
-        (run_dir / "drill.json").parent.mkdir(parents=True, exist_ok=True)
-        (run_dir / "drill.json").write_text(json.dumps(RESULTS, indent=2))
-        print("\nrestore drill:", json.dumps(RESULTS, indent=2))
-        if os.environ.get("OMGML_CONFORMANCE_KEEP_RUN_DIR") != "1":
-            for sub in ("pods", "claims"):
-                shutil.rmtree(run_dir / sub, ignore_errors=True)
+    steps: list[tuple[str, float]] = []
+    root = init_project(tmp_path_factory.mktemp("drill") / "platform", "starter", steps)
+    edit_spec(root, drill_variant)
+    with platform_session(root, "restore drill", steps) as plat:
+        try:
+            started = time.monotonic()
+            plat.up(["fixtures", *plat.render.phases])
+            RESULTS["platform up (s)"] = round(time.monotonic() - started, 1)
+            yield plat, load_spec(root / "omgml.yaml")
+        finally:
+            plat.run_dir.mkdir(parents=True, exist_ok=True)
+            (plat.run_dir / "drill.json").write_text(json.dumps(RESULTS, indent=2))
+            print("\nrestore drill:", json.dumps(RESULTS, indent=2))
 
 
 def _say(line: str) -> None:
