@@ -309,9 +309,12 @@ for bucket in $BUCKETS; do
   esac
 done
 versioning='<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>'
+# A request with a body: SigV4 needs its SHA-256 in x-amz-content-sha256 (curl does not add it),
+# and the query as `versioning=` (the canonical form the server signs; bare `versioning` mismatches).
+payload_sha=$(printf '%s' "$versioning" | sha256sum | cut -d' ' -f1)
 for bucket in ${VERSIONED_BUCKETS:-}; do
   code=$(s3 -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/xml' \\
-    --data "$versioning" "${S3_ENDPOINT}/${bucket}?versioning")
+    -H "x-amz-content-sha256: ${payload_sha}" --data "$versioning" "${S3_ENDPOINT}/${bucket}?versioning=")
   case "$code" in
     200) echo "versioning enabled on bucket ${bucket}" ;;
     *) echo "enabling versioning on bucket ${bucket} failed with HTTP ${code}" >&2; exit 1 ;;
