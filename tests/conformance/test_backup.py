@@ -12,7 +12,7 @@ Jobs in the tier instead of through a Kubernetes API server. So the CLI's logic 
 the real Postgres, SeaweedFS, Pushgateway and MLflow.
 
 Kubeflow's MySQL cannot run here (MySQL 8.4 is in no registry reachable here); its backup
-CronJob is listed as skipped, and tests/components/test_backup.py checks its scripts' syntax
+CronJob is listed as skipped, and tests/backup/test_render.py checks its scripts' syntax
 and flags.
 """
 
@@ -141,12 +141,30 @@ def pushed_backup_metrics(platform: Platform, spec: PlatformSpec) -> dict[str, f
     return out
 
 
+# Prefect's server has no adapter in the tier yet, so nothing writes its schema: the drill writes
+# a table into Prefect's database as Prefect's own role, which the dump and restore must carry.
+FLOW_RUNS = "drill_flow_runs"
+
+
+def prefect_sql(platform: Platform, sql: str) -> str:
+    from tests.conformance.helpers import secret
+
+    code, out = run_client(platform, DATA, "postgres", [
+        "psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", f"postgres.{DATA}.svc.cluster.local", "-U", "prefect",
+        "-d", "prefect", "-c", sql],
+        env={"PGPASSWORD": secret(platform, "postgres-prefect-db", "password"), "PGCONNECT_TIMEOUT": "5"})
+    assert code == 0, out
+    return out.strip().splitlines()[-1] if out.strip() else ""
+
+
 # --- the drill, in order -----------------------------------------------------------------------
 def test_the_backup_dumps_every_database_and_reports_its_age(drill: tuple[Platform, PlatformSpec]) -> None:
     platform, spec = drill
     RESULTS["logged"] = mlflow_client(platform, "log")
     RESULTS["before"] = before = mlflow_client(platform, "state")
     assert len(before["runs"]) == 3 and sorted(before["versions"]) == ["1", "2"] and before["champion"] == "2"
+    prefect_sql(platform, f"CREATE TABLE {FLOW_RUNS} (id int PRIMARY KEY, name text NOT NULL); "
+                          f"INSERT INTO {FLOW_RUNS} VALUES (1, 'etl'), (2, 'train'), (3, 'score')")
 
     started = time.monotonic()
     run = backup_now(spec, lambda: TierCluster(platform), "postgres", 900, _say)
@@ -222,14 +240,7 @@ def test_a_lost_database_and_bucket_come_back_whole(drill: tuple[Platform, Platf
 
 def test_orchestrator_metadata_is_back_and_the_next_backup_runs(drill: tuple[Platform, PlatformSpec]) -> None:
     platform, spec = drill
-    from tests.conformance.helpers import secret
-
-    code, out = run_client(platform, DATA, "postgres", [
-        "psql", "-X", "-At", "-h", f"postgres.{DATA}.svc.cluster.local", "-U", "prefect", "-d", "prefect", "-c",
-        "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'"],
-        env={"PGPASSWORD": secret(platform, "postgres-prefect-db", "password"), "PGCONNECT_TIMEOUT": "5"})
-    assert code == 0, out
-    assert int(out.strip().splitlines()[-1]) > 10, out  # Prefect's schema, restored
+    assert prefect_sql(platform, f"SELECT string_agg(name, ',' ORDER BY id) FROM {FLOW_RUNS}") == "etl,train,score"
     run = backup_now(spec, lambda: TierCluster(platform), "postgres", 900, _say)
     assert any("uploaded" in line for line in run.json_lines())
     listed = list_backups(spec, lambda: TierCluster(platform), "postgres", 300, _say)
