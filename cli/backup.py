@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from omgml.cli.common import fail, load_project_spec, user_errors
+from omgml.cli.common import ProjectArgument, fail, load_project_spec, user_errors
+from omgml.cli.groups import OmgmlCommand, OmgmlGroup
 
 if TYPE_CHECKING:
     from omgml.backup_ops import Cluster
 
 backup_app = typer.Typer(help="List the platform's backups or take one now (Jobs in the cluster).",
-                         no_args_is_help=True)
+                         no_args_is_help=True, cls=OmgmlGroup, rich_markup_mode=None)
 
-Project = Annotated[Path, typer.Argument(help="Project folder (with omgml.yaml) or a spec file.")]
+Project = ProjectArgument
 Context = Annotated[str | None, typer.Option(help="kubeconfig context of the platform's cluster (default: current).")]
 Timeout = Annotated[float, typer.Option(help="Seconds to wait for the Job.")]
 
@@ -31,7 +31,7 @@ def _say(text: str) -> None:
     typer.echo(text, err=True)
 
 
-@backup_app.command("list")
+@backup_app.command("list", cls=OmgmlCommand)
 def list_(
     project: Project,
     component: Annotated[str | None, typer.Option(help="Only this component's backups (postgres, kfp-mysql).")] = None,
@@ -68,7 +68,7 @@ def list_(
     Console(highlight=False).print(table)
 
 
-@backup_app.command("now")
+@backup_app.command("now", cls=OmgmlCommand)
 def now(
     project: Project,
     component: Annotated[str, typer.Option(help="postgres or kfp-mysql.")] = "postgres",
