@@ -194,6 +194,16 @@ def backup_adr(number: int, spec: PlatformSpec) -> str:
         "",
         *decision,
         "",
+        "## Rationale",
+        "",
+        "- Logical dumps restore into a fresh server of the same or a newer major version, need nothing in the "
+        "database's own pod, and are read with a role that cannot write; the platform's databases are small "
+        "(metadata, not training data), so a nightly dump takes seconds to minutes.",
+        "- The schedule is the recovery point objective: a missed run is caught by an alert sized from the "
+        "schedule itself, not by someone noticing.",
+        "- Off on the laptop profile only: there the data is throwaway and the dumps would cost the laptop's "
+        "memory and disk.",
+        "",
         "## Alternatives considered",
         "",
         "- **WAL archiving (continuous archiving, PITR) for the in-cluster Postgres**: a smaller RPO, but it needs "
