@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("omgml.cli.status", "status"),
     "registry": ("omgml.cli.registry", "registry_app"),
     "pipeline": ("omgml.cli.pipeline", "pipeline_app"),
+    "backup": ("omgml.cli.backup", "backup_app"),
+    "restore": ("omgml.cli.backup", "restore"),
     "secrets": ("omgml.cli.secrets", "secrets_app"),
 }
 
