@@ -109,12 +109,14 @@ from omgml.components.kubeflow.workloads import (
 )
 from omgml.components.options import Children, keeps_data
 from omgml.k8s import (
+    KUBE_API_EGRESS_REASON,
     KUBE_API_PORTS,
     JsonDict,
     claim_spec,
     egress_policy_spec,
     metadata,
     service_account_metadata,
+    with_egress_reason,
 )
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -407,7 +409,8 @@ class KubeflowPipelines(pulumi.ComponentResource):
         # --- network --------------------------------------------------------------------------
         for where_key, namespace in where.items():
             k8s.networking.v1.NetworkPolicy(f"{name}-kube-api-{where_key}",
-                                            metadata=meta(KUBE_API_POLICY, "network", namespace),
+                                            metadata=with_egress_reason(meta(KUBE_API_POLICY, "network", namespace),
+                                                                        KUBE_API_EGRESS_REASON),
                                             spec=kube_api_egress(), opts=child())
         services = {
             workload_name: k8s.core.v1.Service(f"{name}-svc-{svc_name}", metadata=meta(svc_name, "network"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 #   kubelet       the kubelets' /metrics (volume stats)
 #   cadvisor      the kubelets' /metrics/cadvisor (container start times)
 #   prometheus    Prometheus itself (`up` for every target)
+#   dcgm          NVIDIA's DCGM exporter on the GPU nodes (components/dcgm_exporter.py)
 METRIC_EXPORTERS: dict[str, str] = {
     "nv_inference_queue_duration_us": "triton",
     "nv_inference_request_success": "triton",
@@ -36,6 +37,13 @@ METRIC_EXPORTERS: dict[str, str] = {
     "container_cpu_usage_seconds_total": "cadvisor",
     "container_memory_working_set_bytes": "cadvisor",
     "up": "prometheus",
+    "DCGM_FI_DEV_GPU_UTIL": "dcgm",
+    "DCGM_FI_DEV_FB_USED": "dcgm",
+    "DCGM_FI_DEV_FB_FREE": "dcgm",
+    "DCGM_FI_DEV_GPU_TEMP": "dcgm",
+    "DCGM_FI_DEV_POWER_USAGE": "dcgm",
+    "DCGM_FI_DEV_XID_ERRORS": "dcgm",
+    "DCGM_FI_DEV_ROW_REMAP_FAILURE": "dcgm",
 }
 # cAdvisor exposes hundreds of series per container; keep only what rules and the dashboard read.
 CADVISOR_KEEP = tuple(sorted(m for m, e in METRIC_EXPORTERS.items() if e == "cadvisor"))
