@@ -69,7 +69,7 @@ def test_cluster_is_private_encrypted_and_logs_audit() -> None:
     result = synth_foundation()
     cluster = only(result, CLUSTER)
     i = cluster.inputs
-    assert i["version"] == aws_spec().aws.kubernetes_version == "1.34"
+    assert i["version"] == aws_spec().aws.kubernetes_version == "1.35"
     assert i["vpcConfig"]["endpointPrivateAccess"] is True
     assert i["vpcConfig"]["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in i["vpcConfig"]
@@ -105,7 +105,7 @@ def test_node_role_has_no_cni_policy_and_cni_gets_its_own_irsa_role() -> None:
     assert attachments["fnd-eks-vpc-cni-managed-0"] == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
     assert attachments["fnd-eks-ebs-csi-managed-0"] == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
     addons = {a.inputs["addonName"]: a for a in of_type(result, ADDON)}
-    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"}
+    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver", "metrics-server", "cert-manager"}
     cni_role = next(r for r in of_type(result, "aws:iam/role:Role") if r.name == "fnd-eks-vpc-cni-role")
     trust = policy(cni_role, "assumeRolePolicy")["Statement"][0]["Condition"]["StringEquals"]
     assert "system:serviceaccount:kube-system:aws-node" in trust.values()
