@@ -117,7 +117,6 @@ def scrape_targets(spec: PlatformSpec) -> list[ScrapeTarget]:
 def model_env_keys(spec: PlatformSpec) -> list[str]:
     """Keys of the ConfigMap model containers read with envFrom (values come from the foundation)."""
     f = spec.phases.foundation
-    s = spec.phases.serving
     keys = []
     if f.feast.enabled:
         keys.append("FEAST_FEATURE_SERVER_URL")
@@ -125,7 +124,7 @@ def model_env_keys(spec: PlatformSpec) -> list[str]:
         keys += ["REDIS_HOST", "REDIS_PORT", "REDIS_TLS"]
     if f.mlflow.enabled:
         keys.append("MLFLOW_TRACKING_URI")
-    if f.kafka.enabled and s.inference_logging:
+    if spec.logs_inferences():
         keys += ["KAFKA_BOOTSTRAP_SERVERS", "INFERENCE_LOG_TOPIC"]
         if spec.target == "aws" and f.kafka.managed:
             # MSK admits IAM identities only (TLS + SASL on 9098); a client signs with the
@@ -235,6 +234,7 @@ class Serving(pulumi.ComponentResource):
                 alertmanager=p.alertmanager, receivers=tuple(p.receivers), pushgateway=p.pushgateway,
                 pushgateway_clients=("evidently",) if s.evidently.enabled else (),
                 grafana=p.grafana, dashboard_server=s.server.kind if s.server.enabled else None,
+                credentials=spec.credentials,
             ), child)
             self.exports["prometheus_url"] = prometheus.url
             if scales_on_queue(spec):
@@ -256,6 +256,7 @@ class Serving(pulumi.ComponentResource):
                 # Only the consumer's name matters here; its buckets were settled by the foundation.
                 irsa_role_arn=role_arn(fnd, evidently_component.s3_consumers(ns, instance, ()))
                 if s3_roles else None,
+                credentials=spec.credentials,
             ), child)
             self.exports["evidently_url"] = evidently.ui_url
 

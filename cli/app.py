@@ -14,7 +14,9 @@ from omgml.cli import diff as diff_cmd
 from omgml.cli import init as init_cmd
 from omgml.cli import recommend as recommend_cmd
 from omgml.cli import render as render_cmd
+from omgml.cli import schema as schema_cmd
 from omgml.cli.local import local_app
+from omgml.cli.secrets import secrets_app
 
 app = typer.Typer(
     name="omgml",
@@ -45,10 +47,12 @@ app.command("render")(render_cmd.render)
 app.command("check")(check_cmd.check)
 app.command("diff")(diff_cmd.diff)
 app.command("cost")(cost_cmd.cost)
+app.command("schema")(schema_cmd.schema)
 app.command("preview")(deploy_cmd.preview)
 app.command("up")(deploy_cmd.up)
 app.command("destroy")(deploy_cmd.destroy)
 app.add_typer(local_app, name="local")
+app.add_typer(secrets_app, name="secrets")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +13,7 @@ from omgml.cli.common import fail, load_project_spec, spec_path, user_errors
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from omgml.cost import CostEstimate
+    from omgml.cost import CostEstimate, Usage
 
 
 def cost(
@@ -23,13 +24,17 @@ def cost(
         help="Monthly budget (default: requirements.budget_usd_month in omgml.yaml).")] = None,
     baseline: Annotated[Path | None, typer.Option(
         help="Another spec file or project to compare with (e.g. the base branch's omgml.yaml).")] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text or markdown (for CI).")] = "text",
+    output: Annotated[str, typer.Option("--output", "-o", help="text, markdown (for CI) or json.")] = "text",
 ) -> None:
-    """Estimate the monthly cost per phase and component (target aws); on local, the footprint."""
+    """Estimate the monthly cost per phase and component (target aws); on local, the footprint.
+
+    Usage the render cannot know (data volume, training hours, log bytes) comes from the project's
+    requirements in omgml.yaml, as `omgml recommend` and `omgml init` use them, so all three print
+    the same total."""
     from rich.console import Console
 
-    if output not in ("text", "markdown"):
-        raise fail(f"--output must be text or markdown, got {output!r}")
+    if output not in ("text", "markdown", "json"):
+        raise fail(f"--output must be text, markdown or json, got {output!r}")
     console = Console(highlight=False)
     with user_errors():
         spec = load_project_spec(project)
@@ -37,25 +42,35 @@ def cost(
 
         render = render_platform(spec)
         if spec.target != "aws":
+            if output == "json":
+                typer.echo(json.dumps({"target": spec.target, "total_usd_month": None,
+                                       "note": "cost estimates apply to target aws"}))
+                return
             if output == "markdown":
                 typer.echo("**omgml cost**: cost estimates apply to target aws; this platform targets a local "
                            "cluster (its footprint is in the capacity table of `omgml check`).")
                 return
             _print_footprint(console, render)
             return
-        from omgml.cost import budget_from_project, estimate_cost, load_prices
+        from omgml.cost import load_prices, render_cost
 
         try:
             table = load_prices(prices)
         except (OSError, ValueError) as exc:
             raise fail(f"--prices: {exc}") from None
-        budget = budget_usd_month if budget_usd_month is not None else budget_from_project(spec_path(project))
-        estimate = estimate_cost(render.inventory(), table, budget, tuple(p.phase for p in render.phases))
+        usage, budget_stated = project_usage(project)
+        budget = budget_usd_month if budget_usd_month is not None else budget_stated
+        estimate = render_cost(render, usage, table, budget)
         before = None
         if baseline is not None:
             base_spec = load_project_spec(baseline)
-            base_render = render_platform(base_spec)
-            before = estimate_cost(base_render.inventory(), table, None, tuple(p.phase for p in base_render.phases))
+            before = render_cost(render_platform(base_spec), project_usage(baseline)[0], table, None)
+    if output == "json":
+        data = estimate.to_json()
+        if before is not None:
+            data["baseline_total_usd_month"] = before.total
+        typer.echo(json.dumps(data, indent=2))
+        return
     if output == "markdown":
         from omgml.cost import cost_markdown
 
@@ -68,6 +83,17 @@ def cost(
     print_estimate(console, estimate)
     if before is not None:
         console.print(f"baseline {baseline}: {before.total:,.2f} USD/month; change {estimate.total - before.total:+,.2f}")
+
+
+def project_usage(project: Path) -> tuple[Usage, float | None]:
+    """(usage assumptions, stated budget) from the project's requirements; the defaults without them."""
+    from omgml.cost import default_usage, project_requirements, usage_from_requirements
+
+    path = spec_path(project)
+    req = project_requirements(path)
+    if req is None:
+        return default_usage(), None
+    return usage_from_requirements(req, f"the requirements in {path}"), req.budget_usd_month
 
 
 def _print_footprint(console: Console, render: object) -> None:
@@ -124,5 +150,7 @@ def print_estimate(console: Console, est: CostEstimate) -> None:
     if est.budget_usd_month is not None and est.budget_left is not None:
         colour = "green" if est.budget_left >= 0 else "red"
         console.print(f"budget {est.budget_usd_month:,.2f} USD/month: [{colour}]{est.budget_left:,.2f} left[/]")
+    if est.usage is not None:
+        console.print(f"usage assumptions from {escape(est.usage.source)}", soft_wrap=True)
     console.print(f"[dim]{escape(str(p.get('source', '')))}; list prices, before discounts and taxes[/]",
                   soft_wrap=True)

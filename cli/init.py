@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from omgml.cli.common import user_errors
-from omgml.cli.recommend import RequirementsOption, TargetOption, TemplateOption, load_requirements_from
+from omgml.cli.recommend import (
+    RequirementsOption,
+    StrictOption,
+    TargetOption,
+    TemplateOption,
+    load_requirements_from,
+    strict_refusal,
+)
 
 # The platform name limits (omgml.spec.requirements.Requirements.name).
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
@@ -22,8 +29,10 @@ def init(
     target: TargetOption = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Write into a non-empty folder, replacing the files omgml writes (others are kept).")] = False,
+    strict: StrictOption = False,
 ) -> None:
-    """Write omgml.yaml, the Pulumi project, stack configs, ADRs, an architecture page and a README."""
+    """Write omgml.yaml, the Pulumi project, stack configs, ADRs, architecture, interfaces, failure modes,
+    roadmap and cost pages, and a README."""
     with user_errors():
         req = load_requirements_from(template, requirements, target)
         if template is not None and _NAME.match(directory.absolute().name) and directory.absolute().name != req.name:
@@ -32,15 +41,17 @@ def init(
 
             req = requirements_from_dict({**req.model_dump(mode="json", exclude_unset=True),
                                           "name": directory.absolute().name})
-        from omgml.project import project_files, write_project
-        from omgml.recommend import recommend
+        from omgml.project import cost_markdown_for, platform_render, project_files, write_project
+        from omgml.recommend import priced_recommendation
 
-        rec = recommend(req)
+        rec = priced_recommendation(req)
+        if strict and rec.unmet:
+            raise strict_refusal(rec)
         source = f"the `{template}` template" if template is not None else f"`{requirements}`"
-        from omgml.project import cost_markdown_for
-
-        cost_md = cost_markdown_for(rec.platform, req.budget_usd_month)
-        written = write_project(directory, project_files(rec, source, cost_md), force=force)
+        # One render for every page that reads it (on aws, the one the cost was computed from).
+        render = platform_render(rec)
+        files = project_files(rec, source, cost_markdown_for(rec, render), render.all_manifests())
+        written = write_project(directory, files, force=force)
     _print_summary(directory, rec.platform.name, written, rec.warnings)
 
 

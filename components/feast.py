@@ -106,8 +106,11 @@ TYPE_TOKEN = "omgml:features:Feast"
 APP = "feast"
 VERSION = "0.66.0"
 # Published to quay.io by feast's publish_images workflow (the Helm chart's default too). It
-# installs feast[minimal]: redis, postgres (psycopg) and aws (boto3/s3fs) are included, and
-# its Dockerfile installs git, which the feature-repo clone below relies on.
+# installs feast[minimal]: redis, postgres (psycopg) and aws (boto3, fsspec, aiobotocore) are
+# included — but not s3fs (feast 0.66.0's metadata), so the `file` offline store's Parquet
+# reads of s3:// paths (dask through fsspec) need an environment that adds s3fs: a team's own
+# pipeline image or notebook (the conformance tier materializes from such an environment). Its
+# Dockerfile installs git, which the feature-repo clone below relies on.
 IMAGE = f"quay.io/feastdev/feature-server:{VERSION}"
 # ubi9 python image: USER 1001 (built to run under an arbitrary uid).
 UID = 1001

@@ -1,22 +1,36 @@
-"""In-cluster or managed, per data store: a pure rule the recommendation records in its ADR.
+"""In-cluster or managed, per data store: the pure rule the recommendation engine applies.
 
-`managed_services(target, profile, availability, compliance)` answers `{service: managed?}` for
-postgres, redis, kafka and object_store; `service_placements(...)` gives the same decisions with
-the AWS service and a rationale each. The rules, first match wins:
+`service_placements(...)` answers, for postgres, redis, kafka and object_store, where it runs
+(the AWS managed service or its in-cluster StatefulSet) with a rationale each. The rules, first
+match wins:
 
 1. target local → in-cluster: managed services exist only on AWS.
-2. profile laptop → in-cluster: a throwaway platform; managed services bill by the hour even idle.
-3. availability 99.95 / 99.99 → managed: an in-cluster store is one StatefulSet whose volume lives
-   in one zone, so a zone outage is an outage; RDS Multi-AZ, ElastiCache Multi-AZ, MSK across
-   zones and S3 (regional by design) survive it.
-4. a regulated regime (pci-dss, soc2, hipaa) → managed: the stores then sit inside AWS's own
-   audited scope (encryption with KMS, CloudTrail, patching, backups with evidence), instead of
-   the team proving all of that for self-run databases.
-5. profile production → managed: backups with point-in-time restore, failover and patching are
-   operations a production team should not hand-roll.
-6. profile small → object store managed, the rest in-cluster: S3 costs less than the EBS volume a
-   self-run object store needs and is far more durable; a small RDS/ElastiCache/MSK costs more per
-   month than the spare capacity an in-cluster twin uses on the system nodes.
+2. `requirements.in_cluster` lists the store → in-cluster: the team asked.
+3. profile laptop → in-cluster: a throwaway platform; managed services bill by the hour even idle.
+4. object_store → S3, on every other aws platform: regional (survives a zone outage), eleven nines
+   of durability, no volume to size or grow and no node capacity used. Except under a Delta Lake
+   offline store, whose reader (DuckDB's delta extension) takes static S3 keys only, while S3 here
+   has none (IRSA). What it costs next to the in-cluster store is priced from both renders
+   (omgml.recommend.pricing), NAT-gateway processing of its traffic included.
+5. kafka → in-cluster: Amazon MSK is not recommended yet. MSK here listens with IAM auth only
+   (SASL/IAM on 9098), and the Kafka clients omgml configures (the model server's inference log)
+   get no SASL/IAM settings; pulumi_aws has no topic API, so the spec's topics would not exist.
+   Three in-cluster brokers spread over the nodes (one per zone on the production profile) with
+   replication factor 3 and two in-sync replicas survive a node or zone outage.
+   `phases.foundation.kafka.managed: true` in omgml.yaml still selects MSK.
+6. availability 99.95 / 99.99 → managed: an in-cluster store is one pod whose volume lives in one
+   zone, so a zone outage is an outage; RDS Multi-AZ and ElastiCache Multi-AZ fail over.
+7. a regulated regime (pci-dss, soc2, hipaa) → managed: the store sits inside AWS's own audited
+   scope (KMS encryption, CloudTrail, patching, backups with evidence).
+8. availability 99.9 → managed: failover to a standby in about a minute, where an in-cluster
+   store waits for its pod to be rescheduled and its volume re-attached.
+9. profile production → managed: backups with point-in-time restore, failover and patching are
+   run by AWS instead of by hand.
+10. otherwise (profile small, 99.0) → in-cluster: the smallest RDS or ElastiCache costs more per
+    month than the spare capacity an in-cluster twin uses on the system nodes.
+
+Rules 8 and 9 are conveniences, not requirements: `movable` marks them, and the engine moves those
+stores in-cluster when the estimate exceeds `budget_usd_month` (omgml.recommend.pricing).
 """
 
 from __future__ import annotations
@@ -41,6 +55,12 @@ IN_CLUSTER: dict[str, str] = {
 }
 HIGH_AVAILABILITY = frozenset({"99.95", "99.99"})
 REGULATED = frozenset({"pci-dss", "soc2", "hipaa"})
+MSK_NOT_YET = (
+    "Amazon MSK is not recommended yet: MSK here accepts IAM-authenticated clients only (SASL/IAM), the "
+    "Kafka clients omgml configures get no SASL/IAM settings, and pulumi_aws has no topic API, so the "
+    "inference-log topic would not exist. Three in-cluster brokers with replication factor 3 and two "
+    "in-sync replicas survive a node or zone outage; phases.foundation.kafka.managed: true selects MSK anyway"
+)
 
 
 @dataclass(frozen=True)
@@ -49,45 +69,60 @@ class Placement:
     managed: bool
     runs_as: str  # the AWS service or the in-cluster workload
     rationale: str
+    # Managed for convenience only (rules 8 and 9): a budget may move it in-cluster.
+    movable: bool = False
 
 
 def _rule(target: Target, profile: Profile, availability: str, compliance: Sequence[str],
-          service: str) -> tuple[bool, str]:
+          service: str, in_cluster: Sequence[str], delta_offline: bool) -> tuple[bool, str, bool]:
     if target == "local":
-        return False, "target local: managed services exist only on AWS, so it runs in the cluster"
+        return False, "target local: managed services exist only on AWS, so it runs in the cluster", False
+    if service in in_cluster:
+        return False, f"in_cluster lists {service}: it runs in the cluster as asked", False
     if profile == "laptop":
         return False, ("profile laptop: a throwaway platform, where a managed service would bill by the hour "
-                       "even while idle")
+                       "even while idle"), False
+    if service == "object_store":
+        if delta_offline:
+            return False, ("the Delta Lake feature tables are read by DuckDB's delta extension, which takes static "
+                           "S3 keys only, and S3 here has none (IRSA): the object store stays in the cluster"), False
+        return True, ("S3 is regional (survives a zone outage), eleven nines durable, has no volume to size or "
+                      "grow and uses no node capacity; each workload reaches it through its own IRSA role"), False
+    if service == "kafka":
+        return False, MSK_NOT_YET, False
     if availability in HIGH_AVAILABILITY:
         return True, (f"availability {availability} must survive a zone outage; an in-cluster store keeps its "
-                      f"volume in one zone, {AWS_SERVICE[service]} replicates across zones")
+                      f"volume in one zone, {AWS_SERVICE[service]} Multi-AZ fails over to another"), False
     regimes = sorted(set(compliance) & REGULATED)
     if regimes:
         return True, (f"compliance {', '.join(regimes)}: {AWS_SERVICE[service]} brings KMS encryption, "
-                      "CloudTrail audit, patching and backups inside AWS's audited scope")
+                      "CloudTrail audit, patching and backups inside AWS's audited scope"), False
+    if availability == "99.9":
+        return True, (f"availability 99.9: {AWS_SERVICE[service]} fails over to a standby in about a minute, where "
+                      "an in-cluster store waits for its pod to be rescheduled and its volume re-attached"), True
     if profile == "production":
         return True, ("profile production: backups with point-in-time restore, failover and patching are run by "
-                      f"{AWS_SERVICE[service]} instead of by hand")
-    if service == "object_store":
-        return True, ("profile small: S3 costs less than the EBS volume a self-run object store needs, is far more "
-                      "durable and uses no node capacity")
-    return False, (f"profile small: the smallest {AWS_SERVICE[service]} costs more per month than the spare "
-                   "capacity an in-cluster twin uses on the system nodes")
+                      f"{AWS_SERVICE[service]} instead of by hand"), True
+    return False, (f"profile {profile} at availability {availability}: the smallest {AWS_SERVICE[service]} costs more "
+                   "per month than the spare capacity an in-cluster twin uses on the system nodes"), False
 
 
-def service_placements(target: Target, profile: Profile, availability: str,
-                       compliance: Sequence[str] = ()) -> dict[str, Placement]:
+def service_placements(target: Target, profile: Profile, availability: str, compliance: Sequence[str] = (),
+                       in_cluster: Sequence[str] = (), delta_offline: bool = False) -> dict[str, Placement]:
     out: dict[str, Placement] = {}
     for service in SERVICES:
-        managed, why = _rule(target, profile, availability, compliance, service)
-        out[service] = Placement(service, managed, AWS_SERVICE[service] if managed else IN_CLUSTER[service], why)
+        managed, why, movable = _rule(target, profile, availability, compliance, service, in_cluster,
+                                      delta_offline)
+        out[service] = Placement(service, managed, AWS_SERVICE[service] if managed else IN_CLUSTER[service], why,
+                                 movable)
     return out
 
 
-def managed_services(target: Target, profile: Profile, availability: str,
-                     compliance: Sequence[str] = ()) -> dict[str, bool]:
+def managed_services(target: Target, profile: Profile, availability: str, compliance: Sequence[str] = (),
+                     in_cluster: Sequence[str] = (), delta_offline: bool = False) -> dict[str, bool]:
     """{postgres|redis|kafka|object_store: True when it runs as the AWS managed service}."""
-    return {s: p.managed for s, p in service_placements(target, profile, availability, compliance).items()}
+    placements = service_placements(target, profile, availability, compliance, in_cluster, delta_offline)
+    return {s: p.managed for s, p in placements.items()}
 
 
 def placement_rationales(target: Target, profile: Profile, availability: str,

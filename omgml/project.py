@@ -36,6 +36,7 @@ AREA_TITLES: dict[str, str] = {
     "drift": "Drift detection",
     "gpu_pools": "GPU pools",
     "high_availability": "High availability",
+    "data_stores": "Data stores",
     "compliance": "Compliance controls",
 }
 AREA_CONTEXT: dict[str, str] = {
@@ -49,6 +50,7 @@ AREA_CONTEXT: dict[str, str] = {
     "drift": "How changes in the data the models see are detected.",
     "gpu_pools": "Which workloads get GPU nodes.",
     "high_availability": "How much failure the platform survives without an outage.",
+    "data_stores": "Where Postgres, Redis, Kafka and the object store run: as AWS managed services or in the cluster.",
     "compliance": "Which regulatory regimes the platform has to satisfy.",
 }
 
@@ -184,8 +186,8 @@ def compliance_adr(number: int, rec: Recommendation) -> str:
         rationale = ("The stated regimes require data encrypted at rest, an audit trail of who changed the "
                      "platform, network segmentation and no exposure to the internet; each control maps to a "
                      "setting in omgml.yaml or to the platform's defaults.")
-        alternatives = ["- **Relying on the platform defaults alone**: they leave encryption at rest and the "
-                        "audit log off on AWS, which the stated regimes do not allow."]
+        alternatives = ["- **Relying on the platform defaults alone**: they leave the audit logs off and pipeline "
+                        "steps open to the internet, which the stated regimes do not allow."]
     else:
         decision = ["Keep the platform's defaults: default-deny NetworkPolicies in every namespace, no public "
                     "endpoints, credentials only in Kubernetes Secrets."]
@@ -194,6 +196,14 @@ def compliance_adr(number: int, rec: Recommendation) -> str:
                         "in omgml.yaml if you want it."]
     notes = [w for w in rec.warnings if w.startswith("compliance:")]
     consequences = [f"- `aws.audit_logging: {str(rec.platform.aws.audit_logging).lower()}`."]
+    if rec.platform.credentials == "existing":
+        consequences.append(
+            f"- `credentials: existing` ({regimes}): no password is generated into Pulumi state; the team "
+            "provides every Secret (from its vault, or synced by External Secrets); `omgml secrets template` "
+            "lists them. On target local `omgml preview|up` check each Secret and key before creating "
+            "anything; on aws the foundation phase creates the cluster, so its pods wait (up to Pulumi's "
+            "timeout) until the Secrets are synced. Rotation is the team's job. The ElastiCache AUTH token "
+            "is still generated (AWS takes it at creation).")
     consequences += [f"- Warning: {w}" for w in notes]
     return "\n".join([
         f"# {number}. {AREA_TITLES['compliance']}",
@@ -321,7 +331,7 @@ def architecture_mermaid(rec: Recommendation) -> str:
                          ("monitoring", "Monitoring")):
         if layers[layer]:
             lines += [f'  subgraph {layer}["{title}"]', *layers[layer], "  end"]
-    if not s.inference_logging:
+    if not spec.logs_inferences():
         edges = [e for e in edges if e[2] != "inference log"]
     lines += [f'  {a} {arrow}|"{label}"| {b}' for a, arrow, label, b in edges if a in present and b in present]
     return "\n".join(lines) + "\n"
@@ -350,9 +360,21 @@ def architecture_md(rec: Recommendation) -> str:
         *phase_rows,
         "",
         *(["## Used but not deployed", "", *[f"- {w}" for w in undeployed], ""] if undeployed else []),
+        *_sizing_section(rec),
         "Why each component was chosen: see [docs/adr](adr/).",
         "",
     ])
+
+
+def _sizing_section(rec: Recommendation) -> list[str]:
+    """Sizing and availability with their arithmetic (the same lines `omgml recommend` prints)."""
+    out: list[str] = []
+    if rec.sizing:
+        out += ["## Sizing", "", "| quantity | value | arithmetic |", "|---|---|---|",
+                *[f"| {s.item} | {s.value} | {s.arithmetic} |" for s in rec.sizing], ""]
+    if rec.slo is not None and rec.slo.achievable is not None:
+        out += ["## Availability", "", f"Asked: {rec.slo.asked:g} %. Reached: {rec.slo.arithmetic()}.", ""]
+    return out
 
 
 def _existing_tools(spec: PlatformSpec) -> list[str]:
@@ -420,11 +442,12 @@ def readme_md(rec: Recommendation, source: str) -> str:
     ups = [f"   pulumi stack init {s}   # once\n   pulumi up -s {s}" for s in stacks]
     cost: list[str] = []
     if rec.cost is not None:
-        cost = ["## Rough monthly cost on AWS", "",
-                "From omgml's coarse pre-render model (us-east-1 list prices); `omgml cost` prices the rendered "
-                "platform in detail.", "", "| item | USD/month | basis |", "|---|---:|---|"]
-        cost += [f"| {c.item} | {c.usd_month:,.0f} | {c.note} |" for c in rec.cost.lines]
-        cost += [f"| **total** | **{rec.cost.total:,.0f}** | |", ""]
+        cost = ["## Monthly cost on AWS", "",
+                "The estimate of this platform's render at list prices ([docs/cost.md](docs/cost.md) has every line "
+                "item); `omgml cost .` prints the same total from a fresh render.", "",
+                "| phase | USD/month |", "|---|---:|"]
+        cost += [f"| {phase} | {usd:,.2f} |" for phase, usd in rec.cost.per_phase().items()]
+        cost += [f"| **total** | **{rec.cost.total:,.2f}** |", ""]
     warnings = ["## Warnings", "", *[f"- {w}" for w in rec.warnings], ""] if rec.warnings else []
     controls = ["## Compliance controls", "", *[f"- {c}" for c in rec.controls], ""] if rec.controls else []
     return "\n".join([
@@ -432,7 +455,10 @@ def readme_md(rec: Recommendation, source: str) -> str:
         "",
         f"An ML platform generated by `omgml init` from {source}: target **{spec.target}**, sizing profile "
         f"**{spec.profile}**. `{SPEC_FILE}` holds the requirements and the platform spec; "
-        "[docs/architecture.md](docs/architecture.md) draws it; [docs/adr/](docs/adr/) explains every choice.",
+        "[docs/architecture.md](docs/architecture.md) draws it and shows the sizing arithmetic; "
+        "[docs/adr/](docs/adr/) explains every choice against [the decision matrix](docs/decision-matrix.md); "
+        "[docs/interfaces.md](docs/interfaces.md) lists what talks to what; [docs/operations.md](docs/operations.md) "
+        "the failure modes; [docs/roadmap.md](docs/roadmap.md) the phased plan.",
         "",
         "## Phases",
         "",
@@ -533,9 +559,19 @@ def gitignore() -> str:
     ])
 
 
-def project_files(rec: Recommendation, source: str, cost_md: str | None = None) -> dict[str, str]:
-    """Every file of a new project, by path relative to the project directory."""
+def project_files(rec: Recommendation, source: str, cost_md: str | None = None,
+                  manifests: list[dict[str, Any]] | None = None) -> dict[str, str]:
+    """Every file of a new project, by path relative to the project directory.
+
+    `manifests` is the platform's render (for the interfaces and failure-mode pages); None renders
+    it here."""
+    from omgml.architect import failure_modes_markdown, roadmap_markdown
+    from omgml.interfaces import interfaces_markdown
+    from omgml.recommend.matrix_doc import decision_matrix_markdown
+
     spec = rec.platform
+    if manifests is None:
+        manifests = platform_render(rec).all_manifests()
     files = {
         SPEC_FILE: omgml_yaml(rec),
         "Pulumi.yaml": pulumi_yaml(spec),
@@ -545,6 +581,10 @@ def project_files(rec: Recommendation, source: str, cost_md: str | None = None) 
         files[f"stacks/Pulumi.{STACK_PREFIX}-{phase}.yaml"] = stack_config(spec, phase)
     files.update(adr_files(rec))
     files["docs/architecture.md"] = architecture_md(rec)
+    files["docs/decision-matrix.md"] = decision_matrix_markdown()
+    files["docs/interfaces.md"] = interfaces_markdown(spec.name, manifests)
+    files["docs/operations.md"] = failure_modes_markdown(rec, manifests)
+    files["docs/roadmap.md"] = roadmap_markdown(rec)
     files["README.md"] = readme_md(rec, source)
     files["requirements.txt"] = requirements_txt()
     files[".gitignore"] = gitignore()
@@ -575,29 +615,43 @@ def kind_config_yaml(spec: PlatformSpec) -> str:
     return header + _yaml(kind_config(spec))
 
 
-def cost_markdown_for(spec: PlatformSpec, budget_usd_month: float | None) -> str:
-    """docs/cost.md: the monthly estimate on aws, the cluster footprint on local (renders the platform)."""
-    from omgml.capacity import capacity_report, format_bytes, format_cpu
+def platform_render(rec: Recommendation) -> Any:
+    """The render the recommendation was priced from (aws), or a fresh one."""
+    if rec.render is not None:
+        return rec.render
     from omgml.synth.render import render_platform
 
-    render = render_platform(spec)
-    if spec.target == "aws":
-        from omgml.cost import cost_markdown, estimate_cost, load_prices
+    return render_platform(rec.platform)
 
-        estimate = estimate_cost(render.inventory(), load_prices(None), budget_usd_month,
-                                 tuple(p.phase for p in render.phases))
-        return "# Cost estimate\n\nRegenerate with `omgml cost .`.\n\n" + cost_markdown(estimate)
-    report = capacity_report(render, None)
+
+def cost_markdown_for(rec: Recommendation, render: Any = None) -> str:
+    """docs/cost.md: the recommendation's estimate on aws (the same total `omgml recommend` and `omgml
+    cost` print), the cluster footprint on local (from `render`, or a fresh one)."""
+    from omgml.capacity import capacity_report, format_bytes, format_cpu
+
+    spec = rec.platform
+    if spec.target == "aws":
+        from omgml.cost import cost_markdown, cost_table_markdown
+
+        if rec.cost is None:
+            raise ValueError("cost_markdown_for: an aws recommendation needs its cost (priced_recommendation)")
+        return "\n".join([
+            "# Cost estimate", "",
+            "List prices of this platform's render; `omgml cost .` prints the same from a fresh render. The seed "
+            "column is the example answer's monthly estimate per phase.", "",
+            cost_markdown(rec.cost).rstrip("\n"), "", "## Every line item", "", *cost_table_markdown(rec.cost), "",
+        ])
+    report = capacity_report(render if render is not None else platform_render(rec), None)
     lines = ["# Footprint", "",
              "This platform targets a local cluster, so it has no cloud bill; this is what it asks of the",
              "machine (requests of the long-running workloads; regenerate with `omgml check .`).", "",
              "| phase | CPU | memory | GPU | storage |", "|---|---|---|---|---|"]
-    for phase, t in report.per_phase().items():
-        lines.append(f"| {phase} | {format_cpu(t.cpu_m)} | {format_bytes(t.memory_b)} | {t.gpus} | "
-                     f"{format_bytes(t.storage_b)} |")
-    t = report.total
-    lines.append(f"| **total** | {format_cpu(t.cpu_m)} | {format_bytes(t.memory_b)} | {t.gpus} | "
-                 f"{format_bytes(t.storage_b)} |")
+    for phase, tot in report.per_phase().items():
+        lines.append(f"| {phase} | {format_cpu(tot.cpu_m)} | {format_bytes(tot.memory_b)} | {tot.gpus} | "
+                     f"{format_bytes(tot.storage_b)} |")
+    tot = report.total
+    lines.append(f"| **total** | {format_cpu(tot.cpu_m)} | {format_bytes(tot.memory_b)} | {tot.gpus} | "
+                 f"{format_bytes(tot.storage_b)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -30,8 +30,21 @@ def test_range_error_names_path_bound_and_value() -> None:
 
 def test_unknown_field_lists_the_allowed_ones() -> None:
     (msg,) = problems({"name": "x", "phases": {"foundation": {"kafak": {}}}})
-    assert msg.startswith("phases.foundation.kafak: unknown field; allowed here: ")
+    assert msg.startswith("phases.foundation.kafak: unknown field; did you mean 'kafka'? (allowed here: ")
     assert "kafka" in msg and "redis" in msg
+
+
+def test_inference_logging_without_kafka_is_an_error_not_a_dead_setting() -> None:
+    (msg,) = problems({"name": "x", "phases": {"foundation": {"kafka": {"enabled": False}},
+                                               "serving": {"inference_logging": True}}})
+    assert msg == ("phases.serving.inference_logging: true logs predictions to Kafka, but "
+                   "phases.foundation.kafka.enabled is false, so it would do nothing; enable Kafka or remove "
+                   "inference_logging")
+    # Unstated, it follows Kafka; stated false, it turns logging off where Kafka runs.
+    off = spec_from_dict({"name": "x", "phases": {"foundation": {"kafka": {"enabled": False}}}})
+    assert not off.logs_inferences()
+    assert spec_from_dict({"name": "x"}).logs_inferences()
+    assert not spec_from_dict({"name": "x", "phases": {"serving": {"inference_logging": False}}}).logs_inferences()
 
 
 def test_literal_error_lists_choices() -> None:

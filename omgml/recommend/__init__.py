@@ -1,6 +1,7 @@
 """The recommendation engine: requirements in, one explained Decision per area out.
 
-`recommend(requirements)` is pure and deterministic; `Recommendation.to_platform_spec()` is what
+`recommend(requirements)` is pure and deterministic; `priced_recommendation` adds the cost of
+its render on aws; `Recommendation.to_platform_spec()` is what
 `omgml init` writes into a project. The rules are documented in omgml.recommend.engine.
 """
 
@@ -14,6 +15,7 @@ from omgml.recommend.mapping import (
     platform_spec,
 )
 from omgml.recommend.model import AREAS, CHOICES, Alternative, Decision, Recommendation
+from omgml.recommend.pricing import priced_recommendation
 
 __all__ = [
     "AREAS",
@@ -27,5 +29,6 @@ __all__ = [
     "deployable",
     "phase_components",
     "platform_spec",
+    "priced_recommendation",
     "recommend",
 ]

@@ -1,6 +1,7 @@
 """recommend(requirements) -> Recommendation: pure, deterministic, every choice explained.
 
-The original decision matrix is law for its own switches (see switches.py for how the richer
+The decision matrix (docs/decision-matrix.md, written from this module's tables by
+omgml.recommend.matrix_doc) is law for its own switches (see switches.py for how the richer
 fields turn switches on):
 
 - framework: research_heavy → pytorch, else production_scale → tensorflow, else cutting_edge → jax;
@@ -9,21 +10,27 @@ fields turn switches on):
 - feature_store: real_time → feast-redis, else batch_only → delta-lake.
 
 Where the matrix leaves an area undecided, documented defaults decide:
-- framework: the first deep-learning framework in models.frameworks; else pytorch when pytorch_only
+- framework: the first deep-learning framework in models.frameworks; else `classical` when every
+  stated framework is a classical one (xgboost, lightgbm, sklearn); else pytorch when pytorch_only
   is on; else tensorflow when the server is TF Serving (the only framework it serves); else pytorch;
 - feature_store: feast-redis (online and offline features, and deployable).
+
+Whether a model server runs at all comes first (`serving_mode`): serving.mode when stated; else
+batch scoring (no server) when the data is batch only and nothing is real-time, unless the team set
+a serving switch of the matrix as a flag (flags.multi_model or flags.pytorch_only), in which case
+the matrix's server stands.
 
 Stated facts refine the matrix where it would be wrong for them, naming the driver:
 - framework: a matrix choice that models.frameworks does not list gives way to the first listed one;
 - serving: a single TensorFlow model (models.count: 1, models.frameworks: [tensorflow]) needs
-  neither Triton nor TorchServe → tf-serving; a server that cannot serve a stated framework (TF Serving: TensorFlow only;
-  TorchServe: PyTorch only) → triton; TorchServe under pci-dss/soc2/hipaa → triton (TorchServe gets
-  no security patches upstream any more).
+  neither Triton nor TorchServe → tf-serving; a server that cannot serve a stated framework (TF
+  Serving: TensorFlow only; TorchServe: PyTorch only) → triton; TorchServe under pci-dss/soc2/hipaa
+  → triton (TorchServe gets no security patches upstream any more).
 
-The other areas: streaming (kafka for data.streaming or flags.real_time), experiment tracking
-(mlflow), monitoring (prometheus), drift (evidently), gpu_pools (training.gpu / serving.gpu) and
-high_availability (availability and target: aws 99.0 → single, 99.9 → multi-replica,
-99.95/99.99 → multi-az; local → single, saying so when more was asked).
+Sizing (omgml.recommend.sizing), availability (omgml.recommend.availability) and store placement
+(omgml.aws_placement) turn the stated load, availability and compliance into replicas, zones and
+managed services, each with its arithmetic. The cost of the result is the render's
+(omgml.recommend.pricing), which may move convenience-managed stores in-cluster for the budget.
 """
 
 from __future__ import annotations
@@ -31,13 +38,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from omgml.recommend.cost import CostEstimate, estimate_aws_monthly
-from omgml.recommend.mapping import phase_components, platform_spec, s3_blocked_by_delta
+from omgml.aws_placement import SERVICES, Placement, service_placements
+from omgml.recommend import sizing
+from omgml.recommend.availability import Slo, Tier, achievable_slo, downtime_minutes, ha_tier
+from omgml.recommend.controls import compliance_controls
+from omgml.recommend.mapping import NO_SERVER, Plan, phase_components, platform_spec, s3_blocked_by_delta
 from omgml.recommend.model import AREAS, CHOICES, Alternative, Decision, Recommendation
 from omgml.recommend.switches import Switches, effective_switches
 from omgml.spec import PlatformSpec
-from omgml.spec.requirements import Requirements
+from omgml.spec.requirements import CLASSICAL, Requirements
 
+MATRIX = "decision matrix"
+# How rationales cite the matrix: by name, with the page that shows it.
+MATRIX_REF = "decision matrix, docs/decision-matrix.md"
 DEEP_LEARNING = ("pytorch", "tensorflow", "jax")
 FRAMEWORK_MATRIX: tuple[tuple[str, str], ...] = (
     ("research_heavy", "pytorch"),
@@ -46,16 +59,17 @@ FRAMEWORK_MATRIX: tuple[tuple[str, str], ...] = (
 )
 FRAMEWORK_WHY: dict[str, str] = {
     "research_heavy": "research-heavy work goes to PyTorch, the framework most research code and "
-                      "pretrained models are published in (original matrix)",
+                      f"pretrained models are published in ({MATRIX_REF})",
     "production_scale": "production scale goes to TensorFlow, with its SavedModel format and "
-                        "TF Serving path (original matrix)",
+                        f"TF Serving path ({MATRIX_REF})",
     "cutting_edge": "cutting-edge work goes to JAX, with composable transformations (jit, grad, vmap) "
-                    "that scale across accelerators (original matrix)",
+                    f"that scale across accelerators ({MATRIX_REF})",
 }
 # What each server can load. Triton: PyTorch (LibTorch), TensorFlow, ONNX Runtime, tree models
-# (FIL backend) and anything else through its Python backend.
+# (FIL backend: XGBoost, LightGBM, scikit-learn forests as Treelite checkpoints) and anything
+# else through ONNX or its Python backend.
 SERVES: dict[str, frozenset[str]] = {
-    "triton": frozenset({"pytorch", "tensorflow", "jax", "onnx", "xgboost", "sklearn"}),
+    "triton": frozenset({"pytorch", "tensorflow", "jax", "onnx", "xgboost", "lightgbm", "sklearn", "classical"}),
     "torchserve": frozenset({"pytorch"}),
     "tf-serving": frozenset({"tensorflow"}),
 }
@@ -63,6 +77,17 @@ TORCHSERVE_STATUS = (
     "TorchServe is in limited maintenance upstream (pytorch/serve: no planned updates, bug fixes or "
     "security patches)"
 )
+# How each classical framework's models sit in Triton's model repository (FIL backend docs:
+# model_type and the default file name of version 1).
+FIL_LAYOUT: dict[str, str] = {
+    "xgboost": "`<model>/1/xgboost.json` with config.pbtxt `backend: \"fil\"` and parameter model_type "
+               "\"xgboost_json\" (or xgboost.ubj / \"xgboost_ubj\")",
+    "lightgbm": "`<model>/1/model.txt` with `backend: \"fil\"` and model_type \"lightgbm\"",
+    "sklearn": "forests and gradient boosting: convert the pickle to a Treelite checkpoint "
+               "(`<model>/1/checkpoint.tl`, model_type \"treelite_checkpoint\", FIL's convert_sklearn script); "
+               "other estimators: export to ONNX (skl2onnx) as `<model>/1/model.onnx` with "
+               "`backend: \"onnxruntime\"`",
+}
 
 Notes = list[tuple[str, str]]
 
@@ -95,6 +120,28 @@ def _drivers(*groups: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def classical_only(req: Requirements) -> bool:
+    fw = req.models.frameworks
+    return bool(fw) and all(f in CLASSICAL for f in fw)
+
+
+# --- serving mode: is there a model server at all? -----------------------------------------------
+def serving_mode(req: Requirements, sw: Switches) -> tuple[str, tuple[str, ...], str]:
+    """(real-time | batch | none, drivers, why)."""
+    if req.serving.mode is not None:
+        return req.serving.mode, ("serving.mode",), f"serving.mode {req.serving.mode} is stated"
+    server_flags = [f for f in ("multi_model", "pytorch_only") if f in req.flags]
+    if "batch_only" in sw and "real_time" not in sw:
+        if server_flags:
+            return "real-time", tuple(f"flags.{f}" for f in server_flags), (
+                f"{_by(req, sw, 'batch_only')} makes scoring batch, but flags.{server_flags[0]} asks the "
+                f"{MATRIX} for a model server, which it keeps (serving.mode: batch removes it)")
+        return "batch", sw["batch_only"], (
+            f"{_by(req, sw, 'batch_only')} and nothing is real-time (no latency target at or under 1000 ms, "
+            "no stream, no flags.real_time): scores are computed in bulk, nobody waits for one")
+    return "real-time", (), "predictions are served on request (serving.mode real-time by default)"
+
+
 # --- framework -------------------------------------------------------------------------------
 def _framework(req: Requirements, sw: Switches, serving: Decision) -> Decision:
     stated = [f for f in req.models.frameworks if f in DEEP_LEARNING]
@@ -107,7 +154,11 @@ def _framework(req: Requirements, sw: Switches, serving: Decision) -> Decision:
         if choice in stated:
             rationale += " models.frameworks lists it too."
             drivers = _drivers(drivers, ("models.frameworks",))
-        precedence = f"{flag} comes first in the original matrix"
+        elif classical_only(req):
+            rationale += (f" models.frameworks lists only {_join(req.models.frameworks)}; the flag asks for "
+                          "deep learning next to them.")
+            drivers = _drivers(drivers, ("models.frameworks",))
+        precedence = f"{flag} comes first in the {MATRIX}"
     elif stated:
         choice = stated[0]
         rationale = (f"models.frameworks lists {_join(req.models.frameworks)}; {choice} is the first "
@@ -118,6 +169,14 @@ def _framework(req: Requirements, sw: Switches, serving: Decision) -> Decision:
                           "for the models the team has.")
             drivers = _drivers(drivers, sw[matrix[0]])
         precedence = "models.frameworks states the team's frameworks"
+    elif classical_only(req):
+        choice = "classical"
+        rationale = (f"models.frameworks lists only {_join(req.models.frameworks)}: gradient-boosted trees and "
+                     "scikit-learn estimators, no deep learning. No deep-learning framework is installed or "
+                     "assumed; pipelines train with those libraries and export each model to a format the "
+                     "server loads natively.")
+        drivers = ("models.frameworks",)
+        precedence = "models.frameworks lists only classical frameworks"
     elif "pytorch_only" in sw:
         choice = "pytorch"
         rationale = (f"{_by(req, sw, 'pytorch_only')}: no framework switch is set and the team works in "
@@ -132,8 +191,10 @@ def _framework(req: Requirements, sw: Switches, serving: Decision) -> Decision:
         precedence = "the model server is TF Serving"
     else:
         choice = "pytorch"
-        rationale = ("No framework switch is set and no deep-learning framework is stated; PyTorch is the "
-                     f"documented default (the widest model ecosystem, and {serving.choice} serves it).")
+        server = (f"and {serving.choice} serves it" if serving.choice not in NO_SERVER
+                  else "and batch pipelines load it from MLflow")
+        rationale = ("No framework switch is set and no framework is stated; PyTorch is the documented "
+                     f"default (the widest model ecosystem, {server}).")
         drivers = ()
         precedence = "PyTorch is the default"
     trigger = {"pytorch": "research_heavy", "tensorflow": "production_scale", "jax": "cutting_edge"}
@@ -141,33 +202,39 @@ def _framework(req: Requirements, sw: Switches, serving: Decision) -> Decision:
     for alt in CHOICES["framework"]:
         if alt == choice:
             continue
-        if trigger[alt] in sw:
+        if alt == "classical":
+            why = ("for teams whose models.frameworks are only xgboost, lightgbm or sklearn"
+                   + (f"; here {precedence}" if choice != "classical" else ""))
+        elif trigger[alt] in sw:
             why = f"flags.{trigger[alt]} is set, but {precedence}"
         else:
-            why = f"the matrix picks it for {trigger[alt]}, which is not set"
+            why = f"the {MATRIX} picks it for {trigger[alt]}, which is not set"
             if stated:
                 why += f", and models.frameworks does not {'start with' if alt in stated else 'list'} it"
+            elif classical_only(req):
+                why += ", and models.frameworks lists no deep-learning framework"
         alternatives.append(Alternative(alt, why))
     return Decision("framework", choice, rationale, drivers, tuple(alternatives))
 
 
 # --- serving ---------------------------------------------------------------------------------
-def _serving(req: Requirements, sw: Switches) -> Decision:
+def _matrix_server(req: Requirements, sw: Switches) -> tuple[str, tuple[str, ...], str, str]:
+    """The server the matrix and the refinements pick: (choice, drivers, rationale, why not Triton)."""
     if "multi_model" in sw:
         choice, drivers = "triton", sw["multi_model"]
         rationale = (f"{_by(req, sw, 'multi_model')}: several models → Triton, which serves many models and "
-                     "frameworks from one model repository (original matrix).")
+                     f"frameworks from one model repository ({MATRIX_REF}).")
     elif "pytorch_only" in sw:
         choice, drivers = "torchserve", sw["pytorch_only"]
-        rationale = f"{_by(req, sw, 'pytorch_only')}: PyTorch only → TorchServe (original matrix)."
+        rationale = f"{_by(req, sw, 'pytorch_only')}: PyTorch only → TorchServe ({MATRIX_REF})."
     else:
         choice, drivers = "tf-serving", ()
-        rationale = "Neither multi_model nor pytorch_only applies, so the original matrix picks TF Serving."
+        rationale = f"Neither multi_model nor pytorch_only applies, so the {MATRIX} picks TF Serving."
     frameworks = req.models.frameworks
-    stated = req.models.model_fields_set
     why_not_triton = ("serves many models and frameworks from one repository, more to operate than "
                       "needed when multi_model is not set")
-    if choice != "tf-serving" and "count" in stated and req.models.count == 1 and frameworks == ["tensorflow"]:
+    if choice != "tf-serving" and req.stated("models.count") and req.models.count == 1 \
+            and frameworks == ["tensorflow"]:
         matrix_flag = "multi_model" if choice == "triton" else "pytorch_only"
         rationale = ("models.count 1 and models.frameworks [tensorflow]: a single TensorFlow model needs "
                      f"nothing more than TF Serving, which serves it with the least to operate "
@@ -179,8 +246,8 @@ def _serving(req: Requirements, sw: Switches) -> Decision:
     if unserved:
         drivers = _drivers(("models.frameworks",), drivers)
         rationale = (f"models.frameworks includes {_join(unserved)}, which {choice} cannot serve; Triton "
-                     "serves them (PyTorch and TensorFlow backends, ONNX Runtime, FIL for tree models, "
-                     f"Python for the rest). The matrix alone would pick {choice}.")
+                     "serves them (PyTorch and TensorFlow backends, ONNX Runtime, FIL for tree models). "
+                     f"The matrix alone would pick {choice}.")
         choice = "triton"
     regulated = req.regulated()
     if choice == "torchserve" and regulated:
@@ -189,23 +256,58 @@ def _serving(req: Requirements, sw: Switches) -> Decision:
                      f"Triton serves PyTorch through its PyTorch backend ({_by(req, sw, 'pytorch_only')} would "
                      "pick TorchServe).")
         choice = "triton"
+    return choice, drivers, rationale, why_not_triton
+
+
+def _serving(req: Requirements, sw: Switches, mode: tuple[str, tuple[str, ...], str],
+             size: sizing.ServingSize | None) -> Decision:
+    kind, mode_drivers, mode_why = mode
+    server, drivers, rationale, why_not_triton = _matrix_server(req, sw)
+    if kind != "real-time":
+        if kind == "batch":
+            text = (f"{mode_why}. Batch scoring runs as pipeline steps of the orchestrator: each step loads "
+                    "the model version from MLflow's registry, scores a day's data from the object store and "
+                    "writes the scores back; drift jobs compare them with the reference set. No model server "
+                    "is deployed (phases.serving.server.enabled: false).")
+        else:
+            text = (f"{mode_why}: nothing is scored on this platform. Models are trained, tracked and registered "
+                    "in MLflow; no model server and no drift job is deployed.")
+        alternatives = [Alternative(server, f"the {MATRIX}'s server for these models, for real-time scoring; "
+                                    f"{mode_why}. Set serving.mode: real-time to deploy it")]
+        other = "none" if kind == "batch" else "batch"
+        alternatives.append(Alternative(other, "scores in bulk through pipelines" if other == "batch"
+                                        else "for platforms that score nothing"))
+        alternatives += [Alternative(a, "a real-time server; " + mode_why) for a in CHOICES["serving"]
+                         if a not in (kind, server, other)]
+        return Decision("serving", kind, text, _drivers(mode_drivers, drivers), tuple(alternatives))
+    if mode_drivers:
+        rationale += f" {mode_why[0].upper()}{mode_why[1:]}."
+        drivers = _drivers(drivers, mode_drivers)
+    if size is not None:
+        # Hardware, not the server: serving.peak_rps drives the gpu_pools decision, not this one.
+        rationale += f" {size.hardware_reason}"
+    frameworks = req.models.frameworks
     alternatives = []
     for alt in CHOICES["serving"]:
-        if alt == choice:
+        if alt == server:
             continue
         if alt == "triton":
             why = why_not_triton
         elif alt == "torchserve":
             why = f"serves PyTorch only, and {TORCHSERVE_STATUS}"
             if "pytorch_only" in sw and "multi_model" in sw:
-                why += "; pytorch_only is set, but multi_model comes first in the original matrix"
-        else:
+                why += f"; pytorch_only is set, but multi_model comes first in the {MATRIX}"
+        elif alt == "tf-serving":
             why = "serves TensorFlow SavedModels only"
             others = [f for f in frameworks if f != "tensorflow"]
             if others:
                 why += f"; models.frameworks includes {_join(others)}"
+        elif alt == "batch":
+            why = "scores in bulk through pipelines, for batch-only needs; here predictions are served on request"
+        else:
+            why = "for platforms that score nothing; here predictions are served on request"
         alternatives.append(Alternative(alt, why))
-    return Decision("serving", choice, rationale, drivers, tuple(alternatives))
+    return Decision("serving", server, rationale, drivers, tuple(alternatives))
 
 
 # --- orchestration ---------------------------------------------------------------------------
@@ -214,28 +316,28 @@ def _orchestration(req: Requirements, sw: Switches) -> Decision:
     if "kubernetes_native" in sw:
         choice, drivers = "kubeflow", sw["kubernetes_native"]
         rationale = (f"{_by(req, sw, 'kubernetes_native')}: Kubernetes-native → Kubeflow Pipelines, which runs "
-                     "every step as a pod on the platform's cluster (original matrix).")
+                     f"every step as a pod on the platform's cluster ({MATRIX_REF}).")
         if existing == "kubeflow":
             rationale += " The team already runs Kubeflow."
     elif "existing_airflow" in sw:
         choice, drivers = "airflow", sw["existing_airflow"]
         rationale = (f"{_by(req, sw, 'existing_airflow')}: keep the team's Airflow and track its runs in MLflow "
-                     "(original matrix). omgml deploys no second Airflow; it hands the existing one the "
+                     f"({MATRIX_REF}). omgml deploys no second Airflow; it hands the existing one the "
                      "platform's connections (the airflow-connections bundle).")
     else:
         choice, drivers = "prefect", ()
-        rationale = ("Neither kubernetes_native nor existing_airflow applies, so the original matrix picks "
+        rationale = (f"Neither kubernetes_native nor existing_airflow applies, so the {MATRIX} picks "
                      "Prefect (Python-native flows, light to operate).")
         if existing == "prefect":
             drivers = ("orchestration.existing",)
             rationale += " The team already runs Prefect."
     why = {
-        "kubeflow": "the matrix picks it for kubernetes_native, which is not set",
-        "airflow": ("flags.existing_airflow is set, but kubernetes_native comes first in the original matrix"
+        "kubeflow": f"the {MATRIX} picks it for kubernetes_native, which is not set",
+        "airflow": (f"flags.existing_airflow is set, but kubernetes_native comes first in the {MATRIX}"
                     if "existing_airflow" in sw else
-                    "the matrix picks it to keep an existing Airflow, and existing_airflow is not set; "
+                    f"the {MATRIX} picks it to keep an existing Airflow, and existing_airflow is not set; "
                     "phases.training.airflow.enabled: true deploys a managed one anyway"),
-        "prefect": f"the matrix's fallback when nothing else applies; here {choice} applies",
+        "prefect": f"the {MATRIX}'s fallback when nothing else applies; here {choice} applies",
     }
     alternatives = tuple(Alternative(a, why[a]) for a in CHOICES["orchestration"] if a != choice)
     return Decision("orchestration", choice, rationale, drivers, alternatives)
@@ -246,20 +348,20 @@ def _feature_store(req: Requirements, sw: Switches) -> Decision:
     if "real_time" in sw:
         choice, drivers = "feast-redis", sw["real_time"]
         rationale = (f"{_by(req, sw, 'real_time')}: real-time → Feast with a Redis online store, which serves "
-                     "features in milliseconds while a request waits (original matrix).")
-        why_delta = ("batch_only is set, but real_time comes first in the original matrix: request-time "
+                     f"features in milliseconds while a request waits ({MATRIX_REF}).")
+        why_delta = (f"batch_only is set, but real_time comes first in the {MATRIX}: request-time "
                      "features need an online store" if "batch_only" in sw else
-                     "the matrix picks it for batch_only, which is not set")
+                     f"the {MATRIX} picks it for batch_only, which is not set")
     elif "batch_only" in sw:
         choice, drivers = "delta-lake", sw["batch_only"]
         rationale = (f"{_by(req, sw, 'batch_only')}: batch only → Delta Lake tables on the object store; nothing "
-                     "looks features up while a request waits (original matrix).")
+                     f"looks features up while a request waits ({MATRIX_REF}).")
         why_delta = ""
     else:
         choice, drivers = "feast-redis", ()
         rationale = ("Neither real_time nor batch_only applies; Feast with Redis is the documented default: "
                      "it serves online features and keeps the offline history on the object store.")
-        why_delta = "the matrix picks it for batch_only, which is not set"
+        why_delta = f"the {MATRIX} picks it for batch_only, which is not set"
     if choice == "feast-redis":
         alternatives = (Alternative("delta-lake", why_delta),)
     else:
@@ -294,7 +396,7 @@ def _experiment_tracking(sw: Switches) -> Decision:
                  "artifacts on the object store, registered models for the server to load.")
     if "existing_airflow" in sw:
         drivers = sw["existing_airflow"]
-        rationale += " The original matrix pairs the existing Airflow with MLflow."
+        rationale += f" The {MATRIX} pairs the existing Airflow with MLflow."
     return Decision("experiment_tracking", "mlflow", rationale, drivers, (
         Alternative("weights-and-biases", "a hosted service: run data leaves the platform and omgml cannot "
                                           "provision it"),
@@ -313,7 +415,13 @@ def _monitoring(profile: str) -> Decision:
     ))
 
 
-def _drift() -> Decision:
+def _drift(serving: str) -> Decision:
+    if serving == "none":
+        return Decision("drift", "evidently", (
+            "Nothing is scored on this platform, so there is no prediction data to watch: Evidently is the "
+            "drift tool once scoring starts, and no drift job is deployed now (phases.serving.evidently.enabled: "
+            "false)."), ("serving.mode",), (
+            Alternative("custom-statistics-job", "every team would rewrite the same tests and reports"),))
     rationale = ("Evidently compares a reference and a current dataset on a schedule and pushes the drift "
                  "score to Prometheus through the Pushgateway, so the drift alert fires from real numbers.")
     return Decision("drift", "evidently", rationale, (), (
@@ -322,20 +430,24 @@ def _drift() -> Decision:
     ))
 
 
-# --- GPU pools and availability -----------------------------------------------------------------
-def _gpu_pools(req: Requirements) -> Decision:
-    train, serve = req.training.gpu, req.serving.gpu
+# --- GPU pools, availability, data stores ------------------------------------------------------
+def _gpu_pools(req: Requirements, size: sizing.ServingSize | None, pool: sizing.TrainingPoolShape | None
+               ) -> Decision:
+    train, serve = req.training.gpu, bool(size is not None and size.gpu)
     choice = {(False, False): "none", (True, False): "training", (False, True): "inference",
               (True, True): "both"}[(train, serve)]
-    drivers = tuple(d for d, on in (("training.gpu", train), ("training.max_gpus", train),
-                                    ("serving.gpu", serve)) if on)
-    parts = []
-    if train:
-        parts.append(f"training.gpu with training.max_gpus {req.training.max_gpus}: a training pool that "
-                     "scales to zero between runs, on spot capacity")
+    drivers = tuple(d for d, on in (("training.gpu", train), ("training.max_gpus", train)) if on)
     if serve:
-        parts.append("serving.gpu: an inference pool that keeps nodes for the model server")
-    rationale = ("; ".join(parts) + ".") if parts else "Neither training.gpu nor serving.gpu is set: CPU nodes only."
+        drivers += ("serving.gpu",) if req.stated("serving.gpu") else ("serving.peak_rps",)
+    parts = []
+    if train and pool is not None:
+        parts.append(f"training.gpu with training.max_gpus {req.training.max_gpus}: a training pool of "
+                     f"{pool.nodes} × {pool.instance} ({pool.gpus_per_node} GPU each) that scales to zero between "
+                     f"runs, on spot capacity, busy training.gpu_hours_per_month {req.training.gpu_hours_per_month:g} h")
+    if serve and size is not None:
+        parts.append(f"an inference pool of {size.replicas} to {size.max_replicas} × {sizing.INFERENCE_INSTANCE} "
+                     f"for the model server ({size.hardware_reason[0].lower()}{size.hardware_reason[1:].rstrip('.')})")
+    rationale = ("; ".join(parts) + ".") if parts else "Neither training.gpu nor GPU serving is needed: CPU nodes only."
     if parts and req.target == "local":
         rationale += (" Locally a pool is a kind worker labelled and tainted like a GPU node; without a local "
                       "GPU, GPU workloads run on its CPU.")
@@ -347,44 +459,48 @@ def _gpu_pools(req: Requirements) -> Decision:
     return Decision("gpu_pools", choice, rationale, drivers, alternatives)
 
 
-def _high_availability(req: Requirements) -> Decision:
+def _high_availability(req: Requirements, tier: Tier, slo: Slo) -> Decision:
+    choice = tier.choice
+    rationale = tier.why
+    if tier.choice == "multi-az":
+        rationale += (" Two or more replicas of the model server, MLflow and Feast spread over nodes in every "
+                      "zone, PodDisruptionBudgets on each, and stores that survive a zone (see data_stores).")
+    if slo.achievable is not None:
+        rationale += f" Achievable: {slo.arithmetic()}."
     a = req.availability
-    if req.target == "local":
-        choice = "single"
-        rationale = ("target local: one machine runs the whole platform, so replicas cannot add availability; "
-                     "single replicas keep it inside the laptop budget.")
-        if a != "99.0":
-            rationale += f" availability {a} cannot be met locally."
-        drivers: tuple[str, ...] = ("target", "availability")
-    else:
-        choice = {"99.0": "single", "99.9": "multi-replica"}.get(a, "multi-az")
-        drivers = ("availability", "target")
-        rationale = {
-            "single": "availability 99.0 on aws: single replicas; a failed node means a short outage while "
-                      "Kubernetes reschedules.",
-            "multi-replica": "availability 99.9 on aws: two replicas of the model server, MLflow and Feast and "
-                             "three Kafka brokers, so one failed node is not an outage.",
-            "multi-az": f"availability {a} on aws must survive a zone outage: three availability zones, two "
-                        "replicas of the model server, MLflow and Feast, and Postgres, Redis, Kafka and the "
-                        "object store on AWS managed services (RDS Multi-AZ, ElastiCache, MSK, S3) that "
-                        "replicate across zones (S3 unless Delta Lake features keep the object store "
-                        "in-cluster, see warnings); workloads reach S3 through their own IRSA roles, no keys.",
-        }[choice]
     if req.target == "local":
         why = {"multi-replica": "target local runs on one machine, where replicas cannot add availability",
                "multi-az": "target local has one machine and no zones"}
     else:
         why = {
-            "single": f"availability {a} needs more than one replica",
+            "single": f"availability {a} needs more than one replica" if choice != "single" else "",
             "multi-replica": (f"for availability 99.9; {a} is asked for" if choice == "single" else
-                              f"replicas in one zone do not survive a zone outage, which availability {a} must"),
-            "multi-az": f"for availability 99.95 and above; {a} is asked for",
+                              "replicas in one or two zones do not survive a zone outage, which this platform "
+                              "must"),
+            "multi-az": f"for availability 99.95 and above, or regulated real-time scoring; {a} is asked for",
         }
     alternatives = tuple(Alternative(x, why[x]) for x in CHOICES["high_availability"] if x != choice)
-    return Decision("high_availability", choice, rationale, drivers, alternatives)
+    return Decision("high_availability", choice, rationale, tier.drivers, alternatives)
 
 
-# --- warnings, controls, cost ------------------------------------------------------------------
+def _data_stores(req: Requirements, placements: dict[str, Placement], used: dict[str, bool]) -> Decision:
+    rows = [p for s, p in placements.items() if used[s]]
+    managed = [p for p in rows if p.managed]
+    choice = "managed" if rows and len(managed) == len(rows) else "in-cluster" if not managed else "mixed"
+    rationale = "; ".join(f"{p.service}: {p.runs_as}, because {p.rationale}" for p in rows) + "."
+    drivers = ["target"]
+    if req.target == "aws":
+        drivers += ["availability"] + (["profile"] if req.profile is not None else [])
+        drivers += (["compliance"] if req.regulated() else []) + (["in_cluster"] if req.in_cluster else [])
+    why = {"in-cluster": "every store as a StatefulSet on EBS: one zone per volume, backups by hand",
+           "managed": "every store as an AWS managed service: billed by the hour even where an in-cluster twin "
+                      "fits the system nodes",
+           "mixed": "each store placed by its own reason (see above)"}
+    alternatives = tuple(Alternative(x, why[x]) for x in CHOICES["data_stores"] if x != choice)
+    return Decision("data_stores", choice, rationale, tuple(drivers), alternatives)
+
+
+# --- warnings ------------------------------------------------------------------------------------
 def _conflicts(req: Requirements) -> list[str]:
     """Flags that contradict stated facts (the facts win where they refine a decision)."""
     out = []
@@ -393,8 +509,7 @@ def _conflicts(req: Requirements) -> list[str]:
     if "pytorch_only" in flags and fw and fw != ["pytorch"]:
         out.append(f"flags.pytorch_only contradicts models.frameworks {fw}; the stated frameworks win where "
                    "they refine a decision")
-    if "multi_model" in flags and "count" in req.models.model_fields_set and req.models.count == 1 \
-            and len(fw) <= 1:
+    if "multi_model" in flags and req.stated("models.count") and req.models.count == 1 and len(fw) <= 1:
         out.append("flags.multi_model contradicts models.count 1; the stated count wins where it refines "
                    "a decision")
     if "batch_only" in flags and req.data.streaming:
@@ -404,6 +519,29 @@ def _conflicts(req: Requirements) -> list[str]:
     return out
 
 
+def _idle_settings(req: Requirements, mode: str, spec: PlatformSpec) -> Notes:
+    """Stated settings that would change nothing, each with the fix."""
+    notes: Notes = []
+    if mode != "real-time":
+        for path in ("serving.latency_p99_ms", "serving.peak_rps", "serving.gpu"):
+            if req.stated(path):
+                notes.append(("settings", f"{path} does nothing with serving.mode {mode} (no model server); "
+                                          "remove it, or set serving.mode: real-time"))
+    if req.target == "local" and req.budget_usd_month is not None:
+        notes.append(("settings", "budget_usd_month is checked on target aws only (a local cluster has no bill); "
+                                  "remove it, or use --target aws to see the estimate against it"))
+    if req.target == "local" and req.in_cluster:
+        notes.append(("settings", "in_cluster does nothing on target local (every store runs in the cluster "
+                                  "there); remove it"))
+    if req.stated("training.gpu_hours_per_month") and not req.training.gpu:
+        notes.append(("settings", "training.gpu_hours_per_month prices the training GPU pool, and training.gpu is "
+                                  "false; remove it or set training.gpu: true"))
+    if req.data.online_features_gb is not None and not spec.phases.foundation.redis.enabled:
+        notes.append(("settings", "data.online_features_gb sizes the Redis online store, which this platform "
+                                  "does not have (batch-only features); remove it"))
+    return notes
+
+
 def _choice_warnings(req: Requirements, d: dict[str, Decision]) -> Notes:
     notes: Notes = []
     serving, framework = d["serving"].choice, d["framework"].choice
@@ -411,7 +549,7 @@ def _choice_warnings(req: Requirements, d: dict[str, Decision]) -> Notes:
         notes.append(("serving", (
             f"serving: {TORCHSERVE_STATUS}; Triton's PyTorch backend is the maintained alternative (state a "
             "second model or framework, or add flags: [multi_model], to get it).")))
-    if framework not in SERVES[serving]:
+    if serving not in NO_SERVER and framework not in SERVES[serving]:
         notes.append(("serving", (
             f"serving: {serving} cannot load {framework} models (the framework decision); export them to a "
             "format it serves, or state models.frameworks so the engine picks a server for them.")))
@@ -431,59 +569,47 @@ def _choice_warnings(req: Requirements, d: dict[str, Decision]) -> Notes:
     return notes
 
 
-def compliance_controls(req: Requirements) -> tuple[list[str], Notes]:
-    """(controls the platform applies or leaves to the team, warnings) for the stated regimes."""
-    controls: list[str] = []
-    notes: Notes = []
-    regulated = req.regulated()
-    if regulated:
-        regimes = _join(regulated)
-        controls += [
-            f"encryption at rest ({regimes}): aws.audit_logging: true asks the AWS target to encrypt every "
-            "volume, bucket and managed store with KMS",
-            f"audit logging ({regimes}): aws.audit_logging: true turns on the EKS control-plane audit log",
-            f"network policies ({regimes}): every platform namespace gets a default-deny NetworkPolicy with "
-            "explicit allows; they hold only where the cluster's network plugin enforces NetworkPolicy",
-            f"no public endpoints ({regimes}): the platform creates no Ingress and no LoadBalancer Service; "
-            "reach it through kubectl port-forward or a private load balancer you add",
-            f"closed pipeline steps ({regimes}): phases.training.kubeflow.allow_external_egress: false and "
-            "step_pod_security: restricted, so steps run as non-root and cannot reach the internet (bake "
-            "their dependencies into the step images)",
-        ]
-        if "hipaa" in regulated:
-            controls.append("hipaa: sign AWS's Business Associate Addendum before protected health information "
-                            "reaches the platform")
-        if req.target == "local":
-            notes.append(("compliance", (
-                f"compliance: {regimes} cannot be met on target local: a kind cluster has no encryption at rest "
-                "and no audit log. Use it to try the platform, never for regulated data; use target aws.")))
-    if "gdpr" in req.compliance:
-        controls.append("gdpr: personal data stays in aws.region (us-east-1 unless changed in omgml.yaml); "
-                        "choose an EU region if your data-processing agreement requires it")
-    return controls, notes
-
-
-def _budget(req: Requirements, cost: CostEstimate | None) -> Notes:
-    if cost is None or req.budget_usd_month is None or cost.total <= req.budget_usd_month:
+def _slo_gap(req: Requirements, slo: Slo) -> Notes:
+    if slo.achievable is None or slo.gap <= 0:
         return []
-    drivers = "; ".join(f"{line.item} ~${line.usd_month:,.0f} ({line.note})" for line in cost.biggest())
-    return [("budget", (
-        f"budget: the platform is estimated at ~${cost.total:,.0f}/month on AWS, over budget_usd_month "
-        f"${req.budget_usd_month:,.0f}. Biggest cost drivers: {drivers}. A rough estimate; lower "
-        "training.max_gpus, drop serving.gpu or lower availability, or raise the budget."))]
+    allowed = downtime_minutes(slo.asked)
+    reached = downtime_minutes(slo.achievable)
+    return [("high_availability", (
+        f"high_availability: availability {req.availability} is asked, the design reaches {slo.achievable:g} % on "
+        f"{slo.path}, bounded by {slo.bound_by}: about {reached:.0f} minutes of downtime a month where "
+        f"{allowed:.0f} are allowed. Close the gap at the bound (a managed, multi-zone service or more replicas), "
+        "or state the availability the design reaches."))]
 
 
-def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes) -> tuple[str, ...]:
+def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes, req: Requirements,
+                  size: sizing.ServingSize | None) -> tuple[str, ...]:
     f, s = spec.phases.foundation, spec.phases.serving
     area, choice = decision.area, decision.choice
     out: list[str] = []
     if area == "framework":
-        out.append(f"Training code and pipelines use {choice}; the model server ({s.server.kind}) loads its "
-                   "exported models.")
+        if s.server.enabled:
+            out.append(f"Training code and pipelines use {choice if choice != 'classical' else _join(req.models.frameworks)}; "
+                       f"the model server ({s.server.kind}) loads the exported models.")
+        else:
+            out.append("Training code and pipelines use "
+                       f"{choice if choice != 'classical' else _join(req.models.frameworks)}; models are registered "
+                       "in MLflow.")
     elif area == "serving":
-        where = f", on GPU pool {s.server.gpu_pool}" if s.server.gpu else ", on CPU"
-        out.append(f"phases.serving.server: {s.server.kind}, {s.server.replicas} to {s.server.max_replicas} "
-                   f"replicas (autoscaled){where}; models come from the model repository on the object store.")
+        if s.server.enabled:
+            where = f", on GPU pool {s.server.gpu_pool}" if s.server.gpu else ", on CPU"
+            out.append(f"phases.serving.server: {s.server.kind}, {s.server.replicas} to {s.server.max_replicas} "
+                       f"replicas (autoscaled){where}; models come from the model repository on the object store.")
+            classical = [fw for fw in req.models.frameworks if fw in FIL_LAYOUT]
+            if s.server.kind == "triton" and classical:
+                out.append("Tree models are served by Triton's FIL backend (in the tritonserver image): "
+                           + "; ".join(f"{fw}: {FIL_LAYOUT[fw]}" for fw in classical) + ".")
+            if s.server.kind == "triton" and size is not None and size.batch_delay_us is not None:
+                out.append("Each model's config.pbtxt should carry `dynamic_batching { max_queue_delay_microseconds: "
+                           f"{size.batch_delay_us} }}` (a tenth of the p99 budget, at most 5 ms): omgml does not "
+                           "write model configs, the model repository does.")
+        else:
+            out.append("phases.serving.server.enabled: false; Prometheus and Alertmanager still run"
+                       + (", and Evidently watches the batch scores." if s.evidently.enabled else "."))
     elif area == "orchestration":
         out += _orchestration_consequences(spec)
     elif area == "feature_store":
@@ -507,8 +633,11 @@ def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes) -> tuple
         parts = [p for p in ("alertmanager", "pushgateway", "grafana") if getattr(s.prometheus, p)]
         out.append(f"phases.serving.prometheus: Prometheus with {_join(parts)}.")
     elif area == "drift":
-        out.append(f"phases.serving.evidently: drift job on schedule '{s.evidently.schedule}', comparing "
-                   f"{s.evidently.reference_path} with {s.evidently.current_path}.")
+        if s.evidently.enabled:
+            out.append(f"phases.serving.evidently: drift job on schedule '{s.evidently.schedule}', comparing "
+                       f"{s.evidently.reference_path} with {s.evidently.current_path}.")
+        else:
+            out.append("No drift job is deployed (phases.serving.evidently.enabled: false).")
     elif area == "gpu_pools":
         pools = spec.all_gpu_pools()
         out += [f"GPU pool {p.name} ({p.purpose}): {p.instance_types[0]}, {p.gpus_per_node} GPU(s) per node, "
@@ -518,10 +647,9 @@ def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes) -> tuple
     elif area == "high_availability":
         if spec.target == "aws":
             out.append(f"aws.availability_zones: {spec.aws.availability_zones}.")
-        managed = [n for n in ("kafka", "postgres", "object_store", "redis")
-                   if getattr(f, n).enabled and getattr(f, n).managed]
-        if managed:
-            out.append(f"Managed on AWS: {_join(managed)}.")
+    elif area == "data_stores":
+        managed = [n for n in SERVICES if getattr(f, n).enabled and getattr(f, n).managed]
+        out.append(f"Managed on AWS: {_join(managed)}." if managed else "Every store runs in the cluster.")
     out += [f"Warning: {text}" for a, text in notes if a == area]
     return tuple(out)
 
@@ -576,36 +704,88 @@ def existing_airflow_consequences(data_namespace: str) -> list[str]:
     ]
 
 
-def recommend(req: Requirements) -> Recommendation:
-    """One Decision per area, the PlatformSpec they add up to, and everything the team should know."""
+# --- the engine ------------------------------------------------------------------------------------
+def decide(req: Requirements, placements: dict[str, Placement] | None = None) -> Recommendation:
+    """The engine with the store placements given (None: from omgml.aws_placement's rules).
+
+    omgml.recommend.pricing calls it again with stores moved in-cluster for the budget."""
     sw = effective_switches(req)
-    serving = _serving(req, sw)
+    mode = serving_mode(req, sw)
+    real_time = mode[0] == "real-time"
+    tier = ha_tier(req, real_time)
+    profile = req.resolved_profile()
+    triton = real_time and _matrix_server(req, sw)[0] == "triton"
+    size = sizing.serving_size(req, tier.choice, tier.zones, profile, triton) if real_time else None
+    serving = _serving(req, sw, mode, size)
+    feature_store = _feature_store(req, sw)
+    streaming = _streaming(req, sw)
+    pool = sizing.training_pool_shape(req.training.max_gpus) if req.training.gpu else None
     decisions = {
         "framework": _framework(req, sw, serving),
         "serving": serving,
         "orchestration": _orchestration(req, sw),
-        "feature_store": _feature_store(req, sw),
-        "streaming": _streaming(req, sw),
+        "feature_store": feature_store,
+        "streaming": streaming,
         "experiment_tracking": _experiment_tracking(sw),
-        "monitoring": _monitoring(req.resolved_profile()),
-        "drift": _drift(),
-        "gpu_pools": _gpu_pools(req),
-        "high_availability": _high_availability(req),
+        "monitoring": _monitoring(profile),
+        "drift": _drift(serving.choice),
+        "gpu_pools": _gpu_pools(req, size, pool),
     }
-    spec = platform_spec(req, {area: d.choice for area, d in decisions.items()})
+    delta = feature_store.choice == "delta-lake"
+    if placements is None:
+        placements = service_placements(req.target, profile, req.availability, req.compliance, req.in_cluster,
+                                        delta)
+    online = feature_store.choice == "feast-redis"
+    kafka_on = streaming.choice == "kafka"
+    kafka = sizing.kafka_size(req, tier.choice != "single") if kafka_on and req.target == "aws" else None
+    redis = sizing.redis_size(req, profile, placements["redis"].managed) if online else None
+    choices = {area: d.choice for area, d in decisions.items()}
+    choices["high_availability"] = tier.choice
+    plan = Plan(choices, tier, placements, size, kafka, redis, pool)
+    spec = platform_spec(req, plan)
+    slo = achievable_slo(req, spec, mode[0])
+    decisions["high_availability"] = _high_availability(req, tier, slo)
+    used = {"postgres": spec.phases.foundation.postgres.enabled, "redis": online, "kafka": kafka_on,
+            "object_store": spec.phases.foundation.object_store.enabled}
+    decisions["data_stores"] = _data_stores(req, placements, used)
+
     notes: Notes = [("conflict", text) for text in _conflicts(req)]
     notes += _choice_warnings(req, decisions)
-    controls, compliance_notes = compliance_controls(req)
+    unmet: list[str] = []
+    for area, texts in (("serving", size.unmet if size else ()), ("streaming", kafka.unmet if kafka else ()),
+                        ("feature_store", redis.unmet if redis else ())):
+        for text in texts:
+            unmet.append(f"{area}: {text}")
+            notes.append((area, unmet[-1]))
+    gap = _slo_gap(req, slo)
+    unmet += [text for _, text in gap]
+    notes += gap
+    unmet += [text for area, text in notes if area == "high_availability" and "cannot be met on target local" in text]
+    controls, compliance_notes = compliance_controls(req, spec)
     notes += compliance_notes
-    cost = estimate_aws_monthly(spec, req.data.daily_volume_gb) if req.target == "aws" else None
-    notes += _budget(req, cost)
-    ordered = tuple(replace(decisions[a], consequences=_consequences(decisions[a], spec, notes)) for a in AREAS)
+    unmet += [text for _, text in compliance_notes]
+    notes += [(area, f"{area}: {text}") for area, text in _idle_settings(req, mode[0], spec)]
+    ordered = tuple(replace(decisions[a], consequences=_consequences(decisions[a], spec, notes, req, size))
+                    for a in AREAS)
+    lines = [*(size.lines if size else ()), *(pool.lines if pool else ()), *(kafka.lines if kafka else ()),
+             *(redis.lines if redis else ())]
     return Recommendation(
         requirements=req,
         decisions=ordered,
         warnings=tuple(text for _, text in notes),
         platform=spec,
         controls=tuple(controls),
-        cost=cost,
+        cost=None,
         phases=phase_components(spec),
+        sizing=tuple(lines),
+        unmet=tuple(unmet),
+        slo=slo,
     )
+
+
+def recommend(req: Requirements) -> Recommendation:
+    """One Decision per area, the PlatformSpec they add up to, and everything the team should know.
+
+    Pure and fast: no render, so no cost. `omgml.recommend.pricing.priced_recommendation` adds the
+    render's cost estimate and the budget rule on top (what the CLI prints)."""
+    return decide(req)

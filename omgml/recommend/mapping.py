@@ -8,15 +8,22 @@ documented "use existing" path (USE_EXISTING):
   connections_bundle) for it, and `phases.training.airflow.enabled: true` asks for a managed one;
 - feature_store feast-redis → Feast with Redis online and Parquet offline; delta-lake → Feast with
   Delta Lake tables on the object store (offline_store: delta, read through Feast's duckdb
-  store) and no online store.
+  store) and no online store;
+- serving batch → no model server (phases.serving.server.enabled: false): pipeline steps of the
+  orchestrator load the model from MLflow's registry and score in bulk; serving none → neither a
+  server nor drift jobs (nothing is scored on the platform).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from omgml.aws_placement import Placement
+from omgml.recommend.availability import Tier
+from omgml.recommend.sizing import INFERENCE_INSTANCE, KafkaSize, RedisSize, ServingSize, TrainingPoolShape
 from omgml.spec import PlatformSpec, spec_from_dict
 from omgml.spec.requirements import Requirements
 
@@ -34,38 +41,26 @@ CHOICE_COMPONENT: dict[tuple[str, str], str] = {
 
 TRAINING_POOL = "training-gpu"
 INFERENCE_POOL = "inference-gpu"
-# (GPUs per node, instance type), smallest first: the training pool uses the smallest node that
-# holds min(max_gpus, 8) GPUs, so a multi-GPU job fits on one node (NVLink/PCIe, no network hop).
-GPU_NODE_SHAPES: tuple[tuple[int, str], ...] = ((1, "g5.xlarge"), (4, "g5.12xlarge"), (8, "g5.48xlarge"))
-INFERENCE_INSTANCE = "g5.xlarge"
-# A rough planning figure for one CPU model-server replica; it only sets the autoscaling ceiling.
-RPS_PER_REPLICA = 250
 INFERENCE_LOG_TOPIC = "inference-logs"
-# Kafka keeps a week of events (its own default retention); the object store a month of data.
-KAFKA_RETENTION_DAYS = 7
-OBJECT_RETENTION_DAYS = 30
+# The model server runs only for real-time scoring; batch scoring runs as pipeline steps.
+NO_SERVER = frozenset({"batch", "none"})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One choice per area plus what sizing and placement derived from the requirements."""
+
+    choices: Mapping[str, str]
+    tier: Tier
+    placements: Mapping[str, Placement]
+    serving: ServingSize | None = None
+    kafka: KafkaSize | None = None
+    redis: RedisSize | None = None
+    training_pool: TrainingPoolShape | None = None
 
 
 def deployable(area: str, choice: str) -> bool:
     return choice not in NOT_DEPLOYABLE.get(area, frozenset())
-
-
-def training_pool_shape(max_gpus: int) -> tuple[int, str, int]:
-    """(GPUs per node, instance type, max nodes) for a training pool of `max_gpus` GPUs."""
-    want = min(max_gpus, GPU_NODE_SHAPES[-1][0])
-    per_node, instance = next((n, i) for n, i in GPU_NODE_SHAPES if n >= want)
-    return per_node, instance, math.ceil(max_gpus / per_node)
-
-
-def server_replicas(req: Requirements, ha: str) -> tuple[int, int]:
-    """(replicas, max_replicas) of the model server."""
-    replicas = 1 if ha == "single" else 2
-    ceiling = math.ceil(req.serving.peak_rps / RPS_PER_REPLICA) if req.serving.peak_rps else 3
-    if req.target == "local":
-        # One machine: more replicas would only eat the laptop budget.
-        ceiling = min(ceiling, 3)
-    return replicas, min(100, max(replicas, ceiling))
-
 
 
 def s3_blocked_by_delta(choices: Mapping[str, str]) -> bool:
@@ -73,40 +68,52 @@ def s3_blocked_by_delta(choices: Mapping[str, str]) -> bool:
     with static keys only, and S3 on aws has none (IRSA). The engine warns when this applies."""
     return choices["feature_store"] == "delta-lake"
 
-def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
+
+def credentials_source(req: Requirements, orchestration: str) -> str:
+    """Regulated data: passwords come from the team's vault (`existing` Secrets) instead of being
+    generated into Pulumi state; the only exception is the connections bundle for an Airflow the
+    team already runs, which is made of the values themselves (spec rule in platform_problems)."""
+    return "existing" if req.regulated() and orchestration != "airflow" else "generated"
+
+
+def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
     """The PlatformSpec for one decision per area (pure; raises only on an engine bug)."""
+    choices = plan.choices
     aws = req.target == "aws"
-    ha = choices["high_availability"]
-    multi = ha != "single"
-    managed = aws and ha == "multi-az"
+    multi = plan.tier.choice != "single"
+    managed = {s: p.managed for s, p in plan.placements.items()}
     kafka_on = choices["streaming"] == "kafka"
     online = choices["feature_store"] == "feast-redis"
     replicas = 2 if multi else 1
-    server_min, server_max = server_replicas(req, ha)
+    real_time = choices["serving"] not in NO_SERVER
+    srv = plan.serving
+    server_min, server_max = (srv.replicas, srv.max_replicas) if srv is not None else (1, 3)
     gpus = choices["gpu_pools"]
+    a = req.assumptions
 
-    kafka: dict[str, Any] = {"enabled": kafka_on, "managed": managed and kafka_on}
+    kafka: dict[str, Any] = {"enabled": kafka_on, "managed": managed["kafka"] and kafka_on}
     if kafka_on:
         # The model server logs requests and predictions to this topic when Kafka runs.
-        kafka["topics"] = [{"name": INFERENCE_LOG_TOPIC}]
-    # Multi-AZ: S3 with an IRSA role per consumer (no keys, no volume to size), except under
-    # Delta Lake tables, whose reader (DuckDB's delta extension) takes static keys only.
-    s3 = managed and not s3_blocked_by_delta(choices)
-    object_store: dict[str, Any] = {"managed": s3}
+        partitions = plan.kafka.log_partitions if plan.kafka is not None else 3
+        kafka["topics"] = [{"name": INFERENCE_LOG_TOPIC, "partitions": partitions}]
+    object_store: dict[str, Any] = {"managed": managed["object_store"]}
     if aws:
         # Storage sized from the stated volume; on a laptop the defaults fit the disk instead.
-        kafka["storage_gib"] = max(10, math.ceil(req.data.daily_volume_gb * KAFKA_RETENTION_DAYS))
-        if not s3:
-            object_store["storage_gib"] = max(20, math.ceil(req.data.daily_volume_gb * OBJECT_RETENTION_DAYS))
-        if multi:
-            kafka["brokers"] = 3
+        if plan.kafka is not None:
+            kafka["storage_gib"] = plan.kafka.storage_gib
+            kafka["brokers"] = plan.kafka.brokers
+        if not managed["object_store"]:
+            object_store["storage_gib"] = max(20, math.ceil(req.data.daily_volume_gb * a.data_retention_days))
+    redis: dict[str, Any] = {"enabled": online, "managed": managed["redis"] and online}
+    if online and plan.redis is not None and plan.redis.max_memory_mib is not None and not redis["managed"]:
+        redis["max_memory_mib"] = plan.redis.max_memory_mib
 
     training_pools: list[dict[str, Any]] = []
-    if gpus in ("training", "both"):
-        per_node, instance, nodes = training_pool_shape(req.training.max_gpus)
+    if gpus in ("training", "both") and plan.training_pool is not None:
+        shape = plan.training_pool
         training_pools.append({
-            "name": TRAINING_POOL, "purpose": "training", "instance_types": [instance],
-            "min_size": 0, "desired_size": 0, "max_size": nodes, "gpus_per_node": per_node,
+            "name": TRAINING_POOL, "purpose": "training", "instance_types": [shape.instance],
+            "min_size": 0, "desired_size": 0, "max_size": shape.nodes, "gpus_per_node": shape.gpus_per_node,
             # Training jobs checkpoint and retry; spot capacity costs well under half.
             "spot": True,
         })
@@ -123,16 +130,23 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
     delta = choices["feature_store"] == "delta-lake"
     regulated = bool(req.regulated())
     profile = req.resolved_profile()
+    server: dict[str, Any] = {"enabled": real_time}
+    if real_time:
+        server.update({
+            "kind": choices["serving"], "replicas": server_min, "max_replicas": server_max,
+            "gpu": bool(serving_pools), "gpu_pool": INFERENCE_POOL if serving_pools else None,
+        })
     data: dict[str, Any] = {
         "name": req.name,
         "target": req.target,
         "profile": profile,
+        "credentials": credentials_source(req, orchestration),
         "phases": {
             "foundation": {
                 "kafka": kafka,
-                "postgres": {"managed": managed},
+                "postgres": {"managed": managed["postgres"]},
                 "object_store": object_store,
-                "redis": {"enabled": online, "managed": managed and online},
+                "redis": redis,
                 "mlflow": {"replicas": replicas},
                 "feast": {
                     "replicas": replicas,
@@ -157,21 +171,17 @@ def platform_spec(req: Requirements, choices: dict[str, str]) -> PlatformSpec:
                 "gpu_pools": training_pools,
             },
             "serving": {
-                "server": {
-                    "kind": choices["serving"],
-                    "replicas": server_min,
-                    "max_replicas": server_max,
-                    "gpu": bool(serving_pools),
-                    "gpu_pool": INFERENCE_POOL if serving_pools else None,
-                },
+                "server": server,
                 "gpu_pools": serving_pools,
                 "inference_log_topic": INFERENCE_LOG_TOPIC,
                 # Dashboards cost memory a laptop does not have; elsewhere they are worth it.
                 "prometheus": {"grafana": profile != "laptop"},
+                # Drift is measured on scored data; with nothing scored here there is none to watch.
+                "evidently": {"enabled": choices["serving"] != "none"},
             },
         },
         "aws": {
-            "availability_zones": 3 if ha == "multi-az" and aws else 2,
+            "availability_zones": plan.tier.zones if aws else 2,
             "audit_logging": regulated,
         },
     }

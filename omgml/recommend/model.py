@@ -1,4 +1,5 @@
-"""What the engine returns: one Decision per area, warnings, the PlatformSpec and its phases."""
+"""What the engine returns: one Decision per area, the sizing arithmetic, warnings, the
+PlatformSpec and its phases, and (once priced) the cost estimate of its render."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from omgml.recommend.cost import CostEstimate
+    from omgml.cost import CostEstimate
+    from omgml.recommend.availability import Slo
+    from omgml.recommend.sizing import Line
     from omgml.spec import PlatformSpec
     from omgml.spec.requirements import Requirements
 
@@ -22,11 +25,14 @@ AREAS: tuple[str, ...] = (
     "drift",
     "gpu_pools",
     "high_availability",
+    "data_stores",
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "framework": ("pytorch", "tensorflow", "jax"),
-    "serving": ("triton", "torchserve", "tf-serving"),
+    # classical: scikit-learn and gradient-boosted trees only, no deep-learning framework.
+    "framework": ("pytorch", "tensorflow", "jax", "classical"),
+    # batch: pipelines score data in bulk (no model server); none: nothing is scored here.
+    "serving": ("triton", "torchserve", "tf-serving", "batch", "none"),
     "orchestration": ("kubeflow", "airflow", "prefect"),
     "feature_store": ("feast-redis", "delta-lake"),
     "streaming": ("kafka", "none"),
@@ -35,6 +41,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "drift": ("evidently",),
     "gpu_pools": ("none", "training", "inference", "both"),
     "high_availability": ("single", "multi-replica", "multi-az"),
+    "data_stores": ("in-cluster", "managed", "mixed"),
 }
 
 
@@ -68,6 +75,7 @@ class Decision:
             "rationale": self.rationale,
             "drivers": list(self.drivers),
             "alternatives": [{"choice": a.choice, "why_not": a.why_not} for a in self.alternatives],
+            "consequences": list(self.consequences),
         }
 
 
@@ -79,8 +87,18 @@ class Recommendation:
     platform: PlatformSpec
     # Compliance controls the platform applies (and which of them the team must still provide).
     controls: tuple[str, ...] = ()
+    # The render's cost estimate on aws (omgml.recommend.pricing fills it); None before pricing
+    # and on target local.
     cost: CostEstimate | None = None
     phases: dict[str, list[str]] = field(default_factory=dict)
+    # Every sized quantity with its arithmetic.
+    sizing: tuple[Line, ...] = ()
+    # The warnings that say a stated requirement cannot be met (`--strict` refuses on these).
+    unmet: tuple[str, ...] = ()
+    slo: Slo | None = None
+    # The render the cost was computed from (omgml.synth.render.PlatformRender), kept so `omgml
+    # init` writes its docs from the same render; not part of the JSON shape.
+    render: Any = field(default=None, compare=False, repr=False)
 
     def decision(self, area: str) -> Decision:
         for d in self.decisions:
@@ -95,9 +113,15 @@ class Recommendation:
         return self.platform
 
     def to_json(self) -> dict[str, Any]:
-        """The `omgml recommend --json` shape: decisions, warnings, phases (component ids)."""
+        """The `omgml recommend --json` shape: everything the text output shows."""
         return {
+            "platform": {"name": self.platform.name, "target": self.platform.target,
+                         "profile": self.platform.profile},
             "decisions": [d.to_json() for d in self.decisions],
-            "warnings": list(self.warnings),
+            "sizing": [{"item": s.item, "value": s.value, "arithmetic": s.arithmetic} for s in self.sizing],
+            "availability": self.slo.to_json() if self.slo is not None else None,
+            "warnings": [{"text": w, "unmet": w in self.unmet} for w in self.warnings],
+            "compliance_controls": list(self.controls),
+            "cost": self.cost.to_json() if self.cost is not None else None,
             "phases": {phase: list(ids) for phase, ids in self.phases.items()},
         }

@@ -1,4 +1,4 @@
-"""The nine switches of the original decision matrix, from `flags` and from the richer fields.
+"""The nine switches of the decision matrix, from `flags` and from the richer fields.
 
 A switch is on when the team set the flag, or when a structured field states the same fact:
 
@@ -26,6 +26,20 @@ REAL_TIME_LATENCY_MS = 1000
 
 # Keyed by switch name (a Flag); plain str so callers can look up any name.
 Switches = dict[str, tuple[str, ...]]
+
+# What besides its flag turns each switch on, as docs/decision-matrix.md prints it (a test checks
+# every entry against effective_switches).
+SWITCH_SOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("research_heavy", ()),
+    ("production_scale", ()),
+    ("cutting_edge", ()),
+    ("multi_model", ("models.count > 1", "more than one entry in models.frameworks")),
+    ("pytorch_only", ("models.frameworks == [pytorch]",)),
+    ("kubernetes_native", ("orchestration.existing == kubeflow",)),
+    ("existing_airflow", ("orchestration.existing == airflow",)),
+    ("real_time", (f"serving.latency_p99_ms ≤ {REAL_TIME_LATENCY_MS}", "data.streaming")),
+    ("batch_only", ("data.batch_only",)),
+)
 
 
 def effective_switches(req: Requirements) -> Switches:

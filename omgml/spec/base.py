@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,12 +49,18 @@ def _describe(err: dict[str, Any], model: type[BaseModel]) -> str:
         return f"{path}: must be > {ctx['gt']}, got {got!r}"
     if kind == "extra_forbidden":
         allowed = _allowed_fields(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6) if loc else []
         hint = f"allowed here: {', '.join(allowed)}" if allowed else "check the spelling"
+        if close:
+            hint = f"did you mean {close[0]!r}? ({hint})"
         return f"{path}: unknown field; {hint}"
     if kind == "missing":
         return f"{path}: required field is missing"
     if kind in ("literal_error", "enum"):
-        return f"{path}: must be one of {ctx.get('expected')}, got {got!r}"
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected")))
+        close = difflib.get_close_matches(str(got), options, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close and close[0] != got else ""
+        return f"{path}: must be one of {ctx.get('expected')}, got {got!r}{hint}"
     if kind == "string_pattern_mismatch":
         return f"{path}: {got!r} does not match the pattern {ctx.get('pattern')}"
     if kind == "value_error":

@@ -14,7 +14,7 @@ from omgml.aws_versions import (
     kubernetes_version_problems,
 )
 from omgml.spec.base import StrictModel, load_model, parse_model
-from omgml.spec.common import DNS_LABEL, Profile, Target
+from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
 from omgml.spec.foundation import FoundationSpec
 from omgml.spec.serving import ServingSpec
 from omgml.spec.training import GpuPoolSpec, TrainingSpec
@@ -174,6 +174,9 @@ class PlatformSpec(StrictModel):
     name: str = Field(pattern=DNS_LABEL, max_length=40)
     target: Target = "local"
     profile: Profile = "laptop"
+    # generated | existing (see omgml.spec.common.CredentialSource; `omgml secrets template` lists
+    # the Secrets an `existing` platform needs).
+    credentials: CredentialSource = "generated"
     phases: PhasesSpec = Field(default_factory=PhasesSpec)
     aws: AwsSpec = Field(default_factory=AwsSpec)
     local: LocalSpec = Field(default_factory=LocalSpec)
@@ -191,6 +194,12 @@ class PlatformSpec(StrictModel):
         if self.phases.serving.enabled:
             pools += list(self.phases.serving.gpu_pools)
         return pools
+
+    def logs_inferences(self) -> bool:
+        """Whether model containers log requests and predictions to Kafka."""
+        s = self.phases.serving
+        on = s.inference_logging if s.inference_logging is not None else True
+        return on and self.phases.foundation.kafka.enabled and s.enabled and s.server.enabled
 
     def gpu_available(self) -> bool:
         """Whether pods may request nvidia.com/gpu (false on a local cluster without a GPU)."""
@@ -243,6 +252,11 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                 f"phases.training.orchestration.namespace: {t.orchestration.namespace!r} is also {clash}; "
                 "Airflow and Prefect get a namespace of their own, choose another name"
             )
+    if s.inference_logging and not f.kafka.enabled:
+        out.append(
+            "phases.serving.inference_logging: true logs predictions to Kafka, but "
+            f"{pf}.kafka.enabled is false, so it would do nothing; enable Kafka or remove inference_logging"
+        )
     if s.enabled and s.evidently.enabled and not (s.prometheus.enabled and s.prometheus.pushgateway):
         out.append(
             "phases.serving.evidently.enabled: drift metrics reach Prometheus through the Pushgateway; "
@@ -289,6 +303,13 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
             f"{pf}.feast.offline_store: 'delta' cannot read S3 through IRSA (DuckDB's delta extension takes "
             "S3 credentials only from static keys, and S3 on aws has none); use offline_store: file, or "
             f"{pf}.object_store.managed: false"
+        )
+    if spec.credentials == "existing" and t.airflow.connections_bundle:
+        out.append(
+            "phases.training.airflow.connections_bundle: the bundle is a Secret made of the store keys and "
+            "the Redis password, which omgml never sees with credentials: existing; set "
+            "connections_bundle: false and give your Airflow those values from your vault, or use "
+            "credentials: generated"
         )
     if spec.target == "local":
         for name in ("kafka", "postgres", "object_store", "redis"):

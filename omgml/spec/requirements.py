@@ -1,31 +1,17 @@
 """Requirements: what a team needs from its ML platform, the input of `omgml recommend` / `omgml init`.
 
 Every field except `name` has a default, and every default is *neutral*: it adds no switch of
-the decision matrix, so a file that states only `flags` is decided by the original matrix alone
-(omgml.recommend documents the matrix and how the richer fields refine it).
+the decision matrix, so a file that states only `flags` is decided by the decision matrix alone
+(docs/decision-matrix.md shows the matrix and how the richer fields refine it).
 
-| field | default | meaning of the default |
-|---|---|---|
-| target | local | a kind cluster on this machine |
-| profile | None | derived: local → laptop; aws → production with availability ≥ 99.95 or a regulated compliance regime (pci-dss, soc2, hipaa), else small |
-| flags | [] | no switch of the original matrix |
-| models.count | 1 | one model |
-| models.frameworks | [] | not stated |
-| serving.latency_p99_ms | None | no latency target (not real-time) |
-| serving.peak_rps | None | not stated (autoscaling keeps its default ceiling) |
-| serving.gpu | false | CPU serving |
-| training.gpu | false | CPU training |
-| training.max_gpus | 1 | with training.gpu: at most one GPU at a time |
-| data.streaming | false | no event streams |
-| data.batch_only | false | not stated as batch only |
-| data.daily_volume_gb | 1 | sizes storage and the rough cost model |
-| orchestration.existing | none | no orchestrator to keep |
-| compliance | [] | no regime |
-| availability | "99.0" | best effort: single replicas |
-| budget_usd_month | None | no budget check |
+Each field carries its description and unit in the model (`Field(description=...,
+json_schema_extra={"unit": ...})`): `omgml schema requirements` prints them as a JSON Schema
+editors can use, and docs/requirements.md is generated from the same text
+(omgml.spec.requirements_doc), so the documentation cannot drift from the model.
 
 Which fields a file states matters (pydantic's `model_fields_set`): a refinement such as "a single
-TensorFlow model does not need Triton" applies only when the file *says* `models.count: 1`.
+TensorFlow model does not need Triton" applies only when the file *says* `models.count: 1`, and a
+stated `serving.gpu` is kept while an unstated one is decided from the peak load.
 """
 
 from __future__ import annotations
@@ -61,14 +47,23 @@ FLAGS: tuple[Flag, ...] = (
     "real_time",
     "batch_only",
 )
-ModelFramework = Literal["pytorch", "tensorflow", "jax", "onnx", "xgboost", "sklearn"]
+ModelFramework = Literal["pytorch", "tensorflow", "jax", "onnx", "xgboost", "lightgbm", "sklearn"]
+# Frameworks without deep learning: tree ensembles and scikit-learn estimators. A team that states
+# only these gets no deep-learning framework.
+CLASSICAL: frozenset[str] = frozenset({"xgboost", "lightgbm", "sklearn"})
 Compliance = Literal["pci-dss", "soc2", "gdpr", "hipaa"]
 Availability = Literal["99.0", "99.9", "99.95", "99.99"]
 ExistingOrchestrator = Literal["none", "airflow", "kubeflow", "prefect"]
+ServingMode = Literal["real-time", "batch", "none"]
+Store = Literal["postgres", "redis", "kafka", "object_store"]
 
 # Regimes that demand encryption, audit logs and closed networks (GDPR asks for "appropriate"
 # measures and data residency, which the engine reports but does not turn into platform settings).
 REGULATED: frozenset[str] = frozenset({"pci-dss", "soc2", "hipaa"})
+
+
+def _unit(unit: str) -> dict[str, Any]:
+    return {"unit": unit}
 
 
 def _no_repeats(values: list[str]) -> list[str]:
@@ -79,8 +74,19 @@ def _no_repeats(values: list[str]) -> list[str]:
 
 
 class ModelsRequirements(StrictModel):
-    count: int = Field(default=1, ge=1, le=10_000)
-    frameworks: list[ModelFramework] = Field(default_factory=list)
+    """The models the platform trains and serves."""
+
+    count: int = Field(default=1, ge=1, le=10_000, description=(
+        "How many models the platform serves. More than one turns on the multi_model switch (Triton)."),
+        json_schema_extra=_unit("models"))
+    frameworks: list[ModelFramework] = Field(default_factory=list, description=(
+        "The frameworks the team's models are written in. Only xgboost, lightgbm and sklearn: no "
+        "deep-learning framework and Triton's FIL backend; several: Triton; [pytorch] alone: the "
+        "pytorch_only switch. Empty: not stated."))
+    size_mb: float | None = Field(default=None, gt=0, le=1_000_000, description=(
+        "Typical size of one model's serialized file. With models.count it checks that every model "
+        "fits in a model-server replica's memory (and a GPU's). Not stated: not checked."),
+        json_schema_extra=_unit("MB"))
 
     @field_validator("frameworks")
     @classmethod
@@ -89,40 +95,142 @@ class ModelsRequirements(StrictModel):
 
 
 class ServingRequirements(StrictModel):
-    latency_p99_ms: int | None = Field(default=None, gt=0, le=600_000)
-    peak_rps: int | None = Field(default=None, ge=0)
-    gpu: bool = False
+    """How predictions are served."""
+
+    mode: ServingMode | None = Field(default=None, description=(
+        "real-time: a model server answers requests while a caller waits; batch: pipelines score data "
+        "in bulk, no model server; none: no scoring on this platform (training and research only). "
+        "Not stated: batch when the data is batch only (and nothing is real-time), else real-time."))
+    latency_p99_ms: int | None = Field(default=None, gt=0, le=600_000, description=(
+        "The 99th-percentile latency a caller may wait for a prediction. At or under 1000 ms the "
+        "platform is real-time (online features in Redis). Not stated: no latency target."),
+        json_schema_extra=_unit("ms"))
+    peak_rps: int | None = Field(default=None, ge=0, description=(
+        "Prediction requests per second at the busiest time. Sizes the model-server replicas, CPU or "
+        "GPU, and the inference-log topic's partitions. Not stated: the HA minimum of replicas."),
+        json_schema_extra=_unit("requests/s"))
+    gpu: bool = Field(default=False, description=(
+        "Serve on GPUs (an inference GPU pool). Not stated: the engine picks GPUs when the stated "
+        "peak_rps would need more CPU than the target has."))
 
 
 class TrainingRequirements(StrictModel):
-    gpu: bool = False
-    max_gpus: int = Field(default=1, ge=1, le=512)
+    """How models are trained."""
+
+    gpu: bool = Field(default=False, description="Train on GPUs (a training GPU pool that scales to zero).")
+    max_gpus: int = Field(default=1, ge=1, le=512, description=(
+        "The most GPUs training uses at once (with training.gpu). Sizes the training pool: the smallest "
+        "node holding min(max_gpus, 8) GPUs, times as many nodes as needed."),
+        json_schema_extra=_unit("GPUs"))
+    gpu_hours_per_month: float = Field(default=160, ge=0, le=744, description=(
+        "Hours a month the training pool runs at full size (all max_gpus busy); the pool scales to "
+        "zero the rest of the time. The cost estimate prices the training pool at this utilisation. "
+        "160 h is one 8-hour shift on 20 working days."),
+        json_schema_extra=_unit("hours/month"))
 
 
 class DataRequirements(StrictModel):
-    streaming: bool = False
-    batch_only: bool = False
-    daily_volume_gb: float = Field(default=1.0, ge=0)
+    """The data the platform takes in."""
+
+    streaming: bool = Field(default=False, description=(
+        "Events arrive as streams (Kafka is deployed); turns on the real_time switch."))
+    batch_only: bool = Field(default=False, description=(
+        "Data arrives in batches and nothing is looked up online: Delta Lake features, no Kafka, "
+        "batch scoring unless something is real-time."))
+    daily_volume_gb: float = Field(default=1.0, ge=0, description=(
+        "New data a day. Sizes Kafka's and the object store's volumes, and the cost of S3 storage, "
+        "NAT-gateway processing and cross-zone replication."),
+        json_schema_extra=_unit("GB/day"))
+    online_features_gb: float | None = Field(default=None, gt=0, description=(
+        "Size of the feature values served online (the latest value per entity). Sizes Redis' memory. "
+        "Not stated: the profile's default Redis memory."),
+        json_schema_extra=_unit("GB"))
 
 
 class OrchestrationRequirements(StrictModel):
-    existing: ExistingOrchestrator = "none"
+    """Pipelines the team already runs."""
+
+    existing: ExistingOrchestrator = Field(default="none", description=(
+        "An orchestrator the team already runs: airflow keeps it (no second Airflow is deployed), "
+        "kubeflow turns on the kubernetes_native switch."))
+
+
+class AssumptionsRequirements(StrictModel):
+    """Planning figures the sizing and the cost estimate multiply by; measure yours and state them."""
+
+    rps_per_vcpu: float = Field(default=100, gt=0, description=(
+        "Requests a second one vCPU of a CPU model-server replica answers within the p99 target. A "
+        "replica has 2 vCPU on the production profile, 1 on small, 0.25 on laptop. Measure with "
+        "Triton's perf_analyzer."), json_schema_extra=_unit("requests/s per vCPU"))
+    rps_per_gpu: float = Field(default=2000, gt=0, description=(
+        "Requests a second one GPU replica (one A10G, g5.xlarge) answers within the p99 target with "
+        "Triton's dynamic batching. Measure with perf_analyzer."),
+        json_schema_extra=_unit("requests/s per GPU"))
+    peak_utilisation: float = Field(default=0.7, gt=0, le=1, description=(
+        "Share of a replica's measured capacity used at the stated peak: headroom for bursts, equal to "
+        "the autoscaler's 70 % CPU target."), json_schema_extra=_unit("fraction"))
+    kafka_msgs_per_partition: float = Field(default=1000, gt=0, description=(
+        "Messages a second one consumer handles from one partition; sets the inference-log topic's "
+        "partitions from serving.peak_rps."), json_schema_extra=_unit("messages/s"))
+    kafka_mb_per_broker: float = Field(default=30, gt=0, description=(
+        "Produce throughput one broker sustains including replication; sets the broker count from the "
+        "peak data rate."), json_schema_extra=_unit("MB/s"))
+    peak_to_average: float = Field(default=3, ge=1, description=(
+        "Peak data rate ÷ the day's average (data.daily_volume_gb spread over 24 h)."),
+        json_schema_extra=_unit("ratio"))
+    kafka_retention_days: int = Field(default=7, ge=1, le=3650, description=(
+        "Days Kafka keeps events (Kafka's own default); sizes the broker volumes."),
+        json_schema_extra=_unit("days"))
+    data_retention_days: int = Field(default=30, ge=1, le=3650, description=(
+        "Days of data.daily_volume_gb the object store holds; sizes its volume or the S3 bill."),
+        json_schema_extra=_unit("days"))
+    artifact_gb_per_bucket: float = Field(default=50, ge=0, description=(
+        "Data kept in each bucket besides the features bucket (MLflow artifacts, model repository, "
+        "pipeline artifacts)."), json_schema_extra=_unit("GB"))
+    nat_gb_per_month: float | None = Field(default=None, ge=0, description=(
+        "Traffic through the NAT gateways. Not stated: every GB of data.daily_volume_gb crosses a NAT "
+        "gateway once on its way in, and, while the VPC has no S3 gateway endpoint, twice more (written "
+        "to S3 and read back)."), json_schema_extra=_unit("GB/month"))
+    log_gb_per_month: float = Field(default=30, ge=0, description=(
+        "CloudWatch Logs ingested by each log source the platform turns on (the EKS control-plane "
+        "audit log, RDS and MSK log exports; audit logging is on under pci-dss, soc2 and hipaa)."),
+        json_schema_extra=_unit("GB/month"))
 
 
 class Requirements(StrictModel):
+    """What a team needs from its ML platform."""
+
     # ≤ 40 characters: the PlatformSpec's limit, which leaves room in names derived from it.
-    name: str = Field(max_length=40)
-    target: Target = "local"
-    profile: Profile | None = None
-    flags: list[Flag] = Field(default_factory=list)
+    name: str = Field(max_length=40, description=(
+        "The platform's name: a DNS-1123 label (lowercase letters, digits, '-'), at most 40 characters. "
+        "`omgml init DIR --template T` names it after DIR."))
+    target: Target = Field(default="local", description=(
+        "Where the platform runs: local (a kind cluster on this machine) or aws (EKS and managed services)."))
+    profile: Profile | None = Field(default=None, description=(
+        "Sizing profile. Not stated: local → laptop; aws → production with availability ≥ 99.95 or a "
+        "regulated regime (pci-dss, soc2, hipaa), else small."))
+    flags: list[Flag] = Field(default_factory=list, description=(
+        "Switches of the decision matrix (docs/decision-matrix.md), for what no other field states."))
     models: ModelsRequirements = Field(default_factory=ModelsRequirements)
     serving: ServingRequirements = Field(default_factory=ServingRequirements)
     training: TrainingRequirements = Field(default_factory=TrainingRequirements)
     data: DataRequirements = Field(default_factory=DataRequirements)
     orchestration: OrchestrationRequirements = Field(default_factory=OrchestrationRequirements)
-    compliance: list[Compliance] = Field(default_factory=list)
-    availability: Availability = "99.0"
-    budget_usd_month: float | None = Field(default=None, gt=0)
+    compliance: list[Compliance] = Field(default_factory=list, description=(
+        "Regulatory regimes. pci-dss, soc2 and hipaa: audit logging, closed pipeline steps, managed "
+        "stores on aws and multi-zone real-time serving; gdpr: a data-residency note."))
+    availability: Availability = Field(default="99.0", description=(
+        "Monthly availability the platform must reach, in percent: 99.0 single replicas; 99.9 two "
+        "replicas and managed stores on aws; 99.95 and 99.99 three zones."),
+        json_schema_extra=_unit("%"))
+    budget_usd_month: float | None = Field(default=None, gt=0, description=(
+        "Monthly budget on aws (list prices). Over it, stores that are managed only for convenience move "
+        "in-cluster and a warning names the biggest cost drivers. Not stated: not checked."),
+        json_schema_extra=_unit("USD/month"))
+    in_cluster: list[Store] = Field(default_factory=list, description=(
+        "Stores to run in the cluster on aws even where the engine would pick the managed service "
+        "(RDS, ElastiCache, MSK, S3)."))
+    assumptions: AssumptionsRequirements = Field(default_factory=AssumptionsRequirements)
 
     @field_validator("name")
     @classmethod
@@ -166,9 +274,9 @@ class Requirements(StrictModel):
     def _unique_flags(cls, v: list[str]) -> list[str]:
         return _no_repeats(v)
 
-    @field_validator("compliance")
+    @field_validator("compliance", "in_cluster")
     @classmethod
-    def _unique_compliance(cls, v: list[str]) -> list[str]:
+    def _unique_lists(cls, v: list[str]) -> list[str]:
         return _no_repeats(v)
 
     # --- derived facts ---------------------------------------------------------------------
@@ -185,6 +293,16 @@ class Requirements(StrictModel):
             return "production"
         return "small"
 
+    def stated(self, path: str) -> bool:
+        """Whether the file states the field at `path` (e.g. "serving.gpu"), not just its default."""
+        model: Any = self
+        *parents, last = path.split(".")
+        for part in parents:
+            if part not in model.model_fields_set:
+                return False
+            model = getattr(model, part)
+        return last in model.model_fields_set
+
 
 def requirements_from_dict(data: Any, source: str = "requirements") -> Requirements:
     return parse_model(Requirements, data, source)
@@ -199,8 +317,10 @@ def load_requirements(path: Path) -> Requirements:
 
 
 __all__ = [
+    "CLASSICAL",
     "FLAGS",
     "REGULATED",
+    "AssumptionsRequirements",
     "Availability",
     "Compliance",
     "DataRequirements",
@@ -210,7 +330,9 @@ __all__ = [
     "ModelsRequirements",
     "OrchestrationRequirements",
     "Requirements",
+    "ServingMode",
     "ServingRequirements",
+    "Store",
     "TrainingRequirements",
     "load_requirements",
     "requirements_from_dict",

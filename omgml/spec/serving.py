@@ -139,7 +139,9 @@ class ServingSpec(StrictModel):
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list)
     prometheus: PrometheusSpec = Field(default_factory=PrometheusSpec)
     evidently: EvidentlySpec = Field(default_factory=EvidentlySpec)
-    # Model containers get the Kafka bootstrap address and this topic (when the foundation runs
-    # Kafka) to log requests and predictions; add the topic to phases.foundation.kafka.topics.
-    inference_logging: bool = True
+    # Model containers get the Kafka bootstrap address and this topic to log requests and
+    # predictions; add the topic to phases.foundation.kafka.topics. None: on whenever the
+    # foundation runs Kafka. true without Kafka would do nothing, so it is an error
+    # (omgml.spec.platform).
+    inference_logging: bool | None = None
     inference_log_topic: str = Field(default="inference-logs", pattern=r"^[a-zA-Z0-9._-]{1,249}$")

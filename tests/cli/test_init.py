@@ -98,3 +98,32 @@ def test_a_folder_name_that_is_not_a_valid_platform_name_keeps_the_templates(tmp
     target = tmp_path / "My_Project"
     assert runner.invoke(app, ["init", str(target), "--template", "starter"]).exit_code == 0
     assert load_spec(target / "omgml.yaml").name == "starter"
+
+
+def test_strict_refuses_before_writing_anything(tmp_path: Path) -> None:
+    req = tmp_path / "req.yaml"
+    req.write_text("name: fraud\ncompliance: [pci-dss]\n")
+    target = tmp_path / "out"
+    result = runner.invoke(app, ["init", str(target), "--requirements", str(req), "--strict"])
+    assert result.exit_code == 1
+    assert "compliance: pci-dss cannot be met on target local" in " ".join(result.output.split())
+    assert not target.exists()
+    loose = runner.invoke(app, ["init", str(target), "--requirements", str(req)])
+    assert loose.exit_code == 0 and "warning: compliance: pci-dss cannot be met" in " ".join(loose.output.split())
+
+
+def test_init_writes_the_architects_pages_from_the_render(tmp_path: Path) -> None:
+    target = tmp_path / "shop"
+    assert runner.invoke(app, ["init", str(target), "--template", "starter"]).exit_code == 0
+    docs = target / "docs"
+    interfaces = (docs / "interfaces.md").read_text()
+    assert "| `omgml-data/mlflow` | `omgml-data/postgres` | 5432 |" in interfaces
+    assert "| `omgml-serving/shop-triton` |" in interfaces
+    assert "| serving | triton |" in (docs / "operations.md").read_text()
+    assert "## Risks and mitigations" in (docs / "roadmap.md").read_text()
+    matrix = (docs / "decision-matrix.md").read_text()
+    adr = (docs / "adr" / "0003-orchestration.md").read_text()
+    assert matrix.startswith("# The decision matrix") and "(decision matrix, docs/decision-matrix.md)" in adr
+    # No stated load: the HA minimum, with the reason.
+    assert "| model-server replicas (HPA min … max) | 1 … 3 | target local: one replica" in (
+        docs / "architecture.md").read_text()

@@ -88,6 +88,14 @@ def test_pins_file_names_the_images_omgml_renders() -> None:
     for name, image in rendered.items():
         assert pins.pieces[name].image == image, f"software.toml pieces.{name}.image is stale"
         assert pins.pieces[name].required, f"{name} runs in the foundation: mark it required"
+    from omgml.components import evidently, modelserver
+    from omgml.components.prometheus import alertmanager, pushgateway, server
+
+    serving = {"prometheus": server.PROMETHEUS_IMAGE, "alertmanager": alertmanager.ALERTMANAGER_IMAGE,
+               "pushgateway": pushgateway.PUSHGATEWAY_IMAGE, "evidently": evidently.component.IMAGE,
+               "awscli": modelserver.SYNC_IMAGE}
+    for name, image in serving.items():
+        assert pins.pieces[name].image == image, f"software.toml pieces.{name}.image is stale"
     optional = {name for name, piece in pins.pieces.items() if not piece.required}
     assert "torchserve" in optional
 
@@ -239,3 +247,18 @@ def test_a_step_that_overruns_fails_with_its_output(tmp_path: Path) -> None:
     assert err.value.refusal.startswith("timed out after")
     assert "resolving" in err.value.tail
     assert "[timed out after" in log.read_text()
+
+
+def test_a_piece_marked_not_default_is_installed_only_when_named() -> None:
+    pins = sw.load_pins()
+    plain = {p.name for p in sw.select(pins, [])}
+    assert "torchserve" not in plain and "postgres" in plain
+    assert [p.name for p in sw.select(pins, ["torchserve"])] == ["torchserve"]
+
+
+def test_go_builds_get_their_own_lane_beside_the_downloads() -> None:
+    pieces = list(sw.load_pins().pieces.values())
+    go_lane, rest_lane = sw.lanes(pieces)
+    assert go_lane and all(p.source == "go" for p in go_lane)
+    assert rest_lane and all(p.source != "go" for p in rest_lane)
+    assert len(go_lane) + len(rest_lane) == len(pieces)

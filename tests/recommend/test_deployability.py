@@ -7,27 +7,53 @@ from typing import Any
 
 import pytest
 
+from omgml.aws_placement import Placement, service_placements
 from omgml.recommend import CHOICE_COMPONENT, CHOICES, NOT_DEPLOYABLE, USE_EXISTING, phase_components, recommend
-from omgml.recommend.mapping import platform_spec
+from omgml.recommend.availability import Tier
+from omgml.recommend.mapping import NO_SERVER, Plan, platform_spec
+from omgml.recommend.sizing import ServingSize, training_pool_shape
 from omgml.spec import PlatformSpec
 from omgml.spec.requirements import Requirements, requirements_from_dict
 from omgml.synth.render import render_platform
 
 BASE = {"framework": "pytorch", "serving": "triton", "orchestration": "kubeflow", "feature_store": "feast-redis",
         "streaming": "kafka", "experiment_tracking": "mlflow", "monitoring": "prometheus", "drift": "evidently",
-        "gpu_pools": "none", "high_availability": "single"}
+        "gpu_pools": "none", "high_availability": "single", "data_stores": "in-cluster"}
 ALL = [(area, choice) for area, choices in CHOICES.items() for choice in choices]
+AVAILABILITY = {"single": "99.0", "multi-replica": "99.9", "multi-az": "99.99"}
 
 
 def req_for(area: str, choice: str) -> Requirements:
     data: dict[str, Any] = {"name": "honest", "training": {"gpu": True, "max_gpus": 2}}
-    if area == "high_availability" and choice != "single":
+    if area in ("high_availability", "data_stores"):
         data["target"] = "aws"
+    if area == "high_availability":
+        data["availability"] = AVAILABILITY[choice]
     return requirements_from_dict(data)
 
 
+def placements_for(req: Requirements, area: str, choice: str, delta: bool) -> dict[str, Placement]:
+    base = service_placements(req.target, req.resolved_profile(), req.availability, req.compliance, (), delta)
+    if area != "data_stores":
+        return base
+    managed = {"in-cluster": set(), "managed": {"postgres", "redis", "kafka", "object_store"},
+               "mixed": {"object_store"}}[choice]
+    return {s: Placement(s, s in managed, "", "") for s in base}
+
+
 def spec_for(area: str, choice: str) -> PlatformSpec:
-    return platform_spec(req_for(area, choice), {**BASE, area: choice})
+    req = req_for(area, choice)
+    choices = {**BASE, area: choice}
+    ha = choices["high_availability"]
+    tier = Tier(ha, 3 if ha == "multi-az" else 2, (), "")
+    gpus = choices["gpu_pools"]
+    serving = None
+    if choices["serving"] not in NO_SERVER:
+        serving = ServingSize(gpu=gpus in ("inference", "both"), replicas=2 if ha != "single" else 1, max_replicas=3,
+                              lines=(), hardware_reason="")
+    pool = training_pool_shape(2) if gpus in ("training", "both") else None
+    placements = placements_for(req, area, choice, choices["feature_store"] == "delta-lake")
+    return platform_spec(req, Plan(choices, tier, placements, serving, None, None, pool))
 
 
 def deployed_by(spec: PlatformSpec, area: str, choice: str) -> bool:
@@ -40,6 +66,9 @@ def deployed_by(spec: PlatformSpec, area: str, choice: str) -> bool:
     if area == "framework":
         # A code decision: the server must load it (the engine warns when it cannot).
         return True
+    if area == "serving" and choice in NO_SERVER:
+        # Batch scores in pipelines (drift jobs watch the scores); none scores nothing.
+        return not s.server.enabled and s.evidently.enabled == (choice == "batch")
     if area == "serving":
         return s.server.kind == choice and choice in phases["serving"]
     if area == "streaming":
@@ -52,12 +81,13 @@ def deployed_by(spec: PlatformSpec, area: str, choice: str) -> bool:
                 "both": {"training", "inference"}}[choice]
         return pools == want and all(f"gpu-pool:{p.name}" in ids for p in spec.all_gpu_pools())
     if area == "high_availability":
-        # Multi-AZ puts Postgres on RDS and the object store on S3 (Kafka on MSK when streaming,
-        # Redis on ElastiCache with an online store).
-        managed = "rds" in ids and "s3" in ids
-        return {"single": f.mlflow.replicas == 1 and not managed,
-                "multi-replica": f.mlflow.replicas == 2 and not managed,
-                "multi-az": managed and spec.aws.availability_zones == 3}[choice]
+        return {"single": f.mlflow.replicas == 1,
+                "multi-replica": f.mlflow.replicas == 2 and spec.aws.availability_zones == 2,
+                "multi-az": f.mlflow.replicas == 2 and spec.aws.availability_zones == 3}[choice]
+    if area == "data_stores":
+        managed = {"rds", "elasticache", "msk", "s3"} & set(ids)
+        return {"in-cluster": not managed, "managed": managed == {"rds", "elasticache", "msk", "s3"},
+                "mixed": managed == {"s3"}}[choice]
     raise AssertionError(f"no expectation for {area}")
 
 
@@ -80,6 +110,8 @@ def test_every_choice_maps_to_a_deployed_component(area: str, choice: str) -> No
     {"name": "r-prefect"},
     {"name": "r-delta", "flags": ["batch_only"]},
     {"name": "r-kfp", "flags": ["kubernetes_native", "real_time"]},
+    {"name": "r-batch", "models": {"frameworks": ["xgboost"]}, "data": {"batch_only": True}},
+    {"name": "r-none", "serving": {"mode": "none"}},
 ])
 def test_recommended_phases_list_exactly_what_renders(requirements: dict[str, Any]) -> None:
     rec = recommend(requirements_from_dict(requirements))
@@ -96,6 +128,8 @@ def test_recommended_phases_list_exactly_what_renders(requirements: dict[str, An
         "mlflow": ("Deployment", "mlflow"),
         "redis": ("StatefulSet", "redis"),
         "kafka": ("StatefulSet", "kafka"),
+        "triton": ("Deployment", f"{rec.platform.name}-triton"),
+        "evidently": ("CronJob", f"{rec.platform.name}-evidently-drift"),
     }
     for component, obj in evidence.items():
         assert (component in ids) == (obj in kinds), (component, sorted(ids))

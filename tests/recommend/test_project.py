@@ -11,7 +11,7 @@ import yaml
 
 from omgml import project
 from omgml.project import ProjectError, project_files, write_project
-from omgml.recommend import recommend
+from omgml.recommend import priced_recommendation, recommend
 from omgml.spec import load_requirements, load_spec
 from omgml.spec.requirements import requirements_from_dict
 from omgml.templates import load_template
@@ -21,7 +21,9 @@ ADR_SECTIONS = ["## Status", "## Context", "## Decision", "## Rationale", "## Al
 
 
 def files_for(**data: object) -> dict[str, str]:
-    return project_files(recommend(requirements_from_dict({"name": "proj", **data})), "a test")
+    # No manifests: the pages read from a render (interfaces, failure modes) have their own tests.
+    return project_files(priced_recommendation(requirements_from_dict({"name": "proj", **data})), "a test",
+                         manifests=[])
 
 
 def test_the_project_layout() -> None:
@@ -31,11 +33,13 @@ def test_the_project_layout() -> None:
         "stacks/Pulumi.dev-training.yaml", "stacks/Pulumi.dev-serving.yaml",
         *[f"docs/adr/{i:04d}-{a}.md" for i, a in enumerate(
             ["framework", "serving", "orchestration", "feature-store", "streaming", "experiment-tracking",
-             "monitoring", "drift", "gpu-pools", "high-availability", "compliance"], start=1)],
-        "docs/architecture.md", "README.md", "requirements.txt", ".gitignore",
-        ".github/workflows/omgml.yml", "kind-config.yaml",
+             "monitoring", "drift", "gpu-pools", "high-availability", "data-stores", "compliance"], start=1)],
+        "docs/architecture.md", "docs/decision-matrix.md", "docs/interfaces.md", "docs/operations.md",
+        "docs/roadmap.md", "README.md", "requirements.txt", ".gitignore", ".github/workflows/omgml.yml",
+        "kind-config.yaml",
     }
-    aws = project_files(recommend(requirements_from_dict({"name": "proj", "target": "aws"})), "a test", "# cost\n")
+    aws = project_files(priced_recommendation(requirements_from_dict({"name": "proj", "target": "aws"})), "a test",
+                        "# cost\n")
     assert "kind-config.yaml" not in aws and aws["docs/cost.md"] == "# cost\n"
 
 
@@ -47,11 +51,17 @@ def test_kind_config_carries_the_gpu_pool_taint() -> None:
 
 
 def test_cost_doc_on_both_targets() -> None:
-    local = project.cost_markdown_for(recommend(requirements_from_dict({"name": "proj"})).platform, None)
+    local = project.cost_markdown_for(recommend(requirements_from_dict({"name": "proj"})))
     assert local.startswith("# Footprint") and "| **total** |" in local
-    rec = recommend(requirements_from_dict({"name": "proj", "target": "aws"}))
-    aws = project.cost_markdown_for(rec.platform, 1000.0)
-    assert aws.startswith("# Cost estimate") and "USD" in aws
+    rec = priced_recommendation(requirements_from_dict({"name": "proj", "target": "aws", "budget_usd_month": 1000}))
+    assert rec.cost is not None
+    aws = project.cost_markdown_for(rec)
+    assert aws.startswith("# Cost estimate") and f"**{rec.cost.total:,.2f}**" in aws
+    # Each phase against the seed's estimate, and every line item.
+    assert "| foundation |" in aws and "| 15,000 |" in aws and "## Every line item" in aws
+    assert "Budget 1,000.00/month" in aws
+    with pytest.raises(ValueError, match="needs its cost"):
+        project.cost_markdown_for(recommend(requirements_from_dict({"name": "proj", "target": "aws"})))
 
 
 def test_a_phase_that_deploys_nothing_is_not_in_the_deploy_steps() -> None:
@@ -98,7 +108,7 @@ def test_stack_configs_name_the_phase_and_the_cluster() -> None:
 def test_every_adr_has_the_sections_in_order() -> None:
     files = files_for(target="aws", flags=["pytorch_only"], compliance=["pci-dss"])
     adrs = sorted(p for p in files if p.startswith("docs/adr/"))
-    assert len(adrs) == 11
+    assert len(adrs) == 12
     for path in adrs:
         text = files[path]
         positions = [text.index(s) for s in ADR_SECTIONS]
@@ -107,7 +117,7 @@ def test_every_adr_has_the_sections_in_order() -> None:
     assert serving.startswith("# 2. Model serving: triton")
     assert "Use **triton**." in serving and "- **torchserve**: serves PyTorch only" in serving
     assert "- `compliance`: [pci-dss]" in serving
-    compliance = files["docs/adr/0011-compliance.md"]
+    compliance = files["docs/adr/0012-compliance.md"]
     assert "audit logging (pci-dss)" in compliance and "`aws.audit_logging: true`" in compliance
 
 
@@ -173,9 +183,14 @@ def test_readme_explains_phases_and_next_commands() -> None:
     assert readme.index("dev-foundation\n") < readme.index("pulumi up -s dev-training")
 
 
-def test_aws_readme_has_the_rough_cost() -> None:
-    readme = files_for(target="aws")["README.md"]
-    assert "## Rough monthly cost on AWS" in readme and "| eks-control-plane | 73 |" in readme
+def test_aws_readme_has_the_rendered_cost_per_phase_to_the_cent() -> None:
+    rec = priced_recommendation(requirements_from_dict({"name": "proj", "target": "aws"}))
+    assert rec.cost is not None
+    readme = project_files(rec, "t")["README.md"]
+    assert "## Monthly cost on AWS" in readme
+    for phase, usd in rec.cost.per_phase().items():
+        assert f"| {phase} | {usd:,.2f} |" in readme
+    assert f"| **total** | **{rec.cost.total:,.2f}** |" in readme
 
 
 def test_requirements_txt_pins_the_runtime_dependencies() -> None:

@@ -40,15 +40,27 @@ def test_bad_name_explains_the_rule(tmp_path: Path) -> None:
     assert msg.startswith("name: 'Fraud_Platform' is not a DNS-1123 label: use lowercase letters")
 
 
-def test_unknown_field_lists_the_allowed_ones(tmp_path: Path) -> None:
+def test_unknown_field_names_the_closest_and_lists_the_allowed_ones(tmp_path: Path) -> None:
     (msg,) = problems_in(tmp_path, "name: x\nmodels: {count: 2, framework: [pytorch]}\n")
-    assert msg == "models.framework: unknown field; allowed here: count, frameworks"
+    assert msg == ("models.framework: unknown field; did you mean 'frameworks'? "
+                   "(allowed here: count, frameworks, size_mb)")
+
+
+def test_a_typo_far_from_every_field_gets_no_guess(tmp_path: Path) -> None:
+    (msg,) = problems_in(tmp_path, "name: x\nserving: {qqq: 1}\n")
+    assert msg == "serving.qqq: unknown field; allowed here: gpu, latency_p99_ms, mode, peak_rps"
+
+
+def test_top_level_and_nested_typos_get_the_closest_name(tmp_path: Path) -> None:
+    found = sorted(problems_in(tmp_path, "name: x\nservng: {}\nassumptions: {rps_per_cpu: 5}\n"))
+    assert found[0].startswith("assumptions.rps_per_cpu: unknown field; did you mean 'rps_per_vcpu'?")
+    assert found[1].startswith("servng: unknown field; did you mean 'serving'?")
 
 
 def test_unknown_flag_and_framework_list_the_choices(tmp_path: Path) -> None:
     found = problems_in(tmp_path, "name: x\nflags: [realtime]\nmodels: {frameworks: [torch]}\n")
     assert found[0].startswith("flags[0]: must be one of 'research_heavy', 'production_scale'")
-    assert found[0].endswith("got 'realtime'")
+    assert found[0].endswith("got 'realtime'; did you mean 'real_time'?")
     assert found[1].startswith("models.frameworks[0]: must be one of 'pytorch'") and "got 'torch'" in found[1]
 
 
@@ -60,8 +72,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert found == [
         "target: must be one of 'local' or 'aws', got 'gcp'",
         "serving.latency_p99_ms: must be > 0, got 0",
-        "compliance[0]: must be one of 'pci-dss', 'soc2', 'gdpr' or 'hipaa', got 'pci'",
-        "availability: must be one of '99.0', '99.9', '99.95' or '99.99', got '99.5'",
+        "compliance[0]: must be one of 'pci-dss', 'soc2', 'gdpr' or 'hipaa', got 'pci'; did you mean 'pci-dss'?",
+        "availability: must be one of '99.0', '99.9', '99.95' or '99.99', got '99.5'; did you mean '99.95'?",
         "budget_usd_month: must be > 0.0, got -5",
     ]
 
@@ -121,3 +133,17 @@ def test_a_projects_omgml_yaml_is_a_requirements_file(tmp_path: Path) -> None:
 ])
 def test_profile_is_derived_unless_stated(data: dict[str, object], profile: str) -> None:
     assert requirements_from_dict({"name": "x", **data}).resolved_profile() == profile
+
+
+def test_assumptions_have_units_and_stated_fields_are_known() -> None:
+    req = requirements_from_dict({"name": "x", "serving": {"gpu": False}, "assumptions": {"rps_per_gpu": 500}})
+    assert req.stated("serving.gpu") and not req.stated("serving.peak_rps") and not req.stated("training.gpu")
+    assert req.assumptions.rps_per_gpu == 500 and req.assumptions.rps_per_vcpu == 100
+    extra = type(req.assumptions).model_fields["rps_per_gpu"].json_schema_extra
+    assert extra == {"unit": "requests/s per GPU"}
+
+
+def test_serving_mode_and_in_cluster_are_checked(tmp_path: Path) -> None:
+    found = problems_in(tmp_path, "name: x\nserving: {mode: offline}\nin_cluster: [postgres, postgres]\n")
+    assert found[0].startswith("serving.mode: must be one of 'real-time', 'batch' or 'none', got 'offline'")
+    assert found[1] == "in_cluster: ['postgres'] listed more than once; list each value once"

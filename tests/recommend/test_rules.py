@@ -8,12 +8,24 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omgml.recommend import AREAS, CHOICES, NOT_DEPLOYABLE, Recommendation, phase_components, recommend
+from omgml.recommend import (
+    AREAS,
+    CHOICES,
+    NOT_DEPLOYABLE,
+    Recommendation,
+    phase_components,
+    priced_recommendation,
+    recommend,
+)
 from omgml.spec.requirements import FLAGS, requirements_from_dict
 
 
 def rec_for(**data: Any) -> Recommendation:
     return recommend(requirements_from_dict({"name": "t", **data}))
+
+
+def priced_for(**data: Any) -> Recommendation:
+    return priced_recommendation(requirements_from_dict({"name": "t", **data}))
 
 
 # --- richer fields map onto the switches ------------------------------------------------------
@@ -138,15 +150,17 @@ def test_gpu_pools_follow_training_and_serving() -> None:
     assert rec_for().choice("gpu_pools") == "none"
     assert rec_for(training={"gpu": True}).choice("gpu_pools") == "training"
     assert rec_for(serving={"gpu": True}).choice("gpu_pools") == "inference"
-    rec = rec_for(target="aws", training={"gpu": True, "max_gpus": 16}, serving={"gpu": True, "peak_rps": 1000})
+    rec = rec_for(target="aws", training={"gpu": True, "max_gpus": 16}, serving={"gpu": True, "peak_rps": 3000})
     assert rec.choice("gpu_pools") == "both"
     (train,) = rec.platform.phases.training.gpu_pools
     assert (train.purpose, train.instance_types, train.gpus_per_node, train.max_size, train.min_size,
             train.spot) == ("training", ["g5.48xlarge"], 8, 2, 0, True)
     (infer,) = rec.platform.phases.serving.gpu_pools
     server = rec.platform.phases.serving.server
-    assert infer.purpose == "inference" and infer.min_size == server.replicas >= 1
-    assert server.gpu and server.gpu_pool == infer.name and server.max_replicas == 4
+    # 3000 rps ÷ (2000 × 0.7) → 3 GPU replicas always on, up to 3 × 1.5 → 5 for bursts.
+    assert (server.replicas, server.max_replicas) == (3, 5)
+    assert (infer.purpose, infer.min_size, infer.desired_size, infer.max_size) == ("inference", 3, 3, 5)
+    assert server.gpu and server.gpu_pool == infer.name
 
 
 def test_small_gpu_jobs_get_small_nodes() -> None:
@@ -221,32 +235,36 @@ def test_gdpr_alone_is_a_residency_note_not_a_lockdown() -> None:
     rec = rec_for(target="aws", compliance=["gdpr"])
     assert not rec.platform.aws.audit_logging
     assert rec.controls == (
-        "gdpr: personal data stays in aws.region (us-east-1 unless changed in omgml.yaml); choose an EU "
-        "region if your data-processing agreement requires it",
+        "gdpr: personal data stays in aws.region (us-east-1); choose an EU region in omgml.yaml if your "
+        "data-processing agreement requires it",
     )
 
 
 # --- availability ----------------------------------------------------------------------------------
 def test_four_nines_on_aws_is_multi_az_with_replicas_and_managed_stores() -> None:
     rec = rec_for(target="aws", availability="99.99", data={"streaming": True})
-    assert rec.choice("high_availability") == "multi-az"
+    assert rec.choice("high_availability") == "multi-az" and rec.choice("data_stores") == "mixed"
     spec = rec.platform
     f = spec.phases.foundation
     assert spec.aws.availability_zones == 3
-    assert spec.phases.serving.server.replicas >= 2 and f.mlflow.replicas >= 2 and f.feast.replicas >= 2
+    # One replica per zone at least; two of everything else.
+    assert spec.phases.serving.server.replicas >= 3 and f.mlflow.replicas >= 2 and f.feast.replicas >= 2
     assert f.kafka.brokers == 3
-    assert f.kafka.managed and f.postgres.managed and f.redis.managed and f.object_store.managed
-    assert rec.phases["foundation"][:4] == ["msk", "rds", "s3", "elasticache"]
-    assert not any("in-cluster" in w for w in rec.warnings)
-    assert "S3" in rec.decision("high_availability").rationale
+    assert f.postgres.managed and f.redis.managed and f.object_store.managed
+    # MSK is not recommended while omgml's Kafka clients cannot speak SASL/IAM: three brokers in-cluster.
+    assert not f.kafka.managed
+    assert rec.phases["foundation"][:4] == ["kafka", "rds", "s3", "elasticache"]
+    assert "Amazon MSK is not recommended yet" in rec.decision("data_stores").rationale
+    assert rec.slo is not None and rec.slo.achievable == 99.99 and rec.unmet == ()
 
 
-def test_three_nines_on_aws_is_multi_replica_in_cluster() -> None:
+def test_three_nines_on_aws_is_multi_replica_with_managed_failover() -> None:
     rec = rec_for(target="aws", availability="99.9")
     assert rec.choice("high_availability") == "multi-replica"
     f = rec.platform.phases.foundation
     assert f.mlflow.replicas == 2 and rec.platform.phases.serving.server.replicas == 2
-    assert not f.postgres.managed and rec.platform.aws.availability_zones == 2
+    assert f.postgres.managed and f.redis.managed and rec.platform.aws.availability_zones == 2
+    assert "availability 99.9" in rec.decision("data_stores").rationale
 
 
 def test_best_effort_on_aws_is_single() -> None:
@@ -266,24 +284,47 @@ def test_four_nines_cannot_be_met_locally_and_the_engine_says_so() -> None:
 
 # --- budget ----------------------------------------------------------------------------------------
 def test_gpu_pools_on_a_tiny_budget_are_flagged_with_the_cost_drivers() -> None:
-    rec = rec_for(target="aws", training={"gpu": True, "max_gpus": 8}, serving={"gpu": True},
-                  budget_usd_month=300)
+    rec = priced_for(target="aws", training={"gpu": True, "max_gpus": 8}, serving={"gpu": True},
+                     budget_usd_month=300)
     (warning,) = [w for w in rec.warnings if w.startswith("budget:")]
-    assert "over budget_usd_month $300" in warning
-    assert "gpu-pool:inference-gpu ~$734 (1 × g5.xlarge always on)" in warning
-    assert "gpu-pool:training-gpu" in warning
+    assert "over budget_usd_month $300.00" in warning and warning in rec.unmet
     assert rec.cost is not None and rec.cost.total > 300
-    assert [c.item for c in rec.cost.biggest(2)] == ["gpu-pool:training-gpu", "gpu-pool:inference-gpu"]
+    # The two GPU pools top the render's bill, and the warning names them.
+    top = [i.resource for i in rec.cost.drivers(2)]
+    assert top == ["aws:eks/nodeGroup:NodeGroup/training-pool-training-gpu-nodegroup",
+                   "aws:eks/nodeGroup:NodeGroup/training-pool-inference-gpu-nodegroup"]
+    assert all(r in warning for r in top)
 
 
 def test_a_budget_that_fits_gives_no_warning() -> None:
-    rec = rec_for(target="aws", budget_usd_month=100_000)
-    assert not any(w.startswith("budget:") for w in rec.warnings)
+    rec = priced_for(target="aws", budget_usd_month=100_000)
+    assert rec.cost is not None and not any(w.startswith("budget:") for w in rec.warnings)
 
 
 def test_budget_is_not_checked_on_a_laptop() -> None:
-    rec = rec_for(training={"gpu": True}, budget_usd_month=1)
+    rec = priced_for(training={"gpu": True}, budget_usd_month=1)
     assert rec.cost is None and not any(w.startswith("budget:") for w in rec.warnings)
+    assert any(w.startswith("settings: budget_usd_month is checked on target aws only") for w in rec.warnings)
+
+
+def test_over_budget_moves_convenience_stores_in_cluster_with_the_saving() -> None:
+    data = {"target": "aws", "availability": "99.9", "serving": {"peak_rps": 50}}
+    managed = priced_for(**data)
+    assert managed.platform.phases.foundation.postgres.managed and managed.cost is not None
+    rec = priced_for(**data, budget_usd_month=managed.cost.total - 10)
+    f = rec.platform.phases.foundation
+    assert not f.postgres.managed and not f.redis.managed and f.object_store.managed
+    assert rec.cost is not None and rec.cost.total < managed.cost.total
+    rationale = rec.decision("data_stores").rationale
+    assert "postgres: Postgres StatefulSet, because budget_usd_month" in rationale
+    assert "in the cluster it saves $" in rationale
+
+
+def test_zone_and_compliance_stores_never_move_for_the_budget() -> None:
+    rec = priced_for(target="aws", availability="99.99", budget_usd_month=100)
+    f = rec.platform.phases.foundation
+    assert f.postgres.managed and f.redis.managed
+    assert any(w.startswith("budget:") for w in rec.unmet)
 
 
 # --- shape, honesty and determinism ------------------------------------------------------------------
@@ -300,12 +341,14 @@ def test_one_decision_per_area_with_real_alternatives() -> None:
 
 
 def test_json_shape() -> None:
-    data = rec_for(flags=["real_time"]).to_json()
-    assert set(data) == {"decisions", "warnings", "phases"}
+    data = rec_for(flags=["real_time"], serving={"peak_rps": 100}).to_json()
+    assert set(data) == {"platform", "decisions", "sizing", "availability", "warnings", "compliance_controls",
+                         "cost", "phases"}
     assert set(data["phases"]) == {"foundation", "training", "serving"}
     for d in data["decisions"]:
-        assert set(d) == {"area", "choice", "rationale", "drivers", "alternatives"}
+        assert set(d) == {"area", "choice", "rationale", "drivers", "alternatives", "consequences"}
         assert all(set(a) == {"choice", "why_not"} for a in d["alternatives"])
+    assert data["sizing"] and all(set(s) == {"item", "value", "arithmetic"} for s in data["sizing"])
 
 
 def test_every_choice_is_deployable() -> None:
@@ -318,11 +361,13 @@ requirements_strategy = st.fixed_dictionaries({
     "flags": st.lists(st.sampled_from(FLAGS), unique=True),
     "models": st.fixed_dictionaries({
         "count": st.integers(1, 50),
-        "frameworks": st.lists(st.sampled_from(["pytorch", "tensorflow", "jax", "onnx", "xgboost", "sklearn"]),
+        "frameworks": st.lists(st.sampled_from(["pytorch", "tensorflow", "jax", "onnx", "xgboost", "lightgbm",
+                                                "sklearn"]),
                                unique=True, max_size=4),
     }),
     "serving": st.fixed_dictionaries({"latency_p99_ms": st.none() | st.integers(1, 5000),
-                                      "peak_rps": st.none() | st.integers(0, 50_000), "gpu": st.booleans()}),
+                                      "peak_rps": st.none() | st.integers(0, 50_000), "gpu": st.booleans()},
+                                     optional={"mode": st.sampled_from(["real-time", "batch", "none"])}),
     "training": st.booleans().flatmap(lambda gpu: st.fixed_dictionaries(
         {"gpu": st.just(gpu), "max_gpus": st.integers(1, 64) if gpu else st.just(1)})),
     "data": st.sampled_from([{"streaming": True}, {"batch_only": True}, {}]),
@@ -342,7 +387,10 @@ def test_every_valid_requirement_gives_a_consistent_platform(data: dict[str, Any
     assert recommend(req).to_json() == rec.to_json()
     spec = rec.platform
     assert rec.phases == phase_components(spec)
-    assert spec.phases.serving.server.kind == rec.choice("serving")
+    if rec.choice("serving") in ("batch", "none"):
+        assert not spec.phases.serving.server.enabled
+    else:
+        assert spec.phases.serving.server.kind == rec.choice("serving") and spec.phases.serving.server.enabled
     assert spec.phases.training.kubeflow.enabled == (rec.choice("orchestration") == "kubeflow")
     assert spec.phases.training.prefect.enabled == (rec.choice("orchestration") == "prefect")
     assert spec.phases.training.airflow.connections_bundle == (rec.choice("orchestration") == "airflow")
@@ -351,6 +399,9 @@ def test_every_valid_requirement_gives_a_consistent_platform(data: dict[str, Any
     assert spec.phases.foundation.kafka.enabled == (rec.choice("streaming") == "kafka")
     assert spec.phases.foundation.redis.enabled == (rec.choice("feature_store") == "feast-redis")
     assert bool(spec.all_gpu_pools()) == (rec.choice("gpu_pools") != "none")
+    # Every unmet requirement is also a warning, and the sizing lines carry their arithmetic.
+    assert set(rec.unmet) <= set(rec.warnings)
+    assert all(line.arithmetic for line in rec.sizing)
     if spec.target == "local":
         assert rec.choice("high_availability") == "single"
         assert not any(getattr(spec.phases.foundation, s).managed

@@ -45,6 +45,8 @@ def test_starter_is_the_smallest_local_platform() -> None:
 def test_enterprise_has_all_three_phases_and_the_full_tool_set() -> None:
     rec = recommend(load_template("enterprise"))
     assert rec.phases["foundation"] == ["kafka", "postgres", "object-store", "redis", "mlflow", "feast"]
+    # Its budget is for --target aws; on the laptop the engine says it does nothing there.
+    assert any(w.startswith("settings: budget_usd_month is checked on target aws only") for w in rec.warnings)
     assert rec.phases["training"] == ["kubeflow-pipelines", "gpu-pool:training-gpu"]
     assert rec.phases["serving"][0] == "triton"
     assert {"prometheus", "alertmanager", "pushgateway", "evidently"} <= set(rec.phases["serving"])
@@ -58,7 +60,10 @@ def test_fintech_is_enterprise_plus_compliance_four_nines_and_real_time() -> Non
     assert rec.choice("high_availability") == "multi-az" and rec.choice("feature_store") == "feast-redis"
     assert rec.choice("streaming") == "kafka" and rec.platform.aws.audit_logging
     assert rec.platform.profile == "production"
-    assert not any(w.startswith("budget:") for w in rec.warnings)
+    # 2,000 rps on GPUs: 2 replicas carry the peak, 3 survive a zone outage (one per zone).
+    server = rec.platform.phases.serving.server
+    assert (server.gpu, server.replicas, server.max_replicas) == (True, 3, 5)
+    assert rec.unmet == () and not any(w.startswith("budget:") for w in rec.warnings)
 
 
 def test_research_is_gpu_training_with_kubeflow_and_mlflow() -> None:
@@ -72,6 +77,10 @@ def test_research_is_gpu_training_with_kubeflow_and_mlflow() -> None:
 def test_batch_scores_in_batches_without_streaming() -> None:
     rec = recommend(load_template("batch"))
     assert rec.choice("streaming") == "none" and rec.choice("feature_store") == "delta-lake"
+    # xgboost and sklearn only: no deep-learning framework, and batch scoring instead of a server.
+    assert rec.choice("framework") == "classical" and rec.choice("serving") == "batch"
+    assert not rec.platform.phases.serving.server.enabled and rec.platform.phases.serving.evidently.enabled
+    assert "triton" not in rec.phases["serving"] and rec.warnings == ()
     assert "kafka" not in rec.phases["foundation"]
     # Delta Lake is deployed: Feast's offline store reads Delta tables, and nothing warns otherwise.
     assert rec.platform.phases.foundation.feast.offline_store == "delta" and "delta-lake" in rec.phases["foundation"]

@@ -10,7 +10,7 @@ and shares the registries' download caches between pieces (`go/`, `maven/`, `pip
 
 Command line::
 
-    python -m tests.conformance.harness.software install [NAME...]   # default: every piece
+    python -m tests.conformance.harness.software install [NAME...]   # default: every piece not marked default = false
     python -m tests.conformance.harness.software check [NAME...]     # run the version checks
     python -m tests.conformance.harness.software list
 
@@ -116,6 +116,8 @@ class Piece:
     required: bool
     differs: str
     bins: dict[str, str]
+    # False: installed only when named (`install torchserve`), not by a plain `install`.
+    default: bool
     host: tuple[str, ...]
     verify: tuple[Check, ...]
     # The piece's table as written: the stamp digests it, the installers read their own keys.
@@ -238,6 +240,7 @@ def _piece(name: str, table: Mapping[str, Any], host: Mapping[str, str]) -> Piec
         required=bool(_field(where, table, "required", bool)),
         differs=_field(where, table, "differs", str, required=False) or "",
         bins=bins,
+        default=bool(table.get("default", True)),
         host=host_bins,
         verify=tuple(checks),
         table=table,
@@ -267,7 +270,7 @@ def select(pins: Pins, names: Sequence[str]) -> list[Piece]:
     unknown = [n for n in names if n not in pins.pieces]
     if unknown:
         raise PinsError(f"unknown piece {', '.join(unknown)}; known: {', '.join(pins.pieces)}")
-    return [pins.pieces[n] for n in names] if names else list(pins.pieces.values())
+    return [pins.pieces[n] for n in names] if names else [p for p in pins.pieces.values() if p.default]
 
 
 def _python_id() -> str:
@@ -844,28 +847,49 @@ def cache_lock(cache: Path, *, exclusive: bool, timeout: float, say: Callable[[s
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def lanes(pieces: Sequence[Piece]) -> list[list[Piece]]:
+    """Go builds (CPU-bound, one shared build cache) in one lane, everything else (downloads and
+    unpacking, mostly waiting on the registries) in the other: run side by side, a cold install
+    takes about as long as its longer lane instead of the sum."""
+    go = [p for p in pieces if p.source == "go"]
+    rest = [p for p in pieces if p.source != "go"]
+    return [lane for lane in (go, rest) if lane]
+
+
 def install(pieces: Sequence[Piece], ctx: Context) -> int:
-    results: list[Result] = []
-    for piece in pieces:
-        result = install_piece(piece, ctx)
-        results.append(result)
-        if result.outcome == "failed":
-            status = status_path(ctx.cache, piece.name)
-            recorded = _read_json(status) or {}
-            ctx.say(f"{piece.name}: FAILED after {result.seconds:.1f}s: {result.reason}")
-            if recorded.get("tail"):
-                print(str(recorded["tail"]), flush=True)
-            ctx.say(f"{piece.name}: full log in {ctx.cache / piece.name / LOG}; status in {status}")
-        elif result.outcome == "installed":
-            ctx.say(f"{piece.name}: installed {piece.version} in {result.seconds:.1f}s")
-        else:
-            ctx.say(f"{piece.name}: up to date ({piece.version}, {result.seconds:.2f}s)")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run_lane(lane: list[Piece]) -> list[Result]:
+        done = []
+        for piece in lane:
+            result = install_piece(piece, ctx)
+            _report(piece, result, ctx)
+            done.append(result)
+        return done
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        by_name = {r.piece.name: r for lane in pool.map(run_lane, lanes(pieces)) for r in lane}
+    results = [by_name[p.name] for p in pieces]
     _summary(results, ctx.say)
     failed_required = [r.piece.name for r in results if r.outcome == "failed" and r.piece.required]
     if failed_required:
         ctx.say(f"required pieces failed: {', '.join(failed_required)}")
         return 1
     return 0
+
+
+def _report(piece: Piece, result: Result, ctx: Context) -> None:
+    if result.outcome == "failed":
+        status = status_path(ctx.cache, piece.name)
+        recorded = _read_json(status) or {}
+        ctx.say(f"{piece.name}: FAILED after {result.seconds:.1f}s: {result.reason}")
+        if recorded.get("tail"):
+            print(str(recorded["tail"]), flush=True)
+        ctx.say(f"{piece.name}: full log in {ctx.cache / piece.name / LOG}; status in {status}")
+    elif result.outcome == "installed":
+        ctx.say(f"{piece.name}: installed {piece.version} in {result.seconds:.1f}s")
+    else:
+        ctx.say(f"{piece.name}: up to date ({piece.version}, {result.seconds:.2f}s)")
 
 
 def _summary(results: Sequence[Result], say: Callable[[str], None]) -> None:
@@ -906,7 +930,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.conformance.harness.software",
                                      description="Install and check the conformance tier's software.")
     parser.add_argument("command", choices=("install", "check", "list"))
-    parser.add_argument("names", nargs="*", help="pieces (default: all)")
+    parser.add_argument("names", nargs="*", help="pieces (default: all but those marked default = false)")
     parser.add_argument("--lock-timeout", type=float,
                         default=float(os.environ.get("OMGML_CONFORMANCE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)),
                         help="seconds to wait for another run's lock on the cache")
