@@ -15,7 +15,7 @@ def provider_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
         service = typ.split(":")[1].split("/")[0]
         out: dict[str, Any] = {
             "arn": f"arn:aws:{service}:{region}:123456789012:{name}",
-            "id": f"{name}-id",
+            "id": mock_id(typ, name),
         }
         out.update(_aws_typed_outputs(typ, name, inputs))
         return out
@@ -23,6 +23,16 @@ def provider_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
 
 
 ACCOUNT = "123456789012"
+# Ids whose shape other objects' schemas check (an EC2NodeClass's subnetSelectorTerms take only
+# `subnet-…`); everything else gets "<name>-id".
+SHAPED_IDS = {"aws:ec2/subnet:Subnet": "subnet"}
+
+
+def mock_id(typ: str, name: str) -> str:
+    """The id the mock engine gives a resource (deterministic, never a real one)."""
+    prefix = SHAPED_IDS.get(typ)
+    return f"{prefix}-{_mock_hex(prefix, name, length=17).lower()}" if prefix else f"{name}-id"
+
 # The version the mock engine gives an EKS add-on resolved at deploy time (not pinned in the spec).
 RESOLVED_AT_DEPLOY = "v0.0.0-eksbuild.0"
 

@@ -18,9 +18,11 @@ from omgml.components.aws.cluster import (
 from omgml.errors import SpecError
 from omgml.spec import spec_from_dict
 from omgml.synth.manifests import manifests
+from omgml.synth.mock_outputs import mock_id
 from tests.aws.aws_helpers import aws_spec, of_type, only, policy, synth_foundation
 from tests.synth_helpers import assert_valid, one, synth
 
+SUBNET = "aws:ec2/subnet:Subnet"
 CLUSTER = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
 
@@ -130,7 +132,7 @@ def test_system_node_group_is_on_demand_labelled_and_private() -> None:
     i = group.inputs
     assert i["capacityType"] == "ON_DEMAND" and i["amiType"] == "AL2023_x86_64_STANDARD"
     assert i["labels"] == {"omgml.dev/pool": "system", "omgml.dev/pool-purpose": "system"}
-    assert i["subnetIds"] == ["fnd-network-private-0-id", "fnd-network-private-1-id", "fnd-network-private-2-id"]
+    assert i["subnetIds"] == [mock_id(SUBNET, f"fnd-network-private-{z}") for z in range(3)]
     assert i["scalingConfig"]["minSize"] >= 3  # one per zone in production
     assert "scalingConfig.desiredSize" in group.ignore_changes
 

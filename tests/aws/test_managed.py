@@ -24,6 +24,7 @@ from omgml.components.aws.s3 import check_bucket_names, tls_only_bucket_policy
 from omgml.policy import run_policies
 from omgml.policy.aws import check_aws_inventory
 from omgml.synth.manifests import manifests
+from omgml.synth.mock_outputs import mock_id
 from tests.aws.aws_helpers import DATA_NS, SERVING_NS, inventory, of_type, only, plain, policy, synth_foundation
 from tests.components.manifest_checks import MOCK_VALUE
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth
@@ -89,7 +90,7 @@ def test_no_security_group_is_open_to_the_internet_and_stores_admit_only_the_nod
 
 def test_managed_stores_sit_in_private_subnets_only() -> None:
     result = synth_foundation()
-    private = ["fnd-network-private-0-id", "fnd-network-private-1-id", "fnd-network-private-2-id"]
+    private = [mock_id("aws:ec2/subnet:Subnet", f"fnd-network-private-{z}") for z in range(3)]
     assert only(result, "aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == private
     assert only(result, "aws:elasticache/subnetGroup:SubnetGroup").inputs["subnetIds"] == private
     assert only(result, MSK).inputs["brokerNodeGroupInfo"]["clientSubnets"] == private

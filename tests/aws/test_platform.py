@@ -20,6 +20,7 @@ from omgml.components.gpupool import GpuPool, GpuPoolArgs
 from omgml.components.postgres import PostgresConsumer
 from omgml.spec import GpuPoolSpec, spec_from_dict
 from omgml.synth.manifests import manifests
+from omgml.synth.mock_outputs import mock_id
 from tests.aws.aws_helpers import BUCKETS, DATA_NS, aws_spec, of_type, only, synth_foundation, synth_of
 from tests.synth_helpers import synth
 
@@ -89,7 +90,8 @@ def test_gpu_pools_launch_in_the_clusters_subnets_with_karpenters_profile() -> N
     result = synth(program)
     [node_class] = [m for m in manifests(result) if m["kind"] == "EC2NodeClass"]
     spec = node_class["spec"]
-    assert spec["subnetSelectorTerms"] == [{"id": "f-network-private-0-id"}, {"id": "f-network-private-1-id"}]
+    assert spec["subnetSelectorTerms"] == [{"id": mock_id("aws:ec2/subnet:Subnet", f"f-network-private-{z}")}
+                                           for z in range(2)]
     # The cluster security group EKS made (what the system nodes carry), and Karpenter's profile.
     assert spec["securityGroupSelectorTerms"] == [{"id": result.exports["cluster_sg"]}]
     assert spec["instanceProfile"] == only(result, "aws:iam/instanceProfile:InstanceProfile").name
