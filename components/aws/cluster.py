@@ -75,6 +75,8 @@ VPC_CNI_SA = ("kube-system", "aws-node")
 EBS_CSI_SA = ("kube-system", "ebs-csi-controller-sa")
 # PCI DSS 10.5.1 keeps audit history for at least twelve months.
 AUDIT_LOG_RETENTION_DAYS = 365
+# Control-plane logs kept for operations only (no audit requirement): a month of history.
+OPERATIONS_LOG_RETENTION_DAYS = 30
 ROOT_DEVICE = "/dev/xvda"  # the root device of the AL2023 EKS AMIs
 # IMDSv2 with one hop: the node reaches the metadata service, a pod (one more hop behind the
 # node's network namespace) does not. Every omgml workload gets AWS credentials from IRSA.
@@ -130,9 +132,15 @@ class EksClusterArgs:
 
 
 def control_plane_log_types(audit_logging: bool) -> list[str]:
-    """api + audit + authenticator answer "who did what to the cluster" (what auditors ask);
-    controllerManager and scheduler logs add cost without audit value, so they stay off."""
-    return ["api", "audit", "authenticator"] if audit_logging else []
+    """api + authenticator on every cluster: what a failed deploy or a refused access entry is
+    read from (a cluster without them cannot be debugged from the outside). audit adds "who
+    did what to the cluster" (what auditors ask). controllerManager and scheduler logs add cost
+    without either value, so they stay off."""
+    return ["api", "audit", "authenticator"] if audit_logging else ["api", "authenticator"]
+
+
+def control_plane_log_retention(audit_logging: bool) -> int:
+    return AUDIT_LOG_RETENTION_DAYS if audit_logging else OPERATIONS_LOG_RETENTION_DAYS
 
 
 def admin_principals(listed: Sequence[str], deployer: str | None) -> list[str]:
@@ -290,17 +298,15 @@ class EksCluster(pulumi.ComponentResource):
             opts=child)
 
         log_types = control_plane_log_types(args.audit_logging)
-        cluster_deps: list[pulumi.Resource] = [cluster_policy, secrets_key_policy]
-        if log_types:
-            # Created before the cluster so EKS writes into it (instead of creating its own with
-            # no retention); kept like other evidence outside the laptop profile.
-            cluster_deps.append(aws.cloudwatch.LogGroup(
-                f"{name}-control-plane-logs",
-                name=f"/aws/eks/{args.cluster_name}/cluster",
-                retention_in_days=AUDIT_LOG_RETENTION_DAYS,
-                tags=tag_set,
-                opts=stateful_options(args.profile, self),
-            ))
+        # Created before the cluster so EKS writes into it (instead of creating its own with no
+        # retention); kept like other evidence outside the laptop profile.
+        cluster_deps: list[pulumi.Resource] = [cluster_policy, secrets_key_policy, aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=control_plane_log_retention(args.audit_logging),
+            tags=tag_set,
+            opts=stateful_options(args.profile, self),
+        )]
 
         public = bool(args.public_access_cidrs)
         cluster = aws.eks.Cluster(

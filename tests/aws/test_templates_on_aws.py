@@ -96,6 +96,10 @@ def test_1_buckets_are_unique_and_access_entries_name_the_deployer(template: str
     assert principals == ["arn:aws:iam::123456789012:role/mock-deployer"]
     [cluster] = entries(template, "aws:eks/cluster:Cluster")
     assert cluster["inputs"]["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    # Every cluster logs its API server and authenticator; the regulated one its audit trail too.
+    logs = set(cluster["inputs"]["enabledClusterLogTypes"])
+    assert {"api", "authenticator"} <= logs and ("audit" in logs) == spec.aws.audit_logging
+    assert spec.aws.audit_logging == (template == "fintech")
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
