@@ -177,7 +177,7 @@ def test_a_deploy_without_a_way_to_the_api_is_refused_before_anything_is_built()
 
     spec = spec_from_dict({"name": "p", "target": "aws"})
     assert spec.aws.api_access_problem() is not None
-    with pytest.raises(SpecError, match="aws.api_public_cidrs is empty and aws.api_private_only is false"):
+    with pytest.raises(SpecError, match=r"aws\.api_public_cidrs is empty and aws\.api_private_only is false"):
         build_phase(spec, "foundation", {})
     # Either bootstrap path lifts the refusal.
     for aws in ({"api_public_cidrs": ["198.51.100.7/32"]}, {"api_private_only": True}):
