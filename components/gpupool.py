@@ -199,6 +199,7 @@ def _karpenter_pool(name: str, args: GpuPoolArgs, parent: pulumi.Resource) -> st
         custom_resource,
         gpu_node_class,
         gpu_node_pool,
+        node_pool_annotations,
         node_pool_name,
     )
 
@@ -213,5 +214,5 @@ def _karpenter_pool(name: str, args: GpuPoolArgs, parent: pulumi.Resource) -> st
     node_class = custom_resource(f"{name}-nodeclass", NODECLASS_API, "EC2NodeClass", object_name, labels, class_spec,
                                  pulumi.ResourceOptions(parent=parent))
     custom_resource(f"{name}-nodepool", NODEPOOL_API, "NodePool", object_name, labels, gpu_node_pool(pool),
-                    pulumi.ResourceOptions(parent=parent, depends_on=[node_class]))
+                    pulumi.ResourceOptions(parent=parent, depends_on=[node_class]), node_pool_annotations(pool))
     return object_name

@@ -95,6 +95,10 @@ CLUSTER_TAG = "kubernetes.io/cluster/{cluster}"
 EKS_CLUSTER_TAG = "eks:eks-cluster-name"
 NODEPOOL_TAG = "karpenter.sh/nodepool"
 ROOT_DEVICE = "/dev/xvda"
+# A NodePool has no minimum or desired size (nodes follow pending pods); the pool's stated sizes
+# ride along as annotations for what reads the render without the spec (the cost estimate).
+MIN_NODES_ANNOTATION = "omgml.dev/min-nodes"
+DESIRED_NODES_ANNOTATION = "omgml.dev/desired-nodes"
 # Interruption events Karpenter reacts to (source, detail-type), from the getting-started stack.
 INTERRUPTION_EVENTS: tuple[tuple[str, str], ...] = (
     ("aws.health", "AWS Health Event"),
@@ -215,6 +219,10 @@ def gpu_node_class(pool: GpuPoolSpec, subnet_ids: Sequence[str], security_group_
         "associatePublicIPAddress": False,
         "tags": {**dict(extra_tags or {}), POOL_LABEL: pool.name},
     }
+
+
+def node_pool_annotations(pool: GpuPoolSpec) -> dict[str, str]:
+    return {MIN_NODES_ANNOTATION: str(pool.min_size), DESIRED_NODES_ANNOTATION: str(pool.desired_size)}
 
 
 def gpu_node_pool(pool: GpuPoolSpec) -> JsonDict:
@@ -546,8 +554,11 @@ class Karpenter(pulumi.ComponentResource):
 
 
 def custom_resource(name: str, api_version: str, kind: str, object_name: str, labels: Mapping[str, str],
-                    spec: pulumi.Input[Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+                    spec: pulumi.Input[Any], opts: pulumi.ResourceOptions,
+                    annotations: Mapping[str, str] | None = None) -> k8s.apiextensions.CustomResource:
     """A cluster-scoped Karpenter object (NodePool, EC2NodeClass)."""
-    return k8s.apiextensions.CustomResource(
-        name, api_version=api_version, kind=kind, metadata={"name": object_name, "labels": dict(labels)},
-        spec=spec, opts=opts)
+    meta: dict[str, Any] = {"name": object_name, "labels": dict(labels)}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, metadata=meta, spec=spec,
+                                            opts=opts)

@@ -190,3 +190,19 @@ def test_the_sdk_check_names_a_misspelt_nested_argument() -> None:
     assert sdk_problems("aws:ec2/launchTemplate:LaunchTemplate", inputs) == [
         "aws:ec2/launchTemplate:LaunchTemplate blockDeviceMappings[0].ebs.volumeTyp: not an argument of "
         f"LaunchTemplateBlockDeviceMappingEbsArgs in pulumi_aws {__import__('pulumi_aws')._utilities.get_version()}"]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_gpu_node_pools_are_priced_in_their_phase(template: str) -> None:
+    from omgml.cost import NODE_POOL, estimate_cost, load_prices
+
+    spec = rendered(template).spec
+    estimate = estimate_cost(rendered(template).inventory(), load_prices(None))
+    nodes = {i.resource.removeprefix(f"{NODE_POOL}/"): i for i in estimate.items
+             if i.resource.startswith(NODE_POOL) and "root volumes" not in i.description}
+    assert len(nodes) == len(spec.all_gpu_pools())
+    for pool in spec.all_gpu_pools():
+        [item] = [i for name, i in nodes.items() if name.endswith(f"-{pool.name}-nodepool")]
+        assert item.phase == ("serving" if pool.purpose == "inference" else "training")
+        assert item.monthly_usd and item.monthly_usd > 0, item
+        assert pool.instance_types[0] in item.description

@@ -301,7 +301,7 @@ def test_no_mount_point_lies_inside_another_volume(kind: str) -> None:
 
 
 def test_serving_provisions_its_own_pools_when_training_is_off() -> None:
-    """An inference pool must get EKS nodes even when no training stack will be deployed."""
+    """An inference pool must get GPU nodes even when no training stack will be deployed."""
     from omgml.spec import spec_from_dict
     from omgml.synth.render import render_platform
 
@@ -314,8 +314,10 @@ def test_serving_provisions_its_own_pools_when_training_is_off() -> None:
     })
     render = render_platform(spec)
     serving = next(p for p in render.phases if p.phase == "serving")
-    groups = [r for r in serving.result.resources if r.type == "aws:eks/nodeGroup:NodeGroup"]
-    assert len(groups) == 1 and groups[0].inputs["labels"]["omgml.dev/pool"] == "infer"
+    # The pool's Karpenter NodePool (and its EC2NodeClass) come with the serving stack.
+    [pool] = [m for m in serving.manifests if m["kind"] == "NodePool"]
+    assert pool["spec"]["template"]["metadata"]["labels"]["omgml.dev/pool"] == "infer"
+    assert [m["metadata"]["name"] for m in serving.manifests if m["kind"] == "EC2NodeClass"] == [pool["metadata"]["name"]]
     assert serving.result.exports["gpu_node_groups"] == ["infer"]
     assert any(m["kind"] == "DaemonSet" for m in serving.manifests)  # the device plugin
     assert not [r for r in render.phases[0].result.resources if r.type == "aws:eks/nodeGroup:NodeGroup"
