@@ -13,6 +13,7 @@ from __future__ import annotations
 #   cadvisor      the kubelets' /metrics/cadvisor (container start times)
 #   prometheus    Prometheus itself (`up` for every target)
 #   dcgm          NVIDIA's DCGM exporter on the GPU nodes (components/dcgm_exporter.py)
+#   backup        the backup CronJobs (components/backup), pushed through the Pushgateway
 METRIC_EXPORTERS: dict[str, str] = {
     "nv_inference_queue_duration_us": "triton",
     "nv_inference_request_success": "triton",
@@ -44,6 +45,11 @@ METRIC_EXPORTERS: dict[str, str] = {
     "DCGM_FI_DEV_POWER_USAGE": "dcgm",
     "DCGM_FI_DEV_XID_ERRORS": "dcgm",
     "DCGM_FI_DEV_ROW_REMAP_FAILURE": "dcgm",
+
+
+    "omgml_backup_last_success_timestamp_seconds": "backup",
+    "omgml_backup_last_size_bytes": "backup",
+    "omgml_backup_last_duration_seconds": "backup",
 }
 # cAdvisor exposes hundreds of series per container; keep only what rules and the dashboard read.
 CADVISOR_KEEP = tuple(sorted(m for m, e in METRIC_EXPORTERS.items() if e == "cadvisor"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from omgml.policy.aws import check_aws_inventory
 from omgml.policy.aws_platform import check_platform_inventory, check_platform_manifests
+from omgml.policy.backup import check_backups
 from omgml.policy.containers import check_images, check_probes, check_resources
 from omgml.policy.findings import Finding, Manifest, Severity, errors, resource_id
 from omgml.policy.gpu import check_gpu_scheduling
@@ -35,6 +36,8 @@ POLICIES: dict[str, str] = {
     "aws-node-volume-encryption": "node volumes encrypted by launch templates and EC2NodeClasses (target aws)",
     "aws-versions-pinned": "EKS add-ons and the GPU nodes' AMI release pinned (target aws)",
     "aws-api-reachable": "the first deploy can reach the Kubernetes API (warning, target aws)",
+    "backup-configured": ("outside the laptop profile: a backup CronJob per database, versioned object-store "
+                          "buckets; on aws RDS backups + deletion protection + final snapshot, versioned S3"),
 }
 
 
@@ -71,18 +74,19 @@ def check_manifests(items: list[Manifest], gpu_pools: Iterable[str] = ()) -> lis
 
 
 def run_policies(items: list[Manifest], inventory: dict[str, Any] | None = None, *,
-                 target: str = "local", gpu_pools: Iterable[str] = ()) -> list[Finding]:
-    """All policies over a render; the AWS ones only for target aws."""
+                 target: str = "local", gpu_pools: Iterable[str] = (), profile: str = "laptop") -> list[Finding]:
+    """All policies over a render; the AWS ones only for target aws, the backup ones outside laptop."""
     out = check_manifests(items, gpu_pools)
     if target == "aws":
         out.extend(check_platform_manifests(items))
         if inventory is not None:
             out.extend(check_aws_inventory(inventory))
             out.extend(check_platform_inventory(inventory))
+    out.extend(check_backups(items, inventory if target == "aws" else None, profile))
     return out
 
 
 __all__ = [
-    "POLICIES", "Finding", "PolicyContext", "Severity", "check_aws_inventory", "check_manifests",
+    "POLICIES", "Finding", "PolicyContext", "Severity", "check_aws_inventory", "check_backups", "check_manifests",
     "check_object", "context_for", "errors", "resource_id", "run_policies",
 ]
