@@ -100,7 +100,7 @@ class TrainingOutputs:
     gpu_taint: pulumi.Input[Mapping[str, str]]
     gpu_available: pulumi.Input[bool]
     device_plugin_namespace: pulumi.Input[str]
-    # Pools that have EKS node groups (aws, once the cluster's outputs exist; [] on local).
+    # Pools that have Karpenter NodePools (aws; [] on local). The key keeps its name.
     gpu_node_groups: pulumi.Input[Sequence[str]]
     # Orchestrators ("" when off): Airflow's API server (UI + REST, port 8080) and Prefect's API URL.
     airflow_api_endpoint: pulumi.Input[str]

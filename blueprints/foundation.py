@@ -144,7 +144,9 @@ class Foundation(pulumi.ComponentResource):
             )
         in_namespaces = pulumi.ResourceOptions(parent=self, depends_on=list(namespaces))
 
-        buckets = bucket_names(spec)
+        # On S3 the names carry an account/region suffix (AwsFoundation.buckets): bucket names
+        # are global across AWS accounts.
+        buckets = args.aws.buckets if args.aws is not None else bucket_names(spec)
         consumers = postgres_consumers(spec)
         # Postgres: in-cluster, or RDS on aws when managed; consumers only see PostgresDatabase.
         databases: dict[str, PostgresDatabase] = {}
@@ -205,6 +207,13 @@ class Foundation(pulumi.ComponentResource):
         kafka: KafkaEndpoint | None = None
         if f.kafka.enabled and args.aws is not None and f.kafka.managed:
             kafka = args.aws.kafka(client_namespaces=(data_ns, *clients), depends_on=namespaces)
+            logging_server = spec.phases.serving
+            if logging_server.enabled and logging_server.server.enabled and logging_server.inference_logging:
+                # MSK takes IAM identities only: the model server's IRSA role (its S3 role,
+                # platform_problems makes sure it exists) may write the inference log.
+                assert s3 is not None
+                args.aws.kafka_client("model-server", s3.roles["model-server"],
+                                      [logging_server.inference_log_topic])
         elif f.kafka.enabled:
             kafka = Kafka(f"{name}-kafka", KafkaArgs(
                 namespace=data_ns, brokers=kafka_brokers(f.kafka.brokers, profile),

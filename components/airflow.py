@@ -65,6 +65,7 @@ from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
+    KUBE_API_EGRESS_REASON,
     KUBE_API_PORTS,
     RECREATE,
     JsonDict,
@@ -83,6 +84,7 @@ from omgml.k8s import (
     secret_env,
     service_account_metadata,
     service_spec,
+    with_egress_reason,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -626,7 +628,8 @@ class Airflow(pulumi.ComponentResource):
                                      sort_keys=False))
         config = k8s.core.v1.ConfigMap(f"{name}-pod-template", metadata=meta(r.template_config, "worker"),
                                        data={TEMPLATE_FILE: template}, opts=children())
-        egress = k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=meta(r.egress_policy, "network"),
+        egress = k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=with_egress_reason(
+            meta(r.egress_policy, "network"), KUBE_API_EGRESS_REASON),
                                                  spec=egress_policy(r), opts=children())
         deps: list[pulumi.Resource] = [secrets, egress]
         if isinstance(args.dags, PvcDags):

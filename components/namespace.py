@@ -15,11 +15,15 @@ import pulumi_kubernetes as k8s
 from omgml.k8s import (
     JsonDict,
     egress_policy_spec,
+    with_egress_reason,
 )
 from omgml.labels import standard_labels
 
 TYPE_TOKEN = "omgml:core:Namespace"
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+EXTERNAL_EGRESS = "allow-external-egress"
+EXTERNAL_EGRESS_REASON = ("the spec opens this namespace to the internet (allow_external_egress: true), e.g. for "
+                          "package indexes and public datasets; set it to false to close it")
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def network_policies(args: NamespaceArgs) -> list[tuple[str, JsonDict]]:
     if args.allow_external_egress:
         # Anything outside the cluster's private ranges; in-cluster peers stay governed by the
         # explicit allows above.
-        policies.append(("allow-external-egress", egress_policy_spec({}, external_only=True)))
+        policies.append((EXTERNAL_EGRESS, egress_policy_spec({}, external_only=True)))
     return policies
 
 
@@ -120,9 +124,13 @@ class PlatformNamespace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         for suffix, spec in policies:
+            policy_meta: JsonDict = {"name": suffix, "namespace": args.name,
+                                     "labels": standard_labels("namespace", args.name)}
+            if suffix == EXTERNAL_EGRESS:
+                policy_meta = with_egress_reason(policy_meta, EXTERNAL_EGRESS_REASON)
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{suffix}",
-                metadata={"name": suffix, "namespace": args.name, "labels": standard_labels("namespace", args.name)},
+                metadata=policy_meta,
                 spec=spec,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]),
             )

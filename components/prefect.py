@@ -39,6 +39,7 @@ from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
+    KUBE_API_EGRESS_REASON,
     KUBE_API_PORTS,
     RECREATE,
     JsonDict,
@@ -54,6 +55,7 @@ from omgml.k8s import (
     restricted_pod_spec,
     service_account_metadata,
     service_spec,
+    with_egress_reason,
 )
 from omgml.naming import require_dns_label
 from omgml.spec.common import Profile
@@ -364,7 +366,8 @@ class Prefect(pulumi.ComponentResource):
                                   spec=server_service(r), opts=children())
         server = k8s.apps.v1.Deployment(f"{name}-server", metadata=meta(r.name("server"), "server"),
                                         spec=server_deployment(r), opts=children(accounts["server"], svc))
-        egress = k8s.networking.v1.NetworkPolicy(f"{name}-api-egress", metadata=meta(r.name("api-egress"), "network"),
+        egress = k8s.networking.v1.NetworkPolicy(f"{name}-api-egress", metadata=with_egress_reason(meta(r.name("api-egress"), "network"),
+                                                                                     KUBE_API_EGRESS_REASON),
                                                  spec=api_egress_policy(r), opts=children())
         k8s.apps.v1.Deployment(f"{name}-worker", metadata=meta(r.name("worker"), "worker"),
                                spec=worker_deployment(r),
