@@ -11,8 +11,11 @@ import typer
 from omgml.cli.common import load_project_spec, user_errors
 
 if TYPE_CHECKING:
-    from omgml.deploy.plan import Action
+    from collections.abc import Callable
+
+    from omgml.deploy.plan import Action, PhaseStep
     from omgml.deploy.runner import StepResult
+    from omgml.spec import PlatformSpec
 
 ProjectArg = Annotated[Path, typer.Argument(help="Project folder created by `omgml init`.")]
 PhaseOpt = Annotated[str, typer.Option(help="foundation, training, serving or all.")]
@@ -55,7 +58,37 @@ def run_action(action: Action, project: Path, phase: str, prefix: str, diff: boo
     if check_tools:
         preflight(project, spec.target, [s.stack for s in steps])
     runner = AutomationRunner(project, spec, prefix, env, echo=typer.echo)
-    return run_phases(action, project, spec, phase, prefix, runner, typer.echo, diff=diff)
+    before = team_secrets_check(project, spec) if check_tools and action != "destroy" else None
+    return run_phases(action, project, spec, phase, prefix, runner, typer.echo, diff=diff, before=before)
+
+
+def team_secrets_check(project: Path, spec: PlatformSpec) -> Callable[[PhaseStep], None] | None:
+    """Before the training phase: the Secrets the team provides (the W&B API key) must exist in
+    the namespaces the foundation created. Local target: the stack's kube context; aws: the
+    current context, when there is one (EKS's kubeconfig exists only once the foundation is up)."""
+    from omgml.deploy.team_secrets import team_secrets
+
+    if not team_secrets(spec):
+        return None
+
+    def check(step: PhaseStep) -> None:
+        from omgml.deploy.runner import stack_config
+        from omgml.deploy.team_secrets import check_team_secrets, cluster_reader
+
+        if step.phase != "training":
+            return
+        context = str(stack_config(project, step.stack).get("kubernetes:context", "")) or None
+        if spec.target != "local" and context is None:
+            try:
+                reader = cluster_reader(None)
+            except Exception:  # no kubeconfig for the EKS cluster on this machine
+                typer.echo("   (the team's Secrets were not checked: no kube context for the EKS cluster here)")
+                return
+        else:
+            reader = cluster_reader(context)
+        check_team_secrets(spec, reader)
+
+    return check
 
 
 def _summary(results: list[StepResult]) -> None:

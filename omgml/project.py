@@ -37,6 +37,8 @@ AREA_TITLES: dict[str, str] = {
     "gpu_pools": "GPU pools",
     "high_availability": "High availability",
     "data_stores": "Data stores",
+    "hpo": "Hyperparameter optimisation",
+    "model_governance": "Model governance",
     "compliance": "Compliance controls",
 }
 AREA_CONTEXT: dict[str, str] = {
@@ -51,6 +53,8 @@ AREA_CONTEXT: dict[str, str] = {
     "gpu_pools": "Which workloads get GPU nodes.",
     "high_availability": "How much failure the platform survives without an outage.",
     "data_stores": "Where Postgres, Redis, Kafka and the object store run: as AWS managed services or in the cluster.",
+    "hpo": "Whether hyperparameter searches run as a platform service, and which one.",
+    "model_governance": "How a model is documented, explained and checked for fairness before it is promoted.",
     "compliance": "Which regulatory regimes the platform has to satisfy.",
 }
 
@@ -585,8 +589,17 @@ def project_files(rec: Recommendation, source: str, cost_md: str | None = None,
         files[KIND_CONFIG] = kind_config_yaml(spec)
     if cost_md is not None:
         files["docs/cost.md"] = cost_md
+    files.update(training_addon_files(spec))
     assert len(rec.decisions) == len(AREAS)
     return files
+
+
+def training_addon_files(spec: PlatformSpec) -> dict[str, str]:
+    """hpo/ (sample Katib experiment or Optuna study) and governance/ (steps, image, card template)."""
+    from omgml.governance.samples import governance_files
+    from omgml.hpo.samples import hpo_files
+
+    return {**hpo_files(spec), **governance_files(spec)}
 
 
 def ci_workflow_yaml(spec: PlatformSpec) -> str:
