@@ -76,6 +76,7 @@ def katib_experiment(spec: PlatformSpec) -> list[JsonDict]:
                         "envFrom": env_from,
                         "resources": TRIAL_SIZE.resources(),
                         "securityContext": restricted_container_security_context(read_only_root=True),
+                        "readinessProbe": _mlflow_probe(spec),
                         "livenessProbe": _mlflow_probe(spec),
                         "volumeMounts": [{"name": "trial", "mountPath": TRIAL_DIR, "readOnly": True},
                                          {"name": "tmp", "mountPath": "/tmp"}],
