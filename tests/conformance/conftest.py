@@ -59,9 +59,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def conformance_project(root: Path) -> None:
     """The template as a team would finish it: its Feast definitions in a git repository (the
-    tier's git host serves it), so the platform renders its `feast apply` Job; and where its
+    tier's git host serves it), so the platform renders its `feast apply` Job; where its
     alerts go — a webhook (the tier's receiver), Slack and PagerDuty (whose routing key is an
-    existing Secret, which the tier creates)."""
+    existing Secret, which the tier creates); and the training add-ons (HPO, governance)."""
     import yaml
 
     from tests.conformance.harness.fixtures import git_url, webhook_url
@@ -73,6 +73,11 @@ def conformance_project(root: Path) -> None:
     feast["feature_repo"] = {"git_url": git_url(), "ref": "main", "path": "."}
     prometheus = phases.get("serving", {}).setdefault("prometheus", {})
     prometheus["grafana"] = True  # Grafana itself cannot run here; its dashboards' queries are checked
+    # The training add-ons a regulated team turns on: Katib beside Kubeflow and the governance
+    # steps with a fairness check (their settings ConfigMap is what the governance test reads).
+    training = phases.setdefault("training", {})
+    training["hpo"] = {"enabled": True}
+    training["governance"] = {"enabled": True, "fairness": {"sensitive_features": ["age_band"]}}
     prometheus["receivers"] = [
         {"name": "oncall-webhook", "kind": "webhook", "url": webhook_url()},
         {"name": "team-slack", "kind": "slack", "url": "https://hooks.slack.example.invalid/services/T0/B0/X"},
