@@ -200,6 +200,9 @@ def training_addons(req: Requirements, choices: Mapping[str, str]) -> dict[str, 
 
         cards, explain, _ = governance_asked(req)
         g = req.governance
+        if not (cards or explain or g.sensitive_features):
+            # The choice stands on its own (what the requirements do not say, it turns on).
+            cards = explain = True
         out["governance"] = {
             "enabled": True, "model_cards": cards, "explainability": explain,
             "fairness": {"sensitive_features": list(g.sensitive_features),
