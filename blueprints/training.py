@@ -189,6 +189,8 @@ def training_addons(name: str, spec: PlatformSpec, fnd: FoundationOutputs,
         katib = Katib(f"{name}-katib", KatibArgs(
             namespace=t.kubeflow.namespace, steps_namespace=t.kubeflow.user_namespace, profile=spec.profile,
             database_secret=fnd.katib_db_secret, ui=t.hpo.dashboard,
+            database_ssl_mode="require" if spec.target == "aws" and spec.phases.foundation.postgres.managed
+            else "disable",
         ), child)
         ui = katib.ui_url
     elif t.hpo.enabled:

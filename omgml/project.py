@@ -278,6 +278,11 @@ def architecture_mermaid(rec: Recommendation) -> str:
         node("training", "airflow", "Airflow 3 (KubernetesExecutor)")
     if t.enabled and t.prefect.enabled:
         node("training", "prefect", "Prefect server + Kubernetes worker")
+    if t.enabled and t.hpo.enabled:
+        engine = t.hpo.resolved_engine(t.kubeflow.enabled)
+        node("training", "hpo", "Katib (HPO service)" if engine == "katib" else "Optuna + optuna-dashboard (HPO)")
+    if t.enabled and t.governance.enabled:
+        node("training", "governance", "Governance steps (model card, SHAP, fairness)")
     if t.airflow.connections_bundle:
         node("training", "orchestrator", "Your existing Airflow (airflow-connections; not deployed by omgml)",
              "round")
@@ -310,6 +315,9 @@ def architecture_mermaid(rec: Recommendation) -> str:
         ("prefect", "-->", "database", "postgres"),
         ("prefect", "-->", "tracking", "mlflow"),
         ("orchestrator", "-.->", "tracking", "mlflow"),
+        ("hpo", "-->", "trials", "postgres"),
+        ("hpo", "-.->", "trial runs", "mlflow"),
+        ("governance", "-->", "card, metrics, tags", "mlflow"),
         ("orchestrator", "-.->", "data", "objectstore"),
         ("server", "-->", "model repository", "objectstore"),
         ("server", "-->", "online features", "feast"),

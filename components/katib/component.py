@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -79,6 +80,9 @@ class KatibArgs:
     # The Postgres consumer Secret of `katib` in `namespace` (host, port, database, username, password).
     database_secret: pulumi.Input[str]
     ui: bool = True
+    # lib/pq's sslmode: "disable" for the in-cluster Postgres (no TLS), "require" for RDS, which
+    # the platform creates with rds.force_ssl (lib/pq has no "prefer").
+    database_ssl_mode: Literal["disable", "require"] = "disable"
     instance: str = APP
     # CRDs and webhook configurations are cluster singletons.
     install_crds: bool = True
@@ -160,7 +164,7 @@ def controller_deployment(r: ResolvedKatib) -> JsonDict:
                            strategy=RECREATE)
 
 
-def db_manager_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
+def db_manager_env(database_secret: pulumi.Input[str], ssl_mode: str = "disable") -> list[JsonDict]:
     """The db-manager's Postgres connection (pkg/db/v1beta1/common/const.go names), from the consumer Secret."""
     keys = {v: k for k, v in CONSUMER_SECRET_KEYS.items()}
     assert set(keys) == {"host", "port", "database", "username", "password"}
@@ -171,8 +175,7 @@ def db_manager_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
         secret_env("KATIB_POSTGRESQL_DB_HOST", database_secret, "host"),
         secret_env("KATIB_POSTGRESQL_DB_PORT", database_secret, "port"),
         secret_env("KATIB_POSTGRESQL_DB_DATABASE", database_secret, "database"),
-        # In-cluster Postgres has no TLS; RDS accepts plain connections inside the VPC.
-        plain_env("KATIB_POSTGRESQL_SSL_MODE", "disable"),
+        plain_env("KATIB_POSTGRESQL_SSL_MODE", ssl_mode),
     ]
 
 
@@ -188,7 +191,7 @@ def db_manager_deployment(r: ResolvedKatib) -> JsonDict:
     c = _container(
         r, "db-manager",
         command=["./katib-db-manager"],
-        env=db_manager_env(r.args.database_secret),
+        env=db_manager_env(r.args.database_secret, r.args.database_ssl_mode),
         ports=[{"name": "api", "containerPort": DB_MANAGER_PORT, "protocol": "TCP"}],
         # The gRPC health check runs `SELECT 1` on the database (cmd/db-manager Check).
         startupProbe=_grpc_probe(5, 60),

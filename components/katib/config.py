@@ -105,6 +105,10 @@ def mutating_webhooks(namespace: str) -> list[JsonDict]:
             "clientConfig": _client(namespace, "/mutate-pod"),
             # Only namespaces that opt in (the steps namespace): trial pods get the collector sidecar.
             "namespaceSelector": {"matchLabels": {INJECTION_LABEL: "enabled"}},
+            # The steps namespace also runs pipeline steps: while the controller is down they must
+            # still start (upstream fails closed). A trial pod created then has no collector, so its
+            # trial fails visibly instead of every pipeline step in the namespace.
+            "failurePolicy": "Ignore",
             "matchConditions": [{
                 "name": "exclude-katib-controller",
                 "expression": f'request.userInfo.username != "system:serviceaccount:{namespace}:{CONTROLLER}"',

@@ -100,3 +100,13 @@ def test_governance_settings_reach_every_pipeline_namespace_from_the_spec() -> N
     assert settings["fairness"] == {"sensitive_features": ["age_band"],
                                     "thresholds": {"demographic_parity_difference": 0.05}}
     assert settings["model_cards"] and settings["explainability"]
+
+
+def test_on_aws_with_rds_katib_connects_with_tls() -> None:
+    s = spec_from_dict({"name": "demo", "target": "aws", "phases": {
+        "foundation": {"postgres": {"managed": True}}, "training": {"hpo": {"enabled": True}},
+        "serving": {"enabled": False}}})
+    items = everything(render_platform(s, ["foundation", "training"]))
+    db = one(items, "Deployment", "katib-db-manager")
+    env = {e["name"]: e.get("value") for e in pod_spec(db)["containers"][0]["env"]}
+    assert env["KATIB_POSTGRESQL_SSL_MODE"] == "require"

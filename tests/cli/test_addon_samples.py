@@ -80,3 +80,14 @@ def test_init_writes_them_beside_the_rest() -> None:
     files = project_files(rec, "template research", manifests=[])
     assert "hpo/experiment.yaml" in files and "docs/adr/0012-hpo.md" in files
     assert "docs/adr/0013-model-governance.md" in files and "docs/adr/0014-compliance.md" in files
+
+
+def test_the_architecture_diagram_shows_the_add_ons() -> None:
+    from omgml.project import architecture_mermaid
+
+    text = architecture_mermaid(recommend(requirements_from_dict({
+        "name": "s", "flags": ["kubernetes_native"], "training": {"hpo": True}, "compliance": ["soc2"]})))
+    assert 'hpo["Katib (HPO service)"]' in text and 'hpo -->|"trials"| postgres' in text
+    assert 'governance -->|"card, metrics, tags"| mlflow' in text
+    plain = architecture_mermaid(recommend(requirements_from_dict({"name": "s"})))
+    assert "hpo" not in plain and "governance" not in plain

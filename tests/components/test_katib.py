@@ -149,3 +149,18 @@ def test_without_the_ui_nothing_of_it_renders() -> None:
 def test_experiments_cannot_share_katibs_namespace() -> None:
     with pytest.raises(ValueError, match="KatibArgs.steps_namespace: equals namespace"):
         resolve(KatibArgs(namespace=KFP, steps_namespace=KFP, database_secret="s"))
+
+
+def test_pipeline_steps_still_start_while_the_controller_is_down(items: list[dict[str, Any]]) -> None:
+    mutating = one(items, "MutatingWebhookConfiguration", "katib.kubeflow.org")["webhooks"]
+    hooks = {w["name"]: w for w in mutating}
+    assert hooks["mutator.pod.katib.kubeflow.org"]["failurePolicy"] == "Ignore"
+    # Experiments themselves are still validated fail-closed (Kubernetes' default).
+    assert "failurePolicy" not in hooks["defaulter.experiment.katib.kubeflow.org"]
+
+
+def test_the_db_manager_encrypts_to_rds_which_forces_ssl() -> None:
+    env = env_of(pod_spec(one(render(database_ssl_mode="require"), "Deployment", "katib-db-manager"))["containers"][0])
+    assert env["KATIB_POSTGRESQL_SSL_MODE"] == "require"
+    assert env_of(pod_spec(one(render(), "Deployment", "katib-db-manager"))["containers"][0])[
+        "KATIB_POSTGRESQL_SSL_MODE"] == "disable"
