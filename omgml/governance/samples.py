@@ -32,7 +32,7 @@ def dockerfile() -> str:
     return "\n".join([
         "# The governance steps' image (written by `omgml init`): the platform's MLflow image, whose",
         "# client matches the tracking server, plus the pinned governance libraries. Build and push it",
-        "# to your registry, then set phases.training.governance.image in omgml.yaml.",
+        "# to your registry and name it in the pipeline step that runs the governance steps.",
         f"FROM {IMAGE}",
         "COPY requirements.txt /opt/governance/requirements.txt",
         "RUN pip install --no-cache-dir -r /opt/governance/requirements.txt",
@@ -72,8 +72,8 @@ def readme(spec: PlatformSpec) -> str:
         "from `runs:/<the version's run>/eval/eval.csv` unless `--data` says otherwise. Exit 0: passed; 1: the "
         "fairness check failed (the version is tagged failed); 2: bad input.", "",
         "## The image", "",
-        "`docker build -t <registry>/omgml-governance:<tag> governance/` and set "
-        "`phases.training.governance.image` to it. Without an image of your own, a step can start from the "
+        "`docker build -t <registry>/omgml-governance:<tag> governance/`, push it, and use it as the step's "
+        "image (`IMAGE` below). Without an image of your own, a step can start from the "
         "platform's MLflow image and `pip install -r requirements.txt` first, where the namespace allows "
         "egress to a package index (not under pci-dss, soc2 or hipaa).", "",
         "## In a pipeline", "",

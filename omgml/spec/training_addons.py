@@ -114,10 +114,6 @@ class GovernanceSpec(StrictModel):
     fairness: FairnessSpec = Field(default_factory=FairnessSpec)
     # Rows of the evaluation data the SHAP step explains (SHAP's cost grows with them).
     explain_sample_rows: int = Field(default=200, ge=10, le=100_000)
-    # The image the governance steps run: shap, fairlearn, scikit-learn and mlflow baked in
-    # (`omgml init` writes governance/Dockerfile). None: the steps install those pinned
-    # packages at start, which needs egress to a package index.
-    image: str | None = Field(default=None, pattern=r"^\S+(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$")
 
 
 def addon_problems(spec: PlatformSpec) -> list[str]:

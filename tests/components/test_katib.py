@@ -147,7 +147,7 @@ def test_without_the_ui_nothing_of_it_renders() -> None:
 
 
 def test_experiments_cannot_share_katibs_namespace() -> None:
-    with pytest.raises(ValueError, match="KatibArgs.steps_namespace: equals namespace"):
+    with pytest.raises(ValueError, match=r"KatibArgs\.steps_namespace: equals namespace"):
         resolve(KatibArgs(namespace=KFP, steps_namespace=KFP, database_secret="s"))
 
 

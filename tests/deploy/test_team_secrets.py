@@ -59,7 +59,7 @@ def test_up_stops_before_the_training_phase_creates_anything() -> None:
         if step.phase == "training":
             check_team_secrets(WANDB, reader({}))
 
-    with pytest.raises(DeployError, match="phases.training.wandb.api_key_secret: Secret 'wandb-api-key' does not"):
+    with pytest.raises(DeployError, match=r"phases\.training\.wandb\.api_key_secret: Secret 'wandb-api-key' does not"):
         run_phases("up", Path("proj"), WANDB, "all", "dev", runner, lambda _: None, before=before)  # type: ignore[arg-type]
     # The foundation ran (it creates the namespaces the Secret goes into); training never started.
     assert runner.calls == [("up", "dev-foundation")]
