@@ -53,12 +53,12 @@ def test_the_governance_steps_document_explain_and_gate_a_real_model(platform: P
         pytest.skip("this project has no governance settings (phases.training.governance)")
     from omgml.governance.samples import MODULES
 
-    files = package_files("governance", "/work/omgml_governance", [f"{m}.py" for m in MODULES]
+    files = package_files("governance", "/opt/steps/omgml_governance", [f"{m}.py" for m in MODULES]
                           + ["model_card_template.md"])
     code, out = run_client(platform, STEPS, "governance",
                            ["python", "/omgml-conformance/scripts/governance_golden_path.py"],
                            env={"MLFLOW_TRACKING_URI": MLFLOW, "OMGML_GOVERNANCE": settings,
-                                "MODEL_NAME": "governed-credit", "PYTHONPATH": "/work", "HOME": "/tmp",
+                                "MODEL_NAME": "governed-credit", "PYTHONPATH": "/opt/steps", "HOME": "/tmp",
                                 "MPLCONFIGDIR": "/tmp"},
                            files=files, timeout=900)
     assert code == 0, out[-4000:]
@@ -157,9 +157,9 @@ def test_optuna_studies_run_on_the_platform_postgres_and_show_in_the_dashboard(o
     env = env_of(optuna_platform, "Deployment", "optuna-dashboard")
     storage = env["OPTUNA_STORAGE"]
     assert storage.startswith("postgresql+psycopg2://optuna:") and "@postgres.omgml-data" in storage
-    files = package_files("hpo", "/work", ["study.py", "model.py"])
+    files = package_files("hpo", "/opt/steps", ["study.py", "model.py"])
     code, out = run_client(optuna_platform, ORCH, "governance", ["python", "/omgml-conformance/scripts/optuna_golden_path.py"],
-                           env={"OPTUNA_STORAGE": storage, "MLFLOW_TRACKING_URI": MLFLOW, "PYTHONPATH": "/work",
+                           env={"OPTUNA_STORAGE": storage, "MLFLOW_TRACKING_URI": MLFLOW, "PYTHONPATH": "/opt/steps",
                                 "HOME": "/tmp", "MPLCONFIGDIR": "/tmp"},
                            files=files, timeout=900)
     assert code == 0, out[-4000:]

@@ -71,7 +71,7 @@ def govern(name: str, version: str) -> dict[str, Any]:
     client = MlflowClient()
     mv = client.get_model_version(name, version)
     run = client.get_run(mv.run_id)
-    card = client.download_artifacts(mv.run_id, "governance/model_card.md")
+    card = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path="governance/model_card.md")
     with open(card, encoding="utf-8") as f:
         card_text = f.read()
     return {"exit": code, "output": json.loads(out.getvalue().strip().splitlines()[-1]), "tags": dict(mv.tags),
