@@ -35,16 +35,34 @@ def engine_env(project: Path) -> dict[str, str]:
     return env
 
 
-def preflight(project: Path, target: str, stacks: list[str]) -> None:
-    """Tools first, then the cluster of each stack's kubernetes:context (local target only)."""
-    from omgml.deploy.preflight import check_cluster, check_kubernetes_plugin, check_pulumi_cli
+def preflight(project: Path, spec: PlatformSpec, steps: list[PhaseStep], action: Action) -> None:
+    """Tools first, then the cluster of each stack's kubernetes:context (local target only), then
+    (credentials: existing) the team's Secrets the phases being deployed read."""
+    from omgml.deploy.preflight import (
+        check_cluster,
+        check_existing_secrets,
+        check_kubernetes_plugin,
+        check_pulumi_cli,
+        cluster_secret_reader,
+    )
     from omgml.deploy.runner import stack_config
 
     check_pulumi_cli()
     check_kubernetes_plugin()
-    if target == "local":
-        for context in sorted({str(stack_config(project, s).get("kubernetes:context", "")) for s in stacks}):
-            check_cluster(context or None)
+    if spec.target != "local":
+        # On aws the cluster is made by the foundation phase itself: nothing to check before it.
+        return
+    contexts = {s.phase: str(stack_config(project, s.stack).get("kubernetes:context", "")) or None for s in steps}
+    for context in sorted({c or "" for c in contexts.values()}):
+        check_cluster(context or None)
+    if spec.credentials == "existing" and action in ("preview", "up"):
+        from omgml.existing_secrets import required_secrets
+
+        required = required_secrets(spec)
+        for context in sorted({c or "" for c in contexts.values()}):
+            phases = {p for p, c in contexts.items() if (c or "") == context}
+            check_existing_secrets([r for r in required if r.phase in phases],
+                                   cluster_secret_reader(context or None), str(project))
 
 
 def run_action(action: Action, project: Path, phase: str, prefix: str, diff: bool = False,
@@ -55,8 +73,14 @@ def run_action(action: Action, project: Path, phase: str, prefix: str, diff: boo
     spec = load_project_spec(project)
     steps = phase_steps(spec, action, phase, prefix)
     env = engine_env(project)
+    if spec.credentials == "existing":
+        # The team made the platform's namespaces to put its Secrets in: the provider must adopt
+        # them. Providers from 4.29 on refuse an existing object unless told so (4.25, the one
+        # built here, always upserts). The risk the option carries, a renamed resource whose
+        # create-then-delete removes the object, needs a rename without an alias.
+        env["PULUMI_K8S_UPSERT_EXISTING_OBJECTS"] = "true"
     if check_tools:
-        preflight(project, spec.target, [s.stack for s in steps])
+        preflight(project, spec, steps, action)
     runner = AutomationRunner(project, spec, prefix, env, echo=typer.echo)
     before = team_secrets_check(project, spec) if check_tools and action != "destroy" else None
     return run_phases(action, project, spec, phase, prefix, runner, typer.echo, diff=diff, before=before)
@@ -72,20 +96,21 @@ def team_secrets_check(project: Path, spec: PlatformSpec) -> Callable[[PhaseStep
         return None
 
     def check(step: PhaseStep) -> None:
+        from omgml.deploy.preflight import cluster_secret_reader
         from omgml.deploy.runner import stack_config
-        from omgml.deploy.team_secrets import check_team_secrets, cluster_reader
+        from omgml.deploy.team_secrets import check_team_secrets
 
         if step.phase != "training":
             return
         context = str(stack_config(project, step.stack).get("kubernetes:context", "")) or None
         if spec.target != "local" and context is None:
             try:
-                reader = cluster_reader(None)
+                reader = cluster_secret_reader(None)
             except Exception:  # no kubeconfig for the EKS cluster on this machine
                 typer.echo("   (the team's Secrets were not checked: no kube context for the EKS cluster here)")
                 return
         else:
-            reader = cluster_reader(context)
+            reader = cluster_secret_reader(context)
         check_team_secrets(spec, reader)
 
     return check

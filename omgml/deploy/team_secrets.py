@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from omgml.deploy.plan import DeployError
 from omgml.spec import PlatformSpec
 
-# (namespace, name) → the Secret's keys, or None when it does not exist.
+# (namespace, name) → the Secret's data (only its keys are looked at here), or None when it does not
+# exist; omgml.deploy.preflight.cluster_secret_reader reads it from a cluster.
 SecretReader = Callable[[str, str], Mapping[str, str] | None]
 
 
@@ -57,26 +58,6 @@ def secret_problems(required: list[TeamSecret], read: SecretReader) -> list[str]
             problems.append(f"{s.key_field}: Secret {s.namespace}/{s.name} has no key {s.key!r} (it has: {have}); add "
                             f"the key or set {s.key_field} to the one holding {s.what}")
     return problems
-
-
-def cluster_reader(context: str | None, kubeconfig: str | None = None) -> SecretReader:
-    """Reads a Secret's key names (never its values) with the kubernetes client."""
-    from kubernetes import client, config
-    from kubernetes.client.exceptions import ApiException
-
-    api = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig, context=context))
-
-    def read(namespace: str, name: str) -> Mapping[str, str] | None:
-        try:
-            secret = api.read_namespaced_secret(name, namespace, _request_timeout=10)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise DeployError(f"cannot read Secret {namespace}/{name} ({exc.status} {exc.reason}); the deploying "
-                              "identity needs `get` on Secrets there") from None
-        return {k: "" for k in (secret.data or {})}
-
-    return read
 
 
 def check_team_secrets(spec: PlatformSpec, read: SecretReader) -> None:

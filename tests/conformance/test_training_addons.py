@@ -17,19 +17,14 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.conformance.harness.runner import Platform
+from tests.conformance.harness.session import edit_spec, init_project, platform_session
 from tests.conformance.helpers import env_of, eventually, http_json, last_json, run_client
 
 pytestmark = pytest.mark.conformance
@@ -38,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STEPS = "omgml-pipelines"
 ORCH = "omgml-orchestration"
 MLFLOW = "http://mlflow.omgml-data.svc.cluster.local:5000"
-RUN_ROOT = Path(os.environ.get("OMGML_CONFORMANCE_RUN_DIR", "/tmp/omgml-conformance"))
 
 
 def package_files(package: str, mount: str, names: list[str]) -> dict[str, str]:
@@ -107,12 +101,9 @@ def test_katib_db_manager_keeps_trial_metrics_on_the_platform_postgres(platform:
 
 
 # --- Optuna: a second platform ------------------------------------------------------------------
-def optuna_project(root: Path) -> Path:
-    omgml = Path(sys.executable).parent / "omgml"
-    out = subprocess.run([str(omgml), "init", str(root), "--template", "starter"], capture_output=True, text=True,
-                         check=False)
-    assert out.returncode == 0, out.stderr
-    data = yaml.safe_load((root / "omgml.yaml").read_text())
+def optuna_variant(data: dict[str, Any]) -> None:
+    """The starter template as a team with Prefect and an HPO service makes it (no Kafka, Feast,
+    Redis, Kubeflow or serving: only what the Optuna study needs runs beside the session's)."""
     phases = data["platform"]["phases"]
     for component in ("kafka", "feast", "redis"):
         phases["foundation"].setdefault(component, {})["enabled"] = False
@@ -120,35 +111,17 @@ def optuna_project(root: Path) -> Path:
     training.update({"enabled": True, "kubeflow": {"enabled": False}, "prefect": {"enabled": True},
                      "hpo": {"enabled": True}, "gpu_pools": []})
     phases.setdefault("serving", {})["enabled"] = False
-    (root / "omgml.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return root
 
 
 @pytest.fixture(scope="module")
 def optuna_platform(tmp_path_factory: pytest.TempPathFactory, platform: Platform) -> Iterator[Platform]:
-    from tests.conformance.harness.adapters import runtime_for
-    from tests.conformance.harness.fixtures import ca_bundle, outside_tls
-    from tests.conformance.harness.render import conformance_render
-    from tests.conformance.harness.software import cache_root
-
     del platform  # the session platform comes first; this one runs beside it
-    project = optuna_project(tmp_path_factory.mktemp("optuna") / "platform")
-    render = conformance_render(project)
-    prefix = "omgc" + secrets.token_hex(2)
-    run_dir = RUN_ROOT / prefix
-    tls = outside_tls(run_dir / "tls")
-    plat = Platform(render, run_dir, runtime_for, prefix, cache_root(),
-                    timeout=float(os.environ.get("OMGML_CONFORMANCE_TIMEOUT", "300")), ca_bundle=ca_bundle(tls),
-                    ca_pem=tls.ca_pem)
-    try:
-        plat.start()
-        plat.up(list(render.phases))
+    steps: list[tuple[str, float]] = []
+    root = init_project(tmp_path_factory.mktemp("optuna") / "platform", "starter", steps)
+    edit_spec(root, optuna_variant)
+    with platform_session(root, "optuna", steps) as plat:
+        plat.up(["fixtures", *plat.render.phases])
         yield plat
-    finally:
-        plat.down()
-        if os.environ.get("OMGML_CONFORMANCE_KEEP_RUN_DIR") != "1":
-            for sub in ("pods", "claims", "tls"):
-                shutil.rmtree(run_dir / sub, ignore_errors=True)
 
 
 def test_optuna_studies_run_on_the_platform_postgres_and_show_in_the_dashboard(optuna_platform: Platform) -> None:
