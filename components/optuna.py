@@ -11,8 +11,9 @@ Prefect's flow runs get it (blueprints/training.py passes it as their step env).
 The dashboard is the official image (ghcr.io/optuna/optuna-dashboard, built by the project's
 release workflow with psycopg2 and gunicorn). Its storage URL is a command-line argument or a
 TOML file; the container writes the file into an emptyDir at start from OPTUNA_STORAGE (shell
-builtin printf, umask 077), so the password is never on a command line. The image has no USER:
-it runs as an arbitrary non-root uid with a read-only root and /tmp on an emptyDir.
+builtin printf, umask 077), so the password is never on a command line; before that, Optuna
+creates the storage's tables if they are missing (the dashboard itself never does). The image
+has no USER: it runs as an arbitrary non-root uid with a read-only root and /tmp on an emptyDir.
 """
 
 from __future__ import annotations
@@ -57,8 +58,13 @@ CONFIG_DIR = "/run/optuna-dashboard"
 STORAGE_ENV = "OPTUNA_STORAGE"
 DB_PREFIX = "OPTUNA_DB"
 
+# The dashboard opens the storage with skip_table_creation, so on a fresh platform (no study
+# yet) it would exit on the missing tables: Optuna's own RDBStorage creates the schema first
+# (create-if-absent, so a study starting at the same time is fine). The URL stays in the env.
+SCHEMA_CHECK = f'python -c \'import os, optuna; optuna.storages.RDBStorage(os.environ["{STORAGE_ENV}"])\''
 DASHBOARD_SCRIPT = (
-    "umask 077\n"
+    "set -e\numask 077\n"
+    f"{SCHEMA_CHECK}\n"
     f'printf \'[optuna_dashboard]\\nstorage = "%s"\\n\' "${STORAGE_ENV}" > {CONFIG_DIR}/dashboard.toml\n'
     f"exec optuna-dashboard --from-config {CONFIG_DIR}/dashboard.toml --host 0.0.0.0 --port {PORT} "
     "--server gunicorn --quiet\n"

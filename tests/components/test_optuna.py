@@ -39,6 +39,10 @@ def test_the_dashboard_is_sound_and_its_storage_password_stays_in_the_secret() -
     # The URL reaches the dashboard through a file on a memory volume, never the command line.
     script = c["command"][-1]
     assert '"$OPTUNA_STORAGE"' in script and "--from-config" in script and "umask 077" in script
+    # A fresh platform has no study yet: the schema is made before the dashboard (which opens the
+    # storage without creating tables) starts, and a failure there stops the container.
+    assert script.startswith("set -e\n")
+    assert script.index('optuna.storages.RDBStorage(os.environ["OPTUNA_STORAGE"])') < script.index("exec optuna-dashboard")
     config = next(v for v in pod_spec(d)["volumes"] if v["name"] == "config")
     assert config["emptyDir"]["medium"] == "Memory"
     assert c["readinessProbe"]["httpGet"]["path"] == "/api/meta"

@@ -125,7 +125,8 @@ def optuna_platform(tmp_path_factory: pytest.TempPathFactory, platform: Platform
 
 
 def test_optuna_studies_run_on_the_platform_postgres_and_show_in_the_dashboard(optuna_platform: Platform) -> None:
-    dashboard = optuna_platform.outcomes[f"training/{ORCH}/Deployment/optuna-dashboard"]
+    dashboard = next(o for o in optuna_platform.outcomes.values()
+                     if o.phase == "training" and o.key.endswith(f"{ORCH}/optuna-dashboard"))
     assert dashboard.status == "ready", (dashboard.status, dashboard.detail)
     env = env_of(optuna_platform, "Deployment", "optuna-dashboard")
     storage = env["OPTUNA_STORAGE"]

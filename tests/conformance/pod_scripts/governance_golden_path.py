@@ -59,8 +59,10 @@ def train_version(name: str, frame: pd.DataFrame, features: list[str], biased: b
             path = os.path.join(tmp, "eval.csv")
             frame[[*features, "age_band", "label"]].to_csv(path, index=False)
             mlflow.log_artifact(path, artifact_path="eval")
+        # MLflow 3.17 saves scikit-learn models with skops, which refuses a forest's node arrays
+        # unless the saver vouches for them; the list is kept in MLmodel for the steps' load.
         info = mlflow.sklearn.log_model(model, name="model", input_example=frame[features].head(2),
-                                        registered_model_name=name)
+                                        registered_model_name=name, skops_trusted_types=["sklearn.tree._tree.Tree"])
     return str(info.registered_model_version)
 
 
