@@ -79,12 +79,13 @@ def card_fields(model_name: str, version: Mapping[str, Any], run: Mapping[str, A
                 importance: Mapping[str, float] | None, fairness: Mapping[str, Any] | None,
                 governance_passed: bool | None, now: datetime | None = None) -> dict[str, str]:
     """The template's fields. `version`: MLflow's model-version dict (version, description,
-    aliases, source, creation_timestamp); `run`: {info: {run_id, run_name, user_id, start_time},
-    data: {params, metrics, tags}} with params/metrics/tags as key → value maps."""
+    aliases, source, creation_timestamp, and flavors when known); `run`: {info: {run_id, run_name,
+    user_id, start_time}, data: {params, metrics, tags}} with params/metrics/tags as key → value maps."""
     info = run.get("info", {})
     data = run.get("data", {})
     tags = data.get("tags", {})
-    flavors = tags.get("omgml.flavors") or _flavors(tags.get("mlflow.log-model.history"))
+    # MLflow 3 reads them from the logged model (version["flavors"]); MLflow 2 runs carry a tag.
+    flavors = version.get("flavors") or tags.get("omgml.flavors") or _flavors(tags.get("mlflow.log-model.history"))
     status = ("passed: every configured step passed" if governance_passed
               else "failed: see the sections above" if governance_passed is not None else "not evaluated yet")
     return {

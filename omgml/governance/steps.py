@@ -151,7 +151,8 @@ def run(step: str, name: str, version: str, data: str | None, label: str, settin
         client.set_model_version_tag(name, version, contract.GOVERNANCE_PASSED_TAG, contract.bool_tag(passed))
         out["passed"] = passed
     if step in ("card", "all") and settings.model_cards:
-        fields = card_fields(name, _version_dict(mv), _run_dict(client, run_id), importance, fairness, passed)
+        fields = card_fields(name, _version_dict(mv, model_flavors(name, version)), _run_dict(client, run_id),
+                             importance, fairness, passed)
         card = render_card(template if template is not None else default_template(), fields)
         client.log_text(run_id, card, contract.MODEL_CARD_ARTIFACT)
         client.set_model_version_tag(name, version, contract.MODEL_CARD_TAG, contract.MODEL_CARD_ARTIFACT)
@@ -159,9 +160,20 @@ def run(step: str, name: str, version: str, data: str | None, label: str, settin
     return out
 
 
-def _version_dict(mv: Any) -> dict[str, Any]:
+def _version_dict(mv: Any, flavors: str = "") -> dict[str, Any]:
     return {"version": mv.version, "description": mv.description, "aliases": list(getattr(mv, "aliases", []) or []),
-            "source": mv.source, "creation_timestamp": mv.creation_timestamp}
+            "source": mv.source, "creation_timestamp": mv.creation_timestamp, "flavors": flavors}
+
+
+def model_flavors(name: str, version: str) -> str:
+    """The flavors in the version's MLmodel ("" when it cannot be read). MLflow 3 keeps them with
+    the logged model, no longer in the run's mlflow.log-model.history tag."""
+    import mlflow
+
+    try:
+        return ", ".join(mlflow.models.get_model_info(f"models:/{name}/{version}").flavors)
+    except Exception:  # the card says "unknown" rather than failing the governance run
+        return ""
 
 
 def main(argv: list[str] | None = None) -> int:

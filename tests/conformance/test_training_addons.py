@@ -74,6 +74,8 @@ def test_the_governance_steps_document_explain_and_gate_a_real_model(platform: P
         assert "age_band" not in shap  # the sensitive column is compared across, never explained
         assert v["card"].startswith(f"# Model card: governed-credit, version {v['version']}")
         assert "| `n_estimators` | 40 |" in v["card"]
+        flavors = next(line for line in v["card"].splitlines() if line.startswith("| flavors |"))
+        assert "sklearn" in flavors, flavors
     assert "tenure_proxy" in biased["card"] and "Result: **failed**" in biased["card"]
     assert "Result: **passed**" in fair["card"]
 

@@ -73,6 +73,16 @@ def test_the_card_is_filled_from_run_and_registry_metadata() -> None:
     assert "$" not in card.replace("$name", "")
 
 
+def test_mlflow_3_flavors_come_from_the_logged_model() -> None:
+    # MLflow 3 runs carry no mlflow.log-model.history tag; the step reads the version's MLmodel.
+    run = {"info": {"run_id": "r1"}, "data": {"tags": {}}}
+    card = render_card(default_template(), card_fields("m", {"version": 1, "flavors": "python_function, sklearn"},
+                                                        run, None, None, None))
+    assert "| flavors | python_function, sklearn |" in card
+    assert "| flavors | unknown |" in render_card(default_template(), card_fields("m", {"version": 1}, run,
+                                                                                   None, None, None))
+
+
 def test_steps_that_did_not_run_say_why() -> None:
     fields = card_fields("m", {"version": 1}, {"info": {}, "data": {}}, None, None, None)
     card = render_card(default_template(), fields)
