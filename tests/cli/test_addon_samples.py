@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import yaml
 
@@ -91,3 +92,23 @@ def test_the_architecture_diagram_shows_the_add_ons() -> None:
     assert 'governance -->|"card, metrics, tags"| mlflow' in text
     plain = architecture_mermaid(recommend(requirements_from_dict({"name": "s"})))
     assert "hpo" not in plain and "governance" not in plain
+
+
+def test_sync_adds_missing_samples_and_never_rewrites_edited_ones(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from omgml.cli.app import app
+    from omgml.sync import sync_project
+
+    project = tmp_path / "research"
+    result = CliRunner().invoke(app, ["init", str(project), "--template", "research"])
+    assert result.exit_code == 0, result.output
+    experiment = project / "hpo" / "experiment.yaml"
+    experiment.write_text("# our own search space\n")
+    readme = project / "hpo" / "README.md"
+    original = readme.read_text()
+    readme.unlink()
+    report = sync_project(project)
+    assert experiment.read_text() == "# our own search space\n"
+    assert readme.read_text() == original and "hpo/README.md" in report.written
+    assert "hpo/experiment.yaml" not in report.written
