@@ -36,6 +36,9 @@ class NamespaceArgs:
     allow_ingress_from: tuple[str, ...] = ()
     # Whether pods here may open connections outside the cluster (package mirrors, cloud APIs).
     allow_external_egress: bool = False
+    # Further labels (key, value) tools select the namespace by (e.g. Katib's metrics-collector
+    # injection); they may not touch the Pod Security or app.kubernetes.io labels.
+    extra_labels: tuple[tuple[str, str], ...] = ()
 
 
 def namespace_labels(args: NamespaceArgs) -> dict[str, str]:
@@ -47,6 +50,10 @@ def namespace_labels(args: NamespaceArgs) -> dict[str, str]:
     labels = standard_labels("namespace", args.name)
     for mode in ("enforce", "audit", "warn"):
         labels[f"pod-security.kubernetes.io/{mode}"] = args.pod_security
+    for key, value in args.extra_labels:
+        if key in labels:
+            raise ValueError(f"namespace {args.name!r}: extra label {key!r} would replace omgml's own; use another key")
+        labels[key] = value
     return labels
 
 

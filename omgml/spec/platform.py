@@ -20,6 +20,7 @@ from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
 from omgml.spec.foundation import FoundationSpec
 from omgml.spec.serving import ServingSpec
 from omgml.spec.training import GpuPoolSpec, TrainingSpec
+from omgml.spec.training_addons import addon_problems
 
 
 class PhasesSpec(StrictModel):
@@ -338,6 +339,7 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                     f"{pf}.{name}.managed: managed services exist only on target aws; "
                     "set managed: false or target: aws"
                 )
+    out += addon_problems(spec)
     return out
 
 
