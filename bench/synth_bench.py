@@ -31,6 +31,10 @@ ALTERNATIVES: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
     ("airflow-existing", {"orchestration": {"existing": "airflow"}}, {}),
     ("airflow-managed", {"orchestration": {"existing": "airflow"}}, {"enabled": True, "airflow": {"enabled": True}}),
     ("delta-lake", {"flags": ["batch_only"]}, {}),
+    # The training add-ons: Katib beside Kubeflow; Optuna, W&B settings and governance with Prefect.
+    ("kubeflow-katib", {"flags": ["kubernetes_native"], "training": {"hpo": True}}, {}),
+    ("prefect-optuna-governance", {"training": {"hpo": True}, "tracking": {"wandb": True},
+                                   "governance": {"sensitive_features": ["age_band"]}}, {}),
 )
 
 

@@ -53,6 +53,10 @@ class FoundationOutputs:
     # phases.training.orchestration.namespace; "" when Airflow / Prefect is off.
     airflow_db_secret: pulumi.Input[str]
     prefect_db_secret: pulumi.Input[str]
+    # The HPO service's consumer Secret: Katib's in the KFP namespace, Optuna's in the orchestration
+    # namespace; "" when phases.training.hpo is off or uses the other engine.
+    katib_db_secret: pulumi.Input[str]
+    optuna_db_secret: pulumi.Input[str]
     # Target aws only: the VPC and EKS cluster (components/aws), exported beside the rest.
     eks: EksClusterOutputs | None = None
 
@@ -100,11 +104,13 @@ class TrainingOutputs:
     gpu_taint: pulumi.Input[Mapping[str, str]]
     gpu_available: pulumi.Input[bool]
     device_plugin_namespace: pulumi.Input[str]
-    # Pools that have EKS node groups (aws, once the cluster's outputs exist; [] on local).
+    # Pools that have Karpenter NodePools (aws; [] on local). The key keeps its name.
     gpu_node_groups: pulumi.Input[Sequence[str]]
     # Orchestrators ("" when off): Airflow's API server (UI + REST, port 8080) and Prefect's API URL.
     airflow_api_endpoint: pulumi.Input[str]
     prefect_api_url: pulumi.Input[str]
+    # The HPO service's UI ("" when off): Katib's UI (port 80, /katib/) or optuna-dashboard (8080).
+    hpo_ui_url: pulumi.Input[str]
 
     @classmethod
     def read(cls, get: Callable[[str], pulumi.Output[Any]]) -> TrainingOutputs:

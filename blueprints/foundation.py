@@ -74,6 +74,7 @@ def platform_namespace_args(spec: PlatformSpec) -> list[NamespaceArgs]:
         step_security = kf.step_pod_security
         clients.append(NamespaceArgs(
             name=kf.user_namespace,
+            extra_labels=katib_namespace_labels(spec),
             pod_security=step_security,
             pod_security_reason=(
                 "pipeline steps run user images, most of which run as root "
@@ -108,7 +109,28 @@ def postgres_consumers(spec: PlatformSpec) -> tuple[PostgresConsumer, ...]:
         PostgresConsumer(name=c, namespace=f.namespace)
         for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled))
         if enabled
-    ) + orchestration_consumers(spec)
+    ) + orchestration_consumers(spec) + hpo_consumers(spec)
+
+
+def hpo_consumers(spec: PlatformSpec) -> tuple[PostgresConsumer, ...]:
+    """The HPO service's database: Katib's db-manager in the KFP namespace, or the Optuna study
+    storage in the orchestration namespace (the Secret lands where its pods run)."""
+    t = spec.phases.training
+    if not (t.enabled and t.hpo.enabled):
+        return ()
+    if t.hpo.resolved_engine(t.kubeflow.enabled) == "katib":
+        return (PostgresConsumer(name="katib", namespace=t.kubeflow.namespace),)
+    return (PostgresConsumer(name="optuna", namespace=t.orchestration.namespace),)
+
+
+def katib_namespace_labels(spec: PlatformSpec) -> tuple[tuple[str, str], ...]:
+    """Katib injects its metrics collector into trial pods of namespaces with this label."""
+    from omgml.components.katib.release import INJECTION_LABEL
+
+    t = spec.phases.training
+    if t.enabled and t.hpo.enabled and t.hpo.resolved_engine(t.kubeflow.enabled) == "katib":
+        return ((INJECTION_LABEL, "enabled"),)
+    return ()
 
 
 def _peer_egress(ns: NamespaceArgs, data_namespace: str) -> list[str]:
@@ -144,7 +166,9 @@ class Foundation(pulumi.ComponentResource):
             )
         in_namespaces = pulumi.ResourceOptions(parent=self, depends_on=list(namespaces))
 
-        buckets = bucket_names(spec)
+        # On S3 the names carry an account/region suffix (AwsFoundation.buckets): bucket names
+        # are global across AWS accounts.
+        buckets = args.aws.buckets if args.aws is not None else bucket_names(spec)
         consumers = postgres_consumers(spec)
         # Postgres: in-cluster, or RDS on aws when managed; consumers only see PostgresDatabase.
         databases: dict[str, PostgresDatabase] = {}
@@ -205,6 +229,13 @@ class Foundation(pulumi.ComponentResource):
         kafka: KafkaEndpoint | None = None
         if f.kafka.enabled and args.aws is not None and f.kafka.managed:
             kafka = args.aws.kafka(client_namespaces=(data_ns, *clients), depends_on=namespaces)
+            logging_server = spec.phases.serving
+            if logging_server.enabled and logging_server.server.enabled and logging_server.inference_logging:
+                # MSK takes IAM identities only: the model server's IRSA role (its S3 role,
+                # platform_problems makes sure it exists) may write the inference log.
+                assert s3 is not None
+                args.aws.kafka_client("model-server", s3.roles["model-server"],
+                                      [logging_server.inference_log_topic])
         elif f.kafka.enabled:
             kafka = Kafka(f"{name}-kafka", KafkaArgs(
                 namespace=data_ns, brokers=kafka_brokers(f.kafka.brokers, profile),
@@ -269,6 +300,8 @@ class Foundation(pulumi.ComponentResource):
             feast_endpoint=feast.endpoint if feast else "",
             airflow_db_secret=db_secret("airflow"),
             prefect_db_secret=db_secret("prefect"),
+            katib_db_secret=db_secret("katib"),
+            optuna_db_secret=db_secret("optuna"),
             eks=args.aws.outputs if args.aws is not None else None,
         )
         self.exports = self.outputs.exports()

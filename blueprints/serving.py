@@ -21,7 +21,7 @@ are still discovered by Prometheus' annotation job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -29,20 +29,38 @@ import pulumi_kubernetes as k8s
 
 from omgml.backup import backup_alert_rules, dumped_stores
 from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
-from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
+from omgml.blueprints.gpu import EksNodeTarget, gpu_compute, needs_dcgm_exporter
 from omgml.blueprints.s3 import role_arn, uses_managed_s3
 from omgml.components import evidently as evidently_component
 from omgml.components import modelserver
 from omgml.components.contracts import StoreRef
+from omgml.components.dcgm_exporter import PORT_NAME as DCGM_PORT_NAME
+from omgml.components.dcgm_exporter import exporter_name
 from omgml.components.evidently import Evidently, EvidentlyArgs
-from omgml.components.modelserver import ModelServerArgs, metrics_endpoint, model_server_for, server_name
+from omgml.components.modelserver import ModelServer, ModelServerArgs, metrics_endpoint, model_server_for, server_name
 from omgml.components.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
-from omgml.k8s import JsonDict, secret_env
+from omgml.components.prometheus.adapter import PrometheusAdapter, PrometheusAdapterArgs
+from omgml.components.serving_route import ModelServerRoute, ModelServerRouteArgs
+from omgml.k8s import PRIVATE_RANGES, JsonDict, secret_env
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, PlatformSpec
 
 TYPE_TOKEN = "omgml:blueprints:Serving"
+# MSK's IAM auth as Kafka client settings (components/aws/msk.py keeps the same values; plain
+# strings here so local renders never import the AWS SDK).
+MSK_SECURITY_PROTOCOL = "SASL_SSL"
+MSK_SASL_MECHANISM = "OAUTHBEARER"
+# Triton on aws scales on its queue: keep the average wait per request under 20 ms (well
+# inside the alert's 100 ms, and a fraction of a real-time scoring budget).
+QUEUE_TARGET_US = 20_000
+
+
+def scales_on_queue(spec: PlatformSpec) -> bool:
+    """Triton on aws with Prometheus: prometheus-adapter serves its queue time to the HPA
+    (metrics-server, an EKS add-on, keeps serving CPU for everything else)."""
+    s = spec.phases.serving
+    return spec.target == "aws" and s.server.enabled and s.server.kind == "triton" and s.prometheus.enabled
 
 # Foundation component → (serves Prometheus metrics?, why / how). Only entries marked True
 # become scrape targets.
@@ -84,6 +102,11 @@ def scrape_targets(spec: PlatformSpec) -> list[ScrapeTarget]:
     own Pushgateway, Alertmanager and Grafana)."""
     s = spec.phases.serving
     targets: list[ScrapeTarget] = []
+    pools = spec.all_gpu_pools()
+    if needs_dcgm_exporter(spec, pools):
+        # GPU metrics from the exporter next to the device plugin (blueprints/gpu.py).
+        targets.append(ScrapeTarget(job="dcgm-exporter", namespace=spec.phases.training.device_plugin_namespace,
+                                    service=exporter_name(spec.name), port=DCGM_PORT_NAME, exporter="dcgm"))
     if s.server.enabled:
         ep = metrics_endpoint(s.server.kind)
         targets.append(ScrapeTarget(job=f"model-server-{s.server.kind}", namespace=s.namespace,
@@ -104,6 +127,10 @@ def model_env_keys(spec: PlatformSpec) -> list[str]:
         keys.append("MLFLOW_TRACKING_URI")
     if spec.logs_inferences():
         keys += ["KAFKA_BOOTSTRAP_SERVERS", "INFERENCE_LOG_TOPIC"]
+        if spec.target == "aws" and f.kafka.managed:
+            # MSK admits IAM identities only (TLS + SASL on 9098); a client signs with the
+            # pod's IRSA credentials (aws-msk-iam-sasl-signer-python, aws-msk-iam-auth).
+            keys += ["KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM"]
     return keys
 
 
@@ -117,8 +144,25 @@ def _model_env_values(spec: PlatformSpec, fnd: FoundationOutputs) -> dict[str, p
         "MLFLOW_TRACKING_URI": fnd.mlflow_tracking_uri if spec.phases.foundation.mlflow.enabled else "",
         "KAFKA_BOOTSTRAP_SERVERS": fnd.kafka_bootstrap if spec.phases.foundation.kafka.enabled else "",
         "INFERENCE_LOG_TOPIC": spec.phases.serving.inference_log_topic,
+        "KAFKA_SECURITY_PROTOCOL": MSK_SECURITY_PROTOCOL,
+        "KAFKA_SASL_MECHANISM": MSK_SASL_MECHANISM,
     }
     return {k: source[k] for k in model_env_keys(spec)}
+
+
+def route_args(spec: PlatformSpec, fnd: FoundationOutputs, server: ModelServer) -> ModelServerRouteArgs:
+    """The model server's way in from outside the cluster: an ALB Ingress admitting the VPC
+    (aws.ingress decides the rest), or the kind NodePort admitting the nodes' private range."""
+    s = spec.phases.serving
+    route = ModelServerRouteArgs(namespace=s.namespace, instance=spec.name, target=spec.target,
+                                 service_name=server.service_name, selector=server.selector,
+                                 http_port=server.http_port, health_path=server.health_path,
+                                 sources=list(PRIVATE_RANGES))
+    if spec.target != "aws":
+        return route
+    eks = fnd.require_eks()
+    return replace(route, sources=pulumi.Output.from_input(eks.vpc_cidr).apply(lambda c: [str(c)]),
+                   ingress_class=eks.ingress_class, https=spec.aws.ingress.certificate_arn is not None)
 
 
 class Serving(pulumi.ComponentResource):
@@ -174,9 +218,12 @@ class Serving(pulumi.ComponentResource):
                 features_configmap=env_cm, extra_env=tuple(extra_env),
                 irsa_role_arn=role_arn(fnd, modelserver.s3_consumers(
                     ns, instance, s.server.kind, "models")) if s3_roles else None,
+                queue_target_us=QUEUE_TARGET_US if scales_on_queue(spec) else None,
             ), child)
             self.exports["model_server_service"] = server.service_name
             self.exports["model_server_url"] = f"http://{server.deployment_name}.{ns}.svc:{server.http_port}"
+            route = ModelServerRoute(f"{name}-model-server-route", route_args(spec, fnd, server), child)
+            self.exports["model_server_endpoint"] = route.endpoint
 
         prometheus = None
         if s.prometheus.enabled:
@@ -193,6 +240,11 @@ class Serving(pulumi.ComponentResource):
                 credentials=spec.credentials,
             ), child)
             self.exports["prometheus_url"] = prometheus.url
+            if scales_on_queue(spec):
+                PrometheusAdapter(f"{name}-prometheus-adapter", PrometheusAdapterArgs(
+                    namespace=ns, instance=instance, prometheus_url=prometheus.url + "/",
+                    api_server_cidrs=(str(spec.aws.vpc_cidr),), profile=spec.profile,
+                ), pulumi.ResourceOptions(parent=self, depends_on=[prometheus]))
             if prometheus.grafana_secret_name:
                 self.exports["grafana_admin_secret"] = prometheus.grafana_secret_name
 

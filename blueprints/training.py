@@ -40,6 +40,7 @@ from omgml.components.contracts import StoreRef, as_stack_outputs
 from omgml.components.gpupool import gpu_pool_labels, gpu_taint
 from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs
 from omgml.components.prefect import Prefect, PrefectArgs
+from omgml.k8s import JsonDict
 from omgml.spec import PlatformSpec
 
 TYPE_TOKEN = "omgml:blueprints:Training"
@@ -97,6 +98,7 @@ class Training(pulumi.ComponentResource):
             **gpu_exports(spec),
             "airflow_api_endpoint": "",
             "prefect_api_url": "",
+            "hpo_ui_url": "",
         }
         if kfp_on:
             kf = t.kubeflow
@@ -127,13 +129,15 @@ class Training(pulumi.ComponentResource):
             ), child)
             values["kfp_endpoint"] = kfp.api_endpoint
             values["kfp_ui_service"] = kfp.ui_service
-        values.update(self._orchestrators(name, spec, fnd, child))
+        addons = training_addons(name, spec, fnd, child)
+        values["hpo_ui_url"] = addons.hpo_ui_url
+        values.update(self._orchestrators(name, spec, fnd, child, addons.step_env))
         self.outputs = TrainingOutputs(**values)
         self.exports = as_stack_outputs(self.outputs)
         self.register_outputs(self.exports)
 
     def _orchestrators(self, name: str, spec: PlatformSpec, fnd: FoundationOutputs,
-                       child: pulumi.ResourceOptions) -> dict[str, Any]:
+                       child: pulumi.ResourceOptions, step_env: list[JsonDict]) -> dict[str, Any]:
         """Airflow and Prefect; returns their TrainingOutputs fields."""
         out: dict[str, Any] = {}
         t = spec.phases.training
@@ -150,7 +154,7 @@ class Training(pulumi.ComponentResource):
             airflow = Airflow(f"{name}-airflow", AirflowArgs(
                 namespace=ns, profile=spec.profile, database_secret=fnd.airflow_db_secret, store=store,
                 mlflow_tracking_uri=fnd.mlflow_tracking_uri, logs_bucket=fnd.pipelines_bucket,
-                dags=dags,
+                dags=dags, step_env=tuple(step_env),
                 irsa_role_arns=role_arns(fnd, airflow_component.s3_consumers(
                     ns, airflow_component.DEFAULT_INSTANCE, "pipelines")) if uses_managed_s3(spec) else None,
                 credentials=spec.credentials,
@@ -159,9 +163,65 @@ class Training(pulumi.ComponentResource):
         if t.prefect.enabled:
             prefect = Prefect(f"{name}-prefect", PrefectArgs(
                 namespace=ns, profile=spec.profile, database_secret=fnd.prefect_db_secret, store=store,
-                mlflow_tracking_uri=fnd.mlflow_tracking_uri, work_pool=t.prefect.work_pool,
+                mlflow_tracking_uri=fnd.mlflow_tracking_uri, work_pool=t.prefect.work_pool, step_env=tuple(step_env),
                 irsa_role_arns=role_arns(fnd, prefect_component.s3_consumers(
                     ns, prefect_component.DEFAULT_INSTANCE, "pipelines")) if uses_managed_s3(spec) else None,
             ), child)
             out["prefect_api_url"] = prefect.api_url
         return out
+
+
+@dataclass(frozen=True)
+class AddonsOut:
+    hpo_ui_url: pulumi.Input[str]
+    # Env of every Airflow task / Prefect flow-run pod: the study storage, W&B, governance.
+    step_env: list[JsonDict]
+
+
+def training_addons(name: str, spec: PlatformSpec, fnd: FoundationOutputs,
+                    child: pulumi.ResourceOptions) -> AddonsOut:
+    """The HPO service, W&B settings and governance settings of the training layer
+    (omgml/spec/training_addons.py); returns what the orchestrators' pods need."""
+    from omgml.components.governance import GovernanceArgs, GovernanceConfig, governance_env
+    from omgml.components.katib import Katib, KatibArgs
+    from omgml.components.optuna import Optuna, OptunaArgs, storage_env
+    from omgml.components.wandb import WandbArgs, WandbSettings, wandb_env
+    from omgml.governance.settings import GovernanceSettings
+    from omgml.spec.training_addons import training_namespaces
+
+    t = spec.phases.training
+    step_env: list[JsonDict] = []
+    ui: pulumi.Input[str] = ""
+    if not t.enabled:
+        return AddonsOut(ui, step_env)
+    if t.hpo.enabled and t.hpo.resolved_engine(t.kubeflow.enabled) == "katib":
+        katib = Katib(f"{name}-katib", KatibArgs(
+            namespace=t.kubeflow.namespace, steps_namespace=t.kubeflow.user_namespace, profile=spec.profile,
+            database_secret=fnd.katib_db_secret, ui=t.hpo.dashboard,
+            database_ssl_mode="require" if spec.target == "aws" and spec.phases.foundation.postgres.managed
+            else "disable",
+        ), child)
+        ui = katib.ui_url
+    elif t.hpo.enabled:
+        optuna = Optuna(f"{name}-optuna", OptunaArgs(
+            namespace=t.orchestration.namespace, profile=spec.profile, database_secret=fnd.optuna_db_secret,
+            dashboard=t.hpo.dashboard,
+        ), child)
+        ui = optuna.dashboard_url
+        step_env += storage_env(fnd.optuna_db_secret)
+    namespaces = tuple(training_namespaces(spec))
+    if t.wandb.enabled:
+        w = t.wandb
+        wandb = WandbArgs(namespaces=namespaces, api_key_secret=w.api_key_secret, api_key_key=w.api_key_key,
+                          host=w.host, project=w.project, entity=w.entity)
+        WandbSettings(f"{name}-wandb", wandb, child)
+        step_env += wandb_env(wandb)
+    if t.governance.enabled:
+        g = t.governance
+        settings = GovernanceSettings(
+            model_cards=g.model_cards, explainability=g.explainability,
+            sensitive_features=tuple(g.fairness.sensitive_features), thresholds={str(k): v for k, v in g.fairness.thresholds.items()},
+            explain_sample_rows=g.explain_sample_rows)
+        GovernanceConfig(f"{name}-governance", GovernanceArgs(namespaces=namespaces, settings=settings), child)
+        step_env += governance_env()
+    return AddonsOut(ui, step_env)

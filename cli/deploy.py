@@ -85,7 +85,39 @@ def run_action(action: Action, project: Path, phase: str, prefix: str, diff: boo
     if check_tools:
         preflight(project, spec, steps, action)
     runner = AutomationRunner(project, spec, prefix, env, echo=echo)
-    return run_phases(action, project, spec, phase, prefix, runner, echo, diff=diff)
+    before = team_secrets_check(project, spec, echo) if check_tools and action != "destroy" else None
+    return run_phases(action, project, spec, phase, prefix, runner, echo, diff=diff, before=before)
+
+
+def team_secrets_check(project: Path, spec: PlatformSpec,
+                       echo: Callable[[str], None]) -> Callable[[PhaseStep], None] | None:
+    """Before the training phase: the Secrets the team provides (the W&B API key) must exist in
+    the namespaces the foundation created. Local target: the stack's kube context; aws: the
+    current context, when there is one (EKS's kubeconfig exists only once the foundation is up)."""
+    from omgml.deploy.team_secrets import team_secrets
+
+    if not team_secrets(spec):
+        return None
+
+    def check(step: PhaseStep) -> None:
+        from omgml.deploy.preflight import cluster_secret_reader
+        from omgml.deploy.runner import stack_config
+        from omgml.deploy.team_secrets import check_team_secrets
+
+        if step.phase != "training":
+            return
+        context = str(stack_config(project, step.stack).get("kubernetes:context", "")) or None
+        if spec.target != "local" and context is None:
+            try:
+                reader = cluster_secret_reader(None)
+            except Exception:  # no kubeconfig for the EKS cluster on this machine
+                echo("   (the team's Secrets were not checked: no kube context for the EKS cluster here)")
+                return
+        else:
+            reader = cluster_secret_reader(context)
+        check_team_secrets(spec, reader)
+
+    return check
 
 
 def steps_table(results: list[StepResult]) -> Table:

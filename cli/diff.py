@@ -58,6 +58,8 @@ def diff(
             colour = "bold red" if d.risk == "data" else "yellow"
             label = "DATA RISK" if d.risk == "data" else "replacement"
             console.print(f"    [{colour}]{label}[/]: {escape(d.note)}", soft_wrap=True)
+        elif d.note:
+            console.print(f"    [dim]{escape(d.note)}[/]", soft_wrap=True)
         if fields:
             for c in d.changes:
                 before = "(absent)" if c.old is MISSING else _short(c.old)

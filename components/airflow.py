@@ -43,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
@@ -65,6 +66,7 @@ from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
+    KUBE_API_EGRESS_REASON,
     KUBE_API_PORTS,
     RECREATE,
     JsonDict,
@@ -83,6 +85,7 @@ from omgml.k8s import (
     secret_env,
     service_account_metadata,
     service_spec,
+    with_egress_reason,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -496,7 +499,8 @@ def migrate_job(r: ResolvedAirflow) -> JsonDict:
     return job_spec(pod_template(r.labels("migrate"), pod), backoff_limit=6, active_deadline_seconds=1800)
 
 
-def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: str, logs_bucket: str) -> JsonDict:
+def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: str, logs_bucket: str,
+                      step_env: Sequence[JsonDict] = ()) -> JsonDict:
     """The task pod the KubernetesExecutor clones for every task (container `base`).
 
     `store` is (endpoint_url, region, credentials Secret name), resolved values: the template is
@@ -523,6 +527,7 @@ def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_ur
         env += StoreRef(endpoint, region, secret).key_env()
     if endpoint:
         env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
+    env += [dict(e) for e in step_env]
     init: list[JsonDict] = []
     volumes = [*_tmp_volumes(), dags_volume(r)]
     if isinstance(a.dags, GitDags):
@@ -627,12 +632,14 @@ class Airflow(pulumi.ComponentResource):
             opts=children(role))
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
-                                     args.mlflow_tracking_uri, args.logs_bucket).apply(
-            lambda v: yaml.safe_dump(task_pod_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3]), str(v[4])),
-                                     sort_keys=False))
+                                     args.mlflow_tracking_uri, args.logs_bucket,
+                                     pulumi.Output.from_input(list(args.step_env))).apply(
+            lambda v: yaml.safe_dump(task_pod_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3]), str(v[4]),
+                                                       v[5]), sort_keys=False))
         config = k8s.core.v1.ConfigMap(f"{name}-pod-template", metadata=meta(r.template_config, "worker"),
                                        data={TEMPLATE_FILE: template}, opts=children())
-        egress = k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=meta(r.egress_policy, "network"),
+        egress = k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=with_egress_reason(
+            meta(r.egress_policy, "network"), KUBE_API_EGRESS_REASON),
                                                  spec=egress_policy(r), opts=children())
         deps: list[pulumi.Resource] = [secrets, egress]
         if isinstance(args.dags, PvcDags):

@@ -217,6 +217,14 @@ class EksClusterOutputs:
     eks_private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     eks_oidc_provider_arn: pulumi.Input[str]
     eks_oidc_issuer: pulumi.Input[str]
+    # add-on → version installed (pinned in aws.addon_versions, or resolved at deploy time):
+    # copy the resolved ones into aws.addon_versions to pin them.
+    eks_addon_versions: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+    # Karpenter's nodes: the instance profile every GPU pool's EC2NodeClass launches with.
+    karpenter_instance_profile: pulumi.Input[str]
+    # The model server's route from outside the cluster: the IngressClass of the AWS Load
+    # Balancer Controller.
+    ingress_class: pulumi.Input[str]
 
 
 _Outputs = TypeVar("_Outputs")

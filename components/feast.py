@@ -94,6 +94,7 @@ from omgml.k8s import (
     service_spec,
     tcp_exec_probe,
     tcp_probe,
+    with_egress_reason,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label
@@ -707,7 +708,9 @@ class Feast(pulumi.ComponentResource):
         readers_ready: list[pulumi.Resource] = []
         if r.reader_egress_policy is not None:
             readers_ready.append(k8s.networking.v1.NetworkPolicy(
-                f"{name}-reader-egress", metadata=meta(r.reader_egress_policy, "materialize"),
+                f"{name}-reader-egress", metadata=with_egress_reason(
+                    meta(r.reader_egress_policy, "materialize"),
+                    "DuckDB fetches its httpfs and delta extensions from its extension repository at pod start"),
                 spec=reader_egress_policy(r), opts=children()))
         k8s.apps.v1.Deployment(f"{name}-server", metadata=meta(r.name, "server"),
                                spec=feast_deployment(r, secret_checksum(*secrets)),
@@ -718,7 +721,8 @@ class Feast(pulumi.ComponentResource):
         # A failed Job (bad repo, registry not up yet) is retried on the next `up`.
         retry = {"pulumi.com/replaceUnready": "true"}
         if r.apply_job is not None and r.egress_policy is not None:
-            egress = k8s.networking.v1.NetworkPolicy(f"{name}-apply-egress", metadata=meta(r.egress_policy, "apply"),
+            egress = k8s.networking.v1.NetworkPolicy(f"{name}-apply-egress", metadata=with_egress_reason(
+                meta(r.egress_policy, "apply"), "the apply Job clones the feature repository from its git host"),
                                                      spec=apply_egress_policy(r), opts=children())
             k8s.batch.v1.Job(f"{name}-apply", metadata=meta(r.apply_job, "apply", retry), spec=apply_job(r),
                              opts=children(sa, config, egress))

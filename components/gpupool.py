@@ -2,10 +2,11 @@
 
 Every target shares the pure functions here. A GPU node carries the labels of
 `gpu_pool_labels(pool)` and the taint `gpu_taint()`; a GPU pod selects its pool with
-`gpu_node_selector(pool)` and tolerates the taint with `gpu_tolerations(pools)`. On `aws` a pool
-is an EKS managed node group (`GpuPool`); on `local` it is a kind worker node labelled and
-tainted the same way (omgml.kind.kind_config), so GPU scheduling rules are exercised on a
-laptop too. Whether a pod may actually ask for `nvidia.com/gpu` is `gpu_resources(spec, n)`:
+`gpu_node_selector(pool)` and tolerates the taint with `gpu_tolerations(pools)`. On `local` a
+pool is a kind worker node labelled and tainted the same way (omgml.kind.kind_config), so GPU
+scheduling rules are exercised on a laptop too. On `aws` a pool is a Karpenter NodePool with its EC2NodeClass (`GpuPool`, see
+components/aws/karpenter.py): nodes appear for pending GPU pods and go when empty. Whether a pod
+may actually ask for `nvidia.com/gpu` is `gpu_resources(spec, n)`:
 nothing advertises GPUs on a kind node without a real GPU, so there the same workload runs on
 CPU (and still lands on the tainted pool worker).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Literal
 
 import pulumi
 
@@ -139,45 +140,43 @@ def check_instance_types(pool: GpuPoolSpec) -> None:
         )
 
 
-def node_group_scaling(pool: GpuPoolSpec) -> dict[str, int]:
-    # Training pools may idle at zero nodes (the spec allows min_size 0 only for them).
-    return {"min_size": pool.min_size, "desired_size": pool.desired_size, "max_size": pool.max_size}
-
-
-def capacity_type(pool: GpuPoolSpec) -> str:
-    return "SPOT" if pool.spot else "ON_DEMAND"
-
-
 @dataclass(frozen=True)
 class GpuPoolArgs:
     pool: GpuPoolSpec
     target: Target
-    # aws only: the EKS cluster, the node IAM role and the (private) subnets of the nodes.
+    # aws only: the EKS cluster, the instance profile of Karpenter's nodes, the (private)
+    # subnets, the cluster security group and the EKS AMI release (aws.node_ami_release).
     cluster_name: pulumi.Input[str] | None = None
-    node_role_arn: pulumi.Input[str] | None = None
+    instance_profile: pulumi.Input[str] | None = None
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+    security_group_id: pulumi.Input[str] | None = None
+    ami_release: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+
+
+AWS_FIELDS = ("cluster_name", "instance_profile", "subnet_ids", "security_group_id", "ami_release")
 
 
 def resolve(args: GpuPoolArgs) -> None:
     """Validate args before anything is created (pure)."""
     if args.target != "aws":
         return
-    missing = [f for f in ("cluster_name", "node_role_arn", "subnet_ids") if getattr(args, f) is None]
+    missing = [f for f in AWS_FIELDS if getattr(args, f) is None]
     if missing:
         raise ValueError(
-            f"GpuPoolArgs for pool {args.pool.name!r} on target aws: {', '.join(missing)} missing; "
-            "pass the EKS cluster name, node role ARN and subnet ids"
+            f"GpuPoolArgs for pool {args.pool.name!r} on target aws: {', '.join(missing)} missing; pass the "
+            "foundation's EKS cluster name, Karpenter instance profile, private subnets, cluster security group "
+            "and aws.node_ami_release"
         )
     check_instance_types(args.pool)
 
 
 class GpuPool(pulumi.ComponentResource):
-    """An EKS managed node group on `aws`; on `local` nothing (the pool is a kind worker)."""
+    """A Karpenter NodePool + EC2NodeClass on `aws`; on `local` nothing (the pool is a kind worker)."""
 
     pool_name: str
     labels: dict[str, str]
-    node_group_name: pulumi.Output[str] | None
+    node_pool_name: str | None
 
     def __init__(self, name: str, args: GpuPoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
@@ -185,39 +184,35 @@ class GpuPool(pulumi.ComponentResource):
         pool = args.pool
         self.pool_name = pool.name
         self.labels = gpu_pool_labels(pool)
-        self.node_group_name = None
-        if args.target == "aws":
-            self.node_group_name = _node_group(name, args, self)
+        self.node_pool_name = _karpenter_pool(name, args, self) if args.target == "aws" else None
         self.register_outputs({"pool_name": self.pool_name, "labels": self.labels,
-                               "node_group_name": self.node_group_name})
+                               "node_pool_name": self.node_pool_name})
 
 
-def _node_group(name: str, args: GpuPoolArgs, parent: pulumi.Resource) -> pulumi.Output[str]:
-    """The EKS managed node group of the pool; returns its name."""
+def _karpenter_pool(name: str, args: GpuPoolArgs, parent: pulumi.Resource) -> str:
+    """The pool's EC2NodeClass and NodePool (Karpenter's CRDs come with the foundation); returns
+    the NodePool's name."""
     # Imported here: the AWS SDK is large, and local renders never need it.
-    import pulumi_aws as aws
+    from omgml.components.aws.karpenter import (
+        NODECLASS_API,
+        NODEPOOL_API,
+        custom_resource,
+        gpu_node_class,
+        gpu_node_pool,
+        node_pool_annotations,
+        node_pool_name,
+    )
 
     pool = args.pool
-    assert args.cluster_name is not None and args.node_role_arn is not None and args.subnet_ids is not None
-    group = aws.eks.NodeGroup(
-        f"{name}-nodegroup",
-        cluster_name=args.cluster_name,
-        node_group_name=pool.name,
-        node_role_arn=args.node_role_arn,
-        subnet_ids=args.subnet_ids,
-        ami_type=GPU_AMI_TYPE,
-        capacity_type=capacity_type(pool),
-        instance_types=list(pool.instance_types),
-        disk_size=pool.disk_size_gib,
-        scaling_config=aws.eks.NodeGroupScalingConfigArgs(**node_group_scaling(pool)),
-        # One node at a time: a GPU node is expensive and its workloads are slow to move.
-        update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-        labels=gpu_pool_labels(pool),
-        taints=[aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value, effect=t.eks_effect())
-                for t in pool_taints(pool)],
-        tags={**args.tags, POOL_LABEL: pool.name, PURPOSE_LABEL: pool.purpose},
-        # The cluster autoscaler owns the current size once the group exists; Pulumi keeps
-        # min/max. Without this every `pulumi up` would undo a scale-up or scale-down.
-        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["scalingConfig.desiredSize"]),
-    )
-    return cast(pulumi.Output[str], group.node_group_name)
+    assert args.subnet_ids is not None and args.security_group_id is not None and args.instance_profile is not None
+    assert args.ami_release is not None
+    release, extra_tags = args.ami_release, dict(args.tags)
+    class_spec = pulumi.Output.all(args.subnet_ids, args.security_group_id, args.instance_profile).apply(
+        lambda v: gpu_node_class(pool, [str(s) for s in v[0]], str(v[1]), str(v[2]), release, extra_tags))
+    object_name = node_pool_name(pool)
+    labels = {**gpu_pool_labels(pool), "app.kubernetes.io/managed-by": "omgml"}
+    node_class = custom_resource(f"{name}-nodeclass", NODECLASS_API, "EC2NodeClass", object_name, labels, class_spec,
+                                 pulumi.ResourceOptions(parent=parent))
+    custom_resource(f"{name}-nodepool", NODEPOOL_API, "NodePool", object_name, labels, gpu_node_pool(pool),
+                    pulumi.ResourceOptions(parent=parent, depends_on=[node_class]), node_pool_annotations(pool))
+    return object_name

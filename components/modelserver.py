@@ -127,6 +127,10 @@ class ModelServerArgs:
     # Further env entries, e.g. a secretKeyRef to the Redis password for online features.
     extra_env: tuple[JsonDict, ...] = ()
     target_cpu_utilization: int = 70
+    # Triton only, where prometheus-adapter serves Triton's queue time as a custom metric: the
+    # HPA keeps the average queue time per request under this many microseconds instead of
+    # watching CPU (a GPU server can be saturated with idle CPUs). None: CPU.
+    queue_target_us: int | None = None
     # IRSA role on AWS S3 (endpoint_url ""): annotates the server's ServiceAccount, which every
     # container that reads the model repository (server, sync init/sidecar) runs as.
     irsa_role_arn: pulumi.Input[str] | None = None
@@ -199,6 +203,9 @@ def resolve_model_server(args: ModelServerArgs) -> ResolvedModelServer:
         raise ValueError(f"target_cpu_utilization={args.target_cpu_utilization} must be 1..100")
     if args.gpu_count < 1:
         raise ValueError(f"gpu_count={args.gpu_count} must be ≥ 1")
+    if args.queue_target_us is not None and (args.kind != "triton" or args.queue_target_us < 1):
+        raise ValueError(f"queue_target_us={args.queue_target_us} (server {args.kind}): queue-time scaling needs "
+                         "Triton's queue metrics and a positive target; leave it unset for CPU scaling")
     name = server_name(args.instance, args.kind)
     gpu_limit = args.gpu_count if (args.gpu and args.gpu_available) else 0
     return ResolvedModelServer(args, name, SERVER_SIZES[args.profile], args.gpu, gpu_limit)
@@ -589,17 +596,24 @@ def model_server_service(r: ResolvedModelServer, layout: ServerLayout) -> JsonDi
                         [(p.name, p.number) for p in layout.ports])
 
 
+# The custom metric prometheus-adapter serves (components/prometheus/adapter.py).
+QUEUE_METRIC = "triton_queue_time_per_request_us"
+
+
 def model_server_hpa(r: ResolvedModelServer) -> JsonDict:
     a = r.args
+    metric: JsonDict = {
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": a.target_cpu_utilization}},
+    }
+    if a.queue_target_us is not None:
+        metric = {"type": "Pods", "pods": {"metric": {"name": QUEUE_METRIC},
+                                            "target": {"type": "AverageValue", "averageValue": str(a.queue_target_us)}}}
     return {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": r.name},
         "minReplicas": a.replicas,
         "maxReplicas": a.max_replicas,
-        "metrics": [{
-            "type": "Resource",
-            "resource": {"name": "cpu",
-                         "target": {"type": "Utilization", "averageUtilization": a.target_cpu_utilization}},
-        }],
+        "metrics": [metric],
     }
 
 
@@ -616,6 +630,9 @@ class ModelServer(pulumi.ComponentResource):
 
     service_name: pulumi.Output[str]
     deployment_name: str
+    # The server pods' labels and their readiness path (what a route outside the cluster needs).
+    selector: dict[str, str]
+    health_path: str
     metrics_port: str
     metrics_port_number: int
     metrics_path: str
@@ -658,6 +675,8 @@ class ModelServer(pulumi.ComponentResource):
                                           opts=children())
         self.service_name = service.metadata.apply(lambda m: m["name"] if isinstance(m, dict) else m.name)
         self.deployment_name = r.name
+        self.selector = selector_labels(layout.app, args.instance, "model-server")
+        self.health_path = str(layout.readiness["httpGet"]["path"])
         self.metrics_port = layout.metrics_port
         self.metrics_port_number = layout.port(layout.metrics_port)
         self.metrics_path = layout.metrics_path

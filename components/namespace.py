@@ -15,11 +15,15 @@ import pulumi_kubernetes as k8s
 from omgml.k8s import (
     JsonDict,
     egress_policy_spec,
+    with_egress_reason,
 )
 from omgml.labels import standard_labels
 
 TYPE_TOKEN = "omgml:core:Namespace"
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+EXTERNAL_EGRESS = "allow-external-egress"
+EXTERNAL_EGRESS_REASON = ("the spec opens this namespace to the internet (allow_external_egress: true), e.g. for "
+                          "package indexes and public datasets; set it to false to close it")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class NamespaceArgs:
     allow_ingress_from: tuple[str, ...] = ()
     # Whether pods here may open connections outside the cluster (package mirrors, cloud APIs).
     allow_external_egress: bool = False
+    # Further labels (key, value) tools select the namespace by (e.g. Katib's metrics-collector
+    # injection); they may not touch the Pod Security or app.kubernetes.io labels.
+    extra_labels: tuple[tuple[str, str], ...] = ()
 
 
 def namespace_labels(args: NamespaceArgs) -> dict[str, str]:
@@ -43,6 +50,10 @@ def namespace_labels(args: NamespaceArgs) -> dict[str, str]:
     labels = standard_labels("namespace", args.name)
     for mode in ("enforce", "audit", "warn"):
         labels[f"pod-security.kubernetes.io/{mode}"] = args.pod_security
+    for key, value in args.extra_labels:
+        if key in labels:
+            raise ValueError(f"namespace {args.name!r}: extra label {key!r} would replace omgml's own; use another key")
+        labels[key] = value
     return labels
 
 
@@ -87,7 +98,7 @@ def network_policies(args: NamespaceArgs) -> list[tuple[str, JsonDict]]:
     if args.allow_external_egress:
         # Anything outside the cluster's private ranges; in-cluster peers stay governed by the
         # explicit allows above.
-        policies.append(("allow-external-egress", egress_policy_spec({}, external_only=True)))
+        policies.append((EXTERNAL_EGRESS, egress_policy_spec({}, external_only=True)))
     return policies
 
 
@@ -120,9 +131,13 @@ class PlatformNamespace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         for suffix, spec in policies:
+            policy_meta: JsonDict = {"name": suffix, "namespace": args.name,
+                                     "labels": standard_labels("namespace", args.name)}
+            if suffix == EXTERNAL_EGRESS:
+                policy_meta = with_egress_reason(policy_meta, EXTERNAL_EGRESS_REASON)
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{suffix}",
-                metadata={"name": suffix, "namespace": args.name, "labels": standard_labels("namespace", args.name)},
+                metadata=policy_meta,
                 spec=spec,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]),
             )

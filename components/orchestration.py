@@ -8,13 +8,14 @@ wears its own IRSA role (contracts.irsa_roles_by_account).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pulumi
 
 from omgml.components.contracts import StoreRef
+from omgml.k8s import JsonDict
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
@@ -32,6 +33,9 @@ class OrchestratorArgs:
     # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (the tool's `s3_consumers`) →
     # IAM role ARN, each annotating its ServiceAccount; those pods then carry no key variables.
     irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
+    # Further env of every task / flow-run pod (not the server's): the training add-ons' settings
+    # (Optuna's study storage, W&B, governance), secrets only by secretKeyRef. Values may be Outputs.
+    step_env: Sequence[JsonDict] = ()
 
 
 _Args = TypeVar("_Args", bound=OrchestratorArgs)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,6 +40,7 @@ from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.k8s import (
+    KUBE_API_EGRESS_REASON,
     KUBE_API_PORTS,
     RECREATE,
     JsonDict,
@@ -54,6 +56,7 @@ from omgml.k8s import (
     restricted_pod_spec,
     service_account_metadata,
     service_spec,
+    with_egress_reason,
 )
 from omgml.naming import require_dns_label
 from omgml.spec.common import Profile
@@ -172,7 +175,8 @@ def server_deployment(r: ResolvedPrefect) -> JsonDict:
     return deployment_spec(r.selector("server"), pod_template(r.labels("server"), pod), strategy=RECREATE)
 
 
-def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = False) -> list[JsonDict]:
+def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = False,
+                 step_env: Sequence[JsonDict] = ()) -> list[JsonDict]:
     """`store` is (endpoint_url, region, key Secret name); on IRSA the keys stay out."""
     endpoint, region, secret = store
     env = [
@@ -186,10 +190,11 @@ def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = Fals
         env += StoreRef(endpoint, region, secret).key_env()
     if endpoint:
         env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
-    return env
+    return env + [dict(e) for e in step_env]
 
 
-def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_uri: str) -> JsonDict:
+def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_uri: str,
+                      step_env: Sequence[JsonDict] = ()) -> JsonDict:
     """The work pool's base job template: Prefect's Kubernetes worker fills the `{{ }}` fields
     per flow run and prepends its own env vars to the fixed env list below."""
     a = r.args
@@ -223,7 +228,7 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
                         "image": "{{ image }}",
                         "imagePullPolicy": "{{ image_pull_policy }}",
                         "args": "{{ command }}",
-                        "env": flow_run_env(store, mlflow_uri, r.irsa),
+                        "env": flow_run_env(store, mlflow_uri, r.irsa, step_env),
                         "resources": sizing.resources(),
                         "securityContext": restricted_container_security_context(read_only_root=True),
                         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
@@ -362,15 +367,16 @@ class Prefect(pulumi.ComponentResource):
             opts=children(role))
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
-                                     args.mlflow_tracking_uri).apply(
-            lambda v: json.dumps(base_job_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3])), indent=2))
+                                     args.mlflow_tracking_uri, pulumi.Output.from_input(list(args.step_env))).apply(
+            lambda v: json.dumps(base_job_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3]), v[4]), indent=2))
         config = k8s.core.v1.ConfigMap(f"{name}-job-template", metadata=meta(r.name("job-template"), "worker"),
                                        data={TEMPLATE_FILE: template}, opts=children())
         svc = k8s.core.v1.Service(f"{name}-server-svc", metadata=meta(r.name("server"), "server"),
                                   spec=server_service(r), opts=children())
         server = k8s.apps.v1.Deployment(f"{name}-server", metadata=meta(r.name("server"), "server"),
                                         spec=server_deployment(r), opts=children(accounts["server"], svc))
-        egress = k8s.networking.v1.NetworkPolicy(f"{name}-api-egress", metadata=meta(r.name("api-egress"), "network"),
+        egress = k8s.networking.v1.NetworkPolicy(f"{name}-api-egress", metadata=with_egress_reason(meta(r.name("api-egress"), "network"),
+                                                                                     KUBE_API_EGRESS_REASON),
                                                  spec=api_egress_policy(r), opts=children())
         k8s.apps.v1.Deployment(f"{name}-worker", metadata=meta(r.name("worker"), "worker"),
                                spec=worker_deployment(r),

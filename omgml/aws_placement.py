@@ -13,8 +13,10 @@ match wins:
    has none (IRSA). What it costs next to the in-cluster store is priced from both renders
    (omgml.recommend.pricing), NAT-gateway processing of its traffic included.
 5. kafka → in-cluster: Amazon MSK is not recommended yet. MSK here listens with IAM auth only
-   (SASL/IAM on 9098), and the Kafka clients omgml configures (the model server's inference log)
-   get no SASL/IAM settings; pulumi_aws has no topic API, so the spec's topics would not exist.
+   (SASL/IAM on 9098). omgml creates its topics (MSK's topic API) and gives the model containers
+   the SASL settings and a topic-scoped IAM role, but the inference log is written by the team's
+   model code, whose image needs an MSK IAM signer library omgml cannot put there (the official
+   Kafka image has none either).
    Three in-cluster brokers spread over the nodes (one per zone on the production profile) with
    replication factor 3 and two in-sync replicas survive a node or zone outage.
    `phases.foundation.kafka.managed: true` in omgml.yaml still selects MSK.
@@ -56,9 +58,10 @@ IN_CLUSTER: dict[str, str] = {
 HIGH_AVAILABILITY = frozenset({"99.95", "99.99"})
 REGULATED = frozenset({"pci-dss", "soc2", "hipaa"})
 MSK_NOT_YET = (
-    "Amazon MSK is not recommended yet: MSK here accepts IAM-authenticated clients only (SASL/IAM), the "
-    "Kafka clients omgml configures get no SASL/IAM settings, and pulumi_aws has no topic API, so the "
-    "inference-log topic would not exist. Three in-cluster brokers with replication factor 3 and two "
+    "Amazon MSK is not recommended yet: MSK here accepts IAM-authenticated clients only (SASL/IAM); omgml "
+    "creates the topics and gives the model containers the SASL settings and an IAM role, but the inference "
+    "log is written by the team's model code, whose image needs an MSK IAM signer library "
+    "(aws-msk-iam-sasl-signer-python) that omgml cannot add. Three in-cluster brokers with replication factor 3 and two "
     "in-sync replicas survive a node or zone outage; phases.foundation.kafka.managed: true selects MSK anyway"
 )
 

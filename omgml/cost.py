@@ -41,6 +41,8 @@ Cost = tuple[str, float | None, str, float | None, float | None]
 # the rendered platform against it.
 SEED_PHASE_ESTIMATES: dict[str, float] = {"foundation": 15_000, "training": 25_000, "serving": 20_000}
 PURPOSE_LABEL = "omgml.dev/pool-purpose"
+# GPU pools on aws (components/aws/karpenter.py), priced like the node groups they replaced.
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 BUCKET_ROLE_TAG = "omgml.dev/bucket-role"
 FEATURES_BUCKET_ROLE = "features"
 
@@ -185,6 +187,8 @@ class _Context:
     nat_gateways: int
     s3_buckets: int
     s3_gateway_endpoint: bool
+    # Karpenter EC2NodeClass name → its root volume in GiB (what a NodePool's nodes boot with).
+    node_class_disks: dict[str, float] = field(default_factory=dict)
 
     @property
     def hours(self) -> float:
@@ -214,8 +218,16 @@ def _context(entries: list[dict[str, Any]], prices: Prices, usage: Usage) -> _Co
                      for i in endpoints)
     count = {t: sum(1 for e in entries if e.get("type") == t)
              for t in ("aws:ec2/natGateway:NatGateway", "aws:s3/bucket:Bucket")}
+    disks = {}
+    for e in entries:
+        if str(e.get("type", "")).endswith(":EC2NodeClass"):
+            i = e.get("inputs") or {}
+            roots = [b for b in (i.get("spec") or {}).get("blockDeviceMappings") or [] if b.get("rootVolume")]
+            size = str(((roots[0].get("ebs") or {}) if roots else {}).get("volumeSize", ""))
+            if size.endswith("Gi") and size[:-2].isdigit():
+                disks[str((i.get("metadata") or {}).get("name"))] = float(size[:-2])
     return _Context(prices, usage, max(1, len(zones)), count["aws:ec2/natGateway:NatGateway"],
-                    count["aws:s3/bucket:Bucket"], s3_gateway)
+                    count["aws:s3/bucket:Bucket"], s3_gateway, disks)
 
 
 def _price(table: dict[str, Any] | None, key: str) -> float | None:
@@ -235,6 +247,8 @@ def item_costs(e: dict[str, Any], ctx: _Context) -> list[Cost]:
         return [(f"EKS control plane ${eks}/h × {h:g} h", eks * h, "", None, None)]
     if t == "aws:eks/nodeGroup:NodeGroup":
         return _node_group(i, ctx)
+    if t == NODE_POOL:
+        return _node_group(_node_pool_as_group(i, ctx), ctx)
     if t == "aws:ec2/natGateway:NatGateway":
         return [_nat(ctx)]
     if t == "aws:ec2/eip:Eip":
@@ -289,6 +303,28 @@ def _log_group(retention_days: int, ctx: _Context, what: str) -> Cost:
     kept = f"kept {retention_days} days" if retention_days else "never expires (priced at a year)"
     return (f"CloudWatch {what}: {gb:g} GB × ${ingest}/GB ingested + {stored:,.0f} GB × ${store}/GB-month stored",
             gb * ingest + stored * store, f"assumptions.log_gb_per_month {gb:g}; {kept}", None, None)
+
+
+def _node_pool_as_group(i: dict[str, Any], ctx: _Context) -> dict[str, Any]:
+    """A Karpenter NodePool (a GPU pool on aws) in node-group terms: its first instance type,
+    Spot when allowed (On-Demand is the fallback), the pool's stated sizes (annotations: nodes
+    follow the pods, a NodePool has no minimum) up to its node limit, its node class's root volume."""
+    spec, meta = i.get("spec") or {}, i.get("metadata") or {}
+    template = spec.get("template") or {}
+    reqs = {r.get("key"): list(r.get("values") or []) for r in (template.get("spec") or {}).get("requirements") or []}
+    notes = meta.get("annotations") or {}
+    low = int(notes.get("omgml.dev/min-nodes", 0))
+    group: dict[str, Any] = {
+        "scalingConfig": {"minSize": low, "desiredSize": int(notes.get("omgml.dev/desired-nodes", low)),
+                          "maxSize": int((spec.get("limits") or {}).get("nodes", low))},
+        "instanceTypes": reqs.get("node.kubernetes.io/instance-type") or [],
+        "capacityType": "SPOT" if "spot" in reqs.get("karpenter.sh/capacity-type", []) else "ON_DEMAND",
+        "labels": (template.get("metadata") or {}).get("labels") or {},
+    }
+    disk = ctx.node_class_disks.get(str(((template.get("spec") or {}).get("nodeClassRef") or {}).get("name")))
+    if disk is not None:
+        group["diskSize"] = disk
+    return group
 
 
 def _node_group(i: dict[str, Any], ctx: _Context) -> list[Cost]:
@@ -441,9 +477,11 @@ def estimate_cost(inventory: dict[str, Any], prices: Prices, budget_usd_month: f
         if not e.get("custom"):
             continue
         phase = str(e.get("phase", ""))
-        if e.get("type") == "aws:eks/nodeGroup:NodeGroup":
-            purpose = ((e.get("inputs") or {}).get("labels") or {}).get(PURPOSE_LABEL)
-            phase = {"inference": "serving", "training": "training"}.get(str(purpose), phase)
+        if e.get("type") in ("aws:eks/nodeGroup:NodeGroup", NODE_POOL):
+            i = e.get("inputs") or {}
+            labels = i.get("labels") or (((i.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
+                "labels") or {}
+            phase = {"inference": "serving", "training": "training"}.get(str(labels.get(PURPOSE_LABEL)), phase)
         for description, usd, note, lo, hi in item_costs(e, ctx):
             items.append(LineItem(
                 phase, walker.component(e), f"{e.get('type')}/{e.get('name')}", description,

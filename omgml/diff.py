@@ -189,9 +189,50 @@ def _removal_risk(key: str, body: dict[str, Any], flags: dict[str, bool]) -> tup
     return "data", "deletes a stateful resource and its data"
 
 
+# The order a Kubernetes upgrade on EKS takes (docs/aws-first-deploy.md, "Upgrades"): the control
+# plane, then the add-ons (resolved against the new version), then the nodes (the system node
+# group follows the cluster's version; Karpenter replaces GPU nodes whose AMI drifted). The diff
+# lists these first, in this order, so the plan reads as the upgrade runs.
+UPGRADE_ORDER: tuple[str, ...] = (
+    "aws:eks/cluster:Cluster/",
+    "aws:eks/addon:Addon/",
+    "aws:ec2/launchTemplate:LaunchTemplate/",
+    "aws:eks/nodeGroup:NodeGroup/",
+    "EC2NodeClass/",
+    "NodePool/",
+)
+
+
+def upgrade_rank(key: str) -> int:
+    """Where `key` falls in UPGRADE_ORDER (everything else after it, alphabetically)."""
+    for rank, prefix in enumerate(UPGRADE_ORDER):
+        if key.startswith(prefix):
+            return rank
+    return len(UPGRADE_ORDER)
+
+
+def _minor(version: Any) -> tuple[int, int] | None:
+    m = re.match(r"^(\d+)\.(\d+)$", str(version))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _version_note(key: str, changes: list[FieldChange]) -> str:
+    """A control-plane version change: the order that follows, and EKS's one-minor-at-a-time rule."""
+    if not key.startswith(UPGRADE_ORDER[0]):
+        return ""
+    for c in changes:
+        if c.path == "version":
+            old, new = _minor(c.old), _minor(c.new)
+            note = "control-plane upgrade: the add-ons and the nodes below follow in this order"
+            if old and new and (new[0] != old[0] or new[1] - old[1] > 1):
+                note += f"; EKS upgrades one minor version at a time, so go from {c.old} through each minor to {c.new}"
+            return note
+    return ""
+
+
 def diff_snapshots(old: RenderSnapshot, new: RenderSnapshot) -> list[ResourceDiff]:
     out: list[ResourceDiff] = []
-    for key in sorted(set(old.resources) | set(new.resources)):
+    for key in sorted(set(old.resources) | set(new.resources), key=lambda k: (upgrade_rank(k), k)):
         if key not in new.resources:
             phase, body, flags = old.resources[key]
             risk, note = _removal_risk(key, body, flags)
@@ -204,6 +245,7 @@ def diff_snapshots(old: RenderSnapshot, new: RenderSnapshot) -> list[ResourceDif
             changes = field_changes(old_body, new_body)
             if changes:
                 risk, note = _risk_of_change(key, new_body, changes)
+                note = note or _version_note(key, changes)
                 out.append(ResourceDiff(key, "changed", phase, tuple(changes), risk, note))
     return out
 

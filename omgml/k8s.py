@@ -4,7 +4,7 @@ secret references. Components call these so every container meets the same bar."
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,6 +15,13 @@ JsonDict = dict[str, Any]
 # The ServiceAccount annotation EKS's pod identity webhook reads (IRSA): pods of the account get
 # the role's web-identity token. Plain text, so local renders never import the AWS SDK for it.
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+# Why a NetworkPolicy lets pods out to 0.0.0.0/0: the policy `aws-no-open-egress` accepts such a
+# rule only when its policy says why (the Kubernetes API, alert receivers, a git host, the
+# team's own choice to open a namespace).
+EGRESS_REASON_ANNOTATION = "omgml.dev/egress-reason"
+# Makes the webhook set AWS_STS_REGIONAL_ENDPOINTS=regional: SDKs then call STS in the region,
+# through the VPC's STS interface endpoint, instead of the global sts.amazonaws.com on the internet.
+STS_REGIONAL_ANNOTATION = "eks.amazonaws.com/sts-regional-endpoints"
 
 
 @dataclass(frozen=True)
@@ -136,8 +143,9 @@ def claim_spec(storage_gib: int) -> JsonDict:
 
 
 def service_account_annotations(role_arn: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    """The annotation that gives a ServiceAccount's pods an IAM role (IRSA, target aws)."""
-    return {ROLE_ARN_ANNOTATION: role_arn}
+    """The annotations that give a ServiceAccount's pods an IAM role (IRSA, target aws), fetched
+    from the regional STS endpoint."""
+    return {ROLE_ARN_ANNOTATION: role_arn, STS_REGIONAL_ANNOTATION: "true"}
 
 
 def service_account_metadata(name: str, namespace: str, labels: dict[str, str],
@@ -229,6 +237,18 @@ PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 KUBE_API_PORTS = (443, 6443)
 
 
+def with_egress_reason(meta: JsonDict, reason: str) -> JsonDict:
+    """NetworkPolicy metadata that states why the policy opens egress beyond the platform."""
+    if not reason:
+        raise ValueError("with_egress_reason: give the reason the pods must reach outside the platform")
+    return {**meta, "annotations": {**(meta.get("annotations") or {}), EGRESS_REASON_ANNOTATION: reason}}
+
+
+# Reasons shared by every component that talks to the Kubernetes API from a pod.
+KUBE_API_EGRESS_REASON = ("the Kubernetes API server's addresses (the control plane's network interfaces) differ per "
+                          "cluster and no NetworkPolicy peer can name them; the rule opens its ports only")
+
+
 def egress_policy_spec(pod_selector: JsonDict, ports: Sequence[int] = (), *, external_only: bool = False) -> JsonDict:
     """NetworkPolicy spec: the selected pods may open TCP connections to `ports` (every port when
     empty) anywhere, or only outside the private ranges with `external_only`."""
@@ -239,3 +259,75 @@ def egress_policy_spec(pod_selector: JsonDict, ports: Sequence[int] = (), *, ext
     if ports:
         rule["ports"] = [{"protocol": "TCP", "port": p} for p in ports]
     return {"podSelector": pod_selector, "policyTypes": ["Egress"], "egress": [rule]}
+
+
+# --- CustomResourceDefinitions as minimal structural schemas ------------------------------------
+
+STRING_SCHEMA: JsonDict = {"type": "string"}
+# An object whose content the API server stores as given: validation is the controller's (and
+# omgml's tests, which validate every custom resource omgml writes against the upstream schema).
+OPEN_OBJECT: JsonDict = {
+    "type": "object",
+    "x-kubernetes-map-type": "atomic",
+    "x-kubernetes-preserve-unknown-fields": True,
+}
+
+
+@dataclass(frozen=True)
+class CrdFacts:
+    """What a controller needs of a CRD (names, scope, version, subresources), read from its
+    upstream definition; the schema is open (OPEN_OBJECT fields)."""
+
+    group: str
+    kind: str
+    plural: str
+    short_names: tuple[str, ...] = ()
+    version: str = "v1alpha1"
+    scope: str = "Namespaced"
+    status_subresource: bool = False
+    # Top-level fields besides apiVersion/kind/metadata: name → schema.
+    fields: dict[str, JsonDict] = field(default_factory=dict)
+    required: tuple[str, ...] = ("metadata", "spec")
+    printer_columns: tuple[JsonDict, ...] = ()
+    categories: tuple[str, ...] = ()
+    # The scale subresource: (specReplicasPath, statusReplicasPath).
+    scale: tuple[str, str] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.plural}.{self.group}"
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+
+def crd_spec(c: CrdFacts) -> JsonDict:
+    """The CustomResourceDefinition spec of `c`."""
+    schema: JsonDict = {
+        "type": "object",
+        "required": list(c.required),
+        "properties": {"apiVersion": STRING_SCHEMA, "kind": STRING_SCHEMA, "metadata": {"type": "object"},
+                       **{k: dict(v) for k, v in c.fields.items()}},
+    }
+    version: JsonDict = {
+        "name": c.version,
+        "served": True,
+        "storage": True,
+        "schema": {"openAPIV3Schema": schema},
+    }
+    subresources: JsonDict = {}
+    if c.status_subresource:
+        subresources["status"] = {}
+    if c.scale is not None:
+        subresources["scale"] = {"specReplicasPath": c.scale[0], "statusReplicasPath": c.scale[1]}
+    if subresources:
+        version["subresources"] = subresources
+    if c.printer_columns:
+        version["additionalPrinterColumns"] = [dict(col) for col in c.printer_columns]
+    names: JsonDict = {"kind": c.kind, "listKind": f"{c.kind}List", "plural": c.plural, "singular": c.singular}
+    if c.short_names:
+        names["shortNames"] = list(c.short_names)
+    if c.categories:
+        names["categories"] = list(c.categories)
+    return {"group": c.group, "names": names, "scope": c.scope, "versions": [version]}

@@ -1,9 +1,13 @@
 """The kind cluster config for target `local` (pure; `omgml init` writes it as kind.yaml).
 
 One control-plane node, one CPU worker for the platform, and one worker per GPU pool of the
-spec, labelled and tainted exactly like the EKS node group of that pool (the same functions
-from components/gpupool.py). Without a real GPU nothing on that worker advertises
+spec, labelled and tainted exactly like the Karpenter NodePool of that pool on AWS (the same
+functions from components/gpupool.py). Without a real GPU nothing on that worker advertises
 `nvidia.com/gpu`, but tolerations and node selectors are exercised for real.
+
+The model server's route (what an ALB is on AWS): the control-plane node forwards
+127.0.0.1:LOCAL_HOST_PORT on the laptop to the model server's NodePort (components/
+serving_route.py), so only the laptop itself reaches it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ KIND_VERSION = "v0.32.0"
 # also the schema version the renders are validated against.
 NODE_IMAGE = "kindest/node:v1.36.1"
 API_VERSION = "kind.x-k8s.io/v1alpha4"
+# The model server's NodePort and the laptop port forwarded to it.
+MODEL_SERVER_NODE_PORT = 30800
+LOCAL_HOST_PORT = 8000
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -28,9 +36,23 @@ class PortMapping:
     container_port: int
     host_port: int
     protocol: str = "TCP"
+    # Where the host listens; None: every address (kind's default).
+    listen_address: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"containerPort": self.container_port, "hostPort": self.host_port, "protocol": self.protocol}
+        out: dict[str, Any] = {"containerPort": self.container_port, "hostPort": self.host_port,
+                               "protocol": self.protocol}
+        if self.listen_address is not None:
+            out["listenAddress"] = self.listen_address
+        return out
+
+
+def serving_port_mappings(spec: PlatformSpec) -> list[PortMapping]:
+    """The model server's route on the laptop: loopback only, like an internal ALB."""
+    s = spec.phases.serving
+    if not (s.enabled and s.server.enabled):
+        return []
+    return [PortMapping(MODEL_SERVER_NODE_PORT, LOCAL_HOST_PORT, listen_address=LOOPBACK)]
 
 
 def cluster_name(spec: PlatformSpec) -> str:
@@ -66,11 +88,14 @@ def gpu_worker(pool: GpuPoolSpec, image: str = NODE_IMAGE) -> dict[str, Any]:
     }
 
 
-def kind_config(spec: PlatformSpec, port_mappings: Sequence[PortMapping] = (),
+def kind_config(spec: PlatformSpec, port_mappings: Sequence[PortMapping] | None = None,
                 image: str = NODE_IMAGE) -> dict[str, Any]:
-    """The kind Cluster config for `spec` (serialise with yaml.safe_dump)."""
+    """The kind Cluster config for `spec` (serialise with yaml.safe_dump); `port_mappings`
+    defaults to the spec's routes (serving_port_mappings)."""
     from omgml.components.gpupool import CPU_POOL, POOL_LABEL
 
+    if port_mappings is None:
+        port_mappings = serving_port_mappings(spec)
     control_plane: dict[str, Any] = {"role": "control-plane", "image": image}
     if port_mappings:
         control_plane["extraPortMappings"] = [m.as_dict() for m in port_mappings]

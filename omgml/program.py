@@ -31,10 +31,13 @@ def upstream_phases(phase: PhaseName) -> tuple[PhaseName, ...]:
     return PHASES[: PHASES.index(phase)]
 
 
-def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName, str]) -> dict[str, Any]:
+def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName, str], *,
+                offline: bool = False) -> dict[str, Any]:
     """Create the phase's blueprint, reading earlier phases through StackReferences.
 
     `references` maps each earlier phase to the fully qualified stack name to read it from.
+    `offline` is the synth (`omgml render`): nothing is deployed, so the checks that only
+    matter for a real deploy (can the deployer reach the Kubernetes API?) are skipped.
     Returns the exports (also registered with pulumi.export).
     """
     from omgml.sdk_imports import use_lean_sdk_packages
@@ -46,6 +49,12 @@ def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName
     missing = [p for p in upstream_phases(phase) if p not in references]
     if missing:
         raise ValueError(f"phase {phase!r} needs stack references for {missing}")
+    if spec.target == "aws" and not offline:
+        # Every phase creates Kubernetes objects through the EKS endpoint: refuse before the
+        # VPC and cluster exist rather than fail half-way with a timeout.
+        problem = spec.aws.api_access_problem()
+        if problem:
+            raise SpecError("omgml.yaml", [problem])
 
     def ref(upstream: PhaseName) -> pulumi.StackReference:
         return pulumi.StackReference(f"{upstream}-ref", stack_name=references[upstream])
@@ -115,4 +124,7 @@ def main() -> None:
         raise pulumi.RunError(str(exc)) from None
     prefix = cfg.get("stackPrefix") or pulumi.get_stack().rsplit("-", 1)[0]
     org = cfg.get("organization") or DEFAULT_ORG
-    build_phase(spec, phase, references_for(pulumi.get_project(), prefix, phase, org))
+    try:
+        build_phase(spec, phase, references_for(pulumi.get_project(), prefix, phase, org))
+    except SpecError as exc:
+        raise pulumi.RunError(str(exc)) from None

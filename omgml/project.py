@@ -49,6 +49,8 @@ AREA_TITLES: dict[str, str] = {
     "gpu_pools": "GPU pools",
     "high_availability": "High availability",
     "data_stores": "Data stores",
+    "hpo": "Hyperparameter optimisation",
+    "model_governance": "Model governance",
     "compliance": "Compliance controls",
 }
 AREA_CONTEXT: dict[str, str] = {
@@ -63,6 +65,8 @@ AREA_CONTEXT: dict[str, str] = {
     "gpu_pools": "Which workloads get GPU nodes.",
     "high_availability": "How much failure the platform survives without an outage.",
     "data_stores": "Where Postgres, Redis, Kafka and the object store run: as AWS managed services or in the cluster.",
+    "hpo": "Whether hyperparameter searches run as a platform service, and which one.",
+    "model_governance": "How a model is documented, explained and checked for fairness before it is promoted.",
     "compliance": "Which regulatory regimes the platform has to satisfy.",
 }
 
@@ -375,6 +379,11 @@ def architecture_mermaid(rec: Recommendation) -> str:
         node("training", "airflow", "Airflow 3 (KubernetesExecutor)")
     if t.enabled and t.prefect.enabled:
         node("training", "prefect", "Prefect server + Kubernetes worker")
+    if t.enabled and t.hpo.enabled:
+        engine = t.hpo.resolved_engine(t.kubeflow.enabled)
+        node("training", "hpo", "Katib (HPO service)" if engine == "katib" else "Optuna + optuna-dashboard (HPO)")
+    if t.enabled and t.governance.enabled:
+        node("training", "governance", "Governance steps (model card, SHAP, fairness)")
     if t.airflow.connections_bundle:
         node("training", "orchestrator", "Your existing Airflow (airflow-connections; not deployed by omgml)",
              "round")
@@ -407,6 +416,9 @@ def architecture_mermaid(rec: Recommendation) -> str:
         ("prefect", "-->", "database", "postgres"),
         ("prefect", "-->", "tracking", "mlflow"),
         ("orchestrator", "-.->", "tracking", "mlflow"),
+        ("hpo", "-->", "trials", "postgres"),
+        ("hpo", "-.->", "trial runs", "mlflow"),
+        ("governance", "-->", "card, metrics, tags", "mlflow"),
         ("orchestrator", "-.->", "data", "objectstore"),
         ("server", "-->", "model repository", "objectstore"),
         ("server", "-->", "online features", "feast"),
@@ -670,6 +682,7 @@ def project_files(rec: Recommendation, source: str, cost_md: str | None = None,
     it here."""
     files = {SPEC_FILE: omgml_yaml(rec, pip_spec, source)}
     files.update(derived_files(rec, source, cost_md, manifests, pip_spec))
+    files.update(training_addon_files(rec.platform))
     return files
 
 
@@ -706,6 +719,15 @@ def derived_files(rec: Recommendation, source: str, cost_md: str | None = None,
     files.update(sample_pipeline_files(spec))
     assert len(rec.decisions) == len(AREAS)
     return files
+
+
+def training_addon_files(spec: PlatformSpec) -> dict[str, str]:
+    """hpo/ (sample Katib experiment or Optuna study) and governance/ (steps, image, card template).
+    Not derived files: they are the team's to edit, so `omgml sync` only adds missing ones."""
+    from omgml.governance.samples import governance_files
+    from omgml.hpo.samples import hpo_files
+
+    return {**hpo_files(spec), **governance_files(spec)}
 
 
 def ci_workflow_yaml(spec: PlatformSpec, pip_spec: str = DEFAULT_PIP_SPEC) -> str:

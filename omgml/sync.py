@@ -1,7 +1,8 @@
 """`omgml sync`: rewrite a project's derived files from its omgml.yaml.
 
 Derived files are the ones `omgml init` writes besides omgml.yaml (omgml.project.derived_files).
-Everything else in the folder (the team's own files, rendered/, the Pulumi state) is left alone,
+Everything else in the folder (the team's own files, rendered/, the Pulumi state) is left alone
+(the training add-ons' samples, hpo/ and governance/, are written only where missing),
 and inside the stack configs only omgml's own keys change (Pulumi's encryptionsalt and the
 stack's secrets stay). omgml.yaml itself is never rewritten: it is the input.
 """
@@ -21,6 +22,7 @@ from omgml.project import (
     derived_files,
     read_pip_spec,
     stack_config,
+    training_addon_files,
     write_project,
 )
 from omgml.spec import PHASES, PlatformSpec
@@ -84,6 +86,11 @@ def sync_project(directory: Path) -> SyncReport:
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             report.unchanged.append(rel)
         else:
+            changed[rel] = text
+    # The add-ons' samples (hpo/, governance/) are the team's code once written: an add-on turned
+    # on after `omgml init` gets its samples, an edited sample is never rewritten.
+    for rel, text in training_addon_files(spec).items():
+        if not (directory / rel).exists():
             changed[rel] = text
     if changed:
         report.written = write_project(directory, changed, force=True)

@@ -11,7 +11,8 @@ from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
 
 from omgml.policy import POLICIES
 
-DESCRIPTIONS = {**POLICIES, "aws-s3-bucket-encryption": POLICIES["aws-data-store-encryption"]}
+DESCRIPTIONS = {**POLICIES, "aws-s3-bucket-encryption": POLICIES["aws-data-store-encryption"],
+                "aws-karpenter-node-classes": "Karpenter EC2NodeClasses: encrypted volumes and a pinned AMI release"}
 
 PolicyPack(
     name="omgml-guardrails",

@@ -12,6 +12,15 @@ from typing import Any
 
 from omgml.policy import PolicyContext, check_object
 from omgml.policy.aws import bucket_findings, encryption_findings, ingress_findings
+from omgml.policy.aws_platform import (
+    addon_version_findings,
+    api_reachability_findings,
+    network_policy_egress_findings,
+    node_class_ami_findings,
+    node_class_findings,
+    node_volume_findings,
+    security_group_egress_findings,
+)
 from omgml.policy.backup import check_backups
 from omgml.policy.containers import check_images, check_probes, check_resources
 from omgml.policy.findings import Finding, resource_id
@@ -87,6 +96,9 @@ EntryCheck = Callable[[dict[str, Any]], list[Finding]]
 AWS_RESOURCE_POLICIES: dict[str, EntryCheck] = {
     "aws-data-store-encryption": encryption_findings,
     "aws-no-open-ingress": ingress_findings,
+    "aws-node-volume-encryption": node_volume_findings,
+    "aws-versions-pinned": addon_version_findings,
+    "aws-api-reachable": api_reachability_findings,
 }
 
 
@@ -107,7 +119,9 @@ def aws_validator(policy_id: str) -> Callable[[Any, Report], None]:
     def validate(args: Any, report_violation: Report) -> None:
         if str(args.resource_type).startswith("aws:"):
             entry = {"type": str(args.resource_type), "name": str(args.name), "inputs": plain(args.props)}
-            _report_all(check(entry), report_violation)
+            # The pack is mandatory: it blocks on errors; warnings stay `omgml check` reminders
+            # (an add-on version resolved at deploy time, a private endpoint).
+            _report_all([f for f in check(entry) if f.severity == "error"], report_violation)
 
     return validate
 
@@ -141,6 +155,29 @@ def validate_bucket_encryption(args: Any, report_violation: Report) -> None:
     _report_all(bucket_findings(entries), report_violation)
 
 
+def _on_aws(args: Any) -> bool:
+    """A stack of the aws target (its AWS provider or resources are in it)."""
+    return any(str(r.resource_type).startswith(("aws:", "pulumi:providers:aws")) for r in args.resources)
+
+
+def validate_open_egress(args: Any, report_violation: Report) -> None:
+    """0.0.0.0/0 egress, on aws stacks only (locally no VPC endpoints exist to narrow it to)."""
+    if not _on_aws(args):
+        return
+    for m, urn in _stack_manifests(args):
+        _report_all(network_policy_egress_findings(m), report_violation, urn)
+    for r in args.resources:
+        if str(r.resource_type).startswith("aws:"):
+            entry = {"type": str(r.resource_type), "name": str(r.name), "inputs": plain(r.props)}
+            _report_all(security_group_egress_findings(entry), report_violation, str(r.urn))
+
+
+def validate_node_classes(args: Any, report_violation: Report) -> None:
+    """Karpenter EC2NodeClasses: encrypted volumes and a pinned AMI release."""
+    for m, urn in _stack_manifests(args):
+        _report_all(node_class_findings(m) + node_class_ami_findings(m), report_violation, urn)
+
+
 def validate_backups(args: Any, report_violation: Report) -> None:
     """The pack does not see the spec's profile; data resources are protected outside the laptop
     profile (omgml.components.options.keeps_data), so a stack with a protected resource keeps data."""
@@ -158,6 +195,8 @@ STACK_POLICIES: dict[str, Callable[[Any, Report], None]] = {
     "pod-security-restricted": validate_pod_security,
     "network-policy-per-namespace": validate_network_policies,
     "aws-s3-bucket-encryption": validate_bucket_encryption,
+    "aws-no-open-egress": validate_open_egress,
+    "aws-karpenter-node-classes": validate_node_classes,
 }
 
 

@@ -200,3 +200,26 @@ def test_diff_cli_markdown(tmp_path: Path) -> None:
     new = _write_render(tmp_path / "new", [sts(service="other")])
     result = runner.invoke(app, ["diff", str(old), str(new), "-o", "markdown", "--fail-on-data-risk"])
     assert result.exit_code == 1 and "DATA RISK" in result.output and "```diff" in result.output
+
+
+def test_a_kubernetes_upgrade_reads_control_plane_then_add_ons_then_nodes() -> None:
+    def render(version: str, addon: str, ami: str, image: str) -> Any:
+        node_class = {"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass", "metadata": {"name": "gpu-a"},
+                      "spec": {"amiSelectorTerms": [{"alias": f"al2023@{ami}"}]}}
+        return snap([job(image), node_class], [
+            aws("aws:eks/nodeGroup:NodeGroup", "system", version=version),
+            aws("aws:eks/addon:Addon", "coredns", addonName="coredns", addonVersion=addon),
+            aws("aws:eks/cluster:Cluster", "eks", version=version),
+        ])
+
+    diffs = diff_snapshots(render("1.34", "v1.12.1-eksbuild.1", "v20260601", "app:1"),
+                           render("1.36", "v1.13.2-eksbuild.1", "v20260714", "app:2"))
+    # Alphabetically the Job would come first; the upgrade's own order wins, the rest follows.
+    assert [d.key for d in diffs] == ["aws:eks/cluster:Cluster/eks", "aws:eks/addon:Addon/coredns",
+                                      "aws:eks/nodeGroup:NodeGroup/system", "EC2NodeClass/gpu-a", "Job/ml/migrate"]
+    assert "the add-ons and the nodes below follow" in diffs[0].note
+    assert "one minor version at a time, so go from 1.34 through each minor to 1.36" in diffs[0].note
+    # One minor at a time needs no warning.
+    [one_minor] = [d for d in diff_snapshots(render("1.34", "a", "b", "c"), render("1.35", "a", "b", "c"))
+                   if d.key.startswith("aws:eks/cluster")]
+    assert "one minor version at a time" not in one_minor.note

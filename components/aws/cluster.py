@@ -4,22 +4,32 @@ Built from pulumi_aws primitives (not pulumi_eks, a multi-language component who
 mock engine cannot see). Choices that matter:
 
 - Endpoint: private access always on (nodes and in-VPC tooling use it); the public endpoint only
-  when `aws.api_public_cidrs` lists the networks allowed to reach it. With no public endpoint,
-  `pulumi up` must run from inside the VPC (a CI runner, VPN or bastion): the Kubernetes
-  provider talks to the API server.
+  when `aws.api_public_cidrs` lists the networks allowed to reach it (the first deploy's
+  bootstrap path, docs/aws-first-deploy.md). With `aws.api_private_only` there is no public
+  endpoint and `pulumi up` runs from inside the VPC (a CI runner, VPN or bastion): the
+  Kubernetes provider talks to the API server.
 - Secrets in etcd are envelope-encrypted with a customer-managed KMS key (rotation on).
-- Access: the API authentication mode (access entries, no aws-auth ConfigMap). The identity
-  running `pulumi up` gets cluster admin at creation (the Kubernetes provider needs it); more
-  admins come from `admin_principal_arns`. Managed node groups get their node access entries
-  from EKS itself.
+- Access: the API authentication mode (access entries, no aws-auth ConfigMap), every entry in
+  Pulumi's state: one per principal of `admin_principal_arns` plus the identity running
+  `pulumi up` (the Kubernetes provider needs it), de-duplicated, so listing the deployer is
+  harmless. EKS's own creator entry (`bootstrap_cluster_creator_admin_permissions`) is off: it
+  lives outside the state, and listing the same principal again failed with a duplicate entry.
+  Managed node groups get their node access entries from EKS itself.
+- System nodes boot from a launch template: encrypted gp3 root volume, IMDSv2 only with a hop
+  limit of 1 (pods cannot borrow the node's role through the metadata service; they use IRSA).
 - Node IAM role: AmazonEKSWorkerNodePolicy and AmazonEC2ContainerRegistryReadOnly only. The CNI
   policy (which may create and delete network interfaces in the whole VPC) goes to the vpc-cni
   add-on's own IRSA role, so a compromised pod that reaches the node's instance role cannot
   rewire the network.
-- Self-managed add-ons are not bootstrapped: vpc-cni, kube-proxy, CoreDNS and the EBS CSI driver
-  are EKS managed add-ons, so their versions are visible and upgradable in one place. The
-  VPC CNI runs with network-policy enforcement on; without it EKS ignores every NetworkPolicy,
-  including the platform's default-deny ones.
+- Self-managed add-ons are not bootstrapped: vpc-cni, kube-proxy, CoreDNS, the EBS CSI driver,
+  metrics-server and cert-manager are EKS add-ons, so their versions are visible and upgradable
+  in one place: pinned in `aws.addon_versions`, else resolved at deploy time to EKS's default
+  for the cluster's Kubernetes version (omgml/aws_versions.py). The VPC CNI runs with
+  network-policy enforcement on; without it EKS ignores every NetworkPolicy, including the
+  platform's default-deny ones.
+- Upgrades move in order: the control plane (`kubernetes_version`), then the add-ons (they
+  depend on the cluster and resolve against its version), then the system node group (its
+  `version` follows the cluster's and it depends on the add-ons).
 - OIDC provider for IRSA: no thumbprint is given. IAM no longer uses thumbprints for the
   EKS OIDC issuers (it trusts the issuers' public CA chain), and pulumi_aws 7 makes the field
   optional; a pinned thumbprint would only break on the issuer's next certificate rotation.
@@ -27,13 +37,16 @@ mock engine cannot see). Choices that matter:
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from omgml.aws_versions import EKS_ADDONS, VERSION_SOURCE_TAG
 from omgml.components.aws.common import (
     JsonDict,
     kms_key,
@@ -62,6 +75,16 @@ VPC_CNI_SA = ("kube-system", "aws-node")
 EBS_CSI_SA = ("kube-system", "ebs-csi-controller-sa")
 # PCI DSS 10.5.1 keeps audit history for at least twelve months.
 AUDIT_LOG_RETENTION_DAYS = 365
+# Control-plane logs kept for operations only (no audit requirement): a month of history.
+OPERATIONS_LOG_RETENTION_DAYS = 30
+ROOT_DEVICE = "/dev/xvda"  # the root device of the AL2023 EKS AMIs
+# IMDSv2 with one hop: the node reaches the metadata service, a pod (one more hop behind the
+# node's network namespace) does not. Every omgml workload gets AWS credentials from IRSA.
+IMDS_HOP_LIMIT = 1
+# Tag on the cluster saying the deployer runs inside the VPC (aws.api_private_only), which
+# `omgml check` reads to tell a deliberate private endpoint from an unreachable one.
+API_ACCESS_TAG = "omgml.dev/api-access"
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 
 
 @dataclass(frozen=True)
@@ -96,15 +119,59 @@ class EksClusterArgs:
     audit_logging: bool = False
     # Networks allowed to reach the public API endpoint; empty = no public endpoint at all.
     public_access_cidrs: tuple[str, ...] = ()
+    # No public endpoint on purpose: every deploy runs from inside the VPC.
+    private_only: bool = False
     # IAM principals (roles/users) that get cluster admin through access entries.
     admin_principal_arns: tuple[str, ...] = ()
+    # The IAM role/user running `pulumi up` (from STS at deploy time): admin too, so the
+    # Kubernetes provider can create the platform's objects. None: only the listed admins.
+    deployer_arn: str | None = None
+    # aws.addon_versions: add-on → pinned version; the others are resolved at deploy time.
+    addon_versions: Mapping[str, str] = field(default_factory=dict)
     extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 def control_plane_log_types(audit_logging: bool) -> list[str]:
-    """api + audit + authenticator answer "who did what to the cluster" (what auditors ask);
-    controllerManager and scheduler logs add cost without audit value, so they stay off."""
-    return ["api", "audit", "authenticator"] if audit_logging else []
+    """api + authenticator on every cluster: what a failed deploy or a refused access entry is
+    read from (a cluster without them cannot be debugged from the outside). audit adds "who
+    did what to the cluster" (what auditors ask). controllerManager and scheduler logs add cost
+    without either value, so they stay off."""
+    return ["api", "audit", "authenticator"] if audit_logging else ["api", "authenticator"]
+
+
+def control_plane_log_retention(audit_logging: bool) -> int:
+    return AUDIT_LOG_RETENTION_DAYS if audit_logging else OPERATIONS_LOG_RETENTION_DAYS
+
+
+def admin_principals(listed: Sequence[str], deployer: str | None) -> list[str]:
+    """Who gets an admin access entry: the listed principals and the deployer, each once."""
+    return sorted({*listed, *([deployer] if deployer else [])})
+
+
+def principal_key(arn: str) -> str:
+    """A short stable name for a principal's access entry: the same ARN keeps its resource when
+    the list is reordered or another admin is added (an index would move them all)."""
+    return hashlib.sha256(arn.encode()).hexdigest()[:10]
+
+
+def cluster_tags(base: Mapping[str, str], private_only: bool) -> dict[str, str]:
+    return {**base, **({API_ACCESS_TAG: "private-runner"} if private_only else {})}
+
+
+def root_volume(size_gib: int) -> JsonDict:
+    """An encrypted gp3 root volume, deleted with its node (its data is the node's, not the
+    platform's); encryption uses the account's EBS key unless a key is given."""
+    if size_gib < 20:
+        raise ValueError(f"root volume of {size_gib} GiB: the EKS AMIs need at least 20 GiB")
+    return {"volume_size": size_gib, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"}
+
+
+def metadata_options() -> JsonDict:
+    return {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": IMDS_HOP_LIMIT}
+
+
+def addon_version_source(name: str, pins: Mapping[str, str]) -> str:
+    return "pinned" if name in pins else "resolved"
 
 
 def system_node_labels() -> dict[str, str]:
@@ -195,6 +262,11 @@ class EksCluster(pulumi.ComponentResource):
     node_role_arn: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
     secrets_key_arn: pulumi.Output[str]
+    kubernetes_version: pulumi.Output[str]
+    # add-on → the version installed (pinned, or resolved at deploy time).
+    addon_versions: dict[str, pulumi.Output[str]]
+    cert_manager: aws.eks.Addon
+    metrics_server: aws.eks.Addon
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
@@ -226,17 +298,15 @@ class EksCluster(pulumi.ComponentResource):
             opts=child)
 
         log_types = control_plane_log_types(args.audit_logging)
-        cluster_deps: list[pulumi.Resource] = [cluster_policy, secrets_key_policy]
-        if log_types:
-            # Created before the cluster so EKS writes into it (instead of creating its own with
-            # no retention); kept like other evidence outside the laptop profile.
-            cluster_deps.append(aws.cloudwatch.LogGroup(
-                f"{name}-control-plane-logs",
-                name=f"/aws/eks/{args.cluster_name}/cluster",
-                retention_in_days=AUDIT_LOG_RETENTION_DAYS,
-                tags=tag_set,
-                opts=stateful_options(args.profile, self),
-            ))
+        # Created before the cluster so EKS writes into it (instead of creating its own with no
+        # retention); kept like other evidence outside the laptop profile.
+        cluster_deps: list[pulumi.Resource] = [cluster_policy, secrets_key_policy, aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=control_plane_log_retention(args.audit_logging),
+            tags=tag_set,
+            opts=stateful_options(args.profile, self),
+        )]
 
         public = bool(args.public_access_cidrs)
         cluster = aws.eks.Cluster(
@@ -255,18 +325,20 @@ class EksCluster(pulumi.ComponentResource):
                 resources=["secrets"],
             ),
             enabled_cluster_log_types=log_types,
+            # Every admin entry, the deployer's included, is a resource below (in the state).
             access_config=aws.eks.ClusterAccessConfigArgs(
-                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True),
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
             bootstrap_self_managed_addons=False,
             # Standard support only: a version past it is upgraded by EKS instead of silently
             # billed at the extended-support rate.
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             deletion_protection=keeps_data(args.profile),
-            tags=tag_set,
+            tags=cluster_tags(tag_set, args.private_only),
             opts=pulumi.ResourceOptions(parent=self, depends_on=cluster_deps),
         )
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
+        self.kubernetes_version = cluster.version
         self.node_security_group_id = cluster.vpc_config.apply(lambda v: v.cluster_security_group_id)
         self.oidc_issuer = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
         self.oidc_issuer_host = self.oidc_issuer.apply(oidc_issuer_host)
@@ -274,14 +346,16 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-oidc", url=self.oidc_issuer, client_id_lists=["sts.amazonaws.com"], tags=tag_set, opts=child)
         self.oidc_provider_arn = oidc.arn
 
-        for i, principal in enumerate(args.admin_principal_arns):
-            entry = aws.eks.AccessEntry(f"{name}-admin-{i}", cluster_name=cluster.name, principal_arn=principal,
+        admin_access: list[pulumi.Resource] = []
+        for principal in admin_principals(args.admin_principal_arns, args.deployer_arn):
+            key = principal_key(principal)
+            entry = aws.eks.AccessEntry(f"{name}-admin-{key}", cluster_name=cluster.name, principal_arn=principal,
                                         type="STANDARD", tags=tag_set, opts=child)
-            aws.eks.AccessPolicyAssociation(
-                f"{name}-admin-{i}-policy", cluster_name=cluster.name, principal_arn=principal,
-                policy_arn=f"arn:{partition(region)}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+            admin_access.append(aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{key}-policy", cluster_name=cluster.name, principal_arn=principal,
+                policy_arn=f"arn:{partition(region)}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]))
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry])))
 
         node_role = aws.iam.Role(
             f"{name}-node-role",
@@ -307,25 +381,54 @@ class EksCluster(pulumi.ComponentResource):
         cni_role = irsa("vpc-cni", VPC_CNI_SA, "AmazonEKS_CNI_Policy")
         ebs_role = irsa("ebs-csi", EBS_CSI_SA, "service-role/AmazonEBSCSIDriverPolicy")
 
+        self.addon_versions = {}
+
         def addon(addon_name: str, after: list[pulumi.Resource], role: IrsaRole | None = None,
                   config: str | None = None) -> aws.eks.Addon:
-            # No addon_version: EKS installs the default version for the cluster's Kubernetes
-            # version, and a cluster upgrade is the moment to move add-ons too.
-            return aws.eks.Addon(
+            if addon_name not in EKS_ADDONS:
+                raise ValueError(f"EksCluster: add-on {addon_name!r} is not listed in omgml.aws_versions.EKS_ADDONS")
+            version: pulumi.Input[str]
+            if addon_name in args.addon_versions:
+                version = args.addon_versions[addon_name]
+            else:
+                # EKS's default build for the cluster's Kubernetes version, resolved after the
+                # control plane exists (and again after it is upgraded).
+                version = aws.eks.get_addon_version_output(
+                    addon_name=addon_name, kubernetes_version=cluster.version,
+                    opts=pulumi.InvokeOutputOptions(parent=self)).version
+            created = aws.eks.Addon(
                 f"{name}-addon-{addon_name}",
                 cluster_name=cluster.name,
                 addon_name=addon_name,
+                addon_version=version,
                 service_account_role_arn=role.arn if role else None,
                 configuration_values=config,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="PRESERVE",
-                tags=tag_set,
+                tags={**tag_set, VERSION_SOURCE_TAG: addon_version_source(addon_name, args.addon_versions)},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after),
             )
+            self.addon_versions[addon_name] = created.addon_version
+            return created
 
         # Networking must exist before nodes join, or they never turn Ready.
         vpc_cni = addon("vpc-cni", [cni_role], cni_role, vpc_cni_configuration())
         kube_proxy = addon("kube-proxy", [])
+        root = root_volume(sizing.disk_gib)
+        imds = metadata_options()
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-system-lt",
+            description=f"system nodes of {args.cluster_name}: encrypted gp3 root, IMDSv2 with one hop",
+            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=ROOT_DEVICE, ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(**root))],
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(**imds),
+            tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=tag_set)
+                                for kind in ("instance", "volume")],
+            # A node group follows the version it names; bumping it rolls the nodes.
+            update_default_version=True,
+            tags=tag_set,
+            opts=child,
+        )
         system = aws.eks.NodeGroup(
             f"{name}-system",
             cluster_name=cluster.name,
@@ -333,27 +436,37 @@ class EksCluster(pulumi.ComponentResource):
             node_role_arn=node_role.arn,
             subnet_ids=args.subnet_ids,
             ami_type=SYSTEM_AMI_TYPE,
+            # Upgraded after the control plane and the networking add-ons it depends on.
+            version=cluster.version,
             capacity_type="ON_DEMAND",  # the add-ons and data stores must not be reclaimed
             instance_types=list(sizing.instance_types),
-            disk_size=sizing.disk_gib,
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=launch_template.id, version=launch_template.latest_version.apply(str)),
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=sizing.min_size, desired_size=sizing.desired_size, max_size=sizing.max_size),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels=system_node_labels(),
             tags={**tag_set, POOL_LABEL: SYSTEM_POOL},
-            # An autoscaler owns the current size once the group exists (as for GPU pools).
+            # Fixed at min_size..max_size by EKS; nothing but a spec change should resize it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, vpc_cni, kube_proxy],
                                         ignore_changes=["scalingConfig.desiredSize"]),
         )
-        # Both run as Deployments: they need nodes to become healthy.
-        addon("coredns", [system])
+        # All run as Deployments: they need nodes to become healthy. metrics-server serves the
+        # resource metrics API (HPAs on CPU, `kubectl top`); cert-manager issues the webhook
+        # certificates of the load balancer controller.
+        coredns = addon("coredns", [system])
         ebs_csi = addon("aws-ebs-csi-driver", [system, ebs_role], ebs_role)
+        metrics_server = addon("metrics-server", [system, coredns])
+        cert_manager = addon("cert-manager", [system, coredns])
+        self.cert_manager = cert_manager
+        self.metrics_server = metrics_server
 
         self.kubeconfig = kubeconfig_json(cluster.name, cluster.endpoint,
                                           cluster.certificate_authority.apply(lambda ca: ca.data), region)
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[system]))
+            # The deployer's access entry must exist before the first Kubernetes call.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[system, *admin_access]))
         k8s.storage.v1.StorageClass(
             f"{name}-storageclass-gp3",
             **_storage_class_kwargs(default_storage_class(args.profile)),

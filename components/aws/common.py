@@ -12,7 +12,6 @@ import pulumi
 import pulumi_aws as aws
 
 from omgml.components.options import Children
-from omgml.k8s import egress_policy_spec
 from omgml.spec.common import Profile
 
 JsonDict = dict[str, Any]
@@ -64,16 +63,31 @@ def service_trust_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole
     }])
 
 
+READ_ONLY_PREFIXES = ("Describe", "Get", "List")
+
+
+def _read_only(actions: Any) -> bool:
+    listed = actions if isinstance(actions, list) else [actions]
+    return all(isinstance(a, str) and a.split(":", 1)[-1].startswith(READ_ONLY_PREFIXES) for a in listed)
+
+
 def check_least_privilege(statements: Sequence[JsonDict], where: str) -> None:
-    """Reject inline statements that grant on every resource: each must name its resources."""
+    """Reject inline statements that grant on every resource: each must name its resources.
+
+    The one exception: reads that AWS offers no resource-level permissions for (EC2's and ELB's
+    Describe*, pricing:GetProducts) must say "*", and are accepted when they are read-only and
+    held by a Condition (the region, a tag)."""
     for i, st in enumerate(statements):
         resources = st.get("Resource")
         listed = resources if isinstance(resources, list) else [resources]
-        if st.get("Effect") == "Allow" and (not resources or "*" in listed):
-            raise ValueError(
-                f"{where}: statement {i} ({st.get('Action')}) allows Resource {resources!r}; "
-                "name the exact ARNs the role needs"
-            )
+        if st.get("Effect") != "Allow" or (resources and "*" not in listed):
+            continue
+        if resources and _read_only(st.get("Action")) and st.get("Condition"):
+            continue
+        raise ValueError(
+            f"{where}: statement {i} ({st.get('Action')}) allows Resource {resources!r}; "
+            "name the exact ARNs the role needs (a read AWS cannot scope to a resource needs a Condition)"
+        )
 
 
 @dataclass(frozen=True)
@@ -159,7 +173,16 @@ def vpc_egress_policy(vpc_cidr: str, ports: Sequence[int], pod_selector: JsonDic
     }
 
 
-def aws_api_egress_policy(pod_selector: JsonDict | None = None) -> JsonDict:
-    """NetworkPolicy spec: HTTPS to AWS APIs (STS for IRSA, S3, Secrets Manager), which live at
-    public addresses unless the VPC has interface endpoints for them."""
-    return egress_policy_spec(pod_selector or {}, (443,))
+def aws_api_egress_policy(vpc_cidr: str, s3_cidrs: Sequence[str], pod_selector: JsonDict | None = None) -> JsonDict:
+    """NetworkPolicy spec: HTTPS to the AWS APIs the platform's pods call, and nowhere else.
+
+    STS (every IRSA credential), Secrets Manager, ECR and Logs answer at the VPC's interface
+    endpoints (addresses inside `vpc_cidr`, through private DNS); S3 answers at the ranges of its
+    regional prefix list, which the VPC's gateway endpoint routes. Anything else (the internet,
+    other AWS services) stays closed, so `allow_external_egress: false` means what it says."""
+    if not s3_cidrs:
+        raise ValueError("aws_api_egress_policy: s3_cidrs is empty; pass the S3 prefix list's ranges "
+                         "(Network.s3_cidrs, from the VPC's S3 gateway endpoint)")
+    peers = [{"ipBlock": {"cidr": c}} for c in [vpc_cidr, *sorted(set(s3_cidrs))]]
+    return {"podSelector": pod_selector or {}, "policyTypes": ["Egress"],
+            "egress": [{"to": peers, "ports": [{"protocol": "TCP", "port": 443}]}]}

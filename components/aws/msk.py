@@ -5,20 +5,23 @@
   brokers, encryption at rest with a customer-managed KMS key, IAM access control (SASL/IAM on
   port 9098; no unauthenticated or plaintext listener), a security group admitting 9098 from the
   EKS nodes only, and a broker configuration that refuses to create topics implicitly.
+- Topics: the spec's topics are `aws.msk.Topic` resources, created through MSK's topic API by
+  the identity running `pulumi up` (IAM: kafka-cluster:Connect/CreateTopic/DescribeTopic/
+  AlterTopic/DeleteTopic on the cluster and its topics; provisioned clusters on Kafka 3.6 or
+  later). Nothing connects to the brokers for it, so no Job, no Kafka tools image and no
+  client library are needed; the broker configuration refuses implicit topic creation.
 - `MskClients` ("omgml:aws:MskClients"): the in-cluster side, egress to 9098 inside the VPC for
-  the client namespaces. Each client also needs an IRSA role allowed `kafka-cluster:*` on its
-  topics (`msk_client_role`) and the AWS MSK IAM auth library (Java `aws-msk-iam-auth`, Python
-  `aws-msk-iam-sasl-signer-python`) configured with `sasl.mechanism=AWS_MSK_IAM` /
-  OAUTHBEARER; the KafkaEndpoint carries `sasl_mechanism` to say so.
+  the client namespaces. A client also needs IAM permission on its topics
+  (`msk_client_statements`, attached to its IRSA role: `client_policy`) and an MSK IAM signer
+  (Java `aws-msk-iam-auth`, Python `aws-msk-iam-sasl-signer-python`) with SASL_SSL and the
+  OAUTHBEARER mechanism, which both support; the KafkaEndpoint carries `sasl_mechanism`.
 
 Version: `KAFKA_VERSION = "4.1.x.kraft"`. MSK names KRaft versions `<major.minor>.x.kraft`
 (3.7.x.kraft was the first; the AWS CDK lists V4_1_X_KRAFT). MSK's exact list changes with time and
 region: verify with `aws kafka get-compatible-kafka-versions` (or `list-kafka-versions`) before the
 first `pulumi up`; a metadata mode cannot be changed after creation.
 
-MSK has no topic API in pulumi_aws: the spec's topics are not created here (the in-cluster Kafka
-creates them with a Job). Clients with `write=True` in their role may create their topics only
-if the role also grants kafka-cluster:CreateTopic, which `msk_client_statements` does not.
+Clients never create topics: `msk_client_statements` grants no kafka-cluster:CreateTopic.
 """
 
 from __future__ import annotations
@@ -35,23 +38,28 @@ from omgml.components.aws.common import (
     DataStoreNetwork,
     data_store_security_group,
     kms_key,
+    policy_document,
     stateful_options,
     tags,
     vpc_egress_policy,
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
 from omgml.components.contracts import KafkaEndpoint
+from omgml.components.options import Children
 from omgml.k8s import metadata
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import Profile
+from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:aws:Msk"
 CLIENTS_TYPE_TOKEN = "omgml:aws:MskClients"
 
 KAFKA_VERSION = "4.1.x.kraft"
 IAM_PORT = 9098
-SASL_MECHANISM = "AWS_MSK_IAM"
+# The SASL mechanism of MSK IAM auth every signer library supports (Java's also knows AWS_MSK_IAM).
+SASL_MECHANISM = "OAUTHBEARER"
+SECURITY_PROTOCOL = "SASL_SSL"
 APP = "kafka"
 BROKER_LOG_RETENTION_DAYS = 365
 
@@ -79,7 +87,35 @@ class ManagedKafkaArgs:
     brokers: int | None = None
     storage_gib: int = 10
     audit_logging: bool = False
+    # phases.foundation.kafka.topics: created through MSK's topic API.
+    topics: tuple[TopicSpec, ...] = ()
     extra_tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MskTopic:
+    name: str
+    partitions: int
+    replication_factor: int
+
+
+def msk_topics(topics: Sequence[TopicSpec], brokers: int) -> list[MskTopic]:
+    """The spec's topics with their replication factor filled in (the broker default, at most
+    3) and checked against the broker count."""
+    default_rf = min(3, brokers)
+    seen: set[str] = set()
+    out: list[MskTopic] = []
+    for i, t in enumerate(topics):
+        where = f"phases.foundation.kafka.topics[{i}]"
+        if t.name in seen:
+            raise ValueError(f"{where}.name={t.name!r} is declared twice; remove the duplicate")
+        seen.add(t.name)
+        rf = t.replication_factor if t.replication_factor is not None else default_rf
+        if rf > brokers:
+            raise ValueError(f"{where}.replication_factor={rf} (topic {t.name!r}) exceeds MSK's {brokers} brokers; "
+                             f"set it to at most {brokers} or raise phases.foundation.kafka.brokers")
+        out.append(MskTopic(t.name, t.partitions, rf))
+    return out
 
 
 def broker_count(requested: int | None, profile: Profile, subnets: int) -> int:
@@ -169,6 +205,12 @@ class ManagedKafka(pulumi.ComponentResource):
             tags=tag_set,
             opts=stateful_options(args.profile, self),
         )
+        for t in msk_topics(args.topics, self.brokers):
+            aws.msk.Topic(
+                f"{name}-topic-{k8s_name(t.name)}", cluster_arn=cluster.arn, name=t.name,
+                partition_count=t.partitions, replication_factor=t.replication_factor,
+                # A topic holds data: keep it when the stack forgets it, as the cluster itself.
+                opts=Children(self, args.profile).data(cluster))
         self.cluster_arn = cluster.arn
         self.bootstrap_servers = cluster.bootstrap_brokers_sasl_iam
         self.register_outputs({"cluster_name": self.cluster_name, "cluster_arn": self.cluster_arn,
@@ -202,6 +244,16 @@ class MskClients(pulumi.ComponentResource):
                 metadata=metadata(k8s_name(APP, "msk-egress"), ns, standard_labels(APP, "msk", "network")),
                 spec=vpc_egress_policy(args.vpc_cidr, [IAM_PORT]), opts=child)
         self.register_outputs({"client_namespaces": sorted(set(args.client_namespaces))})
+
+
+def client_policy(name: str, role_name: pulumi.Input[str], cluster_arn: pulumi.Input[str], topics: Sequence[str],
+                  group_prefix: str, write: bool = True,
+                  opts: pulumi.ResourceOptions | None = None) -> aws.iam.RolePolicy:
+    """MSK access for a workload that already has an IRSA role (its S3 role): one more inline
+    policy on the same role, since a ServiceAccount carries one role."""
+    statements = msk_client_statements(pulumi.Output.from_input(cluster_arn), topics, group_prefix, write=write)
+    return aws.iam.RolePolicy(name, role=role_name,
+                              policy=pulumi.Output.from_input(statements).apply(policy_document), opts=opts)
 
 
 def msk_client_role(name: str, cluster_arn: pulumi.Input[str], oidc_provider_arn: pulumi.Input[str],

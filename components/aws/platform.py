@@ -20,6 +20,10 @@ after the namespaces exist:
 `aws_fnd.outputs` (components/contracts.EksClusterOutputs, exported as `aws_fnd.exports`) holds
 what later phases need: the cluster name, kubeconfig, node role, subnets and OIDC provider.
 Later phases rebuild the Kubernetes provider from it with `kubernetes_provider`.
+
+Whoever runs `pulumi up` is read from STS at construction (`deployer_identity`): its IAM role or
+user gets a cluster-admin access entry (the Kubernetes provider needs one), and its account and
+the region give the S3 buckets a suffix that is unique across AWS (`aws_fnd.buckets`).
 """
 
 from __future__ import annotations
@@ -33,11 +37,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from omgml.backup import rds_backup_retention_days
-from omgml.buckets import BACKUPS_ROLE
-from omgml.components.aws.cluster import EksCluster, EksClusterArgs
+from omgml.buckets import BACKUPS_ROLE, aws_bucket_names
+from omgml.components.aws.cluster import EksCluster, EksClusterArgs, node_role_policy_arns
 from omgml.components.aws.common import MANAGED_BY_TAG, PLATFORM_TAG, DataStoreNetwork
 from omgml.components.aws.elasticache import ManagedRedis, ManagedRedisArgs, RedisClients, RedisClientsArgs, cache_nodes
-from omgml.components.aws.msk import ManagedKafka, ManagedKafkaArgs, MskClients, MskClientsArgs
+from omgml.components.aws.irsa import IrsaRole
+from omgml.components.aws.karpenter import Karpenter, KarpenterArgs
+from omgml.components.aws.lbcontroller import LoadBalancerController, LoadBalancerControllerArgs
+from omgml.components.aws.msk import ManagedKafka, ManagedKafkaArgs, MskClients, MskClientsArgs, client_policy
 from omgml.components.aws.network import Network, network_args_for
 from omgml.components.aws.rds import RDS_SIZING, ManagedPostgres, ManagedPostgresArgs, RdsDatabases, RdsDatabasesArgs
 from omgml.components.aws.s3 import ManagedObjectStore, ManagedObjectStoreArgs, S3Access, S3AccessArgs
@@ -51,6 +58,7 @@ from omgml.components.contracts import (
 )
 from omgml.components.postgres import PostgresConsumer
 from omgml.spec import PlatformSpec
+from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:aws:Foundation"
 
@@ -98,6 +106,26 @@ def kubernetes_provider(name: str, kubeconfig: pulumi.Input[str],
     return k8s.Provider(name, kubeconfig=kubeconfig, opts=opts)
 
 
+def msk_topic_specs(spec: PlatformSpec) -> tuple[TopicSpec, ...]:
+    """The spec's topics, plus the inference log's when the model server writes one: MSK creates
+    no topic implicitly, so a missing one would fail every write."""
+    topics = list(spec.phases.foundation.kafka.topics)
+    s = spec.phases.serving
+    if s.enabled and s.server.enabled and s.inference_logging and s.inference_log_topic not in {t.name for t in topics}:
+        topics.append(TopicSpec(name=s.inference_log_topic))
+    return tuple(topics)
+
+
+def deployer_identity(parent: pulumi.Resource, provider: aws.Provider) -> tuple[str, str]:
+    """(account ID, IAM principal ARN) of whoever runs Pulumi, from STS. An assumed-role session
+    (`arn:aws:sts::…:assumed-role/<role>/<session>`) is reported as its role, the principal an
+    access entry names."""
+    opts = pulumi.InvokeOptions(parent=parent, provider=provider)
+    caller = aws.get_caller_identity(opts=opts)
+    session = aws.iam.get_session_context(arn=caller.arn, opts=opts)
+    return str(caller.account_id), str(session.issuer_arn)
+
+
 def resolve(args: AwsFoundationArgs) -> dict[str, bool]:
     spec = args.spec
     if spec.target != "aws":
@@ -124,6 +152,12 @@ class AwsFoundation(pulumi.ComponentResource):
     managed_redis: ManagedRedis | None
     managed_kafka: ManagedKafka | None
     managed_object_store: ManagedObjectStore | None
+    karpenter: Karpenter
+    load_balancer_controller: LoadBalancerController
+    # role → bucket name, unique across AWS on S3 (account/region suffix); as given otherwise.
+    buckets: dict[str, str]
+    account_id: str
+    deployer_arn: str
     outputs: EksClusterOutputs
     exports: dict[str, Any]
 
@@ -136,14 +170,18 @@ class AwsFoundation(pulumi.ComponentResource):
         self._name = name
         self.aws_provider = aws_provider(f"{name}-provider", spec, pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, providers=[self.aws_provider])
+        self.account_id, self.deployer_arn = deployer_identity(self, self.aws_provider)
+        given = dict(args.buckets or {})
+        self.buckets = aws_bucket_names(given, self.account_id, spec.aws.region) if managed["object_store"] else given
 
         self.network = Network(f"{name}-network", network_args_for(spec), child)
         self.cluster = EksCluster(f"{name}-eks", EksClusterArgs(
             platform=spec.name, cluster_name=eks_cluster_name(spec),
             kubernetes_version=spec.aws.kubernetes_version, region=spec.aws.region, profile=spec.profile,
             subnet_ids=list(self.network.private_subnet_ids), audit_logging=spec.aws.audit_logging,
-            public_access_cidrs=tuple(spec.aws.api_public_cidrs),
-            admin_principal_arns=tuple(spec.aws.admin_principal_arns),
+            public_access_cidrs=tuple(spec.aws.api_public_cidrs), private_only=spec.aws.api_private_only,
+            admin_principal_arns=tuple(spec.aws.admin_principal_arns), deployer_arn=self.deployer_arn,
+            addon_versions=dict(spec.aws.addon_versions),
         ), child)
         self.k8s_provider = self.cluster.k8s_provider
         self.cluster_name = self.cluster.cluster_name
@@ -167,12 +205,29 @@ class AwsFoundation(pulumi.ComponentResource):
         ), child) if managed["redis"] else None
         self.managed_kafka = ManagedKafka(f"{name}-kafka", ManagedKafkaArgs(
             platform=spec.name, profile=spec.profile, network=data_net, brokers=f.kafka.brokers,
-            storage_gib=f.kafka.storage_gib, audit_logging=audit,
+            storage_gib=f.kafka.storage_gib, audit_logging=audit, topics=msk_topic_specs(spec),
         ), child) if managed["kafka"] else None
         self.managed_object_store = ManagedObjectStore(f"{name}-s3", ManagedObjectStoreArgs(
-            platform=spec.name, profile=spec.profile, buckets=dict(args.buckets or {}),
-            expire_after_days={BACKUPS_ROLE: spec.backup.retention_days} if BACKUPS_ROLE in (args.buckets or {}) else {},
+            platform=spec.name, profile=spec.profile, buckets=dict(self.buckets),
+            expire_after_days={BACKUPS_ROLE: spec.backup.retention_days} if BACKUPS_ROLE in self.buckets else {},
         ), child) if managed["object_store"] else None
+
+        in_cluster = pulumi.ResourceOptions(parent=self, providers=[self.aws_provider, self.k8s_provider])
+        self.karpenter = Karpenter(f"{name}-karpenter", KarpenterArgs(
+            platform=spec.name, cluster_name=eks_cluster_name(spec), cluster_endpoint=self.cluster.endpoint,
+            region=spec.aws.region, account_id=self.account_id, profile=spec.profile,
+            oidc_provider_arn=self.oidc_provider_arn, oidc_issuer_host=self.cluster.oidc_issuer_host,
+            node_policy_arns=tuple(node_role_policy_arns(spec.aws.region)),
+        ), in_cluster)
+        ingress = spec.aws.ingress
+        self.load_balancer_controller = LoadBalancerController(f"{name}-lb-controller", LoadBalancerControllerArgs(
+            platform=spec.name, cluster_name=eks_cluster_name(spec), region=spec.aws.region,
+            account_id=self.account_id, vpc_id=self.network.vpc_id, vpc_cidr=self.network.vpc_cidr,
+            profile=spec.profile, oidc_provider_arn=self.oidc_provider_arn,
+            oidc_issuer_host=self.cluster.oidc_issuer_host, scheme=ingress.scheme,
+            allowed_cidrs=tuple(ingress.allowed_cidrs), certificate_arn=ingress.certificate_arn,
+        ), pulumi.ResourceOptions(parent=self, providers=[self.aws_provider, self.k8s_provider],
+                                  depends_on=[self.cluster.cert_manager]))
 
         self.outputs = EksClusterOutputs(
             aws_region=spec.aws.region,
@@ -185,6 +240,9 @@ class AwsFoundation(pulumi.ComponentResource):
             eks_private_subnet_ids=self.private_subnet_ids,
             eks_oidc_provider_arn=self.oidc_provider_arn,
             eks_oidc_issuer=self.oidc_issuer,
+            eks_addon_versions=dict(self.cluster.addon_versions),
+            karpenter_instance_profile=self.karpenter.instance_profile,
+            ingress_class=self.load_balancer_controller.ingress_class,
         )
         self.exports = as_stack_outputs(self.outputs)
         self.register_outputs(self.exports)
@@ -233,6 +291,14 @@ class AwsFoundation(pulumi.ComponentResource):
             ), self._glue_options(depends_on))
         return self.managed_kafka.endpoint
 
+    def kafka_client(self, consumer: str, role: IrsaRole, topics: Sequence[str]) -> aws.iam.RolePolicy:
+        """MSK IAM access to `topics` (write, and its own consumer groups) on a workload's IRSA role."""
+        if self.managed_kafka is None:
+            raise ValueError("AwsFoundation.kafka_client: phases.foundation.kafka.managed is false; in-cluster "
+                             "Kafka needs no IAM policy")
+        return client_policy(f"{self._name}-kafka-{consumer}", role.name, self.managed_kafka.cluster_arn, topics,
+                             f"{consumer}-", opts=pulumi.ResourceOptions(parent=self, providers=[self.aws_provider]))
+
     def object_store(self, consumers: Sequence[S3Consumer], client_namespaces: Sequence[str] = (),
                      depends_on: Sequence[pulumi.Resource] = ()) -> S3Access:
         """IRSA roles per consumer (`.endpoints[name]`) and the role-less `.endpoint` for exports."""
@@ -245,4 +311,5 @@ class AwsFoundation(pulumi.ComponentResource):
             bucket_arns=dict(s3.bucket_arns), kms_key_arn=s3.kms_key_arn,
             oidc_provider_arn=self.oidc_provider_arn, oidc_issuer_host=self.cluster.oidc_issuer_host,
             consumers=tuple(consumers), client_namespaces=tuple(client_namespaces),
+            vpc_cidr=self.network.vpc_cidr, s3_cidrs=self.network.s3_cidrs,
         ), self._glue_options(depends_on))

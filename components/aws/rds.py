@@ -36,7 +36,6 @@ import pulumi_kubernetes as k8s
 
 from omgml.components.aws.common import (
     DataStoreNetwork,
-    aws_api_egress_policy,
     data_store_security_group,
     external_name_service,
     kms_key,
@@ -77,6 +76,7 @@ DATABASES_TYPE_TOKEN = "omgml:aws:RdsDatabases"
 ENGINE_VERSION = "18"
 PARAMETER_FAMILY = "postgres18"
 PORT = 5432
+HTTPS = 443  # the VPC interface endpoints of STS and Secrets Manager
 MASTER_USERNAME = "omgml_admin"
 # The RSA 2048 CA is the RDS default since 2024; named so a future default change is a diff.
 CA_CERT = "rds-ca-rsa2048-g1"
@@ -448,10 +448,10 @@ def provision_job(args: RdsDatabasesArgs, consumers: list[RdsConsumer], master_s
 
 
 def job_egress_policy(args: RdsDatabasesArgs) -> list[JsonDict]:
-    """The provisioning pods may reach RDS (inside the VPC) and AWS APIs over HTTPS (STS for
-    IRSA, Secrets Manager): the namespace's default-deny blocks both otherwise."""
+    """The provisioning pods may reach RDS and, over HTTPS, the VPC's interface endpoints of STS
+    (IRSA) and Secrets Manager: both inside the VPC, so nothing opens towards the internet."""
     selector = {"matchLabels": _job_selector(args)}
-    return [vpc_egress_policy(args.vpc_cidr, [PORT], selector), aws_api_egress_policy(selector)]
+    return [vpc_egress_policy(args.vpc_cidr, [PORT], selector), vpc_egress_policy(args.vpc_cidr, [HTTPS], selector)]
 
 
 class RdsDatabases(pulumi.ComponentResource):

@@ -190,6 +190,10 @@ class S3AccessArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer_host: pulumi.Input[str]
     consumers: tuple[S3Consumer, ...]
+    # Where the clients' HTTPS may go: the VPC (its interface endpoints: STS for IRSA) and the
+    # ranges of S3's prefix list (Network.s3_cidrs, an Output).
+    vpc_cidr: str
+    s3_cidrs: pulumi.Input[list[str]]
     # Namespaces that get the (empty) credentials Secret and HTTPS egress, beyond the consumers'.
     client_namespaces: tuple[str, ...] = ()
     instance: str = "objectstore"
@@ -234,6 +238,8 @@ class S3Access(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
         secret_name = credentials_secret_name(args.instance)
         empty: pulumi.Output[str] = pulumi.Output.secret("")
+        vpc_cidr = args.vpc_cidr
+        egress = pulumi.Output.from_input(args.s3_cidrs).apply(lambda cidrs: aws_api_egress_policy(vpc_cidr, cidrs))
         for ns in access_namespaces(args):
             labels = standard_labels(APP, args.instance, "credentials")
             k8s.core.v1.Secret(
@@ -245,7 +251,7 @@ class S3Access(pulumi.ComponentResource):
                 f"{name}-egress-{ns}",
                 metadata=metadata(k8s_name(args.instance, "aws-api-egress"), ns,
                                   standard_labels(APP, args.instance, "network")),
-                spec=aws_api_egress_policy(), opts=child)
+                spec=egress, opts=child)
 
         def endpoint(role_arn: pulumi.Output[str] | None, sa: str | None) -> ObjectStoreEndpoint:
             return ObjectStoreEndpoint(

@@ -9,43 +9,12 @@ subresources match the upstream CRDs of Argo v4.0.5 and KFP 2.17.0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from omgml.k8s import OPEN_OBJECT, STRING_SCHEMA, CrdFacts, crd_spec
 
-from omgml.k8s import JsonDict
+__all__ = ["ALL_CRDS", "ARGO_CRDS", "KFP_CRDS", "CrdFacts", "crd_spec"]
 
-_STRING: JsonDict = {"type": "string"}
-_OPEN_OBJECT: JsonDict = {
-    "type": "object",
-    "x-kubernetes-map-type": "atomic",
-    "x-kubernetes-preserve-unknown-fields": True,
-}
-
-
-@dataclass(frozen=True)
-class CrdFacts:
-    group: str
-    kind: str
-    plural: str
-    short_names: tuple[str, ...] = ()
-    version: str = "v1alpha1"
-    scope: str = "Namespaced"
-    status_subresource: bool = False
-    # Top-level fields besides apiVersion/kind/metadata: name → schema.
-    fields: dict[str, JsonDict] = field(default_factory=dict)
-    required: tuple[str, ...] = ("metadata", "spec")
-    printer_columns: tuple[JsonDict, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return f"{self.plural}.{self.group}"
-
-    @property
-    def singular(self) -> str:
-        return self.kind.lower()
-
-
-_SPEC_STATUS = {"spec": _OPEN_OBJECT, "status": _OPEN_OBJECT}
-_SPEC_ONLY = {"spec": _OPEN_OBJECT}
+_SPEC_STATUS = {"spec": OPEN_OBJECT, "status": OPEN_OBJECT}
+_SPEC_ONLY = {"spec": OPEN_OBJECT}
 
 ARGO_CRDS: tuple[CrdFacts, ...] = (
     CrdFacts("argoproj.io", "ClusterWorkflowTemplate", "clusterworkflowtemplates", ("clusterwftmpl", "cwft"),
@@ -63,7 +32,7 @@ ARGO_CRDS: tuple[CrdFacts, ...] = (
     CrdFacts("argoproj.io", "WorkflowEventBinding", "workfloweventbindings", ("wfeb",), fields=_SPEC_ONLY),
     # Results are top-level fields, not spec/status (written by argoexec in every step pod).
     CrdFacts("argoproj.io", "WorkflowTaskResult", "workflowtaskresults", (), required=("metadata",), fields={
-        "message": _STRING, "phase": _STRING, "progress": _STRING,
+        "message": STRING_SCHEMA, "phase": STRING_SCHEMA, "progress": STRING_SCHEMA,
         "outputs": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
     }),
     CrdFacts("argoproj.io", "WorkflowTaskSet", "workflowtasksets", ("wfts",), status_subresource=True,
@@ -77,26 +46,3 @@ KFP_CRDS: tuple[CrdFacts, ...] = (
 )
 
 ALL_CRDS: tuple[CrdFacts, ...] = ARGO_CRDS + KFP_CRDS
-
-
-def crd_spec(c: CrdFacts) -> JsonDict:
-    schema: JsonDict = {
-        "type": "object",
-        "required": list(c.required),
-        "properties": {"apiVersion": _STRING, "kind": _STRING, "metadata": {"type": "object"},
-                       **{k: dict(v) for k, v in c.fields.items()}},
-    }
-    version: JsonDict = {
-        "name": c.version,
-        "served": True,
-        "storage": True,
-        "schema": {"openAPIV3Schema": schema},
-    }
-    if c.status_subresource:
-        version["subresources"] = {"status": {}}
-    if c.printer_columns:
-        version["additionalPrinterColumns"] = [dict(col) for col in c.printer_columns]
-    names: JsonDict = {"kind": c.kind, "listKind": f"{c.kind}List", "plural": c.plural, "singular": c.singular}
-    if c.short_names:
-        names["shortNames"] = list(c.short_names)
-    return {"group": c.group, "names": names, "scope": c.scope, "versions": [version]}

@@ -124,6 +124,7 @@ from omgml.components.kubeflow.workloads import (
 )
 from omgml.components.options import Children, keeps_data
 from omgml.k8s import (
+    KUBE_API_EGRESS_REASON,
     KUBE_API_PORTS,
     JsonDict,
     Size,
@@ -132,6 +133,7 @@ from omgml.k8s import (
     exec_probe,
     metadata,
     service_account_metadata,
+    with_egress_reason,
 )
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -465,7 +467,8 @@ class KubeflowPipelines(pulumi.ComponentResource):
         # --- network --------------------------------------------------------------------------
         for where_key, namespace in where.items():
             k8s.networking.v1.NetworkPolicy(f"{name}-kube-api-{where_key}",
-                                            metadata=meta(KUBE_API_POLICY, "network", namespace),
+                                            metadata=with_egress_reason(meta(KUBE_API_POLICY, "network", namespace),
+                                                                        KUBE_API_EGRESS_REASON),
                                             spec=kube_api_egress(), opts=child())
         services = {
             workload_name: k8s.core.v1.Service(f"{name}-svc-{svc_name}", metadata=meta(svc_name, "network"),

@@ -63,6 +63,7 @@ from omgml.components.prometheus.server import (
 )
 from omgml.k8s import (
     JsonDict,
+    with_egress_reason,
 )
 from omgml.naming import k8s_name
 
@@ -121,8 +122,11 @@ class Prometheus(pulumi.ComponentResource):
                 f"{name}-kubelet", metadata=meta(r.kubelet_role, "prometheus", None),
                 role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": r.kubelet_role},
                 subjects=[{"kind": "ServiceAccount", "name": r.name, "namespace": ns}], opts=child)
-        k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=meta(k8s_name(r.name, "egress"), "prometheus"),
-                                        spec=prometheus_egress_policy(r), opts=child)
+        k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=with_egress_reason(
+            meta(k8s_name(r.name, "egress"), "prometheus"),
+            "service discovery calls the Kubernetes API and scrapes the kubelets, at node and control-plane "
+            "addresses no NetworkPolicy peer can name; the rule opens their ports only"),
+                                        spec=prometheus_egress_policy(r, args.targets_as_resolved()), opts=child)
 
         pvc = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-data", metadata=meta(r.name, "prometheus"), spec=prometheus_pvc(r),
@@ -156,7 +160,9 @@ class Prometheus(pulumi.ComponentResource):
             if args.receivers:
                 k8s.networking.v1.NetworkPolicy(
                     f"{name}-alertmanager-egress",
-                    metadata=meta(k8s_name(r.alertmanager_name, "egress"), "alertmanager"),
+                    metadata=with_egress_reason(meta(k8s_name(r.alertmanager_name, "egress"), "alertmanager"),
+                                                "alerts go to the receivers the spec lists (webhooks, Slack, "
+                                                "PagerDuty), outside the cluster"),
                     spec=alertmanager_egress_policy(r), opts=child)
             k8s.core.v1.ConfigMap(f"{name}-alertmanager-config", metadata=meta(r.alertmanager_name, "alertmanager"),
                                   data={"alertmanager.yml": am_config}, opts=child)

@@ -43,6 +43,11 @@ COMMON_PANELS: list[tuple[str, str, str, str]] = [
      "short", "cadvisor"),
     ("Container memory", 'sum by (pod) (container_memory_working_set_bytes{container!=""})', "bytes", "cadvisor"),
     ("Targets up", "sum by (job) (up)", "short", "prometheus"),
+    ("GPU utilization", "avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)", "percent", "dcgm"),
+    ("GPU memory used", "sum by (Hostname, gpu) (DCGM_FI_DEV_FB_USED) * 1024 * 1024", "bytes", "dcgm"),
+    ("GPU utilization by pod", 'avg by (namespace, pod) (DCGM_FI_DEV_GPU_UTIL{pod!=""})', "percent", "dcgm"),
+    ("GPU temperature", "max by (Hostname, gpu) (DCGM_FI_DEV_GPU_TEMP)", "celsius", "dcgm"),
+    ("GPU power", "sum by (Hostname) (DCGM_FI_DEV_POWER_USAGE)", "watt", "dcgm"),
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 #   kubelet       the kubelets' /metrics (volume stats)
 #   cadvisor      the kubelets' /metrics/cadvisor (container start times)
 #   prometheus    Prometheus itself (`up` for every target)
+#   dcgm          NVIDIA's DCGM exporter on the GPU nodes (components/dcgm_exporter.py)
 #   backup        the backup CronJobs (components/backup), pushed through the Pushgateway
 METRIC_EXPORTERS: dict[str, str] = {
     "nv_inference_queue_duration_us": "triton",
@@ -37,6 +38,15 @@ METRIC_EXPORTERS: dict[str, str] = {
     "container_cpu_usage_seconds_total": "cadvisor",
     "container_memory_working_set_bytes": "cadvisor",
     "up": "prometheus",
+    "DCGM_FI_DEV_GPU_UTIL": "dcgm",
+    "DCGM_FI_DEV_FB_USED": "dcgm",
+    "DCGM_FI_DEV_FB_FREE": "dcgm",
+    "DCGM_FI_DEV_GPU_TEMP": "dcgm",
+    "DCGM_FI_DEV_POWER_USAGE": "dcgm",
+    "DCGM_FI_DEV_XID_ERRORS": "dcgm",
+    "DCGM_FI_DEV_ROW_REMAP_FAILURE": "dcgm",
+
+
     "omgml_backup_last_success_timestamp_seconds": "backup",
     "omgml_backup_last_size_bytes": "backup",
     "omgml_backup_last_duration_seconds": "backup",

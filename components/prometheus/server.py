@@ -203,10 +203,19 @@ def kubelet_cluster_role_rules() -> list[JsonDict]:
     ]
 
 
-def prometheus_egress_policy(r: ResolvedPrometheus) -> JsonDict:
+def prometheus_egress_policy(r: ResolvedPrometheus, targets: Sequence[ResolvedTarget] = ()) -> JsonDict:
     """Prometheus reaches the API server (service discovery) and the kubelets. Their addresses
-    are node/control-plane IPs that differ per cluster, so the rule is by port only."""
+    are node/control-plane IPs that differ per cluster, so the rule is by port only. Targets in
+    other namespaces (the DCGM exporter on the GPU nodes) are reached in their namespace, on
+    their metrics port only."""
     ports = (*KUBE_API_PORTS, KUBELET_PORT) if r.args.kubelet_metrics else KUBE_API_PORTS
-    return egress_policy_spec({"matchLabels": selector_labels("prometheus", r.args.instance, "monitoring")}, ports)
+    spec = egress_policy_spec({"matchLabels": selector_labels("prometheus", r.args.instance, "monitoring")}, ports)
+    for t in sorted({(t.namespace, str(t.port)): t for t in targets if t.namespace != r.args.namespace}.values(),
+                    key=lambda t: (t.namespace, str(t.port))):
+        spec["egress"].append({
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": t.namespace}}}],
+            "ports": [{"protocol": "TCP", "port": t.port}],
+        })
+    return spec
 
 

@@ -43,8 +43,10 @@ class StepResult:
 
 
 def run_phases(action: Action, project: Path, spec: PlatformSpec, phase: str, prefix: str,
-               runner: PhaseRunner, echo: Echo, diff: bool = False) -> list[StepResult]:
-    """Run `action` over the phase stacks in order, refusing steps whose inputs can't exist."""
+               runner: PhaseRunner, echo: Echo, diff: bool = False,
+               before: Callable[[PhaseStep], None] | None = None) -> list[StepResult]:
+    """Run `action` over the phase stacks in order, refusing steps whose inputs can't exist.
+    `before` runs right before each step (checks that need the earlier phases in place)."""
     steps = phase_steps(spec, action, phase, prefix)
     deployed: set[PhaseName] = {p for p in PHASES if runner.deployed(stack_name(prefix, p))}
     results: list[StepResult] = []
@@ -64,6 +66,8 @@ def run_phases(action: Action, project: Path, spec: PlatformSpec, phase: str, pr
                     results.append(StepResult(step, action, skipped=reason))
                     continue
             check_order(step, spec, deployed, planned, project, prefix)
+            if before is not None:
+                before(step)
         echo(f"── {action} {step.stack} ({step.phase})")
         start = time.perf_counter()
         changes = runner.run(action, step, diff)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omgml.policy.aws import check_aws_inventory
+from omgml.policy.aws_platform import check_platform_inventory, check_platform_manifests
 from omgml.policy.backup import check_backups
 from omgml.policy.containers import check_images, check_probes, check_resources
 from omgml.policy.findings import Finding, Manifest, Severity, errors, resource_id
@@ -31,6 +32,10 @@ POLICIES: dict[str, str] = {
     "gpu-scheduling": "GPU pods tolerate the GPU taint and select a GPU pool; only they do",
     "aws-data-store-encryption": "encryption on RDS, ElastiCache, MSK, S3 and EBS (target aws)",
     "aws-no-open-ingress": "no 0.0.0.0/0 ingress except declared public load balancers (target aws)",
+    "aws-no-open-egress": "no NetworkPolicy or security group lets out to 0.0.0.0/0 without a stated reason (target aws)",
+    "aws-node-volume-encryption": "node volumes encrypted by launch templates and EC2NodeClasses (target aws)",
+    "aws-versions-pinned": "EKS add-ons and the GPU nodes' AMI release pinned (target aws)",
+    "aws-api-reachable": "the first deploy can reach the Kubernetes API (warning, target aws)",
     "backup-configured": ("outside the laptop profile: a backup CronJob per database, versioned object-store "
                           "buckets; on aws RDS backups + deletion protection + final snapshot, versioned S3"),
 }
@@ -72,8 +77,11 @@ def run_policies(items: list[Manifest], inventory: dict[str, Any] | None = None,
                  target: str = "local", gpu_pools: Iterable[str] = (), profile: str = "laptop") -> list[Finding]:
     """All policies over a render; the AWS ones only for target aws, the backup ones outside laptop."""
     out = check_manifests(items, gpu_pools)
-    if target == "aws" and inventory is not None:
-        out.extend(check_aws_inventory(inventory))
+    if target == "aws":
+        out.extend(check_platform_manifests(items))
+        if inventory is not None:
+            out.extend(check_aws_inventory(inventory))
+            out.extend(check_platform_inventory(inventory))
     out.extend(check_backups(items, inventory if target == "aws" else None, profile))
     return out
 

@@ -45,6 +45,8 @@ from omgml.recommend.controls import compliance_controls
 from omgml.recommend.mapping import NO_SERVER, Plan, phase_components, platform_spec, s3_blocked_by_delta
 from omgml.recommend.model import AREAS, CHOICES, Alternative, Decision, Recommendation
 from omgml.recommend.switches import Switches, effective_switches
+from omgml.recommend.training_addons import addon_notes, governance_decision, hpo_decision
+from omgml.recommend.training_addons import consequences as addon_consequences
 from omgml.spec import PlatformSpec
 from omgml.spec.requirements import CLASSICAL, Requirements
 
@@ -650,6 +652,7 @@ def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes, req: Req
     elif area == "data_stores":
         managed = [n for n in SERVICES if getattr(f, n).enabled and getattr(f, n).managed]
         out.append(f"Managed on AWS: {_join(managed)}." if managed else "Every store runs in the cluster.")
+    out += addon_consequences(decision, spec)
     out += [f"Warning: {text}" for a, text in notes if a == area]
     return tuple(out)
 
@@ -720,16 +723,20 @@ def decide(req: Requirements, placements: dict[str, Placement] | None = None) ->
     feature_store = _feature_store(req, sw)
     streaming = _streaming(req, sw)
     pool = sizing.training_pool_shape(req.training.max_gpus) if req.training.gpu else None
+    orchestration = _orchestration(req, sw)
     decisions = {
         "framework": _framework(req, sw, serving),
         "serving": serving,
-        "orchestration": _orchestration(req, sw),
+        "orchestration": orchestration,
         "feature_store": feature_store,
         "streaming": streaming,
         "experiment_tracking": _experiment_tracking(sw),
         "monitoring": _monitoring(profile),
         "drift": _drift(serving.choice),
         "gpu_pools": _gpu_pools(req, size, pool),
+        "hpo": hpo_decision(req, orchestration),
+        # The governance steps need an orchestrator the platform deploys (not the team's own Airflow).
+        "model_governance": governance_decision(req, orchestration.choice in ("kubeflow", "prefect")),
     }
     delta = feature_store.choice == "delta-lake"
     if placements is None:
@@ -765,6 +772,7 @@ def decide(req: Requirements, placements: dict[str, Placement] | None = None) ->
     notes += compliance_notes
     unmet += [text for _, text in compliance_notes]
     notes += [(area, f"{area}: {text}") for area, text in _idle_settings(req, mode[0], spec)]
+    notes += addon_notes(req, spec)
     ordered = tuple(replace(decisions[a], consequences=_consequences(decisions[a], spec, notes, req, size))
                     for a in AREAS)
     lines = [*(size.lines if size else ()), *(pool.lines if pool else ()), *(kafka.lines if kafka else ()),

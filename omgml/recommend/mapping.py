@@ -37,6 +37,10 @@ CHOICE_COMPONENT: dict[tuple[str, str], str] = {
     ("orchestration", "prefect"): "prefect",
     ("feature_store", "feast-redis"): "feast",
     ("feature_store", "delta-lake"): "delta-lake",
+    ("hpo", "katib"): "katib",
+    ("hpo", "optuna"): "optuna",
+    ("model_governance", "card-shap"): "governance",
+    ("model_governance", "card-shap-fairness"): "governance",
 }
 
 TRAINING_POOL = "training-gpu"
@@ -169,6 +173,7 @@ def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
                 # Regulated data: flows and tasks cannot reach the internet, as for Kubeflow steps.
                 "orchestration": {"allow_external_egress": not regulated},
                 "gpu_pools": training_pools,
+                **training_addons(req, choices),
             },
             "serving": {
                 "server": server,
@@ -186,6 +191,33 @@ def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
         },
     }
     return spec_from_dict(data, source="recommendation")
+
+
+def training_addons(req: Requirements, choices: Mapping[str, str]) -> dict[str, Any]:
+    """phases.training.{hpo,wandb,governance} from the add-on decisions (omgml.recommend.training_addons)."""
+    out: dict[str, Any] = {}
+    hpo = choices.get("hpo", "none")
+    if hpo != "none":
+        out["hpo"] = {"enabled": True, "engine": hpo}
+    deployed = choices["orchestration"] in ("kubeflow", "prefect")
+    if req.tracking.wandb and deployed:
+        out["wandb"] = {"enabled": True, "host": req.tracking.wandb_host, "project": req.name}
+    governance = choices.get("model_governance", "none")
+    if governance != "none":
+        from omgml.recommend.training_addons import governance_asked
+
+        cards, explain, _ = governance_asked(req)
+        g = req.governance
+        if not (cards or explain or g.sensitive_features):
+            # The choice stands on its own (what the requirements do not say, it turns on).
+            cards = explain = True
+        out["governance"] = {
+            "enabled": True, "model_cards": cards, "explainability": explain,
+            "fairness": {"sensitive_features": list(g.sensitive_features),
+                         "thresholds": {"demographic_parity_difference": g.fairness_threshold,
+                                        "equalized_odds_difference": g.fairness_threshold}},
+        }
+    return out
 
 
 _STORES: tuple[tuple[str, str, str], ...] = (
@@ -215,6 +247,10 @@ def phase_components(spec: PlatformSpec) -> dict[str, list[str]]:
         if t.kubeflow.enabled:
             training.append("kubeflow-pipelines")
         training += [tool for tool in ("airflow", "prefect") if getattr(t, tool).enabled]
+        if t.hpo.enabled:
+            training.append(t.hpo.resolved_engine(t.kubeflow.enabled))
+        if t.governance.enabled:
+            training.append("governance")
         training += [f"gpu-pool:{p.name}" for p in t.gpu_pools]
     s = spec.phases.serving
     serving: list[str] = []

@@ -26,6 +26,8 @@ AREAS: tuple[str, ...] = (
     "gpu_pools",
     "high_availability",
     "data_stores",
+    "hpo",
+    "model_governance",
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -42,6 +44,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gpu_pools": ("none", "training", "inference", "both"),
     "high_availability": ("single", "multi-replica", "multi-az"),
     "data_stores": ("in-cluster", "managed", "mixed"),
+    # katib: the Kubeflow HPO service; optuna: Optuna's RDB storage + dashboard (Airflow, Prefect).
+    "hpo": ("katib", "optuna", "none"),
+    # Pipeline steps that document, explain and check a model before it is promoted.
+    "model_governance": ("card-shap-fairness", "card-shap", "none"),
 }
 
 

@@ -7,6 +7,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from omgml.aws_versions import (
+    DEFAULT_KUBERNETES_VERSION,
+    DEFAULT_NODE_AMI_RELEASE,
+    addon_version_problems,
+    kubernetes_version_problems,
+)
 from omgml.errors import SpecError
 from omgml.spec.backup import BackupSpec
 from omgml.spec.base import StrictModel, load_model, parse_model
@@ -14,6 +20,7 @@ from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
 from omgml.spec.foundation import FoundationSpec
 from omgml.spec.serving import ServingSpec
 from omgml.spec.training import GpuPoolSpec, TrainingSpec
+from omgml.spec.training_addons import addon_problems
 
 
 class PhasesSpec(StrictModel):
@@ -22,32 +29,113 @@ class PhasesSpec(StrictModel):
     serving: ServingSpec = Field(default_factory=ServingSpec)
 
 
+def _check_cidr(cidr: str, what: str) -> str:
+    import ipaddress
+
+    try:
+        net = ipaddress.ip_network(cidr)
+    except ValueError:
+        raise ValueError(f"{cidr!r} is not a CIDR block; write e.g. 203.0.113.0/24") from None
+    if net.prefixlen == 0:
+        raise ValueError(f"{cidr} opens {what} to the whole internet; list your office/VPN/CI ranges")
+    return cidr
+
+
+class AwsIngressSpec(StrictModel):
+    """How the model server is reached from outside the cluster (an ALB made by the AWS Load
+    Balancer Controller from the model server's Ingress)."""
+
+    # internal: an ALB with private addresses only (the VPC, and networks peered or connected
+    # to it); internet-facing: a public ALB, reachable only from allowed_cidrs.
+    scheme: Literal["internal", "internet-facing"] = "internal"
+    # Source ranges the ALB admits. Empty: the VPC's own range (internal only).
+    allowed_cidrs: list[str] = Field(default_factory=list)
+    # An ACM certificate for HTTPS on 443 (HTTP then redirects to it). Without one the ALB
+    # listens on HTTP 80 only, which an internet-facing ALB refuses.
+    certificate_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/.+$")
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _closed_cidrs(cls, v: list[str]) -> list[str]:
+        return [_check_cidr(c, "the model server") for c in v]
+
+    @model_validator(mode="after")
+    def _public_needs_tls_and_sources(self) -> AwsIngressSpec:
+        if self.scheme == "internet-facing" and not self.allowed_cidrs:
+            raise ValueError("scheme internet-facing needs allowed_cidrs (the networks that may call the model "
+                             "server); list them, or use scheme: internal")
+        if self.scheme == "internet-facing" and self.certificate_arn is None:
+            raise ValueError("scheme internet-facing needs certificate_arn (an ACM certificate): the model server "
+                             "would be served in plain HTTP on the internet; add one or use scheme: internal")
+        return self
+
+
 class AwsSpec(StrictModel):
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     availability_zones: int = Field(default=2, ge=2, le=3)
-    kubernetes_version: str = Field(default="1.34", pattern=r"^1\.\d{2}$")
+    # The newest minor with a known end of EKS standard support (omgml/aws_versions.py).
+    kubernetes_version: str = Field(default=DEFAULT_KUBERNETES_VERSION, pattern=r"^1\.\d{2}$")
     # Control-plane audit logging and encryption everywhere (set from compliance requirements).
     audit_logging: bool = False
-    # Networks allowed to reach the EKS API server's public endpoint (office, VPN, CI egress).
-    # Empty: no public endpoint; `pulumi up` then runs from inside the VPC.
+    # The VPC's range: a private IPv4 /16 to /20 that does not overlap the networks it must
+    # reach (peered VPCs, the office over VPN).
+    vpc_cidr: str = "10.0.0.0/16"
+    # How `pulumi up` reaches the Kubernetes API (docs/aws-first-deploy.md). Every deploy needs
+    # one of: api_public_cidrs (the public endpoint, open to these networks only: the
+    # deployer's egress, the CI runners), or api_private_only: true (no public endpoint; every
+    # deploy runs from inside the VPC, which only exists after a first deploy).
     api_public_cidrs: list[str] = Field(default_factory=list)
-    # IAM roles/users given cluster admin through EKS access entries (besides the identity
-    # that creates the cluster).
+    api_private_only: bool = False
+    # IAM roles/users given cluster admin through EKS access entries, besides the identity
+    # running `pulumi up` (listing it here too is fine).
     admin_principal_arns: list[str] = Field(default_factory=list)
+    # EKS add-on versions, e.g. {"vpc-cni": "v1.20.4-eksbuild.1"}. An add-on not listed is
+    # resolved at deploy time to EKS's default for kubernetes_version (exported as
+    # eks_addon_versions); pin those here so the next deploy cannot move them.
+    addon_versions: dict[str, str] = Field(default_factory=dict)
+    # The EKS-optimized AL2023 AMI release the GPU nodes run (awslabs/amazon-eks-ami tags);
+    # Karpenter resolves the NVIDIA variant of that release for kubernetes_version.
+    node_ami_release: str = Field(default=DEFAULT_NODE_AMI_RELEASE, pattern=r"^v\d{8}$")
+    ingress: AwsIngressSpec = Field(default_factory=AwsIngressSpec)
 
     @field_validator("api_public_cidrs")
     @classmethod
     def _closed_cidrs(cls, v: list[str]) -> list[str]:
-        import ipaddress
-
         for cidr in v:
             try:
-                net = ipaddress.ip_network(cidr)
-            except ValueError:
-                raise ValueError(f"{cidr!r} is not a CIDR block; write e.g. 203.0.113.0/24") from None
-            if net.prefixlen == 0:
-                raise ValueError(f"{cidr} opens the Kubernetes API to the whole internet; list your "
-                                 "office/VPN/CI ranges, or leave api_public_cidrs empty for a private endpoint")
+                _check_cidr(cidr, "the Kubernetes API")
+            except ValueError as exc:
+                raise ValueError(f"{exc}, or set api_private_only: true and deploy from inside the VPC") from None
+        return v
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, v: str) -> str:
+        import ipaddress
+
+        try:
+            net = ipaddress.ip_network(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a CIDR block; use e.g. 10.0.0.0/16") from None
+        if not isinstance(net, ipaddress.IPv4Network) or not 16 <= net.prefixlen <= 20 or not net.is_private:
+            raise ValueError(f"{v}: use a private (RFC 1918) IPv4 block from /16 to /20, e.g. 10.0.0.0/16 (EKS "
+                             "pods take VPC addresses, so smaller VPCs run out)")
+        return v
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _supported_version(cls, v: str) -> str:
+        problems = kubernetes_version_problems(v)
+        if problems:
+            raise ValueError("; ".join(p.removeprefix("aws.kubernetes_version: ") for p in problems))
+        return v
+
+    @field_validator("addon_versions")
+    @classmethod
+    def _addon_versions(cls, v: dict[str, str]) -> dict[str, str]:
+        problems = addon_version_problems(v)
+        if problems:
+            raise ValueError("; ".join(problems))
         return v
 
     @field_validator("admin_principal_arns")
@@ -59,6 +147,23 @@ class AwsSpec(StrictModel):
             if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$", arn):
                 raise ValueError(f"{arn!r} is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)")
         return v
+
+    @model_validator(mode="after")
+    def _one_api_path(self) -> AwsSpec:
+        if self.api_private_only and self.api_public_cidrs:
+            raise ValueError("api_private_only: true and api_public_cidrs both set; the endpoint is either private "
+                             "only or public for those networks: clear one of them")
+        return self
+
+    def api_access_problem(self) -> str | None:
+        """Why `pulumi up` could not reach the Kubernetes API, or None (checked before a deploy)."""
+        if self.api_public_cidrs or self.api_private_only:
+            return None
+        return ("aws.api_public_cidrs is empty and aws.api_private_only is false: `pulumi up` creates Kubernetes "
+                "objects right after the cluster, and nothing outside the VPC could reach a private endpoint. "
+                "List the deployer's egress range (e.g. `curl -s https://checkip.amazonaws.com`/32) in "
+                "aws.api_public_cidrs, or set aws.api_private_only: true when deploying from inside the VPC "
+                "(docs/aws-first-deploy.md)")
 
 
 class LocalSpec(StrictModel):
@@ -194,6 +299,13 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                 f"choose one of {names}"
             )
     managed_s3 = spec.target == "aws" and f.object_store.enabled and f.object_store.managed
+    if (spec.target == "aws" and f.kafka.enabled and f.kafka.managed and s.enabled and s.server.enabled
+            and s.inference_logging and not managed_s3):
+        out.append(
+            f"{pf}.kafka.managed: the model server writes the inference log to MSK with its IAM role, which the "
+            f"foundation creates with its S3 access; set {pf}.object_store.managed: true too, or "
+            "phases.serving.inference_logging: false"
+        )
     if managed_s3 and s.enabled and s.evidently.enabled:
         out += _drift_paths_outside_platform(spec)
     if managed_s3 and f.feast.enabled and f.feast.offline_store == "delta":
@@ -227,23 +339,26 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                     f"{pf}.{name}.managed: managed services exist only on target aws; "
                     "set managed: false or target: aws"
                 )
+    out += addon_problems(spec)
     return out
 
 
 def _drift_paths_outside_platform(spec: PlatformSpec) -> list[str]:
-    """On S3 the drift job's IRSA role names only the platform's own buckets."""
-    from omgml.buckets import bucket_names
-
-    own = set(bucket_names(spec).values())
+    """On S3 the drift job's IRSA role names only the platform's own buckets, whose real names
+    carry an account suffix known at deploy time (omgml.buckets.aws_bucket_names): a full
+    s3:// path may name an extra bucket only; the platform's buckets are reached by a path
+    relative to the features bucket."""
+    extras = set(spec.phases.foundation.object_store.extra_buckets)
     e = spec.phases.serving.evidently
     out = []
     for fld in ("reference_path", "current_path"):
         path: str = getattr(e, fld)
         bucket = path.removeprefix("s3://").split("/", 1)[0] if path.startswith("s3://") else None
-        if bucket is not None and bucket not in own:
-            out.append(f"phases.serving.evidently.{fld}: bucket {bucket!r} is not one of the platform's buckets "
-                       f"{sorted(own)}; on S3 the drift job's IAM role reaches only those. Add it to "
-                       "phases.foundation.object_store.extra_buckets or use a prefix inside the features bucket")
+        if bucket is not None and bucket not in extras:
+            out.append(f"phases.serving.evidently.{fld}: bucket {bucket!r} is not one of "
+                       f"phases.foundation.object_store.extra_buckets {sorted(extras)}; on S3 the drift job's IAM role "
+                       "reaches only the platform's buckets. Add it to extra_buckets, or, for data in the platform's "
+                       "features bucket, use a relative path (e.g. 'reference/')")
     return out
 
 
@@ -263,4 +378,5 @@ def spec_from_dict(data: dict[str, Any], source: str = "spec") -> PlatformSpec:
     return parse_model(PlatformSpec, data, source)
 
 
-__all__ = ["AwsSpec", "BackupSpec", "LocalSpec", "PhasesSpec", "PlatformSpec", "load_model", "load_spec", "spec_from_dict"]
+__all__ = ["AwsIngressSpec", "AwsSpec", "BackupSpec", "LocalSpec", "PhasesSpec", "PlatformSpec", "load_model",
+           "load_spec", "spec_from_dict"]

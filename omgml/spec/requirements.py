@@ -128,6 +128,51 @@ class TrainingRequirements(StrictModel):
         "zero the rest of the time. The cost estimate prices the training pool at this utilisation. "
         "160 h is one 8-hour shift on 20 working days."),
         json_schema_extra=_unit("hours/month"))
+    hpo: bool = Field(default=False, description=(
+        "Run hyperparameter searches as a platform service: Katib with Kubeflow Pipelines, Optuna with its "
+        "dashboard with Airflow or Prefect; trials log to MLflow and keep their state on Postgres."))
+
+
+class TrackingRequirements(StrictModel):
+    """Experiment tracking besides the platform's MLflow."""
+
+    wandb: bool = Field(default=False, description=(
+        "The team also tracks runs in Weights & Biases: training steps get the W&B settings and read the API "
+        "key from a Secret the team creates (phases.training.wandb.api_key_secret); MLflow stays the registry."))
+    wandb_host: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$", description=(
+        "URL of the team's self-hosted W&B server (WANDB_BASE_URL). Not stated: W&B's hosted service."))
+
+
+class GovernanceRequirements(StrictModel):
+    """Model governance: cards, explanations and fairness checks before a model is promoted."""
+
+    model_cards: bool | None = Field(default=None, description=(
+        "A pipeline step writes a model card from the MLflow run and registry metadata and attaches it to the "
+        "model version. Not stated: on under pci-dss, soc2, hipaa or gdpr, or when sensitive_features is stated."))
+    explainability: bool | None = Field(default=None, description=(
+        "A pipeline step logs SHAP explanations of the model to MLflow. Not stated: as model_cards."))
+    sensitive_features: list[str] = Field(default_factory=list, description=(
+        "Columns of the evaluation data holding sensitive attributes (e.g. age_band, sex). A fairness step "
+        "(fairlearn) compares the model across their groups and tags the version passed or failed."))
+    fairness_threshold: float = Field(default=0.1, description=(
+        "The largest difference between groups (demographic parity and equalized odds difference) a model may "
+        "show to pass the fairness step; 0 means identical treatment, 1 no limit."),
+        json_schema_extra=_unit("fraction"))
+
+    @field_validator("fairness_threshold", mode="before")
+    @classmethod
+    def _threshold(cls, v: Any) -> Any:
+        from omgml.spec.training_addons import threshold_problem
+
+        problem = threshold_problem("governance.fairness_threshold", v)
+        if problem:
+            raise ValueError(problem.removeprefix("governance.fairness_threshold: "))
+        return v
+
+    @field_validator("sensitive_features")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return _no_repeats(v)
 
 
 class DataRequirements(StrictModel):
@@ -217,6 +262,8 @@ class Requirements(StrictModel):
     training: TrainingRequirements = Field(default_factory=TrainingRequirements)
     data: DataRequirements = Field(default_factory=DataRequirements)
     orchestration: OrchestrationRequirements = Field(default_factory=OrchestrationRequirements)
+    tracking: TrackingRequirements = Field(default_factory=TrackingRequirements)
+    governance: GovernanceRequirements = Field(default_factory=GovernanceRequirements)
     compliance: list[Compliance] = Field(default_factory=list, description=(
         "Regulatory regimes. pci-dss, soc2 and hipaa: audit logging, closed pipeline steps, managed "
         "stores on aws and multi-zone real-time serving; gdpr: a data-residency note."))
@@ -329,6 +376,7 @@ __all__ = [
     "DataRequirements",
     "ExistingOrchestrator",
     "Flag",
+    "GovernanceRequirements",
     "ModelFramework",
     "ModelsRequirements",
     "OrchestrationRequirements",
@@ -336,6 +384,7 @@ __all__ = [
     "ServingMode",
     "ServingRequirements",
     "Store",
+    "TrackingRequirements",
     "TrainingRequirements",
     "load_requirements",
     "requirements_from_dict",

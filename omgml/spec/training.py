@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from omgml.spec.base import StrictModel
 from omgml.spec.common import DNS_LABEL
+from omgml.spec.training_addons import GovernanceSpec, HpoSpec, WandbSpec
 
 
 class GpuPoolSpec(StrictModel):
@@ -100,6 +101,10 @@ class TrainingSpec(StrictModel):
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list)
     # Namespace of the NVIDIA device plugin (Pod Security "privileged": it needs a hostPath).
     device_plugin_namespace: str = Field(default="omgml-gpu", pattern=DNS_LABEL)
+    # The add-ons of the training layer (omgml/spec/training_addons.py).
+    hpo: HpoSpec = Field(default_factory=HpoSpec)
+    wandb: WandbSpec = Field(default_factory=WandbSpec)
+    governance: GovernanceSpec = Field(default_factory=GovernanceSpec)
 
     def orchestrators(self) -> list[str]:
         """The orchestrators this phase deploys (empty when the phase is off)."""

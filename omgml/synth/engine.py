@@ -149,10 +149,12 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, config: d
     class RecordingMocks(pmocks.Mocks):
         def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
             urn = current.urn
+            from omgml.synth.mock_outputs import mock_id
+
             rec = recorded[urn]
             rec.inputs = dict(args.inputs)
             state = _mock_state(args.typ, args.name, urn, args.inputs, stack_outputs)
-            return f"{args.name}-id", state
+            return mock_id(args.typ, args.name), state
 
         def call(self, args: pmocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
             from omgml.synth.mock_outputs import invoke_outputs

@@ -15,7 +15,7 @@ def provider_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
         service = typ.split(":")[1].split("/")[0]
         out: dict[str, Any] = {
             "arn": f"arn:aws:{service}:{region}:123456789012:{name}",
-            "id": f"{name}-id",
+            "id": mock_id(typ, name),
         }
         out.update(_aws_typed_outputs(typ, name, inputs))
         return out
@@ -23,6 +23,18 @@ def provider_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, A
 
 
 ACCOUNT = "123456789012"
+# Ids whose shape other objects' schemas check (an EC2NodeClass's subnetSelectorTerms take only
+# `subnet-…`); everything else gets "<name>-id".
+SHAPED_IDS = {"aws:ec2/subnet:Subnet": "subnet"}
+
+
+def mock_id(typ: str, name: str) -> str:
+    """The id the mock engine gives a resource (deterministic, never a real one)."""
+    prefix = SHAPED_IDS.get(typ)
+    return f"{prefix}-{_mock_hex(prefix, name, length=17).lower()}" if prefix else f"{name}-id"
+
+# The version the mock engine gives an EKS add-on resolved at deploy time (not pinned in the spec).
+RESOLVED_AT_DEPLOY = "v0.0.0-eksbuild.0"
 
 
 def _mock_hex(*parts: str, length: int = 32) -> str:
@@ -95,6 +107,20 @@ def _aws_typed_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str,
         return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
     if typ == "aws:eks/nodeGroup:NodeGroup":
         return {"nodeGroupName": inputs.get("nodeGroupName") or name}
+    if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
+        # A gateway endpoint reports its service's prefix list and that list's ranges
+        # (placeholders from the documentation ranges, not S3's real ones).
+        return {"prefixListId": "pl-0mock5300000000001", "cidrBlocks": ["198.51.100.0/25", "203.0.113.0/25"]}
+    if typ == "aws:sqs/queue:Queue":
+        queue = str(inputs.get("name") or name)
+        return {"arn": f"arn:aws:sqs:{region}:{ACCOUNT}:{queue}", "name": queue,
+                "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{queue}"}
+    if typ == "aws:iam/instanceProfile:InstanceProfile":
+        profile = str(inputs.get("name") or name)
+        return {"arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/{profile}", "name": profile}
+    if typ == "aws:cloudwatch/logGroup:LogGroup":
+        group = str(inputs.get("name") or name)
+        return {"arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{group}", "name": group}
     return {}
 
 
@@ -103,7 +129,20 @@ def invoke_outputs(token: str, args: dict[str, Any]) -> dict[str, Any]:
     if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
         return {"names": ["us-east-1a", "us-east-1b", "us-east-1c"], "zoneIds": ["use1-az1", "use1-az2", "use1-az3"]}
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/mock", "userId": "mock"}
+        return {"accountId": ACCOUNT, "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/mock-deployer/session",
+                "userId": "mock"}
+    if token == "aws:iam/getSessionContext:getSessionContext":
+        # An assumed-role session's issuer is the role itself (what access entries name).
+        arn = str(args.get("arn", ""))
+        if ":assumed-role/" in arn:
+            role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+            return {"arn": arn, "issuerArn": f"arn:aws:iam::{ACCOUNT}:role/{role}", "issuerName": role,
+                    "sessionName": arn.rsplit("/", 1)[1]}
+        return {"arn": arn, "issuerArn": arn}
+    if token == "aws:eks/getAddonVersion:getAddonVersion":
+        # Resolved at deploy time from EKS; the render shows that it was not pinned.
+        return {"addonName": args.get("addonName"), "kubernetesVersion": args.get("kubernetesVersion"),
+                "version": RESOLVED_AT_DEPLOY}
     if token == "aws:index/getRegion:getRegion":
         return {"name": "us-east-1", "region": "us-east-1"}
     return {}

@@ -48,7 +48,7 @@ def synth_phase(spec: PlatformSpec, phase: PhaseName, stack_outputs: dict[str, d
 
     refs = references_for(spec.name, prefix, phase, DEFAULT_ORG)
     return synthesize(
-        lambda: _discard(build_phase(spec, phase, refs)),
+        lambda: _discard(build_phase(spec, phase, refs, offline=True)),
         project=spec.name,
         stack=f"{prefix}-{phase}",
         config={"omgml:phase": phase},

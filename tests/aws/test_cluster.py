@@ -18,9 +18,11 @@ from omgml.components.aws.cluster import (
 from omgml.errors import SpecError
 from omgml.spec import spec_from_dict
 from omgml.synth.manifests import manifests
+from omgml.synth.mock_outputs import mock_id
 from tests.aws.aws_helpers import aws_spec, of_type, only, policy, synth_foundation
 from tests.synth_helpers import assert_valid, one, synth
 
+SUBNET = "aws:ec2/subnet:Subnet"
 CLUSTER = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
 
@@ -53,7 +55,7 @@ def test_storage_class_is_encrypted_gp3_waiting_for_first_consumer(profile: str,
 
 def test_audit_log_types() -> None:
     assert "audit" in control_plane_log_types(True)
-    assert control_plane_log_types(False) == []
+    assert control_plane_log_types(False) == ["api", "authenticator"]
 
 
 def test_open_public_endpoint_is_refused() -> None:
@@ -69,7 +71,7 @@ def test_cluster_is_private_encrypted_and_logs_audit() -> None:
     result = synth_foundation()
     cluster = only(result, CLUSTER)
     i = cluster.inputs
-    assert i["version"] == aws_spec().aws.kubernetes_version == "1.34"
+    assert i["version"] == aws_spec().aws.kubernetes_version == "1.35"
     assert i["vpcConfig"]["endpointPrivateAccess"] is True
     assert i["vpcConfig"]["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in i["vpcConfig"]
@@ -90,10 +92,13 @@ def test_no_audit_logs_unless_asked_and_public_endpoint_only_with_cidrs() -> Non
 
     result = synth(foundation_program(spec))
     i = only(result, CLUSTER).inputs
-    assert not i.get("enabledClusterLogTypes")
+    # The API server's and the authenticator's logs still (a failed deploy is read from them),
+    # kept a month; the audit trail only when asked.
+    assert sorted(i["enabledClusterLogTypes"]) == ["api", "authenticator"]
     assert i["vpcConfig"]["endpointPublicAccess"] is True
     assert i["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.0/24"]
-    assert not [g for g in of_type(result, "aws:cloudwatch/logGroup:LogGroup") if "control-plane" in g.name]
+    [logs] = [g for g in of_type(result, "aws:cloudwatch/logGroup:LogGroup") if "control-plane" in g.name]
+    assert logs.inputs["retentionInDays"] == 30
 
 
 def test_node_role_has_no_cni_policy_and_cni_gets_its_own_irsa_role() -> None:
@@ -105,7 +110,7 @@ def test_node_role_has_no_cni_policy_and_cni_gets_its_own_irsa_role() -> None:
     assert attachments["fnd-eks-vpc-cni-managed-0"] == "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
     assert attachments["fnd-eks-ebs-csi-managed-0"] == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
     addons = {a.inputs["addonName"]: a for a in of_type(result, ADDON)}
-    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"}
+    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver", "metrics-server", "cert-manager"}
     cni_role = next(r for r in of_type(result, "aws:iam/role:Role") if r.name == "fnd-eks-vpc-cni-role")
     trust = policy(cni_role, "assumeRolePolicy")["Statement"][0]["Condition"]["StringEquals"]
     assert "system:serviceaccount:kube-system:aws-node" in trust.values()
@@ -130,7 +135,7 @@ def test_system_node_group_is_on_demand_labelled_and_private() -> None:
     i = group.inputs
     assert i["capacityType"] == "ON_DEMAND" and i["amiType"] == "AL2023_x86_64_STANDARD"
     assert i["labels"] == {"omgml.dev/pool": "system", "omgml.dev/pool-purpose": "system"}
-    assert i["subnetIds"] == ["fnd-network-private-0-id", "fnd-network-private-1-id", "fnd-network-private-2-id"]
+    assert i["subnetIds"] == [mock_id(SUBNET, f"fnd-network-private-{z}") for z in range(3)]
     assert i["scalingConfig"]["minSize"] >= 3  # one per zone in production
     assert "scalingConfig.desiredSize" in group.ignore_changes
 
@@ -165,3 +170,27 @@ def test_control_plane_may_use_only_its_secrets_key() -> None:
     assert set(st["Action"]) == {"kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"}
     cluster = only(result, CLUSTER)
     assert kms.urn in cluster.dependencies
+
+
+def test_a_deploy_without_a_way_to_the_api_is_refused_before_anything_is_built() -> None:
+    from omgml.program import build_phase
+
+    spec = spec_from_dict({"name": "p", "target": "aws"})
+    assert spec.aws.api_access_problem() is not None
+    with pytest.raises(SpecError, match=r"aws\.api_public_cidrs is empty and aws\.api_private_only is false"):
+        build_phase(spec, "foundation", {})
+    # Either bootstrap path lifts the refusal.
+    for aws in ({"api_public_cidrs": ["198.51.100.7/32"]}, {"api_private_only": True}):
+        assert spec_from_dict({"name": "p", "target": "aws", "aws": aws}).aws.api_access_problem() is None
+    with pytest.raises(SpecError, match="clear one of them"):
+        spec_from_dict({"name": "p", "target": "aws",
+                        "aws": {"api_private_only": True, "api_public_cidrs": ["198.51.100.7/32"]}})
+
+
+def test_a_private_only_cluster_says_its_deployer_runs_inside_the_vpc() -> None:
+    from tests.aws.aws_helpers import foundation_program
+
+    result = synth(foundation_program(aws_spec("small", 2, audit=False, managed=False, api_private_only=True)))
+    i = only(result, CLUSTER).inputs
+    assert i["vpcConfig"]["endpointPublicAccess"] is False
+    assert i["tags"]["omgml.dev/api-access"] == "private-runner"  # what aws-api-reachable reads

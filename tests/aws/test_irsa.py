@@ -7,6 +7,7 @@ import json
 import pulumi
 import pytest
 
+from omgml.buckets import aws_bucket_names
 from omgml.components.aws.irsa import (
     IrsaRole,
     IrsaRoleArgs,
@@ -17,7 +18,7 @@ from omgml.components.aws.irsa import (
     s3_bucket_statements,
     secret_read_statements,
 )
-from tests.aws.aws_helpers import of_type, policy, synth_foundation, synth_of
+from tests.aws.aws_helpers import BUCKETS, of_type, policy, synth_foundation, synth_of
 from tests.synth_helpers import synth
 
 PROVIDER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
@@ -134,8 +135,18 @@ def test_every_irsa_role_in_the_foundation_names_only_its_own_resources() -> Non
     assert len([a for a in provision if ":secret:" in a]) == 1
     # Each S3 consumer names only its own buckets.
     mlflow = _arns(inline["fnd-s3-access-mlflow"])
-    assert {a for a in mlflow if a.startswith("arn:aws:s3")} == {"arn:aws:s3:::demo-mlflow", "arn:aws:s3:::demo-mlflow/*"}
+    bucket = aws_bucket_names(BUCKETS, "123456789012", "us-east-1")["mlflow"]  # unique across AWS
+    assert {a for a in mlflow if a.startswith("arn:aws:s3")} == {f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"}
     triton = _arns(inline["fnd-s3-access-triton"])
-    assert {a for a in triton if a.startswith("arn:aws:s3")} == {"arn:aws:s3:::demo-models", "arn:aws:s3:::demo-models/*"}
-    for doc in inline.values():
-        assert "*" not in _arns(doc)
+    models = aws_bucket_names(BUCKETS, "123456789012", "us-east-1")["models"]
+    assert {a for a in triton if a.startswith("arn:aws:s3")} == {f"arn:aws:s3:::{models}", f"arn:aws:s3:::{models}/*"}
+    # "*" only where AWS has no resource-level permissions: the controllers' describe/list calls
+    # (held to the region) and the price list; never on an action that changes anything.
+    for name, doc in inline.items():
+        for st in doc["Statement"]:
+            res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            if "*" in res:
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                assert name in ("fnd-karpenter-controller", "fnd-lb-controller-role"), (name, st)
+                assert all(a.split(":")[1].startswith(("Describe", "List", "Get")) for a in actions), st
+                assert "aws:RequestedRegion" in st["Condition"]["StringEquals"], st

@@ -24,6 +24,7 @@ from omgml.components.aws.s3 import check_bucket_names, tls_only_bucket_policy
 from omgml.policy import run_policies
 from omgml.policy.aws import check_aws_inventory
 from omgml.synth.manifests import manifests
+from omgml.synth.mock_outputs import mock_id
 from tests.aws.aws_helpers import DATA_NS, SERVING_NS, inventory, of_type, only, plain, policy, synth_foundation
 from tests.components.manifest_checks import MOCK_VALUE
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth
@@ -61,17 +62,24 @@ def test_the_projects_policy_checks_find_nothing() -> None:
     result = synth_foundation()
     assert check_aws_inventory(inventory(result)) == []
     findings = run_policies(manifests(result), inventory(result), target="aws")
-    assert findings == [], [f"{f.resource} {f.field}: {f.message}" for f in findings]
+    errors = [f for f in findings if f.severity == "error"]
+    assert errors == [], [f"{f.resource} {f.field}: {f.message}" for f in errors]
+    # Only the reminders a first deploy needs: the API path and the add-on pins.
+    assert {f.policy_id for f in findings} <= {"aws-api-reachable", "aws-versions-pinned"}
 
 
 def test_no_security_group_is_open_to_the_internet_and_stores_admit_only_the_nodes() -> None:
     result = synth_foundation()
     groups = of_type(result, "aws:ec2/securityGroup:SecurityGroup")
-    assert len(groups) == 3  # RDS, ElastiCache, MSK
+    assert len(groups) == 4  # RDS, ElastiCache, MSK, the VPC endpoints
     assert all(not g.inputs.get("ingress") for g in groups)  # rules are separate resources
     rules = of_type(result, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     node_sg = only(result, "aws:eks/cluster:Cluster")
     assert node_sg  # the cluster's own security group is what managed node groups carry
+    # The endpoints admit HTTPS from inside the VPC only.
+    [endpoints] = [r for r in rules if r.name == "fnd-network-endpoints-https"]
+    assert (endpoints.inputs["cidrIpv4"], endpoints.inputs["fromPort"]) == ("10.0.0.0/16", 443)
+    rules = [r for r in rules if r is not endpoints]
     ports = sorted(int(r.inputs["fromPort"]) for r in rules)
     assert ports == [5432, 6379, 9098]
     for r in rules:
@@ -82,7 +90,7 @@ def test_no_security_group_is_open_to_the_internet_and_stores_admit_only_the_nod
 
 def test_managed_stores_sit_in_private_subnets_only() -> None:
     result = synth_foundation()
-    private = ["fnd-network-private-0-id", "fnd-network-private-1-id", "fnd-network-private-2-id"]
+    private = [mock_id("aws:ec2/subnet:Subnet", f"fnd-network-private-{z}") for z in range(3)]
     assert only(result, "aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == private
     assert only(result, "aws:elasticache/subnetGroup:SubnetGroup").inputs["subnetIds"] == private
     assert only(result, MSK).inputs["brokerNodeGroupInfo"]["clientSubnets"] == private
@@ -312,7 +320,7 @@ def test_s3_consumers_get_irsa_endpoints_and_an_empty_keys_secret() -> None:
     access = captured["access"]
     ep = access.endpoints["mlflow"]
     assert ep.endpoint_url == "" and ep.service_account == "mlflow" and ep.irsa_role_arn is not None
-    assert ep.buckets["mlflow"] == "demo-mlflow"
+    assert ep.buckets["mlflow"].startswith("demo-mlflow-")  # the account/region suffix
     assert access.endpoint.irsa_role_arn is None
     items = manifests(result)
     secrets = find(items, "Secret", "objectstore-s3-credentials")
@@ -325,4 +333,7 @@ def test_s3_consumers_get_irsa_endpoints_and_an_empty_keys_secret() -> None:
                for r in recorded)
     egress = find(items, "NetworkPolicy", "objectstore-aws-api-egress")
     assert egress and all(e["spec"]["egress"][0]["ports"] == [{"port": 443, "protocol": "TCP"}] for e in egress)
+    # HTTPS to the VPC's endpoints and S3's ranges only: never the whole internet.
+    peers = {p["ipBlock"]["cidr"] for e in egress for p in e["spec"]["egress"][0]["to"]}
+    assert peers == {"10.0.0.0/16", "198.51.100.0/25", "203.0.113.0/25"}
     assert_valid(items)

@@ -16,6 +16,7 @@ from omgml.components.aws.network import (
     subnet_plan,
     zone_name,
 )
+from omgml.synth.mock_outputs import mock_id
 from tests.aws.aws_helpers import aws_spec, of_type, synth_foundation
 from tests.synth_helpers import synth
 
@@ -83,7 +84,7 @@ def test_synth_subnets_follow_zones_and_nat_follows_profile(profile: str, zones:
 
 def test_nat_gateways_sit_in_public_subnets() -> None:
     result = synth_foundation("production", 3, audit=False, managed=False)
-    public_ids = {f"{s.name}-id" for s in of_type(result, SUBNET) if PUBLIC_ELB_TAG in s.inputs["tags"]}
+    public_ids = {mock_id(SUBNET, s.name) for s in of_type(result, SUBNET) if PUBLIC_ELB_TAG in s.inputs["tags"]}
     assert {n.inputs["subnetId"] for n in of_type(result, NAT)} <= public_ids
 
 

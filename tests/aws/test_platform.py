@@ -19,6 +19,8 @@ from omgml.components.contracts import AWS_FOUNDATION_KEYS, EksClusterOutputs
 from omgml.components.gpupool import GpuPool, GpuPoolArgs
 from omgml.components.postgres import PostgresConsumer
 from omgml.spec import GpuPoolSpec, spec_from_dict
+from omgml.synth.manifests import manifests
+from omgml.synth.mock_outputs import mock_id
 from tests.aws.aws_helpers import BUCKETS, DATA_NS, aws_spec, of_type, only, synth_foundation, synth_of
 from tests.synth_helpers import synth
 
@@ -76,38 +78,48 @@ def test_every_aws_resource_uses_the_spec_region_provider() -> None:
     assert aws_resources and all(r.provider.startswith(provider.urn) for r in aws_resources)
 
 
-def test_gpu_pools_join_the_cluster_with_its_node_role_and_private_subnets() -> None:
+def test_gpu_pools_launch_in_the_clusters_subnets_with_karpenters_profile() -> None:
     def program() -> None:
         f = AwsFoundation("f", AwsFoundationArgs(spec=aws_spec("small", 2, managed=False)))
-        GpuPool("gpu-train", GpuPoolArgs(pool=POOL, target="aws", cluster_name=f.cluster_name,
-                                                      node_role_arn=f.node_role_arn, subnet_ids=f.private_subnet_ids),
-                pulumi.ResourceOptions(providers=[f.aws_provider]))
+        GpuPool("gpu-train", GpuPoolArgs(
+            pool=POOL, target="aws", cluster_name=f.cluster_name, instance_profile=f.karpenter.instance_profile,
+            subnet_ids=f.private_subnet_ids, security_group_id=f.cluster.node_security_group_id,
+            ami_release="v20260714"), pulumi.ResourceOptions(providers=[f.aws_provider, f.k8s_provider]))
+        pulumi.export("cluster_sg", f.cluster.node_security_group_id)
 
     result = synth(program)
-    groups = {g.inputs["nodeGroupName"]: g.inputs for g in of_type(result, "aws:eks/nodeGroup:NodeGroup")}
-    system, gpu = groups["system"], groups["train"]
-    assert gpu["clusterName"] == system["clusterName"] == "demo"
-    assert gpu["nodeRoleArn"] == system["nodeRoleArn"]
-    assert gpu["subnetIds"] == system["subnetIds"] == ["f-network-private-0-id", "f-network-private-1-id"]
+    [node_class] = [m for m in manifests(result) if m["kind"] == "EC2NodeClass"]
+    spec = node_class["spec"]
+    assert spec["subnetSelectorTerms"] == [{"id": mock_id("aws:ec2/subnet:Subnet", f"f-network-private-{z}")}
+                                           for z in range(2)]
+    # The cluster security group EKS made (what the system nodes carry), and Karpenter's profile.
+    assert spec["securityGroupSelectorTerms"] == [{"id": result.exports["cluster_sg"]}]
+    assert spec["instanceProfile"] == only(result, "aws:iam/instanceProfile:InstanceProfile").name
+    [pool] = [m for m in manifests(result) if m["kind"] == "NodePool"]
+    assert pool["spec"]["template"]["spec"]["nodeClassRef"]["name"] == node_class["metadata"]["name"]
+    # Only the system group is an EKS node group.
+    assert [g.inputs["nodeGroupName"] for g in of_type(result, "aws:eks/nodeGroup:NodeGroup")] == ["system"]
 
 
-def test_a_later_phase_joins_gpu_pools_to_the_cluster_from_the_foundation_outputs() -> None:
+def test_a_later_phase_launches_gpu_pools_from_the_foundation_outputs() -> None:
     from omgml.blueprints.contracts import FoundationOutputs
     from omgml.blueprints.gpu import EksNodeTarget
 
     outputs: dict[str, Any] = {k: "" for k in FOUNDATION_KEYS}
-    outputs.update({"eks_cluster_name": "demo", "eks_node_role_arn": "arn:aws:iam::1:role/n",
-                    "eks_private_subnet_ids": ["subnet-a", "subnet-b"]})
+    outputs.update({"eks_cluster_name": "demo", "karpenter_instance_profile": "demo-nodes",
+                    "eks_private_subnet_ids": ["subnet-a", "subnet-b"], "eks_node_security_group_id": "sg-1"})
 
     def program() -> None:
         fnd = FoundationOutputs.read(lambda k: pulumi.Output.from_input(outputs[k]), aws=True)
         eks = EksNodeTarget.from_foundation(fnd)
         GpuPool("gpu-train", GpuPoolArgs(pool=POOL, target="aws", cluster_name=eks.cluster_name,
-                                         node_role_arn=eks.node_role_arn, subnet_ids=eks.subnet_ids))
+                                         instance_profile=eks.instance_profile, subnet_ids=eks.subnet_ids,
+                                         security_group_id=eks.security_group_id, ami_release="v20260714"))
 
-    group = only(synth(program), "aws:eks/nodeGroup:NodeGroup").inputs
-    assert (group["clusterName"], group["nodeRoleArn"], group["subnetIds"]) == (
-        "demo", "arn:aws:iam::1:role/n", ["subnet-a", "subnet-b"])
+    [node_class] = [m for m in manifests(synth(program)) if m["kind"] == "EC2NodeClass"]
+    spec = node_class["spec"]
+    assert (spec["instanceProfile"], spec["subnetSelectorTerms"], spec["securityGroupSelectorTerms"]) == (
+        "demo-nodes", [{"id": "subnet-a"}, {"id": "subnet-b"}], [{"id": "sg-1"}])
 
 
 def test_contracts_of_the_managed_twins() -> None:
@@ -125,6 +137,6 @@ def test_contracts_of_the_managed_twins() -> None:
     assert db.database == db.username == "mlflow" and db.secret == "postgres-mlflow-db"
     assert isinstance(db.managed_host, pulumi.Output)
     kafka = captured["kafka"]
-    assert kafka.tls is True and kafka.sasl_mechanism == "AWS_MSK_IAM"
+    assert kafka.tls is True and kafka.sasl_mechanism == "OAUTHBEARER"
     assert kafka.bootstrap_servers == "" and isinstance(kafka.managed_bootstrap_servers, pulumi.Output)
     assert captured["redis"].tls is True

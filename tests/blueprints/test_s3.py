@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from omgml.blueprints.s3 import ROLES_KEY, drift_bucket_roles, s3_consumers, uses_managed_s3
-from omgml.buckets import bucket_names
+from omgml.buckets import aws_bucket_names, bucket_names
 from omgml.k8s import ROLE_ARN_ANNOTATION
 from omgml.spec import PlatformSpec, spec_from_dict
 from omgml.synth.engine import RecordedResource
@@ -160,8 +160,9 @@ def test_workloads_that_reach_the_store_run_as_a_role_wearing_service_account() 
 def test_role_policies_name_only_their_own_buckets() -> None:
     render = rendered()
     spec = render.spec
-    buckets = bucket_names(spec)
-    consumers = {c.name: c for c in s3_consumers(spec, buckets)}
+    consumers = {c.name: c for c in s3_consumers(spec, bucket_names(spec))}
+    # On S3 the platform's buckets carry the account/region suffix (unique across AWS).
+    buckets = aws_bucket_names(bucket_names(spec), "123456789012", spec.aws.region)
     exported: dict[str, str] = render.phases[0].result.exports[ROLES_KEY]
     roles = roles_by_arn(render)
     policies = {p.parent_urn: p for p in aws_resources(render, ROLE_POLICY)}

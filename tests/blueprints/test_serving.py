@@ -301,7 +301,7 @@ def test_no_mount_point_lies_inside_another_volume(kind: str) -> None:
 
 
 def test_serving_provisions_its_own_pools_when_training_is_off() -> None:
-    """An inference pool must get EKS nodes even when no training stack will be deployed."""
+    """An inference pool must get GPU nodes even when no training stack will be deployed."""
     from omgml.spec import spec_from_dict
     from omgml.synth.render import render_platform
 
@@ -314,8 +314,10 @@ def test_serving_provisions_its_own_pools_when_training_is_off() -> None:
     })
     render = render_platform(spec)
     serving = next(p for p in render.phases if p.phase == "serving")
-    groups = [r for r in serving.result.resources if r.type == "aws:eks/nodeGroup:NodeGroup"]
-    assert len(groups) == 1 and groups[0].inputs["labels"]["omgml.dev/pool"] == "infer"
+    # The pool's Karpenter NodePool (and its EC2NodeClass) come with the serving stack.
+    [pool] = [m for m in serving.manifests if m["kind"] == "NodePool"]
+    assert pool["spec"]["template"]["metadata"]["labels"]["omgml.dev/pool"] == "infer"
+    assert [m["metadata"]["name"] for m in serving.manifests if m["kind"] == "EC2NodeClass"] == [pool["metadata"]["name"]]
     assert serving.result.exports["gpu_node_groups"] == ["infer"]
     assert any(m["kind"] == "DaemonSet" for m in serving.manifests)  # the device plugin
     assert not [r for r in render.phases[0].result.resources if r.type == "aws:eks/nodeGroup:NodeGroup"
@@ -327,3 +329,50 @@ def test_training_and_foundation_share_the_aws_keys() -> None:
     from omgml.components.contracts import AWS_FOUNDATION_KEYS
 
     assert set(AWS_FOUNDATION_KEYS) <= set(FOUNDATION_KEYS)
+
+
+def test_locally_the_model_server_is_reachable_on_the_laptops_loopback_through_kind() -> None:
+    from omgml.components.serving_route import route_name
+    from omgml.kind import LOCAL_HOST_PORT, LOOPBACK, MODEL_SERVER_NODE_PORT, kind_config
+
+    s = spec()
+    items = serving(s)
+    route = one(items, "Service", route_name("demo"))
+    [port] = route["spec"]["ports"]
+    assert route["spec"]["type"] == "NodePort" and port["nodePort"] == MODEL_SERVER_NODE_PORT
+    # The route selects the model server's pods and names the port its container listens on.
+    assert_services_reach_container_ports(items)
+    server = next(d for d in find(items, "Deployment") if d["metadata"]["name"] == server_name("demo", "triton"))
+    assert route["spec"]["selector"].items() <= server["spec"]["template"]["metadata"]["labels"].items()
+    # kind forwards the laptop's loopback only (like an internal ALB: nobody else on the network).
+    [mapping] = kind_config(s)["nodes"][0]["extraPortMappings"]
+    assert mapping == {"containerPort": MODEL_SERVER_NODE_PORT, "hostPort": LOCAL_HOST_PORT, "protocol": "TCP",
+                       "listenAddress": LOOPBACK}
+    # The serving namespace admits the route on the server's HTTP port only.
+    policy = one(items, "NetworkPolicy", route_name("demo"))
+    assert policy["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": port["port"]}]
+    assert route["spec"]["ports"][0]["port"] == next(
+        p["containerPort"] for c in pod_spec(server)["containers"] for p in c.get("ports", []) if p["name"] == "http")
+    exports = next(p.result.exports for p in render(s).phases if p.phase == "serving")
+    assert exports["model_server_endpoint"] == f"http://127.0.0.1:{LOCAL_HOST_PORT}"
+
+
+def test_without_a_model_server_there_is_no_route_and_no_port_mapping() -> None:
+    from omgml.kind import kind_config
+
+    s = spec(server={"enabled": False})
+    assert not [m for m in serving(s) if m["metadata"]["name"].endswith("model-server-route")]
+    assert "extraPortMappings" not in kind_config(s)["nodes"][0]
+
+
+def test_the_alb_listens_on_https_and_redirects_http_when_a_certificate_is_given() -> None:
+    from omgml.components.serving_route import ALB, ingress_annotations, node_port_service, route_ingress_policy
+
+    plain, tls = ingress_annotations("/v2/health/ready", False), ingress_annotations("/v2/health/ready", True)
+    assert plain[f"{ALB}listen-ports"] == '[{"HTTP":80}]' and f"{ALB}ssl-redirect" not in plain
+    assert tls[f"{ALB}listen-ports"] == '[{"HTTP":80},{"HTTPS":443}]' and tls[f"{ALB}ssl-redirect"] == "443"
+    assert tls[f"{ALB}target-type"] == "ip" and tls[f"{ALB}healthcheck-path"] == "/v2/health/ready"
+    with pytest.raises(ValueError, match="node_port=8000 is outside"):
+        node_port_service({"app": "x"}, 8000, 8000)
+    with pytest.raises(ValueError, match="sources is empty"):
+        route_ingress_policy({"app": "x"}, 8000, [])

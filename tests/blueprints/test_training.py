@@ -5,21 +5,19 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import pulumi
 import pytest
 
-from omgml.blueprints.contracts import TRAINING_KEYS, FoundationOutputs
-from omgml.blueprints.gpu import EksNodeTarget, needs_device_plugin
-from omgml.blueprints.training import Training, TrainingArgs, gpu_exports
+from omgml.blueprints.contracts import TRAINING_KEYS
+from omgml.blueprints.gpu import needs_device_plugin
+from omgml.blueprints.training import gpu_exports
 from omgml.capacity import total_requests
 from omgml.components.gpupool import POOL_LABEL, gpu_pool_labels, gpu_resources, gpu_tolerations
 from omgml.components.kubeflow import TRAINING_ENV_CONFIGMAP
 from omgml.components.kubeflow.release import COMPONENTS
 from omgml.policy import check_manifests
 from omgml.spec import PlatformSpec, spec_from_dict
-from omgml.synth.manifests import manifests
 from omgml.synth.render import PlatformRender, render_platform
-from tests.synth_helpers import assert_valid, find, one, pod_spec, synth
+from tests.synth_helpers import assert_valid, find, one, pod_spec
 
 GIB = 2**30
 POOLS = {
@@ -131,7 +129,8 @@ def test_device_plugin_where_a_gpu_exists_tolerates_the_pools() -> None:
     assert gpu_resources(spec, 1) == {"nvidia.com/gpu": "1"}
     items = training_items(render)
     assert_valid(items)
-    ds = one(items, "DaemonSet")
+    # The device plugin (the DCGM exporter is the other DaemonSet on GPU nodes).
+    [ds] = [d for d in find(items, "DaemonSet") if "dcgm" not in d["metadata"]["name"]]
     ps = pod_spec(ds)
     assert ps["tolerations"] == gpu_tolerations(spec.all_gpu_pools())
     [term] = ps["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
@@ -143,43 +142,36 @@ def test_device_plugin_where_a_gpu_exists_tolerates_the_pools() -> None:
     assert exports["device_plugin_namespace"] == "omgml-gpu" and exports["gpu_available"] is True
 
 
-def test_aws_node_groups_join_the_foundations_cluster() -> None:
+def test_aws_gpu_pools_are_node_pools_launched_into_the_foundations_cluster() -> None:
     render = rendered(target="aws")
-    groups = [r for r in phase(render, "training").result.resources if r.type == "aws:eks/nodeGroup:NodeGroup"]
+    items = training_items(render)
     fnd = phase(render, "foundation").result.exports
-    assert groups and all(g.inputs["clusterName"] == fnd["eks_cluster_name"] for g in groups)
+    classes = find(items, "EC2NodeClass")
+    assert classes and all(c["spec"]["instanceProfile"] == fnd["karpenter_instance_profile"] for c in classes)
+    assert all(c["spec"]["subnetSelectorTerms"] == [{"id": s} for s in fnd["eks_private_subnet_ids"]] for c in classes)
     assert phase(render, "training").result.exports["gpu_node_groups"] == [p.name for p in render.spec.all_gpu_pools()]
-    assert one(training_items(render), "DaemonSet")  # GPUs exist on aws
+    assert find(items, "DaemonSet")  # GPUs exist on aws: the device plugin runs
 
 
-def test_aws_node_groups_follow_the_spec() -> None:
-    spec = spec_of(target="aws", phases=POOLS)
-    fnd = dict(phase(render_platform(spec, ["foundation"]), "foundation").result.exports)
+def test_aws_node_pools_follow_the_spec() -> None:
+    render = render_platform(spec_of(target="aws", phases=POOLS))
+    pools = {p["metadata"]["name"]: p["spec"] for p in training_items(render) if p["kind"] == "NodePool"}
+    assert set(pools) == {"gpu-train-gpu", "gpu-infer-gpu"}
+    train, infer = pools["gpu-train-gpu"], pools["gpu-infer-gpu"]
 
-    def program() -> None:
-        outputs = FoundationOutputs.read(lambda k: pulumi.Output.from_input(fnd[k]), aws=True)
-        eks = EksNodeTarget(cluster_name=pulumi.Output.from_input("demo-eks"),
-                            node_role_arn="arn:aws:iam::123456789012:role/demo-nodes",
-                            subnet_ids=["subnet-a", "subnet-b"])
-        Training("training", TrainingArgs(spec=spec, foundation=outputs, eks=eks))
+    def req(pool: dict[str, Any], key: str) -> list[str]:
+        return next(r["values"] for r in pool["template"]["spec"]["requirements"] if r["key"] == key)
 
-    result = synth(program, project="demo", stack="render-training")
-    groups = {r.inputs["nodeGroupName"]: r.inputs for r in result.resources
-              if r.type == "aws:eks/nodeGroup:NodeGroup"}
-    assert set(groups) == {"train-gpu", "infer-gpu"}
-    train, infer = groups["train-gpu"], groups["infer-gpu"]
-    assert train["amiType"] == infer["amiType"] == "AL2023_x86_64_NVIDIA"
-    assert train["capacityType"] == "SPOT" and infer["capacityType"] == "ON_DEMAND"
-    assert train["instanceTypes"] == ["g6.xlarge", "g5.xlarge"]
-    assert train["scalingConfig"] == {"minSize": 0, "desiredSize": 0, "maxSize": 4}
-    assert infer["scalingConfig"] == {"minSize": 1, "desiredSize": 1, "maxSize": 2}
-    for g, pool in ((train, spec.all_gpu_pools()[0]), (infer, spec.all_gpu_pools()[1])):
-        assert g["labels"] == gpu_pool_labels(pool)
-        assert g["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
-        assert g["clusterName"] == "demo-eks"
-    ds = next(m for m in manifests(result) if m["kind"] == "DaemonSet")
-    # The device plugin tolerates exactly what the node groups are tainted with.
-    taints = {(t["key"], t["value"]) for g in groups.values() for t in g["taints"]}
+    assert req(train, "karpenter.sh/capacity-type") == ["on-demand", "spot"]
+    assert req(infer, "karpenter.sh/capacity-type") == ["on-demand"]
+    assert req(train, "node.kubernetes.io/instance-type")[:2] == ["g6.xlarge", "g5.xlarge"]
+    assert train["limits"]["nodes"] == "4" and infer["limits"]["nodes"] == "2"
+    for p, pool in ((train, render.spec.all_gpu_pools()[0]), (infer, render.spec.all_gpu_pools()[1])):
+        assert p["template"]["metadata"]["labels"] == gpu_pool_labels(pool)
+        assert p["template"]["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+    [ds] = [d for d in find(training_items(render), "DaemonSet") if "dcgm" not in d["metadata"]["name"]]
+    # The device plugin tolerates exactly what the node pools are tainted with.
+    taints = {(t["key"], t["value"]) for p in (train, infer) for t in p["template"]["spec"]["taints"]}
     assert {(t["key"], t["value"]) for t in pod_spec(ds)["tolerations"]} == taints
 
 

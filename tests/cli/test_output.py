@@ -102,4 +102,4 @@ def test_render_json_reports_validation(tmp_path: Path) -> None:
     data = CliRunner().invoke(app, ["render", str(_project(tmp_path, {"name": "demo", "target": "aws"})),
                                     "--phase", "foundation", "--validate", "--json"])
     assert data.exit_code == 0, data.output
-    assert json.loads(data.output)["validation"] == {"kubernetes_version": "1.34.0", "problems": []}
+    assert json.loads(data.output)["validation"] == {"kubernetes_version": "1.35.0", "problems": []}  # aws default: 1.35

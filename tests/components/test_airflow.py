@@ -31,7 +31,7 @@ from omgml.components.contracts import StoreRef
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.redis import Redis, RedisArgs
-from omgml.k8s import ROLE_ARN_ANNOTATION
+from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
 from omgml.synth.manifests import manifests
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth, synth_manifests
 
@@ -347,7 +347,7 @@ def test_on_irsa_each_consumer_account_wears_its_role_and_no_other_does() -> Non
     assert set(accounts) == {f"airflow-{who}" for who in ACCOUNTS}
     for name, sa in accounts.items():
         if name in by_sa:
-            assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: by_sa[name]}, name
+            assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: by_sa[name], STS_REGIONAL_ANNOTATION: "true"}, name
         else:
             assert ROLE_ARN_ANNOTATION not in sa["metadata"].get("annotations", {}), name
     # The scheduler still gets its Kubernetes API token; the role does not change automount.

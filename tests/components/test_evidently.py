@@ -189,14 +189,14 @@ ROLE = "arn:aws:iam::123456789012:role/demo-evidently"
 
 
 def test_irsa_role_annotates_only_the_drift_job_service_account() -> None:
-    from omgml.k8s import ROLE_ARN_ANNOTATION
+    from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
 
     items = render(ev_args(store=StoreRef("", "eu-west-1", STORE_SECRET), irsa_role_arn=ROLE))
     assert_valid(items)
     job_sa = pod_spec(one(items, "CronJob"))["serviceAccountName"]
     ui_sa = pod_spec(one(items, "Deployment"))["serviceAccountName"]
     accounts = {m["metadata"]["name"]: m for m in find(items, "ServiceAccount")}
-    assert accounts[job_sa]["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: ROLE}
+    assert accounts[job_sa]["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: ROLE, STS_REGIONAL_ANNOTATION: "true"}
     assert "annotations" not in accounts[ui_sa]["metadata"]
     env = env_of(pod_spec(one(items, "CronJob"))["containers"][0])
     assert env["S3_ENDPOINT_URL"] == ""

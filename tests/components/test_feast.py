@@ -35,7 +35,7 @@ from omgml.components.feast import (
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.redis import Redis, RedisArgs
-from omgml.k8s import ROLE_ARN_ANNOTATION
+from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
 from omgml.spec.foundation import FeatureRepoSpec
 from omgml.synth.engine import SynthResult
 from omgml.synth.manifests import manifests, object_collisions
@@ -302,7 +302,7 @@ def test_on_aws_s3_every_feast_pod_runs_as_the_role_account_without_static_keys(
         # The webhook mounts its own token; the Kubernetes API token stays out.
         assert ps["automountServiceAccountToken"] is False
     sa = one(items, "ServiceAccount", consumer.service_account)
-    assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: ROLE}
+    assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: ROLE, STS_REGIONAL_ANNOTATION: "true"}
     # The (empty) key Secret is read by no pod.
     assert not any("s3-keys" in str(containers(w)) for w in workloads)
 

@@ -9,7 +9,6 @@ import pulumi
 import pytest
 
 from omgml.components.gpupool import (
-    GPU_AMI_TYPE,
     GPU_RESOURCE,
     POOL_LABEL,
     GpuPool,
@@ -25,7 +24,7 @@ from omgml.components.gpupool import (
 )
 from omgml.policy.gpu import is_gpu_label, tolerates_gpu_taint
 from omgml.spec import GpuPoolSpec, spec_from_dict
-from omgml.synth.engine import RecordedResource
+from omgml.synth.manifests import manifests
 from tests.synth_helpers import synth
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -89,42 +88,44 @@ def test_gpu_resources_fall_back_to_cpu_without_a_gpu(target: str, gpu: str, exp
         gpu_resources(spec, 0)
 
 
-def node_groups(program_pools: list[GpuPoolSpec],
-                cluster: Callable[[], pulumi.Input[str]] = lambda: "demo") -> list[RecordedResource]:
+def node_pools(program_pools: list[GpuPoolSpec],
+               profile: Callable[[], pulumi.Input[str]] = lambda: "demo-nodes") -> list[dict[str, Any]]:
     def program() -> None:
         for p in program_pools:
             GpuPool(f"pool-{p.name}", GpuPoolArgs(
-                pool=p, target="aws", cluster_name=cluster(),
-                node_role_arn="arn:aws:iam::123456789012:role/demo-nodes",
-                subnet_ids=["subnet-a", "subnet-b"], tags={"omgml.dev/platform": "demo"}))
-    return [r for r in synth(program).resources if r.type == NODE_GROUP]
+                pool=p, target="aws", cluster_name="demo", instance_profile=profile(),
+                subnet_ids=["subnet-a", "subnet-b"], security_group_id="sg-1", ami_release="v20260714",
+                tags={"omgml.dev/platform": "demo"}))
+    return [m for m in manifests(synth(program)) if m["kind"] in ("NodePool", "EC2NodeClass")]
 
 
-def test_eks_node_groups_carry_the_pool_settings() -> None:
-    groups = {r.inputs["nodeGroupName"]: r for r in node_groups([TRAIN, INFER])}
-    assert set(groups) == {"train", "infer"}
-    train, infer = groups["train"], groups["infer"]
-    for group, pool in ((train, TRAIN), (infer, INFER)):
-        i = group.inputs
-        assert i["amiType"] == GPU_AMI_TYPE == "AL2023_x86_64_NVIDIA"
-        assert i["instanceTypes"] == pool.instance_types
-        assert i["labels"] == gpu_pool_labels(pool)
-        assert i["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
-        assert i["clusterName"] == "demo" and i["subnetIds"] == ["subnet-a", "subnet-b"]
-        assert i["tags"]["omgml.dev/pool"] == pool.name
-        # The autoscaler owns the current size after creation.
-        assert group.ignore_changes == ["scalingConfig.desiredSize"]
-    assert train.inputs["capacityType"] == "SPOT" and infer.inputs["capacityType"] == "ON_DEMAND"
-    # Training pools scale to zero; inference pools keep a node.
-    assert train.inputs["scalingConfig"] == {"minSize": 0, "desiredSize": 0, "maxSize": 4}
-    assert infer.inputs["scalingConfig"] == {"minSize": 1, "desiredSize": 2, "maxSize": 3}
-    assert train.inputs["diskSize"] == 150 and infer.inputs["diskSize"] == 100
+def test_karpenter_node_pools_carry_the_pool_settings() -> None:
+    items = node_pools([TRAIN, INFER])
+    pools = {m["metadata"]["name"]: m["spec"] for m in items if m["kind"] == "NodePool"}
+    classes = {m["metadata"]["name"]: m["spec"] for m in items if m["kind"] == "EC2NodeClass"}
+    assert set(pools) == set(classes) == {"gpu-train", "gpu-infer"}
+    for pool in (TRAIN, INFER):
+        spec, node_class = pools[f"gpu-{pool.name}"], classes[f"gpu-{pool.name}"]
+        assert spec["template"]["metadata"]["labels"] == gpu_pool_labels(pool)
+        assert spec["template"]["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present",
+                                                       "effect": "NoSchedule"}]
+        types = next(r["values"] for r in spec["template"]["spec"]["requirements"]
+                     if r["key"] == "node.kubernetes.io/instance-type")
+        assert types[:len(pool.instance_types)] == pool.instance_types
+        assert spec["limits"]["nodes"] == str(pool.max_size)
+        assert node_class["subnetSelectorTerms"] == [{"id": "subnet-a"}, {"id": "subnet-b"}]
+        assert node_class["tags"]["omgml.dev/pool"] == pool.name
+        assert node_class["blockDeviceMappings"][0]["ebs"]["volumeSize"] == f"{pool.disk_size_gib}Gi"
+    capacity = {n: next(r["values"] for r in p["template"]["spec"]["requirements"]
+                        if r["key"] == "karpenter.sh/capacity-type") for n, p in pools.items()}
+    assert capacity == {"gpu-train": ["on-demand", "spot"], "gpu-infer": ["on-demand"]}
 
 
-def test_node_groups_accept_outputs_as_cluster_inputs() -> None:
+def test_node_classes_accept_outputs_as_inputs() -> None:
     # As the training blueprint passes them: Outputs of a StackReference.
-    [group] = node_groups([TRAIN], cluster=lambda: pulumi.Output.from_input("from-another-stack"))
-    assert group.inputs["clusterName"] == "from-another-stack"
+    items = node_pools([TRAIN], profile=lambda: pulumi.Output.from_input("from-another-stack"))
+    [node_class] = [m for m in items if m["kind"] == "EC2NodeClass"]
+    assert node_class["spec"]["instanceProfile"] == "from-another-stack"
 
 
 def one_pool(args: GpuPoolArgs) -> Callable[[], None]:
@@ -139,8 +140,9 @@ def test_local_pools_create_no_cloud_resources() -> None:
 
 
 def test_aws_pool_needs_the_cluster_and_gpu_instance_types() -> None:
-    with pytest.raises(ValueError, match="cluster_name, node_role_arn, subnet_ids missing"):
+    with pytest.raises(ValueError, match="cluster_name, instance_profile, subnet_ids, security_group_id, ami_release missing"):
         synth(one_pool(GpuPoolArgs(pool=TRAIN, target="aws")))
     arm = GpuPoolSpec(name="arm", instance_types=["g5g.xlarge", "m5.large"])
     with pytest.raises(ValueError, match=r"\['g5g.xlarge', 'm5.large'\] are not x86_64 NVIDIA GPU types"):
-        synth(one_pool(GpuPoolArgs(pool=arm, target="aws", cluster_name="c", node_role_arn="r", subnet_ids=["s"])))
+        synth(one_pool(GpuPoolArgs(pool=arm, target="aws", cluster_name="c", instance_profile="p", subnet_ids=["s"],
+                                   security_group_id="sg-1", ami_release="v20260714")))

@@ -217,7 +217,7 @@ def s3_store(service_account: str | None = "mlflow", role: Any = ROLE) -> Object
 
 
 def test_on_aws_s3_the_server_account_carries_the_irsa_role_and_no_endpoint_override() -> None:
-    from omgml.k8s import ROLE_ARN_ANNOTATION
+    from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
 
     def program() -> None:
         pg = Postgres("pg", PostgresArgs(namespace=NS, storage_gib=5, profile="laptop", instance="pg-postgres",
@@ -232,7 +232,7 @@ def test_on_aws_s3_the_server_account_carries_the_irsa_role_and_no_endpoint_over
                                    artifacts_bucket=BUCKET)).migration_job
     assert pod_spec(one(items, "Job", migration))["serviceAccountName"] == sa_name
     sa = one(items, "ServiceAccount", sa_name)
-    assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: ROLE}
+    assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: ROLE, STS_REGIONAL_ANNOTATION: "true"}
     env = env_of(server(items))
     assert "MLFLOW_S3_ENDPOINT_URL" not in env
     assert env["AWS_DEFAULT_REGION"] == "eu-west-1"

@@ -373,7 +373,7 @@ def test_output_valued_store_settings_render() -> None:
 # --- AWS S3 through IRSA ---------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["triton", "torchserve", "tf-serving"])
 def test_irsa_role_annotates_the_account_every_s3_reader_runs_as(kind: ServerKind) -> None:
-    from omgml.k8s import ROLE_ARN_ANNOTATION
+    from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
 
     role = "arn:aws:iam::123456789012:role/demo-models"
     items = render(("ms", args(kind, store=StoreRef("", "eu-west-1", STORE_SECRET), irsa_role_arn=role)))
@@ -381,7 +381,7 @@ def test_irsa_role_annotates_the_account_every_s3_reader_runs_as(kind: ServerKin
     dep = one(items, "Deployment", server_name("demo", kind))
     ps = pod_spec(dep)
     sa = one(items, "ServiceAccount", ps["serviceAccountName"])
-    assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: role}
+    assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: role, STS_REGIONAL_ANNOTATION: "true"}
     for c in containers(dep):
         env = env_of(c)
         assert "AWS_ENDPOINT_URL" not in env

@@ -23,7 +23,7 @@ from omgml.components.prefect import (
     s3_consumers,
     worker_role_rules,
 )
-from omgml.k8s import ROLE_ARN_ANNOTATION
+from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth_manifests
 
 DATA = "omgml-data"
@@ -252,7 +252,7 @@ def test_on_irsa_the_flow_run_account_wears_its_role_and_no_other_does() -> None
     assert set(accounts) == {f"prefect-{who}" for who in ACCOUNTS}
     for name, sa in accounts.items():
         if name in by_sa:
-            assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: by_sa[name]}, name
+            assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: by_sa[name], STS_REGIONAL_ANNOTATION: "true"}, name
         else:
             assert ROLE_ARN_ANNOTATION not in sa["metadata"].get("annotations", {}), name
     # The role does not change who gets a Kubernetes API token: the worker still needs its own.

@@ -43,7 +43,7 @@ def conformance_project(data: dict[str, Any]) -> None:
     tier's git host serves it), so the platform renders its `feast apply` Job; where its alerts
     go — a webhook (the tier's receiver), Slack and PagerDuty (whose routing key is an existing
     Secret, which the tier creates); Grafana on (it cannot run here, its dashboards' queries are
-    checked against Prometheus)."""
+    checked against Prometheus); and the training add-ons (HPO, governance)."""
     from tests.conformance.harness.fixtures import git_url, webhook_url
 
     phases = data["platform"]["phases"]
@@ -56,6 +56,11 @@ def conformance_project(data: dict[str, Any]) -> None:
         {"name": "team-slack", "kind": "slack", "url": "https://hooks.slack.example.invalid/services/T0/B0/X"},
         {"name": "pager", "kind": "pagerduty", "secret_name": PAGERDUTY_SECRET, "secret_key": "routing-key"},
     ]
+    # The training add-ons a regulated team turns on: Katib beside Kubeflow and the governance
+    # steps with a fairness check (their settings ConfigMap is what the governance test reads).
+    training = phases.setdefault("training", {})
+    training["hpo"] = {"enabled": True}
+    training["governance"] = {"enabled": True, "fairness": {"sensitive_features": ["age_band"]}}
 
 
 @pytest.fixture(scope="session")

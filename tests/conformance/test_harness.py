@@ -165,6 +165,18 @@ def test_probe_defaults_and_named_ports() -> None:
         node_argv("hub", spec, "169.254.1.2", {"name": "c", "ports": []})
 
 
+def test_grpc_probes_call_the_health_service_from_the_node_like_the_kubelet() -> None:
+    spec = probe_spec({"grpc": {"port": 6789}, "timeoutSeconds": 5})
+    container = {"name": "c", "ports": [{"name": "api", "containerPort": 6789}]}
+    argv = node_argv("hub", spec, "169.254.1.2", container, grpc_probe="/cache/bin/grpc_health_probe")
+    assert argv == ["ip", "netns", "exec", "hub", "/cache/bin/grpc_health_probe", "-addr=169.254.1.2:6789",
+                    "-connect-timeout=5s", "-rpc-timeout=5s"]
+    named = probe_spec({"grpc": {"port": 6789, "service": "katib"}})
+    assert node_argv("hub", named, "169.254.1.2", container, grpc_probe="p")[-1] == "-service=katib"
+    with pytest.raises(ValueError, match="grpc-health-probe piece"):
+        node_argv("hub", spec, "169.254.1.2", container)
+
+
 # --- DNS --------------------------------------------------------------------------------------------
 def test_hosts_file_answers_like_cluster_dns_from_the_pods_namespace() -> None:
     services = [dns.ServiceRecord("mlflow", "data", ("169.254.100.2",)),

@@ -98,6 +98,15 @@ def test_pins_file_names_the_images_omgml_renders() -> None:
         assert pins.pieces[name].image == image, f"software.toml pieces.{name}.image is stale"
     optional = {name for name, piece in pins.pieces.items() if not piece.required}
     assert "torchserve" in optional
+    from omgml.components import optuna
+
+    assert pins.pieces["optuna-dashboard"].image == optuna.DASHBOARD_IMAGE, "pieces.optuna-dashboard.image is stale"
+    # The governance piece is the step image's environment: the MLflow client and the pinned libraries
+    # governance/requirements.txt names.
+    from omgml.governance.samples import REQUIREMENTS
+
+    assert set(REQUIREMENTS) <= set(pins.pieces["governance"].table["requirements"])
+    assert f"optuna=={optuna.OPTUNA_VERSION}" in pins.pieces["governance"].table["requirements"]
 
 
 def test_pins_every_python_requirement_exactly() -> None:

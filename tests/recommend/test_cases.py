@@ -80,7 +80,7 @@ def test_fraud_scoring_fits_its_budget_and_costs_the_gpus_under_serving(fraud: R
     phases = fraud.cost.per_phase()
     # Twelve g5.xlarge at $1.006/h on demand are the serving phase's bill.
     assert phases["serving"] >= 12 * 1.006 * 730 and phases["training"] == 0
-    assert fraud.cost.drivers(1)[0].resource.endswith("inference-gpu-nodegroup")
+    assert fraud.cost.drivers(1)[0].resource.endswith("inference-gpu-nodepool")
 
 
 def test_fraud_scoring_on_a_laptop_is_refused_under_strict() -> None:
@@ -121,7 +121,7 @@ def test_a_research_team_with_8_gpus_and_no_serving() -> None:
         ["g5.48xlarge"], 8, 1, 0, True)
     assert rec.cost is not None
     # The pool is priced at its stated utilisation: 160 h of one g5.48xlarge on spot.
-    [nodes] = [i for i in rec.cost.items if i.resource.endswith("training-gpu-nodegroup") and "spot" in i.description]
+    [nodes] = [i for i in rec.cost.items if i.resource.endswith("training-gpu-nodepool") and "spot" in i.description]
     assert nodes.phase == "training" and nodes.description == "1 × g5.48xlarge spot $16.288/h × 160 h"
     assert nodes.monthly_usd == round(16.288 * 0.35 * 160, 2)
     assert rec.warnings == ()
@@ -162,7 +162,7 @@ def test_a_1500_dollar_startup_fits_its_budget_with_the_arithmetic_shown() -> No
 def test_a_gpu_heavy_startup_over_its_budget_is_told_what_drives_the_bill() -> None:
     rec = priced({**STARTUP, "training": {"gpu": True, "max_gpus": 8, "gpu_hours_per_month": 400}})
     (warning,) = [w for w in rec.unmet if w.startswith("budget:")]
-    assert "over budget_usd_month $1,500.00" in warning and "training-gpu-nodegroup" in warning
+    assert "over budget_usd_month $1,500.00" in warning and "training-gpu-nodepool" in warning
 
 
 def test_model_memory_is_checked_against_a_replica() -> None:

@@ -44,6 +44,8 @@ def placements_for(req: Requirements, area: str, choice: str, delta: bool) -> di
 def spec_for(area: str, choice: str) -> PlatformSpec:
     req = req_for(area, choice)
     choices = {**BASE, area: choice}
+    if (area, choice) == ("hpo", "optuna"):
+        choices["orchestration"] = "prefect"  # Optuna runs beside Airflow or Prefect
     ha = choices["high_availability"]
     tier = Tier(ha, 3 if ha == "multi-az" else 2, (), "")
     gpus = choices["gpu_pools"]
@@ -88,6 +90,8 @@ def deployed_by(spec: PlatformSpec, area: str, choice: str) -> bool:
         managed = {"rds", "elasticache", "msk", "s3"} & set(ids)
         return {"in-cluster": not managed, "managed": managed == {"rds", "elasticache", "msk", "s3"},
                 "mixed": managed == {"s3"}}[choice]
+    if choice == "none" and area in ("hpo", "model_governance"):
+        return not {"katib", "optuna", "governance"} & set(ids)
     raise AssertionError(f"no expectation for {area}")
 
 

@@ -289,10 +289,10 @@ def test_gpu_pools_on_a_tiny_budget_are_flagged_with_the_cost_drivers() -> None:
     (warning,) = [w for w in rec.warnings if w.startswith("budget:")]
     assert "over budget_usd_month $300.00" in warning and warning in rec.unmet
     assert rec.cost is not None and rec.cost.total > 300
-    # The two GPU pools top the render's bill, and the warning names them.
+    # The two GPU pools (Karpenter NodePools on aws) top the render's bill, and the warning names them.
     top = [i.resource for i in rec.cost.drivers(2)]
-    assert top == ["aws:eks/nodeGroup:NodeGroup/training-pool-training-gpu-nodegroup",
-                   "aws:eks/nodeGroup:NodeGroup/training-pool-inference-gpu-nodegroup"]
+    assert top == ["kubernetes:karpenter.sh/v1:NodePool/training-pool-training-gpu-nodepool",
+                   "kubernetes:karpenter.sh/v1:NodePool/training-pool-inference-gpu-nodepool"]
     assert all(r in warning for r in top)
 
 

@@ -231,6 +231,18 @@ def subprocess_version() -> str:
     from omgml import __version__
 
     return __version__
+
+
+def katib_db_manager(image: str) -> ImageRuntime:
+    """The db-manager image: the Go binary in /app on Alpine, WORKDIR /app, ENTRYPOINT
+    ./katib-db-manager, no USER (the manifest sets the uid)."""
+    inst = _need("katib-db-manager")
+    return ImageRuntime(image, "katib-db-manager", inst.version, "exact", _note("katib-db-manager"),
+                        entrypoint=("./katib-db-manager",), env=(("PATH", _path(inst)),), user=0, workdir="/app",
+                        binds=((str(inst.bins["katib-db-manager"]), "/app/katib-db-manager"),),
+                        files=passwd_files(()), dirs=(("/app", 0, 0o755),))
+
+
 def torchserve(image: str) -> ImageRuntime:
     """pytorch/torchserve: TorchServe (Java frontend, Python workers) with its Python on PATH,
     USER model-server (1000), WORKDIR /home/model-server."""
@@ -266,11 +278,16 @@ ADAPTERS: dict[str, Callable[[str], ImageRuntime]] = {
     "apache/airflow": airflow,
     "prefecthq/prefect": prefect,
     "amazon/aws-cli": python_app("awscli"),
+    "ghcr.io/optuna/optuna-dashboard": python_app("optuna-dashboard"),
+    "ghcr.io/kubeflow/katib/katib-db-manager": katib_db_manager,
     "pytorch/torchserve": torchserve,
 }
 # Images no registry here can provide: the reason stands in the summary (checked 2026-12-06).
 KFP_REFUSED = ("the KFP backend's Go module github.com/kubeflow/pipelines is refused by the Go module proxy "
                "(403 Forbidden: This module version is not available) and the image is in no registry here")
+KATIB_NEEDS_API = ("Katib's controller and UI act only through a Kubernetes API server (experiments, trials and "
+                   "suggestions are custom resources), which this tier does not run; their Go module "
+                   "github.com/kubeflow/katib v0.19.0 is served by the Go module proxy")
 NOT_OBTAINABLE: dict[str, str] = {
     "nvcr.io/nvidia/tritonserver": "Triton is a C++ server shipped only as NGC images; no registry here has it",
     "tensorflow/serving": "TF Serving is a C++ server shipped only as images; no registry here has it",
@@ -286,6 +303,8 @@ NOT_OBTAINABLE: dict[str, str] = {
     "grafana/grafana": ("the Go module github.com/grafana/grafana is refused by the Go module proxy (403 Forbidden: "
                         "This module version is not available) and the image is in no registry here"),
     "mysql": "MySQL 8.4 is in no registry here (Debian 12 ships MariaDB 10.11, which KFP does not support)",
+    "ghcr.io/kubeflow/katib/katib-controller": KATIB_NEEDS_API,
+    "ghcr.io/kubeflow/katib/katib-ui": KATIB_NEEDS_API,
 }
 
 

@@ -49,9 +49,19 @@ def resolve_port(port: int | str, container: dict[str, Any]) -> int:
     raise ValueError(f"container {container['name']} has no port named {port!r}")
 
 
-def node_argv(hub_netns: str, spec: ProbeSpec, pod_ip: str, container: dict[str, Any]) -> list[str]:
-    """The command the node runs for an httpGet/tcpSocket probe (pure)."""
+def node_argv(hub_netns: str, spec: ProbeSpec, pod_ip: str, container: dict[str, Any],
+              grpc_probe: str | None = None) -> list[str]:
+    """The command the node runs for an httpGet/tcpSocket/grpc probe (pure). `grpc_probe` is the
+    grpc_health_probe binary (the kubelet has a gRPC prober built in; the tier has that tool)."""
     port = resolve_port(spec.body["port"], container)
+    if spec.kind == "grpc":
+        if grpc_probe is None:
+            raise ValueError("grpc probes need the grpc-health-probe piece (software.toml)")
+        # The kubelet calls grpc.health.v1.Health/Check with the probe's service ("" by default).
+        argv = ["ip", "netns", "exec", hub_netns, grpc_probe, f"-addr={pod_ip}:{port}",
+                f"-connect-timeout={spec.timeout:g}s", f"-rpc-timeout={spec.timeout:g}s"]
+        service = spec.body.get("service")
+        return [*argv, f"-service={service}"] if service else argv
     if spec.kind == "tcpSocket":
         host = spec.body.get("host", pod_ip)
         return ["ip", "netns", "exec", hub_netns, "python3", "-c", TCP_CHECK, host, str(port), str(spec.timeout)]
@@ -67,9 +77,10 @@ def node_argv(hub_netns: str, spec: ProbeSpec, pod_ip: str, container: dict[str,
     raise ValueError(f"{spec.kind} probes run inside the container or are not supported")
 
 
-def node_probe(hub_netns: str, spec: ProbeSpec, pod_ip: str, container: dict[str, Any]) -> tuple[bool, str]:
-    """Run an httpGet/tcpSocket probe; (passed, detail)."""
-    argv = node_argv(hub_netns, spec, pod_ip, container)
+def node_probe(hub_netns: str, spec: ProbeSpec, pod_ip: str, container: dict[str, Any],
+               grpc_probe: str | None = None) -> tuple[bool, str]:
+    """Run an httpGet/tcpSocket/grpc probe; (passed, detail)."""
+    argv = node_argv(hub_netns, spec, pod_ip, container, grpc_probe)
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=spec.timeout + 5, check=False)
     except subprocess.TimeoutExpired:

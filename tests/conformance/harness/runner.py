@@ -682,7 +682,18 @@ class Platform:
             return out.returncode == 0, (out.stdout + out.stderr).strip()[-300:] or f"exit {out.returncode}"
         if spec.kind in ("httpGet", "tcpSocket"):
             return node_probe(self.network.hub, spec, pod.ip, run.spec)
+        if spec.kind == "grpc":
+            return node_probe(self.network.hub, spec, pod.ip, run.spec, grpc_probe=self.grpc_probe(pod))
         raise ManifestProblem(f"pod {pod.key}: {spec.kind} probes are not supported by the tier")
+
+    def grpc_probe(self, pod: Pod) -> str:
+        """The tier's gRPC prober (software.toml piece grpc-health-probe)."""
+        from tests.conformance.harness.software import Unavailable, locate
+
+        found = locate("grpc-health-probe", self.software_root)
+        if isinstance(found, Unavailable):
+            raise ManifestProblem(f"pod {pod.key}: a gRPC probe needs the grpc-health-probe piece: {found.reason}")
+        return str(found.bins["grpc_health_probe"])
 
     def start_pod(self, pod: Pod, restart_policy: str, one_shot: bool, retries: int = 6) -> PodRun:
         if not pod.ip:

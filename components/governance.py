@@ -1,0 +1,60 @@
+"""The governance steps' settings in every pipeline namespace (ConfigMap omgml-governance).
+
+The steps themselves are the team's pipeline code (`omgml init` writes them into governance/,
+from omgml.governance); the platform hands them their settings — which steps run, the sensitive
+features, the fairness thresholds — from the spec, so changing a threshold is an `omgml.yaml`
+edit and an `up`, not a code change. Airflow tasks and Prefect flow runs read it as env
+OMGML_GOVERNANCE (`governance_env`), KFP steps load the same key with use_config_map_as_env.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.components.options import Children
+from omgml.governance.settings import CONFIG_KEY, CONFIG_MAP, ENV, GovernanceSettings, SettingsError, parse_settings
+from omgml.k8s import JsonDict, metadata
+from omgml.labels import standard_labels
+from omgml.naming import require_dns_label
+
+TYPE_TOKEN = "omgml:governance:Settings"
+APP = "omgml-governance"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GovernanceArgs:
+    namespaces: tuple[str, ...]
+    settings: GovernanceSettings
+
+
+def resolve(args: GovernanceArgs) -> str:
+    """The settings JSON, checked the way the steps check it (a threshold outside [0, 1] fails here)."""
+    if not args.namespaces:
+        raise ValueError("GovernanceArgs.namespaces: empty; give the namespaces where pipeline steps run")
+    for i, ns in enumerate(args.namespaces):
+        require_dns_label(f"GovernanceArgs.namespaces[{i}]", ns)
+    text = args.settings.to_json()
+    try:
+        parse_settings(text, "GovernanceArgs.settings")
+    except SettingsError as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
+def governance_env() -> list[JsonDict]:
+    return [{"name": ENV, "valueFrom": {"configMapKeyRef": {"name": CONFIG_MAP, "key": CONFIG_KEY}}}]
+
+
+class GovernanceConfig(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GovernanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        text = resolve(args)
+        children = Children(self)
+        labels = standard_labels(APP, "omgml", "settings")
+        for ns in args.namespaces:
+            k8s.core.v1.ConfigMap(f"{name}-{ns}", metadata=metadata(CONFIG_MAP, ns, labels),
+                                  data={CONFIG_KEY: text}, opts=children())
+        self.register_outputs({"config_map": CONFIG_MAP})

@@ -1,0 +1,76 @@
+"""Weights & Biases as a tracking add-on next to MLflow: settings and the API key's reference.
+
+omgml never sees the API key. The team creates a Secret (`api_key_secret`, key `api_key_key`) in
+every namespace that runs training code; pods read it by secretKeyRef (WANDB_API_KEY), and
+`omgml preview|up` refuse to start while it is missing (omgml.deploy.external_secrets). The
+non-secret settings (a self-hosted server's URL, project, entity) go into ConfigMap omgml-wandb
+of those namespaces, for KFP steps and Katib trials to load with envFrom; Airflow task pods and
+Prefect flow runs get the same variables directly (`wandb_env`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from omgml.components.options import Children
+from omgml.k8s import JsonDict, metadata, plain_env, secret_env
+from omgml.labels import standard_labels
+from omgml.naming import require_dns_label
+
+TYPE_TOKEN = "omgml:tracking:WandbSettings"
+APP = "wandb"
+CONFIG_MAP = "omgml-wandb"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WandbArgs:
+    namespaces: tuple[str, ...]
+    api_key_secret: str
+    api_key_key: str = "api-key"
+    host: str | None = None  # a self-hosted server; None: W&B's hosted service
+    project: str | None = None
+    entity: str | None = None
+
+
+def settings_data(args: WandbArgs) -> dict[str, str]:
+    """The non-secret W&B variables (ConfigMap data)."""
+    data: dict[str, str] = {}
+    if args.host:
+        data["WANDB_BASE_URL"] = args.host
+    if args.project:
+        data["WANDB_PROJECT"] = args.project
+    if args.entity:
+        data["WANDB_ENTITY"] = args.entity
+    return data
+
+
+def wandb_env(args: WandbArgs) -> list[JsonDict]:
+    """WANDB_API_KEY by secretKeyRef, then the settings as plain values."""
+    return [secret_env("WANDB_API_KEY", args.api_key_secret, args.api_key_key),
+            *(plain_env(k, v) for k, v in settings_data(args).items())]
+
+
+def resolve(args: WandbArgs) -> WandbArgs:
+    if not args.namespaces:
+        raise ValueError("WandbArgs.namespaces: empty; give the namespaces where training code runs")
+    for i, ns in enumerate(args.namespaces):
+        require_dns_label(f"WandbArgs.namespaces[{i}]", ns)
+    require_dns_label("WandbArgs.api_key_secret", args.api_key_secret)
+    return args
+
+
+class WandbSettings(pulumi.ComponentResource):
+    """ConfigMap omgml-wandb in every training namespace; the Secret is the team's."""
+
+    def __init__(self, name: str, args: WandbArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        resolve(args)
+        children = Children(self)
+        labels = standard_labels(APP, "omgml", "settings")
+        for ns in args.namespaces:
+            k8s.core.v1.ConfigMap(f"{name}-{ns}", metadata=metadata(CONFIG_MAP, ns, labels),
+                                  data=settings_data(args), opts=children())
+        self.register_outputs({"config_map": CONFIG_MAP, "api_key_secret": args.api_key_secret})
