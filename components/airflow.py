@@ -118,6 +118,10 @@ TEMPLATE_DIR = f"{AIRFLOW_HOME}/pod_templates"
 TEMPLATE_FILE = "pod_template.yaml"
 AUTH_DIR = f"{AIRFLOW_HOME}/auth"
 PASSWORDS_FILE = f"{AUTH_DIR}/passwords.json"
+# Every Airflow command writes a default airflow.cfg where AIRFLOW_CONFIG points when the file is
+# missing (the image ships none), and the root filesystem is read-only: the file goes to the /tmp
+# emptyDir. Every setting that matters comes from the environment, which overrides the file.
+CONFIG_FILE = "/tmp/airflow.cfg"
 ADMIN_USER = "admin"
 # Keys of the generated Secret.
 ADMIN_PASSWORD_KEY = "admin-password"
@@ -314,6 +318,7 @@ def common_env(r: ResolvedAirflow) -> list[JsonDict]:
     a = r.args
     return [
         plain_env("AIRFLOW_HOME", AIRFLOW_HOME),
+        plain_env("AIRFLOW_CONFIG", CONFIG_FILE),
         plain_env("AIRFLOW__CORE__EXECUTOR", "KubernetesExecutor"),
         plain_env("AIRFLOW__CORE__LOAD_EXAMPLES", "False"),
         plain_env("AIRFLOW__CORE__DAGS_FOLDER", r.dags_folder),
@@ -506,6 +511,7 @@ def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_ur
     a = r.args
     env = [
         plain_env("AIRFLOW_HOME", AIRFLOW_HOME),
+        plain_env("AIRFLOW_CONFIG", CONFIG_FILE),
         plain_env("AIRFLOW__CORE__EXECUTOR", "KubernetesExecutor"),
         plain_env("AIRFLOW__CORE__DAGS_FOLDER", r.dags_folder),
         plain_env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", r.execution_api_url),

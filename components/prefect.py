@@ -209,6 +209,12 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
             "template": {
                 "metadata": {"labels": r.labels("flow-run")},
                 "spec": {
+                    # prefect-kubernetes (0.8) refuses a job manifest whose pod spec lacks these two
+                    # keys of its own default template ("Job is missing required attributes at
+                    # /spec/template/spec/completions, …"): without them every flow run crashes
+                    # before its Job is created. The API server drops them from the pod spec.
+                    "parallelism": 1,
+                    "completions": 1,
                     "restartPolicy": "Never",
                     # No API token: the flow-run ServiceAccount has automount off (the pod
                     # field is left unset so templates stay free of token-named keys). Fixed,

@@ -19,6 +19,7 @@ import yaml
 from omgml import __version__
 from omgml.errors import OmgmlError
 from omgml.recommend.model import AREAS, Decision, Recommendation
+from omgml.samples import sample_pipeline_files
 from omgml.spec import PHASES, PlatformSpec
 
 STACK_PREFIX = "dev"
@@ -715,6 +716,7 @@ def derived_files(rec: Recommendation, source: str, cost_md: str | None = None,
         files[KIND_CONFIG] = kind_config_yaml(spec)
     if cost_md is not None:
         files["docs/cost.md"] = cost_md
+    files.update(sample_pipeline_files(spec))
     assert len(rec.decisions) == len(AREAS)
     return files
 

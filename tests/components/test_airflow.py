@@ -398,3 +398,22 @@ def test_irsa_role_arns_must_name_exactly_the_consumers(arns: dict[str, str], na
 def test_irsa_refuses_an_in_cluster_endpoint() -> None:
     with pytest.raises(ValueError, match=r"AirflowArgs\.irsa_role_arns: IRSA reaches AWS S3 only"):
         resolve(args(irsa_role_arns=ARNS))
+
+
+def test_every_airflow_container_keeps_its_config_file_on_a_writable_volume() -> None:
+    """Airflow writes a default airflow.cfg at AIRFLOW_CONFIG (default $AIRFLOW_HOME/airflow.cfg)
+    when it is missing, before any command runs; with a read-only root filesystem that crashed
+    the migrate Job ("Read-only file system: '/opt/airflow/airflow.cfg'", found by the
+    conformance tier). The file must sit on a mounted, writable volume in every pod."""
+    items = wired()
+    pods = [pod_spec(d) for d in items if d["kind"] in ("Deployment", "Job")] + [template_of(items)["spec"]]
+    checked = 0
+    for ps in pods:
+        for c in ps.get("initContainers", []) + ps["containers"]:
+            if not c["image"].startswith("apache/airflow:"):
+                continue
+            path = env_of(c)["AIRFLOW_CONFIG"]["value"]
+            mounts = [m for m in c.get("volumeMounts", []) if path.startswith(m["mountPath"].rstrip("/") + "/")]
+            assert mounts and not mounts[0].get("readOnly"), (c["name"], path)
+            checked += 1
+    assert checked >= 6  # four parts, their migration waits, the migrate Job, the task template

@@ -139,6 +139,26 @@ def test_flow_runs_get_mlflow_the_store_keys_and_a_restricted_pod() -> None:
     assert c["args"] == "{{ command }}" and c["image"] == "{{ image }}"
 
 
+def test_job_manifest_has_every_key_the_kubernetes_worker_requires() -> None:
+    """prefect-kubernetes 0.8 diffs the job manifest against its base manifest and refuses one
+    missing any of its keys; the conformance tier found every flow run crashing on
+    "Job is missing required attributes at /spec/template/spec/completions, …/parallelism"."""
+    manifest = job_template(wired())["job_configuration"]["job_manifest"]
+    # The worker's base manifest (prefect_kubernetes.worker._get_base_job_manifest), as data.
+    required = {"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": {"spec": {
+        "parallelism": 1, "completions": 1, "restartPolicy": "Never", "containers": [{"name": "prefect-job"}]}}}}
+
+    def missing(have: Any, want: Any, path: str = "") -> list[str]:
+        if isinstance(want, dict):
+            return [p for k, v in want.items() for p in
+                    ([f"{path}/{k}"] if not isinstance(have, dict) or k not in have else missing(have[k], v, f"{path}/{k}"))]
+        if isinstance(want, list):
+            return [p for i, v in enumerate(want) for p in missing(have[i], v, f"{path}/{i}")]
+        return [] if have == want else [f"{path} must be {want!r}"]
+
+    assert missing(manifest, required) == []
+
+
 def test_template_leaves_out_the_endpoint_on_aws_s3() -> None:
     r = resolve(args())
     env = {e["name"] for e in base_job_template(r, ("", "eu-west-1", "s3"), MLFLOW)["job_configuration"][

@@ -274,6 +274,113 @@ def test_reveal_replaces_every_stand_in_inside_composed_values() -> None:
     assert reveal({"a": [f"pg://u:{stand_in}@h", 2.0]}, table) == {"a": ["pg://u:REAL@h", 2]}
 
 
+# --- the tier's API server (apiserver.py) -----------------------------------------------------------
+def test_label_selectors_follow_kubernetes_syntax() -> None:
+    from tests.conformance.harness.apiserver import parse_label_selector, selected
+
+    pod = {"metadata": {"labels": {"airflow-worker": "7", "kubernetes_executor": "True"}},
+           "status": {"phase": "Succeeded"}}
+    assert selected(pod, parse_label_selector("kubernetes_executor=True,airflow-worker!=3"), "")
+    assert not selected(pod, parse_label_selector("airflow-worker notin (7,8)"), "")
+    assert selected(pod, parse_label_selector("airflow-worker in (6, 7),!airflow_executor_done"), "")
+    assert not selected(pod, parse_label_selector("prefect.io/flow-run-id"), "")
+    assert selected(pod, [], "status.phase=Succeeded") and not selected(pod, [], "status.phase!=Succeeded")
+
+
+def _rbac() -> Any:
+    from tests.conformance.harness.apiserver import Rbac
+
+    role = {"kind": "Role", "metadata": {"name": "worker", "namespace": "orch"},
+            "rules": [{"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch"]},
+                      {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}]}
+    binding = {"kind": "RoleBinding", "metadata": {"name": "worker", "namespace": "orch"},
+               "roleRef": {"kind": "Role", "name": "worker"},
+               "subjects": [{"kind": "ServiceAccount", "name": "prefect-worker", "namespace": "orch"}]}
+    return Rbac([role, binding])
+
+
+def test_rbac_grants_only_what_the_rendered_role_binds() -> None:
+    rbac = _rbac()
+    assert rbac.allows("orch", "prefect-worker", "create", "batch", "jobs", "orch")
+    assert rbac.allows("orch", "prefect-worker", "get", "", "pods/log", "orch")
+    assert not rbac.allows("orch", "prefect-worker", "delete", "batch", "jobs", "orch")  # verb not granted
+    assert not rbac.allows("orch", "prefect-worker", "list", "batch", "jobs", None)  # a Role is not cluster-wide
+    assert not rbac.allows("orch", "prefect-worker", "create", "batch", "jobs", "other")
+    assert not rbac.allows("orch", "default", "create", "batch", "jobs", "orch")
+
+
+def test_a_job_gets_a_pod_and_its_status_follows_the_pod() -> None:
+    from tests.conformance.harness.apiserver import ApiServer
+
+    phases: dict[str, str] = {}
+    started: list[dict[str, Any]] = []
+
+    def run_pod(manifest: dict[str, Any]) -> Any:
+        started.append(manifest)
+        name = manifest["metadata"]["name"]
+        phases[name] = "Running"
+        return lambda: {"phase": phases[name]}
+
+    api = ApiServer(_rbac(), run_pod, lambda ns, name: None, lambda ns, name, c: "")
+    job = api.create_job("orch", {"metadata": {"generateName": "flow-"}, "spec": {"backoffLimit": 0, "template": {
+        "metadata": {"labels": {"prefect.io/flow-run-id": "f1"}}, "spec": {"containers": [{"name": "c"}]}}}})
+    [pod] = started
+    assert pod["metadata"]["labels"]["job-name"] == job["metadata"]["name"]
+    assert pod["metadata"]["labels"]["prefect.io/flow-run-id"] == "f1"
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "Job"
+    api.sync()
+    assert api.store.get("Job", "orch", job["metadata"]["name"])["status"]["active"] == 1  # type: ignore[index]
+    phases[pod["metadata"]["name"]] = "Succeeded"
+    api.sync()
+    status = api.store.get("Job", "orch", job["metadata"]["name"])["status"]  # type: ignore[index]
+    assert status["succeeded"] == 1 and status["conditions"][0]["type"] == "Complete"
+    watched = [e.type for e in api.store.events if e.kind == "Pod"]
+    assert watched[0] == "ADDED" and "MODIFIED" in watched
+
+
+def test_a_service_account_without_automount_gets_no_token() -> None:
+    from tests.conformance.harness.render import ConformanceRender, RenderedObject
+    from tests.conformance.harness.runner import automount_token
+
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "worker", "namespace": "orch"},
+          "automountServiceAccountToken": False}
+    render = ConformanceRender(Path("."), "p", [], [RenderedObject("u", "training", sa)], [])
+    pod = Pod("p", "orch", {}, {}, {"serviceAccountName": "worker", "containers": []}, "Job", "j", "p")
+    assert automount_token(pod, render) is False
+    pod.spec["automountServiceAccountToken"] = True  # the pod's own field wins
+    assert automount_token(pod, render) is True
+    other = Pod("p", "orch", {}, {}, {"serviceAccountName": "scheduler", "containers": []}, "Job", "j", "p")
+    assert automount_token(other, render) is True
+
+
+def test_a_finished_init_container_is_not_started_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kubelet runs an init container to completion once; only containers and native
+    sidecars follow the pod's restartPolicy (a restarted `airflow db check-migrations` init
+    container kept a CPU busy and starved its pod's probes)."""
+    from tests.conformance.harness import runner
+
+    started: list[str] = []
+    monkeypatch.setattr(runner, "start_container", lambda run: started.append(run.name))
+
+    class Done:
+        returncode = 0
+
+        def poll(self) -> int:
+            return 0
+
+    def run_of(name: str, spec: dict[str, Any]) -> Any:
+        r = runner.ContainerRun(name, spec, None, None, Path("/dev/null"), None)  # type: ignore[arg-type]
+        r.proc, r.exit_code, r.started_at = Done(), 0, -1000.0  # type: ignore[assignment]
+        return r
+
+    pod = Pod("p", "ns", {}, {}, {"containers": []}, "Deployment", "d", "p")
+    platform = type("P", (), {"event": lambda *a: None})()
+    pod_run = runner.PodRun(platform, pod, "Always", one_shot=False)  # type: ignore[arg-type]
+    init, sidecar, main = run_of("init", {}), run_of("sidecar", {"restartPolicy": "Always"}), run_of("main", {})
+    pod_run.init_runs, pod_run.main_runs = [init, sidecar], [main]
+    pod_run._tick(pod_run.init_runs + pod_run.main_runs)
+    assert started == ["sidecar", "main"]
+
 # --- losing a volume (the backup drill) ------------------------------------------------------------
 def test_claim_dirs_are_the_folders_the_pod_mounts(tmp_path: Path) -> None:
     manifest = {"kind": "StatefulSet", "metadata": {"name": "postgres", "namespace": "data"},

@@ -38,6 +38,8 @@ def test_the_project_layout() -> None:
         "docs/architecture.md", "docs/decision-matrix.md", "docs/interfaces.md", "docs/operations.md",
         "docs/roadmap.md", "README.md", "requirements.txt", ".gitignore", ".github/workflows/omgml.yml",
         "kind-config.yaml",
+        # kubernetes_native picks Kubeflow Pipelines: its sample training pipeline (omgml.samples).
+        "pipelines/README.md", "pipelines/kfp/train_model.py",
     }
     aws = project_files(priced_recommendation(requirements_from_dict({"name": "proj", "target": "aws"})), "a test",
                         "# cost\n")

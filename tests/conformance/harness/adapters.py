@@ -170,6 +170,37 @@ def python_app(piece: str, home: str = "/root") -> Callable[[str], ImageRuntime]
     return runtime
 
 
+def airflow(image: str) -> ImageRuntime:
+    """apache/airflow: USER airflow (50000, group 0), AIRFLOW_HOME=/opt/airflow (group-writable),
+    ENTRYPOINT dumb-init + /entrypoint, which checks the metadata DB connection (when one is
+    configured) and then runs the command. Every rendered container sets `command`; the task pods
+    the KubernetesExecutor creates set `args` only, which the tier runs directly."""
+    inst = _need("airflow")
+    users = (ImageUser("airflow", 50000, 0, "/home/airflow"),)
+    return ImageRuntime(
+        image, "airflow", inst.version, "adapted",
+        _note("airflow") + " The image's /entrypoint (a DB connection check before the command) is not run: "
+        "containers run their command directly (the rendered ones wait for migrations in an init container).",
+        env=(("PATH", _path(inst)), ("AIRFLOW_HOME", "/opt/airflow"), ("AIRFLOW_USER_HOME_DIR", "/home/airflow"),
+             *inst.env.items()),
+        user=50000, group=0, workdir="/opt/airflow", files=passwd_files(users), binds=_interpreter_binds(inst),
+        dirs=(("/opt/airflow", 50000, 0o775), ("/opt/airflow/dags", 50000, 0o775), ("/opt/airflow/logs", 50000, 0o775),
+              ("/home/airflow", 50000, 0o755)))
+
+
+def prefect(image: str) -> ImageRuntime:
+    """prefecthq/prefect (and its -kubernetes flavour): no USER, WORKDIR /opt/prefect, ENTRYPOINT
+    tini + /opt/prefect/entrypoint.sh, which pip-installs EXTRA_PIP_PACKAGES (none here) and then
+    runs the command. The flow-run Job sets `args` only, which the tier runs directly."""
+    inst = _need("prefect")
+    return ImageRuntime(
+        image, "prefect", inst.version, "adapted",
+        _note("prefect") + " The image's entrypoint.sh (EXTRA_PIP_PACKAGES, unset here) is not run; both "
+        "image flavours are the one piece (prefect with prefect-kubernetes); git is Debian's.",
+        env=(("PATH", _path(inst)), *inst.env.items()), user=0, workdir="/opt/prefect", files=passwd_files(()),
+        binds=_interpreter_binds(inst), dirs=(("/opt/prefect", 0, 0o755),))
+
+
 def outside(image: str) -> ImageRuntime:
     """The tier's own outside systems (fixtures.py): Debian's Python and git, nothing of an image."""
     import subprocess
@@ -177,6 +208,29 @@ def outside(image: str) -> ImageRuntime:
     version = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout.split()[-1]
     return ImageRuntime(image, "tier fixture (Debian python3, git)", version, "exact", "", user=1000, group=1000,
                         files=passwd_files(()))
+
+
+OMGML_CLI_IMAGE = "conformance/omgml-cli"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def omgml_cli(image: str) -> ImageRuntime:
+    """A user's shell with omgml installed (the tier's own venv): day-two commands run in a pod."""
+    import sys
+
+    version = subprocess_version()
+    venv_bin = str(Path(sys.executable).parent)
+    return ImageRuntime(image, "omgml (this checkout)", version, "exact", "", user=1000, group=1000,
+                        env=(("PATH", f"{venv_bin}:{DEFAULT_PATH}"),), files=passwd_files(
+                            (ImageUser("client", 1000, 1000, "/tmp"),)),
+                        # The checkout (an editable install: the venv and the sources) and its Python.
+                        binds=((str(REPO_ROOT), str(REPO_ROOT)), (sys.base_prefix, sys.base_prefix)))
+
+
+def subprocess_version() -> str:
+    from omgml import __version__
+
+    return __version__
 
 
 def katib_db_manager(image: str) -> ImageRuntime:
@@ -221,6 +275,8 @@ ADAPTERS: dict[str, Callable[[str], ImageRuntime]] = {
     "prom/alertmanager": prometheus_binary("alertmanager", "alertmanager", "/alertmanager"),
     "prom/pushgateway": prometheus_binary("pushgateway", "pushgateway", "/"),
     "evidently/evidently-service": evidently,
+    "apache/airflow": airflow,
+    "prefecthq/prefect": prefect,
     "amazon/aws-cli": python_app("awscli"),
     "ghcr.io/optuna/optuna-dashboard": python_app("optuna-dashboard"),
     "ghcr.io/kubeflow/katib/katib-db-manager": katib_db_manager,
@@ -263,6 +319,8 @@ def runtime_for(image: str) -> ImageRuntime:
         return client(image)
     if image == FIXTURE_IMAGE:
         return outside(image)
+    if image == OMGML_CLI_IMAGE:
+        return omgml_cli(image)
     repo = repository(image)
     if repo in ADAPTERS:
         return ADAPTERS[repo](image)

@@ -57,6 +57,21 @@ def make_tls(workdir: Path, hostnames: list[str]) -> Tls:
     return Tls(*((workdir / n).read_text() for n in ("ca.crt", "tls.crt", "tls.key")))
 
 
+def api_server_cert(workdir: Path, ip: str) -> tuple[Path, Path]:
+    """A serving certificate for the tier's API server at `ip`, from the run's CA (make_tls
+    created ca.key in `workdir`): what every pod's service-account ca.crt verifies."""
+    names = "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    (workdir / "api-ext.cnf").write_text(f"subjectAltName=IP:{ip},{names}\nbasicConstraints=CA:FALSE\n")
+    for args in (["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kube-apiserver", "-keyout", "api.key",
+                  "-out", "api.csr"],
+                 ["x509", "-req", "-in", "api.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days",
+                  "2", "-extfile", "api-ext.cnf", "-out", "api.crt"]):
+        out = subprocess.run(["openssl", *args], cwd=workdir, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"openssl {' '.join(args[:2])} failed: {out.stderr.strip()}")
+    return workdir / "api.crt", workdir / "api.key"
+
+
 def outside_tls(workdir: Path) -> Tls:
     names = [host(s) for s in (GIT_SERVICE, SINK_SERVICE)] + [f"{s}.{OUTSIDE}" for s in (GIT_SERVICE, SINK_SERVICE)]
     return make_tls(workdir, names)

@@ -258,8 +258,8 @@ class PodRun(threading.Thread):
             start_container(run)
         self.phase = "Running"
         while not self.stopping.is_set():
-            # Init containers that ran to completion stay done; native sidecars keep running.
-            self._tick([r for r in self.init_runs if r.spec.get("restartPolicy") == "Always"] + self.main_runs)
+            # _tick leaves finished init containers done; native sidecars keep running.
+            self._tick(self.init_runs + self.main_runs)
             if self.one_shot and all(r.exit_code == 0 for r in self.main_runs):
                 self.phase = "Succeeded"
                 break
@@ -319,7 +319,10 @@ class PodRun(threading.Thread):
                     run.ready = False
                     why = " (OOMKilled)" if run.oom_killed else ""
                     self.platform.event(self.pod, f"container {run.name} exited {run.exit_code}{why}")
-                if self.restart_policy == "Always" or (self.restart_policy == "OnFailure" and run.exit_code != 0):
+                # A finished init container stays finished; only containers and native sidecars restart.
+                restartable = run not in self.init_runs or run.spec.get("restartPolicy") == "Always"
+                if restartable and (self.restart_policy == "Always"
+                                    or (self.restart_policy == "OnFailure" and run.exit_code != 0)):
                     backoff = min(60.0, 5.0 * 2 ** min(run.restarts, 4))
                     if now - run.started_at > backoff:
                         run.restarts += 1
@@ -425,6 +428,10 @@ class Platform:
         self.sd_wanted: list[tuple[str, list[str]]] = []
         self._sd_thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        # Service-account tokens the pods got: token → (namespace, ServiceAccount); the tier's
+        # API server (apiserver.py, when started) authenticates them.
+        self.tokens: dict[str, tuple[str, str]] = {}
+        self.api: Any = None
 
     # -- planning (pure apart from IP allocation) --
     def allocate_ip(self) -> str:
@@ -605,10 +612,14 @@ class Platform:
     def _service_account_token(self, pod: Pod, mounts: list[Mount], pod_dir: Path) -> list[Mount]:
         """The projected token volume the kubelet mounts unless automountServiceAccountToken is
         false. The token is a stand-in: the tier runs no API server to accept it."""
-        if pod.spec.get("automountServiceAccountToken") is False or any(m.target == SA_TOKEN_DIR for m in mounts):
+        if not automount_token(pod, self.render) or any(m.target == SA_TOKEN_DIR for m in mounts):
             return []
         source = pod_dir / "serviceaccount"
-        files = [FileSpec("token", secrets.token_urlsafe(48), 0o644), FileSpec("namespace", pod.namespace, 0o644),
+        token = secrets.token_urlsafe(48)
+        self.tokens[token] = (pod.namespace, str(pod.spec.get("serviceAccountName") or "default"))
+        if self.api is not None:
+            self.api.tokens[token] = self.tokens[token]
+        files = [FileSpec("token", token, 0o644), FileSpec("namespace", pod.namespace, 0o644),
                  FileSpec("ca.crt", self.ca_pem or "", 0o644)]
         write_files(source, files, (pod.spec.get("securityContext") or {}).get("fsGroup"))
         return [Mount(source, SA_TOKEN_DIR, True)]
@@ -889,6 +900,43 @@ class Platform:
         code = run.main_runs[0].exit_code if run.main_runs and finished else -1
         return (code if code is not None else -1), output
 
+    # -- pods the platform's own controllers create through the tier's API server --
+    def start_api_server(self, cert: Path, key: Path) -> Any:
+        """Serve the tier's Kubernetes API (apiserver.py) on the hub's address, where every pod's
+        KUBERNETES_SERVICE_HOST points, authorizing by the render's RBAC objects."""
+        from tests.conformance.harness.apiserver import ApiServer, Rbac
+
+        rbac = Rbac([o.manifest for o in self.render.objects
+                     if o.kind in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")])
+        self.api = ApiServer(rbac, self.run_api_pod, self.stop_api_pod, self.api_pod_log)
+        self.api.tokens.update(self.tokens)
+        self.api.start(self.network.hub, HUB_IP, 443, cert, key)
+        return self.api
+
+    def run_api_pod(self, manifest: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+        meta, spec = manifest["metadata"], manifest["spec"]
+        owner = (meta.get("ownerReferences") or [{}])[0]
+        pod = Pod(meta["name"], meta["namespace"], dict(meta.get("labels") or {}), dict(meta.get("annotations") or {}),
+                  spec, str(owner.get("kind") or "ApiPod"), str(owner.get("name") or meta["name"]), meta["name"],
+                  claims={v["name"]: v["persistentVolumeClaim"]["claimName"] for v in spec.get("volumes", []) or []
+                          if "persistentVolumeClaim" in v})
+        policy = str(spec.get("restartPolicy") or "Always")
+        _log(f"API: pod {pod.key} created ({owner.get('kind') or 'bare pod'})")
+        run = self.start_pod(pod, policy, one_shot=policy != "Always", retries=0)
+        return lambda: api_pod_status(run)
+
+    def stop_api_pod(self, namespace: str, name: str) -> None:
+        run = self.pods.get(f"{namespace}/{name}")
+        if run is not None and not run.done.is_set():
+            threading.Thread(target=run.stop, args=(10.0,), daemon=True).start()
+
+    def api_pod_log(self, namespace: str, name: str, container: str | None) -> str:
+        run = self.pods.get(f"{namespace}/{name}")
+        if run is None:
+            return ""
+        runs = [r for r in run.main_runs + run.init_runs if container in (None, r.name)]
+        return runs[0].log.read_text(errors="replace") if runs and runs[0].log.exists() else ""
+
     def restart_workload(self, kind: str, name: str, namespace: str | None = None, *, wipe_claims: bool = False,
                          timeout: float | None = None) -> list[Path]:
         """Stop a Deployment's or StatefulSet's pods (preStop, SIGTERM, the grace period), with
@@ -923,6 +971,8 @@ class Platform:
     def down(self) -> None:
         started = time.monotonic()
         self._stopping.set()
+        if self.api is not None:
+            self.api.stop()
         runs = list(self.pods.values())
         threads = [threading.Thread(target=r.stop, args=(min(20.0, float(
             r.pod.spec.get("terminationGracePeriodSeconds", 30))),)) for r in runs]
@@ -972,6 +1022,39 @@ def remove_cgroups(root: Path, wait: float = 15.0) -> list[str]:
             break
         time.sleep(0.5)
     return [f"cgroup {root} could not be removed"] if root.exists() else []
+
+
+def automount_token(pod: Pod, render: ConformanceRender) -> bool:
+    """Whether the kubelet mounts a service-account token: the pod's field, else its
+    ServiceAccount's automountServiceAccountToken (the ServiceAccount admission plugin's rule)."""
+    field_value = pod.spec.get("automountServiceAccountToken")
+    if field_value is not None:
+        return bool(field_value)
+    name = pod.spec.get("serviceAccountName") or "default"
+    for o in render.of_kind("ServiceAccount"):
+        if o.name == name and o.namespace == pod.namespace:
+            return o.manifest.get("automountServiceAccountToken") is not False
+    return True
+
+
+def api_pod_status(run: PodRun) -> dict[str, Any]:
+    """A pod's status as the kubelet reports it: phase and one state per container."""
+    phase = {"Stopped": "Failed"}.get(run.phase, run.phase)
+    statuses = []
+    for c in run.main_runs:
+        if c.running:
+            state: dict[str, Any] = {"running": {}}
+        elif c.exit_code is not None:
+            state = {"terminated": {"exitCode": c.exit_code,
+                                    "reason": "OOMKilled" if c.oom_killed else "Completed" if c.exit_code == 0 else "Error"}}
+        else:
+            state = {"waiting": {"reason": "ContainerCreating"}}
+        statuses.append({"name": c.name, "ready": c.ready, "restartCount": c.restarts, "state": state,
+                         "image": c.spec.get("image", ""), "imageID": "", "started": c.running})
+    status: dict[str, Any] = {"phase": phase, "podIP": run.pod.ip, "containerStatuses": statuses}
+    if run.message:
+        status["message"] = run.message
+    return status
 
 
 def _target_port(pod: Pod, target: int | str) -> int:
