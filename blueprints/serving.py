@@ -185,7 +185,10 @@ class Serving(pulumi.ComponentResource):
                 retention_days=p.retention_days, storage_gib=p.storage_gib,
                 scrape_interval_seconds=p.scrape_interval_seconds, kubelet_metrics=p.kubelet_metrics,
                 alertmanager=p.alertmanager, receivers=tuple(p.receivers), pushgateway=p.pushgateway,
-                pushgateway_clients=("evidently",) if s.evidently.enabled else (),
+                # Batch jobs that push: the drift CronJob here, the data-quality runs of the foundation.
+                pushgateway_clients=tuple(client for client, on in (
+                    ("evidently", s.evidently.enabled),
+                    ("great_expectations", spec.phases.foundation.data_quality.enabled)) if on),
                 grafana=p.grafana, dashboard_server=s.server.kind if s.server.enabled else None,
             ), child)
             self.exports["prometheus_url"] = prometheus.url

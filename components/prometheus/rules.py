@@ -73,7 +73,13 @@ def serving_alerts(namespaces_regex: str) -> list[AlertRule]:
                   "0m", "warning", "Evidently detected data drift",
                   "Project {{ $labels.project }}: the last drift run found drift (share of drifted "
                   "columns over the threshold). Check the Evidently UI and consider retraining."),
-        AlertRule("ContainerRestartingOften",
+        AlertRule("DataQualitySuiteFailed",
+                  "min by (check, suite, dataset) (gx_suite_success) == 0",
+                  "0m", "warning", "A data-quality suite failed",
+                  "Check {{ $labels.check }}: suite {{ $labels.suite }} failed on {{ $labels.dataset }} in its last "
+                  "run. gx_expectation_success shows which expectations; the data docs on the object store show "
+                  "the failing values."),
+                AlertRule("ContainerRestartingOften",
                   "count by (namespace, pod, container) (count_over_time("
                   f'container_start_time_seconds{{container!="", container!="POD", {ns}}}[30m])) > 3',
                   "0m", "warning", "A container restarted more than twice in 30 minutes",
