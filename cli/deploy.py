@@ -13,6 +13,7 @@ from omgml.cli.common import load_project_spec, user_errors
 if TYPE_CHECKING:
     from omgml.deploy.plan import Action
     from omgml.deploy.runner import StepResult
+    from omgml.spec import PlatformSpec
 
 ProjectArg = Annotated[Path, typer.Argument(help="Project folder created by `omgml init`.")]
 PhaseOpt = Annotated[str, typer.Option(help="foundation, training, serving or all.")]
@@ -44,6 +45,18 @@ def preflight(project: Path, target: str, stacks: list[str]) -> None:
             check_cluster(context or None)
 
 
+def check_sources(project: Path, spec: PlatformSpec, stacks: list[str]) -> None:
+    """Every data source's Secret in every namespace that reads it (local target: the stacks'
+    context; on aws the cluster is the foundation's own, checked by the engine's readiness wait)."""
+    from omgml.deploy.runner import stack_config
+    from omgml.deploy.sources import check_source_secrets, kubernetes_lookup
+
+    if not spec.data.sources or spec.target != "local":
+        return
+    for context in sorted({str(stack_config(project, s).get("kubernetes:context", "")) for s in stacks}):
+        check_source_secrets(spec, kubernetes_lookup(context or None))
+
+
 def run_action(action: Action, project: Path, phase: str, prefix: str, diff: bool = False,
                check_tools: bool = True) -> list[StepResult]:
     from omgml.deploy.plan import phase_steps
@@ -54,6 +67,8 @@ def run_action(action: Action, project: Path, phase: str, prefix: str, diff: boo
     env = engine_env(project)
     if check_tools:
         preflight(project, spec.target, [s.stack for s in steps])
+        if action != "destroy":
+            check_sources(project, spec, [s.stack for s in steps])
     runner = AutomationRunner(project, spec, prefix, env, echo=typer.echo)
     return run_phases(action, project, spec, phase, prefix, runner, typer.echo, diff=diff)
 

@@ -37,6 +37,8 @@ AREA_TITLES: dict[str, str] = {
     "gpu_pools": "GPU pools",
     "high_availability": "High availability",
     "data_stores": "Data stores",
+    "data_quality": "Data quality",
+    "lineage": "Data catalog and lineage",
     "compliance": "Compliance controls",
 }
 AREA_CONTEXT: dict[str, str] = {
@@ -51,6 +53,8 @@ AREA_CONTEXT: dict[str, str] = {
     "gpu_pools": "Which workloads get GPU nodes.",
     "high_availability": "How much failure the platform survives without an outage.",
     "data_stores": "Where Postgres, Redis, Kafka and the object store run: as AWS managed services or in the cluster.",
+    "data_quality": "How the data the models train and score on is checked before it does harm.",
+    "lineage": "Where the platform records which job read and wrote which dataset, for audits and debugging.",
     "compliance": "Which regulatory regimes the platform has to satisfy.",
 }
 
@@ -577,6 +581,12 @@ def project_files(rec: Recommendation, source: str, cost_md: str | None = None,
     files["docs/interfaces.md"] = interfaces_markdown(spec.name, manifests)
     files["docs/operations.md"] = failure_modes_markdown(rec, manifests)
     files["docs/roadmap.md"] = roadmap_markdown(rec)
+    if spec.phases.foundation.data_quality.enabled:
+        from omgml.data_quality import image_files, suite_files
+
+        # The suites the checks run (starters for the feature data) and the runner image's recipe.
+        files.update(suite_files(spec))
+        files.update(image_files())
     files["README.md"] = readme_md(rec, source)
     files["requirements.txt"] = requirements_txt()
     files[".gitignore"] = gitignore()

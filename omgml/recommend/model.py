@@ -26,6 +26,8 @@ AREAS: tuple[str, ...] = (
     "gpu_pools",
     "high_availability",
     "data_stores",
+    "data_quality",
+    "lineage",
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -42,6 +44,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gpu_pools": ("none", "training", "inference", "both"),
     "high_availability": ("single", "multi-replica", "multi-az"),
     "data_stores": ("in-cluster", "managed", "mixed"),
+    "data_quality": ("great-expectations", "none"),
+    # feast-lineage: the OpenLineage server of Feast 0.66 (`feast serve_lineage`) on Postgres.
+    "lineage": ("feast-lineage", "marquez", "none"),
 }
 
 
