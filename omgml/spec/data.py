@@ -40,7 +40,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
 }
 _SETTINGS = ("account", "warehouse", "database", "schema_name", "role", "bucket", "prefix", "region",
              "endpoint_url", "uri", "host", "port", "sslmode")
-SOURCE_NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+SOURCE_NAME = r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$"
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
 _CRON = r"^\S+( \S+){4}$"
 
