@@ -189,6 +189,8 @@ ADAPTERS: dict[str, Callable[[str], ImageRuntime]] = {
     "prom/pushgateway": prometheus_binary("pushgateway", "pushgateway", "/"),
     "evidently/evidently-service": evidently,
     "amazon/aws-cli": python_app("awscli"),
+    # The data-quality runner image omgml's Dockerfile builds (python base, GX Core, pyarrow).
+    "omgml.local/data-quality": python_app("data-quality"),
 }
 # Images no registry here can provide: the reason stands in the summary (checked 2026-12-06).
 KFP_REFUSED = ("the KFP backend's Go module github.com/kubeflow/pipelines is refused by the Go module proxy "
