@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
@@ -180,7 +179,7 @@ def test_data_quality_needs_the_store_and_the_pushgateway() -> None:
 
 def test_lineage_server_config_holds_no_password_and_keeps_events_on_postgres() -> None:
     db = PostgresDatabase(host="postgres.omgml-data.svc.cluster.local", port=5432, database="lineage",
-                          username="lineage", password=pulumi.Output.secret("never-rendered"),
+                          username="lineage", password="never-rendered",
                           secret="postgres-lineage-db", password_ref=SecretKeyRef("postgres-lineage-db", "password"))
     args = lineage_component.LineageArgs(namespace="omgml-data", database=db, retention_days=0)
     text = lineage_component.server_config_yaml(args)
