@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from omgml.aws_placement import SERVICES, Placement, service_placements
+from omgml.data_quality import GX_VERSION
 from omgml.recommend import sizing
 from omgml.recommend.availability import Slo, Tier, achievable_slo, downtime_minutes, ha_tier
 from omgml.recommend.controls import compliance_controls
@@ -47,8 +48,6 @@ from omgml.recommend.model import AREAS, CHOICES, Alternative, Decision, Recomme
 from omgml.recommend.switches import Switches, effective_switches
 from omgml.spec import PlatformSpec
 from omgml.spec.requirements import CLASSICAL, Requirements
-
-GX_VERSION = "1.24.1"
 
 MATRIX = "decision matrix"
 # How rationales cite the matrix: by name, with the page that shows it.
