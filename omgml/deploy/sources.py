@@ -69,25 +69,28 @@ def check_source_secrets(spec: PlatformSpec, lookup: SecretLookup) -> None:
 
 
 def kubernetes_lookup(context: str | None, timeout: float = 10.0) -> SecretLookup:
-    """A SecretLookup against the cluster of `context` (reads key names, never values)."""
+    """A SecretLookup against the cluster of `context`: the platform's one Secret reader
+    (omgml.deploy.preflight.cluster_secret_reader), plus whether the namespace exists when the
+    Secret does not. Only key names leave this function."""
     from kubernetes import client, config
     from kubernetes.client.exceptions import ApiException
 
+    from omgml.deploy.preflight import cluster_secret_reader
+
+    read = cluster_secret_reader(context, timeout=timeout)
     api = client.CoreV1Api(config.new_client_from_config(context=context))
 
     def lookup(namespace: str, name: str) -> set[str] | None:
+        found = read(namespace, name)
+        if found is not None:
+            return set(found)
         try:
-            secret = api.read_namespaced_secret(name, namespace, _request_timeout=timeout)
+            api.read_namespace(namespace, _request_timeout=timeout)
         except ApiException as exc:
-            if exc.status != 404:
-                raise DeployError(f"cannot read Secret {name} in namespace {namespace}: {exc.reason}") from None
-            try:
-                api.read_namespace(namespace, _request_timeout=timeout)
-            except ApiException as ns_exc:
-                if ns_exc.status == 404:
-                    raise NamespaceMissing(namespace) from None
-                raise DeployError(f"cannot read namespace {namespace}: {ns_exc.reason}") from None
-            return None
-        return set((secret.data or {}).keys()) | set((secret.string_data or {}).keys())
+            if exc.status == 404:
+                raise NamespaceMissing(namespace) from None
+            raise DeployError(f"cannot read namespace {namespace} in context {context or '(current)'}: "
+                              f"HTTP {exc.status} {exc.reason}") from None
+        return None
 
     return lookup
