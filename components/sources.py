@@ -3,9 +3,9 @@
 One ConfigMap `data-connections` in every namespace where pipelines run (the data namespace,
 Kubeflow's step namespace, the Airflow/Prefect namespace): for each `data.sources` entry its
 settings as `SOURCE_<NAME>_*` variables (kind, account, warehouse, bucket, host, …, and the
-name of the Secret holding its credentials), and OPENLINEAGE_URL / OPENLINEAGE_ENDPOINT /
-OPENLINEAGE_NAMESPACE when lineage is on (what the OpenLineage client reads). A step loads it
-with `envFrom: [{configMapRef: {name: data-connections}}]`.
+name of the Secret holding its credentials as `SOURCE_<NAME>_SECRET_NAME`), and OPENLINEAGE_URL /
+OPENLINEAGE_ENDPOINT / OPENLINEAGE_NAMESPACE when lineage is on (what the OpenLineage client
+reads). A step loads it with `envFrom: [{configMapRef: {name: data-connections}}]`.
 
 Credentials never enter the bundle: each source names an existing Secret (omgml creates none and
 copies none), and `source_secret_env` gives the env entries a step adds to read it by
@@ -46,7 +46,7 @@ def env_prefix(source: DataSourceSpec) -> str:
 def source_settings(source: DataSourceSpec) -> dict[str, str]:
     """The source's non-secret settings as variables (defaults filled in)."""
     prefix = env_prefix(source)
-    out = {f"{prefix}_KIND": source.kind, f"{prefix}_SECRET": source.secret}
+    out = {f"{prefix}_KIND": source.kind, f"{prefix}_SECRET_NAME": source.secret}
     defaults = _DEFAULTS.get(source.kind, {})
     for field, suffix in _SETTINGS:
         value = getattr(source, field)

@@ -76,7 +76,7 @@ def test_the_bundle_carries_settings_and_references_never_credentials() -> None:
     data = bundle_data(DataConnectionsArgs(namespaces=("omgml-data",), sources=(source,),
                                            lineage_url="http://lineage:6580", lineage_namespace="demo"))
     assert data["SOURCE_WAREHOUSE_ACCOUNT"] == "acme-fraud" and data["SOURCE_WAREHOUSE_SCHEMA"] == "PUBLIC"
-    assert data["SOURCE_WAREHOUSE_SECRET"] == "snowflake-credentials"
+    assert data["SOURCE_WAREHOUSE_SECRET_NAME"] == "snowflake-credentials"
     assert data["OPENLINEAGE_URL"] == "http://lineage:6580" and data["OPENLINEAGE_NAMESPACE"] == "demo"
     env = yaml.safe_load(data["secret-env.yaml"])
     assert env == source_secret_env(source)
