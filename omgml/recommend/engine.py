@@ -512,15 +512,6 @@ def lineage_on(req: Requirements) -> bool:
 
 def _data_quality(req: Requirements) -> Decision:
     drivers = tuple(d for d, on in (("data.quality", req.data.quality), ("compliance", bool(req.compliance))) if on)
-    alternatives_on = (
-        Alternative("none", "the requirements ask for checked data"
-                    + (f" (compliance {_join(req.compliance)} asks for controls on the data itself)"
-                       if req.compliance else "")),
-        Alternative("custom-checks-in-pipelines", "every team rewrites row counts and null checks, with no "
-                                                  "shared report, metric or alert"),
-        Alternative("soda-core", "its checks language is another dialect beside the pipelines' Python; GX keeps "
-                                 "suites as JSON in the project and renders browsable data docs"),
-    )
     if not drivers:
         return Decision("data_quality", "none", (
             "Neither data.quality nor a compliance regime is stated: no data-quality runs are deployed (set "
@@ -535,23 +526,23 @@ def _data_quality(req: Requirements) -> Decision:
                  f"{GX_VERSION}) validates the datasets on the object store with suites kept in the project, on a "
                  "schedule and as a pipeline step; each run writes browsable data docs to the object store and "
                  "pushes pass/fail per suite and per expectation to Prometheus, where an alert fires when a suite "
-                 "fails.")
-    return Decision("data_quality", "great-expectations", rationale, drivers, alternatives_on)
+                 "fails. Weighed and not deployed: Soda Core (its checks language is another dialect beside the "
+                 "pipelines' Python, while GX keeps suites as JSON in the project and renders data docs) and checks "
+                 "written inside each pipeline (every team rewrites row counts and null checks, with no shared "
+                 "report, metric or alert).")
+    return Decision("data_quality", "great-expectations", rationale, drivers, (
+        Alternative("none", "the requirements ask for checked data"
+                    + (f" (compliance {_join(req.compliance)} asks for controls on the data itself)"
+                       if req.compliance else "")),))
 
 
 def _lineage(req: Requirements) -> Decision:
     drivers = tuple(d for d, on in (("data.lineage", req.data.lineage), ("compliance", bool(req.compliance))) if on)
-    marquez_why = (
-        "the reference catalog with a web UI, but a JVM service plus its own UI image to run and patch (about 1 GiB "
-        "with the UI), and not verifiable here: Maven Central has no Marquez API jar (no maven-metadata for "
-        "io.github.marquezproject:marquez-api), so omgml's conformance tier cannot run it. Producers speak plain "
-        "OpenLineage to the same /api/v1/lineage path, so moving to Marquez later changes one URL")
     if not drivers:
         return Decision("lineage", "none", (
             "Neither data.lineage nor a compliance regime is stated: no lineage catalog is deployed (set "
             "data.lineage: true to add one)."), (), (
-            Alternative("feast-lineage", "for teams that state data.lineage or a compliance regime"),
-            Alternative("marquez", marquez_why)))
+            Alternative("feast-lineage", "for teams that state data.lineage or a compliance regime"),))
     why = []
     if req.data.lineage:
         why.append("data.lineage is stated")
@@ -563,13 +554,15 @@ def _lineage(req: Requirements) -> Decision:
                  "answers lineage queries (dataset → job → dataset, upstream and downstream). It runs in the Feast "
                  "image the platform already pins, so it adds no image and no JVM; the producers are the "
                  "data-quality runs, Airflow's OpenLineage provider and pipeline steps through the OpenLineage client "
-                 "(OPENLINEAGE_URL in the data-connections bundle).")
+                 "(OPENLINEAGE_URL in the data-connections bundle). Not Marquez, the reference catalog with a web "
+                 "UI: a JVM service plus its own UI image to run and patch (about 1 GiB with the UI), and not "
+                 "verifiable here: Maven Central has no Marquez API jar (no maven-metadata for "
+                 "io.github.marquezproject:marquez-api), so omgml's conformance tier cannot run it. Producers speak "
+                 "plain OpenLineage to the same /api/v1/lineage path, so moving to Marquez later changes one URL. "
+                 "Not DataHub or OpenMetadata: full catalogs that bring Kafka, Elasticsearch or a graph store of "
+                 "their own, far over the platform's budget for lineage alone.")
     return Decision("lineage", "feast-lineage", rationale, drivers, (
-        Alternative("marquez", marquez_why),
-        Alternative("none", "the requirements ask for lineage"),
-        Alternative("datahub-or-openmetadata", "full catalogs that bring Kafka, Elasticsearch or a graph store of "
-                                               "their own: far over the platform's budget for lineage alone"),
-    ))
+        Alternative("none", "the requirements ask for lineage"),))
 
 
 # --- warnings ------------------------------------------------------------------------------------

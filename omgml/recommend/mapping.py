@@ -37,6 +37,8 @@ CHOICE_COMPONENT: dict[tuple[str, str], str] = {
     ("orchestration", "prefect"): "prefect",
     ("feature_store", "feast-redis"): "feast",
     ("feature_store", "delta-lake"): "delta-lake",
+    ("data_quality", "great-expectations"): "great-expectations",
+    ("lineage", "feast-lineage"): "lineage",
 }
 
 TRAINING_POOL = "training-gpu"
@@ -160,7 +162,7 @@ def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
                 },
                 "data_quality": {"enabled": choices["data_quality"] == "great-expectations"},
                 # Under a regulated regime lineage is an audit trail: nothing is pruned.
-                "lineage": {"enabled": choices["lineage"] != "none", "replicas": replicas,
+                "lineage": {"enabled": choices["lineage"] == "feast-lineage", "replicas": replicas,
                             **({"retention_days": 0} if regulated else {})},
             },
             "training": {

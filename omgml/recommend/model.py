@@ -45,8 +45,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "high_availability": ("single", "multi-replica", "multi-az"),
     "data_stores": ("in-cluster", "managed", "mixed"),
     "data_quality": ("great-expectations", "none"),
-    # feast-lineage: the OpenLineage server of Feast 0.66 (`feast serve_lineage`) on Postgres.
-    "lineage": ("feast-lineage", "marquez", "none"),
+    # feast-lineage: the OpenLineage server of Feast 0.66 (`feast serve_lineage`) on Postgres
+    # (the ADR's rationale says why not Marquez: nothing here can run or verify it).
+    "lineage": ("feast-lineage", "none"),
 }
 
 
