@@ -27,6 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.backup import backup_alert_rules, dumped_stores
 from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
 from omgml.blueprints.s3 import role_arn, uses_managed_s3
@@ -185,10 +186,11 @@ class Serving(pulumi.ComponentResource):
                 retention_days=p.retention_days, storage_gib=p.storage_gib,
                 scrape_interval_seconds=p.scrape_interval_seconds, kubelet_metrics=p.kubelet_metrics,
                 alertmanager=p.alertmanager, receivers=tuple(p.receivers), pushgateway=p.pushgateway,
-                # Batch jobs that push: the drift CronJob here, the data-quality runs of the foundation.
-                pushgateway_clients=tuple(client for client, on in (
-                    ("evidently", s.evidently.enabled),
-                    ("great_expectations", spec.phases.foundation.data_quality.enabled)) if on),
+                # Batch jobs that push: the drift CronJob and backups here, the data-quality runs of the foundation.
+                pushgateway_clients=(*(("evidently",) if s.evidently.enabled else ()),
+                                     *(("backup",) if dumped_stores(spec) else ()),
+                                     *(("great_expectations",) if spec.phases.foundation.data_quality.enabled else ())),
+                extra_rules=tuple(backup_alert_rules(spec)),
                 grafana=p.grafana, dashboard_server=s.server.kind if s.server.enabled else None,
                 credentials=spec.credentials,
             ), child)
