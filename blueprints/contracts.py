@@ -49,6 +49,8 @@ class FoundationOutputs:
     redis_tls: pulumi.Input[str]  # "true" for ElastiCache (TLS required), "false" in-cluster
     kafka_bootstrap: pulumi.Input[str]
     feast_endpoint: pulumi.Input[str]
+    # The lineage API's base URL (OpenLineage events go to <url>/api/v1/lineage); "" when off.
+    lineage_url: pulumi.Input[str]
     # Postgres consumer Secrets (keys host, port, database, username, password) in
     # phases.training.orchestration.namespace; "" when Airflow / Prefect is off.
     airflow_db_secret: pulumi.Input[str]

@@ -35,14 +35,20 @@ from omgml.blueprints.contracts import FoundationOutputs
 from omgml.blueprints.s3 import s3_consumers
 from omgml.buckets import BUCKET_ROLES, bucket_names
 from omgml.components.airflow import AirflowConnections, AirflowConnectionsArgs
+from omgml.components.data_quality import DataQualityArgs, GreatExpectations, QualityCheck
 from omgml.components.feast import Feast, FeastArgs
 from omgml.components.kafka import Kafka, KafkaArgs, kafka_brokers
+from omgml.components.lineage import Lineage, LineageArgs
 from omgml.components.mlflow import Mlflow, MlflowArgs
 from omgml.components.namespace import NamespaceArgs, PlatformNamespace, egress_to_namespaces
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
+from omgml.components.prometheus.pushgateway import PUSHGATEWAY_PORT
 from omgml.components.redis import Redis, RedisArgs
-from omgml.labels import standard_labels
+from omgml.components.sources import DataConnections, DataConnectionsArgs
+from omgml.data_quality import Suite, default_suites, runner_image
+from omgml.labels import selector_labels, standard_labels
+from omgml.naming import k8s_name
 from omgml.spec import PlatformSpec
 
 if TYPE_CHECKING:
@@ -58,6 +64,9 @@ class FoundationArgs:
     # Target aws: the VPC + EKS cluster + managed stores (built first by omgml.program); the
     # stores the spec marks `managed: true` come from it behind the same endpoint contracts.
     aws: AwsFoundation | None = None
+    # The project's data-quality suites by name (omgml.data_quality.load_suites); None: the
+    # starter suites `omgml init` writes.
+    suites: dict[str, Suite] | None = None
 
 
 def platform_namespace_args(spec: PlatformSpec) -> list[NamespaceArgs]:
@@ -102,12 +111,40 @@ def orchestration_consumers(spec: PlatformSpec) -> tuple[PostgresConsumer, ...]:
                  for tool in ("airflow", "prefect") if getattr(t, tool).enabled)
 
 
+def pipeline_namespaces(spec: PlatformSpec) -> tuple[str, ...]:
+    """Namespaces where pipeline steps run (Kubeflow's step namespace, Airflow/Prefect's)."""
+    t = spec.phases.training
+    out: list[str] = []
+    if t.enabled and t.kubeflow.enabled:
+        out.append(t.kubeflow.user_namespace)
+    if t.orchestration_namespace_needed():
+        out.append(t.orchestration.namespace)
+    return tuple(out)
+
+
+def pushgateway_of(spec: PlatformSpec) -> tuple[str, dict[str, str]] | None:
+    """The serving phase's Pushgateway (URL, pod labels), known from the spec alone (its names
+    come from the same naming helper as the Prometheus component's)."""
+    s = spec.phases.serving
+    if not (s.enabled and s.prometheus.enabled and s.prometheus.pushgateway):
+        return None
+    name = k8s_name(spec.name, "pushgateway")
+    return (f"http://{name}.{s.namespace}.svc:{PUSHGATEWAY_PORT}",
+            selector_labels("pushgateway", spec.name, "monitoring"))
+
+
+def dataset_url(path: str, bucket: str) -> str:
+    """A spec dataset path as s3://bucket/prefix (relative paths live in `bucket`)."""
+    return path if path.startswith("s3://") else f"s3://{bucket}/{path.lstrip('/')}"
+
+
 def postgres_consumers(spec: PlatformSpec) -> tuple[PostgresConsumer, ...]:
     """Every workload with its own database on the platform's Postgres, in provisioning order."""
     f = spec.phases.foundation
     return tuple(
         PostgresConsumer(name=c, namespace=f.namespace)
-        for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled))
+        for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled),
+                           ("lineage", f.lineage.enabled))
         if enabled
     ) + orchestration_consumers(spec) + hpo_consumers(spec)
 
@@ -265,8 +302,41 @@ class Foundation(pulumi.ComponentResource):
                 offline_store=f.feast.offline_store,
                 delta_tables=tuple(f.feast.delta_tables) if f.feast.offline_store == "delta" else (),
                 materialize_schedule=f.feast.materialize_schedule,
+                warehouse=spec.snowflake_source(),
             ), pulumi.ResourceOptions(parent=self, depends_on=[
                 *namespaces, postgres, objectstore, *(redis_deps if online is not None else [])]))
+
+        lineage = None
+        if f.lineage.enabled:
+            assert postgres is not None
+            lineage = Lineage(f"{name}-lineage", LineageArgs(
+                namespace=data_ns, profile=profile, replicas=f.lineage.replicas, database=databases["lineage"],
+                retention_days=f.lineage.retention_days,
+            ), pulumi.ResourceOptions(parent=self, depends_on=[*namespaces, postgres]))
+        steps = pipeline_namespaces(spec)
+        if f.data_quality.enabled:
+            assert objectstore is not None
+            dq = f.data_quality
+            features = buckets["features"]
+            pushgateway = pushgateway_of(spec)
+            GreatExpectations(f"{name}-data-quality", DataQualityArgs(
+                namespace=data_ns, profile=profile, image=runner_image(spec), schedule=dq.schedule,
+                checks=tuple(QualityCheck(c.name, c.suite, dataset_url(c.data, features), c.format)
+                             for c in dq.checks),
+                suites=args.suites if args.suites is not None else default_suites(spec),
+                store=store_of("data-quality"), docs_url=f"s3://{features}/{dq.docs_prefix}",
+                pushgateway_url=pushgateway[0] if pushgateway else None,
+                pushgateway_namespace=spec.phases.serving.namespace if pushgateway else None,
+                pushgateway_selector=pushgateway[1] if pushgateway else None,
+                lineage_url=lineage.url if lineage else None, lineage_namespace=spec.lineage_namespace(),
+                step_namespaces=steps,
+                irsa_role_arn=store_of("data-quality").irsa_role_arn,
+            ), pulumi.ResourceOptions(parent=self, depends_on=[*namespaces, objectstore]))
+        if spec.data.sources or lineage is not None:
+            DataConnections(f"{name}-data-connections", DataConnectionsArgs(
+                namespaces=(data_ns, *steps), sources=tuple(spec.data.sources),
+                lineage_url=lineage.url if lineage else None, lineage_namespace=spec.lineage_namespace(),
+            ), in_namespaces)
 
         if spec.phases.training.airflow.connections_bundle:
             AirflowConnections(f"{name}-airflow-connections", AirflowConnectionsArgs(
@@ -298,6 +368,7 @@ class Foundation(pulumi.ComponentResource):
             # MSK's brokers are known only at deploy time (TLS + IAM on 9098).
             kafka_bootstrap=(kafka.managed_bootstrap_servers or kafka.bootstrap_servers) if kafka else "",
             feast_endpoint=feast.endpoint if feast else "",
+            lineage_url=lineage.url if lineage else "",
             airflow_db_secret=db_secret("airflow"),
             prefect_db_secret=db_secret("prefect"),
             katib_db_secret=db_secret("katib"),

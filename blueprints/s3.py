@@ -25,7 +25,7 @@ import pulumi
 from omgml.backup import backup_s3_consumers
 from omgml.blueprints.contracts import FoundationOutputs
 from omgml.buckets import BACKUPS_ROLE
-from omgml.components import airflow, evidently, feast, kubeflow, mlflow, modelserver, prefect
+from omgml.components import airflow, data_quality, evidently, feast, kubeflow, mlflow, modelserver, prefect
 from omgml.components.contracts import S3Consumer
 from omgml.spec import PlatformSpec
 
@@ -63,6 +63,8 @@ def s3_consumers(spec: PlatformSpec, buckets: Mapping[str, str]) -> tuple[S3Cons
         out += mlflow.s3_consumers(f.namespace, mlflow.DEFAULT_INSTANCE, "mlflow")
     if f.feast.enabled:
         out += feast.s3_consumers(f.namespace, feast.DEFAULT_INSTANCE, "features")
+    if f.data_quality.enabled:
+        out += data_quality.s3_consumers(f.namespace, data_quality.DEFAULT_INSTANCE)
     if t.enabled and t.kubeflow.enabled:
         user_code += kubeflow.s3_consumers(t.kubeflow.namespace, t.kubeflow.user_namespace, "pipelines")
     if t.orchestration_namespace_needed():

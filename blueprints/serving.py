@@ -233,8 +233,10 @@ class Serving(pulumi.ComponentResource):
                 retention_days=p.retention_days, storage_gib=p.storage_gib,
                 scrape_interval_seconds=p.scrape_interval_seconds, kubelet_metrics=p.kubelet_metrics,
                 alertmanager=p.alertmanager, receivers=tuple(p.receivers), pushgateway=p.pushgateway,
+                # Batch jobs that push: the drift CronJob and backups here, the data-quality runs of the foundation.
                 pushgateway_clients=(*(("evidently",) if s.evidently.enabled else ()),
-                                     *(("backup",) if dumped_stores(spec) else ())),
+                                     *(("backup",) if dumped_stores(spec) else ()),
+                                     *(("great_expectations",) if spec.phases.foundation.data_quality.enabled else ())),
                 extra_rules=tuple(backup_alert_rules(spec)),
                 grafana=p.grafana, dashboard_server=s.server.kind if s.server.enabled else None,
                 credentials=spec.credentials,

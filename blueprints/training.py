@@ -155,6 +155,8 @@ class Training(pulumi.ComponentResource):
                 namespace=ns, profile=spec.profile, database_secret=fnd.airflow_db_secret, store=store,
                 mlflow_tracking_uri=fnd.mlflow_tracking_uri, logs_bucket=fnd.pipelines_bucket,
                 dags=dags, step_env=tuple(step_env),
+                lineage_url=fnd.lineage_url if spec.phases.foundation.lineage.enabled else None,
+                lineage_namespace=spec.lineage_namespace(),
                 irsa_role_arns=role_arns(fnd, airflow_component.s3_consumers(
                     ns, airflow_component.DEFAULT_INSTANCE, "pipelines")) if uses_managed_s3(spec) else None,
                 credentials=spec.credentials,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from omgml.cli.common import ProjectArgument, fail, load_project_spec, user_errors
+from omgml.cli.common import ProjectArgument, fail, load_project_spec, spec_path, user_errors
 from omgml.cli.output import WideOption
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def check(
         from omgml.synth.render import render_platform
         from omgml.validate import ValidatorMissing
 
-        render = render_platform(spec)
+        render = render_platform(spec, project_dir=spec_path(project).parent)
         budget = budget_for(spec.profile, budget_cpu, budget_memory_gib, budget_gpu)
         try:
             result = check_render(render, budget, schema=schema)

@@ -68,6 +68,18 @@ def preflight(project: Path, spec: PlatformSpec, steps: list[PhaseStep], action:
                                    cluster_secret_reader(context or None), str(project))
 
 
+def check_sources(project: Path, spec: PlatformSpec, stacks: list[str]) -> None:
+    """Every data source's Secret in every namespace that reads it (local target: the stacks'
+    context; on aws the cluster is the foundation's own, checked by the engine's readiness wait)."""
+    from omgml.deploy.runner import stack_config
+    from omgml.deploy.sources import check_source_secrets, kubernetes_lookup
+
+    if not spec.data.sources or spec.target != "local":
+        return
+    for context in sorted({str(stack_config(project, s).get("kubernetes:context", "")) for s in stacks}):
+        check_source_secrets(spec, kubernetes_lookup(context or None))
+
+
 def run_action(action: Action, project: Path, phase: str, prefix: str, diff: bool = False,
                check_tools: bool = True, echo: Callable[[str], None] = typer.echo) -> list[StepResult]:
     from omgml.deploy.plan import phase_steps
@@ -84,6 +96,8 @@ def run_action(action: Action, project: Path, phase: str, prefix: str, diff: boo
         env["PULUMI_K8S_UPSERT_EXISTING_OBJECTS"] = "true"
     if check_tools:
         preflight(project, spec, steps, action)
+        if action != "destroy":
+            check_sources(project, spec, [s.stack for s in steps])
     runner = AutomationRunner(project, spec, prefix, env, echo=echo)
     before = team_secrets_check(project, spec, echo) if check_tools and action != "destroy" else None
     return run_phases(action, project, spec, phase, prefix, runner, echo, diff=diff, before=before)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from omgml.cli.common import ProjectArgument, fail, load_project_spec, user_errors
+from omgml.cli.common import ProjectArgument, fail, load_project_spec, spec_path, user_errors
 from omgml.cli.output import JsonOption, Table, WideOption
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def render(
         from omgml.synth.render import render_platform, write_render
 
         phases = list(PHASES) if phase == "all" else [phase]
-        result = render_platform(spec, phases)  # type: ignore[arg-type]
+        result = render_platform(spec, phases, spec_path(project).parent)  # type: ignore[arg-type]
         target = out or ((project if project.is_dir() else project.parent) / "rendered")
         written = write_render(result, target)
         version: str | None = None

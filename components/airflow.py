@@ -207,6 +207,9 @@ class AirflowArgs(OrchestratorArgs):
     logs_bucket: pulumi.Input[str]
     dags: GitDags | PvcDags = PvcDags()
     credentials: CredentialSource = "generated"
+    # The lineage API (foundation output); None: Airflow's OpenLineage provider stays unconfigured.
+    lineage_url: pulumi.Input[str] | None = None
+    lineage_namespace: str = "omgml"
 
 
 def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
@@ -313,6 +316,22 @@ def store_env(store: StoreRef, irsa: bool) -> list[JsonDict]:
     ]
 
 
+def openlineage_transport(url: str) -> str:
+    """AIRFLOW__OPENLINEAGE__TRANSPORT: the provider's HTTP transport to the lineage API."""
+    return json.dumps({"type": "http", "url": url, "endpoint": "api/v1/lineage"}, sort_keys=True)
+
+
+def lineage_env(r: ResolvedAirflow) -> list[JsonDict]:
+    """Airflow's OpenLineage provider (in the official image's extras) reports every DAG and task
+    run, with the datasets its operators declare, to the lineage API."""
+    a = r.args
+    if a.lineage_url is None:
+        return []
+    return [{"name": "AIRFLOW__OPENLINEAGE__TRANSPORT",
+             "value": pulumi.Output.from_input(a.lineage_url).apply(lambda u: openlineage_transport(str(u)))},
+            plain_env("AIRFLOW__OPENLINEAGE__NAMESPACE", a.lineage_namespace)]
+
+
 def common_env(r: ResolvedAirflow) -> list[JsonDict]:
     """Settings every Airflow process shares (task pods get their own subset)."""
     a = r.args
@@ -335,6 +354,7 @@ def common_env(r: ResolvedAirflow) -> list[JsonDict]:
         plain_env("AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_TAG", IMAGE.split(":")[1]),
         plain_env("AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS", "True"),
         *logging_env(r),
+        *lineage_env(r),
     ]
 
 
@@ -500,7 +520,7 @@ def migrate_job(r: ResolvedAirflow) -> JsonDict:
 
 
 def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: str, logs_bucket: str,
-                      step_env: Sequence[JsonDict] = ()) -> JsonDict:
+                      step_env: Sequence[JsonDict] = (), lineage_url: str | None = None) -> JsonDict:
     """The task pod the KubernetesExecutor clones for every task (container `base`).
 
     `store` is (endpoint_url, region, credentials Secret name), resolved values: the template is
@@ -523,6 +543,9 @@ def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_ur
         plain_env("AWS_DEFAULT_REGION", region),
         plain_env("AWS_REGION", region),
     ]
+    if lineage_url:
+        env += [plain_env("AIRFLOW__OPENLINEAGE__TRANSPORT", openlineage_transport(lineage_url)),
+                plain_env("AIRFLOW__OPENLINEAGE__NAMESPACE", a.lineage_namespace)]
     if not r.irsa:
         env += StoreRef(endpoint, region, secret).key_env()
     if endpoint:
@@ -633,9 +656,9 @@ class Airflow(pulumi.ComponentResource):
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
                                      args.mlflow_tracking_uri, args.logs_bucket,
-                                     pulumi.Output.from_input(list(args.step_env))).apply(
+                                     pulumi.Output.from_input(list(args.step_env)), args.lineage_url).apply(
             lambda v: yaml.safe_dump(task_pod_template(r, (str(v[0]), str(v[1]), str(v[2])), str(v[3]), str(v[4]),
-                                                       v[5]), sort_keys=False))
+                                                       v[5], str(v[6]) if v[6] else None), sort_keys=False))
         config = k8s.core.v1.ConfigMap(f"{name}-pod-template", metadata=meta(r.template_config, "worker"),
                                        data={TEMPLATE_FILE: template}, opts=children())
         egress = k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=with_egress_reason(

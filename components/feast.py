@@ -99,6 +99,7 @@ from omgml.k8s import (
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
+from omgml.spec.data import DataSourceSpec
 from omgml.spec.foundation import FeatureRepoSpec
 
 TYPE_TOKEN = "omgml:features:Feast"
@@ -128,6 +129,10 @@ REDIS_PASSWORD_ENV = "FEAST_REDIS_PASSWORD"
 # checks the TLS server name, so the in-cluster alias would fail. The name enters through this env
 # var, which Feast expands in feature_store.yaml like the password.
 REDIS_HOST_ENV = "FEAST_REDIS_HOST"
+# offline_store snowflake: the warehouse's user and password, from the team's existing Secret
+# (a `data.sources` entry; its keys `user` and `password`), expanded like the others.
+SNOWFLAKE_USER_ENV = "FEAST_SNOWFLAKE_USER"
+SNOWFLAKE_PASSWORD_ENV = "FEAST_SNOWFLAKE_PASSWORD"
 
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
@@ -176,7 +181,10 @@ class FeastArgs:
     feature_repo: FeatureRepoSpec | None = None
     # Feast project name (letters, digits, '_'): the registry namespace of the feature repo.
     project: str = "omgml"
-    offline_store: Literal["file", "delta"] = "file"
+    offline_store: Literal["file", "delta", "snowflake"] = "file"
+    # offline_store snowflake: the team's warehouse (kind snowflake); its Secret must exist in
+    # `namespace`.
+    warehouse: DataSourceSpec | None = None
     # Delta tables whose locations the tables Job prepares (offline_store: delta).
     delta_tables: tuple[str, ...] = ()
     # Cron schedule of `feast materialize-incremental` into the online store; None: hourly
@@ -267,8 +275,13 @@ def resolve(args: FeastArgs) -> ResolvedFeast:
     require_bucket_name("FeastArgs.offline_bucket", args.offline_bucket)
     if args.feature_repo is not None:
         _check_feature_repo(args.feature_repo)
-    if args.offline_store not in ("file", "delta"):
-        raise ValueError(f"FeastArgs.offline_store: {args.offline_store!r} is not 'file' or 'delta'")
+    if args.offline_store not in ("file", "delta", "snowflake"):
+        raise ValueError(f"FeastArgs.offline_store: {args.offline_store!r} is not 'file', 'delta' or 'snowflake'")
+    if args.offline_store == "snowflake" and (args.warehouse is None or args.warehouse.kind != "snowflake"):
+        raise ValueError("FeastArgs.warehouse: offline_store 'snowflake' needs a data source of kind snowflake "
+                         "(data.sources, named by phases.foundation.feast.snowflake_source)")
+    if args.offline_store != "snowflake" and args.warehouse is not None:
+        raise ValueError("FeastArgs.warehouse: only read with offline_store 'snowflake'; drop it or set the store")
     for i, table in enumerate(args.delta_tables):
         if not _TABLE.match(table):
             raise ValueError(f"FeastArgs.delta_tables[{i}]: {table!r}: use lowercase letters, digits, '_' and '-'")
@@ -303,7 +316,8 @@ def resolve(args: FeastArgs) -> ResolvedFeast:
                     if args.offline_store == "delta" and args.delta_tables else None),
         materialize_cronjob=k8s_name(args.instance, "materialize") if schedule else None,
         materialize_schedule=schedule,
-        reader_egress_policy=k8s_name(args.instance, "reader-egress") if args.offline_store == "delta" else None,
+        reader_egress_policy=(k8s_name(args.instance, "reader-egress")
+                              if args.offline_store in ("delta", "snowflake") else None),
     )
 
 
@@ -318,6 +332,7 @@ def feature_store_config(
     redis_port: int | None,
     redis_tls: bool = False,
     offline_store: str = "file",
+    warehouse: DataSourceSpec | None = None,
 ) -> JsonDict:
     """The feature_store.yaml mapping. Passwords are `${VAR}` references, never values."""
     registry_uri = (f"postgresql+psycopg://{registry_user}:${{{REGISTRY_PASSWORD_ENV}}}"
@@ -330,6 +345,16 @@ def feature_store_config(
         online = {"type": "redis", "connection_string": conn}
     else:
         online = {"type": "sqlite", "path": f"{WORK_DIR}/online.db"}
+    offline: JsonDict = {"type": "duckdb" if offline_store == "delta" else "file"}
+    if offline_store == "snowflake":
+        if warehouse is None:
+            raise ValueError("feature_store_config: offline_store 'snowflake' needs the warehouse source")
+        offline = {"type": "snowflake.offline", "account": warehouse.account,
+                   "user": f"${{{SNOWFLAKE_USER_ENV}}}", "password": f"${{{SNOWFLAKE_PASSWORD_ENV}}}",
+                   "warehouse": warehouse.warehouse, "database": warehouse.database,
+                   "schema": warehouse.schema_name or "PUBLIC"}
+        if warehouse.role:
+            offline["role"] = warehouse.role
     return {
         "project": project,
         "provider": "local",
@@ -342,7 +367,8 @@ def feature_store_config(
         },
         "online_store": online,
         # delta: the duckdb store, the one Feast 0.66 store that reads DeltaFormat FileSources.
-        "offline_store": {"type": "duckdb" if offline_store == "delta" else "file"},
+        # snowflake: the team's warehouse (feast[snowflake] is in the image's feast[minimal]).
+        "offline_store": offline,
         "entity_key_serialization_version": 3,
     }
 
@@ -360,6 +386,7 @@ def feature_store_yaml(args: FeastArgs) -> str:
         redis_port=online.port if online else None,
         redis_tls=online.tls if online else False,
         offline_store=args.offline_store,
+        warehouse=args.warehouse,
     ), sort_keys=False)
 
 
@@ -372,6 +399,9 @@ def feast_env(args: FeastArgs) -> list[JsonDict]:
         env.append(secret_env(REDIS_PASSWORD_ENV, args.online.password_ref.secret_name, args.online.password_ref.key))
         if args.online.managed_host is not None:
             env.append({"name": REDIS_HOST_ENV, "value": args.online.managed_host})
+    if args.warehouse is not None:
+        env += [secret_env(SNOWFLAKE_USER_ENV, args.warehouse.secret, "user"),
+                secret_env(SNOWFLAKE_PASSWORD_ENV, args.warehouse.secret, "password")]
     if store.irsa_role_arn is None:
         env += store.key_env()
     else:
@@ -546,12 +576,14 @@ def materialize_cronjob(r: ResolvedFeast) -> JsonDict:
 
 def reader_egress_policy(r: ResolvedFeast) -> JsonDict:
     """Pods that read Delta tables through DuckDB fetch its `httpfs` (plain HTTP: DuckDB's core
-    installer speaks no TLS until httpfs is loaded) and `delta` (HTTPS) extensions."""
+    installer speaks no TLS until httpfs is loaded) and `delta` (HTTPS) extensions; pods that
+    read a Snowflake warehouse reach it over HTTPS (the apply Job has its own 443 policy)."""
+    ports = (80, 443) if r.args.offline_store == "delta" else (443,)
     return egress_policy_spec({"matchExpressions": [
         {"key": "app.kubernetes.io/name", "operator": "In", "values": [APP]},
         {"key": "app.kubernetes.io/instance", "operator": "In", "values": [r.args.instance]},
         {"key": "app.kubernetes.io/component", "operator": "In", "values": list(READER_COMPONENTS)},
-    ]}, (80, 443), external_only=True)
+    ]}, ports, external_only=True)
 
 
 def _labels(r: ResolvedFeast, component: str) -> dict[str, str]:

@@ -33,7 +33,8 @@ def bucket_names(spec: PlatformSpec) -> dict[str, str]:
     s = spec.phases.serving
     wanted = {
         "mlflow": f.mlflow.enabled,
-        "features": f.feast.enabled or (s.enabled and s.evidently.enabled),
+        # Feast's offline store, the drift job's datasets, the data-quality checks and their docs.
+        "features": f.feast.enabled or (s.enabled and s.evidently.enabled) or f.data_quality.enabled,
         "models": s.enabled and s.server.enabled,
         # Kubeflow artifacts, Airflow task logs, Prefect results.
         "pipelines": t.enabled and (t.kubeflow.enabled or t.airflow.enabled or t.prefect.enabled),

@@ -20,6 +20,7 @@ from omgml.spec import PHASES, PhaseName, PlatformSpec, load_spec
 
 if TYPE_CHECKING:
     from omgml.blueprints.contracts import FoundationOutputs
+    from omgml.data_quality import Suite
 
 CONFIG_NAMESPACE = "omgml"
 DEFAULT_SPEC_FILE = "omgml.yaml"
@@ -31,11 +32,12 @@ def upstream_phases(phase: PhaseName) -> tuple[PhaseName, ...]:
     return PHASES[: PHASES.index(phase)]
 
 
-def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName, str], *,
-                offline: bool = False) -> dict[str, Any]:
+def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName, str],
+                suites: dict[str, Suite] | None = None, *, offline: bool = False) -> dict[str, Any]:
     """Create the phase's blueprint, reading earlier phases through StackReferences.
 
-    `references` maps each earlier phase to the fully qualified stack name to read it from.
+    `references` maps each earlier phase to the fully qualified stack name to read it from;
+    `suites` are the project's data-quality suites (None: the starter suites).
     `offline` is the synth (`omgml render`): nothing is deployed, so the checks that only
     matter for a real deploy (can the deployer reach the Kubernetes API?) are skipped.
     Returns the exports (also registered with pulumi.export).
@@ -70,11 +72,11 @@ def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName
             # The cluster comes first: every Kubernetes object of the phase lands on it, through
             # its provider (children inherit `providers` from the blueprint).
             cloud = AwsFoundation("aws", AwsFoundationArgs(spec=spec, buckets=bucket_names(spec)))
-            blueprint = Foundation("foundation", FoundationArgs(spec=spec, aws=cloud),
+            blueprint = Foundation("foundation", FoundationArgs(spec=spec, aws=cloud, suites=suites),
                                    pulumi.ResourceOptions(providers=[cloud.k8s_provider, cloud.aws_provider]))
             exports = blueprint.exports
         else:
-            exports = Foundation("foundation", FoundationArgs(spec=spec)).exports
+            exports = Foundation("foundation", FoundationArgs(spec=spec, suites=suites)).exports
     elif phase == "training":
         from omgml.blueprints.training import Training, TrainingArgs
 
@@ -120,11 +122,14 @@ def main() -> None:
     spec_path = root / (cfg.get("specFile") or DEFAULT_SPEC_FILE)
     try:
         spec = load_spec(spec_path)
+        from omgml.data_quality import load_suites
+
+        suites = load_suites(spec_path.parent, spec) if phase == "foundation" else None
     except SpecError as exc:
         raise pulumi.RunError(str(exc)) from None
     prefix = cfg.get("stackPrefix") or pulumi.get_stack().rsplit("-", 1)[0]
     org = cfg.get("organization") or DEFAULT_ORG
     try:
-        build_phase(spec, phase, references_for(pulumi.get_project(), prefix, phase, org))
+        build_phase(spec, phase, references_for(pulumi.get_project(), prefix, phase, org), suites)
     except SpecError as exc:
         raise pulumi.RunError(str(exc)) from None

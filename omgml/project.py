@@ -51,6 +51,8 @@ AREA_TITLES: dict[str, str] = {
     "data_stores": "Data stores",
     "hpo": "Hyperparameter optimisation",
     "model_governance": "Model governance",
+    "data_quality": "Data quality",
+    "lineage": "Data catalog and lineage",
     "compliance": "Compliance controls",
 }
 AREA_CONTEXT: dict[str, str] = {
@@ -67,6 +69,8 @@ AREA_CONTEXT: dict[str, str] = {
     "data_stores": "Where Postgres, Redis, Kafka and the object store run: as AWS managed services or in the cluster.",
     "hpo": "Whether hyperparameter searches run as a platform service, and which one.",
     "model_governance": "How a model is documented, explained and checked for fairness before it is promoted.",
+    "data_quality": "How the data the models train and score on is checked before it does harm.",
+    "lineage": "Where the platform records which job read and wrote which dataset, for audits and debugging.",
     "compliance": "Which regulatory regimes the platform has to satisfy.",
 }
 
@@ -680,7 +684,11 @@ def project_files(rec: Recommendation, source: str, cost_md: str | None = None,
 
     `manifests` is the platform's render (for the interfaces and failure-mode pages); None renders
     it here."""
+    from omgml.data_quality import suite_files
+
     files = {SPEC_FILE: omgml_yaml(rec, pip_spec, source)}
+    # The starter suites: the team edits them, so only a new project gets them (sync adds missing ones).
+    files.update(suite_files(rec.platform))
     files.update(derived_files(rec, source, cost_md, manifests, pip_spec))
     files.update(training_addon_files(rec.platform))
     return files
@@ -708,6 +716,11 @@ def derived_files(rec: Recommendation, source: str, cost_md: str | None = None,
     files["docs/interfaces.md"] = interfaces_markdown(spec.name, manifests)
     files["docs/operations.md"] = failure_modes_markdown(rec, manifests)
     files["docs/roadmap.md"] = roadmap_markdown(rec)
+    if spec.phases.foundation.data_quality.enabled:
+        from omgml.data_quality import image_files
+
+        # The runner image's recipe follows omgml's pins (the suites are the team's: project_files).
+        files.update(image_files())
     files["README.md"] = readme_md(rec, source, pip_spec)
     files["requirements.txt"] = requirements_txt(pip_spec)
     files[".gitignore"] = gitignore()

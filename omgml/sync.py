@@ -79,6 +79,10 @@ def sync_project(directory: Path) -> SyncReport:
     files = keep_stack_state(directory, derived_files(rec, str(source) if source else f"`{SPEC_FILE}`",
                                                       cost_markdown_for(rec, render), render.all_manifests(),
                                                       pip_spec), spec)
+    from omgml.data_quality import suite_files
+
+    # A suite the checks name but the project lacks gets its starter; an existing one is the team's.
+    files.update({rel: text for rel, text in suite_files(spec).items() if not (directory / rel).exists()})
     report = SyncReport()
     changed = {}
     for rel, text in files.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 #   torchserve    TorchServe's metrics API (8082 /metrics, metrics_mode=prometheus)
 #   tf-serving    TF Serving's REST port (/monitoring/prometheus/metrics)
 #   evidently     the drift CronJob, pushed through the Pushgateway
+#   great_expectations  the data-quality CronJob (foundation), pushed through the Pushgateway
 #   kubelet       the kubelets' /metrics (volume stats)
 #   cadvisor      the kubelets' /metrics/cadvisor (container start times)
 #   prometheus    Prometheus itself (`up` for every target)
@@ -32,6 +33,11 @@ METRIC_EXPORTERS: dict[str, str] = {
     "evidently_drift_detected": "evidently",
     "evidently_drift_share": "evidently",
     "evidently_drifted_columns": "evidently",
+    "gx_suite_success": "great_expectations",
+    "gx_suite_unsuccessful_expectations": "great_expectations",
+    "gx_suite_evaluated_expectations": "great_expectations",
+    "gx_expectation_success": "great_expectations",
+    "gx_suite_last_run_timestamp_seconds": "great_expectations",
     "kubelet_volume_stats_available_bytes": "kubelet",
     "kubelet_volume_stats_capacity_bytes": "kubelet",
     "container_start_time_seconds": "cadvisor",

@@ -76,6 +76,12 @@ def serving_alerts(namespaces_regex: str) -> list[AlertRule]:
                   "0m", "warning", "Evidently detected data drift",
                   "Project {{ $labels.project }}: the last drift run found drift (share of drifted "
                   "columns over the threshold). Check the Evidently UI and consider retraining."),
+        AlertRule("DataQualitySuiteFailed",
+                  "min by (check, suite, dataset) (gx_suite_success) == 0",
+                  "0m", "warning", "A data-quality suite failed",
+                  "Check {{ $labels.check }}: suite {{ $labels.suite }} failed on {{ $labels.dataset }} in its last "
+                  "run. gx_expectation_success shows which expectations; the data docs on the object store show "
+                  "the failing values."),
         # The expression counts starts (each start is a new cAdvisor series), so the text speaks
         # of starts too: "more than 3 starts" is 3 or more restarts.
         AlertRule("ContainerRestartingOften",

@@ -137,7 +137,11 @@ class AutomationRunner:
         refs = references_for(self.name, self.prefix, phase, self.org)
 
         def program() -> None:
-            build_phase(self.spec, phase, refs)
+            from omgml.data_quality import load_suites
+
+            # The project's own suites, read when the program runs (so an edit is deployed).
+            suites = load_suites(self.project, self.spec) if phase == "foundation" else None
+            build_phase(self.spec, phase, refs, suites)
 
         return program
 

@@ -30,6 +30,8 @@ _REFERENCE_WORDS = frozenset({"name", "names", "file", "path", "ref", "url", "ur
                               "enabled", "key", "checksum", "hash", "sha", "sha256", "digest", "version",
                               "count", "size", "format", "backend", "provider", "store", "method", "mode"})
 _PLACEHOLDER = re.compile(r"^(\$\(|\$\{|\{\{|<).*|^$")
+# A switch about a secret (automountServiceAccountToken: false), never a secret itself.
+_SWITCH = re.compile(r"^(true|false)$", re.IGNORECASE)
 _CREDENTIAL_VALUES = (
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
@@ -76,12 +78,14 @@ def value_problem(key: str, value: Any) -> str | None:
     found = credential_in(value)
     if found:
         return f"{key!r} holds {found}"
-    if secret_like_key(key) and not _PLACEHOLDER.match(value.strip()) and "\n" not in value:
+    if secret_like_key(key) and not (_PLACEHOLDER.match(value.strip()) or _SWITCH.match(value.strip())) \
+            and "\n" not in value:
         return f"{key!r} looks like a secret and has a literal value"
     if "\n" in value:
         for line in value.splitlines():
             mline = _CONFIG_LINE.match(line)
-            if mline and secret_like_key(mline.group(1)) and not _PLACEHOLDER.match(mline.group(2).strip()):
+            literal = mline.group(2).strip() if mline else ""
+            if mline and secret_like_key(mline.group(1)) and not (_PLACEHOLDER.match(literal) or _SWITCH.match(literal)):
                 return f"{key!r} sets {mline.group(1)!r} to a literal value"
     return None
 

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from omgml.aws_placement import SERVICES, Placement, service_placements
+from omgml.data_quality import GX_VERSION
 from omgml.recommend import sizing
 from omgml.recommend.availability import Slo, Tier, achievable_slo, downtime_minutes, ha_tier
 from omgml.recommend.controls import compliance_controls
@@ -502,6 +503,70 @@ def _data_stores(req: Requirements, placements: dict[str, Placement], used: dict
     return Decision("data_stores", choice, rationale, tuple(drivers), alternatives)
 
 
+# --- the data layer: quality and lineage ----------------------------------------------------------
+def data_quality_on(req: Requirements) -> bool:
+    return req.data.quality or bool(req.compliance)
+
+
+def lineage_on(req: Requirements) -> bool:
+    return req.data.lineage or bool(req.compliance)
+
+
+def _data_quality(req: Requirements) -> Decision:
+    drivers = tuple(d for d, on in (("data.quality", req.data.quality), ("compliance", bool(req.compliance))) if on)
+    if not drivers:
+        return Decision("data_quality", "none", (
+            "Neither data.quality nor a compliance regime is stated: no data-quality runs are deployed (set "
+            "data.quality: true to add Great Expectations)."), (), (
+            Alternative("great-expectations", "for teams that state data.quality or a compliance regime"),))
+    why = []
+    if req.data.quality:
+        why.append("data.quality is stated")
+    if req.compliance:
+        why.append(f"compliance {_join(req.compliance)} expects controls on the data the models decide with")
+    rationale = (f"{'; '.join(why)[0].upper()}{'; '.join(why)[1:]}. Great Expectations (GX Core "
+                 f"{GX_VERSION}) validates the datasets on the object store with suites kept in the project, on a "
+                 "schedule and as a pipeline step; each run writes browsable data docs to the object store and "
+                 "pushes pass/fail per suite and per expectation to Prometheus, where an alert fires when a suite "
+                 "fails. Weighed and not deployed: Soda Core (its checks language is another dialect beside the "
+                 "pipelines' Python, while GX keeps suites as JSON in the project and renders data docs) and checks "
+                 "written inside each pipeline (every team rewrites row counts and null checks, with no shared "
+                 "report, metric or alert).")
+    return Decision("data_quality", "great-expectations", rationale, drivers, (
+        Alternative("none", "the requirements ask for checked data"
+                    + (f" (compliance {_join(req.compliance)} asks for controls on the data itself)"
+                       if req.compliance else "")),))
+
+
+def _lineage(req: Requirements) -> Decision:
+    drivers = tuple(d for d, on in (("data.lineage", req.data.lineage), ("compliance", bool(req.compliance))) if on)
+    if not drivers:
+        return Decision("lineage", "none", (
+            "Neither data.lineage nor a compliance regime is stated: no lineage catalog is deployed (set "
+            "data.lineage: true to add one)."), (), (
+            Alternative("feast-lineage", "for teams that state data.lineage or a compliance regime"),))
+    why = []
+    if req.data.lineage:
+        why.append("data.lineage is stated")
+    if req.compliance:
+        why.append(f"compliance {_join(req.compliance)} asks for an audit trail of where data came from")
+    rationale = (f"{'; '.join(why)[0].upper()}{'; '.join(why)[1:]}. The lineage catalog is Feast's OpenLineage "
+                 "server (Feast 0.66, `feast serve_lineage`): it takes standard OpenLineage run events at "
+                 "/api/v1/lineage, keeps jobs, datasets and runs in its own database on the platform's Postgres, and "
+                 "answers lineage queries (dataset → job → dataset, upstream and downstream). It runs in the Feast "
+                 "image the platform already pins, so it adds no image and no JVM; the producers are the "
+                 "data-quality runs, Airflow's OpenLineage provider and pipeline steps through the OpenLineage client "
+                 "(OPENLINEAGE_URL in the data-connections bundle). Not Marquez, the reference catalog with a web "
+                 "UI: a JVM service plus its own UI image to run and patch (about 1 GiB with the UI), and not "
+                 "verifiable here: Maven Central has no Marquez API jar (no maven-metadata for "
+                 "io.github.marquezproject:marquez-api), so omgml's conformance tier cannot run it. Producers speak "
+                 "plain OpenLineage to the same /api/v1/lineage path, so moving to Marquez later changes one URL. "
+                 "Not DataHub or OpenMetadata: full catalogs that bring Kafka, Elasticsearch or a graph store of "
+                 "their own, far over the platform's budget for lineage alone.")
+    return Decision("lineage", "feast-lineage", rationale, drivers, (
+        Alternative("none", "the requirements ask for lineage"),))
+
+
 # --- warnings ------------------------------------------------------------------------------------
 def _conflicts(req: Requirements) -> list[str]:
     """Flags that contradict stated facts (the facts win where they refine a decision)."""
@@ -652,9 +717,57 @@ def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes, req: Req
     elif area == "data_stores":
         managed = [n for n in SERVICES if getattr(f, n).enabled and getattr(f, n).managed]
         out.append(f"Managed on AWS: {_join(managed)}." if managed else "Every store runs in the cluster.")
+        if spec.data.sources:
+            out.append("data.sources: " + "; ".join(f"{src.name} ({src.kind}, credentials in Secret {src.secret})"
+                                                    for src in spec.data.sources)
+                       + ". Each Secret must exist in the namespaces of the data-connections bundle before "
+                       "`omgml up`, which checks it.")
+        warehouse = spec.snowflake_source()
+        if warehouse is not None:
+            out.append(f"phases.foundation.feast.offline_store: snowflake, on warehouse {warehouse.name} "
+                       f"({warehouse.account}, {warehouse.database}); Feast reads user and password from Secret "
+                       f"{warehouse.secret} in {f.namespace}.")
+    elif area == "data_quality":
+        out += _data_quality_consequences(spec)
+    elif area == "lineage":
+        if f.lineage.enabled:
+            keep = ("every event is kept (retention_days 0: an audit trail)" if f.lineage.retention_days == 0
+                    else f"events are kept {f.lineage.retention_days} days")
+            out.append(f"phases.foundation.lineage: the lineage server in {f.namespace} ({keep}), its database "
+                       "`lineage` on Postgres; producers POST to http://lineage."
+                       f"{f.namespace}.svc.cluster.local:6580/api/v1/lineage in OpenLineage namespace "
+                       f"{spec.lineage_namespace()}.")
+            out.append("Feast's own materialisations emit lineage only where openlineage-python is installed: the "
+                       "feature-server image (feast[minimal]) lacks it, so materialisations are recorded through "
+                       "the pipeline steps that run them (OpenLineage client, OPENLINEAGE_URL from data-connections).")
+        else:
+            out.append("No lineage catalog is deployed (phases.foundation.lineage.enabled: false).")
     out += addon_consequences(decision, spec)
     out += [f"Warning: {text}" for a, text in notes if a == area]
     return tuple(out)
+
+
+def _data_quality_consequences(spec: PlatformSpec) -> list[str]:
+    from omgml.data_quality import IMAGE_DIR, runner_image
+
+    dq = spec.phases.foundation.data_quality
+    if not dq.enabled:
+        return ["No data-quality runs are deployed (phases.foundation.data_quality.enabled: false)."]
+    out = [f"phases.foundation.data_quality: checks {_join([c.name for c in dq.checks])} run on schedule "
+           f"'{dq.schedule}' (CronJob data-quality); suites in {dq.suites_dir}/ (the starter suite checks the "
+           "feature data: rows present, event_timestamp present and never null; edit it for your columns).",
+           f"Data docs: s3://<features bucket>/{dq.docs_prefix} (GX's static site; open index.html). Alert "
+           "DataQualitySuiteFailed fires when a suite's last run failed (gx_suite_success 0).",
+           "Pipeline-step form: ConfigMap data-quality in each pipeline namespace holds the runner, the checks, the "
+           "suites and step-pod.yaml (one check per step: `--check NAME`); the step fails when its suite fails.",
+           f"GX Core publishes no official image and pods install nothing at run time: build {IMAGE_DIR}/ (a Dockerfile "
+           "on the official python image and a lock pinning every package by sha256) as "
+           f"{runner_image(spec)}."]
+    if spec.target == "aws" and dq.image is None:
+        out.append("Warning: on aws, push that image to your registry (ECR) and set "
+                   "phases.foundation.data_quality.image to its reference; the omgml.local/ name exists only on a "
+                   "kind cluster that loaded it.")
+    return out
 
 
 DELTA_CONSEQUENCES: tuple[str, ...] = (
@@ -737,6 +850,8 @@ def decide(req: Requirements, placements: dict[str, Placement] | None = None) ->
         "hpo": hpo_decision(req, orchestration),
         # The governance steps need an orchestrator the platform deploys (not the team's own Airflow).
         "model_governance": governance_decision(req, orchestration.choice in ("kubeflow", "prefect")),
+        "data_quality": _data_quality(req),
+        "lineage": _lineage(req),
     }
     delta = feature_store.choice == "delta-lake"
     if placements is None:

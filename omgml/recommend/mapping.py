@@ -41,6 +41,8 @@ CHOICE_COMPONENT: dict[tuple[str, str], str] = {
     ("hpo", "optuna"): "optuna",
     ("model_governance", "card-shap"): "governance",
     ("model_governance", "card-shap-fairness"): "governance",
+    ("data_quality", "great-expectations"): "great-expectations",
+    ("lineage", "feast-lineage"): "lineage",
 }
 
 TRAINING_POOL = "training-gpu"
@@ -133,6 +135,10 @@ def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
     prefect_on = orchestration == "prefect"
     delta = choices["feature_store"] == "delta-lake"
     regulated = bool(req.regulated())
+    warehouses = [src.name for src in req.data.sources if src.kind == "snowflake"]
+    # The team's warehouse holds the history: Feast reads its offline features there.
+    snowflake = bool(warehouses) and not delta
+    offline_store = "delta" if delta else "snowflake" if snowflake else "file"
     profile = req.resolved_profile()
     server: dict[str, Any] = {"enabled": real_time}
     if real_time:
@@ -155,8 +161,13 @@ def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
                 "feast": {
                     "replicas": replicas,
                     "online_store": "redis" if online else "none",
-                    "offline_store": "delta" if delta else "file",
+                    "offline_store": offline_store,
+                    "snowflake_source": warehouses[0] if snowflake else None,
                 },
+                "data_quality": {"enabled": choices["data_quality"] == "great-expectations"},
+                # Under a regulated regime lineage is an audit trail: nothing is pruned.
+                "lineage": {"enabled": choices["lineage"] == "feast-lineage", "replicas": replicas,
+                            **({"retention_days": 0} if regulated else {})},
             },
             "training": {
                 "enabled": kubeflow_on or prefect_on or bool(training_pools),
@@ -185,6 +196,7 @@ def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
                 "evidently": {"enabled": choices["serving"] != "none"},
             },
         },
+        "data": {"sources": [src.model_dump(mode="json", exclude_defaults=True) for src in req.data.sources]},
         "aws": {
             "availability_zones": plan.tier.zones if aws else 2,
             "audit_logging": regulated,
@@ -237,6 +249,10 @@ def phase_components(spec: PlatformSpec) -> dict[str, list[str]]:
         if getattr(f, attr).enabled
     ]
     foundation += [tool for tool in ("mlflow", "feast") if getattr(f, tool).enabled]
+    if f.data_quality.enabled:
+        foundation.append("great-expectations")
+    if f.lineage.enabled:
+        foundation.append("lineage")
     if f.feast.enabled and f.feast.offline_store == "delta":
         foundation.append("delta-lake")
     t = spec.phases.training

@@ -28,6 +28,8 @@ AREAS: tuple[str, ...] = (
     "data_stores",
     "hpo",
     "model_governance",
+    "data_quality",
+    "lineage",
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -48,6 +50,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "hpo": ("katib", "optuna", "none"),
     # Pipeline steps that document, explain and check a model before it is promoted.
     "model_governance": ("card-shap-fairness", "card-shap", "none"),
+    "data_quality": ("great-expectations", "none"),
+    # feast-lineage: the OpenLineage server of Feast 0.66 (`feast serve_lineage`) on Postgres
+    # (the ADR's rationale says why not Marquez: nothing here can run or verify it).
+    "lineage": ("feast-lineage", "none"),
 }
 
 

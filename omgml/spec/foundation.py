@@ -8,6 +8,7 @@ from pydantic import Field
 
 from omgml.spec.base import StrictModel
 from omgml.spec.common import DNS_LABEL
+from omgml.spec.data import DataQualitySpec, LineageSpec
 
 
 class TopicSpec(StrictModel):
@@ -66,7 +67,10 @@ class FeastSpec(StrictModel):
     online_store: Literal["redis", "none"] = "redis"
     # file: Parquet through Feast's Dask store. delta: Delta Lake tables under
     # s3://<features bucket>/delta/<table>/, read through Feast's duckdb offline store.
-    offline_store: Literal["file", "delta"] = "file"
+    # snowflake: the team's warehouse (a `data.sources` entry of kind snowflake).
+    offline_store: Literal["file", "delta", "snowflake"] = "file"
+    # offline_store snowflake: the source's name; None: the only snowflake source.
+    snowflake_source: str | None = None
     replicas: int = Field(default=1, ge=1, le=10)
     feature_repo: FeatureRepoSpec | None = None
     # offline_store delta: the tables whose locations are prepared on the object store.
@@ -85,3 +89,5 @@ class FoundationSpec(StrictModel):
     redis: RedisSpec = Field(default_factory=RedisSpec)
     mlflow: MlflowSpec = Field(default_factory=MlflowSpec)
     feast: FeastSpec = Field(default_factory=FeastSpec)
+    data_quality: DataQualitySpec = Field(default_factory=DataQualitySpec)
+    lineage: LineageSpec = Field(default_factory=LineageSpec)

@@ -17,6 +17,7 @@ from omgml.errors import SpecError
 from omgml.spec.backup import BackupSpec
 from omgml.spec.base import StrictModel, load_model, parse_model
 from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
+from omgml.spec.data import DataSourceSpec, DataSpec
 from omgml.spec.foundation import FoundationSpec
 from omgml.spec.serving import ServingSpec
 from omgml.spec.training import GpuPoolSpec, TrainingSpec
@@ -183,6 +184,7 @@ class PlatformSpec(StrictModel):
     phases: PhasesSpec = Field(default_factory=PhasesSpec)
     aws: AwsSpec = Field(default_factory=AwsSpec)
     local: LocalSpec = Field(default_factory=LocalSpec)
+    data: DataSpec = Field(default_factory=DataSpec)
     backup: BackupSpec = Field(default_factory=BackupSpec)
 
     @model_validator(mode="after")
@@ -214,6 +216,20 @@ class PlatformSpec(StrictModel):
     def gpu_available(self) -> bool:
         """Whether pods may request nvidia.com/gpu (false on a local cluster without a GPU)."""
         return self.target == "aws" or self.local.gpu == "nvidia"
+
+    def snowflake_source(self) -> DataSourceSpec | None:
+        """The warehouse Feast's offline store reads (offline_store snowflake), when it resolves."""
+        feast = self.phases.foundation.feast
+        if feast.offline_store != "snowflake":
+            return None
+        warehouses = [s for s in self.data.sources if s.kind == "snowflake"]
+        if feast.snowflake_source is not None:
+            return next((s for s in warehouses if s.name == feast.snowflake_source), None)
+        return warehouses[0] if len(warehouses) == 1 else None
+
+    def lineage_namespace(self) -> str:
+        """The OpenLineage namespace of the platform's own jobs."""
+        return self.phases.foundation.lineage.namespace or self.name
 
 
 def platform_problems(spec: PlatformSpec) -> list[str]:
@@ -332,6 +348,7 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
             "connections_bundle: false and give your Airflow those values from your vault, or use "
             "credentials: generated"
         )
+    out += _data_layer_problems(spec)
     if spec.target == "local":
         for name in ("kafka", "postgres", "object_store", "redis"):
             if getattr(f, name).managed:
@@ -340,6 +357,40 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                     "set managed: false or target: aws"
                 )
     out += addon_problems(spec)
+    return out
+
+
+def _data_layer_problems(spec: PlatformSpec) -> list[str]:
+    """Data quality, lineage and the Snowflake offline store: what each needs from the rest."""
+    f = spec.phases.foundation
+    s = spec.phases.serving
+    pf = "phases.foundation"
+    out: list[str] = []
+    dq = f.data_quality
+    if dq.enabled and not f.object_store.enabled:
+        out.append(f"{pf}.data_quality.enabled: the checks read datasets from the object store and write the data "
+                   f"docs there, but {pf}.object_store.enabled is false; enable the object store")
+    if dq.enabled and not (s.enabled and s.prometheus.enabled and s.prometheus.pushgateway):
+        out.append(f"{pf}.data_quality.enabled: suite results reach Prometheus (and the 'suite failed' alert) "
+                   "through the Pushgateway; set phases.serving.enabled, phases.serving.prometheus.enabled and "
+                   ".pushgateway to true, or disable data_quality")
+    if f.lineage.enabled and not f.postgres.enabled:
+        out.append(f"{pf}.lineage.enabled: the lineage server keeps events in its own database on Postgres, but "
+                   f"{pf}.postgres.enabled is false; enable Postgres or disable lineage")
+    feast = f.feast
+    warehouses = [src.name for src in spec.data.sources if src.kind == "snowflake"]
+    if feast.enabled and feast.offline_store == "snowflake":
+        if feast.snowflake_source is not None and feast.snowflake_source not in warehouses:
+            out.append(f"{pf}.feast.snowflake_source: no snowflake source named {feast.snowflake_source!r} in "
+                       f"data.sources (snowflake sources: {warehouses}); add it or name one of them")
+        elif feast.snowflake_source is None and len(warehouses) != 1:
+            out.append(f"{pf}.feast.offline_store: 'snowflake' reads the warehouse of data.sources, which lists "
+                       f"{len(warehouses)} snowflake sources {warehouses}; "
+                       + ("add one (kind: snowflake)" if not warehouses else
+                          f"name the one to use in {pf}.feast.snowflake_source"))
+    elif feast.snowflake_source is not None:
+        out.append(f"{pf}.feast.snowflake_source: only read with offline_store: snowflake; set it or remove "
+                   "snowflake_source")
     return out
 
 

@@ -25,6 +25,7 @@ from pydantic import Field, field_validator, model_validator
 from omgml.errors import SpecError
 from omgml.spec.base import StrictModel, parse_model, read_yaml
 from omgml.spec.common import DNS_LABEL, Profile, Target
+from omgml.spec.data import DataSourceSpec, unique_sources
 
 Flag = Literal[
     "research_heavy",
@@ -191,6 +192,21 @@ class DataRequirements(StrictModel):
         "Size of the feature values served online (the latest value per entity). Sizes Redis' memory. "
         "Not stated: the profile's default Redis memory."),
         json_schema_extra=_unit("GB"))
+    quality: bool = Field(default=False, description=(
+        "Validate the data with Great Expectations suites on a schedule and as a pipeline step, with an alert "
+        "when a suite fails. Not stated: on when compliance lists a regime."))
+    lineage: bool = Field(default=False, description=(
+        "Record data lineage (OpenLineage events of pipeline steps, Airflow and the quality checks) in a "
+        "lineage catalog. Not stated: on when compliance lists a regime."))
+    sources: list[DataSourceSpec] = Field(default_factory=list, description=(
+        "External systems the team already has (a Snowflake warehouse, an S3 bucket, a Delta table location, "
+        "a Postgres database), each with the existing Secret that holds its credentials. Pipelines get a "
+        "connection bundle; a Snowflake warehouse becomes Feast's offline store."))
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, v: list[DataSourceSpec]) -> list[DataSourceSpec]:
+        return unique_sources(v)
 
 
 class OrchestrationRequirements(StrictModel):

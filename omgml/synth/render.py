@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -18,6 +18,9 @@ from omgml.errors import SynthError
 from omgml.spec import PHASES, PhaseName, PlatformSpec
 from omgml.synth.engine import SynthResult, synthesize
 from omgml.synth.manifests import inventory_entries, manifests, object_collisions
+
+if TYPE_CHECKING:
+    from omgml.data_quality import Suite
 
 RENDER_PREFIX = "render"
 
@@ -43,12 +46,12 @@ class PlatformRender:
 
 
 def synth_phase(spec: PlatformSpec, phase: PhaseName, stack_outputs: dict[str, dict[str, Any]],
-                prefix: str = RENDER_PREFIX) -> SynthResult:
+                prefix: str = RENDER_PREFIX, suites: dict[str, Suite] | None = None) -> SynthResult:
     from omgml.program import DEFAULT_ORG, build_phase, references_for
 
     refs = references_for(spec.name, prefix, phase, DEFAULT_ORG)
     return synthesize(
-        lambda: _discard(build_phase(spec, phase, refs, offline=True)),
+        lambda: _discard(build_phase(spec, phase, refs, suites, offline=True)),
         project=spec.name,
         stack=f"{prefix}-{phase}",
         config={"omgml:phase": phase},
@@ -75,15 +78,21 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def render_platform(spec: PlatformSpec, phases: list[PhaseName] | None = None) -> PlatformRender:
-    """Synthesize `phases` (default: all), feeding each phase's exports to the later ones."""
+def render_platform(spec: PlatformSpec, phases: list[PhaseName] | None = None,
+                    project_dir: Path | None = None) -> PlatformRender:
+    """Synthesize `phases` (default: all), feeding each phase's exports to the later ones.
+
+    `project_dir`: the project whose data-quality suites to render (None: the starter suites)."""
     with _cyclic_gc_paused():
-        return _render_platform(spec, phases)
+        return _render_platform(spec, phases, project_dir)
 
 
-def _render_platform(spec: PlatformSpec, phases: list[PhaseName] | None) -> PlatformRender:
+def _render_platform(spec: PlatformSpec, phases: list[PhaseName] | None, project_dir: Path | None) -> PlatformRender:
+    from omgml.data_quality import load_suites
     from omgml.naming import stack_reference_name
     from omgml.program import DEFAULT_ORG
+
+    suites = load_suites(project_dir, spec) if project_dir is not None else None
 
     wanted = list(phases or PHASES)
     out = PlatformRender(spec=spec)
@@ -91,7 +100,7 @@ def _render_platform(spec: PlatformSpec, phases: list[PhaseName] | None) -> Plat
     last = max(PHASES.index(p) for p in wanted)
     for phase in PHASES[: last + 1]:
         start = time.perf_counter()
-        result = synth_phase(spec, phase, stack_outputs)
+        result = synth_phase(spec, phase, stack_outputs, suites=suites)
         if result.collisions:
             raise SynthError(f"phase {phase}: " + "; ".join(result.collisions))
         items = manifests(result)

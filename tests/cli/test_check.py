@@ -40,7 +40,7 @@ def _planted(monkeypatch: pytest.MonkeyPatch, items: list[dict[str, Any]]) -> No
 
     real = render_mod.render_platform
 
-    def fake(spec: Any, phases: Any = None) -> Any:
+    def fake(spec: Any, phases: Any = None, project_dir: Any = None) -> Any:
         out = real(spec, ["foundation"])
         out.phases[0].manifests = items
         return out

@@ -64,7 +64,7 @@ def test_check_prints_full_names_when_piped_in_80_columns(tmp_path: Path, monkey
     real = render_mod.render_platform
     name = LONG.rsplit("/", 1)[1]
 
-    def planted(spec: Any, phases: Any = None) -> Any:
+    def planted(spec: Any, phases: Any = None, project_dir: Any = None) -> Any:
         out = real(spec, ["foundation"])
         out.phases[0].manifests = [deployment(name, "omgml-serving"), network_policy("omgml-serving")]
         return out

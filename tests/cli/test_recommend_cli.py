@@ -69,7 +69,8 @@ def test_json_carries_everything_the_text_shows() -> None:
     assert data["platform"] == {"name": "fintech", "target": "aws", "profile": "production"}
     assert [d["area"] for d in data["decisions"]] == [
         "framework", "serving", "orchestration", "feature_store", "streaming", "experiment_tracking",
-        "monitoring", "drift", "gpu_pools", "high_availability", "data_stores", "hpo", "model_governance"]
+        "monitoring", "drift", "gpu_pools", "high_availability", "data_stores", "hpo", "model_governance",
+        "data_quality", "lineage"]
     for d in data["decisions"]:
         assert set(d) == {"area", "choice", "rationale", "drivers", "alternatives", "consequences"}
         assert d["alternatives"] and all(set(a) == {"choice", "why_not"} for a in d["alternatives"])
@@ -81,7 +82,8 @@ def test_json_carries_everything_the_text_shows() -> None:
     cost = data["cost"]
     assert set(cost["per_phase"]) == {"foundation", "training", "serving"}
     assert cost["total_usd_month"] == round(sum(cost["per_phase"].values()), 2)
-    assert data["phases"]["foundation"] == ["kafka", "rds", "s3", "elasticache", "mlflow", "feast"]
+    assert data["phases"]["foundation"] == ["kafka", "rds", "s3", "elasticache", "mlflow", "feast",
+                                         "great-expectations", "lineage"]
     text = runner.invoke(app, ["recommend", "--template", "fintech"]).output
     assert f"monthly cost on aws: ${cost['total_usd_month']:,.2f}" in text
 

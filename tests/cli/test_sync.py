@@ -187,3 +187,23 @@ def test_gitignore_keeps_the_state_out_of_git(tmp_path: Path) -> None:
                              capture_output=True, text=True)
     assert ignored.returncode == 0, f"{STATE_DIR}/ would be committed"
     assert subprocess.run(["git", "-C", str(project), "check-ignore", "omgml.yaml"]).returncode == 1
+
+
+def test_sync_keeps_the_teams_suites_and_adds_a_starter_for_a_new_check(tmp_path: Path) -> None:
+    project = _init(tmp_path, "--template", "enterprise")
+    suites = project / "data-quality" / "suites"
+    edited = json.loads((suites / "features.json").read_text())
+    edited["expectations"].append({"type": "expect_column_values_to_be_between",
+                                   "kwargs": {"column": "amount", "min_value": 0}})
+    (suites / "features.json").write_text(json.dumps(edited))
+    path = project / "omgml.yaml"
+    data = yaml.safe_load(path.read_text())
+    dq = data["platform"]["phases"]["foundation"]["data_quality"]
+    dq["checks"] = [{"name": "features", "suite": "features", "data": "features/"},
+                    {"name": "scores", "suite": "scores", "data": "scores/"}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = runner.invoke(app, ["sync", str(project)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((suites / "features.json").read_text()) == edited
+    assert json.loads((suites / "scores.json").read_text())["name"] == "scores"
+    assert (project / "images" / "data-quality" / "Dockerfile").is_file()

@@ -96,6 +96,9 @@ def test_pins_file_names_the_images_omgml_renders() -> None:
                "awscli": modelserver.SYNC_IMAGE}
     for name, image in serving.items():
         assert pins.pieces[name].image == image, f"software.toml pieces.{name}.image is stale"
+    from omgml.data_quality import default_image
+
+    assert pins.pieces["data-quality"].image == default_image(), "software.toml pieces.data-quality.image is stale"
     optional = {name for name, piece in pins.pieces.items() if not piece.required}
     assert "torchserve" in optional
     from omgml.components import optuna

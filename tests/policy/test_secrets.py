@@ -42,6 +42,9 @@ def test_configmap_with_references_and_placeholders_passes() -> None:
         "DATABASE_URL": "postgresql://mlflow:$(DB_PASSWORD)@postgres:5432/mlflow",
         "app.ini": "[db]\nhost = postgres\npassword = ${DB_PASSWORD}\nsecret_name = pg\n",
         "MLFLOW_TRACKING_URI": "http://mlflow.apps:5000",
+        # A pod spec a pipeline step copies: a switch about the token, not a token.
+        "step-pod.yaml": "spec:\n  automountServiceAccountToken: false\n  containers: []\n",
+        "GIT_TOKEN_REQUIRED": "true",
     })
     assert check_secrets(cm) == []
 

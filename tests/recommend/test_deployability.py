@@ -18,7 +18,8 @@ from omgml.synth.render import render_platform
 
 BASE = {"framework": "pytorch", "serving": "triton", "orchestration": "kubeflow", "feature_store": "feast-redis",
         "streaming": "kafka", "experiment_tracking": "mlflow", "monitoring": "prometheus", "drift": "evidently",
-        "gpu_pools": "none", "high_availability": "single", "data_stores": "in-cluster"}
+        "gpu_pools": "none", "high_availability": "single", "data_stores": "in-cluster",
+        "data_quality": "none", "lineage": "none"}
 ALL = [(area, choice) for area, choices in CHOICES.items() for choice in choices]
 AVAILABILITY = {"single": "99.0", "multi-replica": "99.9", "multi-az": "99.99"}
 
@@ -86,6 +87,8 @@ def deployed_by(spec: PlatformSpec, area: str, choice: str) -> bool:
         return {"single": f.mlflow.replicas == 1,
                 "multi-replica": f.mlflow.replicas == 2 and spec.aws.availability_zones == 2,
                 "multi-az": f.mlflow.replicas == 2 and spec.aws.availability_zones == 3}[choice]
+    if area in ("data_quality", "lineage") and choice == "none":
+        return {"data_quality": "great-expectations", "lineage": "lineage"}[area] not in ids
     if area == "data_stores":
         managed = {"rds", "elasticache", "msk", "s3"} & set(ids)
         return {"in-cluster": not managed, "managed": managed == {"rds", "elasticache", "msk", "s3"},

@@ -44,7 +44,8 @@ def test_starter_is_the_smallest_local_platform() -> None:
 
 def test_enterprise_has_all_three_phases_and_the_full_tool_set() -> None:
     rec = recommend(load_template("enterprise"))
-    assert rec.phases["foundation"] == ["kafka", "postgres", "object-store", "redis", "mlflow", "feast"]
+    assert rec.phases["foundation"] == ["kafka", "postgres", "object-store", "redis", "mlflow", "feast",
+                                        "great-expectations", "lineage"]
     # Its budget is for --target aws; on the laptop the engine says it does nothing there.
     assert any(w.startswith("settings: budget_usd_month is checked on target aws only") for w in rec.warnings)
     assert rec.phases["training"] == ["kubeflow-pipelines", "gpu-pool:training-gpu"]

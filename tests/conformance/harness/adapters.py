@@ -281,6 +281,8 @@ ADAPTERS: dict[str, Callable[[str], ImageRuntime]] = {
     "ghcr.io/optuna/optuna-dashboard": python_app("optuna-dashboard"),
     "ghcr.io/kubeflow/katib/katib-db-manager": katib_db_manager,
     "pytorch/torchserve": torchserve,
+    # The data-quality runner image omgml's Dockerfile builds (python base, GX Core, pyarrow).
+    "omgml.local/data-quality": python_app("data-quality"),
 }
 # Images no registry here can provide: the reason stands in the summary (checked 2026-12-06).
 KFP_REFUSED = ("the KFP backend's Go module github.com/kubeflow/pipelines is refused by the Go module proxy "
