@@ -77,6 +77,9 @@ def s3_consumers(spec: PlatformSpec, buckets: Mapping[str, str]) -> tuple[S3Cons
             for c in user_code]
     if s.enabled and s.server.enabled:
         out += modelserver.s3_consumers(s.namespace, spec.name, s.server.kind, "models")
+        out += [modelserver.variant_s3_consumer(s.namespace, spec.name, s.server.kind,
+                                                modelserver.ModelVariant(e.model, v.version), "models")
+                for e in s.experiments for v in e.variants]
     if s.enabled and s.evidently.enabled:
         out += evidently.s3_consumers(s.namespace, spec.name, drift_bucket_roles(spec, buckets))
     names = [c.name for c in out]

@@ -11,6 +11,7 @@ from __future__ import annotations
 #   evidently     the drift CronJob, pushed through the Pushgateway
 #   kubelet       the kubelets' /metrics (volume stats)
 #   cadvisor      the kubelets' /metrics/cadvisor (container start times)
+#   haproxy       the model router's built-in exporter (per-variant backends ab_<model>_v<n>)
 #   prometheus    Prometheus itself (`up` for every target)
 METRIC_EXPORTERS: dict[str, str] = {
     "nv_inference_queue_duration_us": "triton",
@@ -35,6 +36,10 @@ METRIC_EXPORTERS: dict[str, str] = {
     "container_start_time_seconds": "cadvisor",
     "container_cpu_usage_seconds_total": "cadvisor",
     "container_memory_working_set_bytes": "cadvisor",
+    "haproxy_backend_http_requests_total": "haproxy",
+    "haproxy_backend_http_responses_total": "haproxy",
+    "haproxy_backend_response_time_average_seconds": "haproxy",
+    "haproxy_backend_active_servers": "haproxy",
     "up": "prometheus",
 }
 # cAdvisor exposes hundreds of series per container; keep only what rules and the dashboard read.

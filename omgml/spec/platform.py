@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from omgml.spec.base import StrictModel, load_model, parse_model
 from omgml.spec.common import DNS_LABEL, Profile, Target
+from omgml.spec.experiments import experiment_problems
 from omgml.spec.foundation import FoundationSpec
 from omgml.spec.serving import ServingSpec
 from omgml.spec.training import GpuPoolSpec, TrainingSpec
@@ -181,6 +182,9 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                 f"phases.serving.server.gpu_pool: no pool named {s.server.gpu_pool!r}; "
                 f"choose one of {names}"
             )
+    if s.enabled:
+        out += experiment_problems(list(s.experiments), s.server.enabled, s.server.kind, list(s.server.models))
+        out += _batch_scoring_problems(spec)
     managed_s3 = spec.target == "aws" and f.object_store.enabled and f.object_store.managed
     if managed_s3 and s.enabled and s.evidently.enabled:
         out += _drift_paths_outside_platform(spec)
@@ -197,6 +201,27 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                     f"{pf}.{name}.managed: managed services exist only on target aws; "
                     "set managed: false or target: aws"
                 )
+    return out
+
+
+def _batch_scoring_problems(spec: PlatformSpec) -> list[str]:
+    """Batch scoring loads its model from MLflow and reads and writes the object store."""
+    f = spec.phases.foundation
+    b = spec.phases.serving.batch_scoring
+    path = "phases.serving.batch_scoring"
+    if not b.enabled:
+        return []
+    out = []
+    for dep, why in (("mlflow", "loads the model from MLflow's registry"),
+                     ("object_store", "reads features from and writes predictions to the object store")):
+        if not getattr(f, dep).enabled:
+            out.append(f"{path}.enabled: the scoring job {why}, but phases.foundation.{dep}.enabled is false; "
+                       f"enable {dep} or disable batch_scoring")
+    t = spec.phases.training
+    if b.triggered_by_orchestrator and not (t.enabled and (t.kubeflow.enabled or t.airflow.enabled
+                                                           or t.prefect.enabled)):
+        out.append(f"{path}.triggered_by_orchestrator: true, but the platform deploys no orchestrator "
+                   "(phases.training: kubeflow, airflow, prefect); set it to false so the schedule runs the job")
     return out
 
 
