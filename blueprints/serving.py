@@ -32,6 +32,7 @@ from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
 from omgml.blueprints.s3 import role_arn, uses_managed_s3
 from omgml.components import evidently as evidently_component
 from omgml.components import modelserver
+from omgml.components import spark as spark_component
 from omgml.components.contracts import StoreRef
 from omgml.components.evidently import Evidently, EvidentlyArgs
 from omgml.components.modelserver import (
@@ -44,6 +45,7 @@ from omgml.components.modelserver import (
 )
 from omgml.components.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
 from omgml.components.router import ModelRouter, RoutedExperiment, RoutedVariant, RouterArgs, router_name
+from omgml.components.spark import SparkBatchScoring, SparkBatchScoringArgs
 from omgml.k8s import JsonDict, secret_env
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
@@ -224,6 +226,22 @@ class Serving(pulumi.ComponentResource):
                 if s3_roles else None,
             ), child)
             self.exports["evidently_url"] = evidently.ui_url
+
+        if s.batch_scoring.enabled:
+            b = s.batch_scoring
+            t = spec.phases.training
+            kfp = t.enabled and t.kubeflow.enabled
+            scoring = SparkBatchScoring(f"{name}-batch-scoring", SparkBatchScoringArgs(
+                namespace=ns, instance=instance, schedule=b.schedule, model=b.model, alias=b.alias,
+                features_path=b.features_path, predictions_path=b.predictions_path, store=store,
+                mlflow_tracking_uri=fnd.mlflow_tracking_uri, default_bucket=fnd.features_bucket,
+                features_format=b.features_format, keep_columns=tuple(b.keep_columns),
+                python_packages=tuple(b.python_packages), input_gb=b.input_gb, executors=b.executors,
+                profile=spec.profile, pipelines_namespace=t.kubeflow.user_namespace if kfp else None,
+                irsa_role_arn=role_arn(fnd, spark_component.s3_consumers(ns, instance, ()))
+                if s3_roles else None,
+            ), child)
+            self.exports["batch_scoring_cronjob"] = scoring.cronjob_name
 
         self.register_outputs(self.exports)
 

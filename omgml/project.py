@@ -37,6 +37,7 @@ AREA_TITLES: dict[str, str] = {
     "gpu_pools": "GPU pools",
     "high_availability": "High availability",
     "data_stores": "Data stores",
+    "experiments": "A/B tests and canaries",
     "compliance": "Compliance controls",
 }
 AREA_CONTEXT: dict[str, str] = {
@@ -51,6 +52,8 @@ AREA_CONTEXT: dict[str, str] = {
     "gpu_pools": "Which workloads get GPU nodes.",
     "high_availability": "How much failure the platform survives without an outage.",
     "data_stores": "Where Postgres, Redis, Kafka and the object store run: as AWS managed services or in the cluster.",
+    "experiments": "How two or more versions of a model are served side by side, with a weighted share of the "
+                   "traffic each, to compare them on real requests before one replaces the other.",
     "compliance": "Which regulatory regimes the platform has to satisfy.",
 }
 

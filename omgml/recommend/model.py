@@ -26,6 +26,7 @@ AREAS: tuple[str, ...] = (
     "gpu_pools",
     "high_availability",
     "data_stores",
+    "experiments",
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -42,6 +43,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gpu_pools": ("none", "training", "inference", "both"),
     "high_availability": ("single", "multi-replica", "multi-az"),
     "data_stores": ("in-cluster", "managed", "mixed"),
+    # How versions of a model are compared in production (A/B tests, canaries).
+    "experiments": ("haproxy-router", "gateway-api", "nginx", "none"),
 }
 
 

@@ -20,6 +20,7 @@ DATA_PATH = r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?|[A-Za-z0-9_.=-]+(/[A
 # MLflow aliases: letters, digits, '_' and '-', not starting with a digit-only "v<n>" form.
 ALIAS = r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$"
 COLUMN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+PINNED = r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!-]+$"
 
 _CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 # (name, lowest, highest, names allowed instead of numbers)
@@ -78,9 +79,9 @@ class BatchScoringSpec(StrictModel):
     input_gb: float = Field(default=1.0, gt=0, le=100_000)
     # Executors; None: from input_gb and the profile.
     executors: int | None = Field(default=None, ge=1, le=500)
-    # true: the orchestrator starts each run (its task/flow/step submits the job and shows the
-    # run); the CronJob is then suspended and only serves as the job's template.
-    triggered_by_orchestrator: bool = False
+    # Python packages the model needs besides mlflow, pandas and pyarrow (its flavor: e.g.
+    # scikit-learn==1.9.1), exact pins; installed with them when each run starts.
+    python_packages: list[str] = Field(default_factory=list)
 
     @field_validator("schedule")
     @classmethod
@@ -89,6 +90,14 @@ class BatchScoringSpec(StrictModel):
         if problem is not None:
             raise ValueError(f"{v!r} is not a cron schedule: {problem}")
         return " ".join(v.split())
+
+    @field_validator("python_packages")
+    @classmethod
+    def _pinned(cls, v: list[str]) -> list[str]:
+        loose = [p for p in v if not re.match(PINNED, p)]
+        if loose:
+            raise ValueError(f"{loose} are not exact pins; write each as name==version (e.g. scikit-learn==1.9.1)")
+        return v
 
     @field_validator("keep_columns")
     @classmethod

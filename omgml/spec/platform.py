@@ -217,11 +217,6 @@ def _batch_scoring_problems(spec: PlatformSpec) -> list[str]:
         if not getattr(f, dep).enabled:
             out.append(f"{path}.enabled: the scoring job {why}, but phases.foundation.{dep}.enabled is false; "
                        f"enable {dep} or disable batch_scoring")
-    t = spec.phases.training
-    if b.triggered_by_orchestrator and not (t.enabled and (t.kubeflow.enabled or t.airflow.enabled
-                                                           or t.prefect.enabled)):
-        out.append(f"{path}.triggered_by_orchestrator: true, but the platform deploys no orchestrator "
-                   "(phases.training: kubeflow, airflow, prefect); set it to false so the schedule runs the job")
     return out
 
 
