@@ -68,8 +68,9 @@ UID = 185  # the image's `spark` user
 # Hadoop the Spark 4.1.2 distribution is built against (its jars/hadoop-client-api-*.jar):
 # hadoop-aws must be the same release.
 HADOOP_VERSION = "3.4.2"
-# Delta Lake's Spark connector for Spark 4.1 (delta-spark's own pin of pyspark says which).
-DELTA_VERSION = "4.0.0"
+# Delta Lake's connector built for Spark 4.1 (artifact delta-spark_4.1_2.13; delta-spark 4.4 on PyPI
+# requires pyspark >=4.0.1,<=4.2.0).
+DELTA_VERSION = "4.4.0"
 # What score.py needs besides the model's own packages (mlflow-skinny: the client without the
 # server; the tier's MLflow is 3.17).
 BASE_PACKAGES = ("mlflow-skinny==3.17.0", "pandas==2.3.3", "pyarrow==22.0.0")
@@ -197,7 +198,7 @@ def driver_selector(r: ResolvedSparkBatchScoring) -> dict[str, str]:
 def jar_packages(r: ResolvedSparkBatchScoring) -> list[str]:
     jars = [f"org.apache.hadoop:hadoop-aws:{HADOOP_VERSION}"]
     if r.args.features_format == "delta":
-        jars.append(f"io.delta:delta-spark_2.13:{DELTA_VERSION}")
+        jars.append(f"io.delta:delta-spark_4.1_2.13:{DELTA_VERSION}")
     return jars
 
 
