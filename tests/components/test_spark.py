@@ -215,7 +215,7 @@ def fake_api() -> Iterator[tuple[FakeApi, str]]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             assert self.headers["Authorization"] == "Bearer t0k"
             if self.path.endswith("/cronjobs/demo-batch-scoring"):
                 self._send({"metadata": {"name": "demo-batch-scoring", "namespace": NS, "uid": "u-1"},
@@ -233,7 +233,7 @@ def fake_api() -> Iterator[tuple[FakeApi, str]]:
             else:
                 self.send_error(404)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             state.created.append(body)
             self._send(body)
