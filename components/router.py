@@ -213,7 +213,8 @@ def haproxy_config(r: ResolvedRouter) -> str:
         f"    bind :{METRICS_PORT}",
         f"    monitor-uri {HEALTH_PATH}",
         f"    http-request use-service prometheus-exporter if {{ path {METRICS_PATH} }}",
-        "    no log",
+        # Probes and scrapes every few seconds: log only the ones that fail.
+        "    option dontlog-normal",
         "",
         "frontend models",
         f"    bind :{HTTP_PORT}",

@@ -56,7 +56,7 @@ def variant_alerts() -> list[AlertRule]:
                   _ratio(responses(',code="5xx"'), responses(""))
                   + f" > {VARIANT_ERROR_RATIO}",
                   "5m", "critical", "An A/B variant answers more than 5 % of its requests with 5xx",
-                  "Router backend {{ $labels.proxy }} (model, version): {{ $value | humanizePercentage }} of its "
+                  "Router backend {{ $labels.proxy }} (ab_<model>_v<version>): {{ $value | humanizePercentage }} of its "
                   "requests failed in 5 minutes. Set its weight to 0 in phases.serving.experiments to drain it."),
         AlertRule("ModelVariantSlower",
                   f"({latency}) > on (namespace, model) group_left {VARIANT_SLOWER_FACTOR} * "
