@@ -59,9 +59,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def conformance_project(root: Path) -> None:
     """The template as a team would finish it: its Feast definitions in a git repository (the
-    tier's git host serves it), so the platform renders its `feast apply` Job; and where its
+    tier's git host serves it), so the platform renders its `feast apply` Job; where its
     alerts go — a webhook (the tier's receiver), Slack and PagerDuty (whose routing key is an
-    existing Secret, which the tier creates)."""
+    existing Secret, which the tier creates); and a scheduled batch scoring job."""
     import yaml
 
     from tests.conformance.harness.fixtures import git_url, webhook_url
@@ -78,6 +78,10 @@ def conformance_project(root: Path) -> None:
         {"name": "team-slack", "kind": "slack", "url": "https://hooks.slack.example.invalid/services/T0/B0/X"},
         {"name": "pager", "kind": "pagerduty", "secret_name": PAGERDUTY_SECRET, "secret_key": "routing-key"},
     ]
+    # Batch predictions with Spark (test_batch_scoring.py runs its program on this platform).
+    phases.setdefault("serving", {})["batch_scoring"] = {
+        "enabled": True, "model": "conformance-batch", "keep_columns": ["customer_id"],
+        "python_packages": ["scikit-learn==1.9.1"]}
     spec_file.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
