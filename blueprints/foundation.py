@@ -148,6 +148,7 @@ class Foundation(pulumi.ComponentResource):
         elif f.postgres.enabled:
             in_cluster_pg = Postgres(f"{name}-postgres", PostgresArgs(
                 namespace=data_ns, storage_gib=f.postgres.storage_gib, profile=profile, consumers=consumers,
+                credentials=spec.credentials,
             ), in_namespaces)
             databases, postgres = in_cluster_pg.databases, in_cluster_pg
         # Object store: in-cluster (one key pair for all), or S3 on aws when managed, where
@@ -162,7 +163,7 @@ class Foundation(pulumi.ComponentResource):
         elif f.object_store.enabled:
             in_cluster_store = ObjectStore(f"{name}-objectstore", ObjectStoreArgs(
                 namespace=data_ns, storage_gib=f.object_store.storage_gib, profile=profile,
-                buckets=buckets, client_namespaces=(data_ns, *clients),
+                buckets=buckets, client_namespaces=(data_ns, *clients), credentials=spec.credentials,
             ), in_namespaces)
             store, objectstore = in_cluster_store.endpoint, in_cluster_store
 
@@ -177,7 +178,7 @@ class Foundation(pulumi.ComponentResource):
         elif f.redis.enabled:
             in_cluster_redis = Redis(f"{name}-redis", RedisArgs(
                 namespace=data_ns, storage_gib=f.redis.storage_gib, max_memory_mib=f.redis.max_memory_mib,
-                profile=profile, client_namespaces=tuple(clients),
+                profile=profile, client_namespaces=tuple(clients), credentials=spec.credentials,
             ), in_namespaces)
             redis, redis_deps = in_cluster_redis.endpoint, [in_cluster_redis]
         kafka: KafkaEndpoint | None = None
@@ -187,6 +188,7 @@ class Foundation(pulumi.ComponentResource):
             kafka = Kafka(f"{name}-kafka", KafkaArgs(
                 namespace=data_ns, brokers=kafka_brokers(f.kafka.brokers, profile),
                 storage_gib=f.kafka.storage_gib, profile=profile, topics=tuple(f.kafka.topics),
+                credentials=spec.credentials,
             ), in_namespaces).endpoint
 
         mlflow = None

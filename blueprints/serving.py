@@ -208,6 +208,7 @@ class Serving(pulumi.ComponentResource):
                 alertmanager=p.alertmanager, receivers=tuple(p.receivers), pushgateway=p.pushgateway,
                 pushgateway_clients=("evidently",) if s.evidently.enabled else (),
                 grafana=p.grafana, dashboard_server=s.server.kind if s.server.enabled else None,
+                credentials=spec.credentials,
             ), child)
             self.exports["prometheus_url"] = prometheus.url
             if prometheus.grafana_secret_name:
@@ -224,6 +225,7 @@ class Serving(pulumi.ComponentResource):
                 # Only the consumer's name matters here; its buckets were settled by the foundation.
                 irsa_role_arn=role_arn(fnd, evidently_component.s3_consumers(ns, instance, ()))
                 if s3_roles else None,
+                credentials=spec.credentials,
             ), child)
             self.exports["evidently_url"] = evidently.ui_url
 

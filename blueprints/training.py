@@ -116,6 +116,7 @@ class Training(pulumi.ComponentResource):
                 # AWS S3: the API server, UI and pipeline steps use their own IRSA roles, no keys.
                 irsa_role_arns=role_arns(fnd, kubeflow_component.s3_consumers(
                     kf.namespace, kf.user_namespace, "pipelines")) if uses_managed_s3(spec) else None,
+                credentials=spec.credentials,
             ), child)
             values["kfp_endpoint"] = kfp.api_endpoint
             values["kfp_ui_service"] = kfp.ui_service
@@ -145,6 +146,7 @@ class Training(pulumi.ComponentResource):
                 dags=dags,
                 irsa_role_arns=role_arns(fnd, airflow_component.s3_consumers(
                     ns, airflow_component.DEFAULT_INSTANCE, "pipelines")) if uses_managed_s3(spec) else None,
+                credentials=spec.credentials,
             ), child)
             out["airflow_api_endpoint"] = airflow.api_endpoint
         if t.prefect.enabled:

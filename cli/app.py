@@ -16,6 +16,7 @@ from omgml.cli import recommend as recommend_cmd
 from omgml.cli import render as render_cmd
 from omgml.cli import schema as schema_cmd
 from omgml.cli.local import local_app
+from omgml.cli.secrets import secrets_app
 
 app = typer.Typer(
     name="omgml",
@@ -51,6 +52,7 @@ app.command("preview")(deploy_cmd.preview)
 app.command("up")(deploy_cmd.up)
 app.command("destroy")(deploy_cmd.destroy)
 app.add_typer(local_app, name="local")
+app.add_typer(secrets_app, name="secrets")
 
 
 def main() -> None:

@@ -11,8 +11,9 @@ import typer
 from omgml.cli.common import load_project_spec, user_errors
 
 if TYPE_CHECKING:
-    from omgml.deploy.plan import Action
+    from omgml.deploy.plan import Action, PhaseStep
     from omgml.deploy.runner import StepResult
+    from omgml.spec import PlatformSpec
 
 ProjectArg = Annotated[Path, typer.Argument(help="Project folder created by `omgml init`.")]
 PhaseOpt = Annotated[str, typer.Option(help="foundation, training, serving or all.")]
@@ -32,16 +33,34 @@ def engine_env(project: Path) -> dict[str, str]:
     return env
 
 
-def preflight(project: Path, target: str, stacks: list[str]) -> None:
-    """Tools first, then the cluster of each stack's kubernetes:context (local target only)."""
-    from omgml.deploy.preflight import check_cluster, check_kubernetes_plugin, check_pulumi_cli
+def preflight(project: Path, spec: PlatformSpec, steps: list[PhaseStep], action: Action) -> None:
+    """Tools first, then the cluster of each stack's kubernetes:context (local target only), then
+    (credentials: existing) the team's Secrets the phases being deployed read."""
+    from omgml.deploy.preflight import (
+        check_cluster,
+        check_existing_secrets,
+        check_kubernetes_plugin,
+        check_pulumi_cli,
+        cluster_secret_reader,
+    )
     from omgml.deploy.runner import stack_config
 
     check_pulumi_cli()
     check_kubernetes_plugin()
-    if target == "local":
-        for context in sorted({str(stack_config(project, s).get("kubernetes:context", "")) for s in stacks}):
-            check_cluster(context or None)
+    if spec.target != "local":
+        # On aws the cluster is made by the foundation phase itself: nothing to check before it.
+        return
+    contexts = {s.phase: str(stack_config(project, s.stack).get("kubernetes:context", "")) or None for s in steps}
+    for context in sorted({c or "" for c in contexts.values()}):
+        check_cluster(context or None)
+    if spec.credentials == "existing" and action in ("preview", "up"):
+        from omgml.existing_secrets import required_secrets
+
+        required = required_secrets(spec)
+        for context in sorted({c or "" for c in contexts.values()}):
+            phases = {p for p, c in contexts.items() if (c or "") == context}
+            check_existing_secrets([r for r in required if r.phase in phases],
+                                   cluster_secret_reader(context or None), str(project))
 
 
 def run_action(action: Action, project: Path, phase: str, prefix: str, diff: bool = False,
@@ -52,8 +71,14 @@ def run_action(action: Action, project: Path, phase: str, prefix: str, diff: boo
     spec = load_project_spec(project)
     steps = phase_steps(spec, action, phase, prefix)
     env = engine_env(project)
+    if spec.credentials == "existing":
+        # The team made the platform's namespaces to put its Secrets in: the provider must adopt
+        # them. Providers from 4.29 on refuse an existing object unless told so (4.25, the one
+        # built here, always upserts). The risk the option carries, a renamed resource whose
+        # create-then-delete removes the object, needs a rename without an alias.
+        env["PULUMI_K8S_UPSERT_EXISTING_OBJECTS"] = "true"
     if check_tools:
-        preflight(project, spec.target, [s.stack for s in steps])
+        preflight(project, spec, steps, action)
     runner = AutomationRunner(project, spec, prefix, env, echo=typer.echo)
     return run_phases(action, project, spec, phase, prefix, runner, typer.echo, diff=diff)
 

@@ -30,7 +30,10 @@ def _cluster(project: Path) -> tuple[PlatformSpec, LocalCluster]:
 
 
 @local_app.command("up")
-def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
+def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev",
+       create_secrets: Annotated[bool, typer.Option(
+           "--create-secrets", help="credentials: existing - create the missing Secrets on this local cluster "
+           "with values made here (never printed), instead of stopping to ask for them.")] = False) -> None:
     """Create (or reuse) the local cluster and deploy every phase to it."""
     from omgml.deploy.local import cluster_exists, create_cluster, set_stack_context
     from omgml.deploy.plan import phase_steps
@@ -58,6 +61,12 @@ def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
         for step in phase_steps(spec, "up", "all", stack_prefix):
             if set_stack_context(project, step.stack, cluster.context):
                 typer.echo(f"{step.stack}: kubernetes:context set to {cluster.context}")
+        if create_secrets and spec.credentials == "existing":
+            from omgml.deploy.preflight import create_missing_secrets
+            from omgml.existing_secrets import required_secrets
+
+            made = create_missing_secrets(cluster.context, required_secrets(spec))
+            typer.echo(f"created {len(made)} missing Secret(s) with fresh values" + (f": {', '.join(made)}" if made else ""))
         run_action("up", project, "all", stack_prefix)
 
 
@@ -99,7 +108,8 @@ def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
             raise typer.Exit(1)
         rows = workload_status(cluster.context)
         for w in rows:
-            mark = "available" if w.available else "NOT available"
+            word = "complete" if w.kind == "Job" else "available"
+            mark = word if w.available else f"NOT {word}"
             typer.echo(f"{w.component:<24} {w.kind}/{w.namespace}/{w.name}: {w.ready}/{w.desired} {mark}")
         if any(not w.available for w in rows):
             raise typer.Exit(1)

@@ -86,7 +86,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:orchestration:Airflow"
 CONNECTIONS_TYPE_TOKEN = "omgml:orchestration:AirflowConnections"
@@ -199,6 +199,7 @@ class AirflowArgs(OrchestratorArgs):
     # Bucket for task logs (remote logging); task pods are deleted when they end.
     logs_bucket: pulumi.Input[str]
     dags: GitDags | PvcDags = PvcDags()
+    credentials: CredentialSource = "generated"
 
 
 def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
@@ -589,14 +590,20 @@ class Airflow(pulumi.ComponentResource):
         def meta(obj: str, component: str, annotations: dict[str, str] | None = None) -> JsonDict:
             return metadata(obj, ns, r.labels(component), annotations)
 
-        fernet = random.RandomId(f"{name}-fernet", byte_length=32, opts=children())
-        secrets = GeneratedSecret(f"{name}-secrets", GeneratedSecretArgs(
-            namespace=ns, secret_name=r.secret,
-            password_keys=(ADMIN_PASSWORD_KEY, JWT_SECRET_KEY, API_SECRET_KEY),
-            # A Fernet key is 32 random bytes, URL-safe base64 with its padding.
-            derived={FERNET_KEY: pulumi.Output.secret(pulumi.Output.concat(fernet.b64_url, "="))},
-            app_name=APP, instance=args.instance,
-        ), children())
+        passwords = (ADMIN_PASSWORD_KEY, JWT_SECRET_KEY, API_SECRET_KEY)
+        if args.credentials == "generated":
+            fernet = random.RandomId(f"{name}-fernet", byte_length=32, opts=children())
+            secrets_args = GeneratedSecretArgs(
+                namespace=ns, secret_name=r.secret, password_keys=passwords,
+                # A Fernet key is 32 random bytes, URL-safe base64 with its padding.
+                derived={FERNET_KEY: pulumi.Output.secret(pulumi.Output.concat(fernet.b64_url, "="))},
+                app_name=APP, instance=args.instance)
+        else:
+            # The team's Secret holds the Fernet key too (format-checked before deploy).
+            secrets_args = GeneratedSecretArgs(
+                namespace=ns, secret_name=r.secret, password_keys=(*passwords, FERNET_KEY),
+                formats={FERNET_KEY: "fernet"}, app_name=APP, instance=args.instance, source="existing")
+        secrets = GeneratedSecret(f"{name}-secrets", secrets_args, children())
         # AWS S3: the pod-identity webhook gives the pods of an account in S3_ACCESS its role's credentials.
         accounts = {
             who: k8s.core.v1.ServiceAccount(
@@ -713,14 +720,23 @@ class AirflowConnections(pulumi.ComponentResource):
                               data=connection_config(args), opts=children())
         secret: dict[str, pulumi.Input[str]] = {}
         store = args.store
+        # The bundle is made of the values themselves: with credentials 'existing' omgml has none
+        # (platform_problems refuses that combination).
+        missing = ValueError(f"{name}: the connections bundle needs the store keys and the Redis password, "
+                             "which omgml does not hold with credentials 'existing'")
         if store is not None and store.static_keys:
+            access_key, secret_key = store.access_key, store.secret_key
+            if access_key is None or secret_key is None:
+                raise missing
             endpoint, region = store.endpoint_url, store.region
-            secret["AIRFLOW_CONN_OBJECT_STORE"] = pulumi.Output.all(store.access_key, store.secret_key).apply(
+            secret["AIRFLOW_CONN_OBJECT_STORE"] = pulumi.Output.all(access_key, secret_key).apply(
                 lambda v: store_connection_json(str(v[0]), str(v[1]), endpoint, region))
-            secret["AWS_ACCESS_KEY_ID"] = store.access_key
-            secret["AWS_SECRET_ACCESS_KEY"] = store.secret_key
+            secret["AWS_ACCESS_KEY_ID"] = access_key
+            secret["AWS_SECRET_ACCESS_KEY"] = secret_key
         redis = args.redis
         if redis is not None:
+            if redis.password is None:
+                raise missing
             host, port, tls = redis.host, redis.port, redis.tls
             secret["AIRFLOW_CONN_REDIS_DEFAULT"] = redis.password.apply(
                 lambda pw: redis_connection_uri(host, port, str(pw), tls))

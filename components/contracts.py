@@ -33,7 +33,7 @@ class PostgresDatabase:
     port: int
     database: str
     username: str
-    password: pulumi.Output[str]  # secret
+    password: pulumi.Output[str] | None  # secret; None with credentials 'existing' (omgml never sees it)
     # Secret in the consumer's namespace with keys: host, port, database, username, password
     secret: str
     password_ref: SecretKeyRef
@@ -47,7 +47,7 @@ class PostgresDatabase:
 class RedisEndpoint:
     host: str
     port: int
-    password: pulumi.Output[str]  # secret
+    password: pulumi.Output[str] | None  # secret; None with credentials 'existing'
     password_ref: SecretKeyRef
     tls: bool = False
     # Managed twin (ElastiCache) only: the primary endpoint's own DNS name. `host` is then an
@@ -64,8 +64,8 @@ class ObjectStoreEndpoint:
     region: str
     access_key_ref: SecretKeyRef  # AWS_ACCESS_KEY_ID
     secret_key_ref: SecretKeyRef  # AWS_SECRET_ACCESS_KEY
-    access_key: pulumi.Output[str]  # secret
-    secret_key: pulumi.Output[str]  # secret
+    access_key: pulumi.Output[str] | None  # secret; None with credentials 'existing'
+    secret_key: pulumi.Output[str] | None  # secret; None with credentials 'existing'
     # logical bucket role → bucket name, e.g. {"mlflow": "omgml-mlflow", "models": "omgml-models"}
     buckets: dict[str, str] = field(default_factory=dict)
     # Managed twin (S3) only: credentials come from IRSA, not from static keys. The consumer's

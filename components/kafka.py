@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from omgml.components.contracts import KafkaEndpoint
+from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
 from omgml.k8s import (
     JsonDict,
@@ -30,7 +31,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:data:Kafka"
@@ -59,6 +60,8 @@ class KafkaArgs:
     storage_gib: int
     profile: Profile
     topics: tuple[TopicSpec, ...] = ()
+    # existing: nothing random may be created, so the cluster id is derived from names instead.
+    credentials: CredentialSource = "generated"
 
 
 @dataclass(frozen=True)
@@ -374,12 +377,18 @@ class Kafka(pulumi.ComponentResource):
         def meta(obj_name: str, component: str = "broker") -> JsonDict:
             return metadata(obj_name, args.namespace, _labels(args, component))
 
-        # Generated once and kept in state: every broker formats its storage with it, so a new
-        # id would orphan the existing data. 16 random bytes, base64url, as Kafka expects.
-        cluster_id = random.RandomId(
-            f"{name}-cluster-id", byte_length=16,
-            opts=children(protect=keeps_data(args.profile)),
-        )
+        cluster_id: pulumi.Input[str]
+        if args.credentials == "generated":
+            # Generated once and kept in state: every broker formats its storage with it, so a new
+            # id would orphan the existing data. 16 random bytes, base64url, as Kafka expects.
+            cluster_id = random.RandomId(
+                f"{name}-cluster-id", byte_length=16,
+                opts=children(protect=keeps_data(args.profile)),
+            ).b64_url
+        else:
+            # The id is no secret, it only has to stay fixed and differ between clusters: derived
+            # from the namespace and instance it never changes, with no random resource in state.
+            cluster_id = derived_id("kafka-cluster-id", args.namespace, args.instance)
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=children())
         log4j = k8s.core.v1.ConfigMap(
@@ -391,7 +400,7 @@ class Kafka(pulumi.ComponentResource):
         sts = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=meta(names.statefulset),
-            spec=kafka_statefulset(args, cluster_id.b64_url),
+            spec=kafka_statefulset(args, cluster_id),
             # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
             # immutable); grow the existing PVCs instead.
             opts=children.data(sa, headless, log4j, ignore_changes=["spec.volumeClaimTemplates"]),

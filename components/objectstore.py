@@ -42,7 +42,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:data:ObjectStore"
 
@@ -95,6 +95,7 @@ class ObjectStoreArgs:
     # Namespaces whose pods get the credentials Secret (the store's own namespace always has it).
     client_namespaces: tuple[str, ...] = ()
     region: str = DEFAULT_REGION
+    credentials: CredentialSource = "generated"
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,17 @@ def _labels(r: ResolvedObjectStore, component: str) -> dict[str, str]:
     return standard_labels(APP, r.args.instance, component, VERSION)
 
 
+def _keys_from_env(r: ResolvedObjectStore) -> bool:
+    """With existing credentials omgml never sees the keys, so it cannot write the identity file:
+    SeaweedFS then makes its admin identity from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in its
+    environment (s3api loadEnvironmentVariableCredentials, read at start like the file)."""
+    return r.args.credentials == "existing"
+
+
+def _identity_file(r: ResolvedObjectStore) -> list[str]:
+    return [] if _keys_from_env(r) else [f"-s3.config={CONFIG_DIR}/{CONFIG_KEY}"]
+
+
 def server_command(r: ResolvedObjectStore) -> list[str]:
     return [
         "/usr/bin/weed", "-logtostderr=true", "server",
@@ -197,7 +209,7 @@ def server_command(r: ResolvedObjectStore) -> list[str]:
         "-s3",
         f"-s3.port={S3_PORT}",
         "-s3.ip.bind=0.0.0.0",
-        f"-s3.config={CONFIG_DIR}/{CONFIG_KEY}",
+        *_identity_file(r),
         # The embedded IAM API would let key holders mint users; identities come from the file.
         "-s3.iam=false",
         # Extra catalog listeners (Iceberg REST, Lance) are not part of the platform.
@@ -232,13 +244,22 @@ def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    pod = restricted_pod_spec(r.service_account, UID, [container], fs_group=UID, volumes=[
+    volumes: list[JsonDict] = [
         # A standalone PVC rather than volumeClaimTemplates: resizing it is an
         # in-place update, while any template change would replace the StatefulSet.
         {"name": "data", "persistentVolumeClaim": {"claimName": r.pvc_name}},
         {"name": "s3-config", "secret": {"secretName": r.config_secret_name, "defaultMode": 0o440}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
-    ], terminationGracePeriodSeconds=30)
+    ]
+    if _keys_from_env(r):
+        # credentials 'existing': the server builds its admin identity from the key env
+        # (the team's Secret) instead of an identity file omgml would have to write.
+        container["env"] = [secret_env(ACCESS_KEY, r.secret_name, ACCESS_KEY),
+                            secret_env(SECRET_KEY, r.secret_name, SECRET_KEY)]
+        container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] != "s3-config"]
+        volumes = [v for v in volumes if v["name"] != "s3-config"]
+    pod = restricted_pod_spec(r.service_account, UID, [container], fs_group=UID, volumes=volumes,
+                              terminationGracePeriodSeconds=30)
     annotations = {CHECKSUM_ANNOTATION: credentials_checksum} if credentials_checksum is not None else None
     # One writer on one volume: a StatefulSet never runs two pods of the same identity,
     # unlike a Deployment during a rollout.
@@ -330,12 +351,14 @@ class ObjectStore(pulumi.ComponentResource):
         creds = GeneratedSecret(
             f"{name}-credentials",
             GeneratedSecretArgs(namespace=ns, secret_name=r.secret_name, password_keys=(ACCESS_KEY, SECRET_KEY),
-                                app_name=APP, instance=args.instance),
+                                app_name=APP, instance=args.instance, source=args.credentials,
+                                copies_in=r.client_namespaces),
             children(),
         )
-        access_key = creds.passwords[ACCESS_KEY]
-        secret_key = creds.passwords[SECRET_KEY]
-        for client in r.client_namespaces:
+        access_key = creds.passwords.get(ACCESS_KEY)
+        secret_key = creds.passwords.get(SECRET_KEY)
+        config_deps: list[pulumi.Resource] = []
+        for client in r.client_namespaces if creds.generated else ():
             k8s.core.v1.Secret(
                 f"{name}-credentials-{client}",
                 # Same labels as the GeneratedSecret's own copy (no version: it outlives upgrades).
@@ -344,12 +367,14 @@ class ObjectStore(pulumi.ComponentResource):
                 string_data=pulumi.Output.secret({ACCESS_KEY: access_key, SECRET_KEY: secret_key}),
                 opts=children(),
             )
-        # The keys are secret Outputs, so the rendered file stays secret (masked, encrypted in state).
-        identity: pulumi.Output[str] = pulumi.Output.all(access_key, secret_key).apply(
-            lambda keys: s3_identity_config(str(keys[0]), str(keys[1]))
-        )
-        config = k8s.core.v1.Secret(f"{name}-s3-config", metadata=meta(r.config_secret_name, "config"), type="Opaque",
-                                    string_data={CONFIG_KEY: identity}, opts=children())
+        if creds.generated:
+            # The keys are secret Outputs, so the rendered file stays secret (masked, encrypted in state).
+            identity: pulumi.Output[str] = pulumi.Output.all(access_key, secret_key).apply(
+                lambda keys: s3_identity_config(str(keys[0]), str(keys[1]))
+            )
+            config_deps.append(k8s.core.v1.Secret(
+                f"{name}-s3-config", metadata=meta(r.config_secret_name, "config"), type="Opaque",
+                string_data={CONFIG_KEY: identity}, opts=children()))
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(r.service_account),
                                         automount_service_account_token=False, opts=children())
         # Data must survive a careless destroy outside the laptop.
@@ -362,7 +387,7 @@ class ObjectStore(pulumi.ComponentResource):
             f"{name}-server",
             metadata=meta(r.name),
             spec=objectstore_statefulset(r, secret_checksum(access_key, secret_key)),
-            opts=children(config, sa, pvc, svc, headless, creds),
+            opts=children(*config_deps, sa, pvc, svc, headless, creds),
         )
         if r.buckets:
             k8s.batch.v1.Job(

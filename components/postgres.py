@@ -33,7 +33,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:data:Postgres"
 
@@ -74,6 +74,7 @@ class PostgresArgs:
     storage_gib: int
     profile: Profile
     consumers: tuple[PostgresConsumer, ...] = ()
+    credentials: CredentialSource = "generated"
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,7 @@ class Postgres(pulumi.ComponentResource):
             f"{name}-superuser",
             GeneratedSecretArgs(namespace=args.namespace, secret_name=names.superuser_secret,
                                 password_keys=("password",), derived={"username": SUPERUSER},
-                                app_name=APP, instance=args.instance),
+                                app_name=APP, instance=args.instance, source=args.credentials),
             children(),
         )
         self.databases = {}
@@ -367,12 +368,13 @@ class Postgres(pulumi.ComponentResource):
             creds = GeneratedSecret(
                 f"{name}-{c.name}-credentials",
                 GeneratedSecretArgs(namespace=args.namespace, secret_name=c.secret, password_keys=("password",),
-                                    derived=dict(data), app_name=APP, instance=args.instance),
+                                    derived=dict(data), app_name=APP, instance=args.instance,
+                                    source=args.credentials, copies_in=(c.namespace,)),
                 children(),
             )
             consumer_secrets.append(creds)
-            password = creds.passwords["password"]
-            if c.namespace != args.namespace:
+            password = creds.passwords.get("password")
+            if password is not None and c.namespace != args.namespace:
                 # Pods can only reference Secrets in their own namespace: the consumer gets a copy.
                 copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
                 copied["password"] = password

@@ -26,7 +26,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:data:Redis"
 
@@ -62,6 +62,7 @@ class RedisArgs:
     profile: Profile
     # Namespaces whose pods need the password: each gets a copy of the password Secret.
     client_namespaces: tuple[str, ...] = ()
+    credentials: CredentialSource = "generated"
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def redis_statefulset(args: RedisArgs, credentials_checksum: pulumi.Input[str] |
         "image": IMAGE,
         # Straight to the server: the image's entrypoint would add --loadmodule for every bundled
         # module (search, JSON, time series, …), memory an online store does not use.
-        "command": ["redis-server", CONFIG_FILE],
+        "command": ["redis-server", CONFIG_FILE, *_requirepass_from_env(args)],
         "env": [secret_env("REDISCLI_AUTH", names.auth_secret, "password")],
         "ports": [{"name": "redis", "containerPort": PORT, "protocol": "TCP"}],
         "resources": sizing.size.resources(),
@@ -212,6 +213,12 @@ def redis_statefulset(args: RedisArgs, credentials_checksum: pulumi.Input[str] |
     }])
     return statefulset_spec(_selector(args), names.headless, pod_template(_labels(args), pod, annotations),
                             data_gib=args.storage_gib, keep_data=keeps_data(args.profile))
+
+
+def _requirepass_from_env(args: RedisArgs) -> list[str]:
+    """With existing credentials omgml never sees the password, so it cannot be written into
+    redis.conf: Kubernetes expands $(REDISCLI_AUTH) (the secretKeyRef env) into the argument."""
+    return [] if args.credentials == "generated" else ["--requirepass", "$(REDISCLI_AUTH)"]
 
 
 def redis_service(args: RedisArgs, headless: bool) -> JsonDict:
@@ -251,11 +258,12 @@ class Redis(pulumi.ComponentResource):
         auth = GeneratedSecret(
             f"{name}-auth",
             GeneratedSecretArgs(namespace=args.namespace, secret_name=names.auth_secret, password_keys=("password",),
-                                app_name=APP, instance=args.instance),
+                                app_name=APP, instance=args.instance, source=args.credentials,
+                                copies_in=args.client_namespaces),
             children(),
         )
-        password = auth.passwords["password"]
-        for ns in sorted(set(args.client_namespaces) - {args.namespace}):
+        password = auth.passwords.get("password")
+        for ns in sorted(set(args.client_namespaces) - {args.namespace}) if password is not None else ():
             k8s.core.v1.Secret(
                 f"{name}-auth-{ns}",
                 metadata=meta(names.auth_secret, ns),
@@ -264,7 +272,9 @@ class Redis(pulumi.ComponentResource):
                 opts=children(),
             )
         # The password is alphanumeric (GeneratedSecret), so plain double quotes are exact.
-        server_conf = pulumi.Output.concat(redis_conf(sizing.max_memory_mib), 'requirepass "', password, '"\n')
+        server_conf: pulumi.Input[str] = redis_conf(sizing.max_memory_mib)
+        if password is not None:
+            server_conf = pulumi.Output.concat(server_conf, 'requirepass "', password, '"\n')
         config = k8s.core.v1.Secret(
             f"{name}-config",
             metadata=meta(names.config_secret),

@@ -199,6 +199,14 @@ def compliance_adr(number: int, rec: Recommendation) -> str:
                         "in omgml.yaml if you want it."]
     notes = [w for w in rec.warnings if w.startswith("compliance:")]
     consequences = [f"- `aws.audit_logging: {str(rec.platform.aws.audit_logging).lower()}`."]
+    if rec.platform.credentials == "existing":
+        consequences.append(
+            f"- `credentials: existing` ({regimes}): no password is generated into Pulumi state; the team "
+            "provides every Secret (from its vault, or synced by External Secrets); `omgml secrets template` "
+            "lists them. On target local `omgml preview|up` check each Secret and key before creating "
+            "anything; on aws the foundation phase creates the cluster, so its pods wait (up to Pulumi's "
+            "timeout) until the Secrets are synced. Rotation is the team's job. The ElastiCache AUTH token "
+            "is still generated (AWS takes it at creation).")
     consequences += [f"- Warning: {w}" for w in notes]
     return "\n".join([
         f"# {number}. {AREA_TITLES['compliance']}",

@@ -203,6 +203,7 @@ class AwsFoundation(pulumi.ComponentResource):
             consumers=tuple(consumers), address=pg.address, master_secret_arn=pg.master_secret_arn,
             kms_key_arn=pg.kms_key_arn, oidc_provider_arn=self.oidc_provider_arn,
             oidc_issuer_host=self.cluster.oidc_issuer_host, vpc_cidr=self.network.vpc_cidr,
+            credentials=self.spec.credentials,
         ), self._glue_options(depends_on))
         return dbs.databases
 

@@ -66,7 +66,7 @@ from omgml.k8s import (
 )
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:aws:RdsPostgres"
 DATABASES_TYPE_TOKEN = "omgml:aws:RdsDatabases"
@@ -234,6 +234,7 @@ class RdsDatabasesArgs:
     oidc_issuer_host: pulumi.Input[str]
     vpc_cidr: str
     instance: str = "postgres"
+    credentials: CredentialSource = "generated"
 
 
 @dataclass(frozen=True)
@@ -479,12 +480,13 @@ class RdsDatabases(pulumi.ComponentResource):
             creds = GeneratedSecret(
                 f"{name}-{c.name}-credentials",
                 GeneratedSecretArgs(namespace=args.namespace, secret_name=c.secret, password_keys=("password",),
-                                    derived=dict(data), app_name=APP, instance=args.instance),
+                                    derived=dict(data), app_name=APP, instance=args.instance,
+                                    source=args.credentials, copies_in=(c.namespace,)),
                 child,
             )
             secrets.append(creds)
-            password = creds.passwords["password"]
-            if c.namespace != args.namespace:
+            password = creds.passwords.get("password")
+            if password is not None and c.namespace != args.namespace:
                 copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
                 copied["password"] = password
                 secrets.append(k8s.core.v1.Secret(

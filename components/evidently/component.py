@@ -47,7 +47,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:observability:Evidently"
 
@@ -100,6 +100,7 @@ class EvidentlyArgs:
     # IRSA role for the drift job (AWS S3): annotates the job's ServiceAccount; the job's S3
     # client then takes the pod's web identity (no key variables are set).
     irsa_role_arn: pulumi.Input[str] | None = None
+    credentials: CredentialSource = "generated"
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ class Evidently(pulumi.ComponentResource):
 
         secret = GeneratedSecret(f"{name}-write-secret", GeneratedSecretArgs(
             namespace=ns, secret_name=r.secret_name, password_keys=(SECRET_KEY,),
-            app_name="evidently", instance=args.instance), children())
+            app_name="evidently", instance=args.instance, source=args.credentials), children())
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(r.name, "ui"),
                                         automount_service_account_token=False, opts=children())
         pvc = k8s.core.v1.PersistentVolumeClaim(f"{name}-workspace", metadata=meta(r.name, "workspace"),

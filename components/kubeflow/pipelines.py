@@ -119,6 +119,7 @@ from omgml.k8s import (
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec import Profile
+from omgml.spec.common import CredentialSource
 
 TYPE_TOKEN = "omgml:training:KubeflowPipelines"
 
@@ -146,6 +147,7 @@ class KubeflowPipelinesArgs:
     # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (`s3_consumers`) → IAM role
     # ARN, each annotating its ServiceAccount; no S3 client of the install then uses keys.
     irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
+    credentials: CredentialSource = "generated"
 
 
 def s3_consumers(namespace: str, user_namespace: str, bucket_role: str) -> tuple[S3Consumer, ...]:
@@ -360,13 +362,14 @@ class KubeflowPipelines(pulumi.ComponentResource):
         db = GeneratedSecret(
             f"{name}-mysql-credentials",
             GeneratedSecretArgs(namespace=ns, secret_name=MYSQL_SECRET, password_keys=("root_password", "password"),
-                                derived={"username": MYSQL_USER}, app_name=APP, instance=args.instance),
+                                derived={"username": MYSQL_USER}, app_name=APP, instance=args.instance,
+                                source=args.credentials),
             child(),
         )
         ui_secret = GeneratedSecret(
             f"{name}-ui-secrets",
             GeneratedSecretArgs(namespace=ns, secret_name=UI_SECRET, password_keys=(UI_SIGNING_KEY,),
-                                app_name=APP, instance=args.instance),
+                                app_name=APP, instance=args.instance, source=args.credentials),
             child(),
         )
         argo_cm = k8s.core.v1.ConfigMap(f"{name}-argo-config", metadata=meta(ARGO_CONFIGMAP, "workflow-controller"), data={

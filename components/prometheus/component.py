@@ -174,7 +174,7 @@ class Prometheus(pulumi.ComponentResource):
             admin_secret = k8s_name(r.grafana_name, "admin")
             GeneratedSecret(f"{name}-grafana-admin", GeneratedSecretArgs(
                 namespace=ns, secret_name=admin_secret, password_keys=("GF_SECURITY_ADMIN_PASSWORD",),
-                app_name="grafana", instance=args.instance), child)
+                app_name="grafana", instance=args.instance, source=args.credentials), child)
             dashboard_text = json.dumps(serving_dashboard(args.dashboard_server, exporters), indent=1,
                                         sort_keys=True)
             datasource = yaml.safe_dump(grafana_datasource(self.url), sort_keys=False)

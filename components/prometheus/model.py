@@ -21,7 +21,7 @@ from omgml.k8s import (
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import CredentialSource, Profile
 from omgml.spec.serving import AlertReceiverSpec
 
 NOBODY = 65534  # the prom/* images run as nobody
@@ -82,6 +82,7 @@ class PrometheusArgs:
     grafana: bool = False
     # Which model server's panels the Grafana dashboard shows.
     dashboard_server: str | None = None
+    credentials: CredentialSource = "generated"
 
 
     def targets_as_resolved(self) -> list[ResolvedTarget]:

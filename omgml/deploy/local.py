@@ -141,11 +141,13 @@ class WorkloadStatus:
 
 
 def workload_status(context: str) -> list[WorkloadStatus]:
-    """Deployments and StatefulSets the platform created, with ready vs desired replicas."""
+    """Deployments and StatefulSets the platform created, with ready vs desired replicas, and its
+    Jobs (not a CronJob's runs), with succeeded vs wanted completions."""
     from kubernetes import client, config
 
     api_client = config.new_client_from_config(context=context)
     apps = client.AppsV1Api(api_client)
+    batch = client.BatchV1Api(api_client)
     selector = "app.kubernetes.io/part-of=omgml"
     out: list[WorkloadStatus] = []
     for kind, items in (
@@ -157,4 +159,10 @@ def workload_status(context: str) -> list[WorkloadStatus]:
             ready = (obj.status.ready_replicas if kind == "StatefulSet" else obj.status.available_replicas) or 0
             out.append(WorkloadStatus(labels.get("app.kubernetes.io/name", "?"), kind, obj.metadata.namespace,
                                       obj.metadata.name, int(ready), int(obj.spec.replicas or 0)))
+    for job in batch.list_job_for_all_namespaces(label_selector=selector).items:
+        if any(o.kind == "CronJob" for o in job.metadata.owner_references or []):
+            continue
+        labels = job.metadata.labels or {}
+        out.append(WorkloadStatus(labels.get("app.kubernetes.io/name", "?"), "Job", job.metadata.namespace,
+                                  job.metadata.name, int(job.status.succeeded or 0), int(job.spec.completions or 1)))
     return sorted(out, key=lambda w: (w.component, w.namespace, w.name))

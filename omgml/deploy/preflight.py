@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from omgml.deploy.plan import DeployError
 
@@ -28,7 +29,8 @@ def parse_version(text: str) -> str | None:
 
 def check_pulumi_cli(which: Callable[[str], str | None] = shutil.which,
                      run: Callable[[list[str]], str] | None = None) -> str:
-    """The Pulumi CLI must exist and match the Python SDK's minor version. Returns its path."""
+    """The Pulumi CLI must exist and be at least as new as the Python SDK (same major): a newer
+    CLI serves an older SDK, an older one may lack what the SDK asks for. Returns its path."""
     path = which("pulumi")
     want = sdk_version(PULUMI_DIST)
     if path is None:
@@ -38,12 +40,17 @@ def check_pulumi_cli(which: Callable[[str], str | None] = shutil.which,
         )
     out = (run or _run)([path, "version"])
     have = parse_version(out)
-    if have is None or have.split(".")[:2] != want.split(".")[:2]:
+    if have is None or not _serves(have, want):
         raise DeployError(
             f"the Pulumi CLI at {path} is {out.strip() or 'of unknown version'}, but the Python SDK is {want}; "
-            f"install CLI {want} (same minor) or {TOOLCHAIN_HINT}"
+            f"install CLI {want} or newer (same major) or {TOOLCHAIN_HINT}"
         )
     return path
+
+
+def _serves(cli: str, sdk: str) -> bool:
+    c, s = (tuple(int(x) for x in v.split(".")) for v in (cli, sdk))
+    return c[0] == s[0] and c >= s
 
 
 def check_kubernetes_plugin(which: Callable[[str], str | None] = shutil.which,
@@ -100,3 +107,65 @@ def _run(cmd: list[str]) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise DeployError(f"cannot run {' '.join(cmd)}: {exc}") from None
     return out.stdout + out.stderr
+
+
+def cluster_secret_reader(context: str | None, kubeconfig: str | None = None,
+                          timeout: float = 10.0) -> Callable[[str, str], Mapping[str, str] | None]:
+    """Reads Secrets from the cluster of `context` (decoded), None for a missing one. Values stay
+    in this process: they are checked, never printed, never handed to the engine."""
+    import base64
+
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig, context=context))
+
+    def read(namespace: str, name: str) -> Mapping[str, str] | None:
+        try:
+            secret = api.read_namespaced_secret(name, namespace, _request_timeout=timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise DeployError(f"cannot read Secret {namespace}/{name} in context {context or '(current)'}: "
+                              f"HTTP {exc.status} {exc.reason}; the deploying user needs `get` on Secrets there"
+                              ) from None
+        return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (secret.data or {}).items()}
+
+    return read
+
+
+def check_existing_secrets(required: list[Any], read: Callable[[str, str], Mapping[str, str] | None],
+                           project: str = "PROJECT") -> None:
+    """credentials: existing - every Secret and key the platform references must be in the cluster
+    before the engine creates anything. Raises one line per problem."""
+    from omgml.existing_secrets import secret_problems
+
+    problems = secret_problems(required, read, project)
+    if problems:
+        raise DeployError(f"credentials: existing, but {len(problems)} problem(s) with the team's Secrets "
+                          "(nothing was deployed):\n  " + "\n  ".join(problems))
+
+
+def create_missing_secrets(context: str | None, required: list[Any]) -> list[str]:
+    """Create (never replace) the listed Secrets that are missing, with values made here; returns
+    `namespace/name` of each one created. For local clusters only: a team's real cluster gets its
+    Secrets from its vault."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    from omgml.existing_secrets import missing_secret_data
+
+    api = client.CoreV1Api(config.new_client_from_config(context=context))
+    created: list[str] = []
+    for req, data in missing_secret_data(required, cluster_secret_reader(context)):
+        try:
+            api.read_namespace(req.namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            api.create_namespace({"metadata": {"name": req.namespace}})
+        api.create_namespaced_secret(req.namespace, {
+            "metadata": {"name": req.name, "annotations": {"omgml.dev/created-by": "omgml local up --create-secrets"}},
+            "type": "Opaque", "stringData": data})
+        created.append(req.ref)
+    return created

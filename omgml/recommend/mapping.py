@@ -75,6 +75,13 @@ def s3_blocked_by_delta(choices: Mapping[str, str]) -> bool:
     return choices["feature_store"] == "delta-lake"
 
 
+def credentials_source(req: Requirements, orchestration: str) -> str:
+    """Regulated data: passwords come from the team's vault (`existing` Secrets) instead of being
+    generated into Pulumi state; the only exception is the connections bundle for an Airflow the
+    team already runs, which is made of the values themselves (spec rule in platform_problems)."""
+    return "existing" if req.regulated() and orchestration != "airflow" else "generated"
+
+
 def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
     """The PlatformSpec for one decision per area (pure; raises only on an engine bug)."""
     choices = plan.choices
@@ -139,6 +146,7 @@ def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
         "name": req.name,
         "target": req.target,
         "profile": profile,
+        "credentials": credentials_source(req, orchestration),
         "phases": {
             "foundation": {
                 "kafka": kafka,

@@ -1,6 +1,6 @@
 """The platform spec (what a project deploys) and, from the recommendation issue, Requirements."""
 
-from omgml.spec.common import PHASES, PhaseName, Profile, Target
+from omgml.spec.common import PHASES, CredentialSource, PhaseName, Profile, Target
 from omgml.spec.foundation import (
     FeastSpec,
     FoundationSpec,
@@ -19,6 +19,7 @@ from omgml.spec.training import GpuPoolSpec, KubeflowSpec, TrainingSpec
 __all__ = [
     "PHASES",
     "AwsSpec",
+    "CredentialSource",
     "EvidentlySpec",
     "FeastSpec",
     "FoundationSpec",

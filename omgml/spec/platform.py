@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from omgml.spec.base import StrictModel, load_model, parse_model
-from omgml.spec.common import DNS_LABEL, Profile, Target
+from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
 from omgml.spec.experiments import experiment_problems
 from omgml.spec.foundation import FoundationSpec
 from omgml.spec.serving import ServingSpec
@@ -71,6 +71,9 @@ class PlatformSpec(StrictModel):
     name: str = Field(pattern=DNS_LABEL, max_length=40)
     target: Target = "local"
     profile: Profile = "laptop"
+    # generated | existing (see omgml.spec.common.CredentialSource; `omgml secrets template` lists
+    # the Secrets an `existing` platform needs).
+    credentials: CredentialSource = "generated"
     phases: PhasesSpec = Field(default_factory=PhasesSpec)
     aws: AwsSpec = Field(default_factory=AwsSpec)
     local: LocalSpec = Field(default_factory=LocalSpec)
@@ -193,6 +196,13 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
             f"{pf}.feast.offline_store: 'delta' cannot read S3 through IRSA (DuckDB's delta extension takes "
             "S3 credentials only from static keys, and S3 on aws has none); use offline_store: file, or "
             f"{pf}.object_store.managed: false"
+        )
+    if spec.credentials == "existing" and t.airflow.connections_bundle:
+        out.append(
+            "phases.training.airflow.connections_bundle: the bundle is a Secret made of the store keys and "
+            "the Redis password, which omgml never sees with credentials: existing; set "
+            "connections_bundle: false and give your Airflow those values from your vault, or use "
+            "credentials: generated"
         )
     if spec.target == "local":
         for name in ("kafka", "postgres", "object_store", "redis"):

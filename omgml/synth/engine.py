@@ -175,6 +175,9 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, config: d
                     ignore_changes=list(request.ignoreChanges),
                     provider=request.provider,
                 )
+                if not request.custom and request.object is not None:
+                    # A component's own props (most pass none): e.g. what an ExistingSecret expects.
+                    recorded[urn].inputs = dict(rpc.deserialize_properties(request.object))
                 current.urn = urn
             return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 

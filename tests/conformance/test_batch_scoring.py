@@ -9,7 +9,6 @@ job's), and the S3A jars the job would fetch.
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.conformance.harness.runner import Platform

@@ -19,12 +19,15 @@ def test_missing_cli_says_what_to_install() -> None:
     assert "scripts/toolchain.sh" in msg
 
 
-def test_cli_version_must_match_sdk_minor() -> None:
+def test_cli_must_be_at_least_the_sdk_version() -> None:
     want = preflight.sdk_version("pulumi")
-    ok = preflight.check_pulumi_cli(which=lambda _: "/bin/pulumi", run=lambda _: f"v{want}\n")
-    assert ok == "/bin/pulumi"
-    with pytest.raises(DeployError, match=f"but the Python SDK is {want}"):
-        preflight.check_pulumi_cli(which=lambda _: "/bin/pulumi", run=lambda _: "v3.100.0\n")
+    major, minor, patch = (int(x) for x in want.split("."))
+    for ok_version in (want, f"{major}.{minor + 4}.0"):
+        ok = preflight.check_pulumi_cli(which=lambda _: "/bin/pulumi", run=lambda _, v=ok_version: f"v{v}\n")
+        assert ok == "/bin/pulumi"
+    for too_old in ("3.100.0", f"{major}.{minor - 1}.{patch}", f"{major + 1}.0.0"):
+        with pytest.raises(DeployError, match=f"but the Python SDK is {want}; install CLI {want} or newer"):
+            preflight.check_pulumi_cli(which=lambda _: "/bin/pulumi", run=lambda _, v=too_old: f"v{v}\n")
 
 
 def test_missing_kubernetes_plugin(tmp_path: Path) -> None:
