@@ -82,10 +82,13 @@ DRIVER_PORT = 7078
 BLOCK_MANAGER_PORT = 7079
 
 DRIVER_SIZES: dict[Profile, Size] = {
-    "laptop": Size("250m", "1Gi", "1", "1536Mi"),
+    "laptop": Size("250m", "768Mi", "1", "1536Mi"),
     "small": Size("500m", "2Gi", "2", "3Gi"),
     "production": Size("1", "4Gi", "2", "6Gi"),
 }
+# The driver JVM's heap (spark.driver.memory; the launcher applies it in client mode), leaving
+# the rest of the container's request to Python (score.py, the model) and off-heap memory.
+DRIVER_HEAP: dict[Profile, str] = {"laptop": "512m", "small": "1g", "production": "2g"}
 INIT_SIZE = Size("100m", "256Mi", "1", "1Gi")
 
 
@@ -242,7 +245,8 @@ def spark_conf(r: ResolvedSparkBatchScoring) -> dict[str, str]:
         "spark.executor.cores": str(z.cores),
         "spark.executor.memory": f"{z.heap_mib}m",
         "spark.executor.memoryOverhead": f"{z.pod_memory_mib - z.heap_mib}m",
-        "spark.kubernetes.executor.request.cores": str(z.cores),
+        "spark.kubernetes.executor.request.cores": z.request_cpu,
+        "spark.driver.memory": DRIVER_HEAP[a.profile],
         "spark.kubernetes.executor.limit.cores": str(z.cores),
         "spark.ui.enabled": "false",
         "spark.jars.packages": ",".join(jar_packages(r)),
@@ -342,7 +346,7 @@ def scoring_cronjob(r: ResolvedSparkBatchScoring, scripts_checksum: str) -> Json
                                   {"name": "work-dir", "emptyDir": {}}])
     # The executors' requests, for the capacity check (they are pods the driver creates).
     annotations = {"omgml.dev/script-checksum": scripts_checksum,
-                   "omgml.dev/child-pods": json.dumps({"count": r.sizing.executors, "cpu": str(r.sizing.cores),
+                   "omgml.dev/child-pods": json.dumps({"count": r.sizing.executors, "cpu": r.sizing.request_cpu,
                                                        "memory": f"{r.sizing.pod_memory_mib}Mi"})}
     return {
         "schedule": a.schedule,

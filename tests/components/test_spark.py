@@ -152,8 +152,9 @@ def test_capacity_counts_the_executors_the_driver_starts() -> None:
     w = workload_requests(cronjob(items))
     assert w is not None
     z = spark_sizing(45, "laptop")
-    driver_cpu = 250
-    assert w.cpu_m == driver_cpu + z.executors * z.cores * 1000
+    assert (z.executors, z.request_cpu) == (1, "250m")
+    assert w.cpu_m == 250 + 250  # the driver's request and its one executor's
+    assert w.memory_b == (768 + z.pod_memory_mib) * 2**20
 
 
 def test_kubeflow_pipelines_get_a_component_that_submits_the_job() -> None:
