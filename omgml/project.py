@@ -292,6 +292,10 @@ def architecture_mermaid(rec: Recommendation) -> str:
         node("training", "gputrain", f"GPU pool {pool.name}", "round")
     if s.enabled and s.server.enabled:
         node("serving", "server", f"Model server: {s.server.kind}")
+        if s.experiments:
+            node("serving", "router", "Model router (HAProxy): A/B variants")
+    if s.enabled and s.batch_scoring.enabled:
+        node("serving", "spark", "Spark batch scoring (CronJob)")
     for pool in s.gpu_pools if s.enabled else []:
         node("serving", "gpuserve", f"GPU pool {pool.name}", "round")
     if s.enabled and s.prometheus.enabled:
@@ -322,6 +326,11 @@ def architecture_mermaid(rec: Recommendation) -> str:
         ("server", "-->", "online features", "feast"),
         ("server", "-->", "inference log", "kafka"),
         ("server", "-.->", "runs on", "gpuserve"),
+        ("router", "-->", "model requests", "server"),
+        ("spark", "-->", "features in, predictions out", "objectstore"),
+        ("spark", "-->", "model by alias", "mlflow"),
+        ("kfp", "-.->", "scoring step", "spark"),
+        ("prometheus", "-->", "scrapes", "router"),
         ("prometheus", "-->", "scrapes", "server"),
         ("prometheus", "-->", "scrapes", "pushgateway"),
         ("prometheus", "-->", "alerts", "alertmanager"),
