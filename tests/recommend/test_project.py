@@ -108,7 +108,7 @@ def test_stack_configs_name_the_phase_and_the_cluster() -> None:
 def test_every_adr_has_the_sections_in_order() -> None:
     files = files_for(target="aws", flags=["pytorch_only"], compliance=["pci-dss"])
     adrs = sorted(p for p in files if p.startswith("docs/adr/"))
-    assert len(adrs) == 12
+    assert len(adrs) == 13
     for path in adrs:
         text = files[path]
         positions = [text.index(s) for s in ADR_SECTIONS]
@@ -117,8 +117,12 @@ def test_every_adr_has_the_sections_in_order() -> None:
     assert serving.startswith("# 2. Model serving: triton")
     assert "Use **triton**." in serving and "- **torchserve**: serves PyTorch only" in serving
     assert "- `compliance`: [pci-dss]" in serving
-    compliance = files["docs/adr/0012-compliance.md"]
+    compliance = files["docs/adr/0013-compliance.md"]
     assert "audit logging (pci-dss)" in compliance and "`aws.audit_logging: true`" in compliance
+    experiments = files["docs/adr/0012-experiments.md"]
+    assert experiments.startswith("# 12. A/B tests and canaries: haproxy-router")
+    assert "- **gateway-api**: weighted HTTPRoute backends need a gateway controller" in experiments
+    assert "add phases.serving.experiments" in experiments
 
 
 def test_prefect_is_deployed_and_its_adr_says_where() -> None:
