@@ -36,8 +36,20 @@ def secret(platform: Platform, name: str, key: str, namespace: str = DATA) -> st
 
 
 def s3_env(platform: Platform) -> dict[str, str]:
-    env = env_of(platform, "Deployment", "feast")
-    return {k: env[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    """An S3 client's env for the platform's object store, from its bucket Job (the one object
+    every in-cluster store renders): its keys, region and endpoint (made fully qualified, so it
+    resolves from any namespace)."""
+    from urllib.parse import urlsplit
+
+    job = next(o for o in platform.render.of_kind("Job") if o.name.startswith("objectstore-buckets"))
+    env = env_of(platform, "Job", job.name)
+    endpoint = urlsplit(env["S3_ENDPOINT"])
+    host = endpoint.hostname or ""
+    if "." not in host:
+        host = f"{host}.{job.namespace}.svc.cluster.local"
+    return {"AWS_ENDPOINT_URL": f"{endpoint.scheme}://{host}:{endpoint.port}",
+            "AWS_ACCESS_KEY_ID": env["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": env["AWS_SECRET_ACCESS_KEY"],
+            "AWS_DEFAULT_REGION": env["AWS_DEFAULT_REGION"]}
 
 
 def run_client(platform: Platform, namespace: str, piece: str, argv: list[str], env: dict[str, str] | None = None,

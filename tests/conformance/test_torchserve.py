@@ -60,13 +60,14 @@ def torchserve_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pl
 
 
 def upload_archive(plat: Platform) -> None:
-    code, out = run_client(plat, "omgml-pipelines", "torchserve",
+    code, out = run_client(plat, SERVING, "torchserve",
                            ["python", "/omgml-conformance/scripts/torchserve_archive.py"], env={"MODEL": MODEL})
     assert code == 0, out
     archive = last_json(out)["archive_b64"]
     sync = env_of(plat, "Deployment", workload_name(plat, "Deployment", "torchserve"), "model-sync")
     prefix = sync["MODELS_PREFIX"]
-    code, out = run_client(plat, "omgml-pipelines", "mlflow", ["python", "/omgml-conformance/scripts/s3_put.py"],
+    # From the serving namespace: with training off, it is the one the data namespace admits.
+    code, out = run_client(plat, SERVING, "mlflow", ["python", "/omgml-conformance/scripts/s3_put.py"],
                            env={**s3_env(plat), "SOURCE": "/tmp/in/archive.b64", "BUCKET": sync["MODELS_BUCKET"],
                                 "KEY": f"{prefix}{MODEL}.mar"},
                            files={"/tmp/in/archive.b64": archive})

@@ -168,6 +168,18 @@ def outside(image: str) -> ImageRuntime:
                         files=passwd_files(()))
 
 
+def torchserve(image: str) -> ImageRuntime:
+    """pytorch/torchserve: TorchServe (Java frontend, Python workers) with its Python on PATH,
+    USER model-server (1000), WORKDIR /home/model-server."""
+    inst = _need("torchserve")
+    users = (ImageUser("model-server", 1000, 1000, "/home/model-server"),)
+    return ImageRuntime(image, "torchserve", inst.version, "exact", _note("torchserve"),
+                        entrypoint=("/usr/local/bin/dockerd-entrypoint.sh",), cmd=("serve",),
+                        env=(("PATH", _path(inst)), *inst.env.items()), user=1000, group=1000,
+                        workdir="/home/model-server", files=passwd_files(users),
+                        binds=_interpreter_binds(inst), dirs=(("/home/model-server", 1000, 0o755),))
+
+
 def client(image: str) -> ImageRuntime:
     piece = image.removeprefix(CLIENT_PREFIX)
     inst = _need(piece)
@@ -189,6 +201,7 @@ ADAPTERS: dict[str, Callable[[str], ImageRuntime]] = {
     "prom/pushgateway": prometheus_binary("pushgateway", "pushgateway", "/"),
     "evidently/evidently-service": evidently,
     "amazon/aws-cli": python_app("awscli"),
+    "pytorch/torchserve": torchserve,
 }
 # Images no registry here can provide: the reason stands in the summary (checked 2026-12-06).
 KFP_REFUSED = ("the KFP backend's Go module github.com/kubeflow/pipelines is refused by the Go module proxy "

@@ -258,7 +258,8 @@ class PodRun(threading.Thread):
             start_container(run)
         self.phase = "Running"
         while not self.stopping.is_set():
-            self._tick(self.init_runs + self.main_runs)
+            # Init containers that ran to completion stay done; native sidecars keep running.
+            self._tick([r for r in self.init_runs if r.spec.get("restartPolicy") == "Always"] + self.main_runs)
             if self.one_shot and all(r.exit_code == 0 for r in self.main_runs):
                 self.phase = "Succeeded"
                 break

@@ -24,7 +24,8 @@ from typing import Any
 
 from tests.conformance.harness.pods import FileSpec, ManifestProblem, Pod
 
-# Host paths every sandbox sees empty: the host's private data and other people's work.
+# Host folders every sandbox sees empty (but for the image's own files in them): the host's
+# private data and other people's work.
 HIDDEN = ("/root", "/home", "/work", "/tmp", "/var/tmp", "/run", "/mnt", "/srv")
 
 
@@ -122,10 +123,7 @@ def bwrap_argv(spec: SandboxSpec, memory_cgroup: Path | None = None) -> list[str
         inner += ["--info-fd", str(spec.info_fd)]
     # /dev/shm as the kubelet gives it: a world-writable tmpfs (sticky), also on a read-only root.
     inner += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/dev/shm"]
-    for path in HIDDEN:
-        # /tmp and /var/tmp as images have them: world-writable with the sticky bit.
-        inner += ["--perms", "1777" if path in ("/tmp", "/var/tmp") else "0755", "--tmpfs", path]
-    # bwrap creates missing parents 0700; inside the private tmpfs they must be traversable.
+    # bwrap creates missing parents 0700; below the hidden folders they must be traversable.
     for parent in _hidden_parents([t for _, t in spec.binds] + [m.target for m in spec.mounts]):
         inner += ["--perms", "0755", "--dir", parent]
     for host, target in spec.binds:
@@ -136,12 +134,9 @@ def bwrap_argv(spec: SandboxSpec, memory_cgroup: Path | None = None) -> list[str
     for m in sorted(spec.mounts, key=lambda m: m.target.count("/")):
         inner += ["--ro-bind" if m.read_only else "--bind", str(m.source), m.target]
     if spec.read_only_root:
-        # The root and the private tmpfs stand-ins are read-only too (a real read-only root has no
-        # writable /tmp); a volume mounted exactly there stays as mounted.
-        volume_targets = {m.target for m in spec.mounts}
-        for path in ("/", *HIDDEN):
-            if path not in volume_targets:
-                inner += ["--remount-ro", path]
+        # The whole root, the image's own /tmp, /home… included (a real read-only root has no
+        # writable /tmp); a volume mounted there stays as mounted.
+        inner += ["--remount-ro", "/"]
     inner += ["--chdir", spec.workdir or "/", "--clearenv"]
     for k, v in spec.env.items():
         inner += ["--setenv", k, v]
@@ -156,7 +151,7 @@ def bwrap_argv(spec: SandboxSpec, memory_cgroup: Path | None = None) -> list[str
 
 
 def _hidden_parents(targets: list[str]) -> list[str]:
-    """The directories between a HIDDEN tmpfs and each target below it, shallowest first."""
+    """The directories between a HIDDEN folder and each target below it, shallowest first."""
     out: list[str] = []
     for target in targets:
         root = next((h for h in HIDDEN if target.startswith(h + "/")), None)
@@ -184,6 +179,14 @@ def build_layer(layer: Path, runtime: ImageRuntime, mount_points: list[str], fil
     for sub in ("upper", "work", "merged"):
         (layer / sub).mkdir(parents=True, exist_ok=True)
     upper = layer / "upper"
+    # The host's private folders are not part of the image: opaque directories in the layer hide
+    # what the host has there (overlayfs' "opaque" xattr), while the image's own files in them
+    # (a user's home, say) stay visible. /tmp and /var/tmp as images have them: 1777.
+    for path in HIDDEN:
+        d = upper / path.lstrip("/")
+        d.mkdir(parents=True, exist_ok=True)
+        os.setxattr(d, "trusted.overlay.opaque", b"y")
+        os.chmod(d, 0o1777 if path in ("/tmp", "/var/tmp") else 0o755)
     for path, uid, mode in runtime.dirs:
         d = upper / path.lstrip("/")
         d.mkdir(parents=True, exist_ok=True)
