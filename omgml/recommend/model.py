@@ -43,8 +43,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "gpu_pools": ("none", "training", "inference", "both"),
     "high_availability": ("single", "multi-replica", "multi-az"),
     "data_stores": ("in-cluster", "managed", "mixed"),
-    # How versions of a model are compared in production (A/B tests, canaries).
-    "experiments": ("haproxy-router", "gateway-api", "nginx", "none"),
+    # How versions of a model are compared in production (A/B tests, canaries). Gateway API and
+    # nginx are weighed in the ADR's alternatives but not offered: omgml deploys neither.
+    "experiments": ("haproxy-router", "none"),
 }
 
 

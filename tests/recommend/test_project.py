@@ -33,7 +33,8 @@ def test_the_project_layout() -> None:
         "stacks/Pulumi.dev-training.yaml", "stacks/Pulumi.dev-serving.yaml",
         *[f"docs/adr/{i:04d}-{a}.md" for i, a in enumerate(
             ["framework", "serving", "orchestration", "feature-store", "streaming", "experiment-tracking",
-             "monitoring", "drift", "gpu-pools", "high-availability", "data-stores", "compliance"], start=1)],
+             "monitoring", "drift", "gpu-pools", "high-availability", "data-stores", "experiments", "compliance"],
+            start=1)],
         "docs/architecture.md", "docs/decision-matrix.md", "docs/interfaces.md", "docs/operations.md",
         "docs/roadmap.md", "README.md", "requirements.txt", ".gitignore", ".github/workflows/omgml.yml",
         "kind-config.yaml",
