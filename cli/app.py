@@ -1,29 +1,54 @@
-"""The typer app. Keep module-level imports light: `omgml --help` must not import pulumi."""
+"""The typer app. Each command's module is imported only when the command runs or prints its
+help (cli/groups.py), and every command module keeps its module-level imports to typer and
+the standard library: `omgml --help` and `omgml X --help` must import no pydantic model,
+pulumi, rich or yaml (tests/cli/test_help.py checks this in a subprocess)."""
 
 from __future__ import annotations
 
+import gc
+import sys
 from typing import Annotated
 
 import typer
 
 from omgml import __version__
-from omgml.cli import check as check_cmd
-from omgml.cli import cost as cost_cmd
-from omgml.cli import deploy as deploy_cmd
-from omgml.cli import diff as diff_cmd
-from omgml.cli import init as init_cmd
-from omgml.cli import recommend as recommend_cmd
-from omgml.cli import render as render_cmd
-from omgml.cli import schema as schema_cmd
-from omgml.cli.local import local_app
-from omgml.cli.secrets import secrets_app
+from omgml.cli.groups import LazyGroup
+
+# name → (module, attribute): a typer command function or a typer.Typer sub-app. The order is
+# the order of `omgml --help`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "recommend": ("omgml.cli.recommend", "recommend"),
+    "init": ("omgml.cli.init", "init"),
+    "sync": ("omgml.cli.init", "sync"),
+    "render": ("omgml.cli.render", "render"),
+    "check": ("omgml.cli.check", "check"),
+    "diff": ("omgml.cli.diff", "diff"),
+    "cost": ("omgml.cli.cost", "cost"),
+    "schema": ("omgml.cli.schema", "schema"),
+    "preview": ("omgml.cli.deploy", "preview"),
+    "up": ("omgml.cli.deploy", "up"),
+    "destroy": ("omgml.cli.deploy", "destroy"),
+    "local": ("omgml.cli.local", "local_app"),
+    "secrets": ("omgml.cli.secrets", "secrets_app"),
+}
+
+
+# Commands that drive the Pulumi engine and may run for many minutes; the others run once and exit.
+ENGINE_COMMANDS = frozenset({"preview", "up", "destroy", "local"})
+
+
+class OmgmlCli(LazyGroup):
+    lazy_commands = COMMANDS
+
 
 app = typer.Typer(
     name="omgml",
+    cls=OmgmlCli,
     help="Requirements-driven ML platforms: recommend a stack, write a Pulumi project, render or deploy it.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -41,19 +66,12 @@ def root(
     """omgml turns a team's requirements into a deployable ML platform."""
 
 
-app.command("recommend")(recommend_cmd.recommend)
-app.command("init")(init_cmd.init)
-app.command("render")(render_cmd.render)
-app.command("check")(check_cmd.check)
-app.command("diff")(diff_cmd.diff)
-app.command("cost")(cost_cmd.cost)
-app.command("schema")(schema_cmd.schema)
-app.command("preview")(deploy_cmd.preview)
-app.command("up")(deploy_cmd.up)
-app.command("destroy")(deploy_cmd.destroy)
-app.add_typer(local_app, name="local")
-app.add_typer(secrets_app, name="secrets")
-
-
 def main() -> None:
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    if command not in ENGINE_COMMANDS:
+        # A one-shot command's heap is mostly the typed Pulumi SDK modules a render imports, live
+        # until exit: the cyclic collector would walk it again and again for nothing (a quarter
+        # of a render's CPU time), and exiting returns the memory anyway. Engine commands run
+        # long and keep it. (Renders inside them pause it themselves: omgml.synth.render.)
+        gc.disable()
     app()

@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from omgml.cli.common import fail, load_project_spec, user_errors
+from omgml.cli.common import ProjectArgument, fail, load_project_spec, user_errors
+from omgml.cli.output import WideOption
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from omgml.capacity import CapacityReport
+    from omgml.cli.output import Table
     from omgml.policy.findings import Finding
 
 
 def check(
-    project: Annotated[Path, typer.Argument(help="Project folder (with omgml.yaml) or a spec file.")],
+    project: ProjectArgument,
     budget_cpu: Annotated[float | None, typer.Option(
-        help="CPU the cluster gives the platform (default: the profile's; laptop 4).")] = None,
+        metavar="CPU", help="CPU the cluster gives the platform (default: the profile's; laptop 4).")] = None,
     budget_memory_gib: Annotated[float | None, typer.Option(
-        help="Memory in GiB the cluster gives the platform (default: the profile's; laptop 8).")] = None,
-    budget_gpu: Annotated[int | None, typer.Option(help="GPUs the cluster has (laptop default 0).")] = None,
-    schema: Annotated[bool, typer.Option("--schema/--no-schema",
-                                         help="Validate against the Kubernetes schemas (strict).")] = True,
-    output: Annotated[str, typer.Option("--output", "-o", help="text, json or markdown (for CI).")] = "text",
+        metavar="GIB", help="Memory in GiB the cluster gives the platform (default: the profile's; laptop 8).")] = None,
+    budget_gpu: Annotated[int | None, typer.Option(metavar="N", help="GPUs the cluster has (laptop default 0).")] = None,
+    schema: Annotated[bool, typer.Option(
+        "--schema/--no-schema",
+        help="Validate against the Kubernetes schemas of the project's Kubernetes version (strict).")] = True,
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FORMAT",
+                                        help="text, json or markdown (for CI).")] = "text",
+    wide: WideOption = False,
 ) -> None:
     """Render the platform and run every check: schema, policies, capacity. Exit 1 on any error."""
-    from rich.console import Console
-
     if output not in ("text", "json", "markdown"):
         raise fail(f"--output must be text, json or markdown, got {output!r}")
     with user_errors():
@@ -45,6 +47,13 @@ def check(
             result = check_render(render, budget, schema=schema)
         except ValidatorMissing as exc:
             raise fail(str(exc)) from None
+        if project.is_dir():
+            from omgml.consistency import project_findings
+            from omgml.policy.check import CheckResult
+
+            # The project's own files first: a stack config pointing at the wrong cluster outranks
+            # anything inside the manifests.
+            result = CheckResult([*project_findings(project, spec), *result.findings], result.capacity)
     if output == "json":
         import json
 
@@ -57,7 +66,9 @@ def check(
 
         typer.echo(check_markdown(result), nl=False)
         raise typer.Exit(1 if result.failed else 0)
-    console = Console(highlight=False)
+    from omgml.cli.output import console as make_console
+
+    console = make_console(wide)
     print_findings(console, result.findings)
     print_capacity(console, result.capacity)
     n_err = sum(1 for f in result.findings if f.severity == "error")
@@ -82,36 +93,35 @@ def print_findings(console: Console, findings: list[Finding]) -> None:
         console.print(f"    [cyan]fix:[/] {escape(f.fix)}", soft_wrap=True)
 
 
-def print_capacity(console: Console, report: CapacityReport) -> None:
-    from rich.table import Table
-
+def capacity_tables(report: CapacityReport) -> list[Table]:
+    """The capacity report as tables: requests per phase (with total and budget), top consumers."""
     from omgml.capacity import format_bytes, format_cpu
+    from omgml.cli.output import Table
 
-    table = Table(title="Requests per phase (steady state)")
-    for col in ("phase", "CPU", "memory", "GPU", "storage"):
-        table.add_column(col, justify="left" if col == "phase" else "right")
-    for phase, t in report.per_phase().items():
-        table.add_row(phase, format_cpu(t.cpu_m), format_bytes(t.memory_b), str(t.gpus), format_bytes(t.storage_b))
-    total = report.total
-    table.add_row("[bold]total[/]", format_cpu(total.cpu_m), format_bytes(total.memory_b), str(total.gpus),
-                  format_bytes(total.storage_b))
+    numbers = frozenset({"CPU", "memory", "GPU", "storage"})
+    per_phase = Table("Requests per phase (steady state)", ("phase", "CPU", "memory", "GPU", "storage"),
+                      numeric=numbers)
+    for phase, t in [*report.per_phase().items(), ("total", report.total)]:
+        per_phase.add(phase, format_cpu(t.cpu_m), format_bytes(t.memory_b), t.gpus, format_bytes(t.storage_b))
     b = report.budget
     if b is not None:
-        table.add_row("[bold]budget[/]", format_cpu(b.cpu_m) if b.cpu_m is not None else "-",
-                      format_bytes(b.memory_b) if b.memory_b is not None else "-",
-                      str(b.gpus) if b.gpus is not None else "-", "-")
-    console.print(table)
-    top = Table(title="Top consumers")
-    for col in ("component", "phase", "CPU", "memory", "GPU", "storage"):
-        top.add_column(col, justify="left" if col in ("component", "phase") else "right")
+        per_phase.add("budget", format_cpu(b.cpu_m) if b.cpu_m is not None else None,
+                      format_bytes(b.memory_b) if b.memory_b is not None else None, b.gpus, None)
+    top = Table("Top consumers", ("component", "phase", "CPU", "memory", "GPU", "storage"), numeric=numbers)
     for r in report.top(5):
         t = r.totals
-        top.add_row(r.component, r.phase, format_cpu(t.cpu_m), format_bytes(t.memory_b), str(t.gpus),
-                    format_bytes(t.storage_b))
-    if report.top(5):
-        console.print(top)
+        top.add(r.component, r.phase, format_cpu(t.cpu_m), format_bytes(t.memory_b), t.gpus, format_bytes(t.storage_b))
+    return [per_phase, top] if top.rows else [per_phase]
+
+
+def print_capacity(console: Console, report: CapacityReport) -> None:
+    from omgml.capacity import format_bytes, format_cpu
+    from omgml.cli.output import print_table
+
+    for table in capacity_tables(report):
+        print_table(console, table)
     if report.batch.cpu_m or report.batch.memory_b:
         console.print(f"batch jobs (not budgeted, need headroom while running): {format_cpu(report.batch.cpu_m)}, "
                       f"{format_bytes(report.batch.memory_b)}")
-    if b is not None:
-        console.print(f"budget: {b.source}")
+    if report.budget is not None:
+        console.print(f"budget: {report.budget.source}", markup=False)

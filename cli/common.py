@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from omgml.spec import PlatformSpec
 
 SPEC_FILE = "omgml.yaml"
+
+ProjectArgument = Annotated[Path, typer.Argument(
+    metavar="PROJECT", help="Project folder (with omgml.yaml) or a spec file.", show_default=False)]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from omgml.cli.common import fail, load_project_spec, spec_path, user_errors
+from omgml.cli.common import ProjectArgument, fail, load_project_spec, spec_path, user_errors
+from omgml.cli.output import WideOption
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -17,25 +17,27 @@ if TYPE_CHECKING:
 
 
 def cost(
-    project: Annotated[Path, typer.Argument(help="Project folder (with omgml.yaml) or a spec file.")],
+    project: ProjectArgument,
     prices: Annotated[Path | None, typer.Option(
-        help="YAML price file merged over the shipped us-east-1 list prices (same layout).")] = None,
+        metavar="FILE", help="YAML price file merged over the shipped us-east-1 list prices (same layout).")] = None,
     budget_usd_month: Annotated[float | None, typer.Option(
-        help="Monthly budget (default: requirements.budget_usd_month in omgml.yaml).")] = None,
+        metavar="USD", help="Monthly budget (default: requirements.budget_usd_month in omgml.yaml).")] = None,
     baseline: Annotated[Path | None, typer.Option(
-        help="Another spec file or project to compare with (e.g. the base branch's omgml.yaml).")] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text, markdown (for CI) or json.")] = "text",
+        metavar="PROJECT", help="Another spec file or project to compare with (e.g. the base branch's omgml.yaml).")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FORMAT",
+                                        help="text, json or markdown (for CI).")] = "text",
+    wide: WideOption = False,
 ) -> None:
     """Estimate the monthly cost per phase and component (target aws); on local, the footprint.
 
     Usage the render cannot know (data volume, training hours, log bytes) comes from the project's
     requirements in omgml.yaml, as `omgml recommend` and `omgml init` use them, so all three print
     the same total."""
-    from rich.console import Console
+    from omgml.cli.output import console as make_console
 
-    if output not in ("text", "markdown", "json"):
-        raise fail(f"--output must be text, markdown or json, got {output!r}")
-    console = Console(highlight=False)
+    if output not in ("text", "json", "markdown"):
+        raise fail(f"--output must be text, json or markdown, got {output!r}")
+    console = make_console(wide)
     with user_errors():
         spec = load_project_spec(project)
         from omgml.synth.render import render_platform
@@ -43,8 +45,10 @@ def cost(
         render = render_platform(spec)
         if spec.target != "aws":
             if output == "json":
-                typer.echo(json.dumps({"target": spec.target, "total_usd_month": None,
-                                       "note": "cost estimates apply to target aws"}))
+                from omgml.cli.output import print_json
+
+                print_json({"target": spec.target, "total_usd_month": None,
+                            "note": "cost estimates apply to target aws", "footprint": _footprint_json(render)})
                 return
             if output == "markdown":
                 typer.echo("**omgml cost**: cost estimates apply to target aws; this platform targets a local "
@@ -66,10 +70,12 @@ def cost(
             base_spec = load_project_spec(baseline)
             before = render_cost(render_platform(base_spec), project_usage(baseline)[0], table, None)
     if output == "json":
+        from omgml.cli.output import print_json
+
         data = estimate.to_json()
         if before is not None:
             data["baseline_total_usd_month"] = before.total
-        typer.echo(json.dumps(data, indent=2))
+        print_json(data)
         return
     if output == "markdown":
         from omgml.cost import cost_markdown
@@ -94,6 +100,15 @@ def project_usage(project: Path) -> tuple[Usage, float | None]:
     if req is None:
         return default_usage(), None
     return usage_from_requirements(req, f"the requirements in {path}"), req.budget_usd_month
+
+
+def _footprint_json(render: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    from omgml.capacity import capacity_report
+
+    report = capacity_report(render, None)
+    return {"per_phase": {p: asdict(t) for p, t in report.per_phase().items()}, "total": asdict(report.total)}
 
 
 def _print_footprint(console: Console, render: object) -> None:

@@ -9,15 +9,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from omgml.cli.common import load_project_spec, user_errors
+from omgml.cli.output import JsonOption
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from omgml.cli.output import Table
     from omgml.deploy.plan import Action, PhaseStep
     from omgml.deploy.runner import StepResult
     from omgml.spec import PlatformSpec
 
-ProjectArg = Annotated[Path, typer.Argument(help="Project folder created by `omgml init`.")]
-PhaseOpt = Annotated[str, typer.Option(help="foundation, training, serving or all.")]
-PrefixOpt = Annotated[str, typer.Option("--stack-prefix", help="Stacks are <prefix>-<phase>.")]
+ProjectArg = Annotated[Path, typer.Argument(metavar="PROJECT", help="Project folder created by `omgml init`.")]
+PhaseOpt = Annotated[str, typer.Option(metavar="PHASE", help="foundation, training, serving or all.")]
+PrefixOpt = Annotated[str, typer.Option("--stack-prefix", metavar="PREFIX",
+                                        help="Stacks are PREFIX-PHASE (dev-foundation, …).")]
 
 
 def engine_env(project: Path) -> dict[str, str]:
@@ -64,7 +69,7 @@ def preflight(project: Path, spec: PlatformSpec, steps: list[PhaseStep], action:
 
 
 def run_action(action: Action, project: Path, phase: str, prefix: str, diff: bool = False,
-               check_tools: bool = True) -> list[StepResult]:
+               check_tools: bool = True, echo: Callable[[str], None] = typer.echo) -> list[StepResult]:
     from omgml.deploy.plan import phase_steps
     from omgml.deploy.runner import AutomationRunner, run_phases
 
@@ -79,36 +84,60 @@ def run_action(action: Action, project: Path, phase: str, prefix: str, diff: boo
         env["PULUMI_K8S_UPSERT_EXISTING_OBJECTS"] = "true"
     if check_tools:
         preflight(project, spec, steps, action)
-    runner = AutomationRunner(project, spec, prefix, env, echo=typer.echo)
-    return run_phases(action, project, spec, phase, prefix, runner, typer.echo, diff=diff)
+    runner = AutomationRunner(project, spec, prefix, env, echo=echo)
+    return run_phases(action, project, spec, phase, prefix, runner, echo, diff=diff)
 
 
-def _summary(results: list[StepResult]) -> None:
+def steps_table(results: list[StepResult]) -> Table:
+    from omgml.cli.output import Table
     from omgml.deploy.runner import format_changes
 
+    table = Table("Phase stacks", ("action", "stack", "phase", "result", "seconds"), numeric=frozenset({"seconds"}))
     for r in results:
-        status = f"skipped ({r.skipped})" if r.skipped else f"{format_changes(r.changes)} in {r.seconds:.1f}s"
-        typer.echo(f"{r.action:<8} {r.step.stack:<24} {status}")
+        result = f"skipped ({r.skipped})" if r.skipped else format_changes(r.changes)
+        table.add(r.action, r.step.stack, r.step.phase, result, None if r.skipped else round(r.seconds, 1))
+    return table
+
+
+def _summary(results: list[StepResult], as_json: bool = False) -> None:
+    table = steps_table(results)
+    if as_json:
+        from omgml.cli.output import print_json
+
+        print_json({"tables": [table.to_json()]})
+        return
+    for action, stack, _, result, seconds in table.rows:
+        typer.echo(f"{action:<8} {stack:<24} {result if seconds is None else f'{result} in {seconds:.1f}s'}")
+
+
+def _engine_echo(as_json: bool) -> Callable[[str], None]:
+    """The engine's progress: on stderr when stdout carries the JSON summary."""
+    return (lambda line: typer.echo(line, err=True)) if as_json else typer.echo
 
 
 def preview(project: ProjectArg, phase: PhaseOpt = "all", stack_prefix: PrefixOpt = "dev",
             diff: Annotated[bool, typer.Option("--diff", help="Show per-field diffs (for CI comments).")] = False,
-            ) -> None:
+            as_json: JsonOption = False) -> None:
     """Preview the phase stacks (foundation → training → serving)."""
     with user_errors():
-        _summary(run_action("preview", project, phase, stack_prefix, diff=diff))
+        results = run_action("preview", project, phase, stack_prefix, diff=diff, echo=_engine_echo(as_json))
+    _summary(results, as_json)
 
 
-def up(project: ProjectArg, phase: PhaseOpt = "all", stack_prefix: PrefixOpt = "dev") -> None:
+def up(project: ProjectArg, phase: PhaseOpt = "all", stack_prefix: PrefixOpt = "dev",
+       as_json: JsonOption = False) -> None:
     """Deploy the phase stacks in order (foundation → training → serving)."""
     with user_errors():
-        _summary(run_action("up", project, phase, stack_prefix))
+        results = run_action("up", project, phase, stack_prefix, echo=_engine_echo(as_json))
+    _summary(results, as_json)
 
 
 def destroy(project: ProjectArg, phase: PhaseOpt = "all", stack_prefix: PrefixOpt = "dev",
-            yes: Annotated[bool, typer.Option("--yes", help="Don't ask for confirmation.")] = False) -> None:
+            yes: Annotated[bool, typer.Option("--yes", help="Don't ask for confirmation.")] = False,
+            as_json: JsonOption = False) -> None:
     """Destroy the phase stacks in reverse order (serving → training → foundation)."""
     if not yes:
         typer.confirm(f"Destroy phase(s) {phase} of {project}, including data volumes?", abort=True)
     with user_errors():
-        _summary(run_action("destroy", project, phase, stack_prefix))
+        results = run_action("destroy", project, phase, stack_prefix, echo=_engine_echo(as_json))
+    _summary(results, as_json)

@@ -14,24 +14,25 @@ _MARK = {"added": "[green]+[/]", "removed": "[red]-[/]", "changed": "[yellow]~[/
 
 def diff(
     old: Annotated[str, typer.Argument(
-        help="The earlier render folder (written by `omgml render`), or a git revision with --project.")],
-    new: Annotated[str, typer.Argument(help="The later render folder, or a git revision ('.': the working tree).")],
+        metavar="OLD", help="The earlier render folder (written by `omgml render`), or a git revision with --project.")],
+    new: Annotated[str, typer.Argument(
+        metavar="NEW", help="The later render folder, or a git revision ('.': the working tree).")],
     project: Annotated[Path | None, typer.Option(
-        help="Project folder in git: OLD and NEW are revisions of its omgml.yaml, rendered now.")] = None,
+        metavar="DIR", help="Project folder in git: OLD and NEW are revisions of its omgml.yaml, rendered now.")] = None,
     fields: Annotated[bool, typer.Option("--fields/--no-fields", help="List each changed field.")] = True,
-    output: Annotated[str, typer.Option("--output", "-o", help="text or markdown (for CI).")] = "text",
+    output: Annotated[str, typer.Option("--output", "-o", metavar="FORMAT",
+                                        help="text, json or markdown (for CI).")] = "text",
     fail_on_data_risk: Annotated[bool, typer.Option(
         "--fail-on-data-risk", help="Exit 1 when a change replaces or deletes a stateful resource.")] = False,
 ) -> None:
     """Per-resource and per-field differences between two renders, flagging risks to stateful data."""
-    from rich.console import Console
     from rich.markup import escape
 
     from omgml.cli.common import user_errors
     from omgml.diff import MISSING, data_risks, diff_markdown, diff_render_dirs, diff_revisions
 
-    if output not in ("text", "markdown"):
-        raise fail(f"--output must be text or markdown, got {output!r}")
+    if output not in ("text", "json", "markdown"):
+        raise fail(f"--output must be text, json or markdown, got {output!r}")
     try:
         with user_errors():
             diffs = diff_revisions(project, old, new) if project else diff_render_dirs(Path(old), Path(new))
@@ -40,7 +41,14 @@ def diff(
     if output == "markdown":
         typer.echo(diff_markdown(diffs), nl=False)
         raise typer.Exit(1 if fail_on_data_risk and data_risks(diffs) else 0)
-    console = Console(highlight=False)
+    if output == "json":
+        from omgml.cli.output import print_json
+
+        print_json({"diffs": [diff_json(d) for d in diffs], "data_risks": len(data_risks(diffs))})
+        raise typer.Exit(1 if fail_on_data_risk and data_risks(diffs) else 0)
+    from omgml.cli.output import console as make_console
+
+    console = make_console()
     if not diffs:
         console.print("no differences")
         return
@@ -61,6 +69,15 @@ def diff(
                   f"{len(risky)} with a risk to stateful data")
     if risky and fail_on_data_risk:
         raise typer.Exit(1)
+
+
+def diff_json(d: Any) -> dict[str, Any]:
+    """One resource's difference as data; an absent side of a field change is null."""
+    from omgml.diff import MISSING
+
+    return {"kind": d.kind, "key": d.key, "phase": d.phase, "risk": d.risk, "note": d.note,
+            "changes": [{"path": c.path, "old": None if c.old is MISSING else c.old,
+                         "new": None if c.new is MISSING else c.new} for c in d.changes]}
 
 
 def _short(value: Any, limit: int = 80) -> str:

@@ -9,7 +9,8 @@ import typer
 
 from omgml.cli.common import fail, load_project_spec, user_errors
 from omgml.cli.deploy import PrefixOpt, ProjectArg, run_action
-from omgml.project import KIND_CONFIG
+from omgml.cli.groups import OmgmlCommand, OmgmlGroup
+from omgml.cli.output import JsonOption, WideOption
 
 if TYPE_CHECKING:
     from omgml.deploy.local import LocalCluster
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from omgml.synth.render import PlatformRender
 
 local_app = typer.Typer(help="Run the platform on a local cluster (kind; kwok where Docker is missing).",
-                        no_args_is_help=True)
+                        no_args_is_help=True, cls=OmgmlGroup, rich_markup_mode=None)
 
 
 def _cluster(project: Path) -> tuple[PlatformSpec, LocalCluster]:
@@ -29,7 +30,7 @@ def _cluster(project: Path) -> tuple[PlatformSpec, LocalCluster]:
     return spec, LocalCluster(choose_runtime(), spec.name)
 
 
-@local_app.command("up")
+@local_app.command("up", cls=OmgmlCommand)
 def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev",
        create_secrets: Annotated[bool, typer.Option(
            "--create-secrets", help="credentials: existing - create the missing Secrets on this local cluster "
@@ -37,6 +38,7 @@ def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev",
     """Create (or reuse) the local cluster and deploy every phase to it."""
     from omgml.deploy.local import cluster_exists, create_cluster, set_stack_context
     from omgml.deploy.plan import phase_steps
+    from omgml.project import KIND_CONFIG
 
     with user_errors():
         spec, cluster = _cluster(project)
@@ -70,7 +72,7 @@ def up(project: ProjectArg, stack_prefix: PrefixOpt = "dev",
         run_action("up", project, "all", stack_prefix)
 
 
-@local_app.command("down")
+@local_app.command("down", cls=OmgmlCommand)
 def down(project: ProjectArg, stack_prefix: PrefixOpt = "dev",
          yes: Annotated[bool, typer.Option("--yes", help="Don't ask for confirmation.")] = False) -> None:
     """Destroy every phase, then delete the local cluster."""
@@ -88,10 +90,12 @@ def down(project: ProjectArg, stack_prefix: PrefixOpt = "dev",
             typer.echo(f"no {cluster.runtime} cluster {cluster.name!r}; nothing to do")
 
 
-@local_app.command("status")
-def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
+@local_app.command("status", cls=OmgmlCommand)
+def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev", wide: WideOption = False,
+           as_json: JsonOption = False) -> None:
     """Per phase the stack state, per component whether its workloads are available."""
     from omgml.cli.deploy import engine_env
+    from omgml.cli.output import Table
     from omgml.deploy.local import cluster_exists, workload_status
     from omgml.deploy.runner import AutomationRunner
     from omgml.naming import stack_name
@@ -100,19 +104,33 @@ def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev") -> None:
     with user_errors():
         spec, cluster = _cluster(project)
         runner = AutomationRunner(project, spec, stack_prefix, engine_env(project), echo=typer.echo)
+        stacks = Table("Phase stacks", ("phase", "stack", "deployed"))
         for phase in PHASES:
             name = stack_name(stack_prefix, phase)
-            typer.echo(f"{name:<24} {'deployed' if runner.deployed(name) else 'not deployed'}")
-        if not cluster_exists(cluster):
-            typer.echo(f"cluster {cluster.name!r} ({cluster.runtime}) does not exist")
-            raise typer.Exit(1)
-        rows = workload_status(cluster.context)
-        for w in rows:
-            word = "complete" if w.kind == "Job" else "available"
-            mark = word if w.available else f"NOT {word}"
-            typer.echo(f"{w.component:<24} {w.kind}/{w.namespace}/{w.name}: {w.ready}/{w.desired} {mark}")
-        if any(not w.available for w in rows):
-            raise typer.Exit(1)
+            stacks.add(phase, name, runner.deployed(name))
+        exists = cluster_exists(cluster)
+        workloads = Table("Workloads", ("component", "kind", "namespace", "name", "ready", "desired", "available"),
+                          numeric=frozenset({"ready", "desired"}))
+        for w in workload_status(cluster.context) if exists else []:
+            workloads.add(w.component, w.kind, w.namespace, w.name, w.ready, w.desired, w.available)
+    healthy = exists and all(row[-1] for row in workloads.rows)
+    if as_json:
+        from omgml.cli.output import print_json
+
+        print_json({"cluster": {"name": cluster.name, "runtime": cluster.runtime, "context": cluster.context,
+                                "exists": exists},
+                    "tables": [stacks.to_json(), workloads.to_json()]})
+        raise typer.Exit(0 if healthy else 1)
+    from omgml.cli.output import console, print_table
+
+    out = console(wide)
+    print_table(out, stacks)
+    if not exists:
+        out.print(f"cluster {cluster.name!r} ({cluster.runtime}) does not exist", markup=False)
+        raise typer.Exit(1)
+    print_table(out, workloads)
+    if not healthy:
+        raise typer.Exit(1)
 
 
 def _refuse_if_too_big(project: Path) -> PlatformRender:

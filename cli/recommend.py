@@ -25,11 +25,11 @@ TARGETS = ("local", "aws")
 MIN_WIDTH, MAX_WIDTH = 40, 120
 
 TemplateOption = Annotated[str | None, typer.Option(
-    "--template", help="A shipped preset: starter, enterprise, fintech, research or batch.")]
+    "--template", metavar="NAME", help="A shipped preset: starter, enterprise, fintech, research or batch.")]
 RequirementsOption = Annotated[Path | None, typer.Option(
-    "--requirements", help="A requirements YAML file (or a project's omgml.yaml).")]
+    "--requirements", metavar="FILE", help="A requirements YAML file (or a project's omgml.yaml).")]
 TargetOption = Annotated[str | None, typer.Option(
-    "--target", help="Override the requirements' target: local or aws.")]
+    "--target", metavar="TARGET", help="Override the requirements' target: local or aws.")]
 StrictOption = Annotated[bool, typer.Option(
     "--strict", help="Exit 1 when a stated requirement cannot be met on the target (capacity, availability, "
                      "budget, compliance).")]

@@ -13,7 +13,7 @@ KINDS = ("requirements", "platform")
 
 
 def schema(
-    kind: Annotated[str, typer.Argument(help="requirements (the requirements file) or platform (omgml.yaml's "
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="requirements (the requirements file) or platform (omgml.yaml's "
                                              "platform section).")],
 ) -> None:
     """Print the JSON Schema of the requirements file or the platform spec."""

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from omgml.cli.common import fail, load_project_spec, user_errors
+from omgml.cli.common import ProjectArgument, fail, load_project_spec, user_errors
+from omgml.cli.groups import OmgmlCommand, OmgmlGroup
 
 secrets_app = typer.Typer(help="Secrets the team provides when omgml.yaml says `credentials: existing`.",
-                          no_args_is_help=True)
-ProjectArg = Annotated[Path, typer.Argument(help="Project folder created by `omgml init` (or a spec file).")]
+                          no_args_is_help=True, cls=OmgmlGroup, rich_markup_mode=None)
 
 
 def _required(project: Path) -> list:  # type: ignore[type-arg]
@@ -24,11 +24,11 @@ def _required(project: Path) -> list:  # type: ignore[type-arg]
     return required_secrets(spec)
 
 
-@secrets_app.command("template")
+@secrets_app.command("template", cls=OmgmlCommand)
 def template(
-    project: ProjectArg,
+    project: ProjectArgument,
     fmt: Annotated[Literal["manifests", "commands"], typer.Option(
-        "--format", help="manifests: YAML with marked placeholders to fill in; commands: a shell script "
+        "--format", metavar="FORMAT", help="manifests: YAML with marked placeholders to fill in; commands: a shell script "
         "that makes the values with openssl and creates the Secrets with kubectl.")] = "manifests",
 ) -> None:
     """Print every Secret (namespace, name, keys) the platform reads, ready to fill in or run."""
@@ -39,10 +39,10 @@ def template(
         typer.echo(template_manifests(required) if fmt == "manifests" else template_commands(required), nl=False)
 
 
-@secrets_app.command("check")
+@secrets_app.command("check", cls=OmgmlCommand)
 def check(
-    project: ProjectArg,
-    context: Annotated[str | None, typer.Option(help="kubeconfig context (default: the current one).")] = None,
+    project: ProjectArgument,
+    context: Annotated[str | None, typer.Option(metavar="CONTEXT", help="kubeconfig context (default: the current one).")] = None,
 ) -> None:
     """Check the cluster holds every Secret and key (what `omgml preview|up` check first)."""
     from omgml.deploy.preflight import check_cluster, check_existing_secrets, cluster_secret_reader

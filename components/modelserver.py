@@ -42,6 +42,7 @@ from omgml.k8s import (
     JsonDict,
     Size,
     deployment_spec,
+    exec_probe,
     http_probe,
     metadata,
     pdb_spec,
@@ -80,6 +81,11 @@ TFSERVING_METRICS_PATH = "/monitoring/prometheus/metrics"
 SERVER_UID = 1000
 MODELS_DIR = "/models"
 POLL_SECONDS = 30
+# The poll-mode sync loop (a native sidecar) stamps this file after every round; its probes read it.
+SYNC_HEARTBEAT = "/tmp/model-sync.heartbeat"
+# A round that neither finishes nor fails for this long is stuck (the AWS CLI retries and times
+# out on its own well before; big model versions take minutes, not half an hour).
+SYNC_STALL_SECONDS = 1800
 # Time for the server to come up after the container starts (model download + load): the
 # startup probe allows this long before liveness takes over.
 STARTUP_SECONDS = 600
@@ -314,6 +320,7 @@ def sync_script(loop_seconds: int | None = None) -> str:
     if loop_seconds is None:
         return head + sync + "\n"
     return (head + "while true; do\n  " + sync + ' || echo "model sync failed; retrying" >&2\n'
+            + f"  date +%s > {SYNC_HEARTBEAT}\n"
             + f"  sleep {loop_seconds}\ndone\n")
 
 
@@ -331,6 +338,15 @@ def variant_sync_script() -> str:
         "  exit 1\n"
         "fi\n"
     )
+
+
+def sync_loop_probes() -> tuple[JsonDict, JsonDict]:
+    """(readiness, liveness) of the sync loop: it runs for the pod's whole life, so it is
+    probed like any container. Ready once a round has ended; alive while rounds keep ending."""
+    ready = exec_probe(["/bin/sh", "-c", f"test -s {SYNC_HEARTBEAT}"], period=10)
+    age = f'$(( $(date +%s) - $(cat {SYNC_HEARTBEAT}) ))'
+    alive = exec_probe(["/bin/sh", "-c", f"test {age} -lt {SYNC_STALL_SECONDS}"], period=60, failures=3)
+    return ready, alive
 
 
 def store_env(r: ResolvedModelServer) -> list[JsonDict]:
@@ -383,6 +399,7 @@ def sync_container(r: ResolvedModelServer, name: str, loop_seconds: int | None) 
         # A native sidecar (an init container that keeps running): it starts before the server
         # and stops after it; `restartPolicy: Always` is what makes it one.
         container["restartPolicy"] = "Always"
+        container["readinessProbe"], container["livenessProbe"] = sync_loop_probes()
     return container
 
 

@@ -3,10 +3,12 @@
 On every pull request it runs `omgml check`, renders the platform at the base and the head
 revision, and posts one comment with the check result and capacity summary, the diff (data risks
 first) and the cost change; the check's verdict decides the job's status. On target aws, when the
-repository has cloud access configured (variable AWS_ROLE_ARN), a second job runs
-`pulumi preview --diff` for each phase (through `omgml preview`).
+repository has cloud access configured (variable AWS_ROLE_ARN), a second job previews the phases
+in order with `omgml preview --phase all --diff`: a later phase reads its upstream stacks' outputs,
+so previews can't run side by side, and on a new platform (no foundation stack yet) the later
+phases are skipped with the reason instead of failing; the render diff above covers them.
 
-Pure: `ci_workflow(spec, omgml_requirement)` returns the YAML text.
+Pure: `ci_workflow(spec, pip_spec)` returns the YAML text.
 """
 
 from __future__ import annotations
@@ -94,12 +96,12 @@ def _setup_steps(python: str = "3.11") -> list[dict[str, Any]]:
     ]
 
 
-def ci_workflow(spec: PlatformSpec, omgml_requirement: str) -> str:
-    """The workflow for a project of `spec`; `omgml_requirement` is what pip installs (e.g.
-    "omgml[validate]==0.1.0"; a repository variable OMGML_PIP_SPEC overrides it)."""
-    if "'" in omgml_requirement or "\n" in omgml_requirement:
-        raise ValueError(f"omgml_requirement {omgml_requirement!r}: quotes and newlines cannot go into the workflow")
-    env = {"OMGML_PIP_SPEC": "${{ vars.OMGML_PIP_SPEC || '" + omgml_requirement + "' }}"}
+def ci_workflow(spec: PlatformSpec, pip_spec: str) -> str:
+    """The workflow for a project of `spec`; `pip_spec` is how pip installs omgml (omgml.yaml's
+    omgml.pip_spec, e.g. "omgml[validate]==0.1.0"; a repository variable OMGML_PIP_SPEC overrides it)."""
+    if "'" in pip_spec or "\n" in pip_spec:
+        raise ValueError(f"pip_spec {pip_spec!r}: quotes and newlines cannot go into the workflow")
+    env = {"OMGML_PIP_SPEC": "${{ vars.OMGML_PIP_SPEC || '" + pip_spec + "' }}"}
     guardrails: dict[str, Any] = {
         "name": "check, diff, cost",
         "runs-on": "ubuntu-latest",
@@ -119,22 +121,24 @@ def ci_workflow(spec: PlatformSpec, omgml_requirement: str) -> str:
     jobs: dict[str, Any] = {"guardrails": guardrails}
     if spec.target == "aws":
         jobs["preview"] = {
-            "name": "pulumi preview (${{ matrix.phase }})",
+            "name": "pulumi preview (phases in order)",
             "needs": "guardrails",
             # Only where cloud access is configured: an OIDC role for AWS and a Pulumi backend.
             "if": "${{ vars.AWS_ROLE_ARN != '' }}",
             "runs-on": "ubuntu-latest",
             "permissions": {"contents": "read", "id-token": "write"},
-            "strategy": {"fail-fast": False, "matrix": {"phase": ["foundation", "training", "serving"]}},
             "env": {**env, "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
-                    "PULUMI_BACKEND_URL": "${{ vars.PULUMI_BACKEND_URL }}"},
+                    "PULUMI_BACKEND_URL": "${{ vars.PULUMI_BACKEND_URL }}",
+                    "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"},
             "steps": [
                 *_setup_steps(),
                 {"name": "Install the Pulumi CLI", "uses": ACTIONS["pulumi"],
                  "with": {"pulumi-version": PULUMI_CLI_VERSION}},
                 {"uses": ACTIONS["aws"],
                  "with": {"role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": spec.aws.region}},
-                {"name": "Preview the phase", "run": ".venv/bin/omgml preview . --phase ${{ matrix.phase }} --diff"},
+                # One run, phases in order (foundation → training → serving); omgml skips a phase whose
+                # upstream stack is not deployed yet and says so.
+                {"name": "Preview the phases", "run": ".venv/bin/omgml preview . --phase all --diff"},
             ],
         }
     workflow = {
@@ -146,7 +150,9 @@ def ci_workflow(spec: PlatformSpec, omgml_requirement: str) -> str:
     header = (
         "# Written by `omgml init`. On each pull request: omgml check (schema, policies, capacity),\n"
         "# the render diff against the base branch and the cost change, as one comment.\n"
-        "# Repository variables: OMGML_PIP_SPEC (how to install omgml), and on target aws AWS_ROLE_ARN\n"
-        "# + PULUMI_BACKEND_URL (or secret PULUMI_ACCESS_TOKEN) to enable `pulumi preview --diff`.\n"
+        "# omgml is installed with omgml.yaml's omgml.pip_spec (`omgml sync` rewrites this file after you\n"
+        "# change it); a repository variable OMGML_PIP_SPEC overrides it. On target aws, repository\n"
+        "# variables AWS_ROLE_ARN + PULUMI_BACKEND_URL (or secret PULUMI_ACCESS_TOKEN) and secret\n"
+        "# PULUMI_CONFIG_PASSPHRASE enable the ordered `pulumi preview --diff` of the phases.\n"
     )
     return header + yaml.dump(workflow, Dumper=_Dumper, sort_keys=False, width=1000)

@@ -449,6 +449,12 @@ def estimate_cost(inventory: dict[str, Any], prices: Prices, budget_usd_month: f
                 phase, walker.component(e), f"{e.get('type')}/{e.get('name')}", description,
                 None if usd is None else round(usd, 2), note,
                 None if lo is None else round(lo, 2), None if hi is None else round(hi, 2)))
+    # The inventory's order follows resource registration, which async outputs can reorder from
+    # one render to the next: a stable order keeps docs/cost.md (and `omgml sync`) unchanged when
+    # nothing changed.
+    rank = {p: n for n, p in enumerate(phases)}
+    # Stable: a resource's own items keep the order item_costs gives them.
+    items.sort(key=lambda i: (rank.get(i.phase, len(rank)), i.phase, i.component, i.resource))
     return CostEstimate(items, prices, budget_usd_month, phases, usage)
 
 

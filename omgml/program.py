@@ -37,6 +37,10 @@ def build_phase(spec: PlatformSpec, phase: PhaseName, references: dict[PhaseName
     `references` maps each earlier phase to the fully qualified stack name to read it from.
     Returns the exports (also registered with pulumi.export).
     """
+    from omgml.sdk_imports import use_lean_sdk_packages
+
+    # Before any SDK class is touched: load only the resource modules this phase uses.
+    use_lean_sdk_packages()
     from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 
     missing = [p for p in upstream_phases(phase) if p not in references]

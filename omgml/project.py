@@ -24,6 +24,17 @@ from omgml.spec import PHASES, PlatformSpec
 STACK_PREFIX = "dev"
 SPEC_FILE = "omgml.yaml"
 KIND_CONFIG = "kind-config.yaml"  # read by `omgml local up` (cli/local.py)
+WORKFLOW = ".github/workflows/omgml.yml"
+# omgml.yaml's section about the project itself (not the platform): the omgml that wrote it and
+# how the project installs omgml (README, CI workflow). `omgml sync` reads it.
+PROJECT_SECTION = "omgml"
+# omgml from a package index, the version that wrote the project. Until omgml is published on
+# the index you use, point the project at a git URL or a wheel instead (`--omgml-pip-spec`).
+DEFAULT_PIP_SPEC = f"omgml[validate]=={__version__}"
+PIP_SPEC_EXAMPLES = (
+    f"omgml[validate] @ git+https://<git host>/<org>/omgml.git@v{__version__}",
+    f"omgml[validate] @ file:///<absolute path>/omgml-{__version__}-py3-none-any.whl",
+)
 
 AREA_TITLES: dict[str, str] = {
     "framework": "ML framework",
@@ -62,12 +73,31 @@ class ProjectError(OmgmlError):
     """The target directory cannot take the project (not empty, a file in the way, …)."""
 
 
+def check_pip_spec(pip_spec: str, where: str = "--omgml-pip-spec") -> str:
+    """A pip requirement for omgml that can be quoted in a shell line and a workflow expression."""
+    text = pip_spec.strip()
+    if not text:
+        raise ProjectError(f"{where}: empty; give a pip requirement such as {DEFAULT_PIP_SPEC!r}")
+    bad = [c for c in ("'", '"', "`", "$", "\n", "\r") if c in text]
+    if bad:
+        raise ProjectError(
+            f"{where} {pip_spec!r}: {', '.join(repr(c) for c in bad)} cannot go into the generated shell lines "
+            f"and workflow; write a plain requirement, e.g. {PIP_SPEC_EXAMPLES[0]!r}"
+        )
+    if "omgml" not in text.lower():
+        raise ProjectError(
+            f"{where} {pip_spec!r}: must install omgml (the project's program imports it), e.g. "
+            f"{DEFAULT_PIP_SPEC!r} or {PIP_SPEC_EXAMPLES[1]!r}"
+        )
+    return text
+
+
 # --- individual files -------------------------------------------------------------------------
 def _yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100, allow_unicode=True)
 
 
-def omgml_yaml(rec: Recommendation) -> str:
+def omgml_yaml(rec: Recommendation, pip_spec: str = DEFAULT_PIP_SPEC, source: str | None = None) -> str:
     req = rec.requirements.model_dump(mode="json", exclude_unset=True)
     platform = rec.platform.model_dump(mode="json")
     header = (
@@ -77,9 +107,31 @@ def omgml_yaml(rec: Recommendation) -> str:
         "#   fields stated here count as stated; `omgml recommend --requirements omgml.yaml` re-runs it.\n"
         "# platform: the PlatformSpec the engine recommended, i.e. what the Pulumi program deploys\n"
         "#   (stacks/__main__.py reads this section). Edit it to change the platform; docs/adr/ records\n"
-        "#   why each part was chosen.\n"
+        "#   why each part was chosen. When the two disagree (say on target), platform wins: it is what\n"
+        "#   gets deployed; `omgml check` warns about the difference.\n"
+        "# omgml: how this project installs omgml (pip_spec: the README's and the CI workflow's pip\n"
+        "#   requirement; a version from a package index, a git URL or a wheel path).\n"
+        "# After editing this file, `omgml sync .` rewrites the files derived from it (stack configs,\n"
+        "#   kind config, README, docs, CI workflow) and keeps your own files and the Pulumi state.\n"
     )
-    return header + _yaml({"requirements": req, "platform": platform})
+    project: dict[str, str] = {"version": __version__, "pip_spec": pip_spec}
+    if source is not None:
+        project["source"] = source  # what `omgml init` started from, for the README `omgml sync` writes
+    return header + _yaml({"requirements": req, "platform": platform, PROJECT_SECTION: project})
+
+
+def read_pip_spec(spec_file: Path) -> str:
+    """omgml.yaml's `omgml.pip_spec` (projects written before it existed get the default)."""
+    from omgml.spec.base import read_yaml
+
+    data = read_yaml(spec_file)
+    section = data.get(PROJECT_SECTION) if isinstance(data, dict) else None
+    value = section.get("pip_spec") if isinstance(section, dict) else None
+    if value is None:
+        return DEFAULT_PIP_SPEC
+    if not isinstance(value, str):
+        raise ProjectError(f"{spec_file}: {PROJECT_SECTION}.pip_spec must be a string, got {value!r}")
+    return check_pip_spec(value, f"{spec_file}: {PROJECT_SECTION}.pip_spec")
 
 
 def pulumi_yaml(spec: PlatformSpec) -> str:
@@ -119,7 +171,19 @@ def stack_names(rec: Recommendation) -> list[str]:
     return [f"{STACK_PREFIX}-{p}" for p in PHASES if p == "foundation" or rec.phases.get(p)]
 
 
-def stack_config(spec: PlatformSpec, phase: str) -> str:
+# Stack config keys omgml writes. Anything else in a stack config file (Pulumi's encryptionsalt,
+# secretsprovider and encrypted secrets, the team's own config) belongs to the stack and is kept
+# whenever omgml rewrites the file: losing encryptionsalt would make the state's secrets unreadable.
+OWNED_CONFIG_KEYS = ("omgml:phase", "omgml:specFile", "omgml:stackPrefix", "kubernetes:context", "aws:region")
+
+
+def local_contexts(spec: PlatformSpec) -> tuple[str, ...]:
+    """The kube contexts a local project's stacks may point at: kind's, or kwok's (`omgml local up`
+    without Docker switches the stacks to it)."""
+    return (kube_context(spec), f"kwok-{spec.name}")
+
+
+def stack_config_values(spec: PlatformSpec, phase: str) -> dict[str, Any]:
     config: dict[str, Any] = {
         "omgml:phase": phase,
         "omgml:specFile": SPEC_FILE,
@@ -129,7 +193,27 @@ def stack_config(spec: PlatformSpec, phase: str) -> str:
         config["kubernetes:context"] = kube_context(spec)
     else:
         config["aws:region"] = spec.aws.region
-    return f"# Stack {STACK_PREFIX}-{phase}: the {phase} phase of {spec.name}.\n" + _yaml({"config": config})
+    return config
+
+
+def stack_config(spec: PlatformSpec, phase: str, existing: str | None = None) -> str:
+    """stacks/Pulumi.<prefix>-<phase>.yaml; with `existing` (the file's current text), everything
+    but omgml's own keys is kept."""
+    data: dict[str, Any] = {}
+    if existing:
+        try:
+            loaded = yaml.safe_load(existing)
+        except yaml.YAMLError as exc:
+            raise ProjectError(f"stack config of phase {phase} is not valid YAML ({exc}); fix or remove it") from None
+        data = dict(loaded) if isinstance(loaded, dict) else {}
+    found = data.get("config")
+    old: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
+    values = stack_config_values(spec, phase)
+    if spec.target == "local" and old.get("kubernetes:context") in local_contexts(spec):
+        values["kubernetes:context"] = old["kubernetes:context"]
+    config = {**values, **{k: v for k, v in old.items() if k not in OWNED_CONFIG_KEYS}}
+    body = {**{k: v for k, v in data.items() if k != "config"}, "config": config}
+    return f"# Stack {STACK_PREFIX}-{phase}: the {phase} phase of {spec.name}.\n" + _yaml(body)
 
 
 def adr_filename(number: int, area: str) -> str:
@@ -426,7 +510,7 @@ def existing_airflow_section(spec: PlatformSpec) -> list[str]:
 
 
 # --- README, requirements.txt, .gitignore ---------------------------------------------------------
-def readme_md(rec: Recommendation, source: str) -> str:
+def readme_md(rec: Recommendation, source: str, pip_spec: str = DEFAULT_PIP_SPEC) -> str:
     spec = rec.platform
     stacks = stack_names(rec)
     phase_rows = [f"| {p} | `{STACK_PREFIX}-{p}` | {', '.join(rec.phases.get(p, [])) or '(nothing; skip this stack)'} |"
@@ -509,8 +593,13 @@ def readme_md(rec: Recommendation, source: str) -> str:
         "",
         "   ```sh",
         "   pulumi install",
-        "   .venv/bin/pip install omgml   # or: .venv/bin/pip install -e /path/to/omgml",
+        f"   .venv/bin/pip install \"{pip_spec}\"",
         "   ```",
+        "",
+        f"   That pip requirement is `{PROJECT_SECTION}.pip_spec` in `{SPEC_FILE}`; the CI workflow installs the "
+        "same one. Where omgml is not on your package index, point it at a git URL or a wheel instead, "
+        f"e.g. `{PIP_SPEC_EXAMPLES[0]}` or `{PIP_SPEC_EXAMPLES[1]}`, then run `omgml sync .` "
+        "(or pass `--omgml-pip-spec` to `omgml init`).",
         "",
         *cluster,
         "",
@@ -532,13 +621,16 @@ def readme_md(rec: Recommendation, source: str) -> str:
         "made at `init`). `.github/workflows/omgml.yml` runs the same checks on every pull request "
         "and posts the diff, cost change and capacity as one comment.",
         "",
-        "5. Changed requirements? Re-run the engine and compare: "
-        f"`omgml recommend --requirements {SPEC_FILE}`.",
+        f"5. Edited `{SPEC_FILE}`? `omgml sync .` rewrites the files derived from it (stack configs, "
+        f"`{KIND_CONFIG}`, this README, docs/, the CI workflow) and keeps your own files and the Pulumi state; "
+        "`omgml check .` flags files that disagree with it. The `platform` section is what gets deployed: "
+        "when `requirements` says something else (a target, say), platform wins and `omgml check` warns. "
+        f"Changed requirements? Re-run the engine and compare: `omgml recommend --requirements {SPEC_FILE}`.",
         "",
     ])
 
 
-def requirements_txt() -> str:
+def requirements_txt(pip_spec: str = DEFAULT_PIP_SPEC) -> str:
     """omgml's runtime dependencies (as omgml pins them), for the Pulumi program's virtualenv."""
     from importlib import metadata
 
@@ -549,15 +641,17 @@ def requirements_txt() -> str:
     pins = sorted(r.replace(" ", "") for r in requires if "extra ==" not in r and "extra==" not in r)
     return "\n".join([
         "# Python packages the Pulumi program (stacks/__main__.py) needs; `pulumi install` puts them in .venv.",
-        f"# Pinned as omgml {__version__} pins them. omgml itself must be installed into .venv as well:",
-        f"#   .venv/bin/pip install omgml=={__version__}    (from your package index)",
-        "#   .venv/bin/pip install -e /path/to/omgml   (from a checkout)",
+        f"# Pinned as omgml {__version__} pins them. omgml itself must be installed into .venv as well, with",
+        f"# the pip requirement in {SPEC_FILE} ({PROJECT_SECTION}.pip_spec; the CI workflow uses the same):",
+        f"#   .venv/bin/pip install \"{pip_spec}\"",
         *pins,
         "",
     ])
 
 
 def gitignore() -> str:
+    from omgml.deploy.plan import STATE_DIR
+
     return "\n".join([
         "# Pulumi's virtualenv and Python caches",
         ".venv/",
@@ -565,18 +659,26 @@ def gitignore() -> str:
         "*.pyc",
         "# `omgml render` output: regenerate it instead of committing it",
         "rendered/",
-        "# a local Pulumi file backend, if you point PULUMI_BACKEND_URL here",
-        ".pulumi/",
+        "# the Pulumi file backend `omgml up` uses (PULUMI_BACKEND_URL unset): encrypted state, never commit it",
+        f"{STATE_DIR}/",
         "",
     ])
 
 
 def project_files(rec: Recommendation, source: str, cost_md: str | None = None,
-                  manifests: list[dict[str, Any]] | None = None) -> dict[str, str]:
+                  manifests: list[dict[str, Any]] | None = None, pip_spec: str = DEFAULT_PIP_SPEC) -> dict[str, str]:
     """Every file of a new project, by path relative to the project directory.
 
     `manifests` is the platform's render (for the interfaces and failure-mode pages); None renders
     it here."""
+    files = {SPEC_FILE: omgml_yaml(rec, pip_spec, source)}
+    files.update(derived_files(rec, source, cost_md, manifests, pip_spec))
+    return files
+
+
+def derived_files(rec: Recommendation, source: str, cost_md: str | None = None,
+                  manifests: list[dict[str, Any]] | None = None, pip_spec: str = DEFAULT_PIP_SPEC) -> dict[str, str]:
+    """The files that follow from omgml.yaml (all but omgml.yaml itself): `omgml sync` rewrites these."""
     from omgml.architect import failure_modes_markdown, roadmap_markdown
     from omgml.interfaces import interfaces_markdown
     from omgml.recommend.matrix_doc import decision_matrix_markdown
@@ -585,7 +687,6 @@ def project_files(rec: Recommendation, source: str, cost_md: str | None = None,
     if manifests is None:
         manifests = platform_render(rec).all_manifests()
     files = {
-        SPEC_FILE: omgml_yaml(rec),
         "Pulumi.yaml": pulumi_yaml(spec),
         "stacks/__main__.py": main_py(),
     }
@@ -597,10 +698,10 @@ def project_files(rec: Recommendation, source: str, cost_md: str | None = None,
     files["docs/interfaces.md"] = interfaces_markdown(spec.name, manifests)
     files["docs/operations.md"] = failure_modes_markdown(rec, manifests)
     files["docs/roadmap.md"] = roadmap_markdown(rec)
-    files["README.md"] = readme_md(rec, source)
-    files["requirements.txt"] = requirements_txt()
+    files["README.md"] = readme_md(rec, source, pip_spec)
+    files["requirements.txt"] = requirements_txt(pip_spec)
     files[".gitignore"] = gitignore()
-    files[".github/workflows/omgml.yml"] = ci_workflow_yaml(spec)
+    files[WORKFLOW] = ci_workflow_yaml(spec, pip_spec)
     if spec.target == "local":
         files[KIND_CONFIG] = kind_config_yaml(spec)
     if cost_md is not None:
@@ -609,12 +710,11 @@ def project_files(rec: Recommendation, source: str, cost_md: str | None = None,
     return files
 
 
-def ci_workflow_yaml(spec: PlatformSpec) -> str:
+def ci_workflow_yaml(spec: PlatformSpec, pip_spec: str = DEFAULT_PIP_SPEC) -> str:
     """The pull-request workflow: check, diff and cost as one comment; previews on aws."""
-    from omgml import __version__
     from omgml.ci import ci_workflow
 
-    return ci_workflow(spec, f"omgml[validate]=={__version__}")
+    return ci_workflow(spec, pip_spec)
 
 
 def kind_config_yaml(spec: PlatformSpec) -> str:

@@ -37,16 +37,62 @@ def test_runs_on_pull_requests_with_one_guardrails_job_on_local() -> None:
     assert last["if"] == "steps.guardrails.outputs.status != '0'" and "exit 1" in last["run"]
 
 
-def test_aws_adds_a_per_phase_preview_when_cloud_access_is_configured() -> None:
+def test_aws_previews_the_phases_in_order_when_cloud_access_is_configured() -> None:
     wf = workflow("aws")
     preview = wf["jobs"]["preview"]
     assert preview["needs"] == "guardrails" and "vars.AWS_ROLE_ARN" in preview["if"]
-    assert preview["strategy"]["matrix"]["phase"] == ["foundation", "training", "serving"]
+    # One job, no matrix: a later phase reads its upstream stacks, so they can't run side by side.
+    assert "strategy" not in preview
     assert preview["permissions"]["id-token"] == "write"
     run = preview["steps"][-1]["run"]
-    assert "omgml preview" in run and "--diff" in run and "${{ matrix.phase }}" in run
+    assert run == ".venv/bin/omgml preview . --phase all --diff"
     aws = next(s for s in preview["steps"] if "configure-aws-credentials" in s.get("uses", ""))
     assert aws["with"]["aws-region"] == "us-east-1"
+
+
+def _preview_phases(wf: dict[str, Any]) -> list[str]:
+    """The --phase of every `omgml preview` the workflow runs (matrix values expanded)."""
+    phases = []
+    for job in wf["jobs"].values():
+        matrix = job.get("strategy", {}).get("matrix", {})
+        for step in job["steps"]:
+            for m in re.finditer(r"omgml preview \S+ --phase (\$\{\{[^}]*\}\}|\S+)", str(step.get("run", ""))):
+                value = m.group(1)
+                phases += matrix.get("phase", []) if "matrix.phase" in value else [value]
+    return phases
+
+
+def test_every_preview_works_on_a_new_platform() -> None:
+    """No foundation stack yet (a first pull request): each preview the workflow runs must not
+    refuse; later phases are skipped with the reason."""
+    from pathlib import Path
+
+    from omgml.deploy.preflight import check_passphrase
+    from omgml.deploy.runner import run_phases
+
+    class NothingDeployed:
+        def __init__(self) -> None:
+            self.previewed: list[str] = []
+
+        def deployed(self, stack: str) -> bool:
+            return False
+
+        def run(self, action: str, step: Any, diff: bool) -> dict[str, int]:
+            self.previewed.append(step.phase)
+            return {"create": 1}
+
+    wf = workflow("aws")
+    spec = spec_from_dict({"name": "demo", "target": "aws"})
+    phases = _preview_phases(wf)
+    assert phases
+    for phase in phases:
+        runner = NothingDeployed()
+        echo: list[str] = []
+        run_phases("preview", Path("."), spec, phase, "dev", runner, echo.append)
+        assert runner.previewed == ["foundation"]
+    assert any("skipped" in line for line in echo)
+    # `omgml preview` refuses to start without a passphrase for the stacks' secrets.
+    check_passphrase(wf["jobs"]["preview"]["env"])
 
 
 def _omgml_calls(wf: dict[str, Any]) -> list[tuple[str, list[str]]]:

@@ -303,3 +303,20 @@ def test_cost_cli_markdown_with_baseline(tmp_path: Path) -> None:
     result = runner.invoke(app, ["cost", str(head), "--baseline", str(base), "-o", "markdown"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("**omgml cost**") and "| phase | before | after | change |" in result.output
+
+
+def test_line_items_do_not_follow_the_inventory_order() -> None:
+    """Registration order can change between renders; docs/cost.md (and `omgml sync`) must not."""
+    from omgml.recommend import recommend
+    from omgml.synth.render import render_platform
+    from omgml.templates import load_template
+
+    data = load_template("enterprise").model_dump(mode="json", exclude_unset=True)
+    data["target"] = "aws"
+    render = render_platform(recommend(requirements_from_dict(data, source="enterprise")).to_platform_spec())
+    inventory = render.inventory()
+    phases = tuple(p.phase for p in render.phases)
+    shuffled = {**inventory, "resources": list(reversed(inventory["resources"]))}
+    forward = estimate_cost(inventory, load_prices(), None, phases).items
+    assert len(forward) > 5
+    assert estimate_cost(shuffled, load_prices(), None, phases).items == forward

@@ -198,3 +198,52 @@ def test_delta_offline_store_is_refused_on_managed_s3() -> None:
         "object_store": {"managed": True}, "feast": {"offline_store": "delta"}}}})
     assert msg.startswith("phases.foundation.feast.offline_store: 'delta' cannot read S3 through IRSA")
     spec_from_dict({"name": "x", "target": "aws", "phases": {"foundation": {"feast": {"offline_store": "delta"}}}})
+
+
+def test_field_and_cross_field_errors_come_in_one_run() -> None:
+    # pydantic runs the cross-field rules only once every field is valid; both kinds at once.
+    found = problems({"name": "x", "phases": {"serving": {"server": {"replicas": 0},
+                                                          "prometheus": {"pushgateway": False}}}})
+    assert found == [
+        "phases.serving.server.replicas: must be ≥ 1, got 0",
+        "phases.serving.evidently.enabled: drift metrics reach Prometheus through the Pushgateway; "
+        "set phases.serving.prometheus.enabled and .pushgateway to true, or disable evidently",
+    ]
+
+
+def test_an_invalid_required_field_does_not_hide_cross_field_errors() -> None:
+    found = problems({"name": "Bad_Name", "bogus": 1, "phases": {"foundation": {"kafka": {"managed": True}}}})
+    assert found[0].startswith("name: 'Bad_Name' does not match")
+    assert found[1].startswith("bogus: unknown field")
+    assert found[2] == ("phases.foundation.kafka.managed: managed services exist only on target aws; "
+                        "set managed: false or target: aws")
+    assert len(found) == 3
+
+
+def test_cross_field_messages_about_an_invalid_field_are_left_out() -> None:
+    # Redis's real `enabled` is unknown, so "feast needs redis" would be a guess: only the field error.
+    assert problems({"name": "x", "phases": {"foundation": {"redis": {"enabled": "maybe"}}}}) == [
+        "phases.foundation.redis.enabled: input should be a valid boolean, unable to interpret input, got 'maybe'"
+    ]
+
+
+def test_invalid_list_items_still_let_the_rules_across_phases_run() -> None:
+    found = problems({"name": "x", "phases": {
+        "training": {"enabled": True, "gpu_pools": [{"name": "A!"}, {"name": "b"}]},
+        "serving": {"gpu_pools": [{"name": "b"}]}}})
+    assert found[0].startswith("phases.training.gpu_pools[0].name: 'A!' does not match")
+    assert found[1:] == ["gpu_pools: pool names must be unique across phases, ['b'] repeat; rename them"]
+
+
+def test_an_empty_file_or_section_says_so(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing yet\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(empty)
+    assert info.value.problems[0].startswith("the file is empty; it needs at least `name: <platform name>`")
+    assert "NoneType" not in str(info.value)
+    section = tmp_path / "omgml.yaml"
+    section.write_text("requirements:\n  name: x\nplatform:\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(section)
+    assert info.value.problems == ["platform: the section is empty; it needs at least `name: <platform name>`"]

@@ -126,3 +126,81 @@ def test_inventory_lists_every_resource_with_parents() -> None:
     assert {"omgml:blueprints:Foundation", "omgml:core:Namespace", "kubernetes:core/v1:Namespace"} <= types
     ns = next(e for e in inv if e["type"] == "kubernetes:core/v1:Namespace")
     assert ns["parent_type"] == "omgml:core:Namespace" and ns["inputs"]["kind"] == "Namespace"
+
+
+def _python_dump(items: list[dict]) -> str:
+    return yaml.safe_dump_all(items, sort_keys=False, default_flow_style=False, width=4096, explicit_start=True)
+
+
+def test_fast_yaml_writes_the_same_bytes_as_the_python_emitter() -> None:
+    pieces = ["plain", "yes", "0755", "a: b", "- x", "#c", "'q'", '"dq"', "back\\slash", "tab\there", "nl\n",
+              " lead", "trail ", "\x85", "\u2028", "é", "日本", "\U0001f600", "\x01", "{x}", "*a", "&b", "!t", "%p",
+              "@at", "`bt`", "|", ">", "~", "?", "\ufeff"]
+    docs = []
+    for i, piece in enumerate(pieces):
+        for n in (1, 7, 60, 400, 900, 3000):  # short ones go through libyaml, long ones are folded by PyYAML
+            value = (piece * n)[: n * max(1, len(piece))]
+            docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}-{n}"},
+                         "data": {"v": value, piece: [value, {"k": value}]}})
+    assert dump_yaml_documents(docs) == _python_dump(docs)
+
+
+@pytest.mark.parametrize(("template", "target"), [("enterprise", "local"), ("fintech", "aws")])
+def test_rendered_files_are_byte_for_byte_the_python_emitters(template: str, target: str) -> None:
+    from omgml.recommend import recommend
+    from omgml.spec.requirements import requirements_from_dict
+    from omgml.templates import load_template
+
+    data = load_template(template).model_dump(mode="json", exclude_unset=True) | {"target": target}
+    render = render_platform(recommend(requirements_from_dict(data)).to_platform_spec())
+    for phase in render.phases:
+        assert dump_yaml_documents(phase.manifests) == _python_dump(phase.manifests), phase.phase
+
+
+def test_the_synth_gives_back_pulumi_stack_capture() -> None:
+    # The synth skips Pulumi's per-resource stack capture (the mocks drop source positions);
+    # a real deployment afterwards in the same process must get it back.
+    from pulumi.runtime import resource
+
+    before = resource._get_stack_trace
+    render_platform(spec_from_dict({"name": "demo"}), ["foundation"])
+    assert resource._get_stack_trace is before
+
+
+def test_the_render_gives_back_the_garbage_collector() -> None:
+    import gc
+
+    assert gc.isenabled()
+    render_platform(spec_from_dict({"name": "demo"}), ["foundation"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        render_platform(spec_from_dict({"name": "demo"}), ["foundation"])
+        assert not gc.isenabled()  # a caller that paused it keeps it paused
+    finally:
+        gc.enable()
+
+
+def test_an_aws_render_loads_only_the_sdk_modules_it_needs() -> None:
+    """pulumi_aws loads a whole service package on first attribute access; a render takes each
+    class from its own module instead (omgml.sdk_imports), so the ~50 CloudWatch modules stay
+    unloaded for the one LogGroup the EKS audit log needs, and ec2 loads a handful of ~180."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from omgml.spec import spec_from_dict\n"
+        "from omgml.synth.render import render_platform\n"
+        "spec = spec_from_dict({'name': 'x', 'target': 'aws', 'profile': 'small', 'aws': {'audit_logging': True}})\n"
+        "render = render_platform(spec, ['foundation'])\n"
+        "types = sorted({r['type'] for r in render.inventory()['resources']})\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('pulumi_aws.'))\n"
+        "print(json.dumps([types, loaded]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    types, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "aws:cloudwatch/logGroup:LogGroup" in types and "aws:ec2/vpc:Vpc" in types
+    assert [m for m in loaded if m.startswith("pulumi_aws.cloudwatch.")] == ["pulumi_aws.cloudwatch.log_group"]
+    assert len([m for m in loaded if m.startswith("pulumi_aws.ec2.")]) < 20

@@ -23,6 +23,9 @@ class AlertRule:
 
 
 _BY = "namespace, pod"
+# ContainerRestartingOften: more than this many container starts within the window.
+RESTART_MAX_STARTS = 3
+RESTART_WINDOW_MINUTES = 30
 
 
 def _ratio(num: str, den: str) -> str:
@@ -111,12 +114,16 @@ def serving_alerts(namespaces_regex: str) -> list[AlertRule]:
                   "0m", "warning", "Evidently detected data drift",
                   "Project {{ $labels.project }}: the last drift run found drift (share of drifted "
                   "columns over the threshold). Check the Evidently UI and consider retraining."),
+        # The expression counts starts (each start is a new cAdvisor series), so the text speaks
+        # of starts too: "more than 3 starts" is 3 or more restarts.
         AlertRule("ContainerRestartingOften",
                   "count by (namespace, pod, container) (count_over_time("
-                  f'container_start_time_seconds{{container!="", container!="POD", {ns}}}[30m])) > 3',
-                  "0m", "warning", "A container restarted more than twice in 30 minutes",
-                  "{{ $labels.namespace }}/{{ $labels.pod }} container {{ $labels.container }} keeps "
-                  "restarting (each start is a new cAdvisor series)."),
+                  f'container_start_time_seconds{{container!="", container!="POD", {ns}}}'
+                  f"[{RESTART_WINDOW_MINUTES}m])) > {RESTART_MAX_STARTS}",
+                  "0m", "warning",
+                  f"A container started more than {RESTART_MAX_STARTS} times in {RESTART_WINDOW_MINUTES} minutes",
+                  "{{ $labels.namespace }}/{{ $labels.pod }} container {{ $labels.container }} started "
+                  f"{{{{ $value }}}} times in the last {RESTART_WINDOW_MINUTES} minutes: it keeps restarting."),
         AlertRule("PersistentVolumeNearlyFull",
                   _ratio(f"kubelet_volume_stats_available_bytes{{{ns}}}",
                          f"kubelet_volume_stats_capacity_bytes{{{ns}}}") + " < 0.10",

@@ -39,11 +39,13 @@ def schema_finding(problem: str) -> Finding:
 def check_render(render: PlatformRender, budget: Budget | None, *, schema: bool = True) -> CheckResult:
     items = render.all_manifests()
     findings: list[Finding] = []
-    if schema:
-        from omgml.validate import validate_manifests
-
-        findings.extend(schema_finding(p) for p in validate_manifests(items, strict=True))
     spec = render.spec
+    if schema:
+        from omgml.validate import schema_version, validate_manifests
+
+        # Against the project's own Kubernetes version (EKS's or the kind node's), not a fixed one.
+        findings.extend(schema_finding(p) for p in validate_manifests(items, strict=True,
+                                                                       version=schema_version(spec)))
     findings.extend(run_policies(items, render.inventory(), target=spec.target,
                                  gpu_pools=[p.name for p in spec.all_gpu_pools()]))
     try:

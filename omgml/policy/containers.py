@@ -64,8 +64,8 @@ def check_probes(m: Manifest) -> list[Finding]:
         return []
     out = []
     for c in containers_at(pod):
-        if c.init:
-            continue  # init containers run to completion before the pod is ready
+        if c.runs_to_completion:
+            continue  # done before the pod is ready; a native sidecar (restartPolicy: Always) is not
         for probe in ("readinessProbe", "livenessProbe"):
             if not c.container.get(probe):
                 out.append(Finding(PROBES_POLICY, "error", resource_id(m), f"{c.path}.{probe}",

@@ -9,7 +9,9 @@ from typing import Any
 from omgml.policy.findings import Manifest
 
 POD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
-# Init containers finish before the app starts: they need requests/limits, not probes.
+# Init containers finish before the app starts: they need requests/limits, not probes. Native
+# sidecars (init containers with restartPolicy: Always) are the exception: they run for the
+# pod's whole life, so they are probed like app containers.
 CONTAINER_LISTS = ("initContainers", "containers")
 
 
@@ -29,6 +31,11 @@ class ContainerAt:
     @property
     def name(self) -> str:
         return str(self.container.get("name", "?"))
+
+    @property
+    def runs_to_completion(self) -> bool:
+        """An init container that finishes before the app starts (not a native sidecar)."""
+        return self.init and self.container.get("restartPolicy") != "Always"
 
 
 def pod_spec_at(m: Manifest) -> PodSpecAt | None:

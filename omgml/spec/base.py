@@ -105,14 +105,135 @@ def validation_problems(exc: ValidationError, model: type[BaseModel]) -> list[st
     return problems
 
 
+Loc = tuple[int | str, ...]
+
+
+def _field_loc(err: Any) -> Loc:
+    return tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+
+
+def _parent(data: Any, loc: Loc) -> Any:
+    for part in loc[:-1]:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _prune(data: Any, loc: Loc) -> bool:
+    """Remove the value at `loc` from the nested dicts/lists of `data`; False if it isn't there."""
+    parent = _parent(data, loc) if loc else None
+    last = loc[-1] if loc else None
+    if isinstance(parent, dict) and last in parent:
+        del parent[last]
+        return True
+    if isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
+        del parent[last]
+        return True
+    return False
+
+
+# Stand-ins for a required field whose value was invalid, tried in order until one validates.
+_PLACEHOLDERS: tuple[Any, ...] = ("x", 1, True, [], {})
+
+
+def _fill_required(model: type[BaseModel], data: Any, loc: Loc) -> bool:
+    parent = _parent(data, loc)
+    if not isinstance(parent, dict):
+        return False
+    for value in _PLACEHOLDERS:
+        parent[loc[-1]] = value
+        try:
+            model.model_validate(data)
+            return True
+        except ValidationError as exc:
+            if all(_field_loc(e) != loc for e in exc.errors()):
+                return True
+    del parent[loc[-1]]
+    return False
+
+
+def _mentions(problem: str, loc: Loc) -> bool:
+    """Whether a cross-field message names the field at `loc` (or a field inside it)."""
+    path = _loc(loc)
+    at = problem.find(path)
+    while at != -1:
+        end = at + len(path)
+        before_ok = at == 0 or not (problem[at - 1].isalnum() or problem[at - 1] in "._")
+        after_ok = end == len(problem) or not (problem[end].isalnum() or problem[end] == "_")
+        if before_ok and after_ok:
+            return True
+        at = problem.find(path, end)
+    return False
+
+
+def cross_field_problems(model: type[BaseModel], data: dict[str, Any], field_errors: list[Any]) -> list[str]:
+    """The cross-field problems pydantic did not reach because fields were invalid.
+
+    A model validator runs only once its fields are valid, so a file with both kinds of mistakes
+    would need two runs to see them all. Here the invalid values are removed (their defaults
+    stand in) and the model is validated again; what fails now is reported too, except messages
+    about the fields already reported (their real values are unknown).
+    """
+    import copy
+
+    trial = copy.deepcopy(data)
+    pruned: list[Loc] = []
+    pending = [_field_loc(e) for e in field_errors]
+    missing: list[Loc] = []
+    found: list[str] = []
+    for _ in range(5):  # a round only uncovers errors inside what it pruned; bounded anyway
+        progressed = False
+        # Later list items first, so removing one does not shift the indexes still to prune.
+        for loc in sorted(set(pending), key=lambda loc: [(str(type(p)), p) for p in loc], reverse=True):
+            while loc and not _prune(trial, loc):
+                loc = loc[:-1]
+            if loc:
+                pruned.append(loc)
+                progressed = True
+        for loc in missing:
+            if _fill_required(model, trial, loc):
+                pruned.append(loc)
+                progressed = True
+        if not progressed:
+            break
+        try:
+            model.model_validate(trial)
+            break
+        except ValidationError as exc:
+            pending, missing = [], []
+            for err in exc.errors():
+                loc = _field_loc(err)
+                if loc and any(loc[: len(p)] == p for p in pruned):
+                    # A consequence of pruning: a required field now missing gets a stand-in,
+                    # anything else is pruned too.
+                    (missing if err["type"] == "missing" else pending).append(loc)
+                    continue
+                for line in _describe(dict(err), model).split("\n"):
+                    if line and line not in found and not any(_mentions(line, p) for p in pruned):
+                        found.append(line)
+            if not (pending or missing):
+                break
+    return found
+
+
 def parse_model(model: type[M], data: Any, source: str) -> M:
-    """Validate `data` into `model`, raising SpecError with one line per problem."""
+    """Validate `data` into `model`, raising SpecError with one line per problem: field errors and
+    cross-field errors together, so one run shows everything to fix."""
+    if data is None:
+        raise SpecError(source, ["the file is empty; it needs at least `name: <platform name>` "
+                                 "(`omgml init DIR --template starter` writes a complete one)"])
     if not isinstance(data, dict):
         raise SpecError(source, [f"(top level): must be a mapping, got {type(data).__name__}"])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(source, validation_problems(exc, model)) from None
+        problems = validation_problems(exc, model)
+        field_errors = [e for e in exc.errors() if _field_loc(e)]
+        if field_errors:
+            problems += [p for p in cross_field_problems(model, data, field_errors) if p not in problems]
+        raise SpecError(source, problems) from None
 
 
 def read_yaml(path: Path) -> Any:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from omgml.errors import SpecError
 from omgml.spec.base import StrictModel, load_model, parse_model
 from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
 from omgml.spec.experiments import experiment_problems
@@ -254,6 +255,8 @@ def load_spec(path: Path) -> PlatformSpec:
     data = read_yaml(path)
     if isinstance(data, dict) and "platform" in data:
         data = data["platform"]
+        if data is None:
+            raise SpecError(str(path), ["platform: the section is empty; it needs at least `name: <platform name>`"])
     return parse_model(PlatformSpec, data, str(path))
 
 

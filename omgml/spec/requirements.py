@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from omgml.errors import SpecError
 from omgml.spec.base import StrictModel, parse_model, read_yaml
 from omgml.spec.common import DNS_LABEL, Profile, Target
 
@@ -313,6 +314,8 @@ def load_requirements(path: Path) -> Requirements:
     data = read_yaml(path)
     if isinstance(data, dict) and "requirements" in data and "name" not in data:
         data = data["requirements"]
+        if data is None:
+            raise SpecError(str(path), ["requirements: the section is empty; it needs at least `name: <platform name>`"])
     return requirements_from_dict(data, str(path))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import hashlib
 import os
 import threading
@@ -45,15 +46,20 @@ class SynthResult:
         return {r.urn: r for r in self.resources}
 
 
+@functools.cache
 def _secret_sig() -> tuple[str, str]:
+    # Cached: is_secret_wrapper runs for every value of every resource, and an import statement
+    # per call (even of a loaded module) showed up as several percent of a render.
     from pulumi.runtime import rpc
 
     return rpc._special_sig_key, rpc._special_secret_sig
 
 
 def is_secret_wrapper(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
     key, sig = _secret_sig()
-    return isinstance(value, dict) and value.get(key) == sig
+    return value.get(key) == sig
 
 
 def _wrap_secret(value: Any) -> dict[str, Any]:
@@ -96,6 +102,12 @@ def _mock_state(typ: str, name: str, urn: str, inputs: dict[str, Any],
     else:
         state.update(provider_outputs(typ, name, inputs))
     return state
+
+
+def _no_stack_trace() -> Any:
+    from pulumi.runtime.proto import source_pb2
+
+    return source_pb2.StackTrace()
 
 
 async def _resolve(output: Any) -> Any:
@@ -193,10 +205,17 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, config: d
             return super().ReadResource(request)  # type: ignore[no-untyped-call]
 
     _ = rpc  # imported for its side effects on the secret signature helpers
+    from pulumi.runtime import resource as runtime_resource
     from pulumi.runtime.settings import SETTINGS
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # Every registration captures the Python stack (traceback.extract_stack reads the source of
+    # each frame) for the engine's source positions; the mock monitor drops them, and they cost
+    # ~10 % of a synth. Restored below: a real deployment in the same process keeps them.
+    capture_stack = getattr(runtime_resource, "_get_stack_trace", None)
+    if capture_stack is not None:
+        runtime_resource._get_stack_trace = _no_stack_trace
     # Pulumi keeps pending output tasks in a set that is shared across contexts; one left by
     # an earlier failed run would belong to a closed loop.
     SETTINGS.outputs.clear()
@@ -220,6 +239,8 @@ def _synthesize(program: Callable[[], None], project: str, stack: str, config: d
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         SETTINGS.outputs.clear()
+        if capture_stack is not None:
+            runtime_resource._get_stack_trace = capture_stack
         asyncio.set_event_loop(None)
         loop.close()
     return SynthResult(resources=list(recorded.values()), exports=exports, collisions=collisions)

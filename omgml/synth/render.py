@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,8 +56,32 @@ def synth_phase(spec: PlatformSpec, phase: PhaseName, stack_outputs: dict[str, d
     )
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a render.
+
+    A render allocates millions of small long-lived objects (the typed Pulumi SDK modules it
+    imports, the Outputs it resolves), so the collector keeps walking a heap that is almost all
+    live: about a quarter of a render's CPU time. The few cycles a render leaves behind (tens of
+    MB at most) are collected once the collector is back on; reference counting frees the rest
+    as usual. Nested renders leave it to the outermost one.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def render_platform(spec: PlatformSpec, phases: list[PhaseName] | None = None) -> PlatformRender:
     """Synthesize `phases` (default: all), feeding each phase's exports to the later ones."""
+    with _cyclic_gc_paused():
+        return _render_platform(spec, phases)
+
+
+def _render_platform(spec: PlatformSpec, phases: list[PhaseName] | None) -> PlatformRender:
     from omgml.naming import stack_reference_name
     from omgml.program import DEFAULT_ORG
 
@@ -77,10 +104,44 @@ def render_platform(spec: PlatformSpec, phases: list[PhaseName] | None = None) -
     return out
 
 
+_YAML_OPTIONS: dict[str, Any] = {"sort_keys": False, "default_flow_style": False, "width": 4096,
+                                 "explicit_start": True}
+# libyaml's emitter writes the same bytes as PyYAML's pure-Python one (5-10x slower, the bulk of
+# writing a render) except where a scalar's line runs past the width and gets folded; the two
+# fold differently. Documents whose strings could come near the width (scripts, dashboards, with
+# every escape counted at its longest) go through the Python emitter, so renders stay byte for
+# byte the same (tests/test_synth.py compares the two on renders and on strings of every kind).
+_FAST_EMIT_MAX_WIDTH = 3500  # of the 4096 allowed, leaving room for the key and the indentation
+
+
+def _emitted_width_bound(text: str) -> int:
+    """At least as long as the one-line quoted form of `text` (an escape is at most 10 chars)."""
+    if text.isascii():
+        return len(text) if text.isprintable() else 4 * len(text)
+    return 10 * len(text)
+
+
+def _fast_emit_safe(value: Any) -> bool:
+    if isinstance(value, str):
+        return _emitted_width_bound(value) <= _FAST_EMIT_MAX_WIDTH
+    if isinstance(value, dict):
+        return all(_fast_emit_safe(k) and _fast_emit_safe(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_fast_emit_safe(v) for v in value)
+    return True
+
+
 def dump_yaml_documents(items: list[dict[str, Any]]) -> str:
     """YAML any YAML 1.1 reader (kubectl's) reads back unchanged: PyYAML quotes the ambiguous
     scalars (yes/no/on/off, octal-looking numbers) itself."""
-    return yaml.safe_dump_all(items, sort_keys=False, default_flow_style=False, width=4096, explicit_start=True)
+    fast = getattr(yaml, "CSafeDumper", None)
+    if fast is None:
+        return str(yaml.safe_dump_all(items, **_YAML_OPTIONS))
+    return "".join(
+        str(yaml.dump_all([m], Dumper=fast, **_YAML_OPTIONS)) if _fast_emit_safe(m)
+        else str(yaml.safe_dump_all([m], **_YAML_OPTIONS))
+        for m in items
+    )
 
 
 def write_render(render: PlatformRender, out_dir: Path) -> list[Path]:

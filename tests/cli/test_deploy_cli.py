@@ -47,3 +47,27 @@ def test_local_refuses_aws_projects(tmp_path: Path) -> None:
     (tmp_path / "omgml.yaml").write_text(yaml.safe_dump({"platform": {"name": "demo", "target": "aws"}}))
     result = runner.invoke(app, ["local", "status", str(tmp_path)])
     assert result.exit_code == 2 and "`omgml local` is for target local" in result.output
+
+
+def test_the_summary_prints_the_same_steps_as_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from omgml.cli.deploy import _summary
+    from omgml.deploy.plan import PhaseStep
+    from omgml.deploy.runner import StepResult
+
+    results = [StepResult(PhaseStep("foundation", "dev-foundation"), "preview", {"create": 12, "same": 3}, 4.24),
+               StepResult(PhaseStep("training", "dev-training"), "preview",
+                          skipped="needs the outputs of foundation, not deployed yet")]
+    _summary(results)
+    text = capsys.readouterr().out.splitlines()
+    assert text == ["preview  dev-foundation           12 create, 3 unchanged in 4.2s",
+                    "preview  dev-training             skipped (needs the outputs of foundation, not deployed yet)"]
+    _summary(results, as_json=True)
+    [table] = json.loads(capsys.readouterr().out)["tables"]
+    assert table["rows"] == [
+        {"action": "preview", "stack": "dev-foundation", "phase": "foundation", "result": "12 create, 3 unchanged",
+         "seconds": 4.2},
+        {"action": "preview", "stack": "dev-training", "phase": "training",
+         "result": "skipped (needs the outputs of foundation, not deployed yet)", "seconds": None},
+    ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -15,6 +17,8 @@ from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolera
 from omgml.components.modelserver import (
     SERVER_KINDS,
     STARTUP_SECONDS,
+    SYNC_HEARTBEAT,
+    SYNC_STALL_SECONDS,
     ModelServer,
     ModelServerArgs,
     ResolvedModelServer,
@@ -33,6 +37,7 @@ from omgml.components.modelserver import (
     triton_layout,
     triton_repository_uri,
 )
+from omgml.policy.containers import check_probes
 from omgml.spec import GpuPoolSpec
 from omgml.synth.manifests import manifests, object_collisions
 from tests.components.manifest_checks import assert_component_sound, env_of
@@ -292,6 +297,34 @@ def test_tfserving_poll_mode_keeps_syncing_with_a_sidecar() -> None:
     data = one(items, "ConfigMap", server_name("demo", "tf-serving"))["data"]
     assert 'path: "/monitoring/prometheus/metrics"' in data["monitoring.config"]
     assert 'name: "fraud"' in data["models.config"]
+
+
+def test_the_sync_sidecar_is_probed_and_its_probes_read_what_the_loop_writes(tmp_path: Path) -> None:
+    items = render(("ms", args("tf-serving", models=("fraud",))))
+    loop = {c["name"]: c for c in pod_spec(one(items, "Deployment"))["initContainers"]}["model-sync-loop"]
+    ready, alive = loop["readinessProbe"]["exec"]["command"], loop["livenessProbe"]["exec"]["command"]
+    heartbeat = tmp_path / "heartbeat"
+
+    def probe(command: list[str]) -> int:
+        real = [part.replace(SYNC_HEARTBEAT, str(heartbeat)) for part in command]
+        return subprocess.run(real, check=False, capture_output=True).returncode
+
+    assert probe(ready) != 0 and probe(alive) != 0  # no round has ended yet
+    # One round of the real loop script, with stand-ins for the AWS CLI and for `sleep` (which
+    # fails, so `sh -e` leaves the loop after the first round).
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, code in (("aws", 0), ("sleep", 1)):
+        (bin_dir / tool).write_text(f"#!/bin/sh\nexit {code}\n")
+        (bin_dir / tool).chmod(0o755)
+    script = loop["command"][2].replace(SYNC_HEARTBEAT, str(heartbeat))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "MODELS_BUCKET": "b", "MODELS_PREFIX": ""}
+    subprocess.run(["/bin/sh", "-ec", script], env=env, check=False, capture_output=True, timeout=30)
+    assert heartbeat.read_text().strip().isdigit()
+    assert probe(ready) == 0 and probe(alive) == 0
+    heartbeat.write_text(f"{int(time.time()) - SYNC_STALL_SECONDS - 5}\n")  # stuck for too long
+    assert probe(alive) != 0 and probe(ready) == 0
+    assert check_probes(one(items, "Deployment")) == []
 
 
 def test_tfserving_without_models_serves_the_image_default_name() -> None:

@@ -330,3 +330,16 @@ def test_two_instances_do_not_collide() -> None:
     crs = [c["metadata"]["name"] for c in find(items, "ClusterRole")]
     assert len(set(crs)) == 2
     assert_valid(items)
+
+
+def test_container_restart_alert_says_what_its_expression_counts() -> None:
+    import re
+
+    [rule] = [r for r in rules_of(render(prom_args())) if r["alert"] == "ContainerRestartingOften"]
+    # The expression counts container starts in a window and compares them with a threshold …
+    m = re.search(r"count_over_time\(container_start_time_seconds\{[^}]*\}\[(\d+)m\]\)\) > (\d+)$", rule["expr"])
+    assert m, rule["expr"]
+    window, threshold = m.groups()
+    # … and the text a person reads names the same count, unit and window.
+    assert f"started more than {threshold} times in {window} minutes" in rule["annotations"]["summary"]
+    assert f"in the last {window} minutes" in rule["annotations"]["description"]

@@ -56,6 +56,20 @@ def test_probes_required_on_app_containers_not_init_containers() -> None:
     assert check_probes(deployment()) == []
 
 
+def test_native_sidecars_need_probes_like_app_containers() -> None:
+    d = deployment()
+    spec = d["spec"]["template"]["spec"]
+    sidecar = {"name": "sync-loop", "image": "busybox:1.37", "restartPolicy": "Always"}
+    spec["initContainers"] = [{"name": "sync-once", "image": "busybox:1.37"}, sidecar]
+    found = check_probes(d)
+    # The sidecar runs for the pod's whole life; the one-shot init container does not.
+    assert [f.field for f in found] == ["spec.template.spec.initContainers[1].readinessProbe",
+                                        "spec.template.spec.initContainers[1].livenessProbe"]
+    assert "'sync-loop'" in found[0].message
+    sidecar["readinessProbe"] = sidecar["livenessProbe"] = {"exec": {"command": ["true"]}}
+    assert check_probes(d) == []
+
+
 def test_non_workloads_are_ignored() -> None:
     svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {}}
     assert check_images(svc) == check_resources(svc) == check_probes(svc) == []

@@ -78,7 +78,7 @@ def test_omgml_yaml_holds_requirements_and_the_loadable_platform(tmp_path: Path)
     rec = recommend(req)
     path = tmp_path / "omgml.yaml"
     path.write_text(project_files(rec, "t")["omgml.yaml"])
-    assert set(yaml.safe_load(path.read_text())) == {"requirements", "platform"}
+    assert set(yaml.safe_load(path.read_text())) == {"requirements", "platform", "omgml"}
     assert load_spec(path) == rec.platform
     again = load_requirements(path)
     assert again == req

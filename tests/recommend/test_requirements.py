@@ -147,3 +147,16 @@ def test_serving_mode_and_in_cluster_are_checked(tmp_path: Path) -> None:
     found = problems_in(tmp_path, "name: x\nserving: {mode: offline}\nin_cluster: [postgres, postgres]\n")
     assert found[0].startswith("serving.mode: must be one of 'real-time', 'batch' or 'none', got 'offline'")
     assert found[1] == "in_cluster: ['postgres'] listed more than once; list each value once"
+
+
+def test_an_empty_requirements_file_says_so(tmp_path: Path) -> None:
+    assert problems_in(tmp_path, "")[0].startswith("the file is empty")
+    assert problems_in(tmp_path, "requirements:\n") == [
+        "requirements: the section is empty; it needs at least `name: <platform name>`"]
+
+
+def test_field_and_cross_field_problems_of_requirements_in_one_run(tmp_path: Path) -> None:
+    assert problems_in(tmp_path, "name: x\navailability: 100\ndata: {streaming: true, batch_only: true}\n") == [
+        "availability: must be one of '99.0', '99.9', '99.95' or '99.99', got 100",
+        "data.streaming and data.batch_only are both true; streaming data is not batch only, set one of them to false",
+    ]
