@@ -48,8 +48,11 @@ NO_SERVER = frozenset({"batch", "none"})
 # What the batch job installs to load a model of each stated framework through mlflow.pyfunc
 # (exact pins, the newest on PyPI when written). Deep-learning frameworks are left to the team:
 # their wheels are gigabytes, better baked into an image (batch_scoring.image).
-MODEL_PACKAGES: dict[str, str] = {"sklearn": "scikit-learn==1.9.1", "xgboost": "xgboost==3.4.1",
-                                  "lightgbm": "lightgbm==4.7.0", "onnx": "onnxruntime==1.31.1"}
+# MLflow 3 saves scikit-learn models in the skops format unless told otherwise, and loading one
+# needs skops: without it a default-logged model fails to load in the job.
+MODEL_PACKAGES: dict[str, tuple[str, ...]] = {
+    "sklearn": ("scikit-learn==1.9.1", "skops==0.16.0"), "xgboost": ("xgboost==3.4.1",),
+    "lightgbm": ("lightgbm==4.7.0",), "onnx": ("onnxruntime==1.31.1",)}
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ def batch_scoring(req: Requirements, choices: Mapping[str, str]) -> dict[str, An
         "enabled": True,
         "input_gb": max(0.1, req.data.daily_volume_gb),
         "features_format": "delta" if choices["feature_store"] == "delta-lake" else "parquet",
-        "python_packages": sorted({MODEL_PACKAGES[f] for f in req.models.frameworks if f in MODEL_PACKAGES}),
+        "python_packages": sorted({p for f in req.models.frameworks for p in MODEL_PACKAGES.get(f, ())}),
     }
 
 

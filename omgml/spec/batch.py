@@ -80,7 +80,8 @@ class BatchScoringSpec(StrictModel):
     # Executors; None: from input_gb and the profile.
     executors: int | None = Field(default=None, ge=1, le=500)
     # Python packages the model needs besides mlflow, pandas and pyarrow (its flavor: e.g.
-    # scikit-learn==1.9.1), exact pins; installed with them when each run starts.
+    # scikit-learn==1.9.1 and skops==0.16.0 for MLflow 3's default scikit-learn format), exact
+    # pins; installed with them when each run starts.
     python_packages: list[str] = Field(default_factory=list)
 
     @field_validator("schedule")

@@ -291,7 +291,8 @@ def test_batch_needs_get_spark_sized_from_the_daily_volume() -> None:
     rec = recommend(load_template("batch"))
     b = rec.platform.phases.serving.batch_scoring
     assert b.enabled and b.input_gb == 200 and b.features_format == "delta"
-    assert b.python_packages == ["scikit-learn==1.9.1", "xgboost==3.4.1"]
+    # skops: MLflow 3 saves scikit-learn models in its format by default, and loading needs it.
+    assert b.python_packages == ["scikit-learn==1.9.1", "skops==0.16.0", "xgboost==3.4.1"]
     assert "spark-batch-scoring" in rec.phases["serving"]
     assert "Spark job on a schedule" in rec.decision("serving").rationale
     assert any(line.item == "Spark batch scoring executors" for line in rec.sizing)

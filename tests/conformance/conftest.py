@@ -59,7 +59,7 @@ def conformance_project(data: dict[str, Any]) -> None:
     # Batch predictions with Spark (test_batch_scoring.py runs its program on this platform).
     phases.setdefault("serving", {})["batch_scoring"] = {
         "enabled": True, "model": "conformance-batch", "keep_columns": ["customer_id"],
-        "python_packages": ["scikit-learn==1.9.1"]}
+        "python_packages": ["scikit-learn==1.9.1", "skops==0.16.0"]}
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,8 @@ def main() -> int:
     model = LogisticRegression().fit(features, labels)
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
     with mlflow.start_run(run_name="conformance-batch-scoring"):
+        # MLflow's default format for scikit-learn (skops), as a team's model would be logged: the job
+        # must install what loading it needs.
         info = mlflow.sklearn.log_model(model, name="model", registered_model_name=name,
                                         signature=infer_signature(features, model.predict(features)))
     version = str(info.registered_model_version)
