@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.backup import POSTGRES, backup_settings, dumped_stores, versioned_buckets
 from omgml.blueprints.contracts import FoundationOutputs
 from omgml.blueprints.s3 import s3_consumers
 from omgml.buckets import BUCKET_ROLES, bucket_names
@@ -100,6 +101,16 @@ def orchestration_consumers(spec: PlatformSpec) -> tuple[PostgresConsumer, ...]:
                  for tool in ("airflow", "prefect") if getattr(t, tool).enabled)
 
 
+def postgres_consumers(spec: PlatformSpec) -> tuple[PostgresConsumer, ...]:
+    """Every workload with its own database on the platform's Postgres, in provisioning order."""
+    f = spec.phases.foundation
+    return tuple(
+        PostgresConsumer(name=c, namespace=f.namespace)
+        for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled))
+        if enabled
+    ) + orchestration_consumers(spec)
+
+
 def _peer_egress(ns: NamespaceArgs, data_namespace: str) -> list[str]:
     """Namespaces a client namespace may open connections to: the data stores, plus any
     namespace it exchanges traffic with (allow_ingress_from is symmetric for KFP's pair)."""
@@ -134,23 +145,13 @@ class Foundation(pulumi.ComponentResource):
         in_namespaces = pulumi.ResourceOptions(parent=self, depends_on=list(namespaces))
 
         buckets = bucket_names(spec)
-        consumers = tuple(
-            PostgresConsumer(name=c, namespace=data_ns)
-            for c, enabled in (("mlflow", f.mlflow.enabled), ("feast", f.feast.enabled))
-            if enabled
-        ) + orchestration_consumers(spec)
+        consumers = postgres_consumers(spec)
         # Postgres: in-cluster, or RDS on aws when managed; consumers only see PostgresDatabase.
         databases: dict[str, PostgresDatabase] = {}
         postgres: pulumi.Resource | None = None
         if f.postgres.enabled and args.aws is not None and f.postgres.managed:
             databases = args.aws.postgres(consumers, namespace=data_ns, depends_on=namespaces)
             postgres = args.aws
-        elif f.postgres.enabled:
-            in_cluster_pg = Postgres(f"{name}-postgres", PostgresArgs(
-                namespace=data_ns, storage_gib=f.postgres.storage_gib, profile=profile, consumers=consumers,
-                credentials=spec.credentials,
-            ), in_namespaces)
-            databases, postgres = in_cluster_pg.databases, in_cluster_pg
         # Object store: in-cluster (one key pair for all), or S3 on aws when managed, where
         # each consumer of the platform gets its own IRSA role (`s3.endpoints[consumer]`).
         store: ObjectStoreEndpoint | None = None
@@ -164,8 +165,28 @@ class Foundation(pulumi.ComponentResource):
             in_cluster_store = ObjectStore(f"{name}-objectstore", ObjectStoreArgs(
                 namespace=data_ns, storage_gib=f.object_store.storage_gib, profile=profile,
                 buckets=buckets, client_namespaces=(data_ns, *clients), credentials=spec.credentials,
+                versioned_buckets=versioned_buckets(spec),
             ), in_namespaces)
             store, objectstore = in_cluster_store.endpoint, in_cluster_store
+        if f.postgres.enabled and not (args.aws is not None and f.postgres.managed):
+            backup = None
+            if POSTGRES in dumped_stores(spec):
+                if store is None:
+                    raise ValueError("backup: the Postgres backups go to the object store; enable "
+                                     "phases.foundation.object_store or set backup.enabled: false")
+                backup = backup_settings(
+                    spec, endpoint_url=store.endpoint_url, region=store.region,
+                    key_secret=store.access_key_ref.secret_name if s3 is None else None,
+                    irsa_role_arn=s3.roles["postgres-backup"].arn if s3 is not None else None,
+                    # The object store's data buckets are pruned by the Postgres backup: the
+                    # store has no scheduled job of its own.
+                    versioned=versioned_buckets(spec), scratch_gib=f.postgres.storage_gib)
+            in_cluster_pg = Postgres(f"{name}-postgres", PostgresArgs(
+                namespace=data_ns, storage_gib=f.postgres.storage_gib, profile=profile, consumers=consumers,
+                credentials=spec.credentials, backup=backup,
+            ), in_namespaces if backup is None or objectstore is None else pulumi.ResourceOptions(
+                parent=self, depends_on=[*namespaces, objectstore]))
+            databases, postgres = in_cluster_pg.databases, in_cluster_pg
 
         def store_of(consumer: str) -> ObjectStoreEndpoint:
             assert store is not None

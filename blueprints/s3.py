@@ -22,7 +22,9 @@ from typing import Any
 
 import pulumi
 
+from omgml.backup import backup_s3_consumers
 from omgml.blueprints.contracts import FoundationOutputs
+from omgml.buckets import BACKUPS_ROLE
 from omgml.components import airflow, evidently, feast, kubeflow, mlflow, modelserver, prefect, spark
 from omgml.components.contracts import S3Consumer
 from omgml.spec import PlatformSpec
@@ -95,6 +97,8 @@ def s3_consumers(spec: PlatformSpec, buckets: Mapping[str, str]) -> tuple[S3Cons
         out += evidently.s3_consumers(s.namespace, spec.name, drift_bucket_roles(spec, buckets))
     if s.enabled and s.batch_scoring.enabled:
         out += spark.s3_consumers(s.namespace, spec.name, batch_bucket_roles(spec, buckets))
+    if BACKUPS_ROLE in buckets:
+        out += backup_s3_consumers(spec)
     names = [c.name for c in out]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

@@ -27,6 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.backup import backup_alert_rules, dumped_stores
 from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
 from omgml.blueprints.s3 import role_arn, uses_managed_s3
@@ -206,7 +207,9 @@ class Serving(pulumi.ComponentResource):
                 retention_days=p.retention_days, storage_gib=p.storage_gib,
                 scrape_interval_seconds=p.scrape_interval_seconds, kubelet_metrics=p.kubelet_metrics,
                 alertmanager=p.alertmanager, receivers=tuple(p.receivers), pushgateway=p.pushgateway,
-                pushgateway_clients=("evidently",) if s.evidently.enabled else (),
+                pushgateway_clients=(*(("evidently",) if s.evidently.enabled else ()),
+                                     *(("backup",) if dumped_stores(spec) else ())),
+                extra_rules=tuple(backup_alert_rules(spec)),
                 grafana=p.grafana, dashboard_server=s.server.kind if s.server.enabled else None,
                 credentials=spec.credentials,
             ), child)

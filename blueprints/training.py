@@ -28,9 +28,10 @@ from typing import Any
 
 import pulumi
 
+from omgml.backup import KFP_MYSQL, backup_s3_consumers, backup_settings, dumped_stores
 from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
-from omgml.blueprints.s3 import role_arns, uses_managed_s3
+from omgml.blueprints.s3 import role_arn, role_arns, uses_managed_s3
 from omgml.components import airflow as airflow_component
 from omgml.components import kubeflow as kubeflow_component
 from omgml.components import prefect as prefect_component
@@ -116,6 +117,12 @@ class Training(pulumi.ComponentResource):
                 # AWS S3: the API server, UI and pipeline steps use their own IRSA roles, no keys.
                 irsa_role_arns=role_arns(fnd, kubeflow_component.s3_consumers(
                     kf.namespace, kf.user_namespace, "pipelines")) if uses_managed_s3(spec) else None,
+                backup=backup_settings(
+                    spec, endpoint_url=fnd.object_store_endpoint, region=fnd.object_store_region,
+                    key_secret=None if uses_managed_s3(spec) else fnd.object_store_secret,
+                    irsa_role_arn=role_arn(fnd, [c for c in backup_s3_consumers(spec) if c.name == "kfp-mysql-backup"])
+                    if uses_managed_s3(spec) else None,
+                    scratch_gib=kf.mysql_storage_gib) if KFP_MYSQL in dumped_stores(spec) else None,
                 credentials=spec.credentials,
             ), child)
             values["kfp_endpoint"] = kfp.api_endpoint

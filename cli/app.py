@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("omgml.cli.deploy", "up"),
     "destroy": ("omgml.cli.deploy", "destroy"),
     "local": ("omgml.cli.local", "local_app"),
+    "backup": ("omgml.cli.backup", "backup_app"),
+    "restore": ("omgml.cli.backup", "restore"),
     "secrets": ("omgml.cli.secrets", "secrets_app"),
 }
 

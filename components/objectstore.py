@@ -95,6 +95,9 @@ class ObjectStoreArgs:
     # Namespaces whose pods get the credentials Secret (the store's own namespace always has it).
     client_namespaces: tuple[str, ...] = ()
     region: str = DEFAULT_REGION
+    # Buckets with S3 versioning on (backups: an overwritten or deleted object stays restorable
+    # until the backup runs prune versions older than the retention).
+    versioned_buckets: tuple[str, ...] = ()
     credentials: CredentialSource = "generated"
 
 
@@ -111,6 +114,7 @@ class ResolvedObjectStore:
     bucket_job_name: str
     volume_slots: int
     buckets: tuple[str, ...]  # sorted, unique
+    versioned_buckets: tuple[str, ...]  # sorted, unique
     client_namespaces: tuple[str, ...]  # sorted, without the store's own namespace
 
     @property
@@ -146,6 +150,11 @@ def resolve(args: ObjectStoreArgs) -> ResolvedObjectStore:
         require_dns_label("ObjectStoreArgs.client_namespaces", ns)
     sizing = SIZING[args.profile]
     buckets = tuple(sorted(set(args.buckets.values())))
+    unknown = sorted(set(args.versioned_buckets) - set(buckets))
+    if unknown:
+        raise ValueError(f"ObjectStoreArgs.versioned_buckets: {unknown} are not buckets of this store; "
+                         f"choose from {list(buckets)}")
+    versioned = tuple(sorted(set(args.versioned_buckets)))
     name = k8s_name(args.instance)
     return ResolvedObjectStore(
         args=args,
@@ -158,9 +167,11 @@ def resolve(args: ObjectStoreArgs) -> ResolvedObjectStore:
         service_account=name,
         # Job specs are immutable: a new bucket list (or image) is a new Job, which Pulumi
         # creates before deleting the old one.
-        bucket_job_name=k8s_name(args.instance, "buckets", _short_hash(" ".join(buckets) + IMAGE)),
+        bucket_job_name=k8s_name(args.instance, "buckets", _short_hash(
+            " ".join(buckets) + IMAGE + (" versioned " + " ".join(versioned) if versioned else ""))),
         volume_slots=volume_slots(args.storage_gib, sizing.volume_size_limit_mb, len(buckets)),
         buckets=buckets,
+        versioned_buckets=versioned,
         client_namespaces=tuple(sorted({ns for ns in args.client_namespaces if ns != args.namespace})),
     )
 
@@ -297,6 +308,18 @@ for bucket in $BUCKETS; do
     *) echo "creating bucket ${bucket} failed with HTTP ${code}" >&2; exit 1 ;;
   esac
 done
+versioning='<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>'
+# A request with a body: SigV4 needs its SHA-256 in x-amz-content-sha256 (curl does not add it),
+# and the query as `versioning=` (the canonical form the server signs; bare `versioning` mismatches).
+payload_sha=$(printf '%s' "$versioning" | sha256sum | cut -d' ' -f1)
+for bucket in ${VERSIONED_BUCKETS:-}; do
+  code=$(s3 -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/xml' \\
+    -H "x-amz-content-sha256: ${payload_sha}" --data "$versioning" "${S3_ENDPOINT}/${bucket}?versioning=")
+  case "$code" in
+    200) echo "versioning enabled on bucket ${bucket}" ;;
+    *) echo "enabling versioning on bucket ${bucket} failed with HTTP ${code}" >&2; exit 1 ;;
+  esac
+done
 """
 
 
@@ -318,6 +341,7 @@ def bucket_job(r: ResolvedObjectStore) -> JsonDict:
             plain_env("S3_ENDPOINT", _local_url(r)),
             plain_env("AWS_DEFAULT_REGION", r.args.region),
             plain_env("BUCKETS", " ".join(r.buckets)),
+            *([plain_env("VERSIONED_BUCKETS", " ".join(r.versioned_buckets))] if r.versioned_buckets else []),
             secret_env(ACCESS_KEY, r.secret_name, ACCESS_KEY),
             secret_env(SECRET_KEY, r.secret_name, SECRET_KEY),
         ],

@@ -14,6 +14,18 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.components.backup.jobs import (
+    BACKUP_OF_LABEL,
+    BackupNames,
+    BackupSettings,
+    agent_job,
+    agent_script,
+    backup_cronjob,
+    pushgateway_egress,
+    pushgateway_ingress,
+    restore_job,
+)
+from omgml.components.backup.stores import BACKUP_ROLE, backup_role_sql, pg_dump_container, pg_restore_container
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
@@ -74,6 +86,8 @@ class PostgresArgs:
     storage_gib: int
     profile: Profile
     consumers: tuple[PostgresConsumer, ...] = ()
+    # Nightly logical dumps of every consumer database (None: no backups, e.g. a laptop).
+    backup: BackupSettings | None = None
     credentials: CredentialSource = "generated"
 
 
@@ -228,7 +242,20 @@ def postgres_service(args: PostgresArgs, headless: bool) -> JsonDict:
     return service_spec(_selector(args), [("postgres", PORT)], headless=headless)
 
 
-def provision_sql(consumers: list[ResolvedConsumer]) -> str:
+BACKUP_PASSWORD_ENV = "OMGML_PASSWORD_BACKUP"
+
+
+def backup_names(instance: str) -> BackupNames:
+    return BackupNames(cronjob=k8s_name(instance, "backup"), service_account=k8s_name(instance, "backup"),
+                       agent_configmap=k8s_name(instance, "backup-agent"), component=k8s_name(instance),
+                       labels={**standard_labels(APP, instance, "backup", VERSION), BACKUP_OF_LABEL: k8s_name(instance)})
+
+
+def backup_secret(instance: str) -> str:
+    return k8s_name(instance, "backup-role")
+
+
+def provision_sql(consumers: list[ResolvedConsumer], backup: bool = False) -> str:
     """Idempotent SQL (psql): every statement is safe to run again on an existing cluster.
 
     Passwords never appear in the script or on a command line: psql reads each from the
@@ -254,6 +281,8 @@ def provision_sql(consumers: list[ResolvedConsumer]) -> str:
             f"REVOKE CONNECT, TEMPORARY ON DATABASE \"{role}\" FROM PUBLIC;",
             f"GRANT CONNECT, TEMPORARY ON DATABASE \"{role}\" TO \"{role}\";",
         ]
+    if backup:
+        lines += ["-- the read-only backup role", *backup_role_sql([c.database for c in consumers], BACKUP_PASSWORD_ENV)]
     return "\n".join(lines) + "\n"
 
 
@@ -263,13 +292,12 @@ _PROVISION_SCRIPT = (
 )
 
 
-def provision_job(args: PostgresArgs, consumers: list[ResolvedConsumer],
-                  credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
-    """The Job spec that creates roles and databases. Its pod template carries the SQL and a
-    digest of the consumer passwords, so a new consumer or a rotated password changes the
-    template, which replaces the Job: it runs again."""
+def provision_env(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> list[JsonDict]:
+    """The superuser's connection, every consumer's password and the provisioning SQL (the
+    provisioning Job's env, and the restore's, which re-creates roles and databases first)."""
     names = postgres_names(args.instance)
-    env: list[JsonDict] = [
+    backup = args.backup is not None
+    return [
         plain_env("PGHOST", service_host(args)),
         plain_env("PGPORT", str(PORT)),
         plain_env("PGUSER", SUPERUSER),
@@ -277,8 +305,46 @@ def provision_job(args: PostgresArgs, consumers: list[ResolvedConsumer],
         plain_env("PGCONNECT_TIMEOUT", "5"),
         secret_env("PGPASSWORD", names.superuser_secret, "password"),
         *(secret_env(c.password_env, c.secret, "password") for c in consumers),
-        plain_env("PROVISION_SQL", provision_sql(consumers)),
+        *([secret_env(BACKUP_PASSWORD_ENV, backup_secret(args.instance), "password")] if backup else []),
+        plain_env("PROVISION_SQL", provision_sql(consumers, backup)),
     ]
+
+
+def _require_backup(args: PostgresArgs) -> BackupSettings:
+    if args.backup is None:
+        raise ValueError("PostgresArgs.backup is None: this Postgres has no backups; set backup.enabled: true")
+    return args.backup
+
+
+def backup_cronjob_spec(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> JsonDict:
+    """The nightly pg_dump of every consumer database, uploaded by the backup agent."""
+    s = _require_backup(args)
+    dump = pg_dump_container(IMAGE, UID, service_host(args), PORT, [c.database for c in consumers],
+                             backup_secret(args.instance), JOB_SIZE)
+    return backup_cronjob(backup_names(args.instance), s, dump, UID)
+
+
+def restore_job_spec(args: PostgresArgs, consumers: list[ResolvedConsumer], backup_id: str, *, dry_run: bool,
+                     force: bool) -> JsonDict:
+    """A Job that restores every database of `backup_id` (see components/backup/stores.py)."""
+    s = _require_backup(args)
+    loader = pg_restore_container(IMAGE, UID, provision_env(args, consumers), dry_run=dry_run, force=force,
+                                  size=JOB_SIZE, probe=exec_probe(_isready(service_host(args)), period=20, failures=6))
+    return restore_job(backup_names(args.instance), s, backup_id, loader, UID, dry_run=dry_run)
+
+
+def backup_list_job_spec(args: PostgresArgs) -> JsonDict:
+    """A Job whose log lists the backups in the bucket (one JSON line each)."""
+    return agent_job(backup_names(args.instance), _require_backup(args), ["list"], "list")
+
+
+def provision_job(args: PostgresArgs, consumers: list[ResolvedConsumer],
+                  credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+    """The Job spec that creates roles and databases. Its pod template carries the SQL and a
+    digest of the consumer passwords, so a new consumer or a rotated password changes the
+    template, which replaces the Job: it runs again."""
+    names = postgres_names(args.instance)
+    env = provision_env(args, consumers)
     container: JsonDict = {
         "name": "provision",
         "image": IMAGE,
@@ -342,6 +408,10 @@ class Postgres(pulumi.ComponentResource):
     databases: dict[str, PostgresDatabase]
     service_host: str
     port: int
+
+    def _backup(self, name: str, args: PostgresArgs, consumers: list[ResolvedConsumer],
+                children: Children) -> GeneratedSecret:
+        return _backup_resources(self, name, args, consumers, children)
 
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
@@ -408,11 +478,15 @@ class Postgres(pulumi.ComponentResource):
         if policy is not None:
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-allow-consumers", metadata=meta(names.network_policy), spec=policy, opts=children())
+        backup_creds: list[pulumi.Resource] = []
+        if args.backup is not None:
+            backup_creds.append(self._backup(name, args, consumers, children))
         if consumers:
             job_sa = k8s.core.v1.ServiceAccount(
                 f"{name}-provision-sa", metadata=meta(names.job_service_account, "provision"),
                 automount_service_account_token=False, opts=children())
-            checksum = secret_checksum(*(self.databases[c.name].password for c in consumers))
+            checksum = secret_checksum(*(self.databases[c.name].password for c in consumers),
+                                       *(b.passwords.get("password") for b in backup_creds if isinstance(b, GeneratedSecret)))
             k8s.batch.v1.Job(
                 f"{name}-provision",
                 metadata=metadata(names.job, args.namespace, _labels(args, "provision"),
@@ -420,7 +494,7 @@ class Postgres(pulumi.ComponentResource):
                                   # being left failed.
                                   {"pulumi.com/replaceUnready": "true"}),
                 spec=provision_job(args, consumers, checksum),
-                opts=children(sts, service, job_sa, *consumer_secrets),
+                opts=children(sts, service, job_sa, *consumer_secrets, *backup_creds),
             )
 
         outputs: dict[str, Any] = {
@@ -429,3 +503,39 @@ class Postgres(pulumi.ComponentResource):
             "databases": {k: {"database": v.database, "secret": v.secret} for k, v in self.databases.items()},
         }
         self.register_outputs(outputs)
+
+
+def _backup_resources(component: Postgres, name: str, args: PostgresArgs, consumers: list[ResolvedConsumer],
+                      children: Children) -> GeneratedSecret:
+    """The backup role's Secret, the agent ConfigMap, the CronJob and the Pushgateway policies."""
+    s = _require_backup(args)
+    names = backup_names(args.instance)
+    creds = GeneratedSecret(
+        f"{name}-backup-credentials",
+        GeneratedSecretArgs(namespace=args.namespace, secret_name=backup_secret(args.instance),
+                            password_keys=("password",), derived={"username": BACKUP_ROLE},
+                            app_name=APP, instance=args.instance, source=args.credentials),
+        children(),
+    )
+    meta = metadata(names.service_account, args.namespace, names.labels)
+    if s.irsa_role_arn is not None:
+        meta["annotations"] = {"eks.amazonaws.com/role-arn": s.irsa_role_arn}
+    sa = k8s.core.v1.ServiceAccount(f"{name}-backup-sa", metadata=meta, automount_service_account_token=False,
+                                    opts=children())
+    agent = k8s.core.v1.ConfigMap(f"{name}-backup-agent", metadata=metadata(names.agent_configmap, args.namespace,
+                                                                             names.labels),
+                                  data={"agent.py": agent_script()}, opts=children())
+    k8s.batch.v1.CronJob(f"{name}-backup", metadata=metadata(names.cronjob, args.namespace, names.labels),
+                         spec=backup_cronjob_spec(args, consumers), opts=children(sa, agent, creds))
+    if s.pushgateway_namespace is not None:
+        pods = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": args.instance,
+                "app.kubernetes.io/component": "backup"}
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-backup-push", metadata=metadata(k8s_name(args.instance, "backup-push"), args.namespace,
+                                                     names.labels),
+            spec=pushgateway_egress(pods, s.pushgateway_namespace, s.pushgateway_selector), opts=children())
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-backup-pushgateway", metadata=metadata(k8s_name(args.instance, "backup-push"),
+                                                            s.pushgateway_namespace, names.labels),
+            spec=pushgateway_ingress(s.pushgateway_selector, args.namespace, pods), opts=children())
+    return creds

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from omgml.spec import PlatformSpec
 
 BUCKET_ROLES = ("mlflow", "features", "models", "pipelines")
+# The backup dumps' bucket (`<platform>-backups`) when backups are on and no destination is named.
+BACKUPS_ROLE = "backups"
 
 
 def bucket_names(spec: PlatformSpec) -> dict[str, str]:
@@ -31,6 +33,8 @@ def bucket_names(spec: PlatformSpec) -> dict[str, str]:
         "pipelines": t.enabled and (t.kubeflow.enabled or t.airflow.enabled or t.prefect.enabled),
     }
     buckets = {role: k8s_name(spec.name, role) for role in BUCKET_ROLES if wanted[role]}
+    if spec.backups_on() and spec.backup.destination is None:
+        buckets[BACKUPS_ROLE] = k8s_name(spec.name, BACKUPS_ROLE)
     for extra in f.object_store.extra_buckets:
         buckets[f"extra:{extra}"] = extra
     return buckets

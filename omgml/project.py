@@ -330,7 +330,15 @@ def adr_files(rec: Recommendation) -> dict[str, str]:
     out = {adr_filename(i, d.area): adr_markdown(i, d, rec) for i, d in enumerate(rec.decisions, start=1)}
     n = len(rec.decisions) + 1
     out[adr_filename(n, "compliance")] = compliance_adr(n, rec)
+    out.update(backup_adr_file(n + 1, rec.platform))
     return out
+
+
+def backup_adr_file(number: int, spec: PlatformSpec) -> dict[str, str]:
+    """The backup ADR (omgml.backup.backup_adr): written for every project, after compliance."""
+    from omgml.backup import backup_adr
+
+    return {adr_filename(number, "backup"): backup_adr(number, spec)}
 
 
 # --- architecture diagram ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from omgml.policy import PolicyContext, check_object
 from omgml.policy.aws import bucket_findings, encryption_findings, ingress_findings
+from omgml.policy.backup import check_backups
 from omgml.policy.containers import check_images, check_probes, check_resources
 from omgml.policy.findings import Finding, resource_id
 from omgml.policy.gpu import check_gpu_scheduling
@@ -140,7 +141,20 @@ def validate_bucket_encryption(args: Any, report_violation: Report) -> None:
     _report_all(bucket_findings(entries), report_violation)
 
 
+def validate_backups(args: Any, report_violation: Report) -> None:
+    """The pack does not see the spec's profile; data resources are protected outside the laptop
+    profile (omgml.components.options.keeps_data), so a stack with a protected resource keeps data."""
+    keeps = any(bool(getattr(getattr(r, "opts", None), "protect", False)) for r in args.resources)
+    entries = [{"type": str(r.resource_type), "name": str(r.name), "inputs": plain(r.props),
+                "parent": str(getattr(getattr(r, "parent", None), "urn", "") or "") or None}
+               for r in args.resources if str(r.resource_type).startswith("aws:")]
+    findings = check_backups([m for m, _ in _stack_manifests(args)], {"resources": entries},
+                             "small" if keeps else "laptop")
+    _report_all(findings, report_violation)
+
+
 STACK_POLICIES: dict[str, Callable[[Any, Report], None]] = {
+    "backup-configured": validate_backups,
     "pod-security-restricted": validate_pod_security,
     "network-policy-per-namespace": validate_network_policies,
     "aws-s3-bucket-encryption": validate_bucket_encryption,

@@ -32,12 +32,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from omgml.backup import rds_backup_retention_days
+from omgml.buckets import BACKUPS_ROLE
 from omgml.components.aws.cluster import EksCluster, EksClusterArgs
 from omgml.components.aws.common import MANAGED_BY_TAG, PLATFORM_TAG, DataStoreNetwork
 from omgml.components.aws.elasticache import ManagedRedis, ManagedRedisArgs, RedisClients, RedisClientsArgs, cache_nodes
 from omgml.components.aws.msk import ManagedKafka, ManagedKafkaArgs, MskClients, MskClientsArgs
 from omgml.components.aws.network import Network, network_args_for
-from omgml.components.aws.rds import ManagedPostgres, ManagedPostgresArgs, RdsDatabases, RdsDatabasesArgs
+from omgml.components.aws.rds import RDS_SIZING, ManagedPostgres, ManagedPostgresArgs, RdsDatabases, RdsDatabasesArgs
 from omgml.components.aws.s3 import ManagedObjectStore, ManagedObjectStoreArgs, S3Access, S3AccessArgs
 from omgml.components.contracts import (
     EksClusterOutputs,
@@ -158,6 +160,7 @@ class AwsFoundation(pulumi.ComponentResource):
         self.managed_postgres = ManagedPostgres(f"{name}-postgres", ManagedPostgresArgs(
             platform=spec.name, profile=spec.profile, network=data_net, storage_gib=f.postgres.storage_gib,
             multi_az=multi_az, audit_logging=audit,
+            backup_retention_days=rds_backup_retention_days(spec, RDS_SIZING[spec.profile].backup_retention_days),
         ), child) if managed["postgres"] else None
         self.managed_redis = ManagedRedis(f"{name}-redis", ManagedRedisArgs(
             platform=spec.name, profile=spec.profile, network=data_net, nodes=cache_nodes(spec.profile, multi_az),
@@ -168,6 +171,7 @@ class AwsFoundation(pulumi.ComponentResource):
         ), child) if managed["kafka"] else None
         self.managed_object_store = ManagedObjectStore(f"{name}-s3", ManagedObjectStoreArgs(
             platform=spec.name, profile=spec.profile, buckets=dict(args.buckets or {}),
+            expire_after_days={BACKUPS_ROLE: spec.backup.retention_days} if BACKUPS_ROLE in (args.buckets or {}) else {},
         ), child) if managed["object_store"] else None
 
         self.outputs = EksClusterOutputs(

@@ -117,6 +117,8 @@ class ManagedPostgresArgs:
     multi_az: bool
     audit_logging: bool = False
     extra_tags: dict[str, str] = field(default_factory=dict)
+    # Automated backups (and so the point-in-time restore window), 1-35 days; None: the profile's.
+    backup_retention_days: int | None = None
 
 
 def rds_identifier(platform: str) -> str:
@@ -153,6 +155,10 @@ class ManagedPostgres(pulumi.ComponentResource):
         if args.storage_gib < 1:
             raise ValueError(f"ManagedPostgresArgs.storage_gib={args.storage_gib} must be at least 1")
         sizing = RDS_SIZING[args.profile]
+        retention = args.backup_retention_days or sizing.backup_retention_days
+        if not 1 <= retention <= 35:
+            raise ValueError(f"ManagedPostgresArgs.backup_retention_days={retention}: RDS keeps automated backups "
+                             "1 to 35 days; choose a value in that range")
         keep = keeps_data(args.profile)
         tag_set = tags(args.platform, "postgres", args.extra_tags)
         child = pulumi.ResourceOptions(parent=self)
@@ -187,7 +193,9 @@ class ManagedPostgres(pulumi.ComponentResource):
             publicly_accessible=False,
             multi_az=args.multi_az,
             ca_cert_identifier=CA_CERT,
-            backup_retention_period=sizing.backup_retention_days,
+            # Automated daily snapshots plus the transaction log: point-in-time restore to any
+            # second of the window.
+            backup_retention_period=retention,
             copy_tags_to_snapshot=True,
             deletion_protection=keep,
             skip_final_snapshot=not keep,

@@ -62,6 +62,8 @@ class ManagedObjectStoreArgs:
     # role → bucket name (the foundation's bucket_names(spec)).
     buckets: dict[str, str]
     extra_tags: dict[str, str] = field(default_factory=dict)
+    # role → days after which objects expire (the backup bucket: the backup retention).
+    expire_after_days: dict[str, int] = field(default_factory=dict)
 
 
 def check_bucket_names(buckets: Mapping[str, str]) -> None:
@@ -73,6 +75,29 @@ def check_bucket_names(buckets: Mapping[str, str]) -> None:
         if bucket in seen:
             raise ValueError(f"ManagedObjectStoreArgs.buckets: {role!r} and {seen[bucket]!r} both use {bucket!r}")
         seen[bucket] = role
+
+
+def lifecycle_rules(expire_days: int | None) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+    """Old versions go after NONCURRENT_VERSION_DAYS, abandoned uploads after a week; with
+    `expire_days` (the backup bucket) current objects expire too, after that many days."""
+    rule = aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="expire-old-versions-and-uploads",
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+            noncurrent_days=NONCURRENT_VERSION_DAYS),
+        abort_incomplete_multipart_upload=aws.s3.
+        BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=ABORT_MULTIPART_DAYS),
+    )
+    if expire_days is None:
+        return [rule]
+    return [rule, aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="expire-backups",
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_days),
+    )]
 
 
 def tls_only_bucket_policy(bucket_arn: str) -> JsonDict:
@@ -146,17 +171,7 @@ class ManagedObjectStore(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=bucket, depends_on=[block]))
             aws.s3.BucketLifecycleConfiguration(
                 f"{name}-{label}-lifecycle", bucket=bucket.bucket,
-                rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-old-versions-and-uploads",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=NONCURRENT_VERSION_DAYS),
-                    abort_incomplete_multipart_upload=aws.s3.
-                    BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=ABORT_MULTIPART_DAYS),
-                )],
-                opts=bopts)
+                rules=lifecycle_rules(args.expire_after_days.get(role)), opts=bopts)
             self.bucket_arns[bucket_name] = bucket.arn
         self.kms_key_arn = key.arn
         self.register_outputs({"buckets": self.buckets})

@@ -36,12 +36,23 @@ and archived logs, are pointed at the store's host, port and scheme (workloads.p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml.components.backup.jobs import (
+    BACKUP_OF_LABEL,
+    BackupNames,
+    BackupSettings,
+    agent_script,
+    backup_cronjob,
+    pushgateway_egress,
+    pushgateway_ingress,
+    restore_job,
+)
+from omgml.components.backup.stores import mysql_restore_container, mysqldump_container
 from omgml.components.contracts import (
     S3Consumer,
     StoreRef,
@@ -71,17 +82,20 @@ from omgml.components.kubeflow.release import (
     API_HTTP_PORT,
     API_SERVICE,
     ARGO_CONFIGMAP,
+    IMAGES,
     KFP_VERSION,
     LAUNCHER_CONFIGMAP,
     METADATA_ENVOY_PORT,
     METADATA_ENVOY_SERVICE,
     METADATA_GRPC_PORT,
     METADATA_GRPC_SERVICE,
+    MLMD_DB,
     MYSQL_BUFFER_POOL,
     MYSQL_PORT,
     MYSQL_SECRET,
     MYSQL_SERVICE,
     MYSQL_USER,
+    PIPELINE_DB,
     PIPELINE_RUNNER_SA,
     PUBLIC_CONFIGMAP,
     SIZING,
@@ -94,6 +108,7 @@ from omgml.components.kubeflow.release import (
 from omgml.components.kubeflow.workloads import (
     APP,
     MYSQL_DATA_DIR,
+    MYSQL_UID,
     KfpPods,
     StoreView,
     api_server,
@@ -111,8 +126,10 @@ from omgml.components.options import Children, keeps_data
 from omgml.k8s import (
     KUBE_API_PORTS,
     JsonDict,
+    Size,
     claim_spec,
     egress_policy_spec,
+    exec_probe,
     metadata,
     service_account_metadata,
 )
@@ -147,6 +164,8 @@ class KubeflowPipelinesArgs:
     # AWS S3 through IRSA (store.endpoint_url ""): S3 consumer name (`s3_consumers`) → IAM role
     # ARN, each annotating its ServiceAccount; no S3 client of the install then uses keys.
     irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
+    # Nightly mysqldump of the pipeline and metadata databases (None: no backups).
+    backup: BackupSettings | None = None
     credentials: CredentialSource = "generated"
 
 
@@ -257,6 +276,42 @@ def kube_api_egress() -> JsonDict:
     `kubernetes` Service is translated, so the rule allows exactly those two ports anywhere.
     """
     return egress_policy_spec({}, KUBE_API_PORTS)
+
+
+MYSQL_IMAGE_KEY = "mysql"
+BACKUP_COMPONENT = "kfp-mysql"
+MYSQL_DATABASES = [PIPELINE_DB, MLMD_DB]
+MYSQL_JOB_SIZE = Size("50m", "128Mi", "1", "512Mi")
+
+
+def mysql_backup_names(instance: str) -> BackupNames:
+    return BackupNames(cronjob=k8s_name(instance, "mysql-backup"), service_account=k8s_name(instance, "mysql-backup"),
+                       agent_configmap=k8s_name(instance, "backup-agent"), component=BACKUP_COMPONENT,
+                       labels={**standard_labels(APP, instance, "mysql-backup", KFP_VERSION),
+                               BACKUP_OF_LABEL: BACKUP_COMPONENT})
+
+
+def _mysql_backup(args: KubeflowPipelinesArgs) -> BackupSettings:
+    if args.backup is None:
+        raise ValueError("KubeflowPipelinesArgs.backup is None: this install has no backups; set backup.enabled: true")
+    return args.backup
+
+
+def mysql_backup_cronjob(instance: str, backup: BackupSettings) -> JsonDict:
+    """The nightly mysqldump of KFP's databases as the `kfp` user, uploaded by the backup agent."""
+    dump = mysqldump_container(IMAGES[MYSQL_IMAGE_KEY], MYSQL_UID, MYSQL_SERVICE, MYSQL_PORT, MYSQL_USER,
+                               MYSQL_SECRET, "password", MYSQL_DATABASES, MYSQL_JOB_SIZE)
+    return backup_cronjob(mysql_backup_names(instance), backup, dump, MYSQL_UID)
+
+
+def mysql_restore_job(instance: str, backup: BackupSettings, backup_id: str, *, dry_run: bool,
+                      force: bool) -> JsonDict:
+    """A Job that loads `backup_id` into KFP's MySQL (refusing tables already there unless `force`)."""
+    ping = ["mysqladmin", "ping", f"--host={MYSQL_SERVICE}", "--silent"]
+    loader = mysql_restore_container(IMAGES[MYSQL_IMAGE_KEY], MYSQL_UID, MYSQL_SERVICE, MYSQL_PORT, MYSQL_USER,
+                                     MYSQL_SECRET, "password", MYSQL_DATABASES, dry_run=dry_run, force=force,
+                                     size=MYSQL_JOB_SIZE, probe=exec_probe(ping, period=20, failures=6))
+    return restore_job(mysql_backup_names(instance), backup, backup_id, loader, MYSQL_UID, dry_run=dry_run)
 
 
 class KubeflowPipelines(pulumi.ComponentResource):
@@ -451,9 +506,38 @@ class KubeflowPipelines(pulumi.ComponentResource):
             k8s.apps.v1.Deployment(f"{name}-{workload_name}", metadata=meta(workload_name, w.component), spec=spec,
                                    opts=child(*deps_of(workload_name, *extra)))
 
+        if args.backup is not None:
+            self._mysql_backup(name, args, child, db)
+
         self.api_endpoint = r.api_endpoint
         self.ui_service = UI_SERVICE
         self.namespace = ns
         self.pipeline_root = bucket.apply(pipeline_root)
         self.register_outputs({"api_endpoint": self.api_endpoint, "ui_service": self.ui_service,
                                "namespace": self.namespace})
+
+    def _mysql_backup(self, name: str, args: KubeflowPipelinesArgs, child: Callable[..., pulumi.ResourceOptions],
+                      db: pulumi.Resource) -> None:
+        s = _mysql_backup(args)
+        names = mysql_backup_names(args.instance)
+        ns = args.namespace
+        sa_meta = metadata(names.service_account, ns, names.labels)
+        if s.irsa_role_arn is not None:
+            sa_meta["annotations"] = {"eks.amazonaws.com/role-arn": s.irsa_role_arn}
+        sa = k8s.core.v1.ServiceAccount(f"{name}-mysql-backup-sa", metadata=sa_meta,
+                                        automount_service_account_token=False, opts=child())
+        agent = k8s.core.v1.ConfigMap(f"{name}-backup-agent", metadata=metadata(names.agent_configmap, ns, names.labels),
+                                      data={"agent.py": agent_script()}, opts=child())
+        k8s.batch.v1.CronJob(f"{name}-mysql-backup", metadata=metadata(names.cronjob, ns, names.labels),
+                             spec=mysql_backup_cronjob(args.instance, s), opts=child(sa, agent, db))
+        if s.pushgateway_namespace is not None:
+            pods = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": args.instance,
+                    "app.kubernetes.io/component": "mysql-backup"}
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-mysql-backup-push", metadata=metadata(k8s_name(args.instance, "mysql-backup-push"), ns,
+                                                               names.labels),
+                spec=pushgateway_egress(pods, s.pushgateway_namespace, s.pushgateway_selector), opts=child())
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-mysql-backup-pushgateway",
+                metadata=metadata(k8s_name(args.instance, "mysql-backup-push"), s.pushgateway_namespace, names.labels),
+                spec=pushgateway_ingress(s.pushgateway_selector, ns, pods), opts=child())

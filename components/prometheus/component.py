@@ -97,7 +97,7 @@ class Prometheus(pulumi.ComponentResource):
         config_text = targets.apply(lambda ts: yaml.safe_dump(prometheus_config(r, ts, pod_ns), sort_keys=False))
         exporters = deployed_exporters(r, [*args.targets_as_resolved(), *own_targets(r)])
         namespaces = discovery_namespaces(r, args.targets_as_resolved(), pod_ns)
-        rules_text = yaml.safe_dump(alert_rules(exporters, namespaces), sort_keys=False)
+        rules_text = yaml.safe_dump(alert_rules(exporters, namespaces, args.extra_rules), sort_keys=False)
 
         k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta(r.name, "prometheus"),
                               data={"prometheus.yml": config_text}, opts=child)

@@ -13,6 +13,7 @@ from __future__ import annotations
 #   cadvisor      the kubelets' /metrics/cadvisor (container start times)
 #   haproxy       the model router's built-in exporter (per-variant backends ab_<model>_v<n>)
 #   prometheus    Prometheus itself (`up` for every target)
+#   backup        the backup CronJobs (components/backup), pushed through the Pushgateway
 METRIC_EXPORTERS: dict[str, str] = {
     "nv_inference_queue_duration_us": "triton",
     "nv_inference_request_success": "triton",
@@ -41,6 +42,9 @@ METRIC_EXPORTERS: dict[str, str] = {
     "haproxy_backend_response_time_average_seconds": "haproxy",
     "haproxy_backend_active_servers": "haproxy",
     "up": "prometheus",
+    "omgml_backup_last_success_timestamp_seconds": "backup",
+    "omgml_backup_last_size_bytes": "backup",
+    "omgml_backup_last_duration_seconds": "backup",
 }
 # cAdvisor exposes hundreds of series per container; keep only what rules and the dashboard read.
 CADVISOR_KEEP = tuple(sorted(m for m, e in METRIC_EXPORTERS.items() if e == "cadvisor"))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 
 from omgml.components.prometheus.exporters import METRIC_EXPORTERS
+from omgml.components.prometheus.rules import AlertRule
 from omgml.k8s import (
     RECREATE,
     JsonDict,
@@ -82,6 +83,8 @@ class PrometheusArgs:
     grafana: bool = False
     # Which model server's panels the Grafana dashboard shows.
     dashboard_server: str | None = None
+    # Rules of other parts of the platform (the backups' age), rendered like the own ones.
+    extra_rules: tuple[AlertRule, ...] = ()
     credentials: CredentialSource = "generated"
 
 

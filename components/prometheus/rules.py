@@ -138,11 +138,12 @@ def serving_alerts(namespaces_regex: str) -> list[AlertRule]:
     ]
 
 
-def alert_rules(exporters: set[str], namespaces: Sequence[str]) -> JsonDict:
-    """The rules file: only rules whose every metric is exported by something deployed."""
+def alert_rules(exporters: set[str], namespaces: Sequence[str], extra: Sequence[AlertRule] = ()) -> JsonDict:
+    """The rules file: only rules whose every metric is exported by something deployed. `extra`
+    are rules of other parts of the platform (the backups' age), under the same condition."""
     regex = "|".join(regex_literal(n) for n in sorted(set(namespaces)))
     rules = []
-    for rule in serving_alerts(regex):
+    for rule in [*serving_alerts(regex), *extra]:
         metrics = expr_metric_names(rule.expr)
         unknown = metrics - set(METRIC_EXPORTERS)
         if unknown:

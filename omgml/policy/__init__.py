@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omgml.policy.aws import check_aws_inventory
+from omgml.policy.backup import check_backups
 from omgml.policy.containers import check_images, check_probes, check_resources
 from omgml.policy.findings import Finding, Manifest, Severity, errors, resource_id
 from omgml.policy.gpu import check_gpu_scheduling
@@ -30,6 +31,8 @@ POLICIES: dict[str, str] = {
     "gpu-scheduling": "GPU pods tolerate the GPU taint and select a GPU pool; only they do",
     "aws-data-store-encryption": "encryption on RDS, ElastiCache, MSK, S3 and EBS (target aws)",
     "aws-no-open-ingress": "no 0.0.0.0/0 ingress except declared public load balancers (target aws)",
+    "backup-configured": ("outside the laptop profile: a backup CronJob per database, versioned object-store "
+                          "buckets; on aws RDS backups + deletion protection + final snapshot, versioned S3"),
 }
 
 
@@ -66,15 +69,16 @@ def check_manifests(items: list[Manifest], gpu_pools: Iterable[str] = ()) -> lis
 
 
 def run_policies(items: list[Manifest], inventory: dict[str, Any] | None = None, *,
-                 target: str = "local", gpu_pools: Iterable[str] = ()) -> list[Finding]:
-    """All policies over a render; the AWS ones only for target aws."""
+                 target: str = "local", gpu_pools: Iterable[str] = (), profile: str = "laptop") -> list[Finding]:
+    """All policies over a render; the AWS ones only for target aws, the backup ones outside laptop."""
     out = check_manifests(items, gpu_pools)
     if target == "aws" and inventory is not None:
         out.extend(check_aws_inventory(inventory))
+    out.extend(check_backups(items, inventory if target == "aws" else None, profile))
     return out
 
 
 __all__ = [
-    "POLICIES", "Finding", "PolicyContext", "Severity", "check_aws_inventory", "check_manifests",
+    "POLICIES", "Finding", "PolicyContext", "Severity", "check_aws_inventory", "check_backups", "check_manifests",
     "check_object", "context_for", "errors", "resource_id", "run_policies",
 ]

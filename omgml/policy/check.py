@@ -47,7 +47,7 @@ def check_render(render: PlatformRender, budget: Budget | None, *, schema: bool 
         findings.extend(schema_finding(p) for p in validate_manifests(items, strict=True,
                                                                        version=schema_version(spec)))
     findings.extend(run_policies(items, render.inventory(), target=spec.target,
-                                 gpu_pools=[p.name for p in spec.all_gpu_pools()]))
+                                 gpu_pools=[p.name for p in spec.all_gpu_pools()], profile=spec.profile))
     try:
         report = capacity_report(render, budget)
     except ValueError as exc:  # a malformed quantity; the schema findings say where

@@ -1,5 +1,6 @@
 """The platform spec (what a project deploys) and, from the recommendation issue, Requirements."""
 
+from omgml.spec.backup import BackupSpec
 from omgml.spec.common import PHASES, CredentialSource, PhaseName, Profile, Target
 from omgml.spec.foundation import (
     FeastSpec,
@@ -19,6 +20,7 @@ from omgml.spec.training import GpuPoolSpec, KubeflowSpec, TrainingSpec
 __all__ = [
     "PHASES",
     "AwsSpec",
+    "BackupSpec",
     "CredentialSource",
     "EvidentlySpec",
     "FeastSpec",

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from omgml.errors import SpecError
+from omgml.spec.backup import BackupSpec
 from omgml.spec.base import StrictModel, load_model, parse_model
 from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
 from omgml.spec.experiments import experiment_problems
@@ -78,6 +79,7 @@ class PlatformSpec(StrictModel):
     phases: PhasesSpec = Field(default_factory=PhasesSpec)
     aws: AwsSpec = Field(default_factory=AwsSpec)
     local: LocalSpec = Field(default_factory=LocalSpec)
+    backup: BackupSpec = Field(default_factory=BackupSpec)
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> PlatformSpec:
@@ -92,6 +94,12 @@ class PlatformSpec(StrictModel):
         if self.phases.serving.enabled:
             pools += list(self.phases.serving.gpu_pools)
         return pools
+
+    def backups_on(self) -> bool:
+        """Whether the platform backs up its stores: `backup.enabled`, by default on outside laptop."""
+        if self.backup.enabled is not None:
+            return self.backup.enabled
+        return self.profile != "laptop"
 
     def logs_inferences(self) -> bool:
         """Whether model containers log requests and predictions to Kafka."""
@@ -198,6 +206,17 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
             "S3 credentials only from static keys, and S3 on aws has none); use offline_store: file, or "
             f"{pf}.object_store.managed: false"
         )
+    if spec.backup.destination is not None:
+        from omgml.buckets import bucket_names
+
+        taken = {b: r for r, b in bucket_names(spec).items() if r != "backups"}
+        if spec.backup.destination in taken:
+            out.append(f"backup.destination: {spec.backup.destination!r} is the platform's {taken[spec.backup.destination]!r} "
+                       "bucket; backups need a bucket of their own (leave destination unset for <platform>-backups)")
+    o = f.object_store
+    if spec.backups_on() and spec.backup.destination is not None and spec.target == "aws" and o.enabled and o.managed:
+        out.append("backup.destination: on aws with S3 the backup Jobs reach only the bucket the platform creates "
+                   "for them (their IAM roles name it); leave backup.destination unset")
     if spec.credentials == "existing" and t.airflow.connections_bundle:
         out.append(
             "phases.training.airflow.connections_bundle: the bundle is a Secret made of the store keys and "
@@ -264,4 +283,4 @@ def spec_from_dict(data: dict[str, Any], source: str = "spec") -> PlatformSpec:
     return parse_model(PlatformSpec, data, source)
 
 
-__all__ = ["AwsSpec", "LocalSpec", "PhasesSpec", "PlatformSpec", "load_model", "load_spec", "spec_from_dict"]
+__all__ = ["AwsSpec", "BackupSpec", "LocalSpec", "PhasesSpec", "PlatformSpec", "load_model", "load_spec", "spec_from_dict"]

@@ -26,6 +26,7 @@ from tests.conformance.harness.pods import (
     quantity,
 )
 from tests.conformance.harness.probes import node_argv, probe_spec
+from tests.conformance.harness.runner import claim_dirs, wipe_dir
 from tests.conformance.harness.sandbox import (
     HIDDEN,
     Identity,
@@ -259,3 +260,24 @@ def test_reveal_replaces_every_stand_in_inside_composed_values() -> None:
     stand_in = mock_secret_text("urn:x", "password")
     table = [GeneratedValue("urn:x", stand_in, "REAL")]
     assert reveal({"a": [f"pg://u:{stand_in}@h", 2.0]}, table) == {"a": ["pg://u:REAL@h", 2]}
+
+
+# --- losing a volume (the backup drill) ------------------------------------------------------------
+def test_claim_dirs_are_the_folders_the_pod_mounts(tmp_path: Path) -> None:
+    manifest = {"kind": "StatefulSet", "metadata": {"name": "postgres", "namespace": "data"},
+                "spec": {"replicas": 1, "serviceName": "pg", "template": {"metadata": {"labels": {}}, "spec": {}},
+                         "volumeClaimTemplates": [{"metadata": {"name": "data"}}]}}
+    p = pods_for(manifest)[0]
+    assert claim_dirs(tmp_path, p) == [tmp_path / "claims" / "data" / "data-postgres-0"]
+
+
+def test_wipe_dir_empties_a_volume_but_keeps_it(tmp_path: Path) -> None:
+    volume = tmp_path / "claim"
+    (volume / "18" / "docker" / "base").mkdir(parents=True)
+    (volume / "18" / "docker" / "PG_VERSION").write_text("18")
+    (volume / "lost+found").mkdir()
+    volume.chmod(0o2775)
+    assert wipe_dir(volume) == 2
+    assert volume.is_dir() and list(volume.iterdir()) == []
+    assert volume.stat().st_mode & 0o7777 == 0o2775
+    assert wipe_dir(tmp_path / "absent") == 0

@@ -8,6 +8,7 @@ here skips: a missing tool is a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -165,9 +166,17 @@ def uids(context: str, kind: str, selector: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.splitlines() if line)
 
 
-def status_rows(project: Path) -> list[str]:
-    out = ok("local", "status", str(project))
-    return [line for line in out.splitlines() if "/" in line and ("available" in line or "complete" in line)]
+def status_rows(project: Path) -> list[dict[str, Any]]:
+    """`local status --json`'s workloads (Deployments, StatefulSets, Jobs); exit 1 means one is not
+    available, which the callers assert on through the rows."""
+    out = omgml("local", "status", str(project), "--json")
+    assert out.returncode in (0, 1), f"omgml local status failed ({out.returncode}):\n{out.stdout}\n{out.stderr}"
+    tables = {t["title"]: t["rows"] for t in json.loads(out.stdout)["tables"]}
+    return list(tables["Workloads"])
+
+
+def not_available(rows: list[dict[str, Any]]) -> list[str]:
+    return [f"{r['kind']}/{r['namespace']}/{r['name']} {r['ready']}/{r['desired']}" for r in rows if not r["available"]]
 
 
 # --- tests ---------------------------------------------------------------------------------------
@@ -223,7 +232,7 @@ def test_enterprise_platform_with_existing_credentials(tmp_path: Path, engine_en
     out = steps.run("local up (all phases)", ok, "local", "up", p)
     assert "SIMULATED" in out
     rows = steps.run("local status", status_rows, project)
-    assert rows and not [r for r in rows if "NOT" in r], rows
+    assert rows and not_available(rows) == [], rows
     assert any(r.split()[1].startswith("Job/") for r in rows), rows
     print(f"[e2e enterprise] {len(rows)} workloads and Jobs available/complete", flush=True)
 
@@ -271,7 +280,7 @@ def test_fintech_kubernetes_side_creates_its_own_secrets(tmp_path: Path, engine_
     out = steps.run("local up --create-secrets", ok, "local", "up", str(project), "--create-secrets")
     assert "missing Secret(s) with fresh values" in out
     rows = steps.run("local status", status_rows, project)
-    assert rows and not [r for r in rows if "NOT" in r], rows
+    assert rows and not_available(rows) == [], rows
     again = steps.run("second preview", preview_ops, project)
     assert all(ops == [] for ops in again.values()), f"perpetual diff: {again}"
     steps.run("local down", ok, "local", "down", str(project), "--yes")
@@ -294,7 +303,8 @@ def test_minimal_platform_lifecycle(tmp_path: Path, engine_env: dict[str, str], 
     (project / "Pulumi.yaml").write_text("name: e2emin\nruntime: python\nmain: stacks/\nstackConfigDir: stacks\n")
     cleanup.append("e2emin")
     steps.run("local up", ok, "local", "up", str(project))
-    assert not [r for r in status_rows(project) if "NOT" in r]
+    rows = status_rows(project)
+    assert rows and not_available(rows) == [], rows
     assert all(ops == [] for ops in preview_ops(project).values())
     set_setting(project, ("phases", "serving", "prometheus", "retention_days"), 3)
     changed = steps.run("preview after one setting changed", preview_ops, project)

@@ -33,7 +33,8 @@ def test_the_project_layout() -> None:
         "stacks/Pulumi.dev-training.yaml", "stacks/Pulumi.dev-serving.yaml",
         *[f"docs/adr/{i:04d}-{a}.md" for i, a in enumerate(
             ["framework", "serving", "orchestration", "feature-store", "streaming", "experiment-tracking",
-             "monitoring", "drift", "gpu-pools", "high-availability", "data-stores", "experiments", "compliance"],
+             "monitoring", "drift", "gpu-pools", "high-availability", "data-stores", "experiments", "compliance",
+             "backup"],
             start=1)],
         "docs/architecture.md", "docs/decision-matrix.md", "docs/interfaces.md", "docs/operations.md",
         "docs/roadmap.md", "README.md", "requirements.txt", ".gitignore", ".github/workflows/omgml.yml",
@@ -109,7 +110,7 @@ def test_stack_configs_name_the_phase_and_the_cluster() -> None:
 def test_every_adr_has_the_sections_in_order() -> None:
     files = files_for(target="aws", flags=["pytorch_only"], compliance=["pci-dss"])
     adrs = sorted(p for p in files if p.startswith("docs/adr/"))
-    assert len(adrs) == 13
+    assert len(adrs) == 14
     for path in adrs:
         text = files[path]
         positions = [text.index(s) for s in ADR_SECTIONS]

@@ -71,16 +71,27 @@ def _note(name: str) -> str:
     return str(piece.table.get("differs", "")).strip()
 
 
+def _postgres_clients() -> tuple[tuple[str, ...], str]:
+    """The image's 18.6 client tools (pg_dump, pg_restore, psql, pg_isready) when the optional
+    postgres-client piece is installed: first on PATH, before Debian's 15 (pg_dump 15 refuses
+    an 18 server). Without it the backup Jobs fail with that refusal, visibly."""
+    found = locate("postgres-client")
+    if isinstance(found, Unavailable):
+        return (), f" Client tools: Debian's 15 (postgres-client piece: {found.reason})."
+    return tuple(str(p) for p in found.path), " Client tools: " + _note("postgres-client")
+
+
 def postgres(image: str) -> ImageRuntime:
     inst = _need("postgres")
     users = (ImageUser("postgres", 70, 70, "/var/lib/postgresql"),)
+    clients, clients_note = _postgres_clients()
     return ImageRuntime(
         image, "postgres", inst.version, "adapted",
         _note("postgres") + " The image's docker-entrypoint.sh (initdb from POSTGRES_* env, pg_hba) is the "
         "tier's adapter tests/conformance/pod_scripts/postgres_entrypoint.py. LANG is C.UTF-8 (glibc has no "
-        "en_US.utf8 here; the image's musl accepts any name).",
+        "en_US.utf8 here; the image's musl accepts any name)." + clients_note,
         entrypoint=("python3", f"{SCRIPTS_MOUNT}/postgres_entrypoint.py"), cmd=("postgres",),
-        env=(("PATH", _path(inst)), ("PGDATA", "/var/lib/postgresql/18/docker"), ("LANG", "C.UTF-8")),
+        env=(("PATH", _path(inst, *clients)), ("PGDATA", "/var/lib/postgresql/18/docker"), ("LANG", "C.UTF-8")),
         user=0, files=passwd_files(users), dirs=(("/var/lib/postgresql", 70, 0o755), ("/var/run/postgresql", 70, 0o3777)))
 
 

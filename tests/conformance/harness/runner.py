@@ -878,6 +878,31 @@ class Platform:
         code = run.main_runs[0].exit_code if run.main_runs and finished else -1
         return (code if code is not None else -1), output
 
+    def restart_workload(self, kind: str, name: str, namespace: str | None = None, *, wipe_claims: bool = False,
+                         timeout: float | None = None) -> list[Path]:
+        """Stop a Deployment's or StatefulSet's pods (preStop, SIGTERM, the grace period), with
+        `wipe_claims` empty their volume claims (a lost volume: the folders stay, their contents
+        go), start the same pods again and wait until they are ready. Returns the wiped folders."""
+        runs = [r for r in self.pods.values() if r.pod.owner_kind == kind and r.pod.owner_name == name
+                and (namespace is None or r.pod.namespace == namespace)]
+        if not runs:
+            raise KeyError(f"no running pod of {kind} {name}")
+        wiped: list[Path] = []
+        for r in runs:
+            r.stop(min(20.0, float(r.pod.spec.get("terminationGracePeriodSeconds", 30))))
+            if wipe_claims:
+                for folder in claim_dirs(self.run_dir, r.pod):
+                    wipe_dir(folder)
+                    wiped.append(folder)
+        fresh = [self.start_pod(self.planned[r.pod.key], "Always", one_shot=False) for r in runs]
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while not all(f.ready for f in fresh):
+            if time.monotonic() > deadline or any(f.phase == "Failed" for f in fresh):
+                raise RuntimeError(f"{kind} {name} is not ready again: "
+                                   + "; ".join(f"{f.pod.key} {f.phase} {f.message}" for f in fresh))
+            time.sleep(0.5)
+        return wiped
+
     def service_ip(self, name: str, namespace: str) -> str:
         for s in self.services:
             if s.name == name and s.namespace == namespace:
@@ -900,6 +925,26 @@ class Platform:
         for p in problems:
             _log(f"cleanup: {p}")
         self.step_times.append(("down", time.monotonic() - started))
+
+
+def claim_dirs(run_dir: Path, pod: Pod) -> list[Path]:
+    """The folders holding a pod's PersistentVolumeClaims in a run (what `_mounts` binds)."""
+    return [run_dir / "claims" / pod.namespace / claim for claim in sorted(set(pod.claims.values()))]
+
+
+def wipe_dir(path: Path) -> int:
+    """Delete everything inside `path`, keeping the folder with its owner and mode (a volume whose
+    data is lost, not the volume itself); returns how many entries were removed."""
+    if not path.is_dir():
+        return 0
+    removed = 0
+    for entry in path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+        removed += 1
+    return removed
 
 
 def remove_cgroups(root: Path, wait: float = 15.0) -> list[str]:
