@@ -25,7 +25,7 @@ import pulumi
 from omgml.backup import backup_s3_consumers
 from omgml.blueprints.contracts import FoundationOutputs
 from omgml.buckets import BACKUPS_ROLE
-from omgml.components import airflow, data_quality, evidently, feast, kubeflow, mlflow, modelserver, prefect
+from omgml.components import airflow, data_quality, evidently, feast, kubeflow, mlflow, modelserver, prefect, spark
 from omgml.components.contracts import S3Consumer
 from omgml.spec import PlatformSpec
 
@@ -49,6 +49,17 @@ def drift_bucket_roles(spec: PlatformSpec, buckets: Mapping[str, str]) -> tuple[
     by_name = {name: role for role, name in buckets.items()}
     roles = {"features"} if any(not p.startswith("s3://") for p in (e.reference_path, e.current_path)) else set()
     roles |= {by_name[b] for b in evidently.dataset_buckets(e.reference_path, e.current_path) if b in by_name}
+    return tuple(sorted(roles))
+
+
+def batch_bucket_roles(spec: PlatformSpec, buckets: Mapping[str, str]) -> tuple[str, ...]:
+    """Bucket roles the batch scoring job reads and writes: `features` for relative paths, and
+    the platform bucket each full s3:// path names."""
+    b = spec.phases.serving.batch_scoring
+    by_name = {name: role for role, name in buckets.items()}
+    paths = (b.features_path, b.predictions_path)
+    roles = {"features"} if any(not p.startswith("s3://") for p in paths) else set()
+    roles |= {by_name[n] for n in evidently.dataset_buckets(*paths) if n in by_name}
     return tuple(sorted(roles))
 
 
@@ -81,8 +92,13 @@ def s3_consumers(spec: PlatformSpec, buckets: Mapping[str, str]) -> tuple[S3Cons
             for c in user_code]
     if s.enabled and s.server.enabled:
         out += modelserver.s3_consumers(s.namespace, spec.name, s.server.kind, "models")
+        out += [modelserver.variant_s3_consumer(s.namespace, spec.name, s.server.kind,
+                                                modelserver.ModelVariant(e.model, v.version), "models")
+                for e in s.experiments for v in e.variants]
     if s.enabled and s.evidently.enabled:
         out += evidently.s3_consumers(s.namespace, spec.name, drift_bucket_roles(spec, buckets))
+    if s.enabled and s.batch_scoring.enabled:
+        out += spark.s3_consumers(s.namespace, spec.name, batch_bucket_roles(spec, buckets))
     if BACKUPS_ROLE in buckets:
         out += backup_s3_consumers(spec)
     names = [c.name for c in out]

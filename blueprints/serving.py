@@ -33,14 +33,25 @@ from omgml.blueprints.gpu import EksNodeTarget, gpu_compute, needs_dcgm_exporter
 from omgml.blueprints.s3 import role_arn, uses_managed_s3
 from omgml.components import evidently as evidently_component
 from omgml.components import modelserver
+from omgml.components import spark as spark_component
 from omgml.components.contracts import StoreRef
 from omgml.components.dcgm_exporter import PORT_NAME as DCGM_PORT_NAME
 from omgml.components.dcgm_exporter import exporter_name
 from omgml.components.evidently import Evidently, EvidentlyArgs
-from omgml.components.modelserver import ModelServer, ModelServerArgs, metrics_endpoint, model_server_for, server_name
+from omgml.components.modelserver import (
+    ModelServer,
+    ModelServerArgs,
+    ModelVariant,
+    metrics_endpoint,
+    model_server_for,
+    server_name,
+    variant_server_name,
+)
 from omgml.components.prometheus import Prometheus, PrometheusArgs, ScrapeTarget
 from omgml.components.prometheus.adapter import PrometheusAdapter, PrometheusAdapterArgs
+from omgml.components.router import ModelRouter, RoutedExperiment, RoutedVariant, RouterArgs, router_name
 from omgml.components.serving_route import ModelServerRoute, ModelServerRouteArgs
+from omgml.components.spark import SparkBatchScoring, SparkBatchScoringArgs
 from omgml.k8s import PRIVATE_RANGES, JsonDict, secret_env
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
@@ -112,6 +123,9 @@ def scrape_targets(spec: PlatformSpec) -> list[ScrapeTarget]:
         targets.append(ScrapeTarget(job=f"model-server-{s.server.kind}", namespace=s.namespace,
                                     service=server_name(spec.name, s.server.kind), port=ep.port_name,
                                     path=ep.path, exporter=s.server.kind))
+    if s.server.enabled and s.experiments:
+        targets.append(ScrapeTarget(job="model-router", namespace=s.namespace, service=router_name(spec.name),
+                                    port="metrics", path="/metrics", exporter="haproxy"))
     return targets
 
 
@@ -224,6 +238,14 @@ class Serving(pulumi.ComponentResource):
             self.exports["model_server_url"] = f"http://{server.deployment_name}.{ns}.svc:{server.http_port}"
             route = ModelServerRoute(f"{name}-model-server-route", route_args(spec, fnd, server), child)
             self.exports["model_server_endpoint"] = route.endpoint
+            if s.experiments:
+                variant_args = ModelServerArgs(
+                    namespace=ns, instance=instance, kind=s.server.kind, store=store, bucket=fnd.models_bucket,
+                    replicas=s.server.replicas, max_replicas=s.server.max_replicas, profile=spec.profile,
+                    repository_prefix=s.server.repository_prefix, gpu=s.server.gpu, gpu_pool=pool,
+                    gpu_available=spec.gpu_available(), features_configmap=env_cm, extra_env=tuple(extra_env))
+                router = self._experiments(name, args, server_cls, variant_args, server.http_port, child)
+                self.exports["model_router_url"] = router.url
 
         prometheus = None
         if s.prometheus.enabled:
@@ -265,4 +287,47 @@ class Serving(pulumi.ComponentResource):
             ), child)
             self.exports["evidently_url"] = evidently.ui_url
 
+        if s.batch_scoring.enabled:
+            b = s.batch_scoring
+            t = spec.phases.training
+            kfp = t.enabled and t.kubeflow.enabled
+            scoring = SparkBatchScoring(f"{name}-batch-scoring", SparkBatchScoringArgs(
+                namespace=ns, instance=instance, schedule=b.schedule, model=b.model, alias=b.alias,
+                features_path=b.features_path, predictions_path=b.predictions_path, store=store,
+                mlflow_tracking_uri=fnd.mlflow_tracking_uri, default_bucket=fnd.features_bucket,
+                features_format=b.features_format, keep_columns=tuple(b.keep_columns),
+                python_packages=tuple(b.python_packages), input_gb=b.input_gb, executors=b.executors,
+                profile=spec.profile, pipelines_namespace=t.kubeflow.user_namespace if kfp else None,
+                irsa_role_arn=role_arn(fnd, spark_component.s3_consumers(ns, instance, ()))
+                if s3_roles else None,
+            ), child)
+            self.exports["batch_scoring_cronjob"] = scoring.cronjob_name
+
         self.register_outputs(self.exports)
+
+    def _experiments(self, name: str, args: ServingArgs, server_cls: type[modelserver.ModelServer],
+                     base: ModelServerArgs, http_port: int, child: pulumi.ResourceOptions) -> ModelRouter:
+        """One model server per variant (holding that version only), then the router in front.
+        On AWS S3 each variant's ServiceAccount has its own IRSA role (blueprints/s3.py)."""
+        spec = args.spec
+        s = spec.phases.serving
+        ns, kind = s.namespace, s.server.kind
+        variants: list[modelserver.ModelServer] = []
+        routed: list[RoutedExperiment] = []
+        for e in s.experiments:
+            hosts: list[RoutedVariant] = []
+            for v in e.variants:
+                variant = ModelVariant(e.model, v.version)
+                irsa = role_arn(args.foundation, (modelserver.variant_s3_consumer(
+                    ns, spec.name, kind, variant, "models"),)) if uses_managed_s3(spec) else None
+                variants.append(server_cls(f"{name}-variant-{e.model}-v{v.version}", replace(
+                    base, variant=variant, irsa_role_arn=irsa), child))
+                host = f"{variant_server_name(spec.name, kind, e.model, v.version)}.{ns}.svc.cluster.local"
+                hosts.append(RoutedVariant(v.version, v.weight, host, http_port))
+            routed.append(RoutedExperiment(e.model, tuple(hosts), e.sticky_header))
+        assert kind != "torchserve"  # platform_problems refuses experiments on TorchServe
+        return ModelRouter(f"{name}-model-router", RouterArgs(
+            namespace=ns, instance=spec.name, kind=kind,
+            default_host=f"{server_name(spec.name, kind)}.{ns}.svc.cluster.local", default_port=http_port,
+            experiments=tuple(routed), profile=spec.profile, replicas=s.server.replicas,
+        ), pulumi.ResourceOptions(parent=self, depends_on=variants))

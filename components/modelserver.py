@@ -54,7 +54,7 @@ from omgml.k8s import (
     service_spec,
     tcp_probe,
 )
-from omgml.labels import selector_labels, standard_labels
+from omgml.labels import model_version_labels, selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
 from omgml.spec.training import GpuPoolSpec
@@ -96,9 +96,23 @@ SERVER_SIZES: dict[Profile, Size] = {
     "small": Size("1", "4Gi", "4", "8Gi"),
     "production": Size("2", "8Gi", "8", "16Gi"),
 }
+# An A/B variant loads one version of one model: on a laptop it asks for less than a server
+# of the whole repository (the limit stays, a big model still fits).
+VARIANT_SIZES: dict[Profile, Size] = {**SERVER_SIZES, "laptop": Size("100m", "512Mi", "2", "2Gi")}
 SYNC_SIZE = Size("50m", "64Mi", "500m", "256Mi")
 # Shared memory for Triton's Python backend and large batches (a memory-backed emptyDir).
 SHM_SIZES: dict[Profile, str] = {"laptop": "256Mi", "small": "1Gi", "production": "2Gi"}
+
+
+@dataclass(frozen=True)
+class ModelVariant:
+    """One version of one model, held alone by a server (an A/B variant, omgml.spec.experiments):
+    the server's repository is that model's `config.pbtxt` (when there is one) and `<version>/`
+    directory only, synced from the bucket, so the server's default policy (the latest version)
+    serves exactly it."""
+
+    model: str
+    version: int
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,8 @@ class ModelServerArgs:
     # IRSA role on AWS S3 (endpoint_url ""): annotates the server's ServiceAccount, which every
     # container that reads the model repository (server, sync init/sidecar) runs as.
     irsa_role_arn: pulumi.Input[str] | None = None
+    # An A/B variant: the server holds this one model version (see ModelVariant).
+    variant: ModelVariant | None = None
 
 
 @dataclass(frozen=True)
@@ -206,9 +222,17 @@ def resolve_model_server(args: ModelServerArgs) -> ResolvedModelServer:
     if args.queue_target_us is not None and (args.kind != "triton" or args.queue_target_us < 1):
         raise ValueError(f"queue_target_us={args.queue_target_us} (server {args.kind}): queue-time scaling needs "
                          "Triton's queue metrics and a positive target; leave it unset for CPU scaling")
-    name = server_name(args.instance, args.kind)
+    if args.variant is not None:
+        if args.kind == "torchserve":
+            raise ValueError("ModelServerArgs.variant: TorchServe keeps versions inside .mar archives, so a variant "
+                             "cannot hold one version directory; use kind triton or tf-serving")
+        if args.variant.version < 1:
+            raise ValueError(f"ModelServerArgs.variant.version: {args.variant.version} is not a version number (≥ 1)")
+    name = (variant_server_name(args.instance, args.kind, args.variant.model, args.variant.version)
+            if args.variant is not None else server_name(args.instance, args.kind))
     gpu_limit = args.gpu_count if (args.gpu and args.gpu_available) else 0
-    return ResolvedModelServer(args, name, SERVER_SIZES[args.profile], args.gpu, gpu_limit)
+    sizes = VARIANT_SIZES if args.variant is not None else SERVER_SIZES
+    return ResolvedModelServer(args, name, sizes[args.profile], args.gpu, gpu_limit)
 
 
 def layout_app_name(kind: ServerKind) -> str:
@@ -220,10 +244,39 @@ def server_name(instance: str, kind: ServerKind) -> str:
     return k8s_name(instance, layout_app_name(kind))
 
 
+def variant_server_name(instance: str, kind: ServerKind, model: str, version: int) -> str:
+    """Name of an A/B variant's Deployment and Service (pure: the router's backends need it)."""
+    return k8s_name(instance, layout_app_name(kind), model, f"v{version}")
+
+
+def server_selector(r: ResolvedModelServer, app: str) -> dict[str, str]:
+    """The selector of the server's pods; a variant's adds its model and version."""
+    v = r.args.variant
+    if v is None:
+        return selector_labels(app, r.args.instance, "model-server")
+    return {**selector_labels(app, r.args.instance, "model-variant"), **model_version_labels(v.model, v.version)}
+
+
+def server_labels(r: ResolvedModelServer, layout: ServerLayout) -> dict[str, str]:
+    v = r.args.variant
+    if v is None:
+        return standard_labels(layout.app, r.args.instance, "model-server", layout.version)
+    return {**standard_labels(layout.app, r.args.instance, "model-variant", layout.version),
+            **model_version_labels(v.model, v.version)}
+
+
 def s3_consumers(namespace: str, instance: str, kind: ServerKind, bucket_role: str) -> tuple[S3Consumer, ...]:
     """The server's pods (model sync included) run as its own ServiceAccount and only read models."""
     return (S3Consumer(name="model-server", namespace=namespace, service_account=server_name(instance, kind),
                        bucket_roles=(bucket_role,), read_only=True),)
+
+
+def variant_s3_consumer(namespace: str, instance: str, kind: ServerKind, variant: ModelVariant,
+                        bucket_role: str) -> S3Consumer:
+    """An A/B variant's pods read the models bucket as the variant's own ServiceAccount."""
+    sa = variant_server_name(instance, kind, variant.model, variant.version)
+    return S3Consumer(name=f"model-variant-{sa}", namespace=namespace, service_account=sa,
+                      bucket_roles=(bucket_role,), read_only=True)
 
 
 @dataclass(frozen=True)
@@ -278,6 +331,22 @@ def sync_script(loop_seconds: int | None = None) -> str:
             + f"  sleep {loop_seconds}\ndone\n")
 
 
+def variant_sync_script() -> str:
+    """Shell for an A/B variant's sync: only VARIANT_MODEL's config.pbtxt and VARIANT_VERSION/
+    directory, then a refusal naming the experiment when the version is not in the bucket."""
+    source = 's3://${MODELS_BUCKET}/${MODELS_PREFIX:+$MODELS_PREFIX/}${VARIANT_MODEL}'
+    return (
+        'set --\nif [ -n "${S3_ENDPOINT_URL:-}" ]; then set -- --endpoint-url "$S3_ENDPOINT_URL"; fi\n'
+        f'aws s3 sync "{source}" "{MODELS_DIR}/${{VARIANT_MODEL}}" --only-show-errors --exclude "*" '
+        '--include config.pbtxt --include "${VARIANT_VERSION}/*" "$@"\n'
+        f'if [ -z "$(ls -A "{MODELS_DIR}/${{VARIANT_MODEL}}/${{VARIANT_VERSION}}" 2>/dev/null)" ]; then\n'
+        f'  echo "model ${{VARIANT_MODEL}} version ${{VARIANT_VERSION}} is not in {source}/${{VARIANT_VERSION}}/: '
+        'upload it, or fix the version in phases.serving.experiments" >&2\n'
+        "  exit 1\n"
+        "fi\n"
+    )
+
+
 def sync_loop_probes() -> tuple[JsonDict, JsonDict]:
     """(readiness, liveness) of the sync loop: it runs for the pod's whole life, so it is
     probed like any container. Ready once a round has ended; alive while rounds keep ending."""
@@ -304,11 +373,19 @@ def store_env(r: ResolvedModelServer) -> list[JsonDict]:
 
 def sync_container(r: ResolvedModelServer, name: str, loop_seconds: int | None) -> JsonDict:
     a = r.args
+    variant_env: list[JsonDict] = []
+    script = sync_script(loop_seconds)
+    if a.variant is not None:
+        # A variant's version directory never changes: one sync at start, no loop.
+        script = variant_sync_script()
+        variant_env = [plain_env("VARIANT_MODEL", a.variant.model),
+                       plain_env("VARIANT_VERSION", str(a.variant.version))]
     container: JsonDict = {
         "name": name,
         "image": SYNC_IMAGE,
-        "command": ["/bin/sh", "-ec", sync_script(loop_seconds)],
+        "command": ["/bin/sh", "-ec", script],
         "env": [
+            *variant_env,
             *store_env(r),
             {"name": "S3_ENDPOINT_URL", "value": a.store.endpoint_url},
             {"name": "MODELS_BUCKET", "value": a.bucket},
@@ -325,7 +402,7 @@ def sync_container(r: ResolvedModelServer, name: str, loop_seconds: int | None) 
         "volumeMounts": [{"name": "models", "mountPath": MODELS_DIR},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
-    if loop_seconds is not None:
+    if loop_seconds is not None and a.variant is None:
         # A native sidecar (an init container that keeps running): it starts before the server
         # and stops after it; `restartPolicy: Always` is what makes it one.
         container["restartPolicy"] = "Always"
@@ -347,9 +424,13 @@ def triton_args(r: ResolvedModelServer, repository: pulumi.Input[str]) -> list[p
         "--metrics-port=8002",
         "--allow-metrics=true",
     ]
-    if a.model_control_mode == "poll":
+    if a.variant is not None:
+        # The synced repository holds one model at one version: load exactly it.
+        args[2] = "--model-control-mode=explicit"
+        args.append(f"--load-model={a.variant.model}")
+    elif a.model_control_mode == "poll":
         args.append(f"--repository-poll-secs={POLL_SECONDS}")
-    if a.model_control_mode == "explicit":
+    elif a.model_control_mode == "explicit":
         args.extend(f"--load-model={m}" for m in a.models)
     if r.gpu_limit == 0:
         args.append("--allow-gpu-metrics=false")
@@ -358,6 +439,8 @@ def triton_args(r: ResolvedModelServer, repository: pulumi.Input[str]) -> list[p
 
 def triton_layout(r: ResolvedModelServer, repository: pulumi.Input[str]) -> ServerLayout:
     a = r.args
+    if a.variant is not None:
+        return triton_variant_layout(r)
     return ServerLayout(
         app="triton",
         version=TRITON_VERSION,
@@ -385,6 +468,40 @@ def triton_layout(r: ResolvedModelServer, repository: pulumi.Input[str]) -> Serv
             {"name": "tmp", "emptyDir": {}},
             {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZES[a.profile]}},
         ),
+    )
+
+
+def triton_variant_layout(r: ResolvedModelServer) -> ServerLayout:
+    """An A/B variant: the sync init container copies the one version into MODELS_DIR, which
+    Triton serves as a local repository (no S3 credentials in the server container)."""
+    a = r.args
+    assert a.variant is not None
+    model = a.variant.model
+    return ServerLayout(
+        app="triton",
+        version=TRITON_VERSION,
+        image=TRITON_IMAGE,
+        ports=(Port("http", 8000), Port("grpc", 8001), Port("metrics", 8002)),
+        metrics_port="metrics",
+        metrics_path="/metrics",
+        command=tuple(triton_args(r, MODELS_DIR)),
+        env=(),
+        # Ready when the variant's model is: the router's health check asks the same.
+        readiness=http_probe(f"/v2/models/{model}/ready", "http", period=5),
+        liveness=http_probe("/v2/health/live", "http", period=10, failures=3),
+        startup=http_probe("/v2/health/live", "http", period=STARTUP_PERIOD,
+                           failures=STARTUP_SECONDS // STARTUP_PERIOD),
+        volume_mounts=(
+            {"name": "models", "mountPath": MODELS_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "dshm", "mountPath": "/dev/shm"},
+        ),
+        volumes=(
+            {"name": "models", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZES[a.profile]}},
+        ),
+        init_containers=(sync_container(r, "model-sync", None),),
     )
 
 
@@ -463,6 +580,8 @@ def torchserve_layout(r: ResolvedModelServer) -> ServerLayout:
 
 def tfserving_models(r: ResolvedModelServer) -> tuple[str, ...]:
     # TF Serving must be told what it serves; "model" is the official image's default name.
+    if r.args.variant is not None:
+        return (r.args.variant.model,)
     return r.args.models or ("model",)
 
 
@@ -486,7 +605,8 @@ def tfserving_monitoring_config() -> str:
 def tfserving_layout(r: ResolvedModelServer) -> ServerLayout:
     a = r.args
     models = tfserving_models(r)
-    poll = a.model_control_mode == "poll"
+    # A variant's one version directory never changes: nothing to poll for.
+    poll = a.model_control_mode == "poll" and a.variant is None
     command = [
         "tensorflow_model_server",
         "--port=8500",
@@ -572,7 +692,7 @@ def model_server_pod_spec(r: ResolvedModelServer, layout: ServerLayout) -> JsonD
             "maxSkew": 1,
             "topologyKey": "kubernetes.io/hostname",
             "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchLabels": selector_labels(layout.app, a.instance, "model-server")},
+            "labelSelector": {"matchLabels": server_selector(r, layout.app)},
         }]
     return spec
 
@@ -585,14 +705,14 @@ def model_server_deployment(r: ResolvedModelServer, layout: ServerLayout) -> Jso
     # A GPU node usually has no spare GPU for a surge pod: replace in place there instead.
     strategy = ({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}} if r.gpu_limit
                 else SURGE_ONE)
-    return deployment_spec(selector_labels(layout.app, a.instance, "model-server"),
-                           pod_template(standard_labels(layout.app, a.instance, "model-server", layout.version),
+    return deployment_spec(server_selector(r, layout.app),
+                           pod_template(server_labels(r, layout),
                                         model_server_pod_spec(r, layout), annotations),
                            replicas=a.replicas, strategy=strategy)
 
 
 def model_server_service(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
-    return service_spec(selector_labels(layout.app, r.args.instance, "model-server"),
+    return service_spec(server_selector(r, layout.app),
                         [(p.name, p.number) for p in layout.ports])
 
 
@@ -618,7 +738,7 @@ def model_server_hpa(r: ResolvedModelServer) -> JsonDict:
 
 
 def model_server_pdb(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
-    return pdb_spec(selector_labels(layout.app, r.args.instance, "model-server"))
+    return pdb_spec(server_selector(r, layout.app))
 
 
 # --- components ------------------------------------------------------------------------------
@@ -649,7 +769,7 @@ class ModelServer(pulumi.ComponentResource):
                              f"use model_server_for({args.kind!r})")
         r = resolve_model_server(args)
         layout = self.layout(r)
-        labels = standard_labels(layout.app, args.instance, "model-server", layout.version)
+        labels = server_labels(r, layout)
         meta = metadata(r.name, args.namespace, labels)
         children = Children(self, args.profile)
 
@@ -731,7 +851,7 @@ def model_server_for(kind: str) -> type[ModelServer]:
 
 
 __all__ = [
-    "SERVER_KINDS", "MetricsEndpoint", "ModelServer", "ModelServerArgs", "ResolvedModelServer", "ServerLayout", "TfServing",
+    "SERVER_KINDS", "MetricsEndpoint", "ModelServer", "ModelServerArgs", "ModelVariant", "ResolvedModelServer", "ServerLayout", "TfServing",
     "TorchServe", "Triton", "metrics_endpoint", "model_server_for", "resolve_model_server",
-    "server_name", "triton_repository_uri",
+    "server_name", "triton_repository_uri", "variant_server_name",
 ]

@@ -70,6 +70,12 @@ FAILURES: dict[str, tuple[str, str]] = {
                    "previous .mar in the model store and restart"),
     "tf-serving": ("predictions fail or slow down", "the Deployment replaces pods; a bad model: remove the newest "
                    "version directory, TF Serving falls back to the previous one"),
+    "model-router": ("requests through the router fail (the model server itself still answers on its own Service)",
+                     "the Deployment replaces the pod; it keeps no state. A bad variant: set its weight to 0 in "
+                     "phases.serving.experiments (only the router's weights change)"),
+    "spark-batch-scoring": ("the day's predictions are not written (the previous days' stay)",
+                            "re-run the day: create a Job from the CronJob (or run the pipeline's scoring step); a "
+                            "run replaces its own run_date partition only"),
     "prometheus": ("no metrics and no alerts", "the Deployment restarts Prometheus on its volume; the history it "
                    "had written is kept"),
     "alertmanager": ("alerts are evaluated but not delivered", "the Deployment restarts; silences are lost"),
@@ -86,7 +92,7 @@ FAILURES: dict[str, tuple[str, str]] = {
 # Alerts that belong to one component, by the alert name's prefix.
 ALERT_PREFIX: dict[str, tuple[str, ...]] = {
     "triton": ("Triton", "ScrapeTargetDown"), "torchserve": ("TorchServe", "ScrapeTargetDown"),
-    "tf-serving": ("TfServing", "ScrapeTargetDown"), "evidently": ("DataDrift",),
+    "tf-serving": ("TfServing", "ScrapeTargetDown"), "evidently": ("DataDrift",), "model-router": ("ModelVariant",),
 }
 # Planning figures: person-weeks to stand up, wire and prove each component (a team's own
 # estimate replaces them; the roadmap says they are planning figures).
@@ -95,6 +101,7 @@ EFFORT_WEEKS: dict[str, float] = {
     "elasticache": 0.5, "mlflow": 1, "feast": 2, "delta-lake": 2, "airflow-connections": 0.5,
     "kubeflow-pipelines": 3, "airflow": 2, "prefect": 1.5, "gpu-pool": 1, "triton": 2, "torchserve": 1.5,
     "tf-serving": 1.5, "prometheus": 1, "alertmanager": 0.5, "pushgateway": 0.25, "grafana": 0.5, "evidently": 1.5,
+    "model-router": 1, "spark-batch-scoring": 2,
 }
 # People by role per profile (FTE), and which roles work on which phase.
 TEAMS: dict[str, dict[str, float]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,16 @@ def _pod_spec(m: dict[str, Any]) -> dict[str, Any]:
     return dict(spec.get("template", {}).get("spec", {}))
 
 
+CHILD_PODS = "omgml.dev/child-pods"
+
+
+def _template_annotations(m: dict[str, Any]) -> dict[str, str]:
+    spec = m.get("spec", {})
+    if m["kind"] == "CronJob":
+        spec = spec.get("jobTemplate", {}).get("spec", {})
+    return dict(spec.get("template", {}).get("metadata", {}).get("annotations") or {})
+
+
 def workload_requests(m: dict[str, Any], daemonset_nodes: int = 1) -> WorkloadRequest | None:
     if m.get("kind") not in WORKLOAD_KINDS:
         return None
@@ -71,6 +82,14 @@ def workload_requests(m: dict[str, Any], daemonset_nodes: int = 1) -> WorkloadRe
         req = c.get("resources", {}).get("requests", {})
         cpu = max(cpu, cpu_millicores(req.get("cpu", 0)))
         mem = max(mem, memory_bytes(req.get("memory", 0)))
+    # Pods the workload starts at run time (a Spark driver's executors), declared on its pod
+    # template as omgml.dev/child-pods: {"count", "cpu", "memory"} per pod.
+    children = _template_annotations(m).get(CHILD_PODS)
+    if children:
+        spec_children = json.loads(children)
+        count = int(spec_children["count"])
+        cpu += count * cpu_millicores(spec_children["cpu"])
+        mem += count * memory_bytes(spec_children["memory"])
     storage = 0
     for vct in m.get("spec", {}).get("volumeClaimTemplates", []) or []:
         storage += memory_bytes(vct.get("spec", {}).get("resources", {}).get("requests", {}).get("storage", 0))

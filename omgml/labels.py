@@ -39,3 +39,14 @@ def standard_labels(
     labels["app.kubernetes.io/part-of"] = PART_OF
     labels["app.kubernetes.io/managed-by"] = MANAGED_BY
     return labels
+
+
+MODEL_LABEL = "omgml.dev/model"
+MODEL_VERSION_LABEL = "omgml.dev/model-version"
+
+
+def model_version_labels(model: str, version: int) -> dict[str, str]:
+    """Which model version a pod holds (an A/B variant): part of its selector, so two variants of
+    the same server kind never select each other's pods. Model names may hold characters a label
+    value does not allow (they are validated against MODEL_NAME, a subset), so the name is checked."""
+    return {MODEL_LABEL: _check(MODEL_LABEL, model), MODEL_VERSION_LABEL: str(version)}

@@ -53,6 +53,7 @@ AREA_TITLES: dict[str, str] = {
     "model_governance": "Model governance",
     "data_quality": "Data quality",
     "lineage": "Data catalog and lineage",
+    "experiments": "A/B tests and canaries",
     "compliance": "Compliance controls",
 }
 AREA_CONTEXT: dict[str, str] = {
@@ -71,6 +72,8 @@ AREA_CONTEXT: dict[str, str] = {
     "model_governance": "How a model is documented, explained and checked for fairness before it is promoted.",
     "data_quality": "How the data the models train and score on is checked before it does harm.",
     "lineage": "Where the platform records which job read and wrote which dataset, for audits and debugging.",
+    "experiments": "How two or more versions of a model are served side by side, with a weighted share of the "
+                   "traffic each, to compare them on real requests before one replaces the other.",
     "compliance": "Which regulatory regimes the platform has to satisfy.",
 }
 
@@ -395,6 +398,10 @@ def architecture_mermaid(rec: Recommendation) -> str:
         node("training", "gputrain", f"GPU pool {pool.name}", "round")
     if s.enabled and s.server.enabled:
         node("serving", "server", f"Model server: {s.server.kind}")
+        if s.experiments:
+            node("serving", "router", "Model router (HAProxy): A/B variants")
+    if s.enabled and s.batch_scoring.enabled:
+        node("serving", "spark", "Spark batch scoring (CronJob)")
     for pool in s.gpu_pools if s.enabled else []:
         node("serving", "gpuserve", f"GPU pool {pool.name}", "round")
     if s.enabled and s.prometheus.enabled:
@@ -428,6 +435,11 @@ def architecture_mermaid(rec: Recommendation) -> str:
         ("server", "-->", "online features", "feast"),
         ("server", "-->", "inference log", "kafka"),
         ("server", "-.->", "runs on", "gpuserve"),
+        ("router", "-->", "model requests", "server"),
+        ("spark", "-->", "features in, predictions out", "objectstore"),
+        ("spark", "-->", "model by alias", "mlflow"),
+        ("kfp", "-.->", "scoring step", "spark"),
+        ("prometheus", "-->", "scrapes", "router"),
         ("prometheus", "-->", "scrapes", "server"),
         ("prometheus", "-->", "scrapes", "pushgateway"),
         ("prometheus", "-->", "alerts", "alertmanager"),

@@ -5,7 +5,7 @@
 # platform's golden paths are walked through it. No container engine, no cluster, no internet.
 #
 # Needs root (network namespaces, mounts, cgroups) and Linux. Installs what it needs:
-#   - Debian packages: bubblewrap nftables iproute2 curl postgresql-client redis-tools (apt-get);
+#   - Debian packages: bubblewrap nftables iproute2 curl postgresql-client redis-tools haproxy (apt-get);
 #   - the software the pods run, pinned in tests/conformance/software.toml, into
 #     ${OMGML_CONFORMANCE_CACHE:-$HOME/.cache/omgml/conformance} (cached; see docs/conformance.md).
 # Extra arguments go to pytest (e.g. -k mlflow).
@@ -20,8 +20,8 @@ fi
 step() { printf '[conformance.sh %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 started=$(date +%s)
 
-packages=(bubblewrap nftables iproute2 curl postgresql-client redis-tools util-linux)
-commands=(bwrap nft ip curl psql redis-cli setpriv)
+packages=(bubblewrap nftables iproute2 curl postgresql-client redis-tools util-linux haproxy)
+commands=(bwrap nft ip curl psql redis-cli setpriv haproxy)
 missing=()
 for i in "${!commands[@]}"; do
   command -v "${commands[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")

@@ -48,6 +48,14 @@ COMMON_PANELS: list[tuple[str, str, str, str]] = [
     ("GPU utilization by pod", 'avg by (namespace, pod) (DCGM_FI_DEV_GPU_UTIL{pod!=""})', "percent", "dcgm"),
     ("GPU temperature", "max by (Hostname, gpu) (DCGM_FI_DEV_GPU_TEMP)", "celsius", "dcgm"),
     ("GPU power", "sum by (Hostname) (DCGM_FI_DEV_POWER_USAGE)", "watt", "dcgm"),
+    # A/B variants behind the model router: one series per variant backend (ab_<model>_v<n>).
+    ("A/B variants: requests/s", 'sum by (proxy) (rate(haproxy_backend_http_requests_total{proxy=~"ab_.+"}[5m]))',
+     "reqps", "haproxy"),
+    ("A/B variants: 5xx ratio", 'sum by (proxy) (rate(haproxy_backend_http_responses_total{proxy=~"ab_.+",code="5xx"}'
+     '[5m])) / sum by (proxy) (rate(haproxy_backend_http_responses_total{proxy=~"ab_.+"}[5m]))', "percentunit",
+     "haproxy"),
+    ("A/B variants: average response time",
+     'max by (proxy) (haproxy_backend_response_time_average_seconds{proxy=~"ab_.+"})', "s", "haproxy"),
 ]
 
 

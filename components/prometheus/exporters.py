@@ -12,6 +12,7 @@ from __future__ import annotations
 #   great_expectations  the data-quality CronJob (foundation), pushed through the Pushgateway
 #   kubelet       the kubelets' /metrics (volume stats)
 #   cadvisor      the kubelets' /metrics/cadvisor (container start times)
+#   haproxy       the model router's built-in exporter (per-variant backends ab_<model>_v<n>)
 #   prometheus    Prometheus itself (`up` for every target)
 #   dcgm          NVIDIA's DCGM exporter on the GPU nodes (components/dcgm_exporter.py)
 #   backup        the backup CronJobs (components/backup), pushed through the Pushgateway
@@ -43,6 +44,10 @@ METRIC_EXPORTERS: dict[str, str] = {
     "container_start_time_seconds": "cadvisor",
     "container_cpu_usage_seconds_total": "cadvisor",
     "container_memory_working_set_bytes": "cadvisor",
+    "haproxy_backend_http_requests_total": "haproxy",
+    "haproxy_backend_http_responses_total": "haproxy",
+    "haproxy_backend_response_time_average_seconds": "haproxy",
+    "haproxy_backend_active_servers": "haproxy",
     "up": "prometheus",
     "DCGM_FI_DEV_GPU_UTIL": "dcgm",
     "DCGM_FI_DEV_FB_USED": "dcgm",

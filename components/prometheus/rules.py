@@ -32,6 +32,44 @@ def _ratio(num: str, den: str) -> str:
     return f"({num}) / ({den})"
 
 
+# A/B variants of the model router (components/router.py): backends named ab_<model>_v<n>.
+VARIANTS = 'proxy=~"ab_.+"'
+VARIANT_ERROR_RATIO = 0.05
+VARIANT_SLOWER_FACTOR = 1.5
+VARIANT_SLOW_FLOOR_SECONDS = 0.05
+
+
+def variant_latency() -> str:
+    """Each variant's average response time with its model as a label, for variants that had
+    traffic in the last 5 minutes (an idle backend's average is 0 and would be 'fastest')."""
+    busy = f"sum by (namespace, proxy) (rate(haproxy_backend_http_requests_total{{{VARIANTS}}}[5m])) > 0"
+    return ('label_replace(max by (namespace, proxy) (haproxy_backend_response_time_average_seconds'
+            f'{{{VARIANTS}}}), "model", "$1", "proxy", "ab_(.+)_v[0-9]+") and on (namespace, proxy) ({busy})')
+
+
+def variant_alerts() -> list[AlertRule]:
+    """A variant that degrades: more errors than the threshold, or clearly slower than the
+    fastest variant of its model."""
+    def responses(code: str) -> str:
+        return f"sum by (namespace, proxy) (rate(haproxy_backend_http_responses_total{{{VARIANTS}{code}}}[5m]))"
+
+    latency = variant_latency()
+    return [
+        AlertRule("ModelVariantErrors",
+                  _ratio(responses(',code="5xx"'), responses(""))
+                  + f" > {VARIANT_ERROR_RATIO}",
+                  "5m", "critical", "An A/B variant answers more than 5 % of its requests with 5xx",
+                  "Router backend {{ $labels.proxy }} (ab_<model>_v<version>): {{ $value | humanizePercentage }} of its "
+                  "requests failed in 5 minutes. Set its weight to 0 in phases.serving.experiments to drain it."),
+        AlertRule("ModelVariantSlower",
+                  f"({latency}) > on (namespace, model) group_left {VARIANT_SLOWER_FACTOR} * "
+                  f"min by (namespace, model) ({latency}) and ({latency}) > {VARIANT_SLOW_FLOOR_SECONDS}",
+                  "10m", "warning", "An A/B variant is 1.5 times slower than the fastest variant of its model",
+                  "Router backend {{ $labels.proxy }} answers in {{ $value | humanizeDuration }} on average, more "
+                  "than 1.5 times the fastest variant of model {{ $labels.model }}."),
+    ]
+
+
 def serving_alerts(namespaces_regex: str) -> list[AlertRule]:
     """The rule table. Thresholds: queue time > 100 ms, failure ratio > 5 %, drift flag set,
     > 2 container restarts in 30 min, < 10 % free on a PVC."""
@@ -121,6 +159,7 @@ def serving_alerts(namespaces_regex: str) -> list[AlertRule]:
                   "1h", "warning", "A GPU was nearly idle for an hour",
                   "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} averaged {{ $value }} % for an hour: a GPU node "
                   "costs the same busy or idle; check the pool's sizes."),
+        *variant_alerts(),
         AlertRule("ScrapeTargetDown",
                   "up == 0",
                   "5m", "warning", "Prometheus cannot scrape a target",

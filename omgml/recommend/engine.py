@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from omgml.aws_placement import SERVICES, Placement, service_placements
+from omgml.batch_sizing import spark_sizing
 from omgml.data_quality import GX_VERSION
 from omgml.recommend import sizing
 from omgml.recommend.availability import Slo, Tier, achievable_slo, downtime_minutes, ha_tier
@@ -268,17 +269,20 @@ def _serving(req: Requirements, sw: Switches, mode: tuple[str, tuple[str, ...], 
     server, drivers, rationale, why_not_triton = _matrix_server(req, sw)
     if kind != "real-time":
         if kind == "batch":
-            text = (f"{mode_why}. Batch scoring runs as pipeline steps of the orchestrator: each step loads "
-                    "the model version from MLflow's registry, scores a day's data from the object store and "
-                    "writes the scores back; drift jobs compare them with the reference set. No model server "
-                    "is deployed (phases.serving.server.enabled: false).")
+            text = (f"{mode_why}. Batch scoring is a Spark job on a schedule (phases.serving.batch_scoring): the "
+                    "official apache/spark image runs the driver, which starts executor pods sized from "
+                    f"data.daily_volume_gb {req.data.daily_volume_gb:g}; it reads the day's features from the lake on "
+                    "the object store, loads the registered model from MLflow by alias and writes the predictions "
+                    "back as Parquet. Spark spreads one run over executors, where a pipeline step scores in one "
+                    "pod; pipelines start the same job as a step (a KFP component) when scoring follows training. "
+                    "No model server is deployed (phases.serving.server.enabled: false).")
         else:
             text = (f"{mode_why}: nothing is scored on this platform. Models are trained, tracked and registered "
                     "in MLflow; no model server and no drift job is deployed.")
         alternatives = [Alternative(server, f"the {MATRIX}'s server for these models, for real-time scoring; "
                                     f"{mode_why}. Set serving.mode: real-time to deploy it")]
         other = "none" if kind == "batch" else "batch"
-        alternatives.append(Alternative(other, "scores in bulk through pipelines" if other == "batch"
+        alternatives.append(Alternative(other, "scores in bulk with a scheduled Spark job" if other == "batch"
                                         else "for platforms that score nothing"))
         alternatives += [Alternative(a, "a real-time server; " + mode_why) for a in CHOICES["serving"]
                          if a not in (kind, server, other)]
@@ -565,6 +569,45 @@ def _lineage(req: Requirements) -> Decision:
                  "their own, far over the platform's budget for lineage alone.")
     return Decision("lineage", "feast-lineage", rationale, drivers, (
         Alternative("none", "the requirements ask for lineage"),))
+def _batch_lines(spec: PlatformSpec) -> list[sizing.Line]:
+    """The Spark job's executors with their arithmetic (omgml.components.spark.spark_sizing)."""
+    b = spec.phases.serving.batch_scoring
+    if not (spec.phases.serving.enabled and b.enabled):
+        return []
+    z = spark_sizing(b.input_gb, spec.profile, b.executors)
+    return [sizing.Line("Spark batch scoring executors", f"{z.executors} × {z.cores} CPU, {z.pod_memory_mib} MiB",
+                        z.why)]
+
+
+# --- A/B tests and canaries ---------------------------------------------------------------------
+def _experiments(serving: str) -> Decision:
+    if serving in NO_SERVER:
+        return Decision("experiments", "none", (
+            f"serving.mode is {serving}: there is no model server whose versions could share live traffic. "
+            "Compare model versions offline (MLflow runs and their metrics) before moving the registry alias the "
+            "batch job loads."), ("serving.mode",), (
+            Alternative("haproxy-router", "splits live requests between model servers; none runs here"),
+            Alternative("gateway-api", "splits live requests; none run here"),
+            Alternative("nginx", "splits live requests; none run here"),
+        ))
+    return Decision("experiments", "haproxy-router", (
+        "A/B tests and canaries go through a small router omgml configures: HAProxy (official image, 2.6 LTS, the "
+        "branch Debian ships) in front of one model-server Deployment per variant, each holding one model version. "
+        "HAProxy does the three things an experiment needs natively: a weighted split (a random bucket per "
+        "request), stickiness by a request header (a hash of its value, so a caller keeps its variant), and "
+        "per-variant Prometheus metrics from its built-in exporter (requests, 5xx, average response time per "
+        "variant backend), which the dashboard and the ModelVariantErrors/ModelVariantSlower alerts read. It runs "
+        "the same on kind and EKS and needs no controller or CRDs. An experiment starts when "
+        "phases.serving.experiments names a model and its variants; the weights sum to 100."), (), (
+        Alternative("gateway-api", "weighted HTTPRoute backends need a gateway controller, a different one on kind "
+                    "and EKS (the AWS one puts VPC Lattice in the path), most of them Envoy-based, which cannot run "
+                    "in the conformance tier; header-hash stickiness is not in the standard channel (session "
+                    "persistence is experimental) and per-variant metrics depend on the implementation"),
+        Alternative("nginx", "split_clients does the weighted, sticky choice, but nginx open source has no "
+                    "per-upstream metrics (stub_status counts the whole server): per-variant latency and errors "
+                    "would need access-log parsing"),
+        Alternative("none", "a new model version would replace the old one for every caller at once"),
+    ))
 
 
 # --- warnings ------------------------------------------------------------------------------------
@@ -742,6 +785,8 @@ def _consequences(decision: Decision, spec: PlatformSpec, notes: Notes, req: Req
                        "the pipeline steps that run them (OpenLineage client, OPENLINEAGE_URL from data-connections).")
         else:
             out.append("No lineage catalog is deployed (phases.foundation.lineage.enabled: false).")
+    elif area == "experiments":
+        out += _experiment_consequences(spec)
     out += addon_consequences(decision, spec)
     out += [f"Warning: {text}" for a, text in notes if a == area]
     return tuple(out)
@@ -777,10 +822,27 @@ DELTA_CONSEQUENCES: tuple[str, ...] = (
     "Feast has no Delta offline store of its own: omgml configures its duckdb offline store, the one Feast "
     "0.66 store that reads FileSource(file_format=DeltaFormat()) (through DuckDB's delta extension, fetched "
     "over HTTPS on first use). Feast's default file store would read Delta directories as plain Parquet, "
-    "which is wrong; Spark reads Delta too, but needs a Spark cluster the platform does not run.",
+    "which is wrong. The batch scoring job (Spark, phases.serving.batch_scoring) reads the Delta tables with "
+    "delta-spark.",
     "With an online store (phases.foundation.redis + feast.online_store: redis), a CronJob runs `feast "
     "materialize-incremental` hourly (feast.materialize_schedule); batch-only platforms have none.",
 )
+
+
+def _experiment_consequences(spec: PlatformSpec) -> list[str]:
+    s = spec.phases.serving
+    if not s.server.enabled:
+        b = s.batch_scoring
+        if b.enabled:
+            return [f"phases.serving.batch_scoring: Spark job on schedule '{b.schedule}' loads models:/{b.model}@"
+                    f"{b.alias}; point the alias at a new version to change what the next run scores with."]
+        return ["No router is deployed."]
+    if not s.experiments:
+        return ["No experiment runs yet: add phases.serving.experiments: [{model, variants: [{version, weight}], "
+                "sticky_header}] to omgml.yaml; omgml then deploys a model server per variant and the router "
+                "(clients call the router's Service, model-router, port 8080)."]
+    return [f"Experiment on {e.model}: " + ", ".join(f"version {v.version} {v.weight} %" for v in e.variants)
+            + (f", sticky by {e.sticky_header}" if e.sticky_header else "") + "." for e in s.experiments]
 
 
 def _orchestration_consequences(spec: PlatformSpec) -> list[str]:
@@ -870,6 +932,7 @@ def decide(req: Requirements, placements: dict[str, Placement] | None = None) ->
     used = {"postgres": spec.phases.foundation.postgres.enabled, "redis": online, "kafka": kafka_on,
             "object_store": spec.phases.foundation.object_store.enabled}
     decisions["data_stores"] = _data_stores(req, placements, used)
+    decisions["experiments"] = _experiments(serving.choice)
 
     notes: Notes = [("conflict", text) for text in _conflicts(req)]
     notes += _choice_warnings(req, decisions)
@@ -891,7 +954,7 @@ def decide(req: Requirements, placements: dict[str, Placement] | None = None) ->
     ordered = tuple(replace(decisions[a], consequences=_consequences(decisions[a], spec, notes, req, size))
                     for a in AREAS)
     lines = [*(size.lines if size else ()), *(pool.lines if pool else ()), *(kafka.lines if kafka else ()),
-             *(redis.lines if redis else ())]
+             *(redis.lines if redis else ()), *_batch_lines(spec)]
     return Recommendation(
         requirements=req,
         decisions=ordered,

@@ -9,9 +9,10 @@ documented "use existing" path (USE_EXISTING):
 - feature_store feast-redis → Feast with Redis online and Parquet offline; delta-lake → Feast with
   Delta Lake tables on the object store (offline_store: delta, read through Feast's duckdb
   store) and no online store;
-- serving batch → no model server (phases.serving.server.enabled: false): pipeline steps of the
-  orchestrator load the model from MLflow's registry and score in bulk; serving none → neither a
-  server nor drift jobs (nothing is scored on the platform).
+- serving batch → no model server (phases.serving.server.enabled: false) and the Spark batch
+  scoring job (phases.serving.batch_scoring, sized from data.daily_volume_gb, reading the
+  features in the offline store's format, with the model's packages for the stated classical
+  frameworks); serving none → neither a server nor drift jobs (nothing is scored here).
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ INFERENCE_POOL = "inference-gpu"
 INFERENCE_LOG_TOPIC = "inference-logs"
 # The model server runs only for real-time scoring; batch scoring runs as pipeline steps.
 NO_SERVER = frozenset({"batch", "none"})
+# What the batch job installs to load a model of each stated framework through mlflow.pyfunc
+# (exact pins, the newest on PyPI when written). Deep-learning frameworks are left to the team:
+# their wheels are gigabytes, better baked into an image (batch_scoring.image).
+# MLflow 3 saves scikit-learn models in the skops format unless told otherwise, and loading one
+# needs skops: without it a default-logged model fails to load in the job.
+MODEL_PACKAGES: dict[str, tuple[str, ...]] = {
+    "sklearn": ("scikit-learn==1.9.1", "skops==0.16.0"), "xgboost": ("xgboost==3.4.1",),
+    "lightgbm": ("lightgbm==4.7.0",), "onnx": ("onnxruntime==1.31.1",)}
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,7 @@ def platform_spec(req: Requirements, plan: Plan) -> PlatformSpec:
                 "prometheus": {"grafana": profile != "laptop"},
                 # Drift is measured on scored data; with nothing scored here there is none to watch.
                 "evidently": {"enabled": choices["serving"] != "none"},
+                "batch_scoring": batch_scoring(req, choices),
             },
         },
         "data": {"sources": [src.model_dump(mode="json", exclude_defaults=True) for src in req.data.sources]},
@@ -230,6 +240,16 @@ def training_addons(req: Requirements, choices: Mapping[str, str]) -> dict[str, 
                                         "equalized_odds_difference": g.fairness_threshold}},
         }
     return out
+def batch_scoring(req: Requirements, choices: Mapping[str, str]) -> dict[str, Any]:
+    """phases.serving.batch_scoring: on for batch serving, sized from the day's data."""
+    if choices["serving"] != "batch":
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "input_gb": max(0.1, req.data.daily_volume_gb),
+        "features_format": "delta" if choices["feature_store"] == "delta-lake" else "parquet",
+        "python_packages": sorted({p for f in req.models.frameworks for p in MODEL_PACKAGES.get(f, ())}),
+    }
 
 
 _STORES: tuple[tuple[str, str, str], ...] = (
@@ -273,6 +293,10 @@ def phase_components(spec: PlatformSpec) -> dict[str, list[str]]:
     if s.enabled:
         if s.server.enabled:
             serving.append(s.server.kind)
+            if s.experiments:
+                serving.append("model-router")
+        if s.batch_scoring.enabled:
+            serving.append("spark-batch-scoring")
         serving += [f"gpu-pool:{p.name}" for p in s.gpu_pools]
         if s.prometheus.enabled:
             serving.append("prometheus")

@@ -30,6 +30,7 @@ AREAS: tuple[str, ...] = (
     "model_governance",
     "data_quality",
     "lineage",
+    "experiments",
 )
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -54,6 +55,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     # feast-lineage: the OpenLineage server of Feast 0.66 (`feast serve_lineage`) on Postgres
     # (the ADR's rationale says why not Marquez: nothing here can run or verify it).
     "lineage": ("feast-lineage", "none"),
+    # How versions of a model are compared in production (A/B tests, canaries). Gateway API and
+    # nginx are weighed in the ADR's alternatives but not offered: omgml deploys neither.
+    "experiments": ("haproxy-router", "none"),
 }
 
 

@@ -18,6 +18,7 @@ from omgml.spec.backup import BackupSpec
 from omgml.spec.base import StrictModel, load_model, parse_model
 from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
 from omgml.spec.data import DataSourceSpec, DataSpec
+from omgml.spec.experiments import experiment_problems
 from omgml.spec.foundation import FoundationSpec
 from omgml.spec.serving import ServingSpec
 from omgml.spec.training import GpuPoolSpec, TrainingSpec
@@ -314,6 +315,9 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
                 f"phases.serving.server.gpu_pool: no pool named {s.server.gpu_pool!r}; "
                 f"choose one of {names}"
             )
+    if s.enabled:
+        out += experiment_problems(list(s.experiments), s.server.enabled, s.server.kind, list(s.server.models))
+        out += _batch_scoring_problems(spec)
     managed_s3 = spec.target == "aws" and f.object_store.enabled and f.object_store.managed
     if (spec.target == "aws" and f.kafka.enabled and f.kafka.managed and s.enabled and s.server.enabled
             and s.inference_logging and not managed_s3):
@@ -391,6 +395,22 @@ def _data_layer_problems(spec: PlatformSpec) -> list[str]:
     elif feast.snowflake_source is not None:
         out.append(f"{pf}.feast.snowflake_source: only read with offline_store: snowflake; set it or remove "
                    "snowflake_source")
+    return out
+
+
+def _batch_scoring_problems(spec: PlatformSpec) -> list[str]:
+    """Batch scoring loads its model from MLflow and reads and writes the object store."""
+    f = spec.phases.foundation
+    b = spec.phases.serving.batch_scoring
+    path = "phases.serving.batch_scoring"
+    if not b.enabled:
+        return []
+    out = []
+    for dep, why in (("mlflow", "loads the model from MLflow's registry"),
+                     ("object_store", "reads features from and writes predictions to the object store")):
+        if not getattr(f, dep).enabled:
+            out.append(f"{path}.enabled: the scoring job {why}, but phases.foundation.{dep}.enabled is false; "
+                       f"enable {dep} or disable batch_scoring")
     return out
 
 

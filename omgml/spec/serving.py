@@ -8,7 +8,9 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from omgml.spec.base import StrictModel
+from omgml.spec.batch import BatchScoringSpec
 from omgml.spec.common import DNS_LABEL
+from omgml.spec.experiments import ExperimentSpec
 from omgml.spec.training import GpuPoolSpec
 
 # What the model servers accept as a model (directory) name.
@@ -145,3 +147,7 @@ class ServingSpec(StrictModel):
     # (omgml.spec.platform).
     inference_logging: bool | None = None
     inference_log_topic: str = Field(default="inference-logs", pattern=r"^[a-zA-Z0-9._-]{1,249}$")
+    # A/B tests and canaries between versions of a model (omgml.spec.experiments).
+    experiments: list[ExperimentSpec] = Field(default_factory=list)
+    # Scheduled batch predictions with Spark (omgml.spec.batch).
+    batch_scoring: BatchScoringSpec = Field(default_factory=BatchScoringSpec)

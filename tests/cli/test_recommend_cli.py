@@ -70,7 +70,7 @@ def test_json_carries_everything_the_text_shows() -> None:
     assert [d["area"] for d in data["decisions"]] == [
         "framework", "serving", "orchestration", "feature_store", "streaming", "experiment_tracking",
         "monitoring", "drift", "gpu_pools", "high_availability", "data_stores", "hpo", "model_governance",
-        "data_quality", "lineage"]
+        "data_quality", "lineage", "experiments"]
     for d in data["decisions"]:
         assert set(d) == {"area", "choice", "rationale", "drivers", "alternatives", "consequences"}
         assert d["alternatives"] and all(set(a) == {"choice", "why_not"} for a in d["alternatives"])

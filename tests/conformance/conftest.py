@@ -43,7 +43,8 @@ def conformance_project(data: dict[str, Any]) -> None:
     tier's git host serves it), so the platform renders its `feast apply` Job; where its alerts
     go — a webhook (the tier's receiver), Slack and PagerDuty (whose routing key is an existing
     Secret, which the tier creates); Grafana on (it cannot run here, its dashboards' queries are
-    checked against Prometheus); and the training add-ons (HPO, governance)."""
+    checked against Prometheus); the training add-ons (HPO, governance); a scheduled batch scoring
+    job (test_batch_scoring.py)."""
     from tests.conformance.harness.fixtures import git_url, webhook_url
 
     phases = data["platform"]["phases"]
@@ -61,6 +62,10 @@ def conformance_project(data: dict[str, Any]) -> None:
     training = phases.setdefault("training", {})
     training["hpo"] = {"enabled": True}
     training["governance"] = {"enabled": True, "fairness": {"sensitive_features": ["age_band"]}}
+    # Batch predictions with Spark (test_batch_scoring.py runs its program on this platform).
+    phases.setdefault("serving", {})["batch_scoring"] = {
+        "enabled": True, "model": "conformance-batch", "keep_columns": ["customer_id"],
+        "python_packages": ["scikit-learn==1.9.1", "skops==0.16.0"]}
 
 
 @pytest.fixture(scope="session")

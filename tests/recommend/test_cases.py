@@ -97,7 +97,9 @@ def test_a_batch_only_xgboost_team_gets_no_deep_learning_and_no_server() -> None
     s = rec.platform.phases.serving
     assert not s.server.enabled and s.evidently.enabled and s.prometheus.enabled
     assert rec.choice("feature_store") == "delta-lake" and rec.choice("streaming") == "none"
-    assert rec.choice("gpu_pools") == "none" and rec.phases["serving"][0] == "prometheus"
+    # No model server in front: the serving phase opens with the scheduled Spark scoring job.
+    assert rec.choice("gpu_pools") == "none" and rec.phases["serving"][:2] == ["spark-batch-scoring", "prometheus"]
+    assert s.batch_scoring.enabled
     assert "triton" not in {c for ids in rec.phases.values() for c in ids}
     assert rec.warnings == () and rec.cost is not None
 

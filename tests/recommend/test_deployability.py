@@ -13,6 +13,7 @@ from omgml.recommend.availability import Tier
 from omgml.recommend.mapping import NO_SERVER, Plan, platform_spec
 from omgml.recommend.sizing import ServingSize, training_pool_shape
 from omgml.spec import PlatformSpec
+from omgml.spec.experiments import ExperimentSpec
 from omgml.spec.requirements import Requirements, requirements_from_dict
 from omgml.synth.render import render_platform
 
@@ -47,6 +48,8 @@ def spec_for(area: str, choice: str) -> PlatformSpec:
     choices = {**BASE, area: choice}
     if (area, choice) == ("hpo", "optuna"):
         choices["orchestration"] = "prefect"  # Optuna runs beside Airflow or Prefect
+    if (area, choice) == ("experiments", "none"):
+        choices["serving"] = "batch"  # the engine picks none exactly when no model server runs
     ha = choices["high_availability"]
     tier = Tier(ha, 3 if ha == "multi-az" else 2, (), "")
     gpus = choices["gpu_pools"]
@@ -95,6 +98,15 @@ def deployed_by(spec: PlatformSpec, area: str, choice: str) -> bool:
                 "mixed": managed == {"s3"}}[choice]
     if choice == "none" and area in ("hpo", "model_governance"):
         return not {"katib", "optuna", "governance"} & set(ids)
+    if area == "experiments":
+        # The router stands in front of model servers: it is offered wherever one runs, and deploys as
+        # soon as phases.serving.experiments names a model's variants (the versions are the team's).
+        if choice == "none":
+            return not s.server.enabled
+        variants = [{"version": 1, "weight": 50}, {"version": 2, "weight": 50}]
+        tried = spec.model_copy(update={"phases": spec.phases.model_copy(update={"serving": s.model_copy(
+            update={"experiments": [ExperimentSpec(model="m", variants=variants)]})})})
+        return s.server.enabled and "model-router" in phase_components(tried)["serving"]
     raise AssertionError(f"no expectation for {area}")
 
 

@@ -34,7 +34,7 @@ def test_the_project_layout() -> None:
         *[f"docs/adr/{i:04d}-{a}.md" for i, a in enumerate(
             ["framework", "serving", "orchestration", "feature-store", "streaming", "experiment-tracking",
              "monitoring", "drift", "gpu-pools", "high-availability", "data-stores", "hpo", "model-governance",
-             "data-quality", "lineage", "compliance", "backup"], start=1)],
+             "data-quality", "lineage", "experiments", "compliance", "backup"], start=1)],
         "docs/architecture.md", "docs/decision-matrix.md", "docs/interfaces.md", "docs/operations.md",
         "docs/roadmap.md", "README.md", "requirements.txt", ".gitignore", ".github/workflows/omgml.yml",
         "kind-config.yaml",
@@ -111,7 +111,7 @@ def test_stack_configs_name_the_phase_and_the_cluster() -> None:
 def test_every_adr_has_the_sections_in_order() -> None:
     files = files_for(target="aws", flags=["pytorch_only"], compliance=["pci-dss"])
     adrs = sorted(p for p in files if p.startswith("docs/adr/"))
-    assert len(adrs) == 17
+    assert len(adrs) == 18
     for path in adrs:
         text = files[path]
         positions = [text.index(s) for s in ADR_SECTIONS]
@@ -123,6 +123,10 @@ def test_every_adr_has_the_sections_in_order() -> None:
     [compliance_adr] = [p for p in adrs if p.endswith("-compliance.md")]
     compliance = files[compliance_adr]
     assert "audit logging (pci-dss)" in compliance and "`aws.audit_logging: true`" in compliance
+    experiments = files["docs/adr/0016-experiments.md"]
+    assert experiments.startswith("# 16. A/B tests and canaries: haproxy-router")
+    assert "- **gateway-api**: weighted HTTPRoute backends need a gateway controller" in experiments
+    assert "add phases.serving.experiments" in experiments
 
 
 def test_prefect_is_deployed_and_its_adr_says_where() -> None:

@@ -335,9 +335,10 @@ def test_one_decision_per_area_with_real_alternatives() -> None:
         assert d.choice in CHOICES[d.area]
         assert d.rationale and d.alternatives
         assert all(a.choice != d.choice and a.why_not for a in d.alternatives)
-        # Every alternative of a multi-choice area is considered.
+        # Every alternative of a multi-choice area is considered; an ADR may also weigh a mechanism omgml
+        # does not deploy (experiments: Gateway API, nginx), which is then never a choice.
         if len(CHOICES[d.area]) > 1:
-            assert {a.choice for a in d.alternatives} == set(CHOICES[d.area]) - {d.choice}
+            assert {a.choice for a in d.alternatives} >= set(CHOICES[d.area]) - {d.choice}
 
 
 def test_json_shape() -> None:

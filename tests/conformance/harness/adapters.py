@@ -307,6 +307,11 @@ NOT_OBTAINABLE: dict[str, str] = {
     "mysql": "MySQL 8.4 is in no registry here (Debian 12 ships MariaDB 10.11, which KFP does not support)",
     "ghcr.io/kubeflow/katib/katib-controller": KATIB_NEEDS_API,
     "ghcr.io/kubeflow/katib/katib-ui": KATIB_NEEDS_API,
+    "apache/spark": ("the batch scoring driver runs spark-submit against the Kubernetes API (client mode, executors "
+                     "as pods), which this tier does not run; test_batch_scoring.py runs its score.py with PySpark "
+                     "4.1.2 from PyPI in local mode instead"),
+    "haproxy": ("the A/B router runs in test_router.py on Debian's HAProxy 2.6.12 between stand-in backends (its "
+                "variants are Triton servers, which cannot run here)"),
 }
 
 
