@@ -51,6 +51,7 @@ from omgml.components.katib.release import (
 from omgml.components.options import Children
 from omgml.components.postgres import CONSUMER_SECRET_KEYS
 from omgml.k8s import (
+    KUBE_API_EGRESS_REASON,
     KUBE_API_PORTS,
     RECREATE,
     JsonDict,
@@ -64,6 +65,7 @@ from omgml.k8s import (
     restricted_pod_spec,
     secret_env,
     service_account_metadata,
+    with_egress_reason,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import require_dns_label
@@ -294,7 +296,7 @@ class Katib(pulumi.ComponentResource):
                 for svc_name, component, spec in services(r)}
         k8s.networking.v1.NetworkPolicy(f"{name}-webhook-ingress", metadata=meta("katib-webhook-ingress", "network"),
                                         spec=webhook_ingress_policy(r), opts=child())
-        api = k8s.networking.v1.NetworkPolicy(f"{name}-kube-api", metadata=meta("katib-kube-api", "network"),
+        api = k8s.networking.v1.NetworkPolicy(f"{name}-kube-api", metadata=with_egress_reason(meta("katib-kube-api", "network"), KUBE_API_EGRESS_REASON),
                                               spec=kube_api_policy(r), opts=child())
         db = k8s.apps.v1.Deployment(f"{name}-db-manager", metadata=meta(DB_MANAGER, "db-manager"),
                                     spec=db_manager_deployment(r),

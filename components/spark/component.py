@@ -54,6 +54,7 @@ from omgml.k8s import (
     restricted_container_security_context,
     restricted_pod_spec,
     service_account_metadata,
+    with_egress_reason,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -130,6 +131,13 @@ class ResolvedSparkBatchScoring:
 
 _S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 _RELATIVE = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*/?$")
+
+
+
+# Why the driver's egress policy opens 443 beyond the platform (the aws-no-open-egress check asks).
+SPARK_EGRESS_REASON = ("the driver fetches the job's Python packages and spark.jars.packages from the package "
+                       "registries when it starts (an image with them baked in would not need to), and starts its "
+                       "executors through the Kubernetes API server, whose addresses no NetworkPolicy peer can name")
 
 
 def job_name(instance: str) -> str:
@@ -433,7 +441,7 @@ class SparkBatchScoring(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": r.name, "namespace": ns}], opts=children(role))
         # The driver talks to the API server (executors) and, for the packages, to the internet.
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress", metadata=meta(k8s_name(r.name, "egress"), "network"),
+            f"{name}-egress", metadata=with_egress_reason(meta(k8s_name(r.name, "egress"), "network"), SPARK_EGRESS_REASON),
             spec={"podSelector": {"matchLabels": driver_selector(r)}, "policyTypes": ["Egress"],
                   "egress": [egress_policy_spec({}, KUBE_API_PORTS)["egress"][0],
                              egress_policy_spec({}, (443,), external_only=True)["egress"][0]]},
