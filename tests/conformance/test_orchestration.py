@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from tests.conformance.harness.runner import Platform
+from tests.conformance.helpers import eventually
 
 pytestmark = pytest.mark.conformance
 
@@ -217,7 +218,7 @@ def test_airflow_runs_the_sample_dag_through_the_kubernetes_executor(airflow_pla
     started = time.monotonic()
     password = secret(platform, "airflow-secrets", "admin-password", ORCH)
     env = {"OMGML_AIRFLOW_PASSWORD": password}
-    code, out = "", ""
+    code, out = 1, ""
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:  # the dag-processor parses the DAG folder at start
         code, out = omgml(platform, project, "pipeline", "list", "PROJECT", "--in-cluster", "--json", env=env)
@@ -232,8 +233,19 @@ def test_airflow_runs_the_sample_dag_through_the_kubernetes_executor(airflow_pla
     run = last_json(out)
     assert run["state"] == "success"
     assert len(tasks) >= 2, f"each task should be a pod the executor created: {tasks}"
-    code, out = omgml(platform, project, "pipeline", "logs", "PROJECT", "train-model", run["run_id"], "--in-cluster",
-                      env=env)
-    assert code == 0 and "registered omgml-sample-model version" in out, out[-3000:]
+    # A task's log reaches the remote log bucket when its pod uploads it at the end; right after
+    # the run, the last task's may not be there yet (Airflow then tries the ended pod's log server).
+    seen: list[str] = []
+
+    def logs() -> bool:
+        rc, text = omgml(platform, project, "pipeline", "logs", "PROJECT", "train-model", run["run_id"],
+                         "--in-cluster", env=env)
+        seen.append(text)
+        return rc == 0 and "registered omgml-sample-model version" in text
+
+    try:
+        eventually("the register task's log", logs, timeout=120)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{seen[-1][-3000:] if seen else ''}") from None
     registry_golden_path(platform, project, "airflow")
     platform.step_times.append(("airflow: sample DAG + registry", time.monotonic() - started))
