@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -233,7 +234,7 @@ def test_enterprise_platform_with_existing_credentials(tmp_path: Path, engine_en
     assert "SIMULATED" in out
     rows = steps.run("local status", status_rows, project)
     assert rows and not_available(rows) == [], rows
-    assert any(r.split()[1].startswith("Job/") for r in rows), rows
+    assert any(r["kind"] == "Job" for r in rows), rows
     print(f"[e2e enterprise] {len(rows)} workloads and Jobs available/complete", flush=True)
 
     again = steps.run("second preview", preview_ops, project)
@@ -277,8 +278,19 @@ def test_fintech_kubernetes_side_creates_its_own_secrets(tmp_path: Path, engine_
     assert yaml.safe_load((project / "omgml.yaml").read_text())["platform"]["credentials"] == "existing"
     name = cluster_name(project)
     cleanup.append(name)
-    out = steps.run("local up --create-secrets", ok, "local", "up", str(project), "--create-secrets")
-    assert "missing Secret(s) with fresh values" in out
+    # The platform's own Secrets are made here; the Snowflake warehouse's credentials (data.sources)
+    # are the team's, which omgml names but never invents: refused until they exist.
+    first = steps.run("local up --create-secrets (warehouse Secret missing)", omgml, "local", "up", str(project),
+                      "--create-secrets")
+    assert first.returncode == 2, f"{first.stdout[-3000:]}\n{first.stderr}"
+    assert "missing Secret(s) with fresh values" in first.stdout
+    missing = [line for line in first.stderr.splitlines() if "Secret snowflake-credentials does not exist" in line]
+    namespaces = sorted({line.split(" in namespace ")[1].split(";")[0] for line in missing})
+    assert "omgml-data" in namespaces, first.stderr
+    for ns in namespaces:
+        kubectl(f"kwok-{name}", "-n", ns, "create", "secret", "generic", "snowflake-credentials",
+                "--from-literal=user=e2e", f"--from-literal=password={secrets.token_hex(12)}")
+    steps.run("local up --create-secrets", ok, "local", "up", str(project), "--create-secrets")
     rows = steps.run("local status", status_rows, project)
     assert rows and not_available(rows) == [], rows
     again = steps.run("second preview", preview_ops, project)
