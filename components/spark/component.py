@@ -42,6 +42,7 @@ from omgml.batch_sizing import SparkSizing, spark_sizing
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.options import Children
 from omgml.k8s import (
+    KUBE_API_EGRESS_REASON,
     KUBE_API_PORTS,
     JsonDict,
     Size,
@@ -134,10 +135,11 @@ _RELATIVE = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*/?$")
 
 
 
-# Why the driver's egress policy opens 443 beyond the platform (the aws-no-open-egress check asks).
+# Why the driver's egress policy opens ports beyond the platform: the packages, and the API server
+# (the shared reason every component that talks to the Kubernetes API states).
 SPARK_EGRESS_REASON = ("the driver fetches the job's Python packages and spark.jars.packages from the package "
-                       "registries when it starts (an image with them baked in would not need to), and starts its "
-                       "executors through the Kubernetes API server, whose addresses no NetworkPolicy peer can name")
+                       "registries when it starts (an image with them baked in would not need to); "
+                       + KUBE_API_EGRESS_REASON)
 
 
 def job_name(instance: str) -> str:
