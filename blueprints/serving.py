@@ -27,6 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.backup import backup_alert_rules, dumped_stores
 from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute, needs_dcgm_exporter
@@ -52,7 +53,6 @@ from omgml.components.prometheus.adapter import PrometheusAdapter, PrometheusAda
 from omgml.components.router import ModelRouter, RoutedExperiment, RoutedVariant, RouterArgs, router_name
 from omgml.components.serving_route import ModelServerRoute, ModelServerRouteArgs
 from omgml.components.spark import SparkBatchScoring, SparkBatchScoringArgs
-from omgml.k8s import PRIVATE_RANGES, JsonDict, secret_env
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, PlatformSpec
@@ -171,7 +171,7 @@ def route_args(spec: PlatformSpec, fnd: FoundationOutputs, server: ModelServer) 
     route = ModelServerRouteArgs(namespace=s.namespace, instance=spec.name, target=spec.target,
                                  service_name=server.service_name, selector=server.selector,
                                  http_port=server.http_port, health_path=server.health_path,
-                                 sources=list(PRIVATE_RANGES))
+                                 sources=list(kube.PRIVATE_RANGES))
     if spec.target != "aws":
         return route
     eks = fnd.require_eks()
@@ -216,10 +216,10 @@ class Serving(pulumi.ComponentResource):
                     metadata={"name": env_cm, "namespace": ns,
                               "labels": standard_labels("model-env", instance, "config")},
                     data=_model_env_values(spec, fnd), opts=child)
-            extra_env: list[JsonDict] = []
+            extra_env: list[kube.JsonDict] = []
             if spec.phases.foundation.redis.enabled:
                 # The Redis password stays in its Secret (copied here by the foundation).
-                extra_env.append(secret_env("REDIS_PASSWORD", fnd.redis_secret, "password"))
+                extra_env.append(kube.secret_env("REDIS_PASSWORD", fnd.redis_secret, "password"))
             pool = serving_gpu_pool(spec)
             server_cls = model_server_for(s.server.kind)
             server = server_cls(f"{name}-model-server", ModelServerArgs(

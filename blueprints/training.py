@@ -28,6 +28,7 @@ from typing import Any
 
 import pulumi
 
+from omgml import k8s as kube
 from omgml.backup import KFP_MYSQL, backup_s3_consumers, backup_settings, dumped_stores
 from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
@@ -40,7 +41,6 @@ from omgml.components.contracts import StoreRef, as_stack_outputs
 from omgml.components.gpupool import gpu_pool_labels, gpu_taint
 from omgml.components.kubeflow import KubeflowPipelines, KubeflowPipelinesArgs
 from omgml.components.prefect import Prefect, PrefectArgs
-from omgml.k8s import JsonDict
 from omgml.spec import PlatformSpec
 
 TYPE_TOKEN = "omgml:blueprints:Training"
@@ -137,7 +137,7 @@ class Training(pulumi.ComponentResource):
         self.register_outputs(self.exports)
 
     def _orchestrators(self, name: str, spec: PlatformSpec, fnd: FoundationOutputs,
-                       child: pulumi.ResourceOptions, step_env: list[JsonDict]) -> dict[str, Any]:
+                       child: pulumi.ResourceOptions, step_env: list[kube.JsonDict]) -> dict[str, Any]:
         """Airflow and Prefect; returns their TrainingOutputs fields."""
         out: dict[str, Any] = {}
         t = spec.phases.training
@@ -177,7 +177,7 @@ class Training(pulumi.ComponentResource):
 class AddonsOut:
     hpo_ui_url: pulumi.Input[str]
     # Env of every Airflow task / Prefect flow-run pod: the study storage, W&B, governance.
-    step_env: list[JsonDict]
+    step_env: list[kube.JsonDict]
 
 
 def training_addons(name: str, spec: PlatformSpec, fnd: FoundationOutputs,
@@ -192,7 +192,7 @@ def training_addons(name: str, spec: PlatformSpec, fnd: FoundationOutputs,
     from omgml.spec.training_addons import training_namespaces
 
     t = spec.phases.training
-    step_env: list[JsonDict] = []
+    step_env: list[kube.JsonDict] = []
     ui: pulumi.Input[str] = ""
     if not t.enabled:
         return AddonsOut(ui, step_env)

@@ -53,6 +53,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
+from omgml import k8s as kube
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
     RedisEndpoint,
@@ -65,28 +66,6 @@ from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, s
 from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
-from omgml.k8s import (
-    KUBE_API_EGRESS_REASON,
-    KUBE_API_PORTS,
-    RECREATE,
-    JsonDict,
-    Size,
-    deployment_spec,
-    egress_policy_spec,
-    exec_probe,
-    http_probe,
-    job_spec,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_account_metadata,
-    service_spec,
-    with_egress_reason,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile
@@ -149,33 +128,33 @@ S3_ACCESS: dict[Account, bool] = {"api-server": True, "triggerer": False, "worke
 
 # `airflow db check-migrations` before each part starts: a pod's effective request is the larger
 # of its init containers' and the sum of its containers', so this stays below every part's.
-WAIT_SIZE = Size("25m", "128Mi", "500m", "768Mi")
+WAIT_SIZE = kube.Size("25m", "128Mi", "500m", "768Mi")
 
 
 @dataclass(frozen=True)
 class AirflowSizing:
-    parts: dict[Part, Size]
+    parts: dict[Part, kube.Size]
     api_replicas: int
-    worker: Size  # each task pod
-    git_sync: Size
-    migrate: Size
+    worker: kube.Size  # each task pod
+    git_sync: kube.Size
+    migrate: kube.Size
 
 
 # Airflow processes idle at roughly 250-350 MiB each (api-server with one worker, scheduler);
 # the laptop figures hold that with room for a DAG parse, and the limits absorb the CLI exec probes.
 SIZING: dict[Profile, AirflowSizing] = {
     "laptop": AirflowSizing(
-        {"api-server": Size("100m", "384Mi", "1", "1Gi"), "scheduler": Size("100m", "320Mi", "1", "1Gi"),
-         "dag-processor": Size("50m", "256Mi", "1", "768Mi"), "triggerer": Size("25m", "192Mi", "500m", "768Mi")},
-        1, Size("100m", "256Mi", "1", "1Gi"), Size("10m", "32Mi", "200m", "128Mi"), Size("100m", "256Mi", "1", "768Mi")),
+        {"api-server": kube.Size("100m", "384Mi", "1", "1Gi"), "scheduler": kube.Size("100m", "320Mi", "1", "1Gi"),
+         "dag-processor": kube.Size("50m", "256Mi", "1", "768Mi"), "triggerer": kube.Size("25m", "192Mi", "500m", "768Mi")},
+        1, kube.Size("100m", "256Mi", "1", "1Gi"), kube.Size("10m", "32Mi", "200m", "128Mi"), kube.Size("100m", "256Mi", "1", "768Mi")),
     "small": AirflowSizing(
-        {"api-server": Size("250m", "768Mi", "1", "1536Mi"), "scheduler": Size("250m", "512Mi", "2", "1536Mi"),
-         "dag-processor": Size("100m", "384Mi", "1", "1Gi"), "triggerer": Size("100m", "256Mi", "1", "1Gi")},
-        1, Size("250m", "512Mi", "2", "2Gi"), Size("20m", "64Mi", "500m", "256Mi"), Size("100m", "256Mi", "1", "1Gi")),
+        {"api-server": kube.Size("250m", "768Mi", "1", "1536Mi"), "scheduler": kube.Size("250m", "512Mi", "2", "1536Mi"),
+         "dag-processor": kube.Size("100m", "384Mi", "1", "1Gi"), "triggerer": kube.Size("100m", "256Mi", "1", "1Gi")},
+        1, kube.Size("250m", "512Mi", "2", "2Gi"), kube.Size("20m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi")),
     "production": AirflowSizing(
-        {"api-server": Size("500m", "1Gi", "2", "2Gi"), "scheduler": Size("500m", "1Gi", "2", "2Gi"),
-         "dag-processor": Size("250m", "512Mi", "2", "1536Mi"), "triggerer": Size("100m", "384Mi", "1", "1Gi")},
-        2, Size("500m", "1Gi", "4", "4Gi"), Size("50m", "64Mi", "500m", "256Mi"), Size("100m", "256Mi", "1", "1Gi")),
+        {"api-server": kube.Size("500m", "1Gi", "2", "2Gi"), "scheduler": kube.Size("500m", "1Gi", "2", "2Gi"),
+         "dag-processor": kube.Size("250m", "512Mi", "2", "1536Mi"), "triggerer": kube.Size("100m", "384Mi", "1", "1Gi")},
+        2, kube.Size("500m", "1Gi", "4", "4Gi"), kube.Size("50m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi")),
 }
 
 
@@ -281,7 +260,7 @@ def resolve(args: AirflowArgs) -> ResolvedAirflow:
         "AirflowArgs", APP, args.namespace, args.instance, S3_ACCESS, args.irsa_role_arns, args.store.endpoint_url))
 
 
-def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
+def database_env(database_secret: pulumi.Input[str]) -> list[kube.JsonDict]:
     return consumer_env(database_secret, "AIRFLOW_DB", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "psycopg2")
 
 
@@ -289,13 +268,13 @@ def object_store_connection(endpoint_url: str, region: str) -> str:
     """AIRFLOW_CONN_OBJECT_STORE for in-platform pods: no keys in it. The Amazon provider then
     uses boto3's default credential chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the
     environment in-cluster, the IRSA web-identity token on AWS S3 (endpoint_url "")."""
-    extra: JsonDict = {"region_name": region}
+    extra: kube.JsonDict = {"region_name": region}
     if endpoint_url:
         extra["endpoint_url"] = endpoint_url
     return json.dumps({"conn_type": "aws", "extra": extra}, sort_keys=True)
 
 
-def store_env(store: StoreRef, irsa: bool) -> list[JsonDict]:
+def store_env(store: StoreRef, irsa: bool) -> list[kube.JsonDict]:
     """The object store for the long-lived parts of S3_ACCESS. On IRSA neither key nor endpoint
     variables: AWS S3 needs no endpoint override, and leaving both out (rather than empty) keeps
     every client on its default endpoint and credential chain, not only botocore."""
@@ -321,7 +300,7 @@ def openlineage_transport(url: str) -> str:
     return json.dumps({"type": "http", "url": url, "endpoint": "api/v1/lineage"}, sort_keys=True)
 
 
-def lineage_env(r: ResolvedAirflow) -> list[JsonDict]:
+def lineage_env(r: ResolvedAirflow) -> list[kube.JsonDict]:
     """Airflow's OpenLineage provider (in the official image's extras) reports every DAG and task
     run, with the datasets its operators declare, to the lineage API."""
     a = r.args
@@ -329,54 +308,54 @@ def lineage_env(r: ResolvedAirflow) -> list[JsonDict]:
         return []
     return [{"name": "AIRFLOW__OPENLINEAGE__TRANSPORT",
              "value": pulumi.Output.from_input(a.lineage_url).apply(lambda u: openlineage_transport(str(u)))},
-            plain_env("AIRFLOW__OPENLINEAGE__NAMESPACE", a.lineage_namespace)]
+            kube.plain_env("AIRFLOW__OPENLINEAGE__NAMESPACE", a.lineage_namespace)]
 
 
-def common_env(r: ResolvedAirflow) -> list[JsonDict]:
+def common_env(r: ResolvedAirflow) -> list[kube.JsonDict]:
     """Settings every Airflow process shares (task pods get their own subset)."""
     a = r.args
     return [
-        plain_env("AIRFLOW_HOME", AIRFLOW_HOME),
-        plain_env("AIRFLOW_CONFIG", CONFIG_FILE),
-        plain_env("AIRFLOW__CORE__EXECUTOR", "KubernetesExecutor"),
-        plain_env("AIRFLOW__CORE__LOAD_EXAMPLES", "False"),
-        plain_env("AIRFLOW__CORE__DAGS_FOLDER", r.dags_folder),
-        plain_env("AIRFLOW__CORE__AUTH_MANAGER", SIMPLE_AUTH_MANAGER),
-        plain_env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", f"{ADMIN_USER}:admin"),
-        plain_env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", r.execution_api_url),
+        kube.plain_env("AIRFLOW_HOME", AIRFLOW_HOME),
+        kube.plain_env("AIRFLOW_CONFIG", CONFIG_FILE),
+        kube.plain_env("AIRFLOW__CORE__EXECUTOR", "KubernetesExecutor"),
+        kube.plain_env("AIRFLOW__CORE__LOAD_EXAMPLES", "False"),
+        kube.plain_env("AIRFLOW__CORE__DAGS_FOLDER", r.dags_folder),
+        kube.plain_env("AIRFLOW__CORE__AUTH_MANAGER", SIMPLE_AUTH_MANAGER),
+        kube.plain_env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", f"{ADMIN_USER}:admin"),
+        kube.plain_env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", r.execution_api_url),
         # Every part signs or checks the execution API's task tokens: one shared secret.
-        secret_env("AIRFLOW__API_AUTH__JWT_SECRET", r.secret, JWT_SECRET_KEY),
-        secret_env("AIRFLOW__API__SECRET_KEY", r.secret, API_SECRET_KEY),
-        secret_env("AIRFLOW__CORE__FERNET_KEY", r.secret, FERNET_KEY),
-        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE", a.namespace),
-        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE", f"{TEMPLATE_DIR}/{TEMPLATE_FILE}"),
-        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_REPOSITORY", IMAGE.split(":")[0]),
-        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_TAG", IMAGE.split(":")[1]),
-        plain_env("AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS", "True"),
+        kube.secret_env("AIRFLOW__API_AUTH__JWT_SECRET", r.secret, JWT_SECRET_KEY),
+        kube.secret_env("AIRFLOW__API__SECRET_KEY", r.secret, API_SECRET_KEY),
+        kube.secret_env("AIRFLOW__CORE__FERNET_KEY", r.secret, FERNET_KEY),
+        kube.plain_env("AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE", a.namespace),
+        kube.plain_env("AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE", f"{TEMPLATE_DIR}/{TEMPLATE_FILE}"),
+        kube.plain_env("AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_REPOSITORY", IMAGE.split(":")[0]),
+        kube.plain_env("AIRFLOW__KUBERNETES_EXECUTOR__WORKER_CONTAINER_TAG", IMAGE.split(":")[1]),
+        kube.plain_env("AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS", "True"),
         *logging_env(r),
         *lineage_env(r),
     ]
 
 
-def logging_env(r: ResolvedAirflow) -> list[JsonDict]:
+def logging_env(r: ResolvedAirflow) -> list[kube.JsonDict]:
     # Task pods are deleted when they end: their logs go to the object store.
     return [
-        plain_env("AIRFLOW__LOGGING__REMOTE_LOGGING", "True"),
+        kube.plain_env("AIRFLOW__LOGGING__REMOTE_LOGGING", "True"),
         {"name": "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER",
          "value": pulumi.Output.concat("s3://", r.args.logs_bucket, "/airflow/logs")},
-        plain_env("AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID", "object_store"),
+        kube.plain_env("AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID", "object_store"),
     ]
 
 
-def _tmp_mounts() -> list[JsonDict]:
+def _tmp_mounts() -> list[kube.JsonDict]:
     return [{"name": "tmp", "mountPath": "/tmp"}, {"name": "logs", "mountPath": f"{AIRFLOW_HOME}/logs"}]
 
 
-def _tmp_volumes() -> list[JsonDict]:
+def _tmp_volumes() -> list[kube.JsonDict]:
     return [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}, {"name": "logs", "emptyDir": {"sizeLimit": "1Gi"}}]
 
 
-def git_sync_container(r: ResolvedAirflow, one_time: bool) -> JsonDict:
+def git_sync_container(r: ResolvedAirflow, one_time: bool) -> kube.JsonDict:
     """git-sync into the `dags` volume: a sidecar (dag-processor) or a one-shot init (task pods)."""
     dags = r.args.dags
     assert isinstance(dags, GitDags)
@@ -385,43 +364,43 @@ def git_sync_container(r: ResolvedAirflow, one_time: bool) -> JsonDict:
         args.append("--one-time")
     else:
         args += [f"--period={dags.period_seconds}s", f"--http-bind=:{GIT_SYNC_PORT}"]
-    c: JsonDict = {
+    c: kube.JsonDict = {
         "name": "git-sync",
         "image": GIT_SYNC_IMAGE,
         "args": args,
-        "env": [plain_env("HOME", "/tmp")],
+        "env": [kube.plain_env("HOME", "/tmp")],
         "resources": r.sizing.git_sync.resources(),
-        "securityContext": {**restricted_container_security_context(read_only_root=True),
+        "securityContext": {**kube.restricted_container_security_context(read_only_root=True),
                             "runAsUser": GIT_SYNC_UID, "runAsGroup": GIT_SYNC_UID},
         "volumeMounts": [{"name": "dags", "mountPath": DAGS_ROOT}, {"name": "git-tmp", "mountPath": "/tmp"}],
     }
     if not one_time:
         c["ports"] = [{"name": "git-sync", "containerPort": GIT_SYNC_PORT, "protocol": "TCP"}]
         # git-sync answers 200 on / while its last sync succeeded (or within the error budget).
-        c["readinessProbe"] = http_probe("/", GIT_SYNC_PORT, period=30, failures=3)
-        c["livenessProbe"] = http_probe("/", GIT_SYNC_PORT, period=60, failures=5)
+        c["readinessProbe"] = kube.http_probe("/", GIT_SYNC_PORT, period=30, failures=3)
+        c["livenessProbe"] = kube.http_probe("/", GIT_SYNC_PORT, period=60, failures=5)
     return c
 
 
-def dags_volume(r: ResolvedAirflow) -> JsonDict:
+def dags_volume(r: ResolvedAirflow) -> kube.JsonDict:
     if isinstance(r.args.dags, GitDags):
         return {"name": "dags", "emptyDir": {"sizeLimit": "1Gi"}}
     return {"name": "dags", "persistentVolumeClaim": {"claimName": r.dags_pvc}}
 
 
-def _dags_mount(r: ResolvedAirflow) -> JsonDict:
+def _dags_mount(r: ResolvedAirflow) -> kube.JsonDict:
     # Git DAGs are written by git-sync only; PVC DAGs are written by the team, not by Airflow.
     return {"name": "dags", "mountPath": DAGS_ROOT, "readOnly": True}
 
 
-def wait_for_migrations(r: ResolvedAirflow) -> JsonDict:
+def wait_for_migrations(r: ResolvedAirflow) -> kube.JsonDict:
     return {
         "name": "wait-for-migrations",
         "image": IMAGE,
         "command": ["airflow", "db", "check-migrations", "--migration-wait-timeout", "600"],
         "env": [*common_env(r), *database_env(r.args.database_secret)],
         "resources": WAIT_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": _tmp_mounts(),
     }
 
@@ -435,31 +414,31 @@ def part_command(part: Part) -> list[str]:
     return ["airflow", part]
 
 
-def part_probes(part: Part) -> JsonDict:
+def part_probes(part: Part) -> kube.JsonDict:
     if part == "api-server":
         return {
-            "startupProbe": http_probe("/api/v2/monitor/health", "http", period=10, failures=30),
-            "readinessProbe": http_probe("/api/v2/monitor/health", "http", period=15, failures=3),
-            "livenessProbe": http_probe("/api/v2/monitor/health", "http", period=30, failures=5, timeout=10),
+            "startupProbe": kube.http_probe("/api/v2/monitor/health", "http", period=10, failures=30),
+            "readinessProbe": kube.http_probe("/api/v2/monitor/health", "http", period=15, failures=3),
+            "livenessProbe": kube.http_probe("/api/v2/monitor/health", "http", period=30, failures=5, timeout=10),
         }
     # The CLI takes seconds and a few hundred MiB to start: checks are sparse and patient.
     check = ["airflow", "jobs", "check", "--job-type", JOB_TYPES[part], "--local"]
     return {
-        "startupProbe": exec_probe(check, period=30, failures=20, timeout=60),
-        "readinessProbe": exec_probe(check, period=60, failures=3, timeout=60),
-        "livenessProbe": exec_probe(check, period=120, failures=5, timeout=60),
+        "startupProbe": kube.exec_probe(check, period=30, failures=20, timeout=60),
+        "readinessProbe": kube.exec_probe(check, period=60, failures=3, timeout=60),
+        "livenessProbe": kube.exec_probe(check, period=120, failures=5, timeout=60),
     }
 
 
-def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] | None = None) -> JsonDict:
+def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
     env = [*common_env(r), *database_env(r.args.database_secret)]
     mounts = _tmp_mounts()
     volumes = _tmp_volumes()
-    sidecars: list[JsonDict] = []
+    sidecars: list[kube.JsonDict] = []
     if part == "api-server":
-        env += [secret_env("AIRFLOW_ADMIN_PASSWORD", r.secret, ADMIN_PASSWORD_KEY),
-                plain_env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", PASSWORDS_FILE),
-                plain_env("AIRFLOW__API__WORKERS", "1")]
+        env += [kube.secret_env("AIRFLOW_ADMIN_PASSWORD", r.secret, ADMIN_PASSWORD_KEY),
+                kube.plain_env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", PASSWORDS_FILE),
+                kube.plain_env("AIRFLOW__API__WORKERS", "1")]
         mounts.append({"name": "auth", "mountPath": AUTH_DIR})
         volumes.append({"name": "auth", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}})
     if part == "scheduler":
@@ -474,13 +453,13 @@ def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] 
             volumes.append({"name": "git-tmp", "emptyDir": {"sizeLimit": "64Mi"}})
     if part in S3_ACCESS:
         env += store_env(r.args.store, r.irsa)  # reading (api-server) and writing (triggerer) remote logs
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": part,
         "image": IMAGE,
         "command": part_command(part),
         "env": env,
         "resources": r.sizing.parts[part].resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": mounts,
         **part_probes(part),
     }
@@ -488,39 +467,39 @@ def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] 
         container["ports"] = [{"name": "http", "containerPort": API_PORT, "protocol": "TCP"}]
     annotations = {"omgml.dev/credentials-checksum": checksum} if checksum is not None else None
     replicas = r.sizing.api_replicas if part == "api-server" else 1
-    pod = restricted_pod_spec(
+    pod = kube.restricted_pod_spec(
         r.service_account(part), UID, [container, *sidecars], gid=GID,
         # Only the scheduler talks to the Kubernetes API (it launches task pods).
         automount_token=part == "scheduler", init_containers=[wait_for_migrations(r)], volumes=volumes,
         terminationGracePeriodSeconds=60)
     # One scheduler/dag-processor at a time keeps the laptop budget; Recreate avoids two
     # during a rollout (the api-server is stateless and rolls).
-    return deployment_spec(r.selector(part), pod_template(r.labels(part), pod, annotations), replicas=replicas,
-                           strategy={"type": "RollingUpdate"} if part == "api-server" else RECREATE)
+    return kube.deployment_spec(r.selector(part), kube.pod_template(r.labels(part), pod, annotations), replicas=replicas,
+                           strategy={"type": "RollingUpdate"} if part == "api-server" else kube.RECREATE)
 
 
-def migrate_job(r: ResolvedAirflow) -> JsonDict:
+def migrate_job(r: ResolvedAirflow) -> kube.JsonDict:
     """`airflow db migrate`: idempotent, so the Job can run again on every new image."""
     db_check = ["python", "-c", "import os, socket; socket.create_connection("
                 "(os.environ['AIRFLOW_DB_HOST'], int(os.environ['AIRFLOW_DB_PORT'])), 3).close()"]
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "migrate",
         "image": IMAGE,
         "command": ["airflow", "db", "migrate"],
         "env": [*common_env(r), *database_env(r.args.database_secret)],
         "resources": r.sizing.migrate.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "readinessProbe": exec_probe(db_check, period=10, failures=3),
-        "livenessProbe": exec_probe(db_check, period=30, failures=6),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.exec_probe(db_check, period=10, failures=3),
+        "livenessProbe": kube.exec_probe(db_check, period=30, failures=6),
         "volumeMounts": _tmp_mounts(),
     }
-    pod = restricted_pod_spec(r.service_account("migrate"), UID, [container], gid=GID, volumes=_tmp_volumes(),
+    pod = kube.restricted_pod_spec(r.service_account("migrate"), UID, [container], gid=GID, volumes=_tmp_volumes(),
                               restartPolicy="Never")
-    return job_spec(pod_template(r.labels("migrate"), pod), backoff_limit=6, active_deadline_seconds=1800)
+    return kube.job_spec(kube.pod_template(r.labels("migrate"), pod), backoff_limit=6, active_deadline_seconds=1800)
 
 
 def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_uri: str, logs_bucket: str,
-                      step_env: Sequence[JsonDict] = (), lineage_url: str | None = None) -> JsonDict:
+                      step_env: Sequence[kube.JsonDict] = (), lineage_url: str | None = None) -> kube.JsonDict:
     """The task pod the KubernetesExecutor clones for every task (container `base`).
 
     `store` is (endpoint_url, region, credentials Secret name), resolved values: the template is
@@ -530,28 +509,28 @@ def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_ur
     endpoint, region, secret = store
     a = r.args
     env = [
-        plain_env("AIRFLOW_HOME", AIRFLOW_HOME),
-        plain_env("AIRFLOW_CONFIG", CONFIG_FILE),
-        plain_env("AIRFLOW__CORE__EXECUTOR", "KubernetesExecutor"),
-        plain_env("AIRFLOW__CORE__DAGS_FOLDER", r.dags_folder),
-        plain_env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", r.execution_api_url),
-        plain_env("AIRFLOW__LOGGING__REMOTE_LOGGING", "True"),
-        plain_env("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", f"s3://{logs_bucket}/airflow/logs"),
-        plain_env("AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID", "object_store"),
-        plain_env("AIRFLOW_CONN_OBJECT_STORE", object_store_connection(endpoint, region)),
-        plain_env("MLFLOW_TRACKING_URI", mlflow_uri),
-        plain_env("AWS_DEFAULT_REGION", region),
-        plain_env("AWS_REGION", region),
+        kube.plain_env("AIRFLOW_HOME", AIRFLOW_HOME),
+        kube.plain_env("AIRFLOW_CONFIG", CONFIG_FILE),
+        kube.plain_env("AIRFLOW__CORE__EXECUTOR", "KubernetesExecutor"),
+        kube.plain_env("AIRFLOW__CORE__DAGS_FOLDER", r.dags_folder),
+        kube.plain_env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", r.execution_api_url),
+        kube.plain_env("AIRFLOW__LOGGING__REMOTE_LOGGING", "True"),
+        kube.plain_env("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", f"s3://{logs_bucket}/airflow/logs"),
+        kube.plain_env("AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID", "object_store"),
+        kube.plain_env("AIRFLOW_CONN_OBJECT_STORE", object_store_connection(endpoint, region)),
+        kube.plain_env("MLFLOW_TRACKING_URI", mlflow_uri),
+        kube.plain_env("AWS_DEFAULT_REGION", region),
+        kube.plain_env("AWS_REGION", region),
     ]
     if lineage_url:
-        env += [plain_env("AIRFLOW__OPENLINEAGE__TRANSPORT", openlineage_transport(lineage_url)),
-                plain_env("AIRFLOW__OPENLINEAGE__NAMESPACE", a.lineage_namespace)]
+        env += [kube.plain_env("AIRFLOW__OPENLINEAGE__TRANSPORT", openlineage_transport(lineage_url)),
+                kube.plain_env("AIRFLOW__OPENLINEAGE__NAMESPACE", a.lineage_namespace)]
     if not r.irsa:
         env += StoreRef(endpoint, region, secret).key_env()
     if endpoint:
-        env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
+        env += [kube.plain_env("AWS_ENDPOINT_URL", endpoint), kube.plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
     env += [dict(e) for e in step_env]
-    init: list[JsonDict] = []
+    init: list[kube.JsonDict] = []
     volumes = [*_tmp_volumes(), dags_volume(r)]
     if isinstance(a.dags, GitDags):
         init.append(git_sync_container(r, one_time=True))
@@ -567,14 +546,14 @@ def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_ur
             "serviceAccountName": r.service_account("worker"),
             "enableServiceLinks": False,
             "restartPolicy": "Never",
-            "securityContext": restricted_pod_security_context(UID, GID),
+            "securityContext": kube.restricted_pod_security_context(UID, GID),
             "initContainers": init,
             "containers": [{
                 "name": "base",
                 "image": IMAGE,
                 "env": env,
                 "resources": r.sizing.worker.resources(),
-                "securityContext": restricted_container_security_context(read_only_root=True),
+                "securityContext": kube.restricted_container_security_context(read_only_root=True),
                 "volumeMounts": [*_tmp_mounts(), _dags_mount(r)],
             }],
             "volumes": volumes,
@@ -582,7 +561,7 @@ def task_pod_template(r: ResolvedAirflow, store: tuple[str, str, str], mlflow_ur
     }
 
 
-def scheduler_role_rules() -> list[JsonDict]:
+def scheduler_role_rules() -> list[kube.JsonDict]:
     """What the KubernetesExecutor does in its own namespace: launch, watch, adopt (patch
     labels) and delete task pods, read their logs for the UI, and list events to explain a pod
     that cannot start. No pods/exec: the executor never execs into a task pod."""
@@ -593,17 +572,17 @@ def scheduler_role_rules() -> list[JsonDict]:
     ]
 
 
-def api_service(r: ResolvedAirflow) -> JsonDict:
-    return service_spec(r.selector("api-server"), [("http", API_PORT)])
+def api_service(r: ResolvedAirflow) -> kube.JsonDict:
+    return kube.service_spec(r.selector("api-server"), [("http", API_PORT)])
 
 
-def egress_policy(r: ResolvedAirflow) -> JsonDict:
+def egress_policy(r: ResolvedAirflow) -> kube.JsonDict:
     """Airflow's pods may open HTTPS (git host, for git-sync) and reach the Kubernetes API
     (kind: :6443; EKS: :443), whose address is not known at render time; nothing else leaves."""
-    return egress_policy_spec({"matchLabels": selector_labels(APP, r.args.instance)}, KUBE_API_PORTS)
+    return kube.egress_policy_spec({"matchLabels": selector_labels(APP, r.args.instance)}, kube.KUBE_API_PORTS)
 
 
-def dags_pvc(r: ResolvedAirflow) -> JsonDict:
+def dags_pvc(r: ResolvedAirflow) -> kube.JsonDict:
     dags = r.args.dags
     assert isinstance(dags, PvcDags)
     return {"accessModes": [dags.access_mode], "resources": {"requests": {"storage": f"{dags.storage_gib}Gi"}}}
@@ -621,8 +600,8 @@ class Airflow(pulumi.ComponentResource):
         ns = args.namespace
         children = Children(self, args.profile)
 
-        def meta(obj: str, component: str, annotations: dict[str, str] | None = None) -> JsonDict:
-            return metadata(obj, ns, r.labels(component), annotations)
+        def meta(obj: str, component: str, annotations: dict[str, str] | None = None) -> kube.JsonDict:
+            return kube.metadata(obj, ns, r.labels(component), annotations)
 
         passwords = (ADMIN_PASSWORD_KEY, JWT_SECRET_KEY, API_SECRET_KEY)
         if args.credentials == "generated":
@@ -642,7 +621,7 @@ class Airflow(pulumi.ComponentResource):
         accounts = {
             who: k8s.core.v1.ServiceAccount(
                 f"{name}-sa-{who}",
-                metadata=service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
+                metadata=kube.service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
                 automount_service_account_token=who == "scheduler", opts=children())
             for who in ACCOUNTS
         }
@@ -661,8 +640,8 @@ class Airflow(pulumi.ComponentResource):
                                                        v[5], str(v[6]) if v[6] else None), sort_keys=False))
         config = k8s.core.v1.ConfigMap(f"{name}-pod-template", metadata=meta(r.template_config, "worker"),
                                        data={TEMPLATE_FILE: template}, opts=children())
-        egress = k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=with_egress_reason(
-            meta(r.egress_policy, "network"), KUBE_API_EGRESS_REASON),
+        egress = k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=kube.with_egress_reason(
+            meta(r.egress_policy, "network"), kube.KUBE_API_EGRESS_REASON),
                                                  spec=egress_policy(r), opts=children())
         deps: list[pulumi.Resource] = [secrets, egress]
         if isinstance(args.dags, PvcDags):
@@ -725,7 +704,7 @@ def connection_config(args: AirflowConnectionsArgs) -> dict[str, str]:
 
 def store_connection_json(access_key: str, secret_key: str, endpoint_url: str, region: str) -> str:
     """AIRFLOW_CONN_OBJECT_STORE with the keys (aws conn type; endpoint_url as an extra)."""
-    extra: JsonDict = {"region_name": region}
+    extra: kube.JsonDict = {"region_name": region}
     if endpoint_url:
         extra["endpoint_url"] = endpoint_url
     return json.dumps({"conn_type": "aws", "login": access_key, "password": secret_key, "extra": extra},

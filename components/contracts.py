@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pulumi
 
-from omgml.k8s import JsonDict, secret_env
+from omgml import k8s as kube
 from omgml.naming import k8s_name
 
 
@@ -80,10 +80,10 @@ class ObjectStoreEndpoint:
     # the role-less endpoint handed to things outside the platform (an existing Airflow).
     static_keys: bool = True
 
-    def key_env(self) -> list[JsonDict]:
+    def key_env(self) -> list[kube.JsonDict]:
         """AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY by secretKeyRef (leave them out on IRSA)."""
-        return [secret_env("AWS_ACCESS_KEY_ID", self.access_key_ref.secret_name, self.access_key_ref.key),
-                secret_env("AWS_SECRET_ACCESS_KEY", self.secret_key_ref.secret_name, self.secret_key_ref.key)]
+        return [kube.secret_env("AWS_ACCESS_KEY_ID", self.access_key_ref.secret_name, self.access_key_ref.key),
+                kube.secret_env("AWS_SECRET_ACCESS_KEY", self.secret_key_ref.secret_name, self.secret_key_ref.key)]
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,12 @@ class StoreRef:
     access_key_key: str = "AWS_ACCESS_KEY_ID"
     secret_key_key: str = "AWS_SECRET_ACCESS_KEY"
 
-    def key_env(self) -> list[JsonDict]:
+    def key_env(self) -> list[kube.JsonDict]:
         """AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY by secretKeyRef. On IRSA consumers leave
         them out, not even empty: a client that finds them set may sign with them instead of
         falling through to the web-identity token."""
-        return [secret_env("AWS_ACCESS_KEY_ID", self.secret_name, self.access_key_key),
-                secret_env("AWS_SECRET_ACCESS_KEY", self.secret_name, self.secret_key_key)]
+        return [kube.secret_env("AWS_ACCESS_KEY_ID", self.secret_name, self.access_key_key),
+                kube.secret_env("AWS_SECRET_ACCESS_KEY", self.secret_name, self.secret_key_key)]
 
     @classmethod
     def from_endpoint(cls, e: ObjectStoreEndpoint) -> StoreRef:

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.aws_versions import DCGM_EXPORTER
 from omgml.components.gpupool import gpu_pools_affinity, gpu_tolerations
-from omgml.k8s import JsonDict, Size, http_probe, metadata, plain_env, service_spec
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, Profile
@@ -69,10 +69,10 @@ POD_SECURITY_REASON = (
     "/var/lib/kubelet/pod-resources (root-owned) to attribute GPUs to pods"
 )
 
-SIZES: dict[Profile, Size] = {
-    "laptop": Size("50m", "128Mi", "200m", "256Mi"),
-    "small": Size("100m", "128Mi", "300m", "384Mi"),
-    "production": Size("100m", "256Mi", "500m", "512Mi"),
+SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("50m", "128Mi", "200m", "256Mi"),
+    "small": kube.Size("100m", "128Mi", "300m", "384Mi"),
+    "production": kube.Size("100m", "256Mi", "500m", "512Mi"),
 }
 
 
@@ -95,25 +95,25 @@ def counters_csv() -> str:
     return "".join(f"{field}, {kind}, {help_text}\n" for field, kind, help_text in COUNTERS)
 
 
-def dcgm_container(profile: Profile) -> JsonDict:
+def dcgm_container(profile: Profile) -> kube.JsonDict:
     return {
         "name": APP,
         "image": DCGM_EXPORTER.image,
         "args": ["-f", f"{COUNTERS_DIR}/{COUNTERS_FILE}"],
         "env": [
-            plain_env("DCGM_EXPORTER_LISTEN", f":{PORT}"),
+            kube.plain_env("DCGM_EXPORTER_LISTEN", f":{PORT}"),
             # Labels each GPU's series with the pod (and namespace) that holds it.
-            plain_env("DCGM_EXPORTER_KUBERNETES", "true"),
+            kube.plain_env("DCGM_EXPORTER_KUBERNETES", "true"),
             {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
             # Every GPU of the node, through the NVIDIA runtime, without requesting one.
-            plain_env("NVIDIA_VISIBLE_DEVICES", "all"),
-            plain_env("NVIDIA_DRIVER_CAPABILITIES", "utility"),
+            kube.plain_env("NVIDIA_VISIBLE_DEVICES", "all"),
+            kube.plain_env("NVIDIA_DRIVER_CAPABILITIES", "utility"),
         ],
         "ports": [{"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"}],
         "resources": SIZES[profile].resources(),
-        "startupProbe": http_probe("/health", PORT_NAME, period=5, failures=24),
-        "readinessProbe": http_probe("/health", PORT_NAME, period=10, failures=3),
-        "livenessProbe": http_probe("/health", PORT_NAME, period=30, failures=3),
+        "startupProbe": kube.http_probe("/health", PORT_NAME, period=5, failures=24),
+        "readinessProbe": kube.http_probe("/health", PORT_NAME, period=10, failures=3),
+        "livenessProbe": kube.http_probe("/health", PORT_NAME, period=30, failures=3),
         "securityContext": {
             # Root for the root-owned pod-resources socket; no capability (no profiling fields).
             "runAsUser": 0,
@@ -132,7 +132,7 @@ def dcgm_container(profile: Profile) -> JsonDict:
     }
 
 
-def dcgm_daemonset(r: DcgmExporterArgs) -> JsonDict:
+def dcgm_daemonset(r: DcgmExporterArgs) -> kube.JsonDict:
     sel = selector_labels(APP, r.instance)
     return {
         "selector": {"matchLabels": sel},
@@ -157,7 +157,7 @@ def dcgm_daemonset(r: DcgmExporterArgs) -> JsonDict:
     }
 
 
-def scrape_ingress_policy(instance: str, scrapers: Sequence[str]) -> JsonDict:
+def scrape_ingress_policy(instance: str, scrapers: Sequence[str]) -> kube.JsonDict:
     """Only the scrapers' namespaces may open the metrics port."""
     if not scrapers:
         raise ValueError("DcgmExporterArgs.scraper_namespaces is empty; name Prometheus' namespace")
@@ -184,7 +184,7 @@ class DcgmExporter(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         object_name = exporter_name(args.instance)
         labels = standard_labels(APP, args.instance, version=DCGM_EXPORTER.version)
-        meta = metadata(object_name, args.namespace, labels)
+        meta = kube.metadata(object_name, args.namespace, labels)
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta, automount_service_account_token=False,
                                         opts=child)
         counters = k8s.core.v1.ConfigMap(f"{name}-counters", metadata=meta, data={COUNTERS_FILE: counters_csv()},
@@ -192,8 +192,8 @@ class DcgmExporter(pulumi.ComponentResource):
         k8s.apps.v1.DaemonSet(f"{name}-daemonset", metadata=meta, spec=dcgm_daemonset(args),
                               opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, counters]))
         k8s.core.v1.Service(f"{name}-service", metadata=meta,
-                            spec=service_spec(selector_labels(APP, args.instance), [(PORT_NAME, PORT)]), opts=child)
-        k8s.networking.v1.NetworkPolicy(f"{name}-scrape", metadata=metadata(k8s_name(object_name, "scrape"),
+                            spec=kube.service_spec(selector_labels(APP, args.instance), [(PORT_NAME, PORT)]), opts=child)
+        k8s.networking.v1.NetworkPolicy(f"{name}-scrape", metadata=kube.metadata(k8s_name(object_name, "scrape"),
                                                                             args.namespace, labels),
                                         spec=scrape_ingress_policy(args.instance, args.scraper_namespaces), opts=child)
         self.service_name = object_name

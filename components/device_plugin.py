@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.gpupool import gpu_pools_affinity, gpu_tolerations
 from omgml.components.namespace import NamespaceArgs, PlatformNamespace
-from omgml.k8s import JsonDict, Size, exec_probe, plain_env
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, Profile
@@ -39,10 +39,10 @@ POD_SECURITY_REASON = (
 )
 
 # One small Go process per GPU node; the numbers are per node.
-SIZING: dict[str, Size] = {
-    "laptop": Size("10m", "32Mi", "100m", "128Mi"),
-    "small": Size("20m", "48Mi", "200m", "128Mi"),
-    "production": Size("50m", "64Mi", "500m", "256Mi"),
+SIZING: dict[str, kube.Size] = {
+    "laptop": kube.Size("10m", "32Mi", "100m", "128Mi"),
+    "small": kube.Size("20m", "48Mi", "200m", "128Mi"),
+    "production": kube.Size("50m", "64Mi", "500m", "256Mi"),
 }
 
 
@@ -60,7 +60,7 @@ class ResolvedDevicePlugin:
     name: str
     instance: str
     pools: tuple[GpuPoolSpec, ...]
-    size: Size
+    size: kube.Size
 
 
 def resolve(args: NvidiaDevicePluginArgs) -> ResolvedDevicePlugin:
@@ -78,7 +78,7 @@ def resolve(args: NvidiaDevicePluginArgs) -> ResolvedDevicePlugin:
     )
 
 
-def device_plugin_container(r: ResolvedDevicePlugin) -> JsonDict:
+def device_plugin_container(r: ResolvedDevicePlugin) -> kube.JsonDict:
     # No health endpoint exists (checked: cmd/nvidia-device-plugin at v0.20.0 serves nothing).
     # The socket is what the kubelet talks to, so "the socket exists" is the signal: the plugin
     # recreates it after a kubelet restart wipes the directory, and a plugin that lost it for
@@ -90,9 +90,9 @@ def device_plugin_container(r: ResolvedDevicePlugin) -> JsonDict:
         "command": ["nvidia-device-plugin"],
         "env": [
             # Fail loudly on a node without a usable driver (the pool label said GPU).
-            plain_env("FAIL_ON_INIT_ERROR", "true"),
-            plain_env("NVIDIA_VISIBLE_DEVICES", "all"),
-            plain_env("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
+            kube.plain_env("FAIL_ON_INIT_ERROR", "true"),
+            kube.plain_env("NVIDIA_VISIBLE_DEVICES", "all"),
+            kube.plain_env("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
         ],
         "resources": r.size.resources(),
         "securityContext": {
@@ -109,13 +109,13 @@ def device_plugin_container(r: ResolvedDevicePlugin) -> JsonDict:
             {"name": "device-plugins", "mountPath": PLUGIN_DIR},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
-        "startupProbe": exec_probe(socket_check, period=5, failures=24),
-        "readinessProbe": exec_probe(socket_check, period=10, failures=3),
-        "livenessProbe": exec_probe(socket_check, period=60, failures=3),
+        "startupProbe": kube.exec_probe(socket_check, period=5, failures=24),
+        "readinessProbe": kube.exec_probe(socket_check, period=10, failures=3),
+        "livenessProbe": kube.exec_probe(socket_check, period=60, failures=3),
     }
 
 
-def device_plugin_daemonset(r: ResolvedDevicePlugin) -> JsonDict:
+def device_plugin_daemonset(r: ResolvedDevicePlugin) -> kube.JsonDict:
     sel = selector_labels(APP, r.instance)
     return {
         "selector": {"matchLabels": sel},

@@ -66,6 +66,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from omgml import k8s as kube
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
     PostgresDatabase,
@@ -74,28 +75,6 @@ from omgml.components.contracts import (
 )
 from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
-from omgml.k8s import (
-    SURGE_ONE,
-    JsonDict,
-    Size,
-    deployment_spec,
-    egress_policy_spec,
-    exec_probe,
-    http_probe,
-    job_spec,
-    metadata,
-    pdb_spec,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_account_metadata,
-    service_spec,
-    tcp_exec_probe,
-    tcp_probe,
-    with_egress_reason,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
@@ -139,27 +118,27 @@ _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
 @dataclass(frozen=True)
 class FeastSizing:
-    server: Size
+    server: kube.Size
     workers: int
 
 
 SIZING: dict[str, FeastSizing] = {
-    "laptop": FeastSizing(Size("100m", "384Mi", "1", "1Gi"), 1),
-    "small": FeastSizing(Size("250m", "512Mi", "1", "1536Mi"), 2),
-    "production": FeastSizing(Size("500m", "1Gi", "2", "2Gi"), 4),
+    "laptop": FeastSizing(kube.Size("100m", "384Mi", "1", "1Gi"), 1),
+    "small": FeastSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), 2),
+    "production": FeastSizing(kube.Size("500m", "1Gi", "2", "2Gi"), 4),
 }
-APPLY_SIZE = Size("100m", "384Mi", "1", "1Gi")
-CLONE_SIZE = Size("50m", "64Mi", "500m", "256Mi")
+APPLY_SIZE = kube.Size("100m", "384Mi", "1", "1Gi")
+CLONE_SIZE = kube.Size("50m", "64Mi", "500m", "256Mi")
 
 
 DELTA_PREFIX = "delta"
 DELTA_MARKER = "_omgml_table_location"
 DEFAULT_MATERIALIZE_SCHEDULE = "0 * * * *"
 _TABLE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-MATERIALIZE_SIZE = Size("100m", "384Mi", "1", "1536Mi")
-TABLES_SIZE = Size("50m", "128Mi", "500m", "256Mi")
+MATERIALIZE_SIZE = kube.Size("100m", "384Mi", "1", "1536Mi")
+TABLES_SIZE = kube.Size("50m", "128Mi", "500m", "256Mi")
 # Downloads and unpacks the httpfs and delta extensions in memory (tens of MB each).
-DUCKDB_SETUP_SIZE = Size("50m", "128Mi", "500m", "512Mi")
+DUCKDB_SETUP_SIZE = kube.Size("50m", "128Mi", "500m", "512Mi")
 # The persistent DuckDB secret DUCKDB_SETUP_SCRIPT writes under $HOME/.duckdb/stored_secrets.
 DUCKDB_SECRET = "omgml_s3"
 
@@ -333,11 +312,11 @@ def feature_store_config(
     redis_tls: bool = False,
     offline_store: str = "file",
     warehouse: DataSourceSpec | None = None,
-) -> JsonDict:
+) -> kube.JsonDict:
     """The feature_store.yaml mapping. Passwords are `${VAR}` references, never values."""
     registry_uri = (f"postgresql+psycopg://{registry_user}:${{{REGISTRY_PASSWORD_ENV}}}"
                     f"@{registry_host}:{registry_port}/{registry_database}")
-    online: JsonDict
+    online: kube.JsonDict
     if redis_host is not None:
         conn = f"{redis_host}:{redis_port},password=${{{REDIS_PASSWORD_ENV}}}"
         if redis_tls:
@@ -345,7 +324,7 @@ def feature_store_config(
         online = {"type": "redis", "connection_string": conn}
     else:
         online = {"type": "sqlite", "path": f"{WORK_DIR}/online.db"}
-    offline: JsonDict = {"type": "duckdb" if offline_store == "delta" else "file"}
+    offline: kube.JsonDict = {"type": "duckdb" if offline_store == "delta" else "file"}
     if offline_store == "snowflake":
         if warehouse is None:
             raise ValueError("feature_store_config: offline_store 'snowflake' needs the warehouse source")
@@ -390,34 +369,34 @@ def feature_store_yaml(args: FeastArgs) -> str:
     ), sort_keys=False)
 
 
-def feast_env(args: FeastArgs) -> list[JsonDict]:
+def feast_env(args: FeastArgs) -> list[kube.JsonDict]:
     store = args.store
     env = [
-        secret_env(REGISTRY_PASSWORD_ENV, args.registry.password_ref.secret_name, args.registry.password_ref.key),
+        kube.secret_env(REGISTRY_PASSWORD_ENV, args.registry.password_ref.secret_name, args.registry.password_ref.key),
     ]
     if args.online is not None:
-        env.append(secret_env(REDIS_PASSWORD_ENV, args.online.password_ref.secret_name, args.online.password_ref.key))
+        env.append(kube.secret_env(REDIS_PASSWORD_ENV, args.online.password_ref.secret_name, args.online.password_ref.key))
         if args.online.managed_host is not None:
             env.append({"name": REDIS_HOST_ENV, "value": args.online.managed_host})
     if args.warehouse is not None:
-        env += [secret_env(SNOWFLAKE_USER_ENV, args.warehouse.secret, "user"),
-                secret_env(SNOWFLAKE_PASSWORD_ENV, args.warehouse.secret, "password")]
+        env += [kube.secret_env(SNOWFLAKE_USER_ENV, args.warehouse.secret, "user"),
+                kube.secret_env(SNOWFLAKE_PASSWORD_ENV, args.warehouse.secret, "password")]
     if store.irsa_role_arn is None:
         env += store.key_env()
     else:
         # IRSA: no key env, not even empty (see the module doc). AWS_REGION as well: clients
         # differ in which of the two region variables they read, and the web-identity exchange
         # goes to the regional STS endpoint.
-        env.append(plain_env("AWS_REGION", store.region))
+        env.append(kube.plain_env("AWS_REGION", store.region))
     env += [
-        plain_env("AWS_DEFAULT_REGION", store.region),
-        plain_env("FEAST_OFFLINE_URI", f"s3://{args.offline_bucket}/"),
-        *([plain_env("FEAST_DELTA_URI", delta_uri(args))] if args.offline_store == "delta" else []),
-        plain_env("HOME", WORK_DIR),
+        kube.plain_env("AWS_DEFAULT_REGION", store.region),
+        kube.plain_env("FEAST_OFFLINE_URI", f"s3://{args.offline_bucket}/"),
+        *([kube.plain_env("FEAST_DELTA_URI", delta_uri(args))] if args.offline_store == "delta" else []),
+        kube.plain_env("HOME", WORK_DIR),
     ]
     if store.endpoint_url:
         # boto3/s3fs read AWS_ENDPOINT_URL; empty on AWS S3.
-        env.append(plain_env("AWS_ENDPOINT_URL", store.endpoint_url))
+        env.append(kube.plain_env("AWS_ENDPOINT_URL", store.endpoint_url))
     return env
 
 
@@ -440,26 +419,26 @@ for key in os.environ["FEAST_DELTA_MARKERS"].split():
 """
 
 
-def tables_job(r: ResolvedFeast) -> JsonDict:
+def tables_job(r: ResolvedFeast) -> kube.JsonDict:
     """Reserves each Delta table's prefix (see the module doc: not a `_delta_log`)."""
     a = r.args
     store_check = ["python", "-c", "import os, socket, urllib.parse as u; e = u.urlparse(os.environ.get("
                    "'AWS_ENDPOINT_URL') or 'https://s3.amazonaws.com'); socket.create_connection("
                    "(e.hostname, e.port or (443 if e.scheme == 'https' else 80)), 3).close()"]
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "delta-tables",
         "image": IMAGE,
         "command": ["python", "-c", TABLES_SCRIPT],
-        "env": [*feast_env(a), plain_env("FEAST_OFFLINE_BUCKET", a.offline_bucket),
-                plain_env("FEAST_DELTA_MARKERS", " ".join(delta_table_prefixes(a)))],
+        "env": [*feast_env(a), kube.plain_env("FEAST_OFFLINE_BUCKET", a.offline_bucket),
+                kube.plain_env("FEAST_DELTA_MARKERS", " ".join(delta_table_prefixes(a)))],
         "resources": TABLES_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "readinessProbe": exec_probe(store_check, period=10, failures=3),
-        "livenessProbe": exec_probe(store_check, period=20, failures=6),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.exec_probe(store_check, period=10, failures=3),
+        "livenessProbe": kube.exec_probe(store_check, period=20, failures=6),
         "volumeMounts": list(_MOUNTS),
     }
     pod = _pod_spec(r, [container], restartPolicy="Never")
-    return job_spec(pod_template(_labels(r, "delta-tables"), pod), backoff_limit=6, active_deadline_seconds=600)
+    return kube.job_spec(kube.pod_template(_labels(r, "delta-tables"), pod), backoff_limit=6, active_deadline_seconds=600)
 
 
 # Runs in the Feast image (python, duckdb) before the Feast container of a pod that reads Delta
@@ -512,13 +491,13 @@ if __name__ == "__main__":
 """
 
 
-def duckdb_setup_env(args: FeastArgs) -> list[JsonDict]:
+def duckdb_setup_env(args: FeastArgs) -> list[kube.JsonDict]:
     """The S3 env of `feast_env` (key refs, region, endpoint) and HOME: nothing else is needed."""
     wanted = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "HOME"}
     return [e for e in feast_env(args) if e["name"] in wanted]
 
 
-def duckdb_setup_container(r: ResolvedFeast) -> JsonDict:
+def duckdb_setup_container(r: ResolvedFeast) -> kube.JsonDict:
     """Init container of the Delta readers: DuckDB extensions and S3 secret on the `work` emptyDir."""
     return {
         "name": "duckdb-setup",
@@ -526,7 +505,7 @@ def duckdb_setup_container(r: ResolvedFeast) -> JsonDict:
         "command": ["python", "-c", DUCKDB_SETUP_SCRIPT],
         "env": duckdb_setup_env(r.args),
         "resources": DUCKDB_SETUP_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "work", "mountPath": WORK_DIR}],
     }
 
@@ -536,7 +515,7 @@ def duckdb_setup_container(r: ResolvedFeast) -> JsonDict:
 READER_COMPONENTS = ("server", "materialize")
 
 
-def _reader_init_containers(r: ResolvedFeast) -> list[JsonDict]:
+def _reader_init_containers(r: ResolvedFeast) -> list[kube.JsonDict]:
     """The init containers of a Delta reader; none with the `file` store."""
     return [duckdb_setup_container(r)] if r.args.offline_store == "delta" else []
 
@@ -545,20 +524,20 @@ MATERIALIZE_SCRIPT = (f'exec feast -c {WORK_DIR} -f {CONFIG_DIR}/{CONFIG_FILE} '
                       'materialize-incremental "$(date -u +%Y-%m-%dT%H:%M:%S)"')
 
 
-def materialize_cronjob(r: ResolvedFeast) -> JsonDict:
+def materialize_cronjob(r: ResolvedFeast) -> kube.JsonDict:
     """`feast materialize-incremental <now>`: the registry remembers where the last run ended."""
     if r.materialize_schedule is None:
         raise ValueError("materialize_cronjob needs an online store and a schedule")
     db = r.args.registry
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "materialize",
         "image": IMAGE,
         "command": ["/bin/sh", "-c", MATERIALIZE_SCRIPT],
         "env": feast_env(r.args),
         "resources": MATERIALIZE_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "readinessProbe": tcp_exec_probe(db.host, db.port, period=10, failures=3),
-        "livenessProbe": tcp_exec_probe(db.host, db.port, period=30, failures=6),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.tcp_exec_probe(db.host, db.port, period=10, failures=3),
+        "livenessProbe": kube.tcp_exec_probe(db.host, db.port, period=30, failures=6),
         "volumeMounts": list(_MOUNTS),
     }
     pod = _pod_spec(r, [container], init_containers=_reader_init_containers(r), restartPolicy="Never")
@@ -569,17 +548,17 @@ def materialize_cronjob(r: ResolvedFeast) -> JsonDict:
         "startingDeadlineSeconds": 600,
         "successfulJobsHistoryLimit": 1,
         "failedJobsHistoryLimit": 3,
-        "jobTemplate": {"spec": job_spec(pod_template(_labels(r, "materialize"), pod),
+        "jobTemplate": {"spec": kube.job_spec(kube.pod_template(_labels(r, "materialize"), pod),
                                          backoff_limit=2, active_deadline_seconds=3300)},
     }
 
 
-def reader_egress_policy(r: ResolvedFeast) -> JsonDict:
+def reader_egress_policy(r: ResolvedFeast) -> kube.JsonDict:
     """Pods that read Delta tables through DuckDB fetch its `httpfs` (plain HTTP: DuckDB's core
     installer speaks no TLS until httpfs is loaded) and `delta` (HTTPS) extensions; pods that
     read a Snowflake warehouse reach it over HTTPS (the apply Job has its own 443 policy)."""
     ports = (80, 443) if r.args.offline_store == "delta" else (443,)
-    return egress_policy_spec({"matchExpressions": [
+    return kube.egress_policy_spec({"matchExpressions": [
         {"key": "app.kubernetes.io/name", "operator": "In", "values": [APP]},
         {"key": "app.kubernetes.io/instance", "operator": "In", "values": [r.args.instance]},
         {"key": "app.kubernetes.io/component", "operator": "In", "values": list(READER_COMPONENTS)},
@@ -594,7 +573,7 @@ def _selector(r: ResolvedFeast, component: str) -> dict[str, str]:
     return selector_labels(APP, r.args.instance, component)
 
 
-def _volumes(r: ResolvedFeast) -> list[JsonDict]:
+def _volumes(r: ResolvedFeast) -> list[kube.JsonDict]:
     return [
         {"name": "config", "configMap": {"name": r.config_map}},
         {"name": "work", "emptyDir": {"sizeLimit": "512Mi"}},
@@ -607,15 +586,15 @@ _MOUNTS = [
 ]
 
 
-def _pod_spec(r: ResolvedFeast, containers: list[JsonDict], *, init_containers: list[JsonDict] | None = None,
-              volumes: list[JsonDict] | None = None, **fields: Any) -> JsonDict:
+def _pod_spec(r: ResolvedFeast, containers: list[kube.JsonDict], *, init_containers: list[kube.JsonDict] | None = None,
+              volumes: list[kube.JsonDict] | None = None, **fields: Any) -> kube.JsonDict:
     """Every Feast pod runs as the one ServiceAccount (its IRSA role trusts exactly that)."""
-    return restricted_pod_spec(r.name, UID, containers, fs_group=UID, init_containers=init_containers,
+    return kube.restricted_pod_spec(r.name, UID, containers, fs_group=UID, init_containers=init_containers,
                                volumes=_volumes(r) if volumes is None else volumes, **fields)
 
 
-def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
-    container: JsonDict = {
+def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
+    container: kube.JsonDict = {
         "name": "feature-server",
         "image": IMAGE,
         # The "repo" is a writable scratch dir (the SQL registry keeps nothing there); the
@@ -627,12 +606,12 @@ def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] |
         "env": feast_env(r.args),
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "resources": r.sizing.server.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "startupProbe": tcp_probe("http", period=5, failures=60),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "startupProbe": kube.tcp_probe("http", period=5, failures=60),
         # /health answers 503 while the registry database is unreachable: out of rotation,
         # but not restarted (liveness only checks the port), since a restart cannot fix that.
-        "readinessProbe": http_probe("/health", "http", period=10, failures=3),
-        "livenessProbe": tcp_probe("http", period=20, failures=6),
+        "readinessProbe": kube.http_probe("/health", "http", period=10, failures=3),
+        "livenessProbe": kube.tcp_probe("http", period=20, failures=6),
         "volumeMounts": list(_MOUNTS),
     }
     annotations: dict[str, pulumi.Input[str]] = {
@@ -642,9 +621,9 @@ def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] |
     if credentials_checksum is not None:
         annotations[CHECKSUM_ANNOTATION] = credentials_checksum
     pod = _pod_spec(r, [container], init_containers=_reader_init_containers(r))
-    return deployment_spec(selector_labels(APP, r.args.instance, "server"),
-                           pod_template(_labels(r, "server"), pod, annotations),
-                           replicas=r.args.replicas, strategy=SURGE_ONE)
+    return kube.deployment_spec(selector_labels(APP, r.args.instance, "server"),
+                           kube.pod_template(_labels(r, "server"), pod, annotations),
+                           replicas=r.args.replicas, strategy=kube.SURGE_ONE)
 
 
 # git fetch by ref (branch, tag or commit) into an empty repo: `clone --branch` would refuse a
@@ -659,51 +638,51 @@ git log -1 --format='feature repo at %H'
 """
 
 
-def apply_job(r: ResolvedFeast) -> JsonDict:
+def apply_job(r: ResolvedFeast) -> kube.JsonDict:
     """`feast apply` of the spec's feature repo against this deployment's registry and stores."""
     repo = r.args.feature_repo
     if repo is None:
         raise ValueError("apply_job needs FeastArgs.feature_repo")
     repo_path = posixpath.normpath(posixpath.join(REPO_DIR, repo.path))
-    clone: JsonDict = {
+    clone: kube.JsonDict = {
         "name": "clone",
         # Same image as the server: it ships git, so no extra (unofficial) git image is pulled.
         "image": IMAGE,
         "command": ["/bin/sh", "-c", CLONE_SCRIPT],
         "env": [
-            plain_env("REPO_DIR", REPO_DIR),
-            plain_env("FEAST_REPO_URL", repo.git_url),
-            plain_env("FEAST_REPO_REF", repo.ref),
-            plain_env("HOME", WORK_DIR),
+            kube.plain_env("REPO_DIR", REPO_DIR),
+            kube.plain_env("FEAST_REPO_URL", repo.git_url),
+            kube.plain_env("FEAST_REPO_REF", repo.ref),
+            kube.plain_env("HOME", WORK_DIR),
             # No credential prompts in a pod: fail fast on a private repository.
-            plain_env("GIT_TERMINAL_PROMPT", "0"),
+            kube.plain_env("GIT_TERMINAL_PROMPT", "0"),
         ],
         "resources": CLONE_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [*_MOUNTS, {"name": "repo", "mountPath": "/workspace"}],
     }
     # The Job has no port: the probes watch the registry database it writes to.
     db = r.args.registry
-    apply: JsonDict = {
+    apply: kube.JsonDict = {
         "name": "apply",
         "image": IMAGE,
         "command": ["feast", "-c", repo_path, "-f", f"{CONFIG_DIR}/{CONFIG_FILE}", "apply"],
         "workingDir": repo_path,
         "env": feast_env(r.args),
         "resources": APPLY_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "readinessProbe": tcp_exec_probe(db.host, db.port, period=10, failures=3),
-        "livenessProbe": tcp_exec_probe(db.host, db.port, period=20, failures=6),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.tcp_exec_probe(db.host, db.port, period=10, failures=3),
+        "livenessProbe": kube.tcp_exec_probe(db.host, db.port, period=20, failures=6),
         "volumeMounts": [*_MOUNTS, {"name": "repo", "mountPath": "/workspace"}],
     }
     pod = _pod_spec(r, [apply], init_containers=[clone], restartPolicy="Never",
                     volumes=[*_volumes(r), {"name": "repo", "emptyDir": {"sizeLimit": "1Gi"}}])
-    return job_spec(pod_template(_labels(r, "apply"), pod), backoff_limit=4, active_deadline_seconds=1800)
+    return kube.job_spec(kube.pod_template(_labels(r, "apply"), pod), backoff_limit=4, active_deadline_seconds=1800)
 
 
-def apply_egress_policy(r: ResolvedFeast) -> JsonDict:
+def apply_egress_policy(r: ResolvedFeast) -> kube.JsonDict:
     """The namespace denies egress; only the apply Job's pods may reach a git host (HTTPS)."""
-    return egress_policy_spec({"matchLabels": selector_labels(APP, r.args.instance, "apply")}, (443,),
+    return kube.egress_policy_spec({"matchLabels": selector_labels(APP, r.args.instance, "apply")}, (443,),
                               external_only=True)
 
 
@@ -718,17 +697,17 @@ class Feast(pulumi.ComponentResource):
         ns = args.namespace
         children = Children(self, args.profile)
 
-        def meta(obj_name: str, component: str, annotations: dict[str, str] | None = None) -> JsonDict:
-            return metadata(obj_name, ns, _labels(r, component), annotations)
+        def meta(obj_name: str, component: str, annotations: dict[str, str] | None = None) -> kube.JsonDict:
+            return kube.metadata(obj_name, ns, _labels(r, component), annotations)
 
         # AWS S3: every Feast pod reaches the offline bucket through this role, not static keys.
         # The webhook mounts its own projected token, so the API token stays unmounted.
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=service_account_metadata(r.name, ns, _labels(r, "server"), args.store.irsa_role_arn),
+            f"{name}-sa", metadata=kube.service_account_metadata(r.name, ns, _labels(r, "server"), args.store.irsa_role_arn),
             automount_service_account_token=False, opts=children())
         config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta(r.config_map, "config"),
                                        data={CONFIG_FILE: feature_store_yaml(args)}, opts=children())
-        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name, "server"), spec=service_spec(_selector(r, "server"), [("http", PORT)]),
+        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name, "server"), spec=kube.service_spec(_selector(r, "server"), [("http", PORT)]),
                                   opts=children())
         secrets = [args.registry.password]
         if args.store.irsa_role_arn is None:
@@ -740,7 +719,7 @@ class Feast(pulumi.ComponentResource):
         readers_ready: list[pulumi.Resource] = []
         if r.reader_egress_policy is not None:
             readers_ready.append(k8s.networking.v1.NetworkPolicy(
-                f"{name}-reader-egress", metadata=with_egress_reason(
+                f"{name}-reader-egress", metadata=kube.with_egress_reason(
                     meta(r.reader_egress_policy, "materialize"),
                     "DuckDB fetches its httpfs and delta extensions from its extension repository at pod start"),
                 spec=reader_egress_policy(r), opts=children()))
@@ -748,12 +727,12 @@ class Feast(pulumi.ComponentResource):
                                spec=feast_deployment(r, secret_checksum(*secrets)),
                                opts=children(sa, config, svc, *readers_ready))
         if r.pdb is not None:
-            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb, "server"), spec=pdb_spec(_selector(r, "server")),
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb, "server"), spec=kube.pdb_spec(_selector(r, "server")),
                                               opts=children())
         # A failed Job (bad repo, registry not up yet) is retried on the next `up`.
         retry = {"pulumi.com/replaceUnready": "true"}
         if r.apply_job is not None and r.egress_policy is not None:
-            egress = k8s.networking.v1.NetworkPolicy(f"{name}-apply-egress", metadata=with_egress_reason(
+            egress = k8s.networking.v1.NetworkPolicy(f"{name}-apply-egress", metadata=kube.with_egress_reason(
                 meta(r.egress_policy, "apply"), "the apply Job clones the feature repository from its git host"),
                                                      spec=apply_egress_policy(r), opts=children())
             k8s.batch.v1.Job(f"{name}-apply", metadata=meta(r.apply_job, "apply", retry), spec=apply_job(r),

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.options import Children
 from omgml.governance.settings import CONFIG_KEY, CONFIG_MAP, ENV, GovernanceSettings, SettingsError, parse_settings
-from omgml.k8s import JsonDict, metadata
 from omgml.labels import standard_labels
 from omgml.naming import require_dns_label
 
@@ -44,7 +44,7 @@ def resolve(args: GovernanceArgs) -> str:
     return text
 
 
-def governance_env() -> list[JsonDict]:
+def governance_env() -> list[kube.JsonDict]:
     return [{"name": ENV, "valueFrom": {"configMapKeyRef": {"name": CONFIG_MAP, "key": CONFIG_KEY}}}]
 
 
@@ -55,6 +55,6 @@ class GovernanceConfig(pulumi.ComponentResource):
         children = Children(self)
         labels = standard_labels(APP, "omgml", "settings")
         for ns in args.namespaces:
-            k8s.core.v1.ConfigMap(f"{name}-{ns}", metadata=metadata(CONFIG_MAP, ns, labels),
+            k8s.core.v1.ConfigMap(f"{name}-{ns}", metadata=kube.metadata(CONFIG_MAP, ns, labels),
                                   data={CONFIG_KEY: text}, opts=children())
         self.register_outputs({"config_map": CONFIG_MAP})

@@ -19,7 +19,7 @@ from typing import Literal
 
 import pulumi
 
-from omgml.k8s import JsonDict
+from omgml import k8s as kube
 from omgml.spec import GpuPoolSpec, PlatformSpec, Target
 
 TYPE_TOKEN = "omgml:compute:GpuPool"
@@ -55,7 +55,7 @@ class Taint:
     value: str
     effect: TaintEffect
 
-    def toleration(self) -> JsonDict:
+    def toleration(self) -> kube.JsonDict:
         """The toleration that matches exactly this taint."""
         return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
 
@@ -88,7 +88,7 @@ def gpu_node_selector(pool: GpuPoolSpec) -> dict[str, str]:
     return {POOL_LABEL: pool.name}
 
 
-def gpu_pools_affinity(pools: Sequence[GpuPoolSpec]) -> JsonDict:
+def gpu_pools_affinity(pools: Sequence[GpuPoolSpec]) -> kube.JsonDict:
     """Required node affinity for "any of these pools" (node agents such as the device plugin)."""
     if not pools:
         raise ValueError("gpu_pools_affinity: no GPU pools given; the workload would match no node")
@@ -97,7 +97,7 @@ def gpu_pools_affinity(pools: Sequence[GpuPoolSpec]) -> JsonDict:
     ]}}}
 
 
-def gpu_tolerations(pools: Sequence[GpuPoolSpec]) -> list[JsonDict]:
+def gpu_tolerations(pools: Sequence[GpuPoolSpec]) -> list[kube.JsonDict]:
     """Tolerations for every distinct taint of `pools` (derived, never restated)."""
     seen: dict[Taint, None] = {}
     for pool in pools:
@@ -119,7 +119,7 @@ def gpu_resources(spec: PlatformSpec, count: int) -> dict[str, str]:
     return {GPU_RESOURCE: str(count)} if spec.gpu_available() else {}
 
 
-def with_gpu_limits(resources: JsonDict, spec: PlatformSpec, count: int) -> JsonDict:
+def with_gpu_limits(resources: kube.JsonDict, spec: PlatformSpec, count: int) -> kube.JsonDict:
     """`resources` (requests/limits) plus the GPU limit from gpu_resources(spec, count)."""
     out = {k: dict(v) for k, v in resources.items()}
     out.setdefault("limits", {}).update(gpu_resources(spec, count))

@@ -11,24 +11,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from omgml import k8s as kube
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    exec_probe,
-    job_spec,
-    metadata,
-    pdb_spec,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    service_spec,
-    statefulset_spec,
-    tcp_probe,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile
@@ -66,18 +52,18 @@ class KafkaArgs:
 
 @dataclass(frozen=True)
 class KafkaSizing:
-    size: Size  # per broker
+    size: kube.Size  # per broker
     heap_mib: int
 
 
 # The heap stays near half the limit: Kafka serves reads from the page cache, not the heap.
 SIZING: dict[Profile, KafkaSizing] = {
-    "laptop": KafkaSizing(Size("200m", "768Mi", "1", "1Gi"), 384),
-    "small": KafkaSizing(Size("500m", "2Gi", "2", "2Gi"), 1024),
-    "production": KafkaSizing(Size("1", "6Gi", "4", "6Gi"), 3072),
+    "laptop": KafkaSizing(kube.Size("200m", "768Mi", "1", "1Gi"), 384),
+    "small": KafkaSizing(kube.Size("500m", "2Gi", "2", "2Gi"), 1024),
+    "production": KafkaSizing(kube.Size("1", "6Gi", "4", "6Gi"), 3072),
 }
 # kafka-topics.sh is a short-lived JVM.
-TOPICS_JOB_SIZE = Size("100m", "256Mi", "500m", "384Mi")
+TOPICS_JOB_SIZE = kube.Size("100m", "256Mi", "500m", "384Mi")
 TOPICS_JOB_HEAP_MIB = 128
 
 
@@ -217,7 +203,7 @@ def _selector(args: KafkaArgs) -> dict[str, str]:
     return selector_labels(APP, args.instance, "broker")
 
 
-def kafka_env(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> list[JsonDict]:
+def kafka_env(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> list[kube.JsonDict]:
     """Broker settings as the image expects them: KAFKA_* variables become server properties."""
     names = kafka_names(args.instance)
     rep = kafka_replication(args.brokers)
@@ -229,35 +215,35 @@ def kafka_env(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> list[JsonDict]:
         {"name": "KAFKA_NODE_ID",
          "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}}},
         {"name": "CLUSTER_ID", "value": cluster_id},
-        plain_env("KAFKA_PROCESS_ROLES", "broker,controller"),
-        plain_env("KAFKA_LISTENERS", f"PLAINTEXT://:{CLIENT_PORT},CONTROLLER://:{CONTROLLER_PORT}"),
+        kube.plain_env("KAFKA_PROCESS_ROLES", "broker,controller"),
+        kube.plain_env("KAFKA_LISTENERS", f"PLAINTEXT://:{CLIENT_PORT},CONTROLLER://:{CONTROLLER_PORT}"),
         # $(POD_NAME) is expanded by the kubelet from the variable defined above.
-        plain_env("KAFKA_ADVERTISED_LISTENERS", advertised),
-        plain_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"),
-        plain_env("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT"),
-        plain_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER"),
-        plain_env("KAFKA_CONTROLLER_QUORUM_VOTERS", quorum_voters(args)),
-        plain_env("KAFKA_LOG_DIRS", LOG_DIRS),
-        plain_env("KAFKA_DEFAULT_REPLICATION_FACTOR", str(rep.default_replication_factor)),
-        plain_env("KAFKA_MIN_INSYNC_REPLICAS", str(rep.min_insync_replicas)),
-        plain_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", str(rep.default_replication_factor)),
-        plain_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", str(rep.default_replication_factor)),
-        plain_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", str(rep.min_insync_replicas)),
-        plain_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", str(rep.default_replication_factor)),
-        plain_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", str(rep.min_insync_replicas)),
+        kube.plain_env("KAFKA_ADVERTISED_LISTENERS", advertised),
+        kube.plain_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"),
+        kube.plain_env("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT"),
+        kube.plain_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER"),
+        kube.plain_env("KAFKA_CONTROLLER_QUORUM_VOTERS", quorum_voters(args)),
+        kube.plain_env("KAFKA_LOG_DIRS", LOG_DIRS),
+        kube.plain_env("KAFKA_DEFAULT_REPLICATION_FACTOR", str(rep.default_replication_factor)),
+        kube.plain_env("KAFKA_MIN_INSYNC_REPLICAS", str(rep.min_insync_replicas)),
+        kube.plain_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", str(rep.default_replication_factor)),
+        kube.plain_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", str(rep.default_replication_factor)),
+        kube.plain_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", str(rep.min_insync_replicas)),
+        kube.plain_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", str(rep.default_replication_factor)),
+        kube.plain_env("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", str(rep.min_insync_replicas)),
         # One broker has nobody to wait for; several give late joiners a moment before rebalancing.
-        plain_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0" if args.brokers == 1 else "3000"),
-        plain_env("KAFKA_HEAP_OPTS", f"-Xms{sizing.heap_mib}m -Xmx{sizing.heap_mib}m"),
-        plain_env("KAFKA_LOG4J_OPTS", f"-Dlog4j2.configurationFile={LOG4J_DIR}/log4j2.yaml"),
+        kube.plain_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0" if args.brokers == 1 else "3000"),
+        kube.plain_env("KAFKA_HEAP_OPTS", f"-Xms{sizing.heap_mib}m -Xmx{sizing.heap_mib}m"),
+        kube.plain_env("KAFKA_LOG4J_OPTS", f"-Dlog4j2.configurationFile={LOG4J_DIR}/log4j2.yaml"),
         # The start script's default adds -loggc: ten 100 MB GC log files on the container's disk.
-        plain_env("EXTRA_ARGS", "-name kafkaServer"),
+        kube.plain_env("EXTRA_ARGS", "-name kafkaServer"),
     ]
 
 
-def kafka_statefulset(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> JsonDict:
+def kafka_statefulset(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> kube.JsonDict:
     names = kafka_names(args.instance)
     sizing = SIZING[args.profile]
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "kafka",
         "image": IMAGE,
         "env": kafka_env(args, cluster_id),
@@ -266,12 +252,12 @@ def kafka_statefulset(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> JsonDic
             {"name": "controller", "containerPort": CONTROLLER_PORT, "protocol": "TCP"},
         ],
         "resources": sizing.size.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # A JVM per probe (kafka-broker-api-versions.sh) would be more exact but costs a core-second
         # every period; the listener being open is the signal that the broker serves.
-        "startupProbe": tcp_probe("client", period=10, failures=30),
-        "readinessProbe": tcp_probe("client", period=10, failures=3),
-        "livenessProbe": tcp_probe("client", period=15, failures=6),
+        "startupProbe": kube.tcp_probe("client", period=10, failures=30),
+        "readinessProbe": kube.tcp_probe("client", period=10, failures=3),
+        "livenessProbe": kube.tcp_probe("client", period=15, failures=6),
         "volumeMounts": [
             {"name": "data", "mountPath": DATA_MOUNT},
             # Read-only root: the image's start script writes the final server.properties into
@@ -284,7 +270,7 @@ def kafka_statefulset(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> JsonDic
     }
     # Service links would inject KAFKA_*_PORT variables that the image maps to properties
     # (restricted_pod_spec turns them off).
-    pod_spec = restricted_pod_spec(names.service_account, UID, [container], fs_group=UID, volumes=[
+    pod_spec = kube.restricted_pod_spec(names.service_account, UID, [container], fs_group=UID, volumes=[
         {"name": "config", "emptyDir": {"sizeLimit": "16Mi"}},
         {"name": "logs", "emptyDir": {"sizeLimit": "256Mi"}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
@@ -299,26 +285,26 @@ def kafka_statefulset(args: KafkaArgs, cluster_id: pulumi.Input[str]) -> JsonDic
         }]}}
     # The logging file is read at start: a change restarts the brokers.
     checksum = {"omgml.dev/config-checksum": hashlib.sha256(LOG4J2_YAML.encode()).hexdigest()[:16]}
-    return statefulset_spec(
-        _selector(args), names.headless, pod_template(_labels(args), pod_spec, checksum), replicas=args.brokers,
+    return kube.statefulset_spec(
+        _selector(args), names.headless, kube.pod_template(_labels(args), pod_spec, checksum), replicas=args.brokers,
         data_gib=args.storage_gib, keep_data=keeps_data(args.profile),
         # All voters must start together: with OrderedReady, pod 0 waits for a quorum that the
         # pods after it would form.
         podManagementPolicy="Parallel")
 
 
-def kafka_service(args: KafkaArgs, headless: bool) -> JsonDict:
+def kafka_service(args: KafkaArgs, headless: bool) -> kube.JsonDict:
     if not headless:
-        return service_spec(_selector(args), [("client", CLIENT_PORT)])
-    spec = service_spec(_selector(args), [("client", CLIENT_PORT), ("controller", CONTROLLER_PORT)], headless=True)
+        return kube.service_spec(_selector(args), [("client", CLIENT_PORT)])
+    spec = kube.service_spec(_selector(args), [("client", CLIENT_PORT), ("controller", CONTROLLER_PORT)], headless=True)
     # Controllers must resolve each other before any of them is Ready, or the quorum never forms.
     spec["publishNotReadyAddresses"] = True
     return spec
 
 
-def kafka_pdb(args: KafkaArgs) -> JsonDict:
+def kafka_pdb(args: KafkaArgs) -> kube.JsonDict:
     # One broker (and one voter) at a time: a 3-voter quorum and min.insync.replicas=2 both survive it.
-    return pdb_spec(_selector(args))
+    return kube.pdb_spec(_selector(args))
 
 
 def _topics_script(args: KafkaArgs, topics: list[ResolvedTopic]) -> str:
@@ -337,31 +323,31 @@ def _topics_script(args: KafkaArgs, topics: list[ResolvedTopic]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> JsonDict:
+def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> kube.JsonDict:
     """Creates the declared topics; `--if-not-exists` makes every run safe. The topic list is in
     the pod template, so adding a topic replaces the Job and it runs again."""
     names = kafka_names(args.instance)
     bootstrap_host = f"{names.bootstrap}.{args.namespace}.svc.cluster.local"
     # bash's /dev/tcp: a cheap check that the brokers are still reachable, without starting a JVM.
     reachable = ["bash", "-c", f"exec 3<>/dev/tcp/{bootstrap_host}/{CLIENT_PORT}"]
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "topics",
         "image": IMAGE,
         "command": ["bash", "-c", _topics_script(args, topics)],
         "env": [
-            plain_env("BOOTSTRAP", bootstrap_servers(args)),
-            plain_env("KAFKA_HEAP_OPTS", f"-Xmx{TOPICS_JOB_HEAP_MIB}m"),
-            plain_env("LOG_DIR", "/tmp/logs"),
+            kube.plain_env("BOOTSTRAP", bootstrap_servers(args)),
+            kube.plain_env("KAFKA_HEAP_OPTS", f"-Xmx{TOPICS_JOB_HEAP_MIB}m"),
+            kube.plain_env("LOG_DIR", "/tmp/logs"),
         ],
         "resources": TOPICS_JOB_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "readinessProbe": exec_probe(reachable, period=10, failures=3),
-        "livenessProbe": exec_probe(reachable, period=20, failures=6),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.exec_probe(reachable, period=10, failures=3),
+        "livenessProbe": kube.exec_probe(reachable, period=20, failures=6),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    pod = restricted_pod_spec(names.topics_service_account, UID, [container], restartPolicy="Never",
+    pod = kube.restricted_pod_spec(names.topics_service_account, UID, [container], restartPolicy="Never",
                               volumes=[{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}])
-    return job_spec(pod_template(_labels(args, "topics"), pod), backoff_limit=6, active_deadline_seconds=900)
+    return kube.job_spec(kube.pod_template(_labels(args, "topics"), pod), backoff_limit=6, active_deadline_seconds=900)
 
 
 class Kafka(pulumi.ComponentResource):
@@ -374,8 +360,8 @@ class Kafka(pulumi.ComponentResource):
         names = kafka_names(args.instance)
         children = Children(self, args.profile)
 
-        def meta(obj_name: str, component: str = "broker") -> JsonDict:
-            return metadata(obj_name, args.namespace, _labels(args, component))
+        def meta(obj_name: str, component: str = "broker") -> kube.JsonDict:
+            return kube.metadata(obj_name, args.namespace, _labels(args, component))
 
         cluster_id: pulumi.Input[str]
         if args.credentials == "generated":
@@ -413,7 +399,7 @@ class Kafka(pulumi.ComponentResource):
                 automount_service_account_token=False, opts=children())
             k8s.batch.v1.Job(
                 f"{name}-topics",
-                metadata=metadata(names.topics_job, args.namespace, _labels(args, "topics"),
+                metadata=kube.metadata(names.topics_job, args.namespace, _labels(args, "topics"),
                                   # A Job that failed is replaced on the next `up` instead of
                                   # being left failed.
                                   {"pulumi.com/replaceUnready": "true"}),

@@ -28,26 +28,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from omgml import k8s as kube
 from omgml.components.contracts import PostgresDatabase
 from omgml.components.credentials import secret_checksum
 from omgml.components.feast import IMAGE, UID
 from omgml.components.options import Children
-from omgml.k8s import (
-    SURGE_ONE,
-    JsonDict,
-    Size,
-    deployment_spec,
-    http_probe,
-    metadata,
-    pdb_spec,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_spec,
-    tcp_probe,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import Profile
@@ -62,10 +47,10 @@ CONFIG_FILE = "feature_store.yaml"
 PASSWORD_ENV = "LINEAGE_DB_PASSWORD"
 EVENTS_ENDPOINT = "api/v1/lineage"
 DEFAULT_INSTANCE = "lineage"
-SIZES: dict[Profile, Size] = {
-    "laptop": Size("50m", "256Mi", "1", "768Mi"),
-    "small": Size("100m", "384Mi", "1", "1Gi"),
-    "production": Size("250m", "512Mi", "2", "2Gi"),
+SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("50m", "256Mi", "1", "768Mi"),
+    "small": kube.Size("100m", "384Mi", "1", "1Gi"),
+    "production": kube.Size("250m", "512Mi", "2", "2Gi"),
 }
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
@@ -114,7 +99,7 @@ def lineage_url(namespace: str, instance: str = DEFAULT_INSTANCE) -> str:
     return f"http://{k8s_name(instance)}.{namespace}.svc.cluster.local:{PORT}"
 
 
-def server_config(args: LineageArgs) -> JsonDict:
+def server_config(args: LineageArgs) -> kube.JsonDict:
     """feature_store.yaml of the lineage server: `${LINEAGE_DB_PASSWORD}` instead of the password."""
     db = args.database
     return {
@@ -147,30 +132,30 @@ def _labels(r: ResolvedLineage, component: str = "server") -> dict[str, str]:
     return standard_labels(APP, r.args.instance, component, VERSION)
 
 
-def lineage_deployment(r: ResolvedLineage, credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+def lineage_deployment(r: ResolvedLineage, credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
     a = r.args
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "lineage",
         "image": IMAGE,
         # -c: a writable scratch "repo" (nothing is kept there); -f: the ConfigMap's file.
         "command": ["feast", "-c", "/tmp", "-f", f"{CONFIG_DIR}/{CONFIG_FILE}", "serve_lineage",
                     "-h", "0.0.0.0", "-p", str(PORT)],
         "env": [
-            secret_env(PASSWORD_ENV, a.database.password_ref.secret_name, a.database.password_ref.key),
-            plain_env("HOME", "/tmp"),
+            kube.secret_env(PASSWORD_ENV, a.database.password_ref.secret_name, a.database.password_ref.key),
+            kube.plain_env("HOME", "/tmp"),
         ],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "resources": SIZES[a.profile].resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "startupProbe": tcp_probe("http", period=5, failures=60),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "startupProbe": kube.tcp_probe("http", period=5, failures=60),
         # The namespaces list reads the database: out of rotation while Postgres is away, but
         # not restarted for it (liveness only checks the port).
-        "readinessProbe": http_probe("/api/v1/lineage/openlineage/namespaces", "http", period=10, failures=3),
-        "livenessProbe": tcp_probe("http", period=20, failures=6),
+        "readinessProbe": kube.http_probe("/api/v1/lineage/openlineage/namespaces", "http", period=10, failures=3),
+        "livenessProbe": kube.tcp_probe("http", period=20, failures=6),
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
-    pod = restricted_pod_spec(r.name, UID, [container], fs_group=UID, volumes=[
+    pod = kube.restricted_pod_spec(r.name, UID, [container], fs_group=UID, volumes=[
         {"name": "config", "configMap": {"name": r.name}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
     ])
@@ -178,8 +163,8 @@ def lineage_deployment(r: ResolvedLineage, credentials_checksum: pulumi.Input[st
         "omgml.dev/config-checksum": hashlib.sha256(server_config_yaml(a).encode()).hexdigest()[:16]}
     if credentials_checksum is not None:
         annotations["omgml.dev/credentials-checksum"] = credentials_checksum
-    return deployment_spec(selector_labels(APP, a.instance, "server"),
-                           pod_template(_labels(r), pod, annotations), replicas=a.replicas, strategy=SURGE_ONE)
+    return kube.deployment_spec(selector_labels(APP, a.instance, "server"),
+                           kube.pod_template(_labels(r), pod, annotations), replicas=a.replicas, strategy=kube.SURGE_ONE)
 
 
 class Lineage(pulumi.ComponentResource):
@@ -194,22 +179,22 @@ class Lineage(pulumi.ComponentResource):
         ns = args.namespace
         children = Children(self, args.profile)
 
-        def meta(obj_name: str, component: str = "server") -> JsonDict:
-            return metadata(obj_name, ns, _labels(r, component))
+        def meta(obj_name: str, component: str = "server") -> kube.JsonDict:
+            return kube.metadata(obj_name, ns, _labels(r, component))
 
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(r.name), automount_service_account_token=False,
                                         opts=children())
         config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta(r.name, "config"),
                                        data={CONFIG_FILE: server_config_yaml(args)}, opts=children())
         svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name),
-                                  spec=service_spec(selector_labels(APP, args.instance, "server"), [("http", PORT)]),
+                                  spec=kube.service_spec(selector_labels(APP, args.instance, "server"), [("http", PORT)]),
                                   opts=children())
         k8s.apps.v1.Deployment(f"{name}-server", metadata=meta(r.name),
                                spec=lineage_deployment(r, secret_checksum(args.database.password)),
                                opts=children(sa, config, svc))
         if args.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.name),
-                                              spec=pdb_spec(selector_labels(APP, args.instance, "server")),
+                                              spec=kube.pdb_spec(selector_labels(APP, args.instance, "server")),
                                               opts=children())
         self.url = r.url
         self.service_name = r.name

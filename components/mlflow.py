@@ -18,27 +18,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, S3Consumer
 from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
-from omgml.k8s import (
-    SURGE_ONE,
-    JsonDict,
-    Size,
-    deployment_spec,
-    http_probe,
-    job_spec,
-    metadata,
-    pdb_spec,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_account_metadata,
-    service_spec,
-    tcp_exec_probe,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
@@ -61,16 +44,16 @@ CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 
 @dataclass(frozen=True)
 class MlflowSizing:
-    server: Size
+    server: kube.Size
     workers: int  # uvicorn worker processes per pod
 
 
 SIZING: dict[str, MlflowSizing] = {
-    "laptop": MlflowSizing(Size("100m", "512Mi", "1", "1Gi"), 1),
-    "small": MlflowSizing(Size("250m", "768Mi", "1", "1536Mi"), 2),
-    "production": MlflowSizing(Size("500m", "1536Mi", "2", "3Gi"), 4),
+    "laptop": MlflowSizing(kube.Size("100m", "512Mi", "1", "1Gi"), 1),
+    "small": MlflowSizing(kube.Size("250m", "768Mi", "1", "1536Mi"), 2),
+    "production": MlflowSizing(kube.Size("500m", "1536Mi", "2", "3Gi"), 4),
 }
-MIGRATION_SIZE = Size("100m", "256Mi", "1", "768Mi")
+MIGRATION_SIZE = kube.Size("100m", "256Mi", "1", "768Mi")
 
 
 DEFAULT_INSTANCE = "mlflow"
@@ -174,26 +157,26 @@ def artifacts_destination(bucket: str) -> str:
     return f"s3://{bucket}/"
 
 
-def server_env(r: ResolvedMlflow) -> list[JsonDict]:
+def server_env(r: ResolvedMlflow) -> list[kube.JsonDict]:
     db = r.args.backend
     store = r.args.store
     env = [
         # Must come before the URI that references it: $(VAR) only sees earlier entries.
-        secret_env("MLFLOW_DB_PASSWORD", db.password_ref.secret_name, db.password_ref.key),
-        plain_env("MLFLOW_BACKEND_STORE_URI", backend_store_uri_template(db)),
+        kube.secret_env("MLFLOW_DB_PASSWORD", db.password_ref.secret_name, db.password_ref.key),
+        kube.plain_env("MLFLOW_BACKEND_STORE_URI", backend_store_uri_template(db)),
         # On IRSA the (empty) keys stay out, so boto3 reaches the web-identity token.
         *([] if store.irsa_role_arn is not None else store.key_env()),
-        plain_env("AWS_DEFAULT_REGION", store.region),
-        plain_env("HOME", HOME),
+        kube.plain_env("AWS_DEFAULT_REGION", store.region),
+        kube.plain_env("HOME", HOME),
         # MLflow 3 starts a job runner beside the server: one Huey consumer process per kind of
         # server-side job (GenAI scorers, prompt optimisation, trace roll-ups), each importing
         # MLflow (~150 MB). The conformance tier saw the pod pass its 1 GiB laptop limit and get
         # OOM-killed; the tracking and registry server omgml deploys runs no server-side jobs.
-        plain_env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false"),
+        kube.plain_env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false"),
     ]
     if store.endpoint_url:
         # Empty on AWS S3, where boto3 finds the regional endpoint itself.
-        env.append(plain_env("MLFLOW_S3_ENDPOINT_URL", store.endpoint_url))
+        env.append(kube.plain_env("MLFLOW_S3_ENDPOINT_URL", store.endpoint_url))
     return env
 
 
@@ -215,8 +198,8 @@ def _labels(r: ResolvedMlflow, component: str) -> dict[str, str]:
     return standard_labels(APP, r.args.instance, component, VERSION)
 
 
-def _pod_spec(r: ResolvedMlflow, container: JsonDict, **fields: Any) -> JsonDict:
-    return restricted_pod_spec(r.name, UID, [container], fs_group=UID, volumes=[
+def _pod_spec(r: ResolvedMlflow, container: kube.JsonDict, **fields: Any) -> kube.JsonDict:
+    return kube.restricted_pod_spec(r.name, UID, [container], fs_group=UID, volumes=[
         {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
         {"name": "home", "emptyDir": {"sizeLimit": "256Mi"}},
     ], **fields)
@@ -225,8 +208,8 @@ def _pod_spec(r: ResolvedMlflow, container: JsonDict, **fields: Any) -> JsonDict
 _MOUNTS = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "home", "mountPath": HOME}]
 
 
-def mlflow_deployment(r: ResolvedMlflow, credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
-    container: JsonDict = {
+def mlflow_deployment(r: ResolvedMlflow, credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
+    container: kube.JsonDict = {
         "name": "mlflow",
         "image": IMAGE,
         "command": server_command(r),
@@ -234,19 +217,19 @@ def mlflow_deployment(r: ResolvedMlflow, credentials_checksum: pulumi.Input[str]
         "env": server_env(r),
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "resources": r.sizing.server.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # /health is exempt from the allowed-hosts check, so the kubelet's IP Host header passes.
-        "startupProbe": http_probe("/health", "http", period=10, failures=30, timeout=10),
-        "readinessProbe": http_probe("/health", "http", period=10, failures=3),
-        "livenessProbe": http_probe("/health", "http", period=20, failures=6, timeout=10),
+        "startupProbe": kube.http_probe("/health", "http", period=10, failures=30, timeout=10),
+        "readinessProbe": kube.http_probe("/health", "http", period=10, failures=3),
+        "livenessProbe": kube.http_probe("/health", "http", period=20, failures=6, timeout=10),
         "volumeMounts": list(_MOUNTS),
     }
     # New database password or S3 keys → new pods that read them.
     annotations = {CHECKSUM_ANNOTATION: credentials_checksum} if credentials_checksum is not None else None
     # State lives in Postgres and S3: roll one new pod in before taking an old one out.
-    return deployment_spec(selector_labels(APP, r.args.instance, "server"),
-                           pod_template(_labels(r, "server"), _pod_spec(r, container), annotations),
-                           replicas=r.args.replicas, strategy=SURGE_ONE)
+    return kube.deployment_spec(selector_labels(APP, r.args.instance, "server"),
+                           kube.pod_template(_labels(r, "server"), _pod_spec(r, container), annotations),
+                           replicas=r.args.replicas, strategy=kube.SURGE_ONE)
 
 
 # `mlflow db upgrade` migrates an existing schema; some 3.x releases fail on an empty database
@@ -261,28 +244,28 @@ SqlAlchemyStore(os.environ["MLFLOW_BACKEND_STORE_URI"], "mlflow-artifacts:/")'
 """
 
 
-def migration_job(r: ResolvedMlflow) -> JsonDict:
+def migration_job(r: ResolvedMlflow) -> kube.JsonDict:
     """Schema migration of the backend database; safe to run on an up-to-date or empty schema."""
     db = r.args.backend
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "db-upgrade",
         "image": IMAGE,
         "command": ["/bin/sh", "-c", MIGRATION_SCRIPT],
         "workingDir": HOME,
         "env": [
-            secret_env("MLFLOW_DB_PASSWORD", db.password_ref.secret_name, db.password_ref.key),
-            plain_env("MLFLOW_BACKEND_STORE_URI", backend_store_uri_template(db)),
-            plain_env("HOME", HOME),
+            kube.secret_env("MLFLOW_DB_PASSWORD", db.password_ref.secret_name, db.password_ref.key),
+            kube.plain_env("MLFLOW_BACKEND_STORE_URI", backend_store_uri_template(db)),
+            kube.plain_env("HOME", HOME),
         ],
         "resources": MIGRATION_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # The Job has no port: its probes watch the database it migrates, so a run stuck on a
         # vanished server is restarted instead of idling until the deadline.
-        "readinessProbe": tcp_exec_probe(db.host, db.port, period=10, failures=3),
-        "livenessProbe": tcp_exec_probe(db.host, db.port, period=20, failures=6),
+        "readinessProbe": kube.tcp_exec_probe(db.host, db.port, period=10, failures=3),
+        "livenessProbe": kube.tcp_exec_probe(db.host, db.port, period=20, failures=6),
         "volumeMounts": list(_MOUNTS),
     }
-    return job_spec(pod_template(_labels(r, "db-upgrade"), _pod_spec(r, container, restartPolicy="OnFailure")),
+    return kube.job_spec(kube.pod_template(_labels(r, "db-upgrade"), _pod_spec(r, container, restartPolicy="OnFailure")),
                     backoff_limit=6, active_deadline_seconds=1800)
 
 
@@ -298,13 +281,13 @@ class Mlflow(pulumi.ComponentResource):
         ns = args.namespace
         children = Children(self, args.profile)
 
-        def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> JsonDict:
-            return metadata(obj_name, ns, _labels(r, component), annotations)
+        def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> kube.JsonDict:
+            return kube.metadata(obj_name, ns, _labels(r, component), annotations)
 
         # AWS S3: the server reads and writes artifacts through its IRSA role, not static keys.
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=service_account_metadata(r.name, ns, _labels(r, "server"), args.store.irsa_role_arn),
+            metadata=kube.service_account_metadata(r.name, ns, _labels(r, "server"), args.store.irsa_role_arn),
             automount_service_account_token=False,
             opts=children(),
         )
@@ -315,7 +298,7 @@ class Mlflow(pulumi.ComponentResource):
             spec=migration_job(r),
             opts=children(sa),
         )
-        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name), spec=service_spec(selector_labels(APP, args.instance, "server"), [("http", PORT)]), opts=children())
+        svc = k8s.core.v1.Service(f"{name}-svc", metadata=meta(r.name), spec=kube.service_spec(selector_labels(APP, args.instance, "server"), [("http", PORT)]), opts=children())
         checksum = secret_checksum(args.backend.password, args.store.access_key, args.store.secret_key)
         k8s.apps.v1.Deployment(
             f"{name}-server",
@@ -325,7 +308,7 @@ class Mlflow(pulumi.ComponentResource):
             opts=children(migrate, svc),
         )
         if r.pdb is not None:
-            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb), spec=pdb_spec(selector_labels(APP, args.instance, "server")),
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(r.pdb), spec=kube.pdb_spec(selector_labels(APP, args.instance, "server")),
                                               opts=children())
         self.tracking_uri = r.tracking_uri
         self.service_name = r.name

@@ -34,26 +34,10 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
 from omgml.components.options import Children
-from omgml.k8s import (
-    SURGE_ONE,
-    JsonDict,
-    Size,
-    deployment_spec,
-    exec_probe,
-    http_probe,
-    metadata,
-    pdb_spec,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    service_account_metadata,
-    service_spec,
-    tcp_probe,
-)
 from omgml.labels import model_version_labels, selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
@@ -91,15 +75,15 @@ SYNC_STALL_SECONDS = 1800
 STARTUP_SECONDS = 600
 STARTUP_PERIOD = 10
 
-SERVER_SIZES: dict[Profile, Size] = {
-    "laptop": Size("250m", "768Mi", "2", "2Gi"),
-    "small": Size("1", "4Gi", "4", "8Gi"),
-    "production": Size("2", "8Gi", "8", "16Gi"),
+SERVER_SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("250m", "768Mi", "2", "2Gi"),
+    "small": kube.Size("1", "4Gi", "4", "8Gi"),
+    "production": kube.Size("2", "8Gi", "8", "16Gi"),
 }
 # An A/B variant loads one version of one model: on a laptop it asks for less than a server
 # of the whole repository (the limit stays, a big model still fits).
-VARIANT_SIZES: dict[Profile, Size] = {**SERVER_SIZES, "laptop": Size("100m", "512Mi", "2", "2Gi")}
-SYNC_SIZE = Size("50m", "64Mi", "500m", "256Mi")
+VARIANT_SIZES: dict[Profile, kube.Size] = {**SERVER_SIZES, "laptop": kube.Size("100m", "512Mi", "2", "2Gi")}
+SYNC_SIZE = kube.Size("50m", "64Mi", "500m", "256Mi")
 # Shared memory for Triton's Python backend and large batches (a memory-backed emptyDir).
 SHM_SIZES: dict[Profile, str] = {"laptop": "256Mi", "small": "1Gi", "production": "2Gi"}
 
@@ -139,7 +123,7 @@ class ModelServerArgs:
     # A ConfigMap in `namespace` whose keys become env vars of the server (online features).
     features_configmap: str | None = None
     # Further env entries, e.g. a secretKeyRef to the Redis password for online features.
-    extra_env: tuple[JsonDict, ...] = ()
+    extra_env: tuple[kube.JsonDict, ...] = ()
     target_cpu_utilization: int = 70
     # Triton only, where prometheus-adapter serves Triton's queue time as a custom metric: the
     # HPA keeps the average queue time per request under this many microseconds instead of
@@ -158,7 +142,7 @@ class ResolvedModelServer:
 
     args: ModelServerArgs
     name: str  # Deployment, Service, HPA, PDB, ConfigMap and ServiceAccount name
-    size: Size
+    size: kube.Size
     on_gpu_pool: bool  # selector + toleration of the GPU pool
     gpu_limit: int  # nvidia.com/gpu per pod, 0 when the cluster has none to give
 
@@ -180,13 +164,13 @@ class ServerLayout:
     metrics_port: str  # name of the port that serves Prometheus metrics
     metrics_path: str
     command: tuple[pulumi.Input[str], ...]
-    env: tuple[JsonDict, ...]
-    readiness: JsonDict
-    liveness: JsonDict
-    startup: JsonDict
-    volume_mounts: tuple[JsonDict, ...]
-    volumes: tuple[JsonDict, ...]
-    init_containers: tuple[JsonDict, ...] = ()
+    env: tuple[kube.JsonDict, ...]
+    readiness: kube.JsonDict
+    liveness: kube.JsonDict
+    startup: kube.JsonDict
+    volume_mounts: tuple[kube.JsonDict, ...]
+    volumes: tuple[kube.JsonDict, ...]
+    init_containers: tuple[kube.JsonDict, ...] = ()
     config_files: dict[str, str] = field(default_factory=dict)
 
     def port(self, name: str) -> int:
@@ -347,16 +331,16 @@ def variant_sync_script() -> str:
     )
 
 
-def sync_loop_probes() -> tuple[JsonDict, JsonDict]:
+def sync_loop_probes() -> tuple[kube.JsonDict, kube.JsonDict]:
     """(readiness, liveness) of the sync loop: it runs for the pod's whole life, so it is
     probed like any container. Ready once a round has ended; alive while rounds keep ending."""
-    ready = exec_probe(["/bin/sh", "-c", f"test -s {SYNC_HEARTBEAT}"], period=10)
+    ready = kube.exec_probe(["/bin/sh", "-c", f"test -s {SYNC_HEARTBEAT}"], period=10)
     age = f'$(( $(date +%s) - $(cat {SYNC_HEARTBEAT}) ))'
-    alive = exec_probe(["/bin/sh", "-c", f"test {age} -lt {SYNC_STALL_SECONDS}"], period=60, failures=3)
+    alive = kube.exec_probe(["/bin/sh", "-c", f"test {age} -lt {SYNC_STALL_SECONDS}"], period=60, failures=3)
     return ready, alive
 
 
-def store_env(r: ResolvedModelServer) -> list[JsonDict]:
+def store_env(r: ResolvedModelServer) -> list[kube.JsonDict]:
     """Credentials (by secretKeyRef only) and region of the object store.
 
     On IRSA the key variables are left out: their Secret holds empty values there, and a client
@@ -371,16 +355,16 @@ def store_env(r: ResolvedModelServer) -> list[JsonDict]:
     ]
 
 
-def sync_container(r: ResolvedModelServer, name: str, loop_seconds: int | None) -> JsonDict:
+def sync_container(r: ResolvedModelServer, name: str, loop_seconds: int | None) -> kube.JsonDict:
     a = r.args
-    variant_env: list[JsonDict] = []
+    variant_env: list[kube.JsonDict] = []
     script = sync_script(loop_seconds)
     if a.variant is not None:
         # A variant's version directory never changes: one sync at start, no loop.
         script = variant_sync_script()
-        variant_env = [plain_env("VARIANT_MODEL", a.variant.model),
-                       plain_env("VARIANT_VERSION", str(a.variant.version))]
-    container: JsonDict = {
+        variant_env = [kube.plain_env("VARIANT_MODEL", a.variant.model),
+                       kube.plain_env("VARIANT_VERSION", str(a.variant.version))]
+    container: kube.JsonDict = {
         "name": name,
         "image": SYNC_IMAGE,
         "command": ["/bin/sh", "-ec", script],
@@ -389,16 +373,16 @@ def sync_container(r: ResolvedModelServer, name: str, loop_seconds: int | None) 
             *store_env(r),
             {"name": "S3_ENDPOINT_URL", "value": a.store.endpoint_url},
             {"name": "MODELS_BUCKET", "value": a.bucket},
-            plain_env("MODELS_PREFIX", _prefix(a.repository_prefix)),
+            kube.plain_env("MODELS_PREFIX", _prefix(a.repository_prefix)),
             # The CLI keeps a cache under $HOME; the root filesystem is read-only.
-            plain_env("HOME", "/tmp"),
+            kube.plain_env("HOME", "/tmp"),
             # AWS CLI ≥ 2.23 adds CRC checksums by default, which S3-compatible stores do not all
             # implement; ask for them only where S3 requires them.
-            plain_env("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required"),
-            plain_env("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required"),
+            kube.plain_env("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required"),
+            kube.plain_env("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required"),
         ],
         "resources": SYNC_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "models", "mountPath": MODELS_DIR},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
@@ -452,11 +436,11 @@ def triton_layout(r: ResolvedModelServer, repository: pulumi.Input[str]) -> Serv
         env=(
             *store_env(r),
             # Where Triton downloads an s3:// repository; an emptyDir (read-only root).
-            plain_env("TRITON_AWS_MOUNT_DIRECTORY", "/var/lib/triton/models"),
+            kube.plain_env("TRITON_AWS_MOUNT_DIRECTORY", "/var/lib/triton/models"),
         ),
-        readiness=http_probe("/v2/health/ready", "http", period=5),
-        liveness=http_probe("/v2/health/live", "http", period=10, failures=3),
-        startup=http_probe("/v2/health/live", "http", period=STARTUP_PERIOD,
+        readiness=kube.http_probe("/v2/health/ready", "http", period=5),
+        liveness=kube.http_probe("/v2/health/live", "http", period=10, failures=3),
+        startup=kube.http_probe("/v2/health/live", "http", period=STARTUP_PERIOD,
                            failures=STARTUP_SECONDS // STARTUP_PERIOD),
         volume_mounts=(
             {"name": "models", "mountPath": "/var/lib/triton/models"},
@@ -487,9 +471,9 @@ def triton_variant_layout(r: ResolvedModelServer) -> ServerLayout:
         command=tuple(triton_args(r, MODELS_DIR)),
         env=(),
         # Ready when the variant's model is: the router's health check asks the same.
-        readiness=http_probe(f"/v2/models/{model}/ready", "http", period=5),
-        liveness=http_probe("/v2/health/live", "http", period=10, failures=3),
-        startup=http_probe("/v2/health/live", "http", period=STARTUP_PERIOD,
+        readiness=kube.http_probe(f"/v2/models/{model}/ready", "http", period=5),
+        liveness=kube.http_probe("/v2/health/live", "http", period=10, failures=3),
+        startup=kube.http_probe("/v2/health/live", "http", period=STARTUP_PERIOD,
                            failures=STARTUP_SECONDS // STARTUP_PERIOD),
         volume_mounts=(
             {"name": "models", "mountPath": MODELS_DIR, "readOnly": True},
@@ -522,7 +506,7 @@ def torchserve_config(r: ResolvedModelServer) -> str:
     return "\n".join(line for line in lines if line) + "\n"
 
 
-def synced_model_volumes(r: ResolvedModelServer, config_dir: str) -> dict[str, tuple[JsonDict, ...]]:
+def synced_model_volumes(r: ResolvedModelServer, config_dir: str) -> dict[str, tuple[kube.JsonDict, ...]]:
     """The volumes of a server that reads a synced local model store (TorchServe, TF Serving):
     the models the sync writes, scratch, and the server's config files (its ConfigMap)."""
     return {
@@ -562,16 +546,16 @@ def torchserve_layout(r: ResolvedModelServer) -> ServerLayout:
         metrics_path="/metrics",
         command=tuple(command),
         env=(
-            plain_env("HOME", "/tmp"),
-            plain_env("TEMP", "/tmp"),
-            plain_env("LOG_LOCATION", "/tmp/logs"),
-            plain_env("METRICS_LOCATION", "/tmp/logs"),
+            kube.plain_env("HOME", "/tmp"),
+            kube.plain_env("TEMP", "/tmp"),
+            kube.plain_env("LOG_LOCATION", "/tmp/logs"),
+            kube.plain_env("METRICS_LOCATION", "/tmp/logs"),
         ),
         # /ping is 200 only when every model has its workers: the right readiness signal, but
         # too strict for liveness (one failing model would restart the server in a loop).
-        readiness=http_probe("/ping", "http", period=5),
-        liveness=http_probe("/metrics", "metrics", period=10, failures=3),
-        startup=tcp_probe("http", period=STARTUP_PERIOD, failures=STARTUP_SECONDS // STARTUP_PERIOD),
+        readiness=kube.http_probe("/ping", "http", period=5),
+        liveness=kube.http_probe("/metrics", "metrics", period=10, failures=3),
+        startup=kube.tcp_probe("http", period=STARTUP_PERIOD, failures=STARTUP_SECONDS // STARTUP_PERIOD),
         **synced_model_volumes(r, "/etc/torchserve"),
         init_containers=(sync_container(r, "model-sync", None),),
         config_files={"config.properties": torchserve_config(r)},
@@ -628,10 +612,10 @@ def tfserving_layout(r: ResolvedModelServer) -> ServerLayout:
         metrics_port="http",
         metrics_path=TFSERVING_METRICS_PATH,
         command=tuple(command),
-        env=(plain_env("HOME", "/tmp"),),
-        readiness=http_probe(f"/v1/models/{models[0]}", "http", period=5),
-        liveness=http_probe(TFSERVING_METRICS_PATH, "http", period=10, failures=3),
-        startup=tcp_probe("grpc", period=STARTUP_PERIOD, failures=STARTUP_SECONDS // STARTUP_PERIOD),
+        env=(kube.plain_env("HOME", "/tmp"),),
+        readiness=kube.http_probe(f"/v1/models/{models[0]}", "http", period=5),
+        liveness=kube.http_probe(TFSERVING_METRICS_PATH, "http", period=10, failures=3),
+        startup=kube.tcp_probe("grpc", period=STARTUP_PERIOD, failures=STARTUP_SECONDS // STARTUP_PERIOD),
         **synced_model_volumes(r, "/etc/tfserving"),
         init_containers=tuple(init),
         config_files={"models.config": tfserving_model_config(models),
@@ -653,14 +637,14 @@ def metrics_annotations(layout: ServerLayout) -> dict[str, str]:
     }
 
 
-def server_container(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
+def server_container(r: ResolvedModelServer, layout: ServerLayout) -> kube.JsonDict:
     a = r.args
     resources = r.size.resources()
     if r.gpu_limit:
         # gpupool.gpu_resources decides the same from a whole PlatformSpec; the server only gets
         # `gpu_available`, already folded into r.gpu_limit. Extended resources need only a limit.
         resources["limits"][GPU_RESOURCE] = str(r.gpu_limit)
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": layout.app,
         "image": layout.image,
         "command": list(layout.command),
@@ -670,7 +654,7 @@ def server_container(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
         "readinessProbe": layout.readiness,
         "livenessProbe": layout.liveness,
         "startupProbe": layout.startup,
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": list(layout.volume_mounts),
     }
     if a.features_configmap:
@@ -678,9 +662,9 @@ def server_container(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
     return container
 
 
-def model_server_pod_spec(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
+def model_server_pod_spec(r: ResolvedModelServer, layout: ServerLayout) -> kube.JsonDict:
     a = r.args
-    spec = restricted_pod_spec(r.name, SERVER_UID, [server_container(r, layout)], fs_group=SERVER_UID,
+    spec = kube.restricted_pod_spec(r.name, SERVER_UID, [server_container(r, layout)], fs_group=SERVER_UID,
                                init_containers=list(layout.init_containers), volumes=list(layout.volumes),
                                terminationGracePeriodSeconds=30)
     if r.on_gpu_pool and a.gpu_pool is not None:
@@ -697,22 +681,22 @@ def model_server_pod_spec(r: ResolvedModelServer, layout: ServerLayout) -> JsonD
     return spec
 
 
-def model_server_deployment(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
+def model_server_deployment(r: ResolvedModelServer, layout: ServerLayout) -> kube.JsonDict:
     a = r.args
     annotations = metrics_annotations(layout)
     if layout.config_files:
         annotations["omgml.dev/config-checksum"] = config_checksum(layout.config_files)
     # A GPU node usually has no spare GPU for a surge pod: replace in place there instead.
     strategy = ({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}} if r.gpu_limit
-                else SURGE_ONE)
-    return deployment_spec(server_selector(r, layout.app),
-                           pod_template(server_labels(r, layout),
+                else kube.SURGE_ONE)
+    return kube.deployment_spec(server_selector(r, layout.app),
+                           kube.pod_template(server_labels(r, layout),
                                         model_server_pod_spec(r, layout), annotations),
                            replicas=a.replicas, strategy=strategy)
 
 
-def model_server_service(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
-    return service_spec(server_selector(r, layout.app),
+def model_server_service(r: ResolvedModelServer, layout: ServerLayout) -> kube.JsonDict:
+    return kube.service_spec(server_selector(r, layout.app),
                         [(p.name, p.number) for p in layout.ports])
 
 
@@ -720,9 +704,9 @@ def model_server_service(r: ResolvedModelServer, layout: ServerLayout) -> JsonDi
 QUEUE_METRIC = "triton_queue_time_per_request_us"
 
 
-def model_server_hpa(r: ResolvedModelServer) -> JsonDict:
+def model_server_hpa(r: ResolvedModelServer) -> kube.JsonDict:
     a = r.args
-    metric: JsonDict = {
+    metric: kube.JsonDict = {
         "type": "Resource",
         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": a.target_cpu_utilization}},
     }
@@ -737,8 +721,8 @@ def model_server_hpa(r: ResolvedModelServer) -> JsonDict:
     }
 
 
-def model_server_pdb(r: ResolvedModelServer, layout: ServerLayout) -> JsonDict:
-    return pdb_spec(server_selector(r, layout.app))
+def model_server_pdb(r: ResolvedModelServer, layout: ServerLayout) -> kube.JsonDict:
+    return kube.pdb_spec(server_selector(r, layout.app))
 
 
 # --- components ------------------------------------------------------------------------------
@@ -770,11 +754,11 @@ class ModelServer(pulumi.ComponentResource):
         r = resolve_model_server(args)
         layout = self.layout(r)
         labels = server_labels(r, layout)
-        meta = metadata(r.name, args.namespace, labels)
+        meta = kube.metadata(r.name, args.namespace, labels)
         children = Children(self, args.profile)
 
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=service_account_metadata(r.name, args.namespace, labels, args.irsa_role_arn),
+            f"{name}-sa", metadata=kube.service_account_metadata(r.name, args.namespace, labels, args.irsa_role_arn),
             automount_service_account_token=False, opts=children())
         deps: list[pulumi.Resource] = [sa]
         if layout.config_files:

@@ -12,11 +12,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.k8s import (
-    JsonDict,
-    egress_policy_spec,
-    with_egress_reason,
-)
+from omgml import k8s as kube
 from omgml.labels import standard_labels
 
 TYPE_TOKEN = "omgml:core:Namespace"
@@ -64,14 +60,14 @@ def namespace_annotations(args: NamespaceArgs) -> dict[str, str]:
     return {}
 
 
-def network_policies(args: NamespaceArgs) -> list[tuple[str, JsonDict]]:
+def network_policies(args: NamespaceArgs) -> list[tuple[str, kube.JsonDict]]:
     """(suffix, spec) of each NetworkPolicy for the namespace, default-deny first."""
-    same_ns: list[JsonDict] = [{"podSelector": {}}]
+    same_ns: list[kube.JsonDict] = [{"podSelector": {}}]
     dns_peer = {
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
         "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
     }
-    policies: list[tuple[str, JsonDict]] = [
+    policies: list[tuple[str, kube.JsonDict]] = [
         ("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
         ("allow-same-namespace", {
             "podSelector": {},
@@ -98,11 +94,11 @@ def network_policies(args: NamespaceArgs) -> list[tuple[str, JsonDict]]:
     if args.allow_external_egress:
         # Anything outside the cluster's private ranges; in-cluster peers stay governed by the
         # explicit allows above.
-        policies.append((EXTERNAL_EGRESS, egress_policy_spec({}, external_only=True)))
+        policies.append((EXTERNAL_EGRESS, kube.egress_policy_spec({}, external_only=True)))
     return policies
 
 
-def egress_to_namespaces(namespaces: list[str]) -> JsonDict:
+def egress_to_namespaces(namespaces: list[str]) -> kube.JsonDict:
     """NetworkPolicy spec letting every pod of a namespace reach pods in `namespaces`."""
     return {
         "podSelector": {},
@@ -131,10 +127,10 @@ class PlatformNamespace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         for suffix, spec in policies:
-            policy_meta: JsonDict = {"name": suffix, "namespace": args.name,
+            policy_meta: kube.JsonDict = {"name": suffix, "namespace": args.name,
                                      "labels": standard_labels("namespace", args.name)}
             if suffix == EXTERNAL_EGRESS:
-                policy_meta = with_egress_reason(policy_meta, EXTERNAL_EGRESS_REASON)
+                policy_meta = kube.with_egress_reason(policy_meta, EXTERNAL_EGRESS_REASON)
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-{suffix}",
                 metadata=policy_meta,

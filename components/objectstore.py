@@ -21,25 +21,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.contracts import ObjectStoreEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    claim_spec,
-    exec_probe,
-    http_probe,
-    job_spec,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_spec,
-    statefulset_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile
@@ -70,17 +55,17 @@ VOLUMES_PER_COLLECTION = 7
 
 @dataclass(frozen=True)
 class ObjectStoreSizing:
-    server: Size
+    server: kube.Size
     # Upper bound of one SeaweedFS volume file; smaller volumes leave more slots on a small disk.
     volume_size_limit_mb: int
 
 
 SIZING: dict[str, ObjectStoreSizing] = {
-    "laptop": ObjectStoreSizing(Size("100m", "256Mi", "1", "1Gi"), 512),
-    "small": ObjectStoreSizing(Size("250m", "512Mi", "2", "2Gi"), 1024),
-    "production": ObjectStoreSizing(Size("500m", "1Gi", "4", "4Gi"), 1024),
+    "laptop": ObjectStoreSizing(kube.Size("100m", "256Mi", "1", "1Gi"), 512),
+    "small": ObjectStoreSizing(kube.Size("250m", "512Mi", "2", "2Gi"), 1024),
+    "production": ObjectStoreSizing(kube.Size("500m", "1Gi", "4", "4Gi"), 1024),
 }
-JOB_SIZE = Size("50m", "32Mi", "200m", "64Mi")
+JOB_SIZE = kube.Size("50m", "32Mi", "200m", "64Mi")
 CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 
 
@@ -234,20 +219,20 @@ def server_command(r: ResolvedObjectStore) -> list[str]:
     ]
 
 
-def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
     """The server's StatefulSet. `credentials_checksum` (a digest of the keys) in the pod
     template restarts the server when the keys change, since it reads its identity file once."""
     sel = selector_labels(APP, r.args.instance, "server")
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "seaweedfs",
         "image": IMAGE,
         "command": server_command(r),
         "ports": [{"name": "s3", "containerPort": S3_PORT, "protocol": "TCP"}],
         "resources": r.sizing.server.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "startupProbe": http_probe("/status", "s3", period=5, failures=60),
-        "readinessProbe": http_probe("/status", "s3", period=10, failures=3),
-        "livenessProbe": http_probe("/status", "s3", period=20, failures=6, timeout=10),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "startupProbe": kube.http_probe("/status", "s3", period=5, failures=60),
+        "readinessProbe": kube.http_probe("/status", "s3", period=10, failures=3),
+        "livenessProbe": kube.http_probe("/status", "s3", period=20, failures=6, timeout=10),
         "volumeMounts": [
             {"name": "data", "mountPath": DATA_DIR},
             {"name": "s3-config", "mountPath": CONFIG_DIR, "readOnly": True},
@@ -255,7 +240,7 @@ def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    volumes: list[JsonDict] = [
+    volumes: list[kube.JsonDict] = [
         # A standalone PVC rather than volumeClaimTemplates: resizing it is an
         # in-place update, while any template change would replace the StatefulSet.
         {"name": "data", "persistentVolumeClaim": {"claimName": r.pvc_name}},
@@ -265,25 +250,25 @@ def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi
     if _keys_from_env(r):
         # credentials 'existing': the server builds its admin identity from the key env
         # (the team's Secret) instead of an identity file omgml would have to write.
-        container["env"] = [secret_env(ACCESS_KEY, r.secret_name, ACCESS_KEY),
-                            secret_env(SECRET_KEY, r.secret_name, SECRET_KEY)]
+        container["env"] = [kube.secret_env(ACCESS_KEY, r.secret_name, ACCESS_KEY),
+                            kube.secret_env(SECRET_KEY, r.secret_name, SECRET_KEY)]
         container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] != "s3-config"]
         volumes = [v for v in volumes if v["name"] != "s3-config"]
-    pod = restricted_pod_spec(r.service_account, UID, [container], fs_group=UID, volumes=volumes,
+    pod = kube.restricted_pod_spec(r.service_account, UID, [container], fs_group=UID, volumes=volumes,
                               terminationGracePeriodSeconds=30)
     annotations = {CHECKSUM_ANNOTATION: credentials_checksum} if credentials_checksum is not None else None
     # One writer on one volume: a StatefulSet never runs two pods of the same identity,
     # unlike a Deployment during a rollout.
-    return statefulset_spec(sel, r.headless, pod_template(_labels(r, "server"), pod, annotations),
+    return kube.statefulset_spec(sel, r.headless, kube.pod_template(_labels(r, "server"), pod, annotations),
                             podManagementPolicy="OrderedReady", updateStrategy={"type": "RollingUpdate"})
 
 
-def objectstore_service(r: ResolvedObjectStore, headless: bool = False) -> JsonDict:
-    return service_spec(selector_labels(APP, r.args.instance, "server"), [("s3", S3_PORT)], headless=headless)
+def objectstore_service(r: ResolvedObjectStore, headless: bool = False) -> kube.JsonDict:
+    return kube.service_spec(selector_labels(APP, r.args.instance, "server"), [("s3", S3_PORT)], headless=headless)
 
 
-def objectstore_pvc(r: ResolvedObjectStore) -> JsonDict:
-    return claim_spec(r.args.storage_gib)
+def objectstore_pvc(r: ResolvedObjectStore) -> kube.JsonDict:
+    return kube.claim_spec(r.args.storage_gib)
 
 
 # PUT on an existing bucket answers 409 BucketAlreadyOwnedByYou: treated as success, so the
@@ -327,34 +312,34 @@ def _local_url(r: ResolvedObjectStore) -> str:
     return f"http://{r.name}:{S3_PORT}"
 
 
-def bucket_job(r: ResolvedObjectStore) -> JsonDict:
+def bucket_job(r: ResolvedObjectStore) -> kube.JsonDict:
     """A Job that creates every bucket through the S3 API with the generated keys.
 
     It reuses the server image (which ships curl with SigV4 support), so no second image is
     pulled, and it touches nothing but the public S3 interface."""
     status = ["curl", "-fsS", "-o", "/dev/null", "--max-time", "4", f"{_local_url(r)}/status"]
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "create-buckets",
         "image": IMAGE,
         "command": ["/bin/sh", "-c", BUCKET_SCRIPT],
         "env": [
-            plain_env("S3_ENDPOINT", _local_url(r)),
-            plain_env("AWS_DEFAULT_REGION", r.args.region),
-            plain_env("BUCKETS", " ".join(r.buckets)),
-            *([plain_env("VERSIONED_BUCKETS", " ".join(r.versioned_buckets))] if r.versioned_buckets else []),
-            secret_env(ACCESS_KEY, r.secret_name, ACCESS_KEY),
-            secret_env(SECRET_KEY, r.secret_name, SECRET_KEY),
+            kube.plain_env("S3_ENDPOINT", _local_url(r)),
+            kube.plain_env("AWS_DEFAULT_REGION", r.args.region),
+            kube.plain_env("BUCKETS", " ".join(r.buckets)),
+            *([kube.plain_env("VERSIONED_BUCKETS", " ".join(r.versioned_buckets))] if r.versioned_buckets else []),
+            kube.secret_env(ACCESS_KEY, r.secret_name, ACCESS_KEY),
+            kube.secret_env(SECRET_KEY, r.secret_name, SECRET_KEY),
         ],
         "resources": JOB_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # A batch step has no port of its own: the probes watch the S3 endpoint it works
         # against, so a curl stuck on a server that went away is restarted, not left idling
         # until activeDeadlineSeconds.
-        "readinessProbe": exec_probe(status, period=10, failures=3),
-        "livenessProbe": exec_probe(status, period=20, failures=6),
+        "readinessProbe": kube.exec_probe(status, period=10, failures=3),
+        "livenessProbe": kube.exec_probe(status, period=20, failures=6),
     }
-    pod = restricted_pod_spec(r.service_account, UID, [container], restartPolicy="OnFailure")
-    return job_spec(pod_template(_labels(r, "buckets"), pod), backoff_limit=6, active_deadline_seconds=900)
+    pod = kube.restricted_pod_spec(r.service_account, UID, [container], restartPolicy="OnFailure")
+    return kube.job_spec(kube.pod_template(_labels(r, "buckets"), pod), backoff_limit=6, active_deadline_seconds=900)
 
 
 class ObjectStore(pulumi.ComponentResource):
@@ -369,8 +354,8 @@ class ObjectStore(pulumi.ComponentResource):
         ns = args.namespace
         children = Children(self, args.profile)
 
-        def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> JsonDict:
-            return metadata(obj_name, ns, _labels(r, component), annotations)
+        def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> kube.JsonDict:
+            return kube.metadata(obj_name, ns, _labels(r, component), annotations)
 
         creds = GeneratedSecret(
             f"{name}-credentials",
@@ -386,7 +371,7 @@ class ObjectStore(pulumi.ComponentResource):
             k8s.core.v1.Secret(
                 f"{name}-credentials-{client}",
                 # Same labels as the GeneratedSecret's own copy (no version: it outlives upgrades).
-                metadata=metadata(r.secret_name, client, standard_labels(APP, args.instance, "credentials")),
+                metadata=kube.metadata(r.secret_name, client, standard_labels(APP, args.instance, "credentials")),
                 type="Opaque",
                 string_data=pulumi.Output.secret({ACCESS_KEY: access_key, SECRET_KEY: secret_key}),
                 opts=children(),

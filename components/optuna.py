@@ -23,22 +23,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.options import Children
 from omgml.components.postgres import consumer_env
-from omgml.k8s import (
-    RECREATE,
-    JsonDict,
-    Size,
-    deployment_spec,
-    http_probe,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    service_account_metadata,
-    service_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import Profile
@@ -70,11 +57,11 @@ DASHBOARD_SCRIPT = (
     "--server gunicorn --quiet\n"
 )
 
-SIZING: dict[Profile, Size] = {
+SIZING: dict[Profile, kube.Size] = {
     # gunicorn with its default single sync worker; idles near 120 MiB with Optuna imported.
-    "laptop": Size("25m", "192Mi", "500m", "512Mi"),
-    "small": Size("50m", "256Mi", "1", "768Mi"),
-    "production": Size("100m", "384Mi", "1", "1Gi"),
+    "laptop": kube.Size("25m", "192Mi", "500m", "512Mi"),
+    "small": kube.Size("50m", "256Mi", "1", "768Mi"),
+    "production": kube.Size("100m", "384Mi", "1", "1Gi"),
 }
 
 
@@ -88,7 +75,7 @@ class OptunaArgs:
     dashboard: bool = True
 
 
-def storage_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
+def storage_env(database_secret: pulumi.Input[str]) -> list[kube.JsonDict]:
     """OPTUNA_STORAGE for any pod in the namespace, composed from the consumer Secret. psycopg2
     is named: the official images (dashboard, the steps' pinned packages) carry psycopg2."""
     return consumer_env(database_secret, DB_PREFIX, STORAGE_ENV, "psycopg2")
@@ -114,27 +101,27 @@ def dashboard_name(args: OptunaArgs) -> str:
     return k8s_name(args.instance, "dashboard")
 
 
-def dashboard_deployment(args: OptunaArgs) -> JsonDict:
-    container: JsonDict = {
+def dashboard_deployment(args: OptunaArgs) -> kube.JsonDict:
+    container: kube.JsonDict = {
         "name": "dashboard",
         "image": DASHBOARD_IMAGE,
         "command": ["/bin/sh", "-c", DASHBOARD_SCRIPT],
-        "env": [plain_env("HOME", "/tmp"), *storage_env(args.database_secret)],
+        "env": [kube.plain_env("HOME", "/tmp"), *storage_env(args.database_secret)],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "resources": SIZING[args.profile].resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # /api/meta answers once the app is up; it reads nothing from the storage.
-        "startupProbe": http_probe("/api/meta", "http", period=5, failures=60),
-        "readinessProbe": http_probe("/api/meta", "http", period=10, failures=3),
-        "livenessProbe": http_probe("/api/meta", "http", period=30, failures=5, timeout=10),
+        "startupProbe": kube.http_probe("/api/meta", "http", period=5, failures=60),
+        "readinessProbe": kube.http_probe("/api/meta", "http", period=10, failures=3),
+        "livenessProbe": kube.http_probe("/api/meta", "http", period=30, failures=5, timeout=10),
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
     }
-    pod = restricted_pod_spec(dashboard_name(args), UID, [container], volumes=[
+    pod = kube.restricted_pod_spec(dashboard_name(args), UID, [container], volumes=[
         # Holds the TOML with the storage URL: memory-backed, so the password never touches a disk.
         {"name": "config", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
     ])
-    return deployment_spec(selector(args), pod_template(labels(args), pod), strategy=RECREATE)
+    return kube.deployment_spec(selector(args), kube.pod_template(labels(args), pod), strategy=kube.RECREATE)
 
 
 class Optuna(pulumi.ComponentResource):
@@ -151,11 +138,11 @@ class Optuna(pulumi.ComponentResource):
         if args.dashboard:
             obj = dashboard_name(args)
             sa = k8s.core.v1.ServiceAccount(
-                f"{name}-sa", metadata=service_account_metadata(obj, ns, labels(args)),
+                f"{name}-sa", metadata=kube.service_account_metadata(obj, ns, labels(args)),
                 automount_service_account_token=False, opts=children())
-            svc = k8s.core.v1.Service(f"{name}-svc", metadata=metadata(obj, ns, labels(args)),
-                                      spec=service_spec(selector(args), [("http", PORT)]), opts=children())
-            k8s.apps.v1.Deployment(f"{name}-dashboard", metadata=metadata(obj, ns, labels(args)),
+            svc = k8s.core.v1.Service(f"{name}-svc", metadata=kube.metadata(obj, ns, labels(args)),
+                                      spec=kube.service_spec(selector(args), [("http", PORT)]), opts=children())
+            k8s.apps.v1.Deployment(f"{name}-dashboard", metadata=kube.metadata(obj, ns, labels(args)),
                                    spec=dashboard_deployment(args), opts=children(sa, svc))
             self.dashboard_url = f"http://{obj}.{ns}.svc.cluster.local:{PORT}"
         self.register_outputs({"dashboard_url": self.dashboard_url})

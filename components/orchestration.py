@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import pulumi
 
+from omgml import k8s as kube
 from omgml.components.contracts import StoreRef
-from omgml.k8s import JsonDict
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
@@ -35,7 +35,7 @@ class OrchestratorArgs:
     irsa_role_arns: Mapping[str, pulumi.Input[str]] | None = None
     # Further env of every task / flow-run pod (not the server's): the training add-ons' settings
     # (Optuna's study storage, W&B, governance), secrets only by secretKeyRef. Values may be Outputs.
-    step_env: Sequence[JsonDict] = ()
+    step_env: Sequence[kube.JsonDict] = ()
 
 
 _Args = TypeVar("_Args", bound=OrchestratorArgs)

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.backup.jobs import (
     BACKUP_OF_LABEL,
     BackupNames,
@@ -29,20 +30,6 @@ from omgml.components.backup.stores import BACKUP_ROLE, backup_role_sql, pg_dump
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    exec_probe,
-    job_spec,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_spec,
-    statefulset_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile
@@ -93,7 +80,7 @@ class PostgresArgs:
 
 @dataclass(frozen=True)
 class PostgresSizing:
-    size: Size
+    size: kube.Size
     shared_buffers_mib: int
     max_connections: int
 
@@ -101,12 +88,12 @@ class PostgresSizing:
 # shared_buffers at about a quarter of the memory limit (the usual starting point); the rest
 # is left to work_mem, connections and the page cache.
 SIZING: dict[Profile, PostgresSizing] = {
-    "laptop": PostgresSizing(Size("100m", "256Mi", "1", "512Mi"), 96, 50),
-    "small": PostgresSizing(Size("250m", "1Gi", "2", "1Gi"), 256, 100),
-    "production": PostgresSizing(Size("1", "4Gi", "4", "4Gi"), 1024, 200),
+    "laptop": PostgresSizing(kube.Size("100m", "256Mi", "1", "512Mi"), 96, 50),
+    "small": PostgresSizing(kube.Size("250m", "1Gi", "2", "1Gi"), 256, 100),
+    "production": PostgresSizing(kube.Size("1", "4Gi", "4", "4Gi"), 1024, 200),
 }
 # psql and pg_isready only.
-JOB_SIZE = Size("50m", "64Mi", "500m", "128Mi")
+JOB_SIZE = kube.Size("50m", "64Mi", "500m", "128Mi")
 
 
 @dataclass(frozen=True)
@@ -197,10 +184,10 @@ def _isready(host: str = "127.0.0.1") -> list[str]:
     return ["pg_isready", "-q", "-h", host, "-p", str(PORT), "-U", SUPERUSER]
 
 
-def postgres_statefulset(args: PostgresArgs) -> JsonDict:
+def postgres_statefulset(args: PostgresArgs) -> kube.JsonDict:
     names = postgres_names(args.instance)
     sizing = SIZING[args.profile]
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "postgres",
         "image": IMAGE,
         "args": [
@@ -208,17 +195,17 @@ def postgres_statefulset(args: PostgresArgs) -> JsonDict:
             "-c", f"max_connections={sizing.max_connections}",
         ],
         "env": [
-            plain_env("POSTGRES_USER", SUPERUSER),
-            secret_env("POSTGRES_PASSWORD", names.superuser_secret, "password"),
-            plain_env("PGDATA", PGDATA),
+            kube.plain_env("POSTGRES_USER", SUPERUSER),
+            kube.secret_env("POSTGRES_PASSWORD", names.superuser_secret, "password"),
+            kube.plain_env("PGDATA", PGDATA),
         ],
         "ports": [{"name": "postgres", "containerPort": PORT, "protocol": "TCP"}],
         "resources": sizing.size.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # First start runs initdb, a crash restart replays WAL: give both time before liveness counts.
-        "startupProbe": exec_probe(_isready(), period=5, failures=120),
-        "readinessProbe": exec_probe(_isready(), period=10, failures=3),
-        "livenessProbe": exec_probe(_isready(), period=15, failures=6),
+        "startupProbe": kube.exec_probe(_isready(), period=5, failures=120),
+        "readinessProbe": kube.exec_probe(_isready(), period=10, failures=3),
+        "livenessProbe": kube.exec_probe(_isready(), period=15, failures=6),
         # Kubernetes sends SIGTERM, which Postgres treats as a "smart" shutdown that waits for
         # every client to leave; a fast shutdown ends sessions and checkpoints cleanly instead.
         "lifecycle": {"preStop": {"exec": {"command": ["pg_ctl", "stop", "-D", PGDATA, "-m", "fast", "-w"]}}},
@@ -229,17 +216,17 @@ def postgres_statefulset(args: PostgresArgs) -> JsonDict:
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
-    pod = restricted_pod_spec(names.service_account, UID, [container], fs_group=UID, volumes=[
+    pod = kube.restricted_pod_spec(names.service_account, UID, [container], fs_group=UID, volumes=[
         {"name": "run", "emptyDir": {"sizeLimit": "16Mi"}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
     ], terminationGracePeriodSeconds=60)
     # The volume outlives the StatefulSet except on a laptop, where `destroy` should leave nothing.
-    return statefulset_spec(_selector(args), names.headless, pod_template(_labels(args), pod),
+    return kube.statefulset_spec(_selector(args), names.headless, kube.pod_template(_labels(args), pod),
                             data_gib=args.storage_gib, keep_data=keeps_data(args.profile))
 
 
-def postgres_service(args: PostgresArgs, headless: bool) -> JsonDict:
-    return service_spec(_selector(args), [("postgres", PORT)], headless=headless)
+def postgres_service(args: PostgresArgs, headless: bool) -> kube.JsonDict:
+    return kube.service_spec(_selector(args), [("postgres", PORT)], headless=headless)
 
 
 BACKUP_PASSWORD_ENV = "OMGML_PASSWORD_BACKUP"
@@ -292,21 +279,21 @@ _PROVISION_SCRIPT = (
 )
 
 
-def provision_env(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> list[JsonDict]:
+def provision_env(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> list[kube.JsonDict]:
     """The superuser's connection, every consumer's password and the provisioning SQL (the
     provisioning Job's env, and the restore's, which re-creates roles and databases first)."""
     names = postgres_names(args.instance)
     backup = args.backup is not None
     return [
-        plain_env("PGHOST", service_host(args)),
-        plain_env("PGPORT", str(PORT)),
-        plain_env("PGUSER", SUPERUSER),
-        plain_env("PGDATABASE", "postgres"),
-        plain_env("PGCONNECT_TIMEOUT", "5"),
-        secret_env("PGPASSWORD", names.superuser_secret, "password"),
-        *(secret_env(c.password_env, c.secret, "password") for c in consumers),
-        *([secret_env(BACKUP_PASSWORD_ENV, backup_secret(args.instance), "password")] if backup else []),
-        plain_env("PROVISION_SQL", provision_sql(consumers, backup)),
+        kube.plain_env("PGHOST", service_host(args)),
+        kube.plain_env("PGPORT", str(PORT)),
+        kube.plain_env("PGUSER", SUPERUSER),
+        kube.plain_env("PGDATABASE", "postgres"),
+        kube.plain_env("PGCONNECT_TIMEOUT", "5"),
+        kube.secret_env("PGPASSWORD", names.superuser_secret, "password"),
+        *(kube.secret_env(c.password_env, c.secret, "password") for c in consumers),
+        *([kube.secret_env(BACKUP_PASSWORD_ENV, backup_secret(args.instance), "password")] if backup else []),
+        kube.plain_env("PROVISION_SQL", provision_sql(consumers, backup)),
     ]
 
 
@@ -316,7 +303,7 @@ def _require_backup(args: PostgresArgs) -> BackupSettings:
     return args.backup
 
 
-def backup_cronjob_spec(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> JsonDict:
+def backup_cronjob_spec(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> kube.JsonDict:
     """The nightly pg_dump of every consumer database, uploaded by the backup agent."""
     s = _require_backup(args)
     dump = pg_dump_container(IMAGE, UID, service_host(args), PORT, [c.database for c in consumers],
@@ -325,46 +312,46 @@ def backup_cronjob_spec(args: PostgresArgs, consumers: list[ResolvedConsumer]) -
 
 
 def restore_job_spec(args: PostgresArgs, consumers: list[ResolvedConsumer], backup_id: str, *, dry_run: bool,
-                     force: bool) -> JsonDict:
+                     force: bool) -> kube.JsonDict:
     """A Job that restores every database of `backup_id` (see components/backup/stores.py)."""
     s = _require_backup(args)
     loader = pg_restore_container(IMAGE, UID, provision_env(args, consumers), dry_run=dry_run, force=force,
-                                  size=JOB_SIZE, probe=exec_probe(_isready(service_host(args)), period=20, failures=6))
+                                  size=JOB_SIZE, probe=kube.exec_probe(_isready(service_host(args)), period=20, failures=6))
     return restore_job(backup_names(args.instance), s, backup_id, loader, UID, dry_run=dry_run)
 
 
-def backup_list_job_spec(args: PostgresArgs) -> JsonDict:
+def backup_list_job_spec(args: PostgresArgs) -> kube.JsonDict:
     """A Job whose log lists the backups in the bucket (one JSON line each)."""
     return agent_job(backup_names(args.instance), _require_backup(args), ["list"], "list")
 
 
 def provision_job(args: PostgresArgs, consumers: list[ResolvedConsumer],
-                  credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+                  credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
     """The Job spec that creates roles and databases. Its pod template carries the SQL and a
     digest of the consumer passwords, so a new consumer or a rotated password changes the
     template, which replaces the Job: it runs again."""
     names = postgres_names(args.instance)
     env = provision_env(args, consumers)
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "provision",
         "image": IMAGE,
         "command": ["sh", "-c", _PROVISION_SCRIPT],
         "env": env,
         "resources": JOB_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # Both probes watch the server this batch container works against: a psql left
         # hanging on a server that went away is restarted instead of idling until the
         # deadline.
-        "readinessProbe": exec_probe(_isready(service_host(args)), period=10, failures=3),
-        "livenessProbe": exec_probe(_isready(service_host(args)), period=20, failures=6),
+        "readinessProbe": kube.exec_probe(_isready(service_host(args)), period=10, failures=3),
+        "livenessProbe": kube.exec_probe(_isready(service_host(args)), period=20, failures=6),
     }
     annotations = {"omgml.dev/rotation-checksum": credentials_checksum} if credentials_checksum is not None else None
-    pod = restricted_pod_spec(names.job_service_account, UID, [container], restartPolicy="Never")
-    return job_spec(pod_template(_labels(args, "provision"), pod, annotations),
+    pod = kube.restricted_pod_spec(names.job_service_account, UID, [container], restartPolicy="Never")
+    return kube.job_spec(kube.pod_template(_labels(args, "provision"), pod, annotations),
                     backoff_limit=6, active_deadline_seconds=900)
 
 
-def consumer_network_policy(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> JsonDict | None:
+def consumer_network_policy(args: PostgresArgs, consumers: list[ResolvedConsumer]) -> kube.JsonDict | None:
     """Ingress to the server's port from the consumers' namespaces only (same-namespace traffic
     is already allowed by the namespace's own policies)."""
     others = sorted({c.namespace for c in consumers if c.namespace != args.namespace})
@@ -390,12 +377,12 @@ def consumer_database_url(prefix: str, driver: str) -> str:
             f"@$({prefix}_HOST):$({prefix}_PORT)/$({prefix}_NAME)")
 
 
-def consumer_env(secret: pulumi.Input[str], prefix: str, url_env: str, driver: str) -> list[JsonDict]:
+def consumer_env(secret: pulumi.Input[str], prefix: str, url_env: str, driver: str) -> list[kube.JsonDict]:
     """Every part of a consumer's connection from its Secret (`<prefix>_HOST`, …), then the URL
     composed from them by Kubernetes ($(VAR) refers to variables defined before it), so no
     password is ever in a manifest."""
-    env = [secret_env(f"{prefix}_{suffix}", secret, key) for suffix, key in CONSUMER_SECRET_KEYS.items()]
-    env.append(plain_env(url_env, consumer_database_url(prefix, driver)))
+    env = [kube.secret_env(f"{prefix}_{suffix}", secret, key) for suffix, key in CONSUMER_SECRET_KEYS.items()]
+    env.append(kube.plain_env(url_env, consumer_database_url(prefix, driver)))
     return env
 
 
@@ -421,8 +408,8 @@ class Postgres(pulumi.ComponentResource):
         self.port = PORT
         children = Children(self, args.profile)
 
-        def meta(obj_name: str, component: str = "database", namespace: str | None = None) -> JsonDict:
-            return metadata(obj_name, namespace or args.namespace, _labels(args, component))
+        def meta(obj_name: str, component: str = "database", namespace: str | None = None) -> kube.JsonDict:
+            return kube.metadata(obj_name, namespace or args.namespace, _labels(args, component))
 
         superuser = GeneratedSecret(
             f"{name}-superuser",
@@ -489,7 +476,7 @@ class Postgres(pulumi.ComponentResource):
                                        *(b.passwords.get("password") for b in backup_creds if isinstance(b, GeneratedSecret)))
             k8s.batch.v1.Job(
                 f"{name}-provision",
-                metadata=metadata(names.job, args.namespace, _labels(args, "provision"),
+                metadata=kube.metadata(names.job, args.namespace, _labels(args, "provision"),
                                   # A Job that failed is replaced on the next `up` instead of
                                   # being left failed.
                                   {"pulumi.com/replaceUnready": "true"}),
@@ -517,25 +504,25 @@ def _backup_resources(component: Postgres, name: str, args: PostgresArgs, consum
                             app_name=APP, instance=args.instance, source=args.credentials),
         children(),
     )
-    meta = metadata(names.service_account, args.namespace, names.labels)
+    meta = kube.metadata(names.service_account, args.namespace, names.labels)
     if s.irsa_role_arn is not None:
         meta["annotations"] = {"eks.amazonaws.com/role-arn": s.irsa_role_arn}
     sa = k8s.core.v1.ServiceAccount(f"{name}-backup-sa", metadata=meta, automount_service_account_token=False,
                                     opts=children())
-    agent = k8s.core.v1.ConfigMap(f"{name}-backup-agent", metadata=metadata(names.agent_configmap, args.namespace,
+    agent = k8s.core.v1.ConfigMap(f"{name}-backup-agent", metadata=kube.metadata(names.agent_configmap, args.namespace,
                                                                              names.labels),
                                   data={"agent.py": agent_script()}, opts=children())
-    k8s.batch.v1.CronJob(f"{name}-backup", metadata=metadata(names.cronjob, args.namespace, names.labels),
+    k8s.batch.v1.CronJob(f"{name}-backup", metadata=kube.metadata(names.cronjob, args.namespace, names.labels),
                          spec=backup_cronjob_spec(args, consumers), opts=children(sa, agent, creds))
     if s.pushgateway_namespace is not None:
         pods = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": args.instance,
                 "app.kubernetes.io/component": "backup"}
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-backup-push", metadata=metadata(k8s_name(args.instance, "backup-push"), args.namespace,
+            f"{name}-backup-push", metadata=kube.metadata(k8s_name(args.instance, "backup-push"), args.namespace,
                                                      names.labels),
             spec=pushgateway_egress(pods, s.pushgateway_namespace, s.pushgateway_selector), opts=children())
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-backup-pushgateway", metadata=metadata(k8s_name(args.instance, "backup-push"),
+            f"{name}-backup-pushgateway", metadata=kube.metadata(k8s_name(args.instance, "backup-push"),
                                                             s.pushgateway_namespace, names.labels),
             spec=pushgateway_ingress(s.pushgateway_selector, args.namespace, pods), opts=children())
     return creds

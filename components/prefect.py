@@ -35,29 +35,11 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.contracts import S3Consumer, StoreRef, account_s3_consumers, irsa_roles_by_account
 from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
-from omgml.k8s import (
-    KUBE_API_EGRESS_REASON,
-    KUBE_API_PORTS,
-    RECREATE,
-    JsonDict,
-    Size,
-    deployment_spec,
-    egress_policy_spec,
-    http_probe,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_security_context,
-    restricted_pod_spec,
-    service_account_metadata,
-    service_spec,
-    with_egress_reason,
-)
 from omgml.naming import require_dns_label
 from omgml.spec.common import Profile
 
@@ -91,18 +73,18 @@ S3_ACCESS: dict[Account, bool] = {"flow-run": False}
 
 @dataclass(frozen=True)
 class PrefectSizing:
-    server: Size
-    worker: Size
-    flow_run: Size  # each flow-run Job's pod
+    server: kube.Size
+    worker: kube.Size
+    flow_run: kube.Size  # each flow-run Job's pod
 
 
 SIZING: dict[Profile, PrefectSizing] = {
-    "laptop": PrefectSizing(Size("100m", "384Mi", "1", "1Gi"), Size("25m", "192Mi", "500m", "512Mi"),
-                            Size("100m", "256Mi", "1", "1Gi")),
-    "small": PrefectSizing(Size("250m", "512Mi", "1", "1536Mi"), Size("50m", "256Mi", "500m", "768Mi"),
-                           Size("250m", "512Mi", "2", "2Gi")),
-    "production": PrefectSizing(Size("500m", "1Gi", "2", "2Gi"), Size("100m", "256Mi", "1", "1Gi"),
-                                Size("500m", "1Gi", "4", "4Gi")),
+    "laptop": PrefectSizing(kube.Size("100m", "384Mi", "1", "1Gi"), kube.Size("25m", "192Mi", "500m", "512Mi"),
+                            kube.Size("100m", "256Mi", "1", "1Gi")),
+    "small": PrefectSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), kube.Size("50m", "256Mi", "500m", "768Mi"),
+                           kube.Size("250m", "512Mi", "2", "2Gi")),
+    "production": PrefectSizing(kube.Size("500m", "1Gi", "2", "2Gi"), kube.Size("100m", "256Mi", "1", "1Gi"),
+                                kube.Size("500m", "1Gi", "4", "4Gi")),
 }
 
 
@@ -137,64 +119,64 @@ def resolve(args: PrefectArgs) -> ResolvedPrefect:
         "PrefectArgs", APP, args.namespace, args.instance, S3_ACCESS, args.irsa_role_arns, args.store.endpoint_url))
 
 
-def database_env(database_secret: pulumi.Input[str]) -> list[JsonDict]:
+def database_env(database_secret: pulumi.Input[str]) -> list[kube.JsonDict]:
     return consumer_env(database_secret, "PREFECT_DB", "PREFECT_API_DATABASE_CONNECTION_URL", "asyncpg")
 
 
-def _home() -> tuple[list[JsonDict], list[JsonDict]]:
+def _home() -> tuple[list[kube.JsonDict], list[kube.JsonDict]]:
     mounts = [{"name": "home", "mountPath": PREFECT_HOME}, {"name": "tmp", "mountPath": "/tmp"}]
     volumes = [{"name": "home", "emptyDir": {"sizeLimit": "256Mi"}}, {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
     return mounts, volumes
 
 
-def server_deployment(r: ResolvedPrefect) -> JsonDict:
+def server_deployment(r: ResolvedPrefect) -> kube.JsonDict:
     mounts, volumes = _home()
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "server",
         "image": SERVER_IMAGE,
         "command": ["prefect", "server", "start", "--host", "0.0.0.0", "--port", str(PORT)],
         "env": [
-            plain_env("HOME", "/tmp"),
-            plain_env("PREFECT_HOME", PREFECT_HOME),
+            kube.plain_env("HOME", "/tmp"),
+            kube.plain_env("PREFECT_HOME", PREFECT_HOME),
             # The UI runs in the browser, reached through `kubectl port-forward svc/... 4200`.
-            plain_env("PREFECT_UI_API_URL", f"http://localhost:{PORT}/api"),
-            plain_env("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+            kube.plain_env("PREFECT_UI_API_URL", f"http://localhost:{PORT}/api"),
+            kube.plain_env("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
             *database_env(r.args.database_secret),
         ],
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "resources": r.sizing.server.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # First start migrates the schema.
-        "startupProbe": http_probe("/api/health", "http", period=10, failures=60),
-        "readinessProbe": http_probe("/api/health", "http", period=10, failures=3),
-        "livenessProbe": http_probe("/api/health", "http", period=30, failures=5, timeout=10),
+        "startupProbe": kube.http_probe("/api/health", "http", period=10, failures=60),
+        "readinessProbe": kube.http_probe("/api/health", "http", period=10, failures=3),
+        "livenessProbe": kube.http_probe("/api/health", "http", period=30, failures=5, timeout=10),
         "volumeMounts": mounts,
     }
-    pod = restricted_pod_spec(r.service_account("server"), UID, [container], volumes=volumes)
+    pod = kube.restricted_pod_spec(r.service_account("server"), UID, [container], volumes=volumes)
     # The server also runs the scheduler services: never two at once.
-    return deployment_spec(r.selector("server"), pod_template(r.labels("server"), pod), strategy=RECREATE)
+    return kube.deployment_spec(r.selector("server"), kube.pod_template(r.labels("server"), pod), strategy=kube.RECREATE)
 
 
 def flow_run_env(store: tuple[str, str, str], mlflow_uri: str, irsa: bool = False,
-                 step_env: Sequence[JsonDict] = ()) -> list[JsonDict]:
+                 step_env: Sequence[kube.JsonDict] = ()) -> list[kube.JsonDict]:
     """`store` is (endpoint_url, region, key Secret name); on IRSA the keys stay out."""
     endpoint, region, secret = store
     env = [
-        plain_env("MLFLOW_TRACKING_URI", mlflow_uri),
-        plain_env("AWS_DEFAULT_REGION", region),
+        kube.plain_env("MLFLOW_TRACKING_URI", mlflow_uri),
+        kube.plain_env("AWS_DEFAULT_REGION", region),
         # Newer SDKs (and the regional STS call of the web-identity exchange) read AWS_REGION.
-        plain_env("AWS_REGION", region),
-        plain_env("HOME", "/tmp"),
+        kube.plain_env("AWS_REGION", region),
+        kube.plain_env("HOME", "/tmp"),
     ]
     if not irsa:
         env += StoreRef(endpoint, region, secret).key_env()
     if endpoint:
-        env += [plain_env("AWS_ENDPOINT_URL", endpoint), plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
+        env += [kube.plain_env("AWS_ENDPOINT_URL", endpoint), kube.plain_env("MLFLOW_S3_ENDPOINT_URL", endpoint)]
     return env + [dict(e) for e in step_env]
 
 
 def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_uri: str,
-                      step_env: Sequence[JsonDict] = ()) -> JsonDict:
+                      step_env: Sequence[kube.JsonDict] = ()) -> kube.JsonDict:
     """The work pool's base job template: Prefect's Kubernetes worker fills the `{{ }}` fields
     per flow run and prepends its own env vars to the fixed env list below."""
     a = r.args
@@ -222,7 +204,7 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
                     # store trusts, and a deployment overriding it would lose the store.
                     "serviceAccountName": r.service_account("flow-run"),
                     "enableServiceLinks": False,
-                    "securityContext": restricted_pod_security_context(UID, UID),
+                    "securityContext": kube.restricted_pod_security_context(UID, UID),
                     "containers": [{
                         "name": "prefect-job",
                         "image": "{{ image }}",
@@ -230,7 +212,7 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
                         "args": "{{ command }}",
                         "env": flow_run_env(store, mlflow_uri, r.irsa, step_env),
                         "resources": sizing.resources(),
-                        "securityContext": restricted_container_security_context(read_only_root=True),
+                        "securityContext": kube.restricted_container_security_context(read_only_root=True),
                         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                     }],
                     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
@@ -269,31 +251,31 @@ def base_job_template(r: ResolvedPrefect, store: tuple[str, str, str], mlflow_ur
     }
 
 
-def worker_deployment(r: ResolvedPrefect) -> JsonDict:
+def worker_deployment(r: ResolvedPrefect) -> kube.JsonDict:
     a = r.args
     mounts, volumes = _home()
     mounts.append({"name": "job-template", "mountPath": TEMPLATE_DIR, "readOnly": True})
     volumes.append({"name": "job-template", "configMap": {"name": r.name("job-template")}})
     env = [
-        plain_env("HOME", "/tmp"),
-        plain_env("PREFECT_HOME", PREFECT_HOME),
-        plain_env("PREFECT_API_URL", r.api_url),
-        plain_env("PREFECT_WORKER_WEBSERVER_HOST", "0.0.0.0"),
-        plain_env("PREFECT_WORKER_WEBSERVER_PORT", str(WORKER_HEALTH_PORT)),
+        kube.plain_env("HOME", "/tmp"),
+        kube.plain_env("PREFECT_HOME", PREFECT_HOME),
+        kube.plain_env("PREFECT_API_URL", r.api_url),
+        kube.plain_env("PREFECT_WORKER_WEBSERVER_HOST", "0.0.0.0"),
+        kube.plain_env("PREFECT_WORKER_WEBSERVER_PORT", str(WORKER_HEALTH_PORT)),
     ]
     pool_script = ('until prefect work-pool create "$POOL" --type kubernetes '
                    f'--base-job-template {TEMPLATE_DIR}/{TEMPLATE_FILE} --overwrite; '
                    'do echo "waiting for $PREFECT_API_URL"; sleep 5; done')
-    init: JsonDict = {
+    init: kube.JsonDict = {
         "name": "work-pool",
         "image": WORKER_IMAGE,
         "command": ["/bin/sh", "-c", pool_script],
-        "env": [*env, plain_env("POOL", a.work_pool)],
+        "env": [*env, kube.plain_env("POOL", a.work_pool)],
         "resources": r.sizing.worker.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": mounts,
     }
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "worker",
         "image": WORKER_IMAGE,
         "command": ["prefect", "worker", "start", "--pool", a.work_pool, "--type", "kubernetes",
@@ -301,20 +283,20 @@ def worker_deployment(r: ResolvedPrefect) -> JsonDict:
         "env": env,
         "ports": [{"name": "health", "containerPort": WORKER_HEALTH_PORT, "protocol": "TCP"}],
         "resources": r.sizing.worker.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "startupProbe": http_probe("/health", "health", period=10, failures=30),
-        "readinessProbe": http_probe("/health", "health", period=15, failures=3),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "startupProbe": kube.http_probe("/health", "health", period=10, failures=30),
+        "readinessProbe": kube.http_probe("/health", "health", period=15, failures=3),
         # The health endpoint fails when the worker has not polled the server for a while.
-        "livenessProbe": http_probe("/health", "health", period=30, failures=5, timeout=10),
+        "livenessProbe": kube.http_probe("/health", "health", period=30, failures=5, timeout=10),
         "volumeMounts": mounts,
     }
     # The worker creates flow-run Jobs through the Kubernetes API.
-    pod = restricted_pod_spec(r.service_account("worker"), UID, [container], automount_token=True,
+    pod = kube.restricted_pod_spec(r.service_account("worker"), UID, [container], automount_token=True,
                               init_containers=[init], volumes=volumes)
-    return deployment_spec(r.selector("worker"), pod_template(r.labels("worker"), pod), strategy=RECREATE)
+    return kube.deployment_spec(r.selector("worker"), kube.pod_template(r.labels("worker"), pod), strategy=kube.RECREATE)
 
 
-def worker_role_rules() -> list[JsonDict]:
+def worker_role_rules() -> list[kube.JsonDict]:
     """What prefect-kubernetes' worker does in its namespace: create and watch flow-run Jobs,
     find and follow their pods (stream_output reads pod logs), list events for crash reports,
     and delete a Job when a run is cancelled."""
@@ -326,13 +308,13 @@ def worker_role_rules() -> list[JsonDict]:
     ]
 
 
-def server_service(r: ResolvedPrefect) -> JsonDict:
-    return service_spec(r.selector("server"), [("http", PORT)])
+def server_service(r: ResolvedPrefect) -> kube.JsonDict:
+    return kube.service_spec(r.selector("server"), [("http", PORT)])
 
 
-def api_egress_policy(r: ResolvedPrefect) -> JsonDict:
+def api_egress_policy(r: ResolvedPrefect) -> kube.JsonDict:
     """The worker reaches the Kubernetes API (kind :6443, EKS :443), whose address is unknown at render time."""
-    return egress_policy_spec({"matchLabels": r.selector("worker")}, KUBE_API_PORTS)
+    return kube.egress_policy_spec({"matchLabels": r.selector("worker")}, kube.KUBE_API_PORTS)
 
 
 class Prefect(pulumi.ComponentResource):
@@ -347,14 +329,14 @@ class Prefect(pulumi.ComponentResource):
         ns = args.namespace
         children = Children(self, args.profile)
 
-        def meta(obj: str, component: str) -> JsonDict:
-            return metadata(obj, ns, r.labels(component))
+        def meta(obj: str, component: str) -> kube.JsonDict:
+            return kube.metadata(obj, ns, r.labels(component))
 
         # AWS S3: the pod-identity webhook gives the flow-run pods their role's credentials.
         accounts = {
             who: k8s.core.v1.ServiceAccount(
                 f"{name}-sa-{who}",
-                metadata=service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
+                metadata=kube.service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
                 automount_service_account_token=who == "worker", opts=children())
             for who in ACCOUNTS
         }
@@ -375,8 +357,8 @@ class Prefect(pulumi.ComponentResource):
                                   spec=server_service(r), opts=children())
         server = k8s.apps.v1.Deployment(f"{name}-server", metadata=meta(r.name("server"), "server"),
                                         spec=server_deployment(r), opts=children(accounts["server"], svc))
-        egress = k8s.networking.v1.NetworkPolicy(f"{name}-api-egress", metadata=with_egress_reason(meta(r.name("api-egress"), "network"),
-                                                                                     KUBE_API_EGRESS_REASON),
+        egress = k8s.networking.v1.NetworkPolicy(f"{name}-api-egress", metadata=kube.with_egress_reason(meta(r.name("api-egress"), "network"),
+                                                                                     kube.KUBE_API_EGRESS_REASON),
                                                  spec=api_egress_policy(r), opts=children())
         k8s.apps.v1.Deployment(f"{name}-worker", metadata=meta(r.name("worker"), "worker"),
                                spec=worker_deployment(r),

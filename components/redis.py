@@ -9,21 +9,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    exec_probe,
-    metadata,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_spec,
-    statefulset_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile
@@ -67,7 +56,7 @@ class RedisArgs:
 
 @dataclass(frozen=True)
 class RedisSizing:
-    size: Size
+    size: kube.Size
     max_memory_mib: int
 
 
@@ -96,7 +85,7 @@ def redis_sizing(profile: Profile, max_memory_mib: int | None) -> RedisSizing:
         max_memory_mib = base.max_memory_mib
     limit = max(base.memory_limit_mib, _round_up(max_memory_mib * 3 // 2, 64))
     request = min(limit, max(base.memory_request_mib, max_memory_mib))
-    return RedisSizing(Size(base.cpu_request, f"{request}Mi", base.cpu_limit, f"{limit}Mi"), max_memory_mib)
+    return RedisSizing(kube.Size(base.cpu_request, f"{request}Mi", base.cpu_limit, f"{limit}Mi"), max_memory_mib)
 
 
 def _round_up(value: int, step: int) -> int:
@@ -179,7 +168,7 @@ def _ping(accept: str) -> list[str]:
     return ["sh", "-c", f"redis-cli -h 127.0.0.1 -p {PORT} ping | grep -qE '{accept}'"]
 
 
-def redis_statefulset(args: RedisArgs, credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+def redis_statefulset(args: RedisArgs, credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
     names = redis_names(args.instance)
     sizing = redis_sizing(args.profile, args.max_memory_mib)
     annotations: dict[str, pulumi.Input[str]] = {
@@ -188,30 +177,30 @@ def redis_statefulset(args: RedisArgs, credentials_checksum: pulumi.Input[str] |
     }
     if credentials_checksum is not None:
         annotations["omgml.dev/rotation-checksum"] = credentials_checksum
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "redis",
         "image": IMAGE,
         # Straight to the server: the image's entrypoint would add --loadmodule for every bundled
         # module (search, JSON, time series, …), memory an online store does not use.
         "command": ["redis-server", CONFIG_FILE, *_requirepass_from_env(args)],
-        "env": [secret_env("REDISCLI_AUTH", names.auth_secret, "password")],
+        "env": [kube.secret_env("REDISCLI_AUTH", names.auth_secret, "password")],
         "ports": [{"name": "redis", "containerPort": PORT, "protocol": "TCP"}],
         "resources": sizing.size.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
-        "readinessProbe": exec_probe(_ping("PONG"), period=10, failures=3),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.exec_probe(_ping("PONG"), period=10, failures=3),
         # Replaying a large AOF answers LOADING: alive, just not ready yet.
-        "livenessProbe": exec_probe(_ping("PONG|LOADING"), period=15, failures=4, delay=10),
+        "livenessProbe": kube.exec_probe(_ping("PONG|LOADING"), period=15, failures=4, delay=10),
         "volumeMounts": [
             {"name": "data", "mountPath": "/data"},
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
         ],
     }
-    pod = restricted_pod_spec(names.service_account, UID, [container], gid=GID, fs_group=GID, volumes=[{
+    pod = kube.restricted_pod_spec(names.service_account, UID, [container], gid=GID, fs_group=GID, volumes=[{
         "name": "config",
         # Readable by the redis group only (fsGroup owns projected Secret files).
         "secret": {"secretName": names.config_secret, "defaultMode": 0o440},
     }])
-    return statefulset_spec(_selector(args), names.headless, pod_template(_labels(args), pod, annotations),
+    return kube.statefulset_spec(_selector(args), names.headless, kube.pod_template(_labels(args), pod, annotations),
                             data_gib=args.storage_gib, keep_data=keeps_data(args.profile))
 
 
@@ -221,11 +210,11 @@ def _requirepass_from_env(args: RedisArgs) -> list[str]:
     return [] if args.credentials == "generated" else ["--requirepass", "$(REDISCLI_AUTH)"]
 
 
-def redis_service(args: RedisArgs, headless: bool) -> JsonDict:
-    return service_spec(_selector(args), [("redis", PORT)], headless=headless)
+def redis_service(args: RedisArgs, headless: bool) -> kube.JsonDict:
+    return kube.service_spec(_selector(args), [("redis", PORT)], headless=headless)
 
 
-def client_network_policy(args: RedisArgs) -> JsonDict | None:
+def client_network_policy(args: RedisArgs) -> kube.JsonDict | None:
     """Ingress to Redis's port from the client namespaces (same-namespace traffic is already
     allowed by the namespace's own policies)."""
     others = sorted({ns for ns in args.client_namespaces if ns != args.namespace})
@@ -252,8 +241,8 @@ class Redis(pulumi.ComponentResource):
         sizing = redis_sizing(args.profile, args.max_memory_mib)
         children = Children(self, args.profile)
 
-        def meta(obj_name: str, namespace: str | None = None) -> JsonDict:
-            return metadata(obj_name, namespace or args.namespace, _labels(args))
+        def meta(obj_name: str, namespace: str | None = None) -> kube.JsonDict:
+            return kube.metadata(obj_name, namespace or args.namespace, _labels(args))
 
         auth = GeneratedSecret(
             f"{name}-auth",

@@ -35,21 +35,8 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.options import Children
-from omgml.k8s import (
-    SURGE_ONE,
-    JsonDict,
-    Size,
-    deployment_spec,
-    http_probe,
-    metadata,
-    pdb_spec,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    service_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
@@ -70,10 +57,10 @@ HEALTH_CHECK_SECONDS = 5
 
 RouterKind = Literal["triton", "tf-serving"]
 
-SIZES: dict[Profile, Size] = {
-    "laptop": Size("50m", "64Mi", "500m", "256Mi"),
-    "small": Size("200m", "128Mi", "1", "512Mi"),
-    "production": Size("500m", "256Mi", "2", "1Gi"),
+SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("50m", "64Mi", "500m", "256Mi"),
+    "small": kube.Size("200m", "128Mi", "1", "512Mi"),
+    "production": kube.Size("500m", "256Mi", "2", "1Gi"),
 }
 MAXCONN: dict[Profile, int] = {"laptop": 1024, "small": 4096, "production": 16384}
 
@@ -110,7 +97,7 @@ class RouterArgs:
 class ResolvedRouter:
     args: RouterArgs
     name: str  # Deployment, Service, ConfigMap, ServiceAccount, PDB
-    size: Size
+    size: kube.Size
     url: str
 
 
@@ -174,10 +161,10 @@ def weight_env(model: str, version: int) -> str:
     return f"AB_WEIGHT_{re.sub(r'[^A-Za-z0-9]', '_', model).upper()}_V{version}"
 
 
-def weight_envs(r: ResolvedRouter) -> list[JsonDict]:
+def weight_envs(r: ResolvedRouter) -> list[kube.JsonDict]:
     """The weights, as env of the router container: a weight change is a change of these values
     only (the config file stays the same), and the changed env rolls the router's pods."""
-    return [plain_env(weight_env(e.model, v.version), str(v.weight)) for e in r.args.experiments for v in e.variants]
+    return [kube.plain_env(weight_env(e.model, v.version), str(v.weight)) for e in r.args.experiments for v in e.variants]
 
 
 def haproxy_config(r: ResolvedRouter) -> str:
@@ -273,9 +260,9 @@ def _labels(r: ResolvedRouter) -> dict[str, str]:
     return standard_labels("haproxy", r.args.instance, "model-router", HAPROXY_VERSION)
 
 
-def router_deployment(r: ResolvedRouter, config: str) -> JsonDict:
+def router_deployment(r: ResolvedRouter, config: str) -> kube.JsonDict:
     a = r.args
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "haproxy",
         "image": IMAGE,
         # What the image's entrypoint runs for `haproxy`: master-worker, foreground.
@@ -284,12 +271,12 @@ def router_deployment(r: ResolvedRouter, config: str) -> JsonDict:
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"},
                   {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "resources": r.size.resources(),
-        "readinessProbe": http_probe(HEALTH_PATH, "metrics", period=5),
-        "livenessProbe": http_probe(HEALTH_PATH, "metrics", period=10, failures=3),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.http_probe(HEALTH_PATH, "metrics", period=5),
+        "livenessProbe": kube.http_probe(HEALTH_PATH, "metrics", period=10, failures=3),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
     }
-    pod = restricted_pod_spec(r.name, UID, [container], volumes=[
+    pod = kube.restricted_pod_spec(r.name, UID, [container], volumes=[
         {"name": "config", "configMap": {"name": r.name}}], terminationGracePeriodSeconds=35)
     annotations = {
         "omgml.dev/config-checksum": config_checksum(config),
@@ -297,12 +284,12 @@ def router_deployment(r: ResolvedRouter, config: str) -> JsonDict:
         "prometheus.io/port": str(METRICS_PORT),
         "prometheus.io/path": METRICS_PATH,
     }
-    return deployment_spec(_selector(r), pod_template(_labels(r), pod, annotations), replicas=a.replicas,
-                           strategy=SURGE_ONE)
+    return kube.deployment_spec(_selector(r), kube.pod_template(_labels(r), pod, annotations), replicas=a.replicas,
+                           strategy=kube.SURGE_ONE)
 
 
-def router_service(r: ResolvedRouter) -> JsonDict:
-    return service_spec(_selector(r), [("http", HTTP_PORT), ("metrics", METRICS_PORT)])
+def router_service(r: ResolvedRouter) -> kube.JsonDict:
+    return kube.service_spec(_selector(r), [("http", HTTP_PORT), ("metrics", METRICS_PORT)])
 
 
 class ModelRouter(pulumi.ComponentResource):
@@ -316,14 +303,14 @@ class ModelRouter(pulumi.ComponentResource):
         r = resolve_router(args)
         config = haproxy_config(r)
         children = Children(self, args.profile)
-        meta = metadata(r.name, args.namespace, _labels(r))
+        meta = kube.metadata(r.name, args.namespace, _labels(r))
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta, automount_service_account_token=False,
                                         opts=children())
         cm = k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta, data={"haproxy.cfg": config}, opts=children())
         k8s.apps.v1.Deployment(f"{name}-deployment", metadata=meta, spec=router_deployment(r, config),
                                opts=children(sa, cm))
         k8s.core.v1.Service(f"{name}-service", metadata=meta, spec=router_service(r), opts=children())
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=pdb_spec(_selector(r)),
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=kube.pdb_spec(_selector(r)),
                                           opts=children())
         self.url = r.url
         self.service_name = r.name

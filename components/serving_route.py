@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from omgml.k8s import JsonDict, metadata
+from omgml import k8s as kube
 from omgml.kind import LOCAL_HOST_PORT, MODEL_SERVER_NODE_PORT
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
@@ -74,7 +74,7 @@ def ingress_annotations(health_path: str, https: bool) -> dict[str, str]:
     return out
 
 
-def model_server_ingress(service_name: str, ingress_class: str) -> JsonDict:
+def model_server_ingress(service_name: str, ingress_class: str) -> kube.JsonDict:
     return {
         "ingressClassName": ingress_class,
         "rules": [{"http": {"paths": [{"path": "/", "pathType": "Prefix",
@@ -82,7 +82,7 @@ def model_server_ingress(service_name: str, ingress_class: str) -> JsonDict:
     }
 
 
-def node_port_service(selector: dict[str, str], http_port: int, node_port: int) -> JsonDict:
+def node_port_service(selector: dict[str, str], http_port: int, node_port: int) -> kube.JsonDict:
     if not 30000 <= node_port <= 32767:
         raise ValueError(f"node_port={node_port} is outside Kubernetes' NodePort range 30000-32767")
     return {"type": "NodePort", "selector": dict(selector),
@@ -90,7 +90,7 @@ def node_port_service(selector: dict[str, str], http_port: int, node_port: int) 
                        "protocol": "TCP"}]}
 
 
-def route_ingress_policy(selector: dict[str, str], http_port: int, sources: Sequence[str]) -> JsonDict:
+def route_ingress_policy(selector: dict[str, str], http_port: int, sources: Sequence[str]) -> kube.JsonDict:
     """NetworkPolicy spec: the route's sources may open the server's HTTP port, nothing else."""
     if not sources:
         raise ValueError("ModelServerRouteArgs.sources is empty; name the ranges the route's traffic comes from")
@@ -112,7 +112,7 @@ class ModelServerRoute(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         object_name = route_name(args.instance)
         labels = {**standard_labels("model-server-route", args.instance, "network"), **args.labels}
-        meta = metadata(object_name, args.namespace, labels)
+        meta = kube.metadata(object_name, args.namespace, labels)
         selector, port = args.selector, args.http_port
         k8s.networking.v1.NetworkPolicy(
             f"{name}-policy", metadata=meta,

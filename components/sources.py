@@ -22,8 +22,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from omgml import k8s as kube
 from omgml.components.options import Children
-from omgml.k8s import JsonDict, secret_env
 from omgml.labels import standard_labels
 from omgml.naming import require_dns_label
 from omgml.spec.data import DataSourceSpec
@@ -57,10 +57,10 @@ def source_settings(source: DataSourceSpec) -> dict[str, str]:
     return out
 
 
-def source_secret_env(source: DataSourceSpec) -> list[JsonDict]:
+def source_secret_env(source: DataSourceSpec) -> list[kube.JsonDict]:
     """The env entries that read the source's credentials from its Secret."""
     prefix = env_prefix(source)
-    return [secret_env(f"{prefix}_{key.upper()}", source.secret, key) for key in source.secret_keys()]
+    return [kube.secret_env(f"{prefix}_{key.upper()}", source.secret, key) for key in source.secret_keys()]
 
 
 @dataclass(frozen=True, kw_only=True)

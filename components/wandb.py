@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.options import Children
-from omgml.k8s import JsonDict, metadata, plain_env, secret_env
 from omgml.labels import standard_labels
 from omgml.naming import require_dns_label
 
@@ -47,10 +47,10 @@ def settings_data(args: WandbArgs) -> dict[str, str]:
     return data
 
 
-def wandb_env(args: WandbArgs) -> list[JsonDict]:
+def wandb_env(args: WandbArgs) -> list[kube.JsonDict]:
     """WANDB_API_KEY by secretKeyRef, then the settings as plain values."""
-    return [secret_env("WANDB_API_KEY", args.api_key_secret, args.api_key_key),
-            *(plain_env(k, v) for k, v in settings_data(args).items())]
+    return [kube.secret_env("WANDB_API_KEY", args.api_key_secret, args.api_key_key),
+            *(kube.plain_env(k, v) for k, v in settings_data(args).items())]
 
 
 def resolve(args: WandbArgs) -> WandbArgs:
@@ -71,6 +71,6 @@ class WandbSettings(pulumi.ComponentResource):
         children = Children(self)
         labels = standard_labels(APP, "omgml", "settings")
         for ns in args.namespaces:
-            k8s.core.v1.ConfigMap(f"{name}-{ns}", metadata=metadata(CONFIG_MAP, ns, labels),
+            k8s.core.v1.ConfigMap(f"{name}-{ns}", metadata=kube.metadata(CONFIG_MAP, ns, labels),
                                   data=settings_data(args), opts=children())
         self.register_outputs({"config_map": CONFIG_MAP, "api_key_secret": args.api_key_secret})

@@ -26,7 +26,10 @@ TEMPLATES = ("starter", "enterprise", "fintech", "research", "batch")
 TARGETS = ("local", "aws")
 GIT_DAGS = {"git_url": "https://example.com/team/dags.git", "ref": "main", "path": "dags"}
 FEATURE_REPO = {"git_url": "https://example.com/team/features.git", "ref": "v1", "path": "repo"}
-ALL_MANAGED = {s: {"managed": True} for s in ("postgres", "redis", "kafka", "object_store")}
+ALL_MANAGED: dict[str, dict[str, Any]] = {s: {"managed": True} for s in ("postgres", "redis", "kafka", "object_store")}
+# The drift job's reference data lives in a bucket of the team's: on S3 its role reaches it
+# only when the object store lists it.
+ALL_MANAGED["object_store"]["extra_buckets"] = ["demo-features"]
 
 # Non-default variants the tests use: orchestrators, the other model servers, Delta Lake,
 # managed stores (IRSA everywhere) on aws, GPU serving, Grafana and alert receivers.

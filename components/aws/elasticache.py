@@ -24,6 +24,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from omgml import k8s as kube
 from omgml.components.aws.common import (
     DataStoreNetwork,
     data_store_security_group,
@@ -35,7 +36,6 @@ from omgml.components.aws.common import (
 )
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.options import keeps_data
-from omgml.k8s import metadata
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import Profile
@@ -194,7 +194,7 @@ class RedisClients(pulumi.ComponentResource):
         host = f"{names.alias_service}.{args.namespace}.svc.cluster.local"
 
         def meta(obj: str, component: str, ns: str) -> dict[str, object]:
-            return metadata(obj, ns, standard_labels(APP, args.instance, component))
+            return kube.metadata(obj, ns, standard_labels(APP, args.instance, component))
 
         k8s.core.v1.Service(f"{name}-alias", metadata=meta(names.alias_service, "cache", args.namespace),
                             spec=address.apply(lambda a: external_name_service(a, PORT, "redis")), opts=child)

@@ -45,6 +45,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.aws_versions import KARPENTER
 from omgml.components.aws.common import (
     JsonDict,
@@ -61,19 +62,6 @@ from omgml.components.gpupool import (
     pool_taints,
 )
 from omgml.components.options import Children
-from omgml.k8s import (
-    OPEN_OBJECT,
-    CrdFacts,
-    Size,
-    crd_spec,
-    deployment_spec,
-    http_probe,
-    metadata,
-    pdb_spec,
-    pod_template,
-    service_account_metadata,
-    service_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
@@ -112,10 +100,10 @@ QUEUE_RETENTION_SECONDS = 300
 FEATURE_GATES = ("ReservedCapacity=true,SpotToSpotConsolidation=false,NodeRepair=false,NodeOverlay=false,"
                  "StaticCapacity=false,CapacityBuffer=false")
 
-SIZES: dict[Profile, Size] = {
-    "laptop": Size("250m", "512Mi", "1", "1Gi"),
-    "small": Size("500m", "1Gi", "1", "1Gi"),
-    "production": Size("1", "1Gi", "2", "2Gi"),
+SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("250m", "512Mi", "1", "1Gi"),
+    "small": kube.Size("500m", "1Gi", "1", "1Gi"),
+    "production": kube.Size("1", "1Gi", "2", "2Gi"),
 }
 
 # Families that are interchangeable size for size (same vCPU, memory and GPU count per size,
@@ -124,20 +112,20 @@ SIZES: dict[Profile, Size] = {
 SIBLING_FAMILIES: dict[str, tuple[str, ...]] = {"g5": ("g6",), "g6": ("g5",)}
 # Every resource the controller reads; NodeOverlay and CapacityBuffer are watched even while
 # their feature gates are off, so their CRDs must exist.
-CRDS: tuple[CrdFacts, ...] = (
-    CrdFacts("karpenter.sh", "NodePool", "nodepools", version="v1", scope="Cluster", status_subresource=True,
-             fields={"spec": OPEN_OBJECT, "status": OPEN_OBJECT}, required=("spec",), categories=("karpenter",),
+CRDS: tuple[kube.CrdFacts, ...] = (
+    kube.CrdFacts("karpenter.sh", "NodePool", "nodepools", version="v1", scope="Cluster", status_subresource=True,
+             fields={"spec": kube.OPEN_OBJECT, "status": kube.OPEN_OBJECT}, required=("spec",), categories=("karpenter",),
              scale=(".spec.replicas", ".status.nodes")),
-    CrdFacts("karpenter.sh", "NodeClaim", "nodeclaims", version="v1", scope="Cluster", status_subresource=True,
-             fields={"spec": OPEN_OBJECT, "status": OPEN_OBJECT}, required=("spec",), categories=("karpenter",)),
-    CrdFacts("karpenter.sh", "NodeOverlay", "nodeoverlays", ("overlays",), version="v1alpha1", scope="Cluster",
-             status_subresource=True, fields={"spec": OPEN_OBJECT, "status": OPEN_OBJECT}, required=("spec",),
+    kube.CrdFacts("karpenter.sh", "NodeClaim", "nodeclaims", version="v1", scope="Cluster", status_subresource=True,
+             fields={"spec": kube.OPEN_OBJECT, "status": kube.OPEN_OBJECT}, required=("spec",), categories=("karpenter",)),
+    kube.CrdFacts("karpenter.sh", "NodeOverlay", "nodeoverlays", ("overlays",), version="v1alpha1", scope="Cluster",
+             status_subresource=True, fields={"spec": kube.OPEN_OBJECT, "status": kube.OPEN_OBJECT}, required=("spec",),
              categories=("karpenter",)),
-    CrdFacts("karpenter.k8s.aws", "EC2NodeClass", "ec2nodeclasses", ("ec2nc", "ec2ncs"), version="v1",
-             scope="Cluster", status_subresource=True, fields={"spec": OPEN_OBJECT, "status": OPEN_OBJECT},
+    kube.CrdFacts("karpenter.k8s.aws", "EC2NodeClass", "ec2nodeclasses", ("ec2nc", "ec2ncs"), version="v1",
+             scope="Cluster", status_subresource=True, fields={"spec": kube.OPEN_OBJECT, "status": kube.OPEN_OBJECT},
              required=(), categories=("karpenter",)),
-    CrdFacts("autoscaling.x-k8s.io", "CapacityBuffer", "capacitybuffers", ("cb",), version="v1beta1",
-             status_subresource=True, fields={"spec": OPEN_OBJECT, "status": OPEN_OBJECT}, required=("spec",),
+    kube.CrdFacts("autoscaling.x-k8s.io", "CapacityBuffer", "capacitybuffers", ("cb",), version="v1beta1",
+             status_subresource=True, fields={"spec": kube.OPEN_OBJECT, "status": kube.OPEN_OBJECT}, required=("spec",),
              categories=("autoscaling",)),
 )
 
@@ -438,8 +426,8 @@ def controller_container(profile: Profile, cluster_name: pulumi.Input[str], endp
         ],
         "ports": [{"name": "http-metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
                   {"name": "http", "containerPort": HEALTH_PORT, "protocol": "TCP"}],
-        "livenessProbe": {**http_probe("/healthz", "http", period=10, failures=3, delay=30), "timeoutSeconds": 30},
-        "readinessProbe": {**http_probe("/readyz", "http", period=10, failures=3, delay=5), "timeoutSeconds": 30},
+        "livenessProbe": {**kube.http_probe("/healthz", "http", period=10, failures=3, delay=30), "timeoutSeconds": 30},
+        "readinessProbe": {**kube.http_probe("/readyz", "http", period=10, failures=3, delay=5), "timeoutSeconds": 30},
         "resources": SIZES[profile].resources(),
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
                             "runAsUser": UID, "runAsGroup": UID, "privileged": False,
@@ -512,10 +500,10 @@ class Karpenter(pulumi.ComponentResource):
         children = Children(self, args.profile)
         labels = standard_labels(APP, APP, "controller", KARPENTER.version)
         crds = [k8s.apiextensions.v1.CustomResourceDefinition(
-            f"{name}-crd-{c.plural}", metadata={"name": c.name, "labels": labels}, spec=crd_spec(c), opts=children())
+            f"{name}-crd-{c.plural}", metadata={"name": c.name, "labels": labels}, spec=kube.crd_spec(c), opts=children())
             for c in CRDS]
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=service_account_metadata(SERVICE_ACCOUNT, NAMESPACE, labels, role.arn),
+            f"{name}-sa", metadata=kube.service_account_metadata(SERVICE_ACCOUNT, NAMESPACE, labels, role.arn),
             opts=children())
         rbac: list[pulumi.Resource] = []
         for role_name, rules in cluster_roles().items():
@@ -527,10 +515,10 @@ class Karpenter(pulumi.ComponentResource):
                 subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
                 opts=children(cr)))
         for role_name, (ns, rules) in namespace_roles().items():
-            r = k8s.rbac.v1.Role(f"{name}-role-{role_name}", metadata=metadata(role_name, ns, labels), rules=rules,
+            r = k8s.rbac.v1.Role(f"{name}-role-{role_name}", metadata=kube.metadata(role_name, ns, labels), rules=rules,
                                  opts=children())
             rbac.append(k8s.rbac.v1.RoleBinding(
-                f"{name}-rb-{role_name}", metadata=metadata(role_name, ns, labels),
+                f"{name}-rb-{role_name}", metadata=kube.metadata(role_name, ns, labels),
                 role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role_name},
                 subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
                 opts=children(r)))
@@ -538,14 +526,14 @@ class Karpenter(pulumi.ComponentResource):
         container = controller_container(args.profile, args.cluster_name, args.cluster_endpoint, queue.name,
                                          args.region)
         k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=metadata(APP, NAMESPACE, labels),
-            spec=deployment_spec(sel, pod_template(labels, controller_pod_spec(args.profile, container)),
+            f"{name}-deployment", metadata=kube.metadata(APP, NAMESPACE, labels),
+            spec=kube.deployment_spec(sel, kube.pod_template(labels, controller_pod_spec(args.profile, container)),
                                  replicas=replicas(args.profile)),
             opts=children(sa, *crds, *rbac))
-        k8s.core.v1.Service(f"{name}-service", metadata=metadata(APP, NAMESPACE, labels),
-                            spec=service_spec(sel, [("http-metrics", METRICS_PORT)]), opts=children())
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=metadata(APP, NAMESPACE, labels),
-                                          spec=pdb_spec(sel), opts=children())
+        k8s.core.v1.Service(f"{name}-service", metadata=kube.metadata(APP, NAMESPACE, labels),
+                            spec=kube.service_spec(sel, [("http-metrics", METRICS_PORT)]), opts=children())
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=kube.metadata(APP, NAMESPACE, labels),
+                                          spec=kube.pdb_spec(sel), opts=children())
         self.node_role_arn = node_role.arn
         self.instance_profile = profile.name
         self.queue_name = queue.name

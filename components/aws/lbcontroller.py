@@ -36,24 +36,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.aws_versions import AWS_LOAD_BALANCER_CONTROLLER
 from omgml.components.aws.common import JsonDict, partition, tags
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
 from omgml.components.gpupool import POOL_LABEL
 from omgml.components.options import Children
-from omgml.k8s import (
-    OPEN_OBJECT,
-    CrdFacts,
-    Size,
-    crd_spec,
-    deployment_spec,
-    http_probe,
-    metadata,
-    pdb_spec,
-    pod_template,
-    service_account_metadata,
-    service_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.spec.common import Profile
 
@@ -81,19 +69,19 @@ UID = 65534
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CERT_MANAGER_API = "cert-manager.io/v1"
 
-SIZES: dict[Profile, Size] = {
-    "laptop": Size("50m", "128Mi", "500m", "256Mi"),
-    "small": Size("100m", "192Mi", "500m", "384Mi"),
-    "production": Size("200m", "256Mi", "1", "512Mi"),
+SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("50m", "128Mi", "500m", "256Mi"),
+    "small": kube.Size("100m", "192Mi", "500m", "384Mi"),
+    "production": kube.Size("200m", "256Mi", "1", "512Mi"),
 }
 
-CRDS: tuple[CrdFacts, ...] = (
-    CrdFacts("elbv2.k8s.aws", "TargetGroupBinding", "targetgroupbindings", version="v1beta1",
-             status_subresource=True, fields={"spec": OPEN_OBJECT, "status": OPEN_OBJECT}, required=()),
-    CrdFacts("elbv2.k8s.aws", "IngressClassParams", "ingressclassparams", version="v1beta1", scope="Cluster",
-             fields={"spec": OPEN_OBJECT}, required=()),
-    CrdFacts("elbv2.k8s.aws", "ALBTargetControlConfig", "albtargetcontrolconfigs", version="v1beta1",
-             fields={"spec": OPEN_OBJECT, "status": OPEN_OBJECT}, required=()),
+CRDS: tuple[kube.CrdFacts, ...] = (
+    kube.CrdFacts("elbv2.k8s.aws", "TargetGroupBinding", "targetgroupbindings", version="v1beta1",
+             status_subresource=True, fields={"spec": kube.OPEN_OBJECT, "status": kube.OPEN_OBJECT}, required=()),
+    kube.CrdFacts("elbv2.k8s.aws", "IngressClassParams", "ingressclassparams", version="v1beta1", scope="Cluster",
+             fields={"spec": kube.OPEN_OBJECT}, required=()),
+    kube.CrdFacts("elbv2.k8s.aws", "ALBTargetControlConfig", "albtargetcontrolconfigs", version="v1beta1",
+             fields={"spec": kube.OPEN_OBJECT, "status": kube.OPEN_OBJECT}, required=()),
 )
 
 
@@ -331,8 +319,8 @@ def controller_pod_spec(cluster: str, region: str, vpc_id: pulumi.Input[str], pr
         "args": controller_args(cluster, region, vpc_id),
         "ports": [{"name": "webhook-server", "containerPort": WEBHOOK_PORT, "protocol": "TCP"},
                   {"name": "metrics-server", "containerPort": METRICS_PORT, "protocol": "TCP"}],
-        "livenessProbe": {**http_probe("/healthz", HEALTH_PORT, period=10, failures=2, delay=30), "timeoutSeconds": 10},
-        "readinessProbe": {**http_probe("/readyz", HEALTH_PORT, period=10, failures=2, delay=10),
+        "livenessProbe": {**kube.http_probe("/healthz", HEALTH_PORT, period=10, failures=2, delay=30), "timeoutSeconds": 10},
+        "readinessProbe": {**kube.http_probe("/readyz", HEALTH_PORT, period=10, failures=2, delay=10),
                            "timeoutSeconds": 10},
         "resources": SIZES[profile].resources(),
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
@@ -378,10 +366,10 @@ class LoadBalancerController(pulumi.ComponentResource):
         children = Children(self, args.profile)
         labels = standard_labels(APP, APP, "controller", AWS_LOAD_BALANCER_CONTROLLER.version)
         crds = [k8s.apiextensions.v1.CustomResourceDefinition(
-            f"{name}-crd-{c.plural}", metadata={"name": c.name, "labels": labels}, spec=crd_spec(c), opts=children())
+            f"{name}-crd-{c.plural}", metadata={"name": c.name, "labels": labels}, spec=kube.crd_spec(c), opts=children())
             for c in CRDS]
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=service_account_metadata(SERVICE_ACCOUNT, NAMESPACE, labels, role.arn),
+            f"{name}-sa", metadata=kube.service_account_metadata(SERVICE_ACCOUNT, NAMESPACE, labels, role.arn),
             opts=children())
         cr = k8s.rbac.v1.ClusterRole(f"{name}-cr", metadata={"name": APP, "labels": labels},
                                      rules=cluster_role_rules(), opts=children())
@@ -390,10 +378,10 @@ class LoadBalancerController(pulumi.ComponentResource):
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": APP},
             subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
             opts=children(cr))
-        le = k8s.rbac.v1.Role(f"{name}-leader-role", metadata=metadata(f"{APP}-leader-election", NAMESPACE, labels),
+        le = k8s.rbac.v1.Role(f"{name}-leader-role", metadata=kube.metadata(f"{APP}-leader-election", NAMESPACE, labels),
                               rules=leader_election_rules(), opts=children())
         leb = k8s.rbac.v1.RoleBinding(
-            f"{name}-leader-rb", metadata=metadata(f"{APP}-leader-election", NAMESPACE, labels),
+            f"{name}-leader-rb", metadata=kube.metadata(f"{APP}-leader-election", NAMESPACE, labels),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{APP}-leader-election"},
             subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
             opts=children(le))
@@ -401,22 +389,22 @@ class LoadBalancerController(pulumi.ComponentResource):
         for kind, cert_name, spec in certificates():
             certs.append(k8s.apiextensions.CustomResource(
                 f"{name}-{cert_name}", api_version=CERT_MANAGER_API, kind=kind,
-                metadata=metadata(cert_name, NAMESPACE, labels), spec=spec, opts=children(*certs)))
+                metadata=kube.metadata(cert_name, NAMESPACE, labels), spec=spec, opts=children(*certs)))
         sel = selector_labels(APP, APP, "controller")
         deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=metadata(APP, NAMESPACE, labels),
-            spec=deployment_spec(sel, pod_template(labels, controller_pod_spec(
+            f"{name}-deployment", metadata=kube.metadata(APP, NAMESPACE, labels),
+            spec=kube.deployment_spec(sel, kube.pod_template(labels, controller_pod_spec(
                 args.cluster_name, args.region, args.vpc_id, args.profile)), replicas=1 if args.profile == "laptop"
                 else 2),
             opts=children(sa, crb, leb, *crds, *certs))
-        k8s.core.v1.Service(f"{name}-webhook-service", metadata=metadata(WEBHOOK_SERVICE, NAMESPACE, labels),
+        k8s.core.v1.Service(f"{name}-webhook-service", metadata=kube.metadata(WEBHOOK_SERVICE, NAMESPACE, labels),
                             spec={"selector": sel, "ports": [{"name": "webhook-server", "port": 443,
                                                               "targetPort": "webhook-server", "protocol": "TCP"}]},
                             opts=children())
-        k8s.core.v1.Service(f"{name}-metrics", metadata=metadata(APP, NAMESPACE, labels),
-                            spec=service_spec(sel, [("metrics-server", METRICS_PORT)]), opts=children())
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=metadata(APP, NAMESPACE, labels),
-                                          spec=pdb_spec(sel), opts=children())
+        k8s.core.v1.Service(f"{name}-metrics", metadata=kube.metadata(APP, NAMESPACE, labels),
+                            spec=kube.service_spec(sel, [("metrics-server", METRICS_PORT)]), opts=children())
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=kube.metadata(APP, NAMESPACE, labels),
+                                          spec=kube.pdb_spec(sel), opts=children())
         inject = {"cert-manager.io/inject-ca-from": f"{NAMESPACE}/{SERVING_CERT}"}
         hook_meta = {"name": f"{APP}-webhook", "labels": labels, "annotations": inject}
         k8s.admissionregistration.v1.MutatingWebhookConfiguration(

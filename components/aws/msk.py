@@ -34,6 +34,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.aws.common import (
     DataStoreNetwork,
     data_store_security_group,
@@ -46,7 +47,6 @@ from omgml.components.aws.common import (
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.options import Children
-from omgml.k8s import metadata
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import Profile
@@ -241,7 +241,7 @@ class MskClients(pulumi.ComponentResource):
         for ns in sorted(set(args.client_namespaces)):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-egress-{ns}",
-                metadata=metadata(k8s_name(APP, "msk-egress"), ns, standard_labels(APP, "msk", "network")),
+                metadata=kube.metadata(k8s_name(APP, "msk-egress"), ns, standard_labels(APP, "msk", "network")),
                 spec=vpc_egress_policy(args.vpc_cidr, [IAM_PORT]), opts=child)
         self.register_outputs({"client_namespaces": sorted(set(args.client_namespaces))})
 

@@ -34,6 +34,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.aws.common import (
     DataStoreNetwork,
     data_store_security_group,
@@ -50,19 +51,6 @@ from omgml.components.options import keeps_data
 from omgml.components.postgres import IMAGE as PSQL_IMAGE
 from omgml.components.postgres import UID as PSQL_UID
 from omgml.components.postgres import PostgresConsumer
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    exec_probe,
-    job_spec,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_account_annotations,
-)
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile
@@ -85,8 +73,8 @@ AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.36.15"
 APP = "postgres"
 MASTER_DIR = "/run/rds-master"
 MASTER_FILE = f"{MASTER_DIR}/secret.json"
-JOB_SIZE = Size("50m", "64Mi", "500m", "128Mi")
-CLI_SIZE = Size("50m", "128Mi", "500m", "256Mi")
+JOB_SIZE = kube.Size("50m", "64Mi", "500m", "128Mi")
+CLI_SIZE = kube.Size("50m", "128Mi", "500m", "256Mi")
 
 _CONSUMER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,61}[a-z0-9]$|^[a-z]$")
 _RESERVED = frozenset({"postgres", "template0", "template1", "public", "rdsadmin", MASTER_USERNAME})
@@ -393,61 +381,61 @@ def _isready(host: str) -> list[str]:
 
 
 def provision_job(args: RdsDatabasesArgs, consumers: list[RdsConsumer], master_secret_arn: pulumi.Input[str],
-                  credentials_checksum: pulumi.Input[str] | None = None) -> JsonDict:
+                  credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
     """The Job spec that creates the consumers' roles and databases on RDS (re-runnable)."""
     names = rds_names(args.instance)
     host = alias_host(args)
     annotations = {"omgml.dev/rotation-checksum": credentials_checksum} if credentials_checksum is not None else None
-    fetch: JsonDict = {
+    fetch: kube.JsonDict = {
         "name": "fetch-master-secret",
         "image": AWS_CLI_IMAGE,
         "command": ["sh", "-c", _FETCH_SCRIPT],
         "env": [
             {"name": "MASTER_SECRET_ID", "value": master_secret_arn},
-            plain_env("AWS_REGION", args.region),
-            plain_env("AWS_DEFAULT_REGION", args.region),
+            kube.plain_env("AWS_REGION", args.region),
+            kube.plain_env("AWS_DEFAULT_REGION", args.region),
             # The CLI writes its cache under $HOME; the root filesystem is read-only.
-            plain_env("HOME", "/tmp"),
+            kube.plain_env("HOME", "/tmp"),
         ],
         "resources": CLI_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "master", "mountPath": MASTER_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
     }
-    provision: JsonDict = {
+    provision: kube.JsonDict = {
         "name": "provision",
         "image": PSQL_IMAGE,
         "command": ["sh", "-c", _PROVISION_SCRIPT],
         "env": [
-            plain_env("PGHOST", host),
-            plain_env("PGPORT", str(PORT)),
-            plain_env("PGUSER", MASTER_USERNAME),
-            plain_env("PGDATABASE", "postgres"),
-            plain_env("PGSSLMODE", "require"),
-            plain_env("PGCONNECT_TIMEOUT", "5"),
-            plain_env("MASTER_FIELD_PARSER", MASTER_FIELD_PARSER),
-            *(secret_env(c.password_env, c.secret, "password") for c in consumers),
-            plain_env("PROVISION_SQL", rds_provision_sql(consumers)),
+            kube.plain_env("PGHOST", host),
+            kube.plain_env("PGPORT", str(PORT)),
+            kube.plain_env("PGUSER", MASTER_USERNAME),
+            kube.plain_env("PGDATABASE", "postgres"),
+            kube.plain_env("PGSSLMODE", "require"),
+            kube.plain_env("PGCONNECT_TIMEOUT", "5"),
+            kube.plain_env("MASTER_FIELD_PARSER", MASTER_FIELD_PARSER),
+            *(kube.secret_env(c.password_env, c.secret, "password") for c in consumers),
+            kube.plain_env("PROVISION_SQL", rds_provision_sql(consumers)),
         ],
         "resources": JOB_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # Both probes watch the server the batch works against: a psql hanging on an endpoint
         # that went away is restarted instead of idling until the deadline.
-        "readinessProbe": exec_probe(_isready(host), period=10, failures=3),
-        "livenessProbe": exec_probe(_isready(host), period=20, failures=6),
+        "readinessProbe": kube.exec_probe(_isready(host), period=10, failures=3),
+        "livenessProbe": kube.exec_probe(_isready(host), period=20, failures=6),
         "volumeMounts": [{"name": "master", "mountPath": MASTER_DIR, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
     # The IRSA webhook mounts its own projected token for STS; the Kubernetes API token is not needed.
-    pod = restricted_pod_spec(names.job_service_account, PSQL_UID, [provision], init_containers=[fetch],
+    pod = kube.restricted_pod_spec(names.job_service_account, PSQL_UID, [provision], init_containers=[fetch],
                               restartPolicy="Never", volumes=[
         # Memory-backed: the master password never touches a node's disk.
         {"name": "master", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
     ])
-    return job_spec(pod_template(_job_labels(args), pod, annotations), backoff_limit=6, active_deadline_seconds=900)
+    return kube.job_spec(kube.pod_template(_job_labels(args), pod, annotations), backoff_limit=6, active_deadline_seconds=900)
 
 
-def job_egress_policy(args: RdsDatabasesArgs) -> list[JsonDict]:
+def job_egress_policy(args: RdsDatabasesArgs) -> list[kube.JsonDict]:
     """The provisioning pods may reach RDS and, over HTTPS, the VPC's interface endpoints of STS
     (IRSA) and Secrets Manager: both inside the VPC, so nothing opens towards the internet."""
     selector = {"matchLabels": _job_selector(args)}
@@ -470,8 +458,8 @@ class RdsDatabases(pulumi.ComponentResource):
         address = pulumi.Output.from_input(args.address)
 
         def meta(obj: str, component: str, namespace: str | None = None,
-                 annotations: dict[str, pulumi.Input[str]] | None = None) -> JsonDict:
-            m = metadata(obj, namespace or args.namespace, standard_labels(APP, args.instance, component))
+                 annotations: dict[str, pulumi.Input[str]] | None = None) -> kube.JsonDict:
+            m = kube.metadata(obj, namespace or args.namespace, standard_labels(APP, args.instance, component))
             if annotations:
                 m["annotations"] = annotations
             return m
@@ -518,7 +506,7 @@ class RdsDatabases(pulumi.ComponentResource):
         self.job_role_arn = role.arn
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-provision-sa",
-            metadata=meta(names.job_service_account, "provision", annotations=service_account_annotations(role.arn)),
+            metadata=meta(names.job_service_account, "provision", annotations=kube.service_account_annotations(role.arn)),
             automount_service_account_token=False, opts=child)
         egress = [
             k8s.networking.v1.NetworkPolicy(
@@ -529,7 +517,7 @@ class RdsDatabases(pulumi.ComponentResource):
         checksum = secret_checksum(*(d.password for d in self.databases.values()))
         k8s.batch.v1.Job(
             f"{name}-provision",
-            metadata=metadata(names.job, args.namespace, _job_labels(args), {"pulumi.com/replaceUnready": "true"}),
+            metadata=kube.metadata(names.job, args.namespace, _job_labels(args), {"pulumi.com/replaceUnready": "true"}),
             spec=provision_job(args, consumers, args.master_secret_arn, checksum),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[alias, sa, *egress, *secrets])),
         )

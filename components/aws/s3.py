@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.aws.common import (
     JsonDict,
     aws_api_egress_policy,
@@ -40,7 +41,6 @@ from omgml.components.aws.common import (
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, s3_bucket_statements
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer, SecretKeyRef
 from omgml.components.options import keeps_data
-from omgml.k8s import metadata
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
@@ -244,12 +244,12 @@ class S3Access(pulumi.ComponentResource):
             labels = standard_labels(APP, args.instance, "credentials")
             k8s.core.v1.Secret(
                 f"{name}-credentials-{ns}",
-                metadata={**metadata(secret_name, ns, labels),
+                metadata={**kube.metadata(secret_name, ns, labels),
                           "annotations": {"omgml.dev/auth-mode": "irsa"}},
                 type="Opaque", string_data={ACCESS_KEY: "", SECRET_KEY: ""}, opts=child)
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-egress-{ns}",
-                metadata=metadata(k8s_name(args.instance, "aws-api-egress"), ns,
+                metadata=kube.metadata(k8s_name(args.instance, "aws-api-egress"), ns,
                                   standard_labels(APP, args.instance, "network")),
                 spec=egress, opts=child)
 

@@ -21,27 +21,17 @@ from importlib import resources
 
 import pulumi
 
+from omgml import k8s as kube
 from omgml.components.mlflow import IMAGE as AGENT_IMAGE
 from omgml.components.mlflow import UID as AGENT_UID
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    exec_probe,
-    job_spec,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-)
 
 AGENT_SCRIPT = "agent.py"
 AGENT_DIR = "/omgml/backup"
 WORK = "/work"
 HEARTBEAT_CHECK = ("import os, sys, time; "
                    "sys.exit(0 if time.time() - os.path.getmtime('/tmp/backup-heartbeat') < 60 else 1)")
-AGENT_SIZE = Size("50m", "192Mi", "1", "512Mi")
-DUMP_SIZE = Size("100m", "128Mi", "1", "512Mi")
+AGENT_SIZE = kube.Size("50m", "192Mi", "1", "512Mi")
+DUMP_SIZE = kube.Size("100m", "128Mi", "1", "512Mi")
 BACKUP_OF_LABEL = "omgml.dev/backup-of"
 PUSHGATEWAY_PORT = 9091
 
@@ -86,34 +76,34 @@ def script_checksum() -> str:
     return hashlib.sha256(agent_script().encode()).hexdigest()[:16]
 
 
-def agent_env(s: BackupSettings, component: str, work: str = WORK) -> list[JsonDict]:
-    env: list[JsonDict] = [
-        plain_env("BACKUP_BUCKET", s.bucket),
-        plain_env("BACKUP_COMPONENT", component),
+def agent_env(s: BackupSettings, component: str, work: str = WORK) -> list[kube.JsonDict]:
+    env: list[kube.JsonDict] = [
+        kube.plain_env("BACKUP_BUCKET", s.bucket),
+        kube.plain_env("BACKUP_COMPONENT", component),
         {"name": "S3_ENDPOINT_URL", "value": s.endpoint_url},
         {"name": "AWS_REGION", "value": s.region},
-        plain_env("RETENTION_DAYS", str(s.retention_days)),
-        plain_env("WORK_DIR", work),
-        plain_env("VERSIONED_BUCKETS", " ".join(s.versioned_buckets)),
-        plain_env("HOME", "/tmp"),
+        kube.plain_env("RETENTION_DAYS", str(s.retention_days)),
+        kube.plain_env("WORK_DIR", work),
+        kube.plain_env("VERSIONED_BUCKETS", " ".join(s.versioned_buckets)),
+        kube.plain_env("HOME", "/tmp"),
     ]
     if s.key_secret is not None:
-        env += [secret_env("AWS_ACCESS_KEY_ID", s.key_secret, "AWS_ACCESS_KEY_ID"),
-                secret_env("AWS_SECRET_ACCESS_KEY", s.key_secret, "AWS_SECRET_ACCESS_KEY")]
+        env += [kube.secret_env("AWS_ACCESS_KEY_ID", s.key_secret, "AWS_ACCESS_KEY_ID"),
+                kube.secret_env("AWS_SECRET_ACCESS_KEY", s.key_secret, "AWS_SECRET_ACCESS_KEY")]
     if s.pushgateway_url:
-        env.append(plain_env("PUSHGATEWAY_URL", s.pushgateway_url))
+        env.append(kube.plain_env("PUSHGATEWAY_URL", s.pushgateway_url))
     return env
 
 
 def agent_container(name: str, s: BackupSettings, component: str, argv: list[str], *,
-                    probes: bool = True) -> JsonDict:
-    c: JsonDict = {
+                    probes: bool = True) -> kube.JsonDict:
+    c: kube.JsonDict = {
         "name": name,
         "image": AGENT_IMAGE,
         "command": ["python", f"{AGENT_DIR}/{AGENT_SCRIPT}", *argv],
         "env": agent_env(s, component),
         "resources": AGENT_SIZE.resources(),
-        "securityContext": {**restricted_container_security_context(read_only_root=True),
+        "securityContext": {**kube.restricted_container_security_context(read_only_root=True),
                             "runAsUser": AGENT_UID, "runAsGroup": AGENT_UID},
         "volumeMounts": [{"name": "agent", "mountPath": AGENT_DIR, "readOnly": True},
                          {"name": "work", "mountPath": WORK}, {"name": "tmp", "mountPath": "/tmp"}],
@@ -121,12 +111,12 @@ def agent_container(name: str, s: BackupSettings, component: str, argv: list[str
     if probes:
         # A batch step serves nothing: the probes read the agent's heartbeat, so an upload wedged
         # on a dead connection is restarted instead of idling until the deadline.
-        c["readinessProbe"] = exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, delay=20)
-        c["livenessProbe"] = exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, failures=4, delay=30)
+        c["readinessProbe"] = kube.exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, delay=20)
+        c["livenessProbe"] = kube.exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, failures=4, delay=30)
     return c
 
 
-def work_volumes(names: BackupNames, s: BackupSettings) -> list[JsonDict]:
+def work_volumes(names: BackupNames, s: BackupSettings) -> list[kube.JsonDict]:
     return [
         {"name": "agent", "configMap": {"name": names.agent_configmap, "defaultMode": 0o444}},
         # The dumps: on the node's disk, sized like the store's volume (a logical dump is smaller).
@@ -135,16 +125,16 @@ def work_volumes(names: BackupNames, s: BackupSettings) -> list[JsonDict]:
     ]
 
 
-def backup_pod(names: BackupNames, s: BackupSettings, dump: JsonDict, uid: int) -> JsonDict:
+def backup_pod(names: BackupNames, s: BackupSettings, dump: kube.JsonDict, uid: int) -> kube.JsonDict:
     """The pod of one backup run: `dump` (init) writes into /work, then the agent uploads."""
     upload = agent_container("upload", s, names.component, ["upload"])
-    return restricted_pod_spec(names.service_account, AGENT_UID, [upload], init_containers=[dump],
+    return kube.restricted_pod_spec(names.service_account, AGENT_UID, [upload], init_containers=[dump],
                                fs_group=uid, restartPolicy="Never", volumes=work_volumes(names, s))
 
 
-def backup_cronjob(names: BackupNames, s: BackupSettings, dump: JsonDict, uid: int) -> JsonDict:
+def backup_cronjob(names: BackupNames, s: BackupSettings, dump: kube.JsonDict, uid: int) -> kube.JsonDict:
     labels = dict(names.labels)
-    template = pod_template(labels, backup_pod(names, s, dump, uid), {"omgml.dev/script-checksum": script_checksum()})
+    template = kube.pod_template(labels, backup_pod(names, s, dump, uid), {"omgml.dev/script-checksum": script_checksum()})
     return {
         "schedule": " ".join(s.schedule.split()),
         # A slow backup is never doubled up; a start missed by more than an hour waits for the next.
@@ -154,41 +144,41 @@ def backup_cronjob(names: BackupNames, s: BackupSettings, dump: JsonDict, uid: i
         "failedJobsHistoryLimit": 3,
         "jobTemplate": {
             "metadata": {"labels": labels},
-            "spec": job_spec(template, backoff_limit=2, active_deadline_seconds=6 * 3600,
+            "spec": kube.job_spec(template, backoff_limit=2, active_deadline_seconds=6 * 3600,
                              ttl_seconds_after_finished=7 * 86400),
         },
     }
 
 
-def restore_job(names: BackupNames, s: BackupSettings, backup_id: str, loader: JsonDict, uid: int, *,
-                dry_run: bool) -> JsonDict:
+def restore_job(names: BackupNames, s: BackupSettings, backup_id: str, loader: kube.JsonDict, uid: int, *,
+                dry_run: bool) -> kube.JsonDict:
     """fetch (agent, init) → `loader` (the store's image). On a dry run only the manifest is
     fetched and the loader prints its plan."""
     fetch = agent_container("fetch", s, names.component,
                             ["fetch", backup_id, *(["--manifest-only"] if dry_run else [])], probes=False)
-    pod = restricted_pod_spec(names.service_account, uid, [loader], init_containers=[fetch], fs_group=uid,
+    pod = kube.restricted_pod_spec(names.service_account, uid, [loader], init_containers=[fetch], fs_group=uid,
                               restartPolicy="Never", volumes=work_volumes(names, s))
     labels = {**names.labels, "omgml.dev/restore-of": names.component}
-    return job_spec(pod_template(labels, pod), backoff_limit=0, active_deadline_seconds=6 * 3600,
+    return kube.job_spec(kube.pod_template(labels, pod), backoff_limit=0, active_deadline_seconds=6 * 3600,
                     ttl_seconds_after_finished=7 * 86400)
 
 
-def agent_job(names: BackupNames, s: BackupSettings, argv: list[str], purpose: str) -> JsonDict:
+def agent_job(names: BackupNames, s: BackupSettings, argv: list[str], purpose: str) -> kube.JsonDict:
     """A one-shot agent run (`list`, `restore-buckets`) as the backup ServiceAccount."""
     c = agent_container("agent", s, names.component, argv, probes=False)
     # The heartbeat runs during uploads only: these short runs need no probes, but the
     # platform's policy asks every container for them, so they watch the agent's process.
-    c["readinessProbe"] = exec_probe(["python", "-c", "0"], period=30)
-    c["livenessProbe"] = exec_probe(["python", "-c", "0"], period=30, failures=6)
-    pod = restricted_pod_spec(names.service_account, AGENT_UID, [c], restartPolicy="Never",
+    c["readinessProbe"] = kube.exec_probe(["python", "-c", "0"], period=30)
+    c["livenessProbe"] = kube.exec_probe(["python", "-c", "0"], period=30, failures=6)
+    pod = kube.restricted_pod_spec(names.service_account, AGENT_UID, [c], restartPolicy="Never",
                               volumes=work_volumes(names, s))
     labels = {**names.labels, "omgml.dev/backup-task": purpose}
-    return job_spec(pod_template(labels, pod), backoff_limit=0, active_deadline_seconds=3600,
+    return kube.job_spec(kube.pod_template(labels, pod), backoff_limit=0, active_deadline_seconds=3600,
                     ttl_seconds_after_finished=86400)
 
 
 def pushgateway_egress(pod_selector: dict[str, str], serving_namespace: str,
-                       pushgateway_selector: dict[str, str]) -> JsonDict:
+                       pushgateway_selector: dict[str, str]) -> kube.JsonDict:
     """NetworkPolicy spec in the backup's namespace: its pods may reach the Pushgateway."""
     return {
         "podSelector": {"matchLabels": dict(pod_selector)},
@@ -200,7 +190,7 @@ def pushgateway_egress(pod_selector: dict[str, str], serving_namespace: str,
 
 
 def pushgateway_ingress(pushgateway_selector: dict[str, str], backup_namespace: str,
-                        pod_selector: dict[str, str]) -> JsonDict:
+                        pod_selector: dict[str, str]) -> kube.JsonDict:
     """NetworkPolicy spec in the serving namespace: the Pushgateway admits the backup pods."""
     return {
         "podSelector": {"matchLabels": dict(pushgateway_selector)},

@@ -10,17 +10,17 @@ directory, so a backup-only user could not be added to existing installs); loade
 
 from __future__ import annotations
 
-from omgml.k8s import JsonDict, Size, plain_env, restricted_container_security_context, secret_env
+from omgml import k8s as kube
 
 BACKUP_ROLE = "omgml_backup"
 WAIT_TRIES = 100  # × 3 s: how long a step waits for its server before failing
 
 
-def _ctx(uid: int) -> JsonDict:
-    return {**restricted_container_security_context(read_only_root=True), "runAsUser": uid, "runAsGroup": uid}
+def _ctx(uid: int) -> kube.JsonDict:
+    return {**kube.restricted_container_security_context(read_only_root=True), "runAsUser": uid, "runAsGroup": uid}
 
 
-def _mounts() -> list[JsonDict]:
+def _mounts() -> list[kube.JsonDict]:
     return [{"name": "work", "mountPath": "/work"}, {"name": "tmp", "mountPath": "/tmp"}]
 
 
@@ -93,15 +93,15 @@ def backup_role_sql(databases: list[str], password_env: str) -> list[str]:
 
 
 def pg_dump_container(image: str, uid: int, host: str, port: int, databases: list[str], password_secret: str,
-                      size: Size) -> JsonDict:
+                      size: kube.Size) -> kube.JsonDict:
     return {
         "name": "dump",
         "image": image,
         "command": ["sh", "-c", PG_DUMP_SCRIPT],
         "env": [
-            plain_env("PGHOST", host), plain_env("PGPORT", str(port)), plain_env("PGUSER", BACKUP_ROLE),
-            secret_env("PGPASSWORD", password_secret, "password"), plain_env("PGCONNECT_TIMEOUT", "10"),
-            plain_env("DATABASES", " ".join(databases)),
+            kube.plain_env("PGHOST", host), kube.plain_env("PGPORT", str(port)), kube.plain_env("PGUSER", BACKUP_ROLE),
+            kube.secret_env("PGPASSWORD", password_secret, "password"), kube.plain_env("PGCONNECT_TIMEOUT", "10"),
+            kube.plain_env("DATABASES", " ".join(databases)),
         ],
         "resources": size.resources(),
         "securityContext": _ctx(uid),
@@ -109,14 +109,14 @@ def pg_dump_container(image: str, uid: int, host: str, port: int, databases: lis
     }
 
 
-def pg_restore_container(image: str, uid: int, provision_env: list[JsonDict], *, dry_run: bool, force: bool,
-                         size: Size, probe: JsonDict) -> JsonDict:
+def pg_restore_container(image: str, uid: int, provision_env: list[kube.JsonDict], *, dry_run: bool, force: bool,
+                         size: kube.Size, probe: kube.JsonDict) -> kube.JsonDict:
     """`provision_env` is the provisioning Job's env (superuser, consumer passwords, PROVISION_SQL)."""
     return {
         "name": "restore",
         "image": image,
         "command": ["sh", "-c", PG_RESTORE_SCRIPT],
-        "env": [*provision_env, plain_env("DRY_RUN", "1" if dry_run else "0"), plain_env("FORCE", "1" if force else "0")],
+        "env": [*provision_env, kube.plain_env("DRY_RUN", "1" if dry_run else "0"), kube.plain_env("FORCE", "1" if force else "0")],
         "resources": size.resources(),
         "securityContext": _ctx(uid),
         "readinessProbe": probe,
@@ -158,23 +158,23 @@ echo "restored $DATABASES"
 """
 
 
-def _mysql_env(host: str, port: int, user: str, secret: str, key: str, databases: list[str]) -> list[JsonDict]:
-    return [plain_env("MYSQL_HOST", host), plain_env("MYSQL_PORT", str(port)), plain_env("MYSQL_USER", user),
-            secret_env("MYSQL_PASSWORD", secret, key), plain_env("DATABASES", " ".join(databases))]
+def _mysql_env(host: str, port: int, user: str, secret: str, key: str, databases: list[str]) -> list[kube.JsonDict]:
+    return [kube.plain_env("MYSQL_HOST", host), kube.plain_env("MYSQL_PORT", str(port)), kube.plain_env("MYSQL_USER", user),
+            kube.secret_env("MYSQL_PASSWORD", secret, key), kube.plain_env("DATABASES", " ".join(databases))]
 
 
 def mysqldump_container(image: str, uid: int, host: str, port: int, user: str, secret: str, key: str,
-                        databases: list[str], size: Size) -> JsonDict:
+                        databases: list[str], size: kube.Size) -> kube.JsonDict:
     return {"name": "dump", "image": image, "command": ["sh", "-c", MYSQL_DUMP_SCRIPT],
             "env": _mysql_env(host, port, user, secret, key, databases), "resources": size.resources(),
             "securityContext": _ctx(uid), "volumeMounts": _mounts()}
 
 
 def mysql_restore_container(image: str, uid: int, host: str, port: int, user: str, secret: str, key: str,
-                            databases: list[str], *, dry_run: bool, force: bool, size: Size,
-                            probe: JsonDict) -> JsonDict:
+                            databases: list[str], *, dry_run: bool, force: bool, size: kube.Size,
+                            probe: kube.JsonDict) -> kube.JsonDict:
     return {"name": "restore", "image": image, "command": ["sh", "-c", MYSQL_RESTORE_SCRIPT],
             "env": [*_mysql_env(host, port, user, secret, key, databases),
-                    plain_env("DRY_RUN", "1" if dry_run else "0"), plain_env("FORCE", "1" if force else "0")],
+                    kube.plain_env("DRY_RUN", "1" if dry_run else "0"), kube.plain_env("FORCE", "1" if force else "0")],
             "resources": size.resources(), "securityContext": _ctx(uid), "readinessProbe": probe,
             "livenessProbe": probe, "volumeMounts": _mounts()}

@@ -32,23 +32,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from omgml import k8s as kube
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer
 from omgml.components.data_quality import gx_run
 from omgml.components.options import Children
 from omgml.data_quality import Suite
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    exec_probe,
-    job_spec,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_security_context,
-    restricted_pod_spec,
-    service_account_metadata,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import Profile
@@ -65,10 +53,10 @@ CHECKS_FILE = "checks.json"
 STEP_POD_FILE = "step-pod.yaml"
 SUITE_PREFIX = "suite-"  # ConfigMap keys of the suites (`suite-<name>.json`), projected to suites/
 PUSHGATEWAY_PORT = 9091
-JOB_SIZES: dict[Profile, Size] = {
-    "laptop": Size("100m", "384Mi", "1", "1536Mi"),
-    "small": Size("250m", "1Gi", "2", "4Gi"),
-    "production": Size("500m", "2Gi", "4", "8Gi"),
+JOB_SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("100m", "384Mi", "1", "1536Mi"),
+    "small": kube.Size("250m", "1Gi", "2", "4Gi"),
+    "production": kube.Size("500m", "2Gi", "4", "8Gi"),
 }
 HEARTBEAT_CHECK = ("import os, sys, time; "
                    f"sys.exit(0 if time.time() - os.path.getmtime({gx_run.HEARTBEAT!r}) < 60 else 1)")
@@ -182,7 +170,7 @@ def config_checksum(r: ResolvedDataQuality) -> str:
     return hashlib.sha256(json.dumps(config_data(r), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _volumes(r: ResolvedDataQuality) -> list[JsonDict]:
+def _volumes(r: ResolvedDataQuality) -> list[kube.JsonDict]:
     items = [{"key": SCRIPT_NAME, "path": SCRIPT_NAME}, {"key": CHECKS_FILE, "path": CHECKS_FILE}]
     items += [{"key": f"{SUITE_PREFIX}{n}.json", "path": f"suites/{n}.json"} for n in sorted(r.args.suites)]
     return [
@@ -191,33 +179,33 @@ def _volumes(r: ResolvedDataQuality) -> list[JsonDict]:
     ]
 
 
-_MOUNTS: list[JsonDict] = [{"name": "config", "mountPath": MOUNT, "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}]
+_MOUNTS: list[kube.JsonDict] = [{"name": "config", "mountPath": MOUNT, "readOnly": True}, {"name": "tmp", "mountPath": "/tmp"}]
 
 
-def run_env(r: ResolvedDataQuality, *, metrics: bool) -> list[JsonDict]:
+def run_env(r: ResolvedDataQuality, *, metrics: bool) -> list[kube.JsonDict]:
     a = r.args
     store = a.store
-    env: list[JsonDict] = [
-        plain_env("GX_CHECKS", f"{MOUNT}/{CHECKS_FILE}"),
-        plain_env("GX_SUITES_DIR", f"{MOUNT}/suites"),
-        plain_env("GX_DOCS_URL", a.docs_url),
-        plain_env("S3_ENDPOINT_URL", store.endpoint_url),
-        plain_env("AWS_REGION", store.region),
+    env: list[kube.JsonDict] = [
+        kube.plain_env("GX_CHECKS", f"{MOUNT}/{CHECKS_FILE}"),
+        kube.plain_env("GX_SUITES_DIR", f"{MOUNT}/suites"),
+        kube.plain_env("GX_DOCS_URL", a.docs_url),
+        kube.plain_env("S3_ENDPOINT_URL", store.endpoint_url),
+        kube.plain_env("AWS_REGION", store.region),
         # On IRSA the (empty) key variables stay out: the S3 client takes the web identity.
         *([] if store.irsa_role_arn is not None else store.key_env()),
-        plain_env("HOME", "/tmp"),
+        kube.plain_env("HOME", "/tmp"),
         # No usage analytics from the runs (and no internet egress to send them over).
-        plain_env("GX_ANALYTICS_ENABLED", "false"),
+        kube.plain_env("GX_ANALYTICS_ENABLED", "false"),
     ]
     if metrics and a.pushgateway_url:
-        env.append(plain_env("PUSHGATEWAY_URL", a.pushgateway_url))
+        env.append(kube.plain_env("PUSHGATEWAY_URL", a.pushgateway_url))
     if a.lineage_url:
-        env += [plain_env("OPENLINEAGE_URL", a.lineage_url), plain_env("OPENLINEAGE_ENDPOINT", "api/v1/lineage"),
-                plain_env("OPENLINEAGE_NAMESPACE", a.lineage_namespace)]
+        env += [kube.plain_env("OPENLINEAGE_URL", a.lineage_url), kube.plain_env("OPENLINEAGE_ENDPOINT", "api/v1/lineage"),
+                kube.plain_env("OPENLINEAGE_NAMESPACE", a.lineage_namespace)]
     return env
 
 
-def run_container(r: ResolvedDataQuality, argv: list[str], *, metrics: bool) -> JsonDict:
+def run_container(r: ResolvedDataQuality, argv: list[str], *, metrics: bool) -> kube.JsonDict:
     return {
         "name": "gx",
         "image": r.args.image,
@@ -226,16 +214,16 @@ def run_container(r: ResolvedDataQuality, argv: list[str], *, metrics: bool) -> 
         "resources": JOB_SIZES[r.args.profile].resources(),
         # A batch run serves nothing: the probes watch its heartbeat, so a run wedged on a dead
         # connection is restarted instead of idling until activeDeadlineSeconds.
-        "readinessProbe": exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, delay=20),
-        "livenessProbe": exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, failures=4, delay=30),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, delay=20),
+        "livenessProbe": kube.exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, failures=4, delay=30),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": list(_MOUNTS),
     }
 
 
-def cronjob_spec(r: ResolvedDataQuality) -> JsonDict:
+def cronjob_spec(r: ResolvedDataQuality) -> kube.JsonDict:
     a = r.args
-    pod = restricted_pod_spec(r.name, UID, [run_container(r, [], metrics=True)], fs_group=UID,
+    pod = kube.restricted_pod_spec(r.name, UID, [run_container(r, [], metrics=True)], fs_group=UID,
                               restartPolicy="Never", volumes=_volumes(r))
     labels = {**_labels(r, "run"), **run_selector(a.instance)}
     return {
@@ -248,13 +236,13 @@ def cronjob_spec(r: ResolvedDataQuality) -> JsonDict:
         "jobTemplate": {
             "metadata": {"labels": labels},
             # A failed suite is a verdict, not a crash: no retries (the alert fires once).
-            "spec": job_spec(pod_template(labels, pod, {"omgml.dev/config-checksum": config_checksum(r)}),
+            "spec": kube.job_spec(kube.pod_template(labels, pod, {"omgml.dev/config-checksum": config_checksum(r)}),
                              backoff_limit=0, active_deadline_seconds=3600, ttl_seconds_after_finished=86400),
         },
     }
 
 
-def step_pod(r: ResolvedDataQuality, namespace: str) -> JsonDict:
+def step_pod(r: ResolvedDataQuality, namespace: str) -> kube.JsonDict:
     """The pod a pipeline step runs one check in (`CHECK` is replaced by the check's name):
     the ServiceAccount of the step namespace's default, the ConfigMap of that namespace."""
     container = run_container(r, ["--check", "CHECK"], metrics=False)
@@ -266,14 +254,14 @@ def step_pod(r: ResolvedDataQuality, namespace: str) -> JsonDict:
             "restartPolicy": "Never",
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
-            "securityContext": restricted_pod_security_context(UID, fs_group=UID),
+            "securityContext": kube.restricted_pod_security_context(UID, fs_group=UID),
             "containers": [container],
             "volumes": _volumes(r),
         },
     }
 
 
-def egress_policy(r: ResolvedDataQuality) -> JsonDict:
+def egress_policy(r: ResolvedDataQuality) -> kube.JsonDict:
     """The runs may open connections to the Pushgateway's port in the serving namespace."""
     a = r.args
     assert a.pushgateway_namespace is not None and a.pushgateway_selector is not None
@@ -287,7 +275,7 @@ def egress_policy(r: ResolvedDataQuality) -> JsonDict:
     }
 
 
-def ingress_policy(r: ResolvedDataQuality) -> JsonDict:
+def ingress_policy(r: ResolvedDataQuality) -> kube.JsonDict:
     """The Pushgateway (serving namespace) accepts the runs' pushes."""
     a = r.args
     assert a.pushgateway_selector is not None
@@ -312,12 +300,12 @@ class GreatExpectations(pulumi.ComponentResource):
         ns = args.namespace
         children = Children(self, args.profile)
 
-        def meta(obj_name: str, component: str, namespace: str = ns) -> JsonDict:
-            return metadata(obj_name, namespace, _labels(r, component))
+        def meta(obj_name: str, component: str, namespace: str = ns) -> kube.JsonDict:
+            return kube.metadata(obj_name, namespace, _labels(r, component))
 
         # AWS S3: the runs read datasets and write docs through this role, not static keys.
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=service_account_metadata(r.name, ns, _labels(r, "run"), args.irsa_role_arn),
+            f"{name}-sa", metadata=kube.service_account_metadata(r.name, ns, _labels(r, "run"), args.irsa_role_arn),
             automount_service_account_token=False, opts=children())
         config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta(r.name, "config"), data=config_data(r),
                                        opts=children())

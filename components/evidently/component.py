@@ -23,28 +23,11 @@ from importlib import resources
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.evidently import drift_job
 from omgml.components.options import Children
-from omgml.k8s import (
-    RECREATE,
-    JsonDict,
-    Size,
-    claim_spec,
-    deployment_spec,
-    exec_probe,
-    http_probe,
-    job_spec,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_account_metadata,
-    service_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import CredentialSource, Profile
@@ -60,15 +43,15 @@ SCRIPT_NAME = "drift_job.py"  # this package's module of that name, as the pod r
 SECRET_KEY = "EVIDENTLY_SECRET"
 UID = 1000  # the image has no USER; any non-root uid works, writable paths are volumes
 
-UI_SIZES: dict[Profile, Size] = {
-    "laptop": Size("100m", "384Mi", "1", "1Gi"),
-    "small": Size("200m", "512Mi", "1", "2Gi"),
-    "production": Size("500m", "1Gi", "2", "4Gi"),
+UI_SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("100m", "384Mi", "1", "1Gi"),
+    "small": kube.Size("200m", "512Mi", "1", "2Gi"),
+    "production": kube.Size("500m", "1Gi", "2", "4Gi"),
 }
-JOB_SIZES: dict[Profile, Size] = {
-    "laptop": Size("100m", "512Mi", "1", "1536Mi"),
-    "small": Size("500m", "2Gi", "2", "4Gi"),
-    "production": Size("1", "4Gi", "4", "8Gi"),
+JOB_SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("100m", "512Mi", "1", "1536Mi"),
+    "small": kube.Size("500m", "2Gi", "2", "4Gi"),
+    "production": kube.Size("1", "4Gi", "4", "8Gi"),
 }
 
 _CRON_FIELD = r"(\*|\?|[0-9A-Za-z*/,\-]+)"
@@ -179,11 +162,11 @@ def dataset_url(path: str, bucket: str) -> str:
     return f"s3://{bucket}/{path.lstrip('/')}"
 
 
-def _dataset_env(env_name: str, path: str, bucket: pulumi.Input[str] | None) -> JsonDict:
+def _dataset_env(env_name: str, path: str, bucket: pulumi.Input[str] | None) -> kube.JsonDict:
     if path.startswith("s3://") or bucket is None:
-        return plain_env(env_name, path)
+        return kube.plain_env(env_name, path)
     if isinstance(bucket, str):
-        return plain_env(env_name, dataset_url(path, bucket))
+        return kube.plain_env(env_name, dataset_url(path, bucket))
     value = pulumi.Output.concat(bucket).apply(lambda b: dataset_url(path, b))
     return {"name": env_name, "value": value}
 
@@ -202,42 +185,42 @@ def _labels(r: ResolvedEvidently, component: str) -> dict[str, str]:
     return standard_labels("evidently", r.args.instance, component, VERSION)
 
 
-def ui_deployment(r: ResolvedEvidently) -> JsonDict:
+def ui_deployment(r: ResolvedEvidently) -> kube.JsonDict:
     a = r.args
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "evidently",
         "image": IMAGE,
         # The image's entrypoint is `evidently ui --host 0.0.0.0`; these are its extra options.
         "args": ["--workspace", WORKSPACE, "--port", str(UI_PORT)],
         "env": [
-            secret_env(SECRET_KEY, r.secret_name, SECRET_KEY),
-            plain_env("HOME", "/tmp"),
+            kube.secret_env(SECRET_KEY, r.secret_name, SECRET_KEY),
+            kube.plain_env("HOME", "/tmp"),
             # No usage telemetry (and no internet egress to send it over).
-            plain_env("DO_NOT_TRACK", "1"),
+            kube.plain_env("DO_NOT_TRACK", "1"),
         ],
         "ports": [{"name": "http", "containerPort": UI_PORT, "protocol": "TCP"}],
         "resources": UI_SIZES[a.profile].resources(),
-        "readinessProbe": http_probe("/api/version", "http", period=10),
-        "livenessProbe": http_probe("/api/version", "http", period=20, failures=5),
-        "startupProbe": http_probe("/api/version", "http", period=5, failures=60),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.http_probe("/api/version", "http", period=10),
+        "livenessProbe": kube.http_probe("/api/version", "http", period=20, failures=5),
+        "startupProbe": kube.http_probe("/api/version", "http", period=5, failures=60),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "workspace", "mountPath": WORKSPACE}, {"name": "tmp", "mountPath": "/tmp"}],
     }
-    pod = restricted_pod_spec(r.name, UID, [container], fs_group=UID, volumes=[
+    pod = kube.restricted_pod_spec(r.name, UID, [container], fs_group=UID, volumes=[
         {"name": "workspace", "persistentVolumeClaim": {"claimName": r.name}},
         {"name": "tmp", "emptyDir": {}},
     ])
     # A file workspace on a ReadWriteOnce volume has one writer.
-    return deployment_spec(selector_labels("evidently", a.instance, "ui"), pod_template(_labels(r, "ui"), pod),
-                           strategy=RECREATE)
+    return kube.deployment_spec(selector_labels("evidently", a.instance, "ui"), kube.pod_template(_labels(r, "ui"), pod),
+                           strategy=kube.RECREATE)
 
 
-def ui_service(r: ResolvedEvidently) -> JsonDict:
-    return service_spec(selector_labels("evidently", r.args.instance, "ui"), [("http", UI_PORT)])
+def ui_service(r: ResolvedEvidently) -> kube.JsonDict:
+    return kube.service_spec(selector_labels("evidently", r.args.instance, "ui"), [("http", UI_PORT)])
 
 
-def workspace_pvc(r: ResolvedEvidently) -> JsonDict:
-    return claim_spec(r.args.storage_gib)
+def workspace_pvc(r: ResolvedEvidently) -> kube.JsonDict:
+    return kube.claim_spec(r.args.storage_gib)
 
 
 HEARTBEAT_FILE = drift_job.HEARTBEAT
@@ -246,26 +229,26 @@ HEARTBEAT_CHECK = ("import os, sys, time; "
                    f"sys.exit(0 if time.time() - os.path.getmtime({HEARTBEAT_FILE!r}) < 60 else 1)")
 
 
-def drift_cronjob(r: ResolvedEvidently) -> JsonDict:
+def drift_cronjob(r: ResolvedEvidently) -> kube.JsonDict:
     a = r.args
-    env: list[JsonDict] = [
-        plain_env("EVIDENTLY_URL", r.ui_url),
-        secret_env(SECRET_KEY, r.secret_name, SECRET_KEY),
-        plain_env("EVIDENTLY_PROJECT", a.project),
+    env: list[kube.JsonDict] = [
+        kube.plain_env("EVIDENTLY_URL", r.ui_url),
+        kube.secret_env(SECRET_KEY, r.secret_name, SECRET_KEY),
+        kube.plain_env("EVIDENTLY_PROJECT", a.project),
         _dataset_env("REFERENCE_PATH", a.reference_path, a.default_bucket),
         _dataset_env("CURRENT_PATH", a.current_path, a.default_bucket),
-        plain_env("DATASET_FORMAT", a.dataset_format),
-        plain_env("DRIFT_SHARE", repr(float(a.drift_share))),
+        kube.plain_env("DATASET_FORMAT", a.dataset_format),
+        kube.plain_env("DRIFT_SHARE", repr(float(a.drift_share))),
         {"name": "S3_ENDPOINT_URL", "value": a.store.endpoint_url},
         {"name": "AWS_REGION", "value": a.store.region},
         # On IRSA the (empty) key variables stay out: the S3 client takes the web identity.
         *([] if a.irsa_role_arn is not None else a.store.key_env()),
-        plain_env("HOME", "/tmp"),
-        plain_env("DO_NOT_TRACK", "1"),
+        kube.plain_env("HOME", "/tmp"),
+        kube.plain_env("DO_NOT_TRACK", "1"),
     ]
     if a.pushgateway_url:
-        env.append(plain_env("PUSHGATEWAY_URL", a.pushgateway_url))
-    container: JsonDict = {
+        env.append(kube.plain_env("PUSHGATEWAY_URL", a.pushgateway_url))
+    container: kube.JsonDict = {
         "name": "drift",
         "image": IMAGE,
         "command": ["python", f"{SCRIPT_DIR}/{SCRIPT_NAME}"],
@@ -273,13 +256,13 @@ def drift_cronjob(r: ResolvedEvidently) -> JsonDict:
         "resources": JOB_SIZES[a.profile].resources(),
         # A batch step serves nothing: the probes watch its heartbeat, so a run wedged in a
         # dead connection is restarted instead of idling until activeDeadlineSeconds.
-        "readinessProbe": exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, delay=20),
-        "livenessProbe": exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, failures=4, delay=30),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, delay=20),
+        "livenessProbe": kube.exec_probe(["python", "-c", HEARTBEAT_CHECK], period=30, failures=4, delay=30),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
-    pod = restricted_pod_spec(r.job_name, UID, [container], fs_group=UID, restartPolicy="Never", volumes=[
+    pod = kube.restricted_pod_spec(r.job_name, UID, [container], fs_group=UID, restartPolicy="Never", volumes=[
         {"name": "script", "configMap": {"name": r.script_configmap, "defaultMode": 0o444}},
         {"name": "tmp", "emptyDir": {}},
     ])
@@ -292,7 +275,7 @@ def drift_cronjob(r: ResolvedEvidently) -> JsonDict:
         "failedJobsHistoryLimit": 3,
         "jobTemplate": {
             "metadata": {"labels": _labels(r, "drift-job")},
-            "spec": job_spec(pod_template(_labels(r, "drift-job"), pod,
+            "spec": kube.job_spec(kube.pod_template(_labels(r, "drift-job"), pod,
                                           {"omgml.dev/script-checksum": script_checksum(drift_job_script())}),
                              backoff_limit=2, active_deadline_seconds=3600, ttl_seconds_after_finished=86400),
         },
@@ -312,8 +295,8 @@ class Evidently(pulumi.ComponentResource):
         ns = args.namespace
         children = Children(self, args.profile)
 
-        def meta(obj_name: str, component: str) -> JsonDict:
-            return metadata(obj_name, ns, _labels(r, component))
+        def meta(obj_name: str, component: str) -> kube.JsonDict:
+            return kube.metadata(obj_name, ns, _labels(r, component))
 
         secret = GeneratedSecret(f"{name}-write-secret", GeneratedSecretArgs(
             namespace=ns, secret_name=r.secret_name, password_keys=(SECRET_KEY,),
@@ -330,7 +313,7 @@ class Evidently(pulumi.ComponentResource):
                                        data={SCRIPT_NAME: drift_job_script()}, opts=children())
         # Only the drift job reads the bucket, so only its ServiceAccount carries the IRSA role.
         job_sa = k8s.core.v1.ServiceAccount(
-            f"{name}-drift-sa", metadata=service_account_metadata(r.job_name, ns, _labels(r, "drift-job"),
+            f"{name}-drift-sa", metadata=kube.service_account_metadata(r.job_name, ns, _labels(r, "drift-job"),
                                                                   args.irsa_role_arn),
             automount_service_account_token=False, opts=children())
         k8s.batch.v1.CronJob(f"{name}-drift", metadata=meta(r.job_name, "drift-job"), spec=drift_cronjob(r),

@@ -25,6 +25,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.katib import config as katib_config
 from omgml.components.katib.crds import CRDS, crd_spec
 from omgml.components.katib.rbac import Grant, grants
@@ -50,23 +51,6 @@ from omgml.components.katib.release import (
 )
 from omgml.components.options import Children
 from omgml.components.postgres import CONSUMER_SECRET_KEYS
-from omgml.k8s import (
-    KUBE_API_EGRESS_REASON,
-    KUBE_API_PORTS,
-    RECREATE,
-    JsonDict,
-    deployment_spec,
-    egress_policy_spec,
-    http_probe,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    service_account_metadata,
-    with_egress_reason,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import require_dns_label
 from omgml.spec.common import Profile
@@ -121,23 +105,23 @@ def resolve(args: KatibArgs) -> ResolvedKatib:
     return ResolvedKatib(args, SIZING[args.profile])
 
 
-def _container(r: ResolvedKatib, component: str, **fields: object) -> JsonDict:
-    c: JsonDict = {
+def _container(r: ResolvedKatib, component: str, **fields: object) -> kube.JsonDict:
+    c: kube.JsonDict = {
         "name": f"katib-{component}",
         "image": IMAGES[component],
         "imagePullPolicy": "IfNotPresent",
         "resources": getattr(r.sizing, component.replace("-", "_")).resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
     }
     c.update(fields)
     return c
 
 
-def _namespace_env() -> JsonDict:
+def _namespace_env() -> kube.JsonDict:
     return {"name": "KATIB_CORE_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
 
 
-def controller_deployment(r: ResolvedKatib) -> JsonDict:
+def controller_deployment(r: ResolvedKatib) -> kube.JsonDict:
     c = _container(
         r, "controller",
         command=["./katib-controller"],
@@ -147,49 +131,49 @@ def controller_deployment(r: ResolvedKatib) -> JsonDict:
                {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
                {"name": "healthz", "containerPort": HEALTHZ_PORT, "protocol": "TCP"}],
         # /readyz turns ready once the webhook server runs, i.e. after the certificate exists.
-        startupProbe=http_probe("/readyz", "healthz", period=5, failures=60),
-        readinessProbe=http_probe("/readyz", "healthz", period=10),
-        livenessProbe=http_probe("/healthz", "healthz", period=20, failures=6),
+        startupProbe=kube.http_probe("/readyz", "healthz", period=5, failures=60),
+        readinessProbe=kube.http_probe("/readyz", "healthz", period=10),
+        livenessProbe=kube.http_probe("/healthz", "healthz", period=20, failures=6),
         volumeMounts=[
             {"name": "cert", "mountPath": CERT_DIR, "readOnly": True},
             {"name": "katib-config", "mountPath": "/katib-config.yaml", "subPath": "katib-config.yaml",
              "readOnly": True},
         ],
     )
-    pod = restricted_pod_spec(CONTROLLER, UID, [c], automount_token=True, volumes=[
+    pod = kube.restricted_pod_spec(CONTROLLER, UID, [c], automount_token=True, volumes=[
         {"name": "cert", "secret": {"secretName": WEBHOOK_SECRET, "defaultMode": 0o444}},
         {"name": "katib-config", "configMap": {"name": CONFIG_MAP}},
     ])
     annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT)}
     # One controller at a time: two would race on the certificate and the reconcilers.
-    return deployment_spec(r.selector("controller"), pod_template(r.labels("controller"), pod, annotations),
-                           strategy=RECREATE)
+    return kube.deployment_spec(r.selector("controller"), kube.pod_template(r.labels("controller"), pod, annotations),
+                           strategy=kube.RECREATE)
 
 
-def db_manager_env(database_secret: pulumi.Input[str], ssl_mode: str = "disable") -> list[JsonDict]:
+def db_manager_env(database_secret: pulumi.Input[str], ssl_mode: str = "disable") -> list[kube.JsonDict]:
     """The db-manager's Postgres connection (pkg/db/v1beta1/common/const.go names), from the consumer Secret."""
     keys = {v: k for k, v in CONSUMER_SECRET_KEYS.items()}
     assert set(keys) == {"host", "port", "database", "username", "password"}
     return [
-        plain_env("DB_NAME", "postgres"),
-        secret_env("DB_USER", database_secret, "username"),
-        secret_env("DB_PASSWORD", database_secret, "password"),
-        secret_env("KATIB_POSTGRESQL_DB_HOST", database_secret, "host"),
-        secret_env("KATIB_POSTGRESQL_DB_PORT", database_secret, "port"),
-        secret_env("KATIB_POSTGRESQL_DB_DATABASE", database_secret, "database"),
-        plain_env("KATIB_POSTGRESQL_SSL_MODE", ssl_mode),
+        kube.plain_env("DB_NAME", "postgres"),
+        kube.secret_env("DB_USER", database_secret, "username"),
+        kube.secret_env("DB_PASSWORD", database_secret, "password"),
+        kube.secret_env("KATIB_POSTGRESQL_DB_HOST", database_secret, "host"),
+        kube.secret_env("KATIB_POSTGRESQL_DB_PORT", database_secret, "port"),
+        kube.secret_env("KATIB_POSTGRESQL_DB_DATABASE", database_secret, "database"),
+        kube.plain_env("KATIB_POSTGRESQL_SSL_MODE", ssl_mode),
     ]
 
 
-def _grpc_probe(period: int, failures: int, delay: int = 0) -> JsonDict:
-    probe: JsonDict = {"grpc": {"port": DB_MANAGER_PORT}, "periodSeconds": period, "failureThreshold": failures,
+def _grpc_probe(period: int, failures: int, delay: int = 0) -> kube.JsonDict:
+    probe: kube.JsonDict = {"grpc": {"port": DB_MANAGER_PORT}, "periodSeconds": period, "failureThreshold": failures,
                        "timeoutSeconds": 5}
     if delay:
         probe["initialDelaySeconds"] = delay
     return probe
 
 
-def db_manager_deployment(r: ResolvedKatib) -> JsonDict:
+def db_manager_deployment(r: ResolvedKatib) -> kube.JsonDict:
     c = _container(
         r, "db-manager",
         command=["./katib-db-manager"],
@@ -200,27 +184,27 @@ def db_manager_deployment(r: ResolvedKatib) -> JsonDict:
         readinessProbe=_grpc_probe(10, 3),
         livenessProbe=_grpc_probe(60, 5),
     )
-    pod = restricted_pod_spec(DB_MANAGER, UID, [c])
-    return deployment_spec(r.selector("db-manager"), pod_template(r.labels("db-manager"), pod))
+    pod = kube.restricted_pod_spec(DB_MANAGER, UID, [c])
+    return kube.deployment_spec(r.selector("db-manager"), kube.pod_template(r.labels("db-manager"), pod))
 
 
-def ui_deployment(r: ResolvedKatib) -> JsonDict:
+def ui_deployment(r: ResolvedKatib) -> kube.JsonDict:
     c = _container(
         r, "ui",
         command=["./katib-ui"],
         args=[f"--port={UI_PORT}", f"--db-manager-address={r.db_manager_address}"],
         env=[_namespace_env()],
         ports=[{"name": "ui", "containerPort": UI_PORT, "protocol": "TCP"}],
-        readinessProbe=http_probe("/katib/", "ui", period=10),
-        livenessProbe=http_probe("/katib/", "ui", period=30, failures=5),
+        readinessProbe=kube.http_probe("/katib/", "ui", period=10),
+        livenessProbe=kube.http_probe("/katib/", "ui", period=30, failures=5),
     )
-    pod = restricted_pod_spec(UI, UID, [c], automount_token=True)
-    return deployment_spec(r.selector("ui"), pod_template(r.labels("ui"), pod))
+    pod = kube.restricted_pod_spec(UI, UID, [c], automount_token=True)
+    return kube.deployment_spec(r.selector("ui"), kube.pod_template(r.labels("ui"), pod))
 
 
-def services(r: ResolvedKatib) -> list[tuple[str, str, JsonDict]]:
+def services(r: ResolvedKatib) -> list[tuple[str, str, kube.JsonDict]]:
     """(name, component, spec); the controller's webhook answers on 443 as the webhooks expect."""
-    def port(name: str, number: int, target: str) -> JsonDict:
+    def port(name: str, number: int, target: str) -> kube.JsonDict:
         return {"name": name, "port": number, "targetPort": target, "protocol": "TCP"}
 
     out = [
@@ -234,19 +218,19 @@ def services(r: ResolvedKatib) -> list[tuple[str, str, JsonDict]]:
     return out
 
 
-def webhook_ingress_policy(r: ResolvedKatib) -> JsonDict:
+def webhook_ingress_policy(r: ResolvedKatib) -> kube.JsonDict:
     """The API server calls the admission webhooks from the control plane, whose address is not
     known at render time: the webhook port is open to any source, every other port stays closed."""
     return {"podSelector": {"matchLabels": r.selector("controller")}, "policyTypes": ["Ingress"],
             "ingress": [{"ports": [{"protocol": "TCP", "port": WEBHOOK_PORT}]}]}
 
 
-def kube_api_policy(r: ResolvedKatib) -> JsonDict:
+def kube_api_policy(r: ResolvedKatib) -> kube.JsonDict:
     """The controller and the UI talk to the Kubernetes API (kind :6443, EKS :443)."""
-    return egress_policy_spec({"matchExpressions": [
+    return kube.egress_policy_spec({"matchExpressions": [
         {"key": "app.kubernetes.io/name", "operator": "In", "values": [APP]},
         {"key": "app.kubernetes.io/component", "operator": "In", "values": ["controller", "ui"]},
-    ]}, KUBE_API_PORTS)
+    ]}, kube.KUBE_API_PORTS)
 
 
 class Katib(pulumi.ComponentResource):
@@ -272,12 +256,12 @@ class Katib(pulumi.ComponentResource):
         def child(*deps: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
             return children(*cluster, *deps, **options)
 
-        def meta(obj: str, component: str, namespace: str = ns) -> JsonDict:
-            return metadata(obj, namespace, r.labels(component))
+        def meta(obj: str, component: str, namespace: str = ns) -> kube.JsonDict:
+            return kube.metadata(obj, namespace, r.labels(component))
 
         accounts = {
             who: k8s.core.v1.ServiceAccount(
-                f"{name}-sa-{who}", metadata=service_account_metadata(who, ns, r.labels("rbac")),
+                f"{name}-sa-{who}", metadata=kube.service_account_metadata(who, ns, r.labels("rbac")),
                 automount_service_account_token=who != DB_MANAGER, opts=child())
             for who in (CONTROLLER, DB_MANAGER, *([UI] if args.ui else []))
         }
@@ -296,7 +280,7 @@ class Katib(pulumi.ComponentResource):
                 for svc_name, component, spec in services(r)}
         k8s.networking.v1.NetworkPolicy(f"{name}-webhook-ingress", metadata=meta("katib-webhook-ingress", "network"),
                                         spec=webhook_ingress_policy(r), opts=child())
-        api = k8s.networking.v1.NetworkPolicy(f"{name}-kube-api", metadata=with_egress_reason(meta("katib-kube-api", "network"), KUBE_API_EGRESS_REASON),
+        api = k8s.networking.v1.NetworkPolicy(f"{name}-kube-api", metadata=kube.with_egress_reason(meta("katib-kube-api", "network"), kube.KUBE_API_EGRESS_REASON),
                                               spec=kube_api_policy(r), opts=child())
         db = k8s.apps.v1.Deployment(f"{name}-db-manager", metadata=meta(DB_MANAGER, "db-manager"),
                                     spec=db_manager_deployment(r),
@@ -336,9 +320,9 @@ class Katib(pulumi.ComponentResource):
             return binding
         namespace = where[g.where]
         ns_role = k8s.rbac.v1.Role(f"{name}-role-{g.name}-{g.where}",
-                                   metadata=metadata(g.name, namespace, labels), rules=g.rules, opts=child())
+                                   metadata=kube.metadata(g.name, namespace, labels), rules=g.rules, opts=child())
         ns_binding: pulumi.Resource = k8s.rbac.v1.RoleBinding(
-            f"{name}-rolebinding-{g.name}-{g.where}", metadata=metadata(g.name, namespace, labels),
+            f"{name}-rolebinding-{g.name}-{g.where}", metadata=kube.metadata(g.name, namespace, labels),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": g.name},
             subjects=subject, opts=child(ns_role, account))
         return ns_binding

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import yaml
 
+from omgml import k8s as kube
 from omgml.components.katib.release import (
     ALGORITHMS,
     CONTROLLER,
@@ -28,14 +29,13 @@ from omgml.components.katib.release import (
     WEBHOOK_SECRET,
     KatibSizing,
 )
-from omgml.k8s import JsonDict, restricted_container_security_context
 
 
-def _suggestion_context() -> JsonDict:
-    return {**restricted_container_security_context(read_only_root=False), "runAsUser": SUGGESTION_UID}
+def _suggestion_context() -> kube.JsonDict:
+    return {**kube.restricted_container_security_context(read_only_root=False), "runAsUser": SUGGESTION_UID}
 
 
-def katib_config(sizing: KatibSizing) -> JsonDict:
+def katib_config(sizing: KatibSizing) -> kube.JsonDict:
     return {
         "apiVersion": "config.kubeflow.org/v1beta1",
         "kind": "KatibConfig",
@@ -71,11 +71,11 @@ def katib_config_yaml(sizing: KatibSizing) -> str:
     return yaml.safe_dump(katib_config(sizing), sort_keys=False)
 
 
-def _client(namespace: str, path: str) -> JsonDict:
+def _client(namespace: str, path: str) -> kube.JsonDict:
     return {"service": {"name": CONTROLLER, "namespace": namespace, "path": path, "port": 443}}
 
 
-def validating_webhooks(namespace: str) -> list[JsonDict]:
+def validating_webhooks(namespace: str) -> list[kube.JsonDict]:
     return [{
         "name": "validator.experiment.katib.kubeflow.org",
         "sideEffects": "None",
@@ -86,7 +86,7 @@ def validating_webhooks(namespace: str) -> list[JsonDict]:
     }]
 
 
-def mutating_webhooks(namespace: str) -> list[JsonDict]:
+def mutating_webhooks(namespace: str) -> list[kube.JsonDict]:
     from omgml.components.katib.release import INJECTION_LABEL
 
     return [

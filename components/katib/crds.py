@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omgml.k8s import JsonDict
+from omgml import k8s as kube
 
 GROUP = "kubeflow.org"
 VERSION = "v1beta1"
 CATEGORIES = ("all", "kubeflow", "katib")
 
 
-def _column(name: str, path: str, kind: str = "string") -> JsonDict:
+def _column(name: str, path: str, kind: str = "string") -> kube.JsonDict:
     return {"name": name, "type": kind, "jsonPath": path}
 
 
@@ -29,7 +29,7 @@ _AGE = _column("Age", ".metadata.creationTimestamp", "date")
 class KatibCrd:
     kind: str
     plural: str
-    columns: tuple[JsonDict, ...]
+    columns: tuple[kube.JsonDict, ...]
 
     @property
     def name(self) -> str:
@@ -44,7 +44,7 @@ CRDS: tuple[KatibCrd, ...] = (
 )
 
 
-def crd_spec(c: KatibCrd) -> JsonDict:
+def crd_spec(c: KatibCrd) -> kube.JsonDict:
     return {
         "group": GROUP,
         "scope": "Namespaced",

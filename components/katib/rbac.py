@@ -23,22 +23,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from omgml import k8s as kube
 from omgml.components.katib.release import WEBHOOK_CONFIGURATION
-from omgml.k8s import JsonDict
 
 READ = ["get", "list", "watch"]
 KATIB_KINDS = ["experiments", "experiments/status", "experiments/finalizers", "trials", "trials/status",
                "trials/finalizers", "suggestions", "suggestions/status", "suggestions/finalizers"]
 
 
-def rule(groups: list[str], resources: list[str], verbs: list[str], names: list[str] | None = None) -> JsonDict:
-    r: JsonDict = {"apiGroups": groups, "resources": resources, "verbs": verbs}
+def rule(groups: list[str], resources: list[str], verbs: list[str], names: list[str] | None = None) -> kube.JsonDict:
+    r: kube.JsonDict = {"apiGroups": groups, "resources": resources, "verbs": verbs}
     if names:
         r["resourceNames"] = names
     return r
 
 
-def controller_cluster_rules() -> list[JsonDict]:
+def controller_cluster_rules() -> list[kube.JsonDict]:
     """Read-only, cluster-wide: what the manager's informers list and watch."""
     return [
         rule(["kubeflow.org"], ["experiments", "trials", "suggestions"], READ),
@@ -56,7 +56,7 @@ def controller_cluster_rules() -> list[JsonDict]:
     ]
 
 
-def controller_steps_rules() -> list[JsonDict]:
+def controller_steps_rules() -> list[kube.JsonDict]:
     """In the namespace where experiments run: what the controller creates and updates."""
     return [
         rule(["kubeflow.org"], KATIB_KINDS, ["*"]),
@@ -71,7 +71,7 @@ def controller_steps_rules() -> list[JsonDict]:
     ]
 
 
-def controller_own_rules() -> list[JsonDict]:
+def controller_own_rules() -> list[kube.JsonDict]:
     """In Katib's namespace: the webhook certificate Secret and events."""
     return [
         rule([""], ["secrets"], ["get", "list", "watch", "update"]),
@@ -79,11 +79,11 @@ def controller_own_rules() -> list[JsonDict]:
     ]
 
 
-def ui_cluster_rules() -> list[JsonDict]:
+def ui_cluster_rules() -> list[kube.JsonDict]:
     return [rule([""], ["namespaces"], ["get", "list"])]
 
 
-def ui_steps_rules() -> list[JsonDict]:
+def ui_steps_rules() -> list[kube.JsonDict]:
     """The UI creates and deletes experiments, edits trial templates (ConfigMaps) and reads trial logs."""
     return [
         rule(["kubeflow.org"], ["experiments", "trials", "suggestions"], ["get", "list", "watch", "create", "delete"]),
@@ -93,7 +93,7 @@ def ui_steps_rules() -> list[JsonDict]:
     ]
 
 
-def ui_own_rules() -> list[JsonDict]:
+def ui_own_rules() -> list[kube.JsonDict]:
     """Trial templates in Katib's own namespace (the UI's default template source)."""
     return [rule([""], ["configmaps"], ["get", "list"])]
 
@@ -105,7 +105,7 @@ Where = Literal["cluster", "katib", "steps"]
 class Grant:
     name: str  # Role / ClusterRole name
     where: Where
-    rules: list[JsonDict]
+    rules: list[kube.JsonDict]
     account: str  # ServiceAccount in Katib's namespace
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omgml.k8s import Size
+from omgml import k8s as kube
 
 VERSION = "v0.19.0"
 APP = "katib"
@@ -87,23 +87,23 @@ SUGGESTION_UID = 1000
 
 @dataclass(frozen=True)
 class KatibSizing:
-    controller: Size
-    db_manager: Size
-    ui: Size
-    suggestion: Size  # each experiment's suggestion service
-    collector: Size  # the metrics-collector sidecar in each trial pod
+    controller: kube.Size
+    db_manager: kube.Size
+    ui: kube.Size
+    suggestion: kube.Size  # each experiment's suggestion service
+    collector: kube.Size  # the metrics-collector sidecar in each trial pod
 
 
 # Go binaries idle at a few tens of MiB; the suggestion services are Python with their
 # optimisation library imported (hyperopt, optuna, skopt: 150-250 MiB).
 SIZING: dict[str, KatibSizing] = {
-    "laptop": KatibSizing(Size("25m", "64Mi", "500m", "256Mi"), Size("10m", "32Mi", "200m", "128Mi"),
-                          Size("10m", "48Mi", "200m", "192Mi"), Size("50m", "256Mi", "500m", "512Mi"),
-                          Size("10m", "32Mi", "200m", "128Mi")),
-    "small": KatibSizing(Size("50m", "128Mi", "1", "512Mi"), Size("25m", "64Mi", "500m", "256Mi"),
-                         Size("25m", "64Mi", "500m", "256Mi"), Size("100m", "256Mi", "1", "1Gi"),
-                         Size("25m", "32Mi", "500m", "128Mi")),
-    "production": KatibSizing(Size("100m", "256Mi", "2", "1Gi"), Size("50m", "128Mi", "1", "512Mi"),
-                              Size("50m", "128Mi", "1", "512Mi"), Size("200m", "512Mi", "2", "2Gi"),
-                              Size("50m", "64Mi", "500m", "256Mi")),
+    "laptop": KatibSizing(kube.Size("25m", "64Mi", "500m", "256Mi"), kube.Size("10m", "32Mi", "200m", "128Mi"),
+                          kube.Size("10m", "48Mi", "200m", "192Mi"), kube.Size("50m", "256Mi", "500m", "512Mi"),
+                          kube.Size("10m", "32Mi", "200m", "128Mi")),
+    "small": KatibSizing(kube.Size("50m", "128Mi", "1", "512Mi"), kube.Size("25m", "64Mi", "500m", "256Mi"),
+                         kube.Size("25m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi"),
+                         kube.Size("25m", "32Mi", "500m", "128Mi")),
+    "production": KatibSizing(kube.Size("100m", "256Mi", "2", "1Gi"), kube.Size("50m", "128Mi", "1", "512Mi"),
+                              kube.Size("50m", "128Mi", "1", "512Mi"), kube.Size("200m", "512Mi", "2", "2Gi"),
+                              kube.Size("50m", "64Mi", "500m", "256Mi")),
 }

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.backup.jobs import (
     BACKUP_OF_LABEL,
     BackupNames,
@@ -75,7 +76,7 @@ from omgml.components.kubeflow.config import (
     training_env,
     ui_endpoint_rewrite,
 )
-from omgml.components.kubeflow.crds import ALL_CRDS, crd_spec
+from omgml.components.kubeflow.crds import ALL_CRDS
 from omgml.components.kubeflow.rbac import Where, role_binding_subjects, role_specs
 from omgml.components.kubeflow.release import (
     API_GRPC_PORT,
@@ -123,18 +124,6 @@ from omgml.components.kubeflow.workloads import (
     workload_selector,
 )
 from omgml.components.options import Children, keeps_data
-from omgml.k8s import (
-    KUBE_API_EGRESS_REASON,
-    KUBE_API_PORTS,
-    JsonDict,
-    Size,
-    claim_spec,
-    egress_policy_spec,
-    exec_probe,
-    metadata,
-    service_account_metadata,
-    with_egress_reason,
-)
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec import Profile
@@ -239,15 +228,15 @@ def resolve(args: KubeflowPipelinesArgs) -> ResolvedKfp:
     )
 
 
-def service_specs(p: KfpPods) -> list[tuple[str, str, JsonDict]]:
+def service_specs(p: KfpPods) -> list[tuple[str, str, kube.JsonDict]]:
     """(service name, workload name, spec) of every Service."""
-    def svc(workload_name: str, ports: list[JsonDict], headless: bool = False) -> JsonDict:
-        spec: JsonDict = {"selector": workload_selector(p, workload(workload_name)), "ports": ports}
+    def svc(workload_name: str, ports: list[kube.JsonDict], headless: bool = False) -> kube.JsonDict:
+        spec: kube.JsonDict = {"selector": workload_selector(p, workload(workload_name)), "ports": ports}
         if headless:
             spec["clusterIP"] = "None"
         return spec
 
-    def port(name: str, number: int, target: str | None = None) -> JsonDict:
+    def port(name: str, number: int, target: str | None = None) -> kube.JsonDict:
         return {"name": name, "port": number, "targetPort": target or name, "protocol": "TCP"}
 
     return [
@@ -262,7 +251,7 @@ def service_specs(p: KfpPods) -> list[tuple[str, str, JsonDict]]:
     ]
 
 
-def external_name_services(namespace: str) -> list[tuple[str, JsonDict]]:
+def external_name_services(namespace: str) -> list[tuple[str, kube.JsonDict]]:
     """Services of the steps namespace that resolve to the control plane (DNS CNAMEs)."""
     return [
         (svc, {"type": "ExternalName", "externalName": f"{svc}.{namespace}.svc.cluster.local"})
@@ -270,20 +259,20 @@ def external_name_services(namespace: str) -> list[tuple[str, JsonDict]]:
     ]
 
 
-def kube_api_egress() -> JsonDict:
+def kube_api_egress() -> kube.JsonDict:
     """Egress to the Kubernetes API server for the controllers and step pods of the namespace.
 
     Its address is not known at render time (kind: the control-plane container on :6443; EKS:
     control-plane ENIs in the VPC on :443), and policies see the endpoint address after the
     `kubernetes` Service is translated, so the rule allows exactly those two ports anywhere.
     """
-    return egress_policy_spec({}, KUBE_API_PORTS)
+    return kube.egress_policy_spec({}, kube.KUBE_API_PORTS)
 
 
 MYSQL_IMAGE_KEY = "mysql"
 BACKUP_COMPONENT = "kfp-mysql"
 MYSQL_DATABASES = [PIPELINE_DB, MLMD_DB]
-MYSQL_JOB_SIZE = Size("50m", "128Mi", "1", "512Mi")
+MYSQL_JOB_SIZE = kube.Size("50m", "128Mi", "1", "512Mi")
 
 
 def mysql_backup_names(instance: str) -> BackupNames:
@@ -299,7 +288,7 @@ def _mysql_backup(args: KubeflowPipelinesArgs) -> BackupSettings:
     return args.backup
 
 
-def mysql_backup_cronjob(instance: str, backup: BackupSettings) -> JsonDict:
+def mysql_backup_cronjob(instance: str, backup: BackupSettings) -> kube.JsonDict:
     """The nightly mysqldump of KFP's databases as the `kfp` user, uploaded by the backup agent."""
     dump = mysqldump_container(IMAGES[MYSQL_IMAGE_KEY], MYSQL_UID, MYSQL_SERVICE, MYSQL_PORT, MYSQL_USER,
                                MYSQL_SECRET, "password", MYSQL_DATABASES, MYSQL_JOB_SIZE)
@@ -307,12 +296,12 @@ def mysql_backup_cronjob(instance: str, backup: BackupSettings) -> JsonDict:
 
 
 def mysql_restore_job(instance: str, backup: BackupSettings, backup_id: str, *, dry_run: bool,
-                      force: bool) -> JsonDict:
+                      force: bool) -> kube.JsonDict:
     """A Job that loads `backup_id` into KFP's MySQL (refusing tables already there unless `force`)."""
     ping = ["mysqladmin", "ping", f"--host={MYSQL_SERVICE}", "--silent"]
     loader = mysql_restore_container(IMAGES[MYSQL_IMAGE_KEY], MYSQL_UID, MYSQL_SERVICE, MYSQL_PORT, MYSQL_USER,
                                      MYSQL_SECRET, "password", MYSQL_DATABASES, dry_run=dry_run, force=force,
-                                     size=MYSQL_JOB_SIZE, probe=exec_probe(ping, period=20, failures=6))
+                                     size=MYSQL_JOB_SIZE, probe=kube.exec_probe(ping, period=20, failures=6))
     return restore_job(mysql_backup_names(instance), backup, backup_id, loader, MYSQL_UID, dry_run=dry_run)
 
 
@@ -338,7 +327,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
                 cluster.append(k8s.apiextensions.v1.CustomResourceDefinition(
                     f"{name}-crd-{crd.plural}",
                     metadata={"name": crd.name, "labels": standard_labels(APP, args.instance, "crd", KFP_VERSION)},
-                    spec=crd_spec(crd),
+                    spec=kube.crd_spec(crd),
                     opts=children(),
                 ))
         cluster.append(k8s.scheduling.v1.PriorityClass(
@@ -354,12 +343,12 @@ class KubeflowPipelines(pulumi.ComponentResource):
             """Every namespaced child comes after the cluster-scoped ones."""
             return children.data(*cluster, *deps) if keep else children(*cluster, *deps)
 
-        def meta(obj_name: str, component: str, namespace: str = ns) -> JsonDict:
-            return metadata(obj_name, namespace, standard_labels(APP, args.instance, component))
+        def meta(obj_name: str, component: str, namespace: str = ns) -> kube.JsonDict:
+            return kube.metadata(obj_name, namespace, standard_labels(APP, args.instance, component))
 
-        def account_meta(account: str, namespace: str) -> JsonDict:
+        def account_meta(account: str, namespace: str) -> kube.JsonDict:
             # EKS's pod identity webhook gives an annotated account's pods the role's web identity.
-            return service_account_metadata(account, namespace, standard_labels(APP, args.instance, "rbac"),
+            return kube.service_account_metadata(account, namespace, standard_labels(APP, args.instance, "rbac"),
                                             r.irsa_roles.get((namespace, account)))
 
         # --- values from the foundation (Outputs) ---------------------------------------------
@@ -458,7 +447,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
         pvc = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-mysql-data",
             metadata=meta(MYSQL_PVC, "mysql"),
-            spec=claim_spec(args.mysql_storage_gib),
+            spec=kube.claim_spec(args.mysql_storage_gib),
             # A standalone PVC (not a volumeClaimTemplate): resizing it is a patch, never a
             # StatefulSet replacement. Kept and protected outside the laptop profile.
             opts=child(keep=r.keep_data),
@@ -467,8 +456,8 @@ class KubeflowPipelines(pulumi.ComponentResource):
         # --- network --------------------------------------------------------------------------
         for where_key, namespace in where.items():
             k8s.networking.v1.NetworkPolicy(f"{name}-kube-api-{where_key}",
-                                            metadata=with_egress_reason(meta(KUBE_API_POLICY, "network", namespace),
-                                                                        KUBE_API_EGRESS_REASON),
+                                            metadata=kube.with_egress_reason(meta(KUBE_API_POLICY, "network", namespace),
+                                                                        kube.KUBE_API_EGRESS_REASON),
                                             spec=kube_api_egress(), opts=child())
         services = {
             workload_name: k8s.core.v1.Service(f"{name}-svc-{svc_name}", metadata=meta(svc_name, "network"),
@@ -495,7 +484,7 @@ class KubeflowPipelines(pulumi.ComponentResource):
                                               laptop=args.profile == "laptop")),
             opts=child(*deps_of("mysql", pvc, init_cm, db)),
         )
-        bodies: list[tuple[str, JsonDict, list[pulumi.Resource]]] = [
+        bodies: list[tuple[str, kube.JsonDict, list[pulumi.Resource]]] = [
             ("metadata-grpc-deployment", metadata_grpc(pods), [db]),
             ("metadata-envoy-deployment", metadata_envoy(pods, ENVOY_CONFIGMAP), [envoy_cm]),
             ("workflow-controller", workflow_controller(pods, r.priority_class), [argo_cm]),
@@ -524,23 +513,23 @@ class KubeflowPipelines(pulumi.ComponentResource):
         s = _mysql_backup(args)
         names = mysql_backup_names(args.instance)
         ns = args.namespace
-        sa_meta = metadata(names.service_account, ns, names.labels)
+        sa_meta = kube.metadata(names.service_account, ns, names.labels)
         if s.irsa_role_arn is not None:
             sa_meta["annotations"] = {"eks.amazonaws.com/role-arn": s.irsa_role_arn}
         sa = k8s.core.v1.ServiceAccount(f"{name}-mysql-backup-sa", metadata=sa_meta,
                                         automount_service_account_token=False, opts=child())
-        agent = k8s.core.v1.ConfigMap(f"{name}-backup-agent", metadata=metadata(names.agent_configmap, ns, names.labels),
+        agent = k8s.core.v1.ConfigMap(f"{name}-backup-agent", metadata=kube.metadata(names.agent_configmap, ns, names.labels),
                                       data={"agent.py": agent_script()}, opts=child())
-        k8s.batch.v1.CronJob(f"{name}-mysql-backup", metadata=metadata(names.cronjob, ns, names.labels),
+        k8s.batch.v1.CronJob(f"{name}-mysql-backup", metadata=kube.metadata(names.cronjob, ns, names.labels),
                              spec=mysql_backup_cronjob(args.instance, s), opts=child(sa, agent, db))
         if s.pushgateway_namespace is not None:
             pods = {"app.kubernetes.io/name": APP, "app.kubernetes.io/instance": args.instance,
                     "app.kubernetes.io/component": "mysql-backup"}
             k8s.networking.v1.NetworkPolicy(
-                f"{name}-mysql-backup-push", metadata=metadata(k8s_name(args.instance, "mysql-backup-push"), ns,
+                f"{name}-mysql-backup-push", metadata=kube.metadata(k8s_name(args.instance, "mysql-backup-push"), ns,
                                                                names.labels),
                 spec=pushgateway_egress(pods, s.pushgateway_namespace, s.pushgateway_selector), opts=child())
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-mysql-backup-pushgateway",
-                metadata=metadata(k8s_name(args.instance, "mysql-backup-push"), s.pushgateway_namespace, names.labels),
+                metadata=kube.metadata(k8s_name(args.instance, "mysql-backup-push"), s.pushgateway_namespace, names.labels),
                 spec=pushgateway_ingress(s.pushgateway_selector, ns, pods), opts=child())

@@ -19,8 +19,8 @@ from typing import Literal
 
 import pulumi
 
+from omgml import k8s as kube
 from omgml.components.kubeflow.release import LAUNCHER_CONFIGMAP, PIPELINE_RUNNER_SA, PUBLIC_CONFIGMAP
-from omgml.k8s import JsonDict
 
 ALL_VERBS = ["create", "get", "list", "watch", "update", "patch", "delete"]
 # The UI's Role on the object-store key Secret, in the KFP namespace (static keys only).
@@ -28,14 +28,14 @@ UI_STORE_SECRET_ROLE = "ml-pipeline-ui-store-secret"
 
 
 def rule(groups: list[str], resources: list[str], verbs: list[str],
-         names: Sequence[pulumi.Input[str]] | None = None) -> JsonDict:
-    r: JsonDict = {"apiGroups": groups, "resources": resources, "verbs": verbs}
+         names: Sequence[pulumi.Input[str]] | None = None) -> kube.JsonDict:
+    r: kube.JsonDict = {"apiGroups": groups, "resources": resources, "verbs": verbs}
     if names:
         r["resourceNames"] = list(names)
     return r
 
 
-def api_server_rules() -> list[JsonDict]:
+def api_server_rules() -> list[kube.JsonDict]:
     return [
         rule([""], ["pods", "pods/log"], ["get", "list", "delete"]),
         rule(["argoproj.io"], ["workflows"], ALL_VERBS),
@@ -51,7 +51,7 @@ def api_server_rules() -> list[JsonDict]:
     ]
 
 
-def persistence_agent_rules() -> list[JsonDict]:
+def persistence_agent_rules() -> list[kube.JsonDict]:
     return [
         rule(["argoproj.io"], ["workflows"], ["get", "list", "watch"]),
         rule(["kubeflow.org"], ["scheduledworkflows"], ["get", "list", "watch"]),
@@ -61,7 +61,7 @@ def persistence_agent_rules() -> list[JsonDict]:
     ]
 
 
-def scheduled_workflow_rules() -> list[JsonDict]:
+def scheduled_workflow_rules() -> list[kube.JsonDict]:
     return [
         rule(["argoproj.io"], ["workflows"], ALL_VERBS),
         rule(["kubeflow.org"], ["scheduledworkflows", "scheduledworkflows/finalizers"], ALL_VERBS),
@@ -70,7 +70,7 @@ def scheduled_workflow_rules() -> list[JsonDict]:
     ]
 
 
-def ui_rules() -> list[JsonDict]:
+def ui_rules() -> list[kube.JsonDict]:
     """In the steps namespace: pod logs, events and workflows of the runs the UI shows.
 
     No Secret here, with static keys or IRSA: the 2.17.0 UI server never reads one outside its
@@ -87,7 +87,7 @@ def ui_rules() -> list[JsonDict]:
     ]
 
 
-def ui_store_secret_rules(secret_name: pulumi.Input[str]) -> list[JsonDict]:
+def ui_store_secret_rules(secret_name: pulumi.Input[str]) -> list[kube.JsonDict]:
     """In the KFP namespace: `get` on the object-store key Secret, nothing else.
 
     An s3:// artifact's session info (the launcher's `providers`, fromEnv false) names this
@@ -100,7 +100,7 @@ def ui_store_secret_rules(secret_name: pulumi.Input[str]) -> list[JsonDict]:
     return [rule([""], ["secrets"], ["get"], [secret_name])]
 
 
-def workflow_controller_config_rules() -> list[JsonDict]:
+def workflow_controller_config_rules() -> list[kube.JsonDict]:
     """In the controller's own namespace: its ConfigMap, its leader-election Lease, events."""
     return [
         rule(["coordination.k8s.io"], ["leases"], ["create", "get", "update"]),
@@ -109,7 +109,7 @@ def workflow_controller_config_rules() -> list[JsonDict]:
     ]
 
 
-def workflow_controller_rules() -> list[JsonDict]:
+def workflow_controller_rules() -> list[kube.JsonDict]:
     """In the managed (steps) namespace: upstream's namespace-install Role."""
     return [
         rule(["coordination.k8s.io"], ["leases"], ["create", "get", "update"]),
@@ -130,7 +130,7 @@ def workflow_controller_rules() -> list[JsonDict]:
     ]
 
 
-def pipeline_runner_rules() -> list[JsonDict]:
+def pipeline_runner_rules() -> list[kube.JsonDict]:
     """What pipeline step pods (driver, launcher, argoexec, user code) may do in the namespace.
 
     Upstream's Role minus machinelearning.seldon.io (Seldon is not part of this platform).
@@ -150,7 +150,7 @@ def pipeline_runner_rules() -> list[JsonDict]:
     ]
 
 
-def public_configmap_rules() -> list[JsonDict]:
+def public_configmap_rules() -> list[kube.JsonDict]:
     return [rule([""], ["configmaps"], ["get", "list", "watch"], [PUBLIC_CONFIGMAP])]
 
 
@@ -161,7 +161,7 @@ Where = Literal["kfp", "steps"]
 class RoleSpec:
     role: str  # Role name (upstream's)
     where: Where  # namespace of the Role and its RoleBinding
-    rules: list[JsonDict]
+    rules: list[kube.JsonDict]
     service_account: str | None = None  # subject; None: the group below
     account_where: Where = "kfp"  # namespace of that ServiceAccount
     group: str | None = None
@@ -189,7 +189,7 @@ def role_specs(store_secret: pulumi.Input[str] | None) -> list[RoleSpec]:
     return specs
 
 
-def role_binding_subjects(spec: RoleSpec, namespaces: dict[Where, str]) -> list[JsonDict]:
+def role_binding_subjects(spec: RoleSpec, namespaces: dict[Where, str]) -> list[kube.JsonDict]:
     if spec.service_account is not None:
         return [{"kind": "ServiceAccount", "name": spec.service_account,
                  "namespace": namespaces[spec.account_where]}]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omgml.k8s import Size
+from omgml import k8s as kube
 
 KFP_VERSION = "2.17.0"
 ARGO_VERSION = "v4.0.5"  # third-party/argo/installs/namespace at KFP 2.17.0
@@ -163,39 +163,39 @@ ARTIFACT_KEY_FORMAT = (
 # about what the processes use when idle (a few tens of MiB each; MySQL with a 64 MiB buffer
 # pool and performance_schema off stays near 250 MiB) and keeps generous limits so a burst is
 # not OOM-killed: 340m CPU / 992 MiB requested in total.
-SIZING: dict[str, dict[str, Size]] = {
+SIZING: dict[str, dict[str, kube.Size]] = {
     "laptop": {
-        "api-server": Size("100m", "192Mi", "1", "512Mi"),
-        "persistence-agent": Size("20m", "64Mi", "200m", "256Mi"),
-        "scheduled-workflow": Size("20m", "64Mi", "200m", "256Mi"),
-        "ui": Size("20m", "128Mi", "500m", "384Mi"),
-        "metadata-grpc": Size("20m", "64Mi", "500m", "256Mi"),
-        "metadata-envoy": Size("10m", "32Mi", "200m", "128Mi"),
-        "workflow-controller": Size("50m", "128Mi", "500m", "512Mi"),
-        "mysql": Size("100m", "320Mi", "1", "768Mi"),
+        "api-server": kube.Size("100m", "192Mi", "1", "512Mi"),
+        "persistence-agent": kube.Size("20m", "64Mi", "200m", "256Mi"),
+        "scheduled-workflow": kube.Size("20m", "64Mi", "200m", "256Mi"),
+        "ui": kube.Size("20m", "128Mi", "500m", "384Mi"),
+        "metadata-grpc": kube.Size("20m", "64Mi", "500m", "256Mi"),
+        "metadata-envoy": kube.Size("10m", "32Mi", "200m", "128Mi"),
+        "workflow-controller": kube.Size("50m", "128Mi", "500m", "512Mi"),
+        "mysql": kube.Size("100m", "320Mi", "1", "768Mi"),
     },
     "small": {
-        "api-server": Size("250m", "384Mi", "1", "1Gi"),
-        "persistence-agent": Size("50m", "128Mi", "500m", "512Mi"),
-        "scheduled-workflow": Size("50m", "96Mi", "500m", "256Mi"),
-        "ui": Size("50m", "192Mi", "1", "512Mi"),
-        "metadata-grpc": Size("50m", "128Mi", "1", "512Mi"),
-        "metadata-envoy": Size("20m", "64Mi", "500m", "256Mi"),
-        "workflow-controller": Size("100m", "256Mi", "1", "1Gi"),
-        "mysql": Size("250m", "768Mi", "2", "1536Mi"),
+        "api-server": kube.Size("250m", "384Mi", "1", "1Gi"),
+        "persistence-agent": kube.Size("50m", "128Mi", "500m", "512Mi"),
+        "scheduled-workflow": kube.Size("50m", "96Mi", "500m", "256Mi"),
+        "ui": kube.Size("50m", "192Mi", "1", "512Mi"),
+        "metadata-grpc": kube.Size("50m", "128Mi", "1", "512Mi"),
+        "metadata-envoy": kube.Size("20m", "64Mi", "500m", "256Mi"),
+        "workflow-controller": kube.Size("100m", "256Mi", "1", "1Gi"),
+        "mysql": kube.Size("250m", "768Mi", "2", "1536Mi"),
     },
     "production": {
-        "api-server": Size("500m", "512Mi", "2", "2Gi"),
-        "persistence-agent": Size("120m", "256Mi", "1", "512Mi"),
-        "scheduled-workflow": Size("100m", "128Mi", "1", "512Mi"),
-        "ui": Size("100m", "256Mi", "1", "1Gi"),
-        "metadata-grpc": Size("100m", "256Mi", "2", "1Gi"),
-        "metadata-envoy": Size("50m", "64Mi", "1", "256Mi"),
-        "workflow-controller": Size("200m", "512Mi", "2", "2Gi"),
-        "mysql": Size("500m", "1536Mi", "2", "3Gi"),
+        "api-server": kube.Size("500m", "512Mi", "2", "2Gi"),
+        "persistence-agent": kube.Size("120m", "256Mi", "1", "512Mi"),
+        "scheduled-workflow": kube.Size("100m", "128Mi", "1", "512Mi"),
+        "ui": kube.Size("100m", "256Mi", "1", "1Gi"),
+        "metadata-grpc": kube.Size("100m", "256Mi", "2", "1Gi"),
+        "metadata-envoy": kube.Size("50m", "64Mi", "1", "256Mi"),
+        "workflow-controller": kube.Size("200m", "512Mi", "2", "2Gi"),
+        "mysql": kube.Size("500m", "1536Mi", "2", "3Gi"),
     },
 }
 # The wait-for-* init containers (upstream's numbers).
-WAIT_SIZE = Size("10m", "16Mi", "100m", "64Mi")
+WAIT_SIZE = kube.Size("10m", "16Mi", "100m", "64Mi")
 # InnoDB buffer pool per profile: the bulk of MySQL's memory, kept well under the limit.
 MYSQL_BUFFER_POOL: dict[str, str] = {"laptop": "64M", "small": "256M", "production": "1G"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from omgml import k8s as kube
 from omgml.components.kubeflow.release import (
     API_GRPC_PORT,
     API_HTTP_PORT,
@@ -46,19 +47,6 @@ from omgml.components.kubeflow.release import (
     WAIT_SIZE,
     WORKLOADS,
     Workload,
-)
-from omgml.k8s import (
-    JsonDict,
-    deployment_spec,
-    exec_probe,
-    http_probe,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    secret_env,
-    statefulset_spec,
-    tcp_probe,
 )
 from omgml.labels import selector_labels, standard_labels
 from omgml.spec import Profile
@@ -117,17 +105,17 @@ def workload_selector(p: KfpPods, w: Workload) -> dict[str, str]:
     return selector_labels(APP, p.instance, w.component)
 
 
-def field_env(name: str, path: str) -> JsonDict:
+def field_env(name: str, path: str) -> kube.JsonDict:
     return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
 
 
-def _container(p: KfpPods, w: Workload, **fields: Any) -> JsonDict:
-    c: JsonDict = {
+def _container(p: KfpPods, w: Workload, **fields: Any) -> kube.JsonDict:
+    c: kube.JsonDict = {
         "name": w.component,
         "image": IMAGES[w.component],
         "imagePullPolicy": "IfNotPresent",
         "resources": SIZING[p.profile][w.component].resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
     }
     c.update(fields)
     mounts = list(c.get("volumeMounts", []))
@@ -146,33 +134,33 @@ done
 """
 
 
-def wait_for(name: str, host: str, port: int) -> JsonDict:
+def wait_for(name: str, host: str, port: int) -> kube.JsonDict:
     """Init container that blocks until a TCP service answers (orderly first start)."""
     return {
         "name": f"wait-for-{name}",
         "image": IMAGES["wait"],
         "imagePullPolicy": "IfNotPresent",
         "command": ["/bin/sh", "-ec", WAIT_SCRIPT],
-        "env": [plain_env("WAIT_HOST", host), plain_env("WAIT_PORT", str(port))],
+        "env": [kube.plain_env("WAIT_HOST", host), kube.plain_env("WAIT_PORT", str(port))],
         "resources": WAIT_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
     }
 
 
-def kfp_pod_template(p: KfpPods, w: Workload, containers: list[JsonDict], *, uid: int = KFP_UID,
-                     init: list[JsonDict] | None = None, volumes: list[JsonDict] | None = None,
-                     fs_group: int | None = None, annotations: dict[str, str] | None = None) -> JsonDict:
-    spec = restricted_pod_spec(w.service_account, uid, containers, fs_group=fs_group, automount_token=w.needs_api,
+def kfp_pod_template(p: KfpPods, w: Workload, containers: list[kube.JsonDict], *, uid: int = KFP_UID,
+                     init: list[kube.JsonDict] | None = None, volumes: list[kube.JsonDict] | None = None,
+                     fs_group: int | None = None, annotations: dict[str, str] | None = None) -> kube.JsonDict:
+    spec = kube.restricted_pod_spec(w.service_account, uid, containers, fs_group=fs_group, automount_token=w.needs_api,
                                init_containers=init,
                                volumes=[*(volumes or []), {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}])
-    return pod_template(workload_labels(p, w), spec, annotations)
+    return kube.pod_template(workload_labels(p, w), spec, annotations)
 
 
-def kfp_deployment(p: KfpPods, w: Workload, template: JsonDict) -> JsonDict:
-    return deployment_spec(workload_selector(p, w), template)
+def kfp_deployment(p: KfpPods, w: Workload, template: kube.JsonDict) -> kube.JsonDict:
+    return kube.deployment_spec(workload_selector(p, w), template)
 
 
-def _token_volume(audience_file: str) -> JsonDict:
+def _token_volume(audience_file: str) -> kube.JsonDict:
     # A short-lived token for the API server (audience pipelines.kubeflow.org), as upstream.
     return {"name": "kfp-token", "projected": {"sources": [{"serviceAccountToken": {
         "path": audience_file, "expirationSeconds": 3600, "audience": "pipelines.kubeflow.org"}}]}}
@@ -180,7 +168,7 @@ def _token_volume(audience_file: str) -> JsonDict:
 
 # --- ML Metadata -----------------------------------------------------------------------
 
-def metadata_grpc(p: KfpPods) -> JsonDict:
+def metadata_grpc(p: KfpPods) -> kube.JsonDict:
     w = workload("metadata-grpc-deployment")
     c = _container(
         p, w,
@@ -199,21 +187,21 @@ def metadata_grpc(p: KfpPods) -> JsonDict:
             "grpc.max_send_message_length=104857600",
         ],
         env=[
-            plain_env("MYSQL_DATABASE", MLMD_DB),
-            plain_env("MYSQL_HOST", MYSQL_SERVICE),
-            plain_env("MYSQL_PORT", str(MYSQL_PORT)),
-            plain_env("DBCONFIG_USER", MYSQL_USER),
-            secret_env("DBCONFIG_PASSWORD", MYSQL_SECRET, "password"),
+            kube.plain_env("MYSQL_DATABASE", MLMD_DB),
+            kube.plain_env("MYSQL_HOST", MYSQL_SERVICE),
+            kube.plain_env("MYSQL_PORT", str(MYSQL_PORT)),
+            kube.plain_env("DBCONFIG_USER", MYSQL_USER),
+            kube.secret_env("DBCONFIG_PASSWORD", MYSQL_SECRET, "password"),
         ],
         ports=[{"name": "grpc-api", "containerPort": METADATA_GRPC_PORT}],
-        readinessProbe=tcp_probe("grpc-api", period=5, delay=3),
-        livenessProbe=tcp_probe("grpc-api", period=10, delay=15),
+        readinessProbe=kube.tcp_probe("grpc-api", period=5, delay=3),
+        livenessProbe=kube.tcp_probe("grpc-api", period=10, delay=15),
     )
     tmpl = kfp_pod_template(p, w, [c], init=[wait_for("database", MYSQL_SERVICE, MYSQL_PORT)])
     return kfp_deployment(p, w, tmpl)
 
 
-def metadata_envoy(p: KfpPods, config_map: str) -> JsonDict:
+def metadata_envoy(p: KfpPods, config_map: str) -> kube.JsonDict:
     w = workload("metadata-envoy-deployment")
     c = _container(
         p, w,
@@ -223,8 +211,8 @@ def metadata_envoy(p: KfpPods, config_map: str) -> JsonDict:
         volumeMounts=[{"name": "config", "mountPath": "/etc/envoy", "readOnly": True}],
         # The admin interface is loopback-only (see config.envoy_config), so the
         # listener itself is probed.
-        readinessProbe=tcp_probe("grpc-web", period=5, delay=2),
-        livenessProbe=tcp_probe("grpc-web", period=10, delay=10),
+        readinessProbe=kube.tcp_probe("grpc-web", period=5, delay=2),
+        livenessProbe=kube.tcp_probe("grpc-web", period=10, delay=10),
     )
     volumes = [{"name": "config", "configMap": {"name": config_map}}]
     return kfp_deployment(p, w, kfp_pod_template(p, w, [c], volumes=volumes))
@@ -232,7 +220,7 @@ def metadata_envoy(p: KfpPods, config_map: str) -> JsonDict:
 
 # --- Argo -------------------------------------------------------------------------------
 
-def workflow_controller(p: KfpPods, priority_class: str) -> JsonDict:
+def workflow_controller(p: KfpPods, priority_class: str) -> kube.JsonDict:
     w = workload("workflow-controller")
     c = _container(
         p, w,
@@ -244,15 +232,15 @@ def workflow_controller(p: KfpPods, priority_class: str) -> JsonDict:
         env=[
             field_env("LEADER_ELECTION_IDENTITY", "metadata.name"),
             # KFP's pattern: node shutdowns and spot reclaims are retried as transient.
-            plain_env("TRANSIENT_ERROR_PATTERN",
+            kube.plain_env("TRANSIENT_ERROR_PATTERN",
                       "(?i)(imminent node shutdown|node is shutting down|preempt|evict|spot|pod deleted)"),
         ],
         ports=[{"name": "metrics", "containerPort": ARGO_METRICS_PORT},
                {"name": "healthz", "containerPort": ARGO_HEALTH_PORT}],
-        startupProbe=http_probe("/healthz", "healthz", period=5, failures=30),
-        readinessProbe=http_probe("/healthz", "healthz", period=10),
+        startupProbe=kube.http_probe("/healthz", "healthz", period=5, failures=30),
+        readinessProbe=kube.http_probe("/healthz", "healthz", period=10),
         # Upstream: three failures a minute apart, tolerating transient API errors.
-        livenessProbe=http_probe("/healthz", "healthz", period=60, failures=3, timeout=30),
+        livenessProbe=kube.http_probe("/healthz", "healthz", period=60, failures=3, timeout=30),
     )
     tmpl = kfp_pod_template(p, w, [c], uid=ARGO_UID)
     tmpl["spec"]["priorityClassName"] = priority_class
@@ -262,16 +250,16 @@ def workflow_controller(p: KfpPods, priority_class: str) -> JsonDict:
 
 # --- KFP backend ------------------------------------------------------------------------
 
-def _store_env(s: StoreView) -> list[JsonDict]:
+def _store_env(s: StoreView) -> list[kube.JsonDict]:
     if s.irsa:
         # Empty, not absent: the image's /config/config.json sets ObjectStoreConfig.AccessKey and
         # SecretAccessKey to minio/minio123, and only a variable that is present overrides them
         # (main.go initConfig: viper AllowEmptyEnv(true)). With both empty, client_manager.go
         # loadAWSConfig adds no static provider, so the SDK's default chain takes the web identity.
-        keys = [plain_env("OBJECTSTORECONFIG_ACCESSKEY", ""), plain_env("OBJECTSTORECONFIG_SECRETACCESSKEY", "")]
+        keys = [kube.plain_env("OBJECTSTORECONFIG_ACCESSKEY", ""), kube.plain_env("OBJECTSTORECONFIG_SECRETACCESSKEY", "")]
     else:
-        keys = [secret_env("OBJECTSTORECONFIG_ACCESSKEY", s.secret_name, s.access_key_key),
-                secret_env("OBJECTSTORECONFIG_SECRETACCESSKEY", s.secret_name, s.secret_key_key)]
+        keys = [kube.secret_env("OBJECTSTORECONFIG_ACCESSKEY", s.secret_name, s.access_key_key),
+                kube.secret_env("OBJECTSTORECONFIG_SECRETACCESSKEY", s.secret_name, s.secret_key_key)]
     return [
         # The API server accepts a full URL as host (client_manager.go ensureProtocol).
         {"name": "OBJECTSTORECONFIG_HOST", "value": s.url},
@@ -282,19 +270,19 @@ def _store_env(s: StoreView) -> list[JsonDict]:
     ]
 
 
-def _step_security_env(restricted: bool) -> list[JsonDict]:
+def _step_security_env(restricted: bool) -> list[kube.JsonDict]:
     """KFP 2.17 compiles every step with no-escalation/drop-ALL/seccomp; these add a non-root
     uid so step pods meet "restricted" too (the namespace then enforces it)."""
     if not restricted:
         return []
     return [
-        plain_env("DEFAULT_SECURITY_CONTEXT_RUN_AS_USER", str(KFP_UID)),
-        plain_env("DEFAULT_SECURITY_CONTEXT_RUN_AS_GROUP", str(KFP_UID)),
-        plain_env("DEFAULT_SECURITY_CONTEXT_RUN_AS_NON_ROOT", "true"),
+        kube.plain_env("DEFAULT_SECURITY_CONTEXT_RUN_AS_USER", str(KFP_UID)),
+        kube.plain_env("DEFAULT_SECURITY_CONTEXT_RUN_AS_GROUP", str(KFP_UID)),
+        kube.plain_env("DEFAULT_SECURITY_CONTEXT_RUN_AS_NON_ROOT", "true"),
     ]
 
 
-def api_server(p: KfpPods) -> JsonDict:
+def api_server(p: KfpPods) -> kube.JsonDict:
     w = workload("ml-pipeline")
     health = "/apis/v1beta1/healthz"
     env = [
@@ -302,22 +290,22 @@ def api_server(p: KfpPods) -> JsonDict:
         # kfp-launcher; the compiler also derives the driver's service addresses from it
         # (`ml-pipeline.<ns>.svc`, `metadata-grpc-service.<ns>.svc`), which the ExternalName
         # Services of the steps namespace resolve back to this namespace.
-        plain_env("POD_NAMESPACE", p.steps_namespace),
-        plain_env("LOG_LEVEL", "info"),
-        plain_env("PIPELINE_LOG_LEVEL", "1"),
-        plain_env("PUBLISH_LOGS", "true"),
-        plain_env("AUTO_UPDATE_PIPELINE_DEFAULT_VERSION", "true"),
-        plain_env("CLUSTER_DOMAIN", "cluster.local"),
-        plain_env("DBCONFIG_CONMAXLIFETIME", "120s"),
-        plain_env("DBCONFIG_MYSQLCONFIG_HOST", MYSQL_SERVICE),
-        plain_env("DBCONFIG_MYSQLCONFIG_PORT", str(MYSQL_PORT)),
-        plain_env("DBCONFIG_MYSQLCONFIG_DBNAME", PIPELINE_DB),
-        plain_env("DBCONFIG_MYSQLCONFIG_USER", MYSQL_USER),
-        secret_env("DBCONFIG_MYSQLCONFIG_PASSWORD", MYSQL_SECRET, "password"),
+        kube.plain_env("POD_NAMESPACE", p.steps_namespace),
+        kube.plain_env("LOG_LEVEL", "info"),
+        kube.plain_env("PIPELINE_LOG_LEVEL", "1"),
+        kube.plain_env("PUBLISH_LOGS", "true"),
+        kube.plain_env("AUTO_UPDATE_PIPELINE_DEFAULT_VERSION", "true"),
+        kube.plain_env("CLUSTER_DOMAIN", "cluster.local"),
+        kube.plain_env("DBCONFIG_CONMAXLIFETIME", "120s"),
+        kube.plain_env("DBCONFIG_MYSQLCONFIG_HOST", MYSQL_SERVICE),
+        kube.plain_env("DBCONFIG_MYSQLCONFIG_PORT", str(MYSQL_PORT)),
+        kube.plain_env("DBCONFIG_MYSQLCONFIG_DBNAME", PIPELINE_DB),
+        kube.plain_env("DBCONFIG_MYSQLCONFIG_USER", MYSQL_USER),
+        kube.secret_env("DBCONFIG_MYSQLCONFIG_PASSWORD", MYSQL_SECRET, "password"),
         *_store_env(p.store),
-        plain_env("V2_DRIVER_IMAGE", DRIVER_IMAGE),
-        plain_env("V2_LAUNCHER_IMAGE", LAUNCHER_IMAGE),
-        plain_env("COMPILED_PIPELINE_SPEC_PATCH", "{}"),
+        kube.plain_env("V2_DRIVER_IMAGE", DRIVER_IMAGE),
+        kube.plain_env("V2_LAUNCHER_IMAGE", LAUNCHER_IMAGE),
+        kube.plain_env("COMPILED_PIPELINE_SPEC_PATCH", "{}"),
         *_step_security_env(p.restricted_steps),
     ]
     c = _container(
@@ -325,9 +313,9 @@ def api_server(p: KfpPods) -> JsonDict:
         env=env,
         ports=[{"name": "http", "containerPort": API_HTTP_PORT}, {"name": "grpc", "containerPort": API_GRPC_PORT}],
         # Up to a minute for database migrations before liveness takes over (upstream).
-        startupProbe=http_probe(health, "http", period=5, failures=12, timeout=2),
-        readinessProbe=http_probe(health, "http", period=5, timeout=2),
-        livenessProbe=http_probe(health, "http", period=10, timeout=2),
+        startupProbe=kube.http_probe(health, "http", period=5, failures=12, timeout=2),
+        readinessProbe=kube.http_probe(health, "http", period=5, timeout=2),
+        livenessProbe=kube.http_probe(health, "http", period=10, timeout=2),
     )
     init = [wait_for("database", MYSQL_SERVICE, MYSQL_PORT),
             wait_for("metadata-grpc", METADATA_GRPC_SERVICE, METADATA_GRPC_PORT)]
@@ -335,7 +323,7 @@ def api_server(p: KfpPods) -> JsonDict:
     return kfp_deployment(p, w, kfp_pod_template(p, w, [c], init=init, annotations=annotations))
 
 
-def persistence_agent(p: KfpPods) -> JsonDict:
+def persistence_agent(p: KfpPods) -> kube.JsonDict:
     w = workload("ml-pipeline-persistenceagent")
     token = "persistenceagent-sa-token"
     # No health endpoint (backend/src/agent/persistence/main.go serves nothing): the probe
@@ -345,46 +333,46 @@ def persistence_agent(p: KfpPods) -> JsonDict:
     c = _container(
         p, w,
         env=[
-            plain_env("NAMESPACE", p.steps_namespace),  # workflows to report
-            plain_env("TTL_SECONDS_AFTER_WORKFLOW_FINISH", "86400"),
-            plain_env("NUM_WORKERS", "2"),
-            plain_env("LOG_LEVEL", "info"),
+            kube.plain_env("NAMESPACE", p.steps_namespace),  # workflows to report
+            kube.plain_env("TTL_SECONDS_AFTER_WORKFLOW_FINISH", "86400"),
+            kube.plain_env("NUM_WORKERS", "2"),
+            kube.plain_env("LOG_LEVEL", "info"),
         ],
         volumeMounts=[{"name": "kfp-token", "mountPath": TOKEN_DIR, "readOnly": True}],
-        readinessProbe=exec_probe(alive, period=10, delay=5),
-        livenessProbe=exec_probe(alive, period=30, delay=30),
+        readinessProbe=kube.exec_probe(alive, period=10, delay=5),
+        livenessProbe=kube.exec_probe(alive, period=30, delay=30),
     )
     tmpl = kfp_pod_template(p, w, [c], init=[wait_for("ml-pipeline", API_SERVICE, API_HTTP_PORT)],
                         volumes=[_token_volume(token)])
     return kfp_deployment(p, w, tmpl)
 
 
-def scheduled_workflow(p: KfpPods) -> JsonDict:
+def scheduled_workflow(p: KfpPods) -> kube.JsonDict:
     w = workload("ml-pipeline-scheduledworkflow")
     token = "scheduledworkflow-sa-token"
     c = _container(
         p, w,
         env=[
-            plain_env("NAMESPACE", p.steps_namespace),  # ScheduledWorkflows to run
-            plain_env("METRICS_PORT", str(SWF_METRICS_PORT)),
-            plain_env("CLIENT_QPS", "10"),
-            plain_env("CLIENT_BURST", "20"),
-            plain_env("RESYNC_INTERVAL_SECONDS", "30"),
-            plain_env("LOG_LEVEL", "info"),
-            plain_env("CRON_SCHEDULE_TIMEZONE", "UTC"),
+            kube.plain_env("NAMESPACE", p.steps_namespace),  # ScheduledWorkflows to run
+            kube.plain_env("METRICS_PORT", str(SWF_METRICS_PORT)),
+            kube.plain_env("CLIENT_QPS", "10"),
+            kube.plain_env("CLIENT_BURST", "20"),
+            kube.plain_env("RESYNC_INTERVAL_SECONDS", "30"),
+            kube.plain_env("LOG_LEVEL", "info"),
+            kube.plain_env("CRON_SCHEDULE_TIMEZONE", "UTC"),
         ],
         ports=[{"name": "metrics", "containerPort": SWF_METRICS_PORT}],
         volumeMounts=[{"name": "kfp-token", "mountPath": TOKEN_DIR, "readOnly": True}],
         # Its only HTTP endpoint is /metrics (crd/controller/scheduledworkflow/main.go).
-        readinessProbe=http_probe("/metrics", "metrics", period=10, delay=5),
-        livenessProbe=http_probe("/metrics", "metrics", period=30, delay=30),
+        readinessProbe=kube.http_probe("/metrics", "metrics", period=10, delay=5),
+        livenessProbe=kube.http_probe("/metrics", "metrics", period=30, delay=30),
     )
     tmpl = kfp_pod_template(p, w, [c], init=[wait_for("ml-pipeline", API_SERVICE, API_HTTP_PORT)],
                         volumes=[_token_volume(token)])
     return kfp_deployment(p, w, tmpl)
 
 
-def _ui_store_env(s: StoreView) -> list[JsonDict]:
+def _ui_store_env(s: StoreView) -> list[kube.JsonDict]:
     """How the UI server reads artifacts and archived logs (frontend/server, KFP 2.17.0)."""
     if s.irsa:
         # No key variables: the "s3" client (configs.ts `aws`) then has no keys, and
@@ -395,9 +383,9 @@ def _ui_store_env(s: StoreView) -> list[JsonDict]:
         # `MINIO_ACCESS_KEY || 'minio'` (workflow-helper.ts: always static keys, so AWS answers
         # 403), then through the ARGO_ARCHIVE_ARTIFACTORY client, which "s3" makes the keyless one.
         return [
-            plain_env("ARGO_ARCHIVE_ARTIFACTORY", "s3"),
+            kube.plain_env("ARGO_ARCHIVE_ARTIFACTORY", "s3"),
             {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": s.bucket},
-            plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
+            kube.plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
             {"name": "AWS_S3_ENDPOINT", "value": s.host},
             {"name": "AWS_SSL", "value": s.secure},
             {"name": "AWS_REGION", "value": s.region},
@@ -415,43 +403,43 @@ def _ui_store_env(s: StoreView) -> list[JsonDict]:
     # - "minio": archived logs (ARGO_ARCHIVE_ARTIFACTORY); an empty MINIO_NAMESPACE keeps the
     #   host as is. Logs found through the workflow status use the MINIO_* keys too.
     return [
-        plain_env("ARGO_ARCHIVE_ARTIFACTORY", "minio"),
+        kube.plain_env("ARGO_ARCHIVE_ARTIFACTORY", "minio"),
         {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": s.bucket},
-        plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
+        kube.plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
         {"name": "MINIO_HOST", "value": s.host},
         {"name": "MINIO_PORT", "value": s.port},
         {"name": "MINIO_SSL", "value": s.secure},
-        plain_env("MINIO_NAMESPACE", ""),
-        secret_env("MINIO_ACCESS_KEY", s.secret_name, s.access_key_key),
-        secret_env("MINIO_SECRET_KEY", s.secret_name, s.secret_key_key),
+        kube.plain_env("MINIO_NAMESPACE", ""),
+        kube.secret_env("MINIO_ACCESS_KEY", s.secret_name, s.access_key_key),
+        kube.secret_env("MINIO_SECRET_KEY", s.secret_name, s.secret_key_key),
         {"name": "AWS_S3_ENDPOINT", "value": s.host},
         {"name": "AWS_SSL", "value": s.secure},
         {"name": "MINIO_ENDPOINT_REWRITE", "value": s.endpoint_rewrite},
-        secret_env("AWS_ACCESS_KEY_ID", s.secret_name, s.access_key_key),
-        secret_env("AWS_SECRET_ACCESS_KEY", s.secret_name, s.secret_key_key),
+        kube.secret_env("AWS_ACCESS_KEY_ID", s.secret_name, s.access_key_key),
+        kube.secret_env("AWS_SECRET_ACCESS_KEY", s.secret_name, s.secret_key_key),
         {"name": "AWS_REGION", "value": s.region},
     ]
 
 
-def ui(p: KfpPods) -> JsonDict:
+def ui(p: KfpPods) -> kube.JsonDict:
     w = workload("ml-pipeline-ui")
     env = [
         # frontend/server/configs.ts reads these; Kubernetes service links would have set the
         # *_SERVICE_HOST/PORT ones, but service links are off.
-        plain_env("ML_PIPELINE_SERVICE_HOST", f"{API_SERVICE}.{p.namespace}.svc.cluster.local"),
-        plain_env("ML_PIPELINE_SERVICE_PORT", str(API_HTTP_PORT)),
-        plain_env("METADATA_ENVOY_SERVICE_SERVICE_HOST", f"{METADATA_ENVOY_SERVICE}.{p.namespace}.svc.cluster.local"),
-        plain_env("METADATA_ENVOY_SERVICE_SERVICE_PORT", str(METADATA_ENVOY_PORT)),
+        kube.plain_env("ML_PIPELINE_SERVICE_HOST", f"{API_SERVICE}.{p.namespace}.svc.cluster.local"),
+        kube.plain_env("ML_PIPELINE_SERVICE_PORT", str(API_HTTP_PORT)),
+        kube.plain_env("METADATA_ENVOY_SERVICE_SERVICE_HOST", f"{METADATA_ENVOY_SERVICE}.{p.namespace}.svc.cluster.local"),
+        kube.plain_env("METADATA_ENVOY_SERVICE_SERVICE_PORT", str(METADATA_ENVOY_PORT)),
         field_env("FRONTEND_SERVER_NAMESPACE", "metadata.namespace"),
-        plain_env("DISABLE_GKE_METADATA", "true"),
-        plain_env("ALLOW_CUSTOM_VISUALIZATIONS", "false"),
-        plain_env("ARTIFACTS_SERVICE_PROXY_ENABLED", "false"),
+        kube.plain_env("DISABLE_GKE_METADATA", "true"),
+        kube.plain_env("ALLOW_CUSTOM_VISUALIZATIONS", "false"),
+        kube.plain_env("ARTIFACTS_SERVICE_PROXY_ENABLED", "false"),
         # The TensorBoard proxy signs its paths with this. Upstream's default is MINIO_SECRET_KEY,
         # or "minio123" without it (so on IRSA anyone could forge a path); a store key should not
         # double as an HMAC key anyway.
-        secret_env("TENSORBOARD_PROXY_SIGNING_SECRET", UI_SECRET, UI_SIGNING_KEY),
+        kube.secret_env("TENSORBOARD_PROXY_SIGNING_SECRET", UI_SECRET, UI_SIGNING_KEY),
         # Archived step logs: where Argo writes them (same bucket and key layout).
-        plain_env("ARGO_ARCHIVE_LOGS", "true"),
+        kube.plain_env("ARGO_ARCHIVE_LOGS", "true"),
         *_ui_store_env(p.store),
     ]
     c = _container(
@@ -460,8 +448,8 @@ def ui(p: KfpPods) -> JsonDict:
         ports=[{"name": "http", "containerPort": UI_PORT}],
         # The healthz path proxies to the API server: fine for readiness (no backend, no
         # traffic), wrong for liveness (restarting the UI would not fix the API server).
-        readinessProbe=http_probe("/apis/v1beta1/healthz", "http", period=5, delay=3, timeout=2),
-        livenessProbe=tcp_probe("http", period=10, delay=10),
+        readinessProbe=kube.http_probe("/apis/v1beta1/healthz", "http", period=5, delay=3, timeout=2),
+        livenessProbe=kube.tcp_probe("http", period=10, delay=10),
     )
     return kfp_deployment(p, w, kfp_pod_template(p, w, [c]))
 
@@ -473,19 +461,19 @@ MYSQL_MOUNT = "/var/lib/mysql"
 MYSQL_DATA_DIR = f"{MYSQL_MOUNT}/data"
 
 
-def mysql_statefulset(p: KfpPods, pvc: str, init_config_map: str, args: list[str]) -> JsonDict:
+def mysql_statefulset(p: KfpPods, pvc: str, init_config_map: str, args: list[str]) -> kube.JsonDict:
     w = workload("mysql")
     ping = ["mysqladmin", "ping", "--host=127.0.0.1", "--silent"]
     c = _container(
         p, w,
         args=args,
         env=[
-            secret_env("MYSQL_ROOT_PASSWORD", MYSQL_SECRET, "root_password"),
+            kube.secret_env("MYSQL_ROOT_PASSWORD", MYSQL_SECRET, "root_password"),
             # root only from inside the pod; KFP uses its own user.
-            plain_env("MYSQL_ROOT_HOST", "localhost"),
-            plain_env("MYSQL_DATABASE", PIPELINE_DB),
-            plain_env("MYSQL_USER", MYSQL_USER),
-            secret_env("MYSQL_PASSWORD", MYSQL_SECRET, "password"),
+            kube.plain_env("MYSQL_ROOT_HOST", "localhost"),
+            kube.plain_env("MYSQL_DATABASE", PIPELINE_DB),
+            kube.plain_env("MYSQL_USER", MYSQL_USER),
+            kube.secret_env("MYSQL_PASSWORD", MYSQL_SECRET, "password"),
         ],
         ports=[{"name": "mysql", "containerPort": MYSQL_PORT}],
         volumeMounts=[
@@ -494,10 +482,10 @@ def mysql_statefulset(p: KfpPods, pvc: str, init_config_map: str, args: list[str
             {"name": "run", "mountPath": "/var/run/mysqld"},
         ],
         # First start initialises the data directory with networking off: allow 5 minutes.
-        startupProbe=tcp_probe("mysql", period=5, failures=60),
+        startupProbe=kube.tcp_probe("mysql", period=5, failures=60),
         # `mysqladmin ping` exits 0 whenever the server answers, even "access denied".
-        readinessProbe=exec_probe(ping, period=10, timeout=5),
-        livenessProbe=tcp_probe("mysql", period=20, failures=3),
+        readinessProbe=kube.exec_probe(ping, period=10, timeout=5),
+        livenessProbe=kube.tcp_probe("mysql", period=20, failures=3),
     )
     volumes = [
         {"name": "data", "persistentVolumeClaim": {"claimName": pvc}},
@@ -505,4 +493,4 @@ def mysql_statefulset(p: KfpPods, pvc: str, init_config_map: str, args: list[str
         {"name": "run", "emptyDir": {"sizeLimit": "16Mi"}},
     ]
     tmpl = kfp_pod_template(p, w, [c], uid=MYSQL_UID, fs_group=MYSQL_UID, volumes=volumes)
-    return statefulset_spec(workload_selector(p, w), MYSQL_SERVICE, tmpl)
+    return kube.statefulset_spec(workload_selector(p, w), MYSQL_SERVICE, tmpl)

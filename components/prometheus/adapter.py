@@ -25,17 +25,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from omgml import k8s as kube
 from omgml.aws_versions import PROMETHEUS_ADAPTER
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    deployment_spec,
-    metadata,
-    pdb_spec,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
@@ -49,10 +40,10 @@ QUEUE_METRIC = "triton_queue_time_per_request_us"
 API_VERSIONS = ("v1beta1", "v1beta2")
 CUSTOM_METRICS = "custom.metrics.k8s.io"
 
-SIZES: dict[Profile, Size] = {
-    "laptop": Size("50m", "128Mi", "250m", "256Mi"),
-    "small": Size("100m", "192Mi", "500m", "384Mi"),
-    "production": Size("200m", "256Mi", "1", "512Mi"),
+SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("50m", "128Mi", "250m", "256Mi"),
+    "small": kube.Size("100m", "192Mi", "500m", "384Mi"),
+    "production": kube.Size("200m", "256Mi", "1", "512Mi"),
 }
 
 
@@ -70,7 +61,7 @@ def adapter_name(instance: str) -> str:
     return k8s_name(instance, APP)
 
 
-def adapter_config() -> JsonDict:
+def adapter_config() -> kube.JsonDict:
     """The adapter's rules (docs/config.md): Triton's average queue time per request, per pod."""
     rate = "sum by (<<.GroupBy>>) (rate({m}{{<<.LabelMatchers>>}}[2m]))"
     query = (rate.format(m="nv_inference_queue_duration_us") + " / clamp_min("
@@ -83,7 +74,7 @@ def adapter_config() -> JsonDict:
     }]}
 
 
-def adapter_container(url: str, profile: Profile) -> JsonDict:
+def adapter_container(url: str, profile: Profile) -> kube.JsonDict:
     probe = {"httpGet": {"path": "/readyz", "port": "https", "scheme": "HTTPS"}, "periodSeconds": 10,
              "failureThreshold": 5, "initialDelaySeconds": 10, "timeoutSeconds": 5}
     return {
@@ -96,14 +87,14 @@ def adapter_container(url: str, profile: Profile) -> JsonDict:
         "livenessProbe": {**probe, "httpGet": {"path": "/livez", "port": "https", "scheme": "HTTPS"},
                           "initialDelaySeconds": 30},
         "resources": SIZES[profile].resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
                          {"name": "serving-cert", "mountPath": "/var/run/serving-cert"},
                          {"name": "config", "mountPath": "/etc/adapter", "readOnly": True}],
     }
 
 
-def adapter_network_policy(instance: str, api_server_cidrs: Sequence[str]) -> JsonDict:
+def adapter_network_policy(instance: str, api_server_cidrs: Sequence[str]) -> kube.JsonDict:
     """The API server may call the adapter on 6443; the adapter may call the API server on 443
     (both at the control plane's addresses). Prometheus is in the same namespace (allowed)."""
     if not api_server_cidrs:
@@ -117,7 +108,7 @@ def adapter_network_policy(instance: str, api_server_cidrs: Sequence[str]) -> Js
     }
 
 
-def cluster_roles(name: str) -> dict[str, list[JsonDict]]:
+def cluster_roles(name: str) -> dict[str, list[kube.JsonDict]]:
     return {
         # What the adapter looks up to map series to objects.
         name: [{"apiGroups": [""], "resources": ["nodes", "namespaces", "pods", "services"],
@@ -136,7 +127,7 @@ class PrometheusAdapter(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         object_name = adapter_name(args.instance)
         labels = standard_labels(APP, args.instance, "custom-metrics", PROMETHEUS_ADAPTER.version)
-        meta = metadata(object_name, args.namespace, labels)
+        meta = kube.metadata(object_name, args.namespace, labels)
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta, opts=child)
         config = k8s.core.v1.ConfigMap(f"{name}-config", metadata=meta,
                                        data={"config.yaml": yaml.safe_dump(adapter_config(), sort_keys=False)},
@@ -158,24 +149,24 @@ class PrometheusAdapter(pulumi.ComponentResource):
                 role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
                 subjects=subjects, opts=child))
         bindings.append(k8s.rbac.v1.RoleBinding(
-            f"{name}-auth-reader", metadata=metadata(k8s_name(object_name, "auth-reader"), "kube-system", labels),
+            f"{name}-auth-reader", metadata=kube.metadata(k8s_name(object_name, "auth-reader"), "kube-system", labels),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                       "name": "extension-apiserver-authentication-reader"},
             subjects=subject, opts=child))
         sel = selector_labels(APP, args.instance)
-        pod = restricted_pod_spec(object_name, UID, [adapter_container(args.prometheus_url, args.profile)],
+        pod = kube.restricted_pod_spec(object_name, UID, [adapter_container(args.prometheus_url, args.profile)],
                                   automount_token=True,
                                   volumes=[{"name": "tmp", "emptyDir": {}}, {"name": "serving-cert", "emptyDir": {}},
                                            {"name": "config", "configMap": {"name": object_name}}])
         k8s.apps.v1.Deployment(f"{name}-deployment", metadata=meta,
-                               spec=deployment_spec(sel, pod_template(labels, pod),
+                               spec=kube.deployment_spec(sel, kube.pod_template(labels, pod),
                                                     replicas=1 if args.profile == "laptop" else 2),
                                opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config, *bindings]))
         service = k8s.core.v1.Service(
             f"{name}-service", metadata=meta,
             spec={"selector": sel, "ports": [{"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}]},
             opts=child)
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=pdb_spec(sel), opts=child)
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta, spec=kube.pdb_spec(sel), opts=child)
         k8s.networking.v1.NetworkPolicy(f"{name}-policy", metadata=meta,
                                         spec=adapter_network_policy(args.instance, args.api_server_cidrs), opts=child)
         for version in API_VERSIONS:

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from omgml import k8s as kube
 from omgml.components.prometheus.model import NOBODY, ResolvedPrometheus, part_deployment, pod_base
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    egress_policy_spec,
-    http_probe,
-    restricted_container_security_context,
-)
 from omgml.labels import selector_labels
 from omgml.naming import k8s_name
 from omgml.spec.serving import AlertReceiverSpec
@@ -19,7 +13,7 @@ from omgml.spec.serving import AlertReceiverSpec
 ALERTMANAGER_VERSION = "v0.34.0"
 ALERTMANAGER_IMAGE = f"prom/alertmanager:{ALERTMANAGER_VERSION}"
 ALERTMANAGER_PORT = 9093
-ALERTMANAGER_SIZE = Size("20m", "48Mi", "200m", "128Mi")
+ALERTMANAGER_SIZE = kube.Size("20m", "48Mi", "200m", "128Mi")
 RECEIVER_FILES_DIR = "/etc/alertmanager/receivers"
 EXTERNAL_FILES_DIR = "/etc/alertmanager/external"
 
@@ -31,9 +25,9 @@ def receiver_file(rec: AlertReceiverSpec) -> str:
     return f"{RECEIVER_FILES_DIR}/{rec.name}"
 
 
-def alertmanager_config(receivers: Sequence[AlertReceiverSpec]) -> JsonDict:
+def alertmanager_config(receivers: Sequence[AlertReceiverSpec]) -> kube.JsonDict:
     """Every alert goes to every receiver; values are read from files (*_file), never inlined."""
-    out: list[JsonDict] = [{"name": "null"}]
+    out: list[kube.JsonDict] = [{"name": "null"}]
     for rec in receivers:
         path = receiver_file(rec)
         if rec.kind == "webhook":
@@ -55,13 +49,13 @@ def alertmanager_config(receivers: Sequence[AlertReceiverSpec]) -> JsonDict:
     }
 
 
-def alertmanager_deployment(r: ResolvedPrometheus, config_checksum: str) -> JsonDict:
+def alertmanager_deployment(r: ResolvedPrometheus, config_checksum: str) -> kube.JsonDict:
     a = r.args
-    mounts: list[JsonDict] = [
+    mounts: list[kube.JsonDict] = [
         {"name": "config", "mountPath": "/etc/alertmanager/config", "readOnly": True},
         {"name": "data", "mountPath": "/alertmanager"},
     ]
-    volumes: list[JsonDict] = [
+    volumes: list[kube.JsonDict] = [
         {"name": "config", "configMap": {"name": r.alertmanager_name}},
         # Silences and notification state; losing them on a restart is acceptable here.
         {"name": "data", "emptyDir": {}},
@@ -76,7 +70,7 @@ def alertmanager_deployment(r: ResolvedPrometheus, config_checksum: str) -> Json
             mounts.append({"name": vol, "mountPath": f"{EXTERNAL_FILES_DIR}/{rec.name}", "readOnly": True})
             volumes.append({"name": vol, "secret": {"secretName": rec.secret_name, "defaultMode": 0o440,
                                                     "items": [{"key": rec.secret_key, "path": rec.secret_key}]}})
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "alertmanager",
         "image": ALERTMANAGER_IMAGE,
         "args": [
@@ -87,9 +81,9 @@ def alertmanager_deployment(r: ResolvedPrometheus, config_checksum: str) -> Json
         ],
         "ports": [{"name": "http", "containerPort": ALERTMANAGER_PORT, "protocol": "TCP"}],
         "resources": ALERTMANAGER_SIZE.resources(),
-        "readinessProbe": http_probe("/-/ready", "http", period=10),
-        "livenessProbe": http_probe("/-/healthy", "http", period=15),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.http_probe("/-/ready", "http", period=10),
+        "livenessProbe": kube.http_probe("/-/healthy", "http", period=15),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": mounts,
     }
     pod = pod_base(r.alertmanager_name, NOBODY, container)
@@ -97,9 +91,9 @@ def alertmanager_deployment(r: ResolvedPrometheus, config_checksum: str) -> Json
     return part_deployment(r, "alertmanager", ALERTMANAGER_VERSION, pod, config_checksum=config_checksum)
 
 
-def alertmanager_egress_policy(r: ResolvedPrometheus) -> JsonDict:
+def alertmanager_egress_policy(r: ResolvedPrometheus) -> kube.JsonDict:
     """Receivers (Slack, PagerDuty, webhooks) are outside the cluster, over HTTPS."""
-    return egress_policy_spec({"matchLabels": selector_labels("alertmanager", r.args.instance, "monitoring")},
+    return kube.egress_policy_spec({"matchLabels": selector_labels("alertmanager", r.args.instance, "monitoring")},
                               (443, 80))
 
 

@@ -23,6 +23,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from omgml import k8s as kube
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.options import Children
 from omgml.components.prometheus.alertmanager import (
@@ -61,10 +62,6 @@ from omgml.components.prometheus.server import (
     prometheus_egress_policy,
     prometheus_pvc,
 )
-from omgml.k8s import (
-    JsonDict,
-    with_egress_reason,
-)
 from omgml.naming import k8s_name
 
 TYPE_TOKEN = "omgml:observability:Prometheus"
@@ -85,8 +82,8 @@ class Prometheus(pulumi.ComponentResource):
         children = Children(self, args.profile)
         child = children()
 
-        def meta(obj_name: str, app: str, namespace: pulumi.Input[str] | None = ns) -> JsonDict:
-            m: JsonDict = {"name": obj_name, "labels": monitoring_labels(r, app)}
+        def meta(obj_name: str, app: str, namespace: pulumi.Input[str] | None = ns) -> kube.JsonDict:
+            m: kube.JsonDict = {"name": obj_name, "labels": monitoring_labels(r, app)}
             if namespace is not None:
                 m["namespace"] = namespace
             return m
@@ -122,7 +119,7 @@ class Prometheus(pulumi.ComponentResource):
                 f"{name}-kubelet", metadata=meta(r.kubelet_role, "prometheus", None),
                 role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": r.kubelet_role},
                 subjects=[{"kind": "ServiceAccount", "name": r.name, "namespace": ns}], opts=child)
-        k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=with_egress_reason(
+        k8s.networking.v1.NetworkPolicy(f"{name}-egress", metadata=kube.with_egress_reason(
             meta(k8s_name(r.name, "egress"), "prometheus"),
             "service discovery calls the Kubernetes API and scrapes the kubelets, at node and control-plane "
             "addresses no NetworkPolicy peer can name; the rule opens their ports only"),
@@ -160,7 +157,7 @@ class Prometheus(pulumi.ComponentResource):
             if args.receivers:
                 k8s.networking.v1.NetworkPolicy(
                     f"{name}-alertmanager-egress",
-                    metadata=with_egress_reason(meta(k8s_name(r.alertmanager_name, "egress"), "alertmanager"),
+                    metadata=kube.with_egress_reason(meta(k8s_name(r.alertmanager_name, "egress"), "alertmanager"),
                                                 "alerts go to the receivers the spec lists (webhooks, Slack, "
                                                 "PagerDuty), outside the cluster"),
                     spec=alertmanager_egress_policy(r), opts=child)

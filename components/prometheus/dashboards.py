@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from omgml import k8s as kube
 from omgml.components.prometheus.promql import expr_metric_names
-from omgml.k8s import (
-    JsonDict,
-)
 
 SERVER_PANELS: dict[str, list[tuple[str, str, str]]] = {
     # (title, expr, unit)
@@ -59,7 +57,7 @@ COMMON_PANELS: list[tuple[str, str, str, str]] = [
 ]
 
 
-def serving_dashboard(server: str | None, exporters: set[str]) -> JsonDict:
+def serving_dashboard(server: str | None, exporters: set[str]) -> kube.JsonDict:
     """The ML-serving dashboard: the model server's traffic, drift and resource panels."""
     panels_src: list[tuple[str, str, str]] = []
     if server is not None and server in exporters:
@@ -89,5 +87,5 @@ def serving_dashboard(server: str | None, exporters: set[str]) -> JsonDict:
     }
 
 
-def dashboard_metrics(dashboard: JsonDict) -> set[str]:
+def dashboard_metrics(dashboard: kube.JsonDict) -> set[str]:
     return {m for p in dashboard["panels"] for t in p["targets"] for m in expr_metric_names(t["expr"])}

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
+from omgml import k8s as kube
 from omgml.components.prometheus.model import ResolvedPrometheus, part_deployment, pod_base
-from omgml.k8s import (
-    JsonDict,
-    Size,
-    http_probe,
-    plain_env,
-    restricted_container_security_context,
-    secret_env,
-)
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
 
@@ -18,45 +11,45 @@ GRAFANA_VERSION = "12.4.0"
 GRAFANA_IMAGE = f"grafana/grafana:{GRAFANA_VERSION}"
 GRAFANA_PORT = 3000
 GRAFANA_UID = 472  # the grafana image's user
-GRAFANA_SIZES: dict[Profile, Size] = {
-    "laptop": Size("50m", "128Mi", "500m", "256Mi"),
-    "small": Size("100m", "256Mi", "1", "512Mi"),
-    "production": Size("200m", "512Mi", "2", "1Gi"),
+GRAFANA_SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("50m", "128Mi", "500m", "256Mi"),
+    "small": kube.Size("100m", "256Mi", "1", "512Mi"),
+    "production": kube.Size("200m", "512Mi", "2", "1Gi"),
 }
 
 
-def grafana_datasource(prometheus_url: str) -> JsonDict:
+def grafana_datasource(prometheus_url: str) -> kube.JsonDict:
     return {"apiVersion": 1, "datasources": [{
         "name": "Prometheus", "uid": "prometheus", "type": "prometheus", "access": "proxy",
         "url": prometheus_url, "isDefault": True, "editable": False}]}
 
 
-def grafana_dashboard_provider() -> JsonDict:
+def grafana_dashboard_provider() -> kube.JsonDict:
     return {"apiVersion": 1, "providers": [{
         "name": "omgml", "folder": "omgml", "type": "file", "disableDeletion": True,
         "allowUiUpdates": False, "options": {"path": "/etc/grafana/dashboards"}}]}
 
 
-def grafana_deployment(r: ResolvedPrometheus, admin_secret: str, checksum: str) -> JsonDict:
+def grafana_deployment(r: ResolvedPrometheus, admin_secret: str, checksum: str) -> kube.JsonDict:
     a = r.args
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "grafana",
         "image": GRAFANA_IMAGE,
         "ports": [{"name": "http", "containerPort": GRAFANA_PORT, "protocol": "TCP"}],
         "env": [
-            plain_env("GF_SECURITY_ADMIN_USER", "admin"),
-            secret_env("GF_SECURITY_ADMIN_PASSWORD", admin_secret, "GF_SECURITY_ADMIN_PASSWORD"),
-            plain_env("GF_PATHS_DATA", "/var/lib/grafana"),
-            plain_env("GF_PATHS_PROVISIONING", "/etc/grafana/provisioning"),
+            kube.plain_env("GF_SECURITY_ADMIN_USER", "admin"),
+            kube.secret_env("GF_SECURITY_ADMIN_PASSWORD", admin_secret, "GF_SECURITY_ADMIN_PASSWORD"),
+            kube.plain_env("GF_PATHS_DATA", "/var/lib/grafana"),
+            kube.plain_env("GF_PATHS_PROVISIONING", "/etc/grafana/provisioning"),
             # No phoning home: the namespace has no internet egress anyway.
-            plain_env("GF_ANALYTICS_REPORTING_ENABLED", "false"),
-            plain_env("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
-            plain_env("GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "false"),
+            kube.plain_env("GF_ANALYTICS_REPORTING_ENABLED", "false"),
+            kube.plain_env("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
+            kube.plain_env("GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "false"),
         ],
         "resources": GRAFANA_SIZES[a.profile].resources(),
-        "readinessProbe": http_probe("/api/health", "http", period=10),
-        "livenessProbe": http_probe("/api/health", "http", period=15, failures=5),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.http_probe("/api/health", "http", period=10),
+        "livenessProbe": kube.http_probe("/api/health", "http", period=15, failures=5),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [
             {"name": "data", "mountPath": "/var/lib/grafana"},
             {"name": "tmp", "mountPath": "/tmp"},

@@ -9,17 +9,9 @@ from dataclasses import dataclass
 
 import pulumi
 
+from omgml import k8s as kube
 from omgml.components.prometheus.exporters import METRIC_EXPORTERS
 from omgml.components.prometheus.rules import AlertRule
-from omgml.k8s import (
-    RECREATE,
-    JsonDict,
-    Size,
-    deployment_spec,
-    pod_template,
-    restricted_pod_spec,
-    service_spec,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import CredentialSource, Profile
@@ -28,10 +20,10 @@ from omgml.spec.serving import AlertReceiverSpec
 NOBODY = 65534  # the prom/* images run as nobody
 
 RETENTION_DAYS: dict[Profile, int] = {"laptop": 2, "small": 15, "production": 30}
-PROMETHEUS_SIZES: dict[Profile, Size] = {
-    "laptop": Size("100m", "384Mi", "1", "1Gi"),
-    "small": Size("250m", "1Gi", "2", "2Gi"),
-    "production": Size("1", "4Gi", "4", "8Gi"),
+PROMETHEUS_SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("100m", "384Mi", "1", "1Gi"),
+    "small": kube.Size("250m", "1Gi", "2", "2Gi"),
+    "production": kube.Size("1", "4Gi", "4", "8Gi"),
 }
 
 
@@ -105,7 +97,7 @@ class ResolvedPrometheus:
     discovery_role: str  # Role/RoleBinding name in each discovered namespace
     kubelet_role: str  # ClusterRole/ClusterRoleBinding name (cluster-scoped: unique per instance+ns)
     retention_days: int
-    size: Size
+    size: kube.Size
     receivers_secret: str
 
 
@@ -181,19 +173,19 @@ def monitoring_labels(r: ResolvedPrometheus, app: str, version: str | None = Non
     return standard_labels(app, r.args.instance, "monitoring", version)
 
 
-def pod_base(sa: str, uid: int, container: JsonDict, *, automount_token: bool = False) -> JsonDict:
+def pod_base(sa: str, uid: int, container: kube.JsonDict, *, automount_token: bool = False) -> kube.JsonDict:
     """The pod spec of one part: its own ServiceAccount and the image's uid."""
-    return restricted_pod_spec(sa, uid, [container], fs_group=uid, automount_token=automount_token)
+    return kube.restricted_pod_spec(sa, uid, [container], fs_group=uid, automount_token=automount_token)
 
 
-def simple_service(app: str, instance: str, port: int) -> JsonDict:
-    return service_spec(selector_labels(app, instance, "monitoring"), [("http", port)])
+def simple_service(app: str, instance: str, port: int) -> kube.JsonDict:
+    return kube.service_spec(selector_labels(app, instance, "monitoring"), [("http", port)])
 
 
-def part_deployment(r: ResolvedPrometheus, app: str, version: str, pod: JsonDict, *,
-                    config_checksum: pulumi.Input[str] | None = None, recreate: bool = False) -> JsonDict:
+def part_deployment(r: ResolvedPrometheus, app: str, version: str, pod: kube.JsonDict, *,
+                    config_checksum: pulumi.Input[str] | None = None, recreate: bool = False) -> kube.JsonDict:
     """The Deployment of one part (one replica); a config checksum restarts it when its files change."""
     annotations = {"omgml.dev/config-checksum": config_checksum} if config_checksum is not None else None
-    return deployment_spec(selector_labels(app, r.args.instance, "monitoring"),
-                           pod_template(monitoring_labels(r, app, version), pod, annotations),
-                           strategy=RECREATE if recreate else None)
+    return kube.deployment_spec(selector_labels(app, r.args.instance, "monitoring"),
+                           kube.pod_template(monitoring_labels(r, app, version), pod, annotations),
+                           strategy=kube.RECREATE if recreate else None)

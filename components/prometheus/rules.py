@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from omgml import k8s as kube
 from omgml.components.prometheus.exporters import METRIC_EXPORTERS
 from omgml.components.prometheus.promql import expr_metric_names, regex_literal
-from omgml.k8s import (
-    JsonDict,
-)
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,7 @@ def serving_alerts(namespaces_regex: str) -> list[AlertRule]:
     ]
 
 
-def alert_rules(exporters: set[str], namespaces: Sequence[str], extra: Sequence[AlertRule] = ()) -> JsonDict:
+def alert_rules(exporters: set[str], namespaces: Sequence[str], extra: Sequence[AlertRule] = ()) -> kube.JsonDict:
     """The rules file: only rules whose every metric is exported by something deployed. `extra`
     are rules of other parts of the platform (the backups' age), under the same condition."""
     regex = "|".join(regex_literal(n) for n in sorted(set(namespaces)))

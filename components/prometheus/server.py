@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pulumi
 
+from omgml import k8s as kube
 from omgml.components.prometheus.alertmanager import ALERTMANAGER_PORT
 from omgml.components.prometheus.exporters import CADVISOR_KEEP
 from omgml.components.prometheus.model import (
@@ -18,13 +19,6 @@ from omgml.components.prometheus.model import (
     pod_base,
 )
 from omgml.components.prometheus.promql import regex_literal
-from omgml.k8s import (
-    KUBE_API_PORTS,
-    JsonDict,
-    egress_policy_spec,
-    http_probe,
-    restricted_container_security_context,
-)
 from omgml.labels import selector_labels
 from omgml.naming import k8s_name
 
@@ -40,7 +34,7 @@ SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 SA_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 
 
-def _keep_service_port(t: ResolvedTarget) -> JsonDict:
+def _keep_service_port(t: ResolvedTarget) -> kube.JsonDict:
     port_label = ("__meta_kubernetes_endpointslice_port_name" if isinstance(t.port, str)
                   else "__meta_kubernetes_endpointslice_port")
     return {
@@ -50,7 +44,7 @@ def _keep_service_port(t: ResolvedTarget) -> JsonDict:
     }
 
 
-def _target_labels() -> list[JsonDict]:
+def _target_labels() -> list[kube.JsonDict]:
     # Fresh dicts per job: shared ones would come out of the YAML dump as anchors and aliases.
     return [
         {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
@@ -59,9 +53,9 @@ def _target_labels() -> list[JsonDict]:
     ]
 
 
-def service_job(t: ResolvedTarget) -> JsonDict:
+def service_job(t: ResolvedTarget) -> kube.JsonDict:
     """A job that scrapes exactly one Service port, through its EndpointSlices."""
-    job: JsonDict = {
+    job: kube.JsonDict = {
         "job_name": t.job,
         "metrics_path": t.path,
         "kubernetes_sd_configs": [{"role": "endpointslice", "namespaces": {"names": [t.namespace]}}],
@@ -72,7 +66,7 @@ def service_job(t: ResolvedTarget) -> JsonDict:
     return job
 
 
-def annotated_pods_job(namespaces: Sequence[str]) -> JsonDict:
+def annotated_pods_job(namespaces: Sequence[str]) -> kube.JsonDict:
     """Pods following the prometheus.io/* annotation convention, except omgml's own (those have
     their explicit jobs)."""
     return {
@@ -95,11 +89,11 @@ def annotated_pods_job(namespaces: Sequence[str]) -> JsonDict:
     }
 
 
-def kubelet_jobs() -> list[JsonDict]:
+def kubelet_jobs() -> list[kube.JsonDict]:
     """The kubelets' own metrics (volume stats) and cAdvisor (container starts), with the
     ServiceAccount token. Kubelet serving certificates are self-signed on kind and on EKS
     nodes, hence insecure_skip_verify: the token is still checked by the kubelet."""
-    base: JsonDict = {
+    base: kube.JsonDict = {
         "scheme": "https",
         "authorization": {"credentials_file": SA_TOKEN},
         "tls_config": {"ca_file": SA_CA, "insecure_skip_verify": True},
@@ -116,12 +110,12 @@ def kubelet_jobs() -> list[JsonDict]:
 
 
 def prometheus_config(r: ResolvedPrometheus, targets: Sequence[ResolvedTarget],
-                      pod_namespaces: Sequence[str]) -> JsonDict:
+                      pod_namespaces: Sequence[str]) -> kube.JsonDict:
     """prometheus.yml as a dict: global settings, alerting, rule files and every scrape job."""
     a = r.args
     interval = f"{a.scrape_interval_seconds}s"
     all_targets = [*targets, *own_targets(r)]
-    jobs: list[JsonDict] = [{
+    jobs: list[kube.JsonDict] = [{
         "job_name": "prometheus",
         "static_configs": [{"targets": [f"localhost:{PROMETHEUS_PORT}"]}],
     }]
@@ -129,7 +123,7 @@ def prometheus_config(r: ResolvedPrometheus, targets: Sequence[ResolvedTarget],
     jobs.append(annotated_pods_job([a.namespace, *pod_namespaces]))
     if a.kubelet_metrics:
         jobs += kubelet_jobs()
-    config: JsonDict = {
+    config: kube.JsonDict = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval,
                    "external_labels": {"platform": a.instance}},
         "rule_files": [f"{RULES_DIR}/*.yml"],
@@ -147,11 +141,11 @@ def discovery_namespaces(r: ResolvedPrometheus, targets: Sequence[ResolvedTarget
     return sorted({r.args.namespace, *pod_namespaces, *(t.namespace for t in targets)})
 
 
-def prometheus_deployment(r: ResolvedPrometheus, config_checksum: pulumi.Input[str]) -> JsonDict:
+def prometheus_deployment(r: ResolvedPrometheus, config_checksum: pulumi.Input[str]) -> kube.JsonDict:
     a = r.args
     # Keep 20 % of the volume free for compaction and WAL; retention by size is the backstop.
     size_gb = max(1, int(a.storage_gib * 0.8))
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "prometheus",
         "image": PROMETHEUS_IMAGE,
         "args": [
@@ -162,11 +156,11 @@ def prometheus_deployment(r: ResolvedPrometheus, config_checksum: pulumi.Input[s
         ],
         "ports": [{"name": "http", "containerPort": PROMETHEUS_PORT, "protocol": "TCP"}],
         "resources": r.size.resources(),
-        "readinessProbe": http_probe("/-/ready", "http", period=10),
-        "livenessProbe": http_probe("/-/healthy", "http", period=15, failures=4),
+        "readinessProbe": kube.http_probe("/-/ready", "http", period=10),
+        "livenessProbe": kube.http_probe("/-/healthy", "http", period=15, failures=4),
         # Replaying a big WAL after a restart takes minutes.
-        "startupProbe": http_probe("/-/ready", "http", period=10, failures=60),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "startupProbe": kube.http_probe("/-/ready", "http", period=10, failures=60),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
             {"name": "rules", "mountPath": RULES_DIR, "readOnly": True},
@@ -184,32 +178,32 @@ def prometheus_deployment(r: ResolvedPrometheus, config_checksum: pulumi.Input[s
     return part_deployment(r, "prometheus", PROMETHEUS_VERSION, pod, config_checksum=config_checksum, recreate=True)
 
 
-def prometheus_pvc(r: ResolvedPrometheus) -> JsonDict:
+def prometheus_pvc(r: ResolvedPrometheus) -> kube.JsonDict:
     return {"accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": f"{r.args.storage_gib}Gi"}}}
 
 
-def discovery_role_rules() -> list[JsonDict]:
+def discovery_role_rules() -> list[kube.JsonDict]:
     return [
         {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
     ]
 
 
-def kubelet_cluster_role_rules() -> list[JsonDict]:
+def kubelet_cluster_role_rules() -> list[kube.JsonDict]:
     return [
         {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": [""], "resources": ["nodes/metrics"], "verbs": ["get"]},
     ]
 
 
-def prometheus_egress_policy(r: ResolvedPrometheus, targets: Sequence[ResolvedTarget] = ()) -> JsonDict:
+def prometheus_egress_policy(r: ResolvedPrometheus, targets: Sequence[ResolvedTarget] = ()) -> kube.JsonDict:
     """Prometheus reaches the API server (service discovery) and the kubelets. Their addresses
     are node/control-plane IPs that differ per cluster, so the rule is by port only. Targets in
     other namespaces (the DCGM exporter on the GPU nodes) are reached in their namespace, on
     their metrics port only."""
-    ports = (*KUBE_API_PORTS, KUBELET_PORT) if r.args.kubelet_metrics else KUBE_API_PORTS
-    spec = egress_policy_spec({"matchLabels": selector_labels("prometheus", r.args.instance, "monitoring")}, ports)
+    ports = (*kube.KUBE_API_PORTS, KUBELET_PORT) if r.args.kubelet_metrics else kube.KUBE_API_PORTS
+    spec = kube.egress_policy_spec({"matchLabels": selector_labels("prometheus", r.args.instance, "monitoring")}, ports)
     for t in sorted({(t.namespace, str(t.port)): t for t in targets if t.namespace != r.args.namespace}.values(),
                     key=lambda t: (t.namespace, str(t.port))):
         spec["egress"].append({

@@ -38,25 +38,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from omgml import k8s as kube
 from omgml.batch_sizing import SparkSizing, spark_sizing
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.options import Children
-from omgml.k8s import (
-    KUBE_API_EGRESS_REASON,
-    KUBE_API_PORTS,
-    JsonDict,
-    Size,
-    egress_policy_spec,
-    exec_probe,
-    job_spec,
-    metadata,
-    plain_env,
-    pod_template,
-    restricted_container_security_context,
-    restricted_pod_spec,
-    service_account_metadata,
-    with_egress_reason,
-)
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.batch import cron_problem
@@ -83,15 +68,15 @@ DEPS_DIR = "/deps"
 DRIVER_PORT = 7078
 BLOCK_MANAGER_PORT = 7079
 
-DRIVER_SIZES: dict[Profile, Size] = {
-    "laptop": Size("250m", "768Mi", "1", "1536Mi"),
-    "small": Size("500m", "2Gi", "2", "3Gi"),
-    "production": Size("1", "4Gi", "2", "6Gi"),
+DRIVER_SIZES: dict[Profile, kube.Size] = {
+    "laptop": kube.Size("250m", "768Mi", "1", "1536Mi"),
+    "small": kube.Size("500m", "2Gi", "2", "3Gi"),
+    "production": kube.Size("1", "4Gi", "2", "6Gi"),
 }
 # The driver JVM's heap (spark.driver.memory; the launcher applies it in client mode), leaving
 # the rest of the container's request to Python (score.py, the model) and off-heap memory.
 DRIVER_HEAP: dict[Profile, str] = {"laptop": "512m", "small": "1g", "production": "2g"}
-INIT_SIZE = Size("100m", "256Mi", "1", "1Gi")
+INIT_SIZE = kube.Size("100m", "256Mi", "1", "1Gi")
 
 
 @dataclass(frozen=True)
@@ -127,7 +112,7 @@ class ResolvedSparkBatchScoring:
     args: SparkBatchScoringArgs
     name: str  # CronJob, ServiceAccount, Role, ConfigMap prefix
     sizing: SparkSizing
-    driver: Size
+    driver: kube.Size
 
 
 _S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
@@ -139,7 +124,7 @@ _RELATIVE = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*/?$")
 # (the shared reason every component that talks to the Kubernetes API states).
 SPARK_EGRESS_REASON = ("the driver fetches the job's Python packages and spark.jars.packages from the package "
                        "registries when it starts (an image with them baked in would not need to); "
-                       + KUBE_API_EGRESS_REASON)
+                       + kube.KUBE_API_EGRESS_REASON)
 
 
 def job_name(instance: str) -> str:
@@ -183,11 +168,11 @@ def s3a_url(path: str, bucket: str) -> str:
     return f"s3a://{bucket}/{path.lstrip('/')}"
 
 
-def _path_env(env_name: str, path: str, bucket: pulumi.Input[str] | None) -> JsonDict:
+def _path_env(env_name: str, path: str, bucket: pulumi.Input[str] | None) -> kube.JsonDict:
     if path.startswith("s3://") or bucket is None:
-        return plain_env(env_name, s3a_url(path, ""))
+        return kube.plain_env(env_name, s3a_url(path, ""))
     if isinstance(bucket, str):
-        return plain_env(env_name, s3a_url(path, bucket))
+        return kube.plain_env(env_name, s3a_url(path, bucket))
     return {"name": env_name, "value": pulumi.Output.concat(bucket).apply(lambda b: s3a_url(path, b))}
 
 
@@ -215,16 +200,16 @@ def jar_packages(r: ResolvedSparkBatchScoring) -> list[str]:
     return jars
 
 
-def executor_pod_template(r: ResolvedSparkBatchScoring) -> JsonDict:
+def executor_pod_template(r: ResolvedSparkBatchScoring) -> kube.JsonDict:
     """The executors' pod template (spark.kubernetes.executor.podTemplateFile): restricted like
     every pod here; Spark fills in the image, command, requests/limits and its own volumes."""
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "executor",
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
                          {"name": "work-dir", "mountPath": "/opt/spark/work-dir"}],
     }
-    spec = restricted_pod_spec(r.name, UID, [container], fs_group=UID,
+    spec = kube.restricted_pod_spec(r.name, UID, [container], fs_group=UID,
                                volumes=[{"name": "tmp", "emptyDir": {}}, {"name": "work-dir", "emptyDir": {}}])
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"labels": labels(r, "batch-executor")}, "spec": spec}
@@ -289,7 +274,7 @@ HEARTBEAT_CHECK = ("import os, sys, time; "
                    "sys.exit(0 if time.time() - os.path.getmtime('/tmp/omgml-heartbeat') < 60 else 1)")
 
 
-def deps_container(r: ResolvedSparkBatchScoring) -> JsonDict:
+def deps_container(r: ResolvedSparkBatchScoring) -> kube.JsonDict:
     """Installs the pinned Python packages with the image's pip and packs them for the executors."""
     packages = [*BASE_PACKAGES, *r.args.python_packages]
     script = (f'python3 -m pip install --no-cache-dir --disable-pip-version-check --target {DEPS_DIR}/python "$@"\n'
@@ -298,38 +283,38 @@ def deps_container(r: ResolvedSparkBatchScoring) -> JsonDict:
         "name": "python-packages",
         "image": r.args.image,
         "command": ["/bin/sh", "-ec", script, "install", *packages],
-        "env": [plain_env("HOME", "/tmp")],
+        "env": [kube.plain_env("HOME", "/tmp")],
         "resources": INIT_SIZE.resources(),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "deps", "mountPath": DEPS_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
     }
 
 
-def driver_env(r: ResolvedSparkBatchScoring) -> list[JsonDict]:
+def driver_env(r: ResolvedSparkBatchScoring) -> list[kube.JsonDict]:
     a = r.args
-    env: list[JsonDict] = [
+    env: list[kube.JsonDict] = [
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         {"name": "STORE_SECRET_NAME", "value": a.store.secret_name},
         {"name": "MLFLOW_TRACKING_URI", "value": a.mlflow_tracking_uri},
-        plain_env("MODEL_URI", f"models:/{a.model}@{a.alias}"),
+        kube.plain_env("MODEL_URI", f"models:/{a.model}@{a.alias}"),
         _path_env("FEATURES_PATH", a.features_path, a.default_bucket),
-        plain_env("FEATURES_FORMAT", a.features_format),
+        kube.plain_env("FEATURES_FORMAT", a.features_format),
         _path_env("PREDICTIONS_PATH", a.predictions_path, a.default_bucket),
-        plain_env("KEEP_COLUMNS", ",".join(a.keep_columns)),
+        kube.plain_env("KEEP_COLUMNS", ",".join(a.keep_columns)),
         {"name": "S3_ENDPOINT_URL", "value": a.store.endpoint_url},
         {"name": "AWS_REGION", "value": a.store.region},
         *([] if a.irsa_role_arn is not None else a.store.key_env()),
-        plain_env("PYTHONPATH", f"{DEPS_DIR}/python"),
-        plain_env("HOME", "/tmp"),
-        plain_env("SPARK_LOCAL_DIRS", "/tmp/spark-local"),
+        kube.plain_env("PYTHONPATH", f"{DEPS_DIR}/python"),
+        kube.plain_env("HOME", "/tmp"),
+        kube.plain_env("SPARK_LOCAL_DIRS", "/tmp/spark-local"),
     ]
     return env
 
 
-def scoring_cronjob(r: ResolvedSparkBatchScoring, scripts_checksum: str) -> JsonDict:
+def scoring_cronjob(r: ResolvedSparkBatchScoring, scripts_checksum: str) -> kube.JsonDict:
     a = r.args
-    container: JsonDict = {
+    container: kube.JsonDict = {
         "name": "driver",
         "image": a.image,
         "command": submit_command(r),
@@ -339,15 +324,15 @@ def scoring_cronjob(r: ResolvedSparkBatchScoring, scripts_checksum: str) -> Json
         "resources": r.driver.resources(),
         # The driver serves nothing to probe: the probes watch score.py's heartbeat, so a run
         # wedged on a dead connection is restarted instead of idling until the deadline.
-        "readinessProbe": exec_probe(["python3", "-c", HEARTBEAT_CHECK], period=30, delay=60),
-        "livenessProbe": exec_probe(["python3", "-c", HEARTBEAT_CHECK], period=30, failures=4, delay=120),
-        "securityContext": restricted_container_security_context(read_only_root=True),
+        "readinessProbe": kube.exec_probe(["python3", "-c", HEARTBEAT_CHECK], period=30, delay=60),
+        "livenessProbe": kube.exec_probe(["python3", "-c", HEARTBEAT_CHECK], period=30, failures=4, delay=120),
+        "securityContext": kube.restricted_container_security_context(read_only_root=True),
         "volumeMounts": [{"name": "scripts", "mountPath": SCRIPT_DIR, "readOnly": True},
                          {"name": "deps", "mountPath": DEPS_DIR, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"},
                          {"name": "work-dir", "mountPath": "/opt/spark/work-dir"}],
     }
-    pod = restricted_pod_spec(r.name, UID, [container], fs_group=UID, automount_token=True,
+    pod = kube.restricted_pod_spec(r.name, UID, [container], fs_group=UID, automount_token=True,
                               init_containers=[deps_container(r)], restartPolicy="Never", volumes=[
                                   {"name": "scripts", "configMap": {"name": k8s_name(r.name, "scripts"),
                                                                     "defaultMode": 0o444}},
@@ -366,13 +351,13 @@ def scoring_cronjob(r: ResolvedSparkBatchScoring, scripts_checksum: str) -> Json
         "failedJobsHistoryLimit": 3,
         "jobTemplate": {
             "metadata": {"labels": labels(r, "batch-driver")},
-            "spec": job_spec(pod_template({**labels(r, "batch-driver")}, pod, annotations),
+            "spec": kube.job_spec(kube.pod_template({**labels(r, "batch-driver")}, pod, annotations),
                              backoff_limit=1, active_deadline_seconds=6 * 3600, ttl_seconds_after_finished=7 * 86400),
         },
     }
 
 
-def driver_role_rules() -> list[JsonDict]:
+def driver_role_rules() -> list[kube.JsonDict]:
     """What a client-mode driver does through the API: its executors (pods) and the ConfigMap
     Spark writes for them."""
     return [
@@ -384,7 +369,7 @@ def driver_role_rules() -> list[JsonDict]:
     ]
 
 
-def submit_role_rules(cronjob: str) -> list[JsonDict]:
+def submit_role_rules(cronjob: str) -> list[kube.JsonDict]:
     """What an orchestrator step needs to run the job once (submit.py): read the CronJob, create
     and watch the Job, read the driver's log."""
     return [
@@ -422,8 +407,8 @@ class SparkBatchScoring(pulumi.ComponentResource):
         ns = args.namespace
         children = Children(self, args.profile)
 
-        def meta(obj: str, component: str, namespace: str = ns) -> JsonDict:
-            return metadata(obj, namespace, labels(r, component))
+        def meta(obj: str, component: str, namespace: str = ns) -> kube.JsonDict:
+            return kube.metadata(obj, namespace, labels(r, component))
 
         score, submit = package_script(SCRIPT), package_script(SUBMIT_SCRIPT)
         # One line of JSON (which Spark reads as YAML): a config-line scan for secrets finds no
@@ -433,7 +418,7 @@ class SparkBatchScoring(pulumi.ComponentResource):
                                         data={SCRIPT: score, SUBMIT_SCRIPT: submit,
                                               "executor-template.yaml": template}, opts=children())
         sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=service_account_metadata(r.name, ns, labels(r, "batch-driver"), args.irsa_role_arn),
+            f"{name}-sa", metadata=kube.service_account_metadata(r.name, ns, labels(r, "batch-driver"), args.irsa_role_arn),
             automount_service_account_token=False, opts=children())
         role = k8s.rbac.v1.Role(f"{name}-role", metadata=meta(r.name, "batch-driver"), rules=driver_role_rules(),
                                 opts=children())
@@ -443,10 +428,10 @@ class SparkBatchScoring(pulumi.ComponentResource):
             subjects=[{"kind": "ServiceAccount", "name": r.name, "namespace": ns}], opts=children(role))
         # The driver talks to the API server (executors) and, for the packages, to the internet.
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-egress", metadata=with_egress_reason(meta(k8s_name(r.name, "egress"), "network"), SPARK_EGRESS_REASON),
+            f"{name}-egress", metadata=kube.with_egress_reason(meta(k8s_name(r.name, "egress"), "network"), SPARK_EGRESS_REASON),
             spec={"podSelector": {"matchLabels": driver_selector(r)}, "policyTypes": ["Egress"],
-                  "egress": [egress_policy_spec({}, KUBE_API_PORTS)["egress"][0],
-                             egress_policy_spec({}, (443,), external_only=True)["egress"][0]]},
+                  "egress": [kube.egress_policy_spec({}, kube.KUBE_API_PORTS)["egress"][0],
+                             kube.egress_policy_spec({}, (443,), external_only=True)["egress"][0]]},
             opts=children())
         k8s.batch.v1.CronJob(f"{name}-cronjob", metadata=meta(r.name, "batch-driver"),
                              spec=scoring_cronjob(r, checksum(score, submit, template)),

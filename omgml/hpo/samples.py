@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
+from omgml import k8s as kube
 from omgml.components.katib.release import INJECTION_LABEL
-from omgml.k8s import JsonDict, Size, restricted_container_security_context, restricted_pod_security_context
 from omgml.spec import PlatformSpec
 
 TRIAL_CONFIG_MAP = "omgml-hpo-trial"
@@ -22,14 +22,14 @@ EXPERIMENT = "hpo-sample"
 TRIAL_DIR = "/opt/trial"
 # The platform's MLflow image carries mlflow, scikit-learn, pandas and numpy: all a trial needs.
 TRIAL_UID = 1000
-TRIAL_SIZE = Size("250m", "512Mi", "1", "1Gi")
+TRIAL_SIZE = kube.Size("250m", "512Mi", "1", "1Gi")
 
 
 def _source(module: str) -> str:
     return resources.files("omgml.hpo").joinpath(f"{module}.py").read_text(encoding="utf-8")
 
 
-def _mlflow_probe(spec: PlatformSpec) -> JsonDict:
+def _mlflow_probe(spec: PlatformSpec) -> kube.JsonDict:
     """A trial has no port: its probe checks the MLflow server it logs to still answers."""
     from omgml.components.mlflow import PORT, service_account_name
     from omgml.k8s import tcp_exec_probe
@@ -38,7 +38,7 @@ def _mlflow_probe(spec: PlatformSpec) -> JsonDict:
     return tcp_exec_probe(host, PORT, period=30, failures=6)
 
 
-def katib_experiment(spec: PlatformSpec) -> list[JsonDict]:
+def katib_experiment(spec: PlatformSpec) -> list[kube.JsonDict]:
     """The ConfigMap holding the trial code and the Experiment (apply both with kubectl)."""
     from omgml.components.kubeflow import TRAINING_ENV_CONFIGMAP
     from omgml.components.mlflow import IMAGE as MLFLOW_IMAGE
@@ -46,8 +46,8 @@ def katib_experiment(spec: PlatformSpec) -> list[JsonDict]:
 
     t = spec.phases.training
     ns = t.kubeflow.user_namespace
-    env_from: list[JsonDict] = [{"configMapRef": {"name": TRAINING_ENV_CONFIGMAP}}]
-    env: list[JsonDict] = [{"name": "HOME", "value": "/tmp"}, {"name": "OMGML_HPO_EXPERIMENT", "value": EXPERIMENT}]
+    env_from: list[kube.JsonDict] = [{"configMapRef": {"name": TRAINING_ENV_CONFIGMAP}}]
+    env: list[kube.JsonDict] = [{"name": "HOME", "value": "/tmp"}, {"name": "OMGML_HPO_EXPERIMENT", "value": EXPERIMENT}]
     if t.wandb.enabled:
         env_from.append({"configMapRef": {"name": WANDB_CONFIG_MAP}})
         env.append({"name": "WANDB_API_KEY", "valueFrom": {"secretKeyRef": {
@@ -55,7 +55,7 @@ def katib_experiment(spec: PlatformSpec) -> list[JsonDict]:
     command = ["python", f"{TRIAL_DIR}/trial.py", "--trial-name=${trialParameters.trialName}",
                "--n-estimators=${trialParameters.nEstimators}", "--max-depth=${trialParameters.maxDepth}",
                "--learning-rate=${trialParameters.learningRate}"]
-    job: JsonDict = {
+    job: kube.JsonDict = {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "spec": {
@@ -67,7 +67,7 @@ def katib_experiment(spec: PlatformSpec) -> list[JsonDict]:
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
-                    "securityContext": restricted_pod_security_context(TRIAL_UID),
+                    "securityContext": kube.restricted_pod_security_context(TRIAL_UID),
                     "containers": [{
                         "name": "trial",
                         "image": MLFLOW_IMAGE,
@@ -75,7 +75,7 @@ def katib_experiment(spec: PlatformSpec) -> list[JsonDict]:
                         "env": env,
                         "envFrom": env_from,
                         "resources": TRIAL_SIZE.resources(),
-                        "securityContext": restricted_container_security_context(read_only_root=True),
+                        "securityContext": kube.restricted_container_security_context(read_only_root=True),
                         "readinessProbe": _mlflow_probe(spec),
                         "livenessProbe": _mlflow_probe(spec),
                         "volumeMounts": [{"name": "trial", "mountPath": TRIAL_DIR, "readOnly": True},
@@ -87,7 +87,7 @@ def katib_experiment(spec: PlatformSpec) -> list[JsonDict]:
             },
         },
     }
-    experiment: JsonDict = {
+    experiment: kube.JsonDict = {
         "apiVersion": "kubeflow.org/v1beta1",
         "kind": "Experiment",
         "metadata": {"name": EXPERIMENT, "namespace": ns},
@@ -117,7 +117,7 @@ def katib_experiment(spec: PlatformSpec) -> list[JsonDict]:
             },
         },
     }
-    config_map: JsonDict = {
+    config_map: kube.JsonDict = {
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": TRIAL_CONFIG_MAP, "namespace": ns},
         "data": {"trial.py": _source("trial"), "model.py": _source("model")},
@@ -125,7 +125,7 @@ def katib_experiment(spec: PlatformSpec) -> list[JsonDict]:
     return [config_map, experiment]
 
 
-def _dump(docs: list[JsonDict]) -> str:
+def _dump(docs: list[kube.JsonDict]) -> str:
     return "---\n".join(yaml.safe_dump(d, sort_keys=False, width=100) for d in docs)
 
 
