@@ -176,6 +176,7 @@ def status_golden_path(platform: Platform, project: Path) -> None:
         assert "Traceback" not in out, out[-3000:]
         return code, last_json(out), out
 
+    started = time.monotonic()
     code, report, out = status()
     assert code == 0 and report["healthy"], f"{report['problems']}\n{out[-3000:]}"
     assert report["cluster_error"] is None
@@ -203,6 +204,9 @@ def status_golden_path(platform: Platform, project: Path) -> None:
     assert code == 1 and not report["healthy"], out[-3000:]
     assert report["problems"] == [f"Deployment {mlflow.namespace}/{mlflow.name} (mlflow): 0/{want} ready"], \
         report["problems"]
+    platform.step_times.append((f"omgml status --from-render: {len(declared)} workloads and Jobs ready/complete, "
+                                f"{len(services)} endpoints, last run success (exit 0); MLflow down (exit 1)",
+                                time.monotonic() - started))
 
 
 # --- Prefect --------------------------------------------------------------------------------------
