@@ -42,11 +42,17 @@ class VolumeState:
 
 
 @dataclass
-class WorkloadState:
+class ObjectState:
+    """Which platform object a row is about: its component (app.kubernetes.io/name), kind and place."""
+
     component: str
     kind: str
     namespace: str
     name: str
+
+
+@dataclass
+class WorkloadState(ObjectState):
     ready: int
     desired: int
     restarts: int = 0
@@ -59,11 +65,7 @@ class WorkloadState:
 
 
 @dataclass
-class JobState:
-    component: str
-    kind: str  # Job | CronJob
-    namespace: str
-    name: str
+class JobState(ObjectState):  # kind: Job | CronJob
     state: str  # complete | running | failed | scheduled
     last_schedule: str | None = None
     last_success: str | None = None

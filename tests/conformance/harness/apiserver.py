@@ -39,9 +39,11 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tests.http_stub import RoutingHandler
 
 CLONE_NEWNET = 0x40000000
 IP_FREEBIND = 15
@@ -316,21 +318,28 @@ class ApiServer:
         return own + [o for o in seen if (namespace is None or o["metadata"].get("namespace") == namespace)
                       and (o["metadata"].get("namespace"), o["metadata"]["name"]) not in taken]
 
-    def create_pod(self, ns: str, body: dict[str, Any]) -> dict[str, Any]:
-        pod = copy.deepcopy(body)
-        meta = pod.setdefault("metadata", {})
+    def _admit(self, kind: str, resource: str, ns: str, body: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+        """Store a copy of `body` as the API server would: named (generateName), in `ns`, with a
+        uid, a creation time and `status`; a name already taken is a conflict."""
+        obj = copy.deepcopy(body)
+        meta = obj.setdefault("metadata", {})
         if not meta.get("name"):
-            meta["name"] = f"{meta.get('generateName', 'pod-')}{uuid.uuid4().hex[:5]}"
+            meta["name"] = f"{meta.get('generateName', kind.lower() + '-')}{uuid.uuid4().hex[:5]}"
         meta.update(namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=_now())
         meta.setdefault("labels", {})
         meta.setdefault("annotations", {})
-        pod.setdefault("spec", {}).setdefault("serviceAccountName", "default")
-        pod["status"] = {"phase": "Pending"}
+        obj["status"] = status
+        if kind == "Pod":
+            obj.setdefault("spec", {}).setdefault("serviceAccountName", "default")
         with self._lock:
-            if self.store.get("Pod", ns, meta["name"]) is not None:
-                raise Conflict(f'pods "{meta["name"]}" already exists')
-            self.store.put("Pod", pod, "ADDED")
-        self.pod_status[(ns, meta["name"])] = self.run_pod(copy.deepcopy(pod))
+            if self.store.get(kind, ns, meta["name"]) is not None:
+                raise Conflict(f'{resource} "{meta["name"]}" already exists')
+            self.store.put(kind, obj, "ADDED")
+        return obj
+
+    def create_pod(self, ns: str, body: dict[str, Any]) -> dict[str, Any]:
+        pod = self._admit("Pod", "pods", ns, body, {"phase": "Pending"})
+        self.pod_status[(ns, pod["metadata"]["name"])] = self.run_pod(copy.deepcopy(pod))
         return pod
 
     def _job_pod(self, job: dict[str, Any]) -> None:
@@ -348,16 +357,7 @@ class ApiServer:
         self.create_pod(meta["namespace"], pod)
 
     def create_job(self, ns: str, body: dict[str, Any]) -> dict[str, Any]:
-        job = copy.deepcopy(body)
-        meta = job.setdefault("metadata", {})
-        if not meta.get("name"):
-            meta["name"] = f"{meta.get('generateName', 'job-')}{uuid.uuid4().hex[:5]}"
-        meta.update(namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=_now())
-        job["status"] = {}
-        with self._lock:
-            if self.store.get("Job", ns, meta["name"]) is not None:
-                raise Conflict(f'jobs.batch "{meta["name"]}" already exists')
-            self.store.put("Job", job, "ADDED")
+        job = self._admit("Job", "jobs.batch", ns, body, {})
         self._job_pod(job)
         return job
 
@@ -460,12 +460,9 @@ PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>batch|apps|networking\.k8s\.io)/v
                   r"/(?P<res>[a-z]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>log))?$")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(RoutingHandler):
     protocol_version = "HTTP/1.1"
     server: Any
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
     @property
     def api(self) -> ApiServer:
@@ -483,19 +480,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return json.loads(self.rfile.read(length)) if length else {}
 
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def _serve(self, method: str) -> None:
+    def route(self, method: str) -> None:
         parts = urllib.parse.urlsplit(self.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query).items()}
         scheme, _, token = (self.headers.get("Authorization") or "").strip().partition(" ")
