@@ -16,7 +16,7 @@ from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_dns_label, service_host
 from omgml.spec.common import CredentialSource, Profile
 from omgml.spec.foundation import TopicSpec
 
@@ -131,7 +131,7 @@ def quorum_voters(args: KafkaArgs) -> str:
 
 
 def bootstrap_servers(args: KafkaArgs) -> str:
-    return f"{kafka_names(args.instance).bootstrap}.{args.namespace}.svc.cluster.local:{CLIENT_PORT}"
+    return f"{service_host(kafka_names(args.instance).bootstrap, args.namespace)}:{CLIENT_PORT}"
 
 
 @dataclass(frozen=True)
@@ -327,7 +327,7 @@ def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> kube.JsonDict:
     """Creates the declared topics; `--if-not-exists` makes every run safe. The topic list is in
     the pod template, so adding a topic replaces the Job and it runs again."""
     names = kafka_names(args.instance)
-    bootstrap_host = f"{names.bootstrap}.{args.namespace}.svc.cluster.local"
+    bootstrap_host = service_host(names.bootstrap, args.namespace)
     # bash's /dev/tcp: a cheap check that the brokers are still reachable, without starting a JVM.
     reachable = ["bash", "-c", f"exec 3<>/dev/tcp/{bootstrap_host}/{CLIENT_PORT}"]
     container: kube.JsonDict = {

@@ -24,10 +24,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import ComponentArgs, check_component_args
 from omgml.components.options import Children
 from omgml.components.postgres import consumer_env
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, service_url
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:training:Optuna"
@@ -66,10 +67,10 @@ SIZING: dict[Profile, kube.Size] = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptunaArgs:
-    namespace: str  # where the studies' pods run (the orchestration namespace)
+class OptunaArgs(ComponentArgs):
+    """`namespace`: where the studies' pods run (the orchestration namespace)."""
+
     instance: str = APP
-    profile: Profile = "laptop"
     # The Postgres consumer Secret of `optuna` in `namespace` (host, port, database, username, password).
     database_secret: pulumi.Input[str]
     dashboard: bool = True
@@ -82,10 +83,7 @@ def storage_env(database_secret: pulumi.Input[str]) -> list[kube.JsonDict]:
 
 
 def resolve(args: OptunaArgs) -> OptunaArgs:
-    require_dns_label("OptunaArgs.namespace", args.namespace)
-    require_dns_label("OptunaArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"OptunaArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_component_args("OptunaArgs", args, SIZING)
     return args
 
 
@@ -144,5 +142,5 @@ class Optuna(pulumi.ComponentResource):
                                       spec=kube.service_spec(selector(args), [("http", PORT)]), opts=children())
             k8s.apps.v1.Deployment(f"{name}-dashboard", metadata=kube.metadata(obj, ns, labels(args)),
                                    spec=dashboard_deployment(args), opts=children(sa, svc))
-            self.dashboard_url = f"http://{obj}.{ns}.svc.cluster.local:{PORT}"
+            self.dashboard_url = service_url(obj, ns, PORT)
         self.register_outputs({"dashboard_url": self.dashboard_url})

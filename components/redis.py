@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import naming
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
@@ -129,7 +130,7 @@ def validate_redis_args(args: RedisArgs) -> None:
 
 
 def service_host(args: RedisArgs) -> str:
-    return f"{redis_names(args.instance).service}.{args.namespace}.svc.cluster.local"
+    return naming.service_host(redis_names(args.instance).service, args.namespace)
 
 
 def redis_conf(max_memory_mib: int) -> str:
