@@ -35,6 +35,14 @@ class ComponentArgs:
     profile: Profile = "laptop"
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServerArgs(ComponentArgs):
+    """A component whose server is a stateless Deployment: `replicas` pods behind its Service
+    (more than one also gets a PodDisruptionBudget)."""
+
+    replicas: int = 1
+
+
 class Profiled(Protocol):
     """Args that name a sizing profile (every component's that `Component` builds)."""
 
@@ -59,6 +67,13 @@ def check_component_args(owner: str, args: Placed, profiles: Collection[str]) ->
     require_dns_label(f"{owner}.instance", args.instance)
     if args.profile not in profiles:
         raise ValueError(f"{owner}.profile: {args.profile!r} is unknown; use one of {sorted(profiles)}")
+
+
+def _no_type_token(cls: type[Any]) -> str:
+    subclasses = ", ".join(c.__name__ for c in cls.__subclasses__())
+    if subclasses:
+        return f"{cls.__name__} names no type token: it is a shared base; use one of its subclasses ({subclasses})"
+    return f"{cls.__name__} names no type token; give its class line type_token=..."
 
 
 ArgsT = TypeVar("ArgsT", bound=Profiled)
@@ -86,7 +101,7 @@ class Component(pulumi.ComponentResource, Generic[ArgsT, ResolvedT]):
     def __init__(self, name: str, args: ArgsT, opts: pulumi.ResourceOptions | None = None) -> None:
         if not self.TYPE_TOKEN:
             # Checked before registering: an empty type token would reach the engine.
-            raise TypeError(f"{type(self).__name__} names no type token; give its class line type_token=...")
+            raise TypeError(_no_type_token(type(self)))
         super().__init__(self.TYPE_TOKEN, name, None, opts)
         # Resolve first: a bad field fails before any child exists.
         resolved: ResolvedT = type(self)._resolve(args)

@@ -67,7 +67,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
-from omgml.components.base import Component, ComponentArgs, check_component_args
+from omgml.components.base import Component, ServerArgs, check_component_args
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
     PostgresDatabase,
@@ -148,9 +148,8 @@ DEFAULT_INSTANCE = "feast"
 
 
 @dataclass(frozen=True, kw_only=True)
-class FeastArgs(ComponentArgs):
+class FeastArgs(ServerArgs):
     instance: str = DEFAULT_INSTANCE
-    replicas: int = 1
     registry: PostgresDatabase
     online: RedisEndpoint | None
     store: ObjectStoreEndpoint

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
@@ -350,15 +351,17 @@ def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> kube.JsonDict:
     return kube.job_spec(kube.pod_template(_labels(args, "topics"), pod), backoff_limit=6, active_deadline_seconds=900)
 
 
-class Kafka(pulumi.ComponentResource):
+def resolve(args: KafkaArgs) -> list[ResolvedTopic]:
+    """The checked args' topics, replication factors filled in."""
+    validate_kafka_args(args)
+    return resolve_topics(args)
+
+
+class Kafka(Component[KafkaArgs, list[ResolvedTopic]], type_token=TYPE_TOKEN, resolve=resolve):
     endpoint: KafkaEndpoint
 
-    def __init__(self, name: str, args: KafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        validate_kafka_args(args)
-        topics = resolve_topics(args)
+    def build(self, name: str, args: KafkaArgs, topics: list[ResolvedTopic], children: Children) -> pulumi.Inputs:
         names = kafka_names(args.instance)
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "broker") -> kube.JsonDict:
             return kube.metadata(obj_name, args.namespace, _labels(args, component))
@@ -408,4 +411,4 @@ class Kafka(pulumi.ComponentResource):
             )
 
         self.endpoint = KafkaEndpoint(bootstrap_servers=bootstrap_servers(args))
-        self.register_outputs({"bootstrap_servers": self.endpoint.bootstrap_servers})
+        return {"bootstrap_servers": self.endpoint.bootstrap_servers}

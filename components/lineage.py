@@ -29,7 +29,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
-from omgml.components.base import Component, ComponentArgs, check_component_args
+from omgml.components.base import Component, ServerArgs, check_component_args
 from omgml.components.contracts import PostgresDatabase
 from omgml.components.credentials import secret_checksum
 from omgml.components.feast import IMAGE, UID
@@ -57,9 +57,8 @@ _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True, kw_only=True)
-class LineageArgs(ComponentArgs):
+class LineageArgs(ServerArgs):
     instance: str = DEFAULT_INSTANCE
-    replicas: int = 1
     database: PostgresDatabase
     # Days of events and runs kept; 0 keeps everything.
     retention_days: int = 30

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.base import Component, ComponentArgs, check_component_args
+from omgml.components.base import Component, ServerArgs, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, S3Consumer
 from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
@@ -59,9 +59,8 @@ MIGRATION_SIZE = kube.Size("100m", "256Mi", "1", "768Mi")
 DEFAULT_INSTANCE = "mlflow"
 
 @dataclass(frozen=True, kw_only=True)
-class MlflowArgs(ComponentArgs):
+class MlflowArgs(ServerArgs):
     instance: str = DEFAULT_INSTANCE
-    replicas: int = 1
     backend: PostgresDatabase
     store: ObjectStoreEndpoint
     artifacts_bucket: str
