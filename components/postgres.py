@@ -402,7 +402,8 @@ class Postgres(Component[PostgresArgs, list[ResolvedConsumer]], type_token=TYPE_
                 children: Children) -> GeneratedSecret:
         return _backup_resources(self, name, args, consumers, children)
 
-    def build(self, name: str, args: PostgresArgs, consumers: list[ResolvedConsumer], children: Children) -> pulumi.Inputs:
+    def build(self, name: str, args: PostgresArgs, consumers: list[ResolvedConsumer],
+              children: Children) -> pulumi.Inputs:
         names = postgres_names(args.instance)
         self.service_host = service_host(args)
         self.port = PORT

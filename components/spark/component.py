@@ -397,12 +397,14 @@ def kfp_component(r: ResolvedSparkBatchScoring) -> str:
     return yaml.safe_dump(component, sort_keys=False, width=1000)
 
 
-class SparkBatchScoring(Component[SparkBatchScoringArgs, ResolvedSparkBatchScoring], type_token=TYPE_TOKEN, resolve=resolve):
+class SparkBatchScoring(Component[SparkBatchScoringArgs, ResolvedSparkBatchScoring], type_token=TYPE_TOKEN,
+                        resolve=resolve):
     """The scoring CronJob, its scripts, ServiceAccount, RBAC and NetworkPolicies."""
 
     cronjob_name: str
 
-    def build(self, name: str, args: SparkBatchScoringArgs, r: ResolvedSparkBatchScoring, children: Children) -> pulumi.Inputs:
+    def build(self, name: str, args: SparkBatchScoringArgs, r: ResolvedSparkBatchScoring,
+              children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
         def meta(obj: str, component: str, namespace: str = ns) -> kube.JsonDict:

@@ -70,5 +70,5 @@ def test_a_class_without_type_token_is_refused() -> None:
 
 def test_service_urls_name_the_cluster_dns() -> None:
     assert service_host("mlflow", "omgml-data") == "mlflow.omgml-data.svc.cluster.local"
-    assert service_url("prefect-server", "orch", 4200, "/api") == "http://prefect-server.orch.svc.cluster.local:4200/api"
+    assert service_url("prefect", "orch", 4200, "/api") == "http://prefect.orch.svc.cluster.local:4200/api"
     assert service_url("katib-ui", "kubeflow", path="/katib/") == "http://katib-ui.kubeflow.svc.cluster.local/katib/"
