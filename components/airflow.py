@@ -54,6 +54,7 @@ import pulumi_random as random
 import yaml
 
 from omgml import k8s as kube
+from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
     RedisEndpoint,
@@ -67,7 +68,7 @@ from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_dns_label, service_url
 from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:orchestration:Airflow"
@@ -227,7 +228,7 @@ class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
 
     @property
     def execution_api_url(self) -> str:
-        return f"http://{self.api_service}.{self.args.namespace}.svc.cluster.local:{API_PORT}/execution/"
+        return service_url(self.api_service, self.args.namespace, API_PORT, "/execution/")
 
     @property
     def dags_folder(self) -> str:
@@ -239,10 +240,7 @@ class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
 
 def resolve(args: AirflowArgs) -> ResolvedAirflow:
     """Defaults and validation; errors name the field, the value and the fix."""
-    require_dns_label("AirflowArgs.namespace", args.namespace)
-    require_dns_label("AirflowArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"AirflowArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_component_args("AirflowArgs", args, SIZING)
     dags = args.dags
     if isinstance(dags, GitDags):
         if not dags.url.startswith("https://"):
@@ -588,17 +586,14 @@ def dags_pvc(r: ResolvedAirflow) -> kube.JsonDict:
     return {"accessModes": [dags.access_mode], "resources": {"requests": {"storage": f"{dags.storage_gib}Gi"}}}
 
 
-class Airflow(pulumi.ComponentResource):
+class Airflow(Component[AirflowArgs, ResolvedAirflow], type_token=TYPE_TOKEN, resolve=resolve):
     """Airflow 3 with the KubernetesExecutor; `.api_endpoint`, `.admin_secret`."""
 
     api_endpoint: str
     admin_secret: str
 
-    def __init__(self, name: str, args: AirflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: AirflowArgs, r: ResolvedAirflow, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj: str, component: str, annotations: dict[str, str] | None = None) -> kube.JsonDict:
             return kube.metadata(obj, ns, r.labels(component), annotations)
@@ -661,9 +656,9 @@ class Airflow(pulumi.ComponentResource):
                 extra.append(svc)
             k8s.apps.v1.Deployment(f"{name}-{part}", metadata=meta(r.name(part), part),
                                    spec=part_deployment(r, part, checksum), opts=children(*extra))
-        self.api_endpoint = f"http://{r.api_service}.{ns}.svc.cluster.local:{API_PORT}"
+        self.api_endpoint = service_url(r.api_service, ns, API_PORT)
         self.admin_secret = r.secret
-        self.register_outputs({"api_endpoint": self.api_endpoint, "admin_secret": self.admin_secret})
+        return {"api_endpoint": self.api_endpoint, "admin_secret": self.admin_secret}
 
 
 # --- the team's existing Airflow ------------------------------------------------------------------

@@ -30,7 +30,9 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.aws_versions import DCGM_EXPORTER
+from omgml.components.base import Component
 from omgml.components.gpupool import gpu_pools_affinity, gpu_tolerations
+from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, Profile
@@ -170,19 +172,22 @@ def scrape_ingress_policy(instance: str, scrapers: Sequence[str]) -> kube.JsonDi
     }
 
 
-class DcgmExporter(pulumi.ComponentResource):
+def resolve(args: DcgmExporterArgs) -> str:
+    """The exporter's object name (DaemonSet, ServiceAccount, Service, counters ConfigMap)."""
+    if not args.pools:
+        raise ValueError("DcgmExporterArgs.pools is empty: the exporter would run on no node")
+    return exporter_name(args.instance)
+
+
+class DcgmExporter(Component[DcgmExporterArgs, str], type_token=TYPE_TOKEN, resolve=resolve):
     """The DaemonSet, its counters, Service and scrape policy, in an existing namespace (the
     device plugin's)."""
 
     service_name: str
     namespace: str
 
-    def __init__(self, name: str, args: DcgmExporterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        if not args.pools:
-            raise ValueError("DcgmExporterArgs.pools is empty: the exporter would run on no node")
-        child = pulumi.ResourceOptions(parent=self)
-        object_name = exporter_name(args.instance)
+    def build(self, name: str, args: DcgmExporterArgs, object_name: str, children: Children) -> pulumi.Inputs:
+        child = children()
         labels = standard_labels(APP, args.instance, version=DCGM_EXPORTER.version)
         meta = kube.metadata(object_name, args.namespace, labels)
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta, automount_service_account_token=False,
@@ -190,7 +195,7 @@ class DcgmExporter(pulumi.ComponentResource):
         counters = k8s.core.v1.ConfigMap(f"{name}-counters", metadata=meta, data={COUNTERS_FILE: counters_csv()},
                                          opts=child)
         k8s.apps.v1.DaemonSet(f"{name}-daemonset", metadata=meta, spec=dcgm_daemonset(args),
-                              opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, counters]))
+                              opts=children(sa, counters))
         k8s.core.v1.Service(f"{name}-service", metadata=meta,
                             spec=kube.service_spec(selector_labels(APP, args.instance), [(PORT_NAME, PORT)]), opts=child)
         k8s.networking.v1.NetworkPolicy(f"{name}-scrape", metadata=kube.metadata(k8s_name(object_name, "scrape"),
@@ -198,4 +203,4 @@ class DcgmExporter(pulumi.ComponentResource):
                                         spec=scrape_ingress_policy(args.instance, args.scraper_namespaces), opts=child)
         self.service_name = object_name
         self.namespace = args.namespace
-        self.register_outputs({"service_name": self.service_name})
+        return {"service_name": self.service_name}

@@ -20,8 +20,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.gpupool import gpu_pools_affinity, gpu_tolerations
 from omgml.components.namespace import NamespaceArgs, PlatformNamespace
+from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, Profile
@@ -142,21 +144,21 @@ def device_plugin_daemonset(r: ResolvedDevicePlugin) -> kube.JsonDict:
     }
 
 
-class NvidiaDevicePlugin(pulumi.ComponentResource):
+class NvidiaDevicePlugin(Component[NvidiaDevicePluginArgs, ResolvedDevicePlugin], type_token=TYPE_TOKEN,
+                         resolve=resolve):
     """The device plugin DaemonSet in its own privileged namespace."""
 
     namespace: str
     daemonset_name: str
 
-    def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: NvidiaDevicePluginArgs, r: ResolvedDevicePlugin,
+              children: Children) -> pulumi.Inputs:
         ns = PlatformNamespace(
             f"{name}-namespace",
             NamespaceArgs(name=r.namespace, pod_security="privileged", pod_security_reason=POD_SECURITY_REASON),
-            pulumi.ResourceOptions(parent=self),
+            children(),
         )
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        in_ns = children(ns)
         labels = standard_labels(APP, r.instance, version=VERSION)
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
@@ -168,8 +170,8 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
             f"{name}-daemonset",
             metadata={"name": r.name, "namespace": r.namespace, "labels": labels},
             spec=device_plugin_daemonset(r),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, sa]),
+            opts=children(ns, sa),
         )
         self.namespace = r.namespace
         self.daemonset_name = r.name
-        self.register_outputs({"namespace": self.namespace, "daemonset_name": self.daemonset_name})
+        return {"namespace": self.namespace, "daemonset_name": self.daemonset_name}

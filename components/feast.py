@@ -67,6 +67,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml.components.base import Component, ServerArgs, check_component_args
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
     PostgresDatabase,
@@ -76,8 +77,7 @@ from omgml.components.contracts import (
 from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_bucket_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.naming import k8s_name, require_bucket_name, service_url
 from omgml.spec.data import DataSourceSpec
 from omgml.spec.foundation import FeatureRepoSpec
 
@@ -148,11 +148,8 @@ DEFAULT_INSTANCE = "feast"
 
 
 @dataclass(frozen=True, kw_only=True)
-class FeastArgs:
-    namespace: str
+class FeastArgs(ServerArgs):
     instance: str = DEFAULT_INSTANCE
-    replicas: int = 1
-    profile: Profile = "laptop"
     registry: PostgresDatabase
     online: RedisEndpoint | None
     store: ObjectStoreEndpoint
@@ -187,7 +184,7 @@ class ResolvedFeast:
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.name}.{self.args.namespace}.svc.cluster.local:{PORT}"
+        return service_url(self.name, self.args.namespace, PORT)
 
 
 def _short_hash(text: str) -> str:
@@ -243,10 +240,7 @@ def _check_irsa(args: FeastArgs, service_account: str) -> None:
 
 def resolve(args: FeastArgs) -> ResolvedFeast:
     """Defaults and validation; every error names the field, the value and the fix."""
-    require_dns_label("FeastArgs.namespace", args.namespace)
-    require_dns_label("FeastArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"FeastArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_component_args("FeastArgs", args, SIZING)
     if not 1 <= args.replicas <= 10:
         raise ValueError(f"FeastArgs.replicas: must be between 1 and 10, got {args.replicas}")
     if not _PROJECT.match(args.project):
@@ -686,16 +680,13 @@ def apply_egress_policy(r: ResolvedFeast) -> kube.JsonDict:
                               external_only=True)
 
 
-class Feast(pulumi.ComponentResource):
+class Feast(Component[FeastArgs, ResolvedFeast], type_token=TYPE_TOKEN, resolve=resolve):
     """Feature server (HTTP, `.endpoint`) plus, when a feature repo is given, its `feast apply` Job."""
 
     endpoint: str
 
-    def __init__(self, name: str, args: FeastArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: FeastArgs, r: ResolvedFeast, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str, annotations: dict[str, str] | None = None) -> kube.JsonDict:
             return kube.metadata(obj_name, ns, _labels(r, component), annotations)
@@ -744,4 +735,4 @@ class Feast(pulumi.ComponentResource):
             k8s.batch.v1.CronJob(f"{name}-materialize", metadata=meta(r.materialize_cronjob, "materialize"),
                                  spec=materialize_cronjob(r), opts=children(sa, config, *readers_ready))
         self.endpoint = r.endpoint
-        self.register_outputs({"endpoint": self.endpoint})
+        return {"endpoint": self.endpoint}

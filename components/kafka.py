@@ -12,11 +12,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_dns_label, service_host
 from omgml.spec.common import CredentialSource, Profile
 from omgml.spec.foundation import TopicSpec
 
@@ -131,7 +132,7 @@ def quorum_voters(args: KafkaArgs) -> str:
 
 
 def bootstrap_servers(args: KafkaArgs) -> str:
-    return f"{kafka_names(args.instance).bootstrap}.{args.namespace}.svc.cluster.local:{CLIENT_PORT}"
+    return f"{service_host(kafka_names(args.instance).bootstrap, args.namespace)}:{CLIENT_PORT}"
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> kube.JsonDict:
     """Creates the declared topics; `--if-not-exists` makes every run safe. The topic list is in
     the pod template, so adding a topic replaces the Job and it runs again."""
     names = kafka_names(args.instance)
-    bootstrap_host = f"{names.bootstrap}.{args.namespace}.svc.cluster.local"
+    bootstrap_host = service_host(names.bootstrap, args.namespace)
     # bash's /dev/tcp: a cheap check that the brokers are still reachable, without starting a JVM.
     reachable = ["bash", "-c", f"exec 3<>/dev/tcp/{bootstrap_host}/{CLIENT_PORT}"]
     container: kube.JsonDict = {
@@ -350,15 +351,17 @@ def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> kube.JsonDict:
     return kube.job_spec(kube.pod_template(_labels(args, "topics"), pod), backoff_limit=6, active_deadline_seconds=900)
 
 
-class Kafka(pulumi.ComponentResource):
+def resolve(args: KafkaArgs) -> list[ResolvedTopic]:
+    """The checked args' topics, replication factors filled in."""
+    validate_kafka_args(args)
+    return resolve_topics(args)
+
+
+class Kafka(Component[KafkaArgs, list[ResolvedTopic]], type_token=TYPE_TOKEN, resolve=resolve):
     endpoint: KafkaEndpoint
 
-    def __init__(self, name: str, args: KafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        validate_kafka_args(args)
-        topics = resolve_topics(args)
+    def build(self, name: str, args: KafkaArgs, topics: list[ResolvedTopic], children: Children) -> pulumi.Inputs:
         names = kafka_names(args.instance)
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "broker") -> kube.JsonDict:
             return kube.metadata(obj_name, args.namespace, _labels(args, component))
@@ -408,4 +411,4 @@ class Kafka(pulumi.ComponentResource):
             )
 
         self.endpoint = KafkaEndpoint(bootstrap_servers=bootstrap_servers(args))
-        self.register_outputs({"bootstrap_servers": self.endpoint.bootstrap_servers})
+        return {"bootstrap_servers": self.endpoint.bootstrap_servers}

@@ -35,6 +35,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
 from omgml.components.options import Children
@@ -726,10 +727,9 @@ def model_server_pdb(r: ResolvedModelServer, layout: ServerLayout) -> kube.JsonD
 
 
 # --- components ------------------------------------------------------------------------------
-class ModelServer(pulumi.ComponentResource):
+class ModelServer(Component[ModelServerArgs, ResolvedModelServer], resolve=resolve_model_server):
     """The shared wiring; the subclasses fix the type token and the layout."""
 
-    TYPE_TOKEN: ClassVar[str] = ""
     KIND: ClassVar[ServerKind]
 
     service_name: pulumi.Output[str]
@@ -742,20 +742,13 @@ class ModelServer(pulumi.ComponentResource):
     metrics_path: str
     http_port: int
 
-    def __init__(self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        if not self.TYPE_TOKEN:
-            # Checked before registering: an empty type token would reach the engine.
-            raise TypeError("ModelServer is the shared base; use model_server_for(kind) (Triton, TorchServe, "
-                            "TfServing)")
-        super().__init__(self.TYPE_TOKEN, name, None, opts)
+    def build(self, name: str, args: ModelServerArgs, r: ResolvedModelServer, children: Children) -> pulumi.Inputs:
         if args.kind != self.KIND:
             raise ValueError(f"{type(self).__name__} serves kind {self.KIND!r}, got args.kind={args.kind!r}; "
                              f"use model_server_for({args.kind!r})")
-        r = resolve_model_server(args)
         layout = self.layout(r)
         labels = server_labels(r, layout)
         meta = kube.metadata(r.name, args.namespace, labels)
-        children = Children(self, args.profile)
 
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=kube.service_account_metadata(r.name, args.namespace, labels, args.irsa_role_arn),
@@ -785,15 +778,14 @@ class ModelServer(pulumi.ComponentResource):
         self.metrics_port_number = layout.port(layout.metrics_port)
         self.metrics_path = layout.metrics_path
         self.http_port = layout.port("http")
-        self.register_outputs({"service_name": self.service_name})
+        return {"service_name": self.service_name}
 
     def layout(self, r: ResolvedModelServer) -> ServerLayout:
         """Ports, image, command and volumes of the concrete server (each subclass defines it)."""
         raise NotImplementedError(f"{type(self).__name__} must define layout()")
 
 
-class Triton(ModelServer):
-    TYPE_TOKEN = "omgml:serving:Triton"
+class Triton(ModelServer, type_token="omgml:serving:Triton"):
     KIND = "triton"
 
     def layout(self, r: ResolvedModelServer) -> ServerLayout:
@@ -804,16 +796,14 @@ class Triton(ModelServer):
         return triton_layout(r, repository)
 
 
-class TorchServe(ModelServer):
-    TYPE_TOKEN = "omgml:serving:TorchServe"
+class TorchServe(ModelServer, type_token="omgml:serving:TorchServe"):
     KIND = "torchserve"
 
     def layout(self, r: ResolvedModelServer) -> ServerLayout:
         return torchserve_layout(r)
 
 
-class TfServing(ModelServer):
-    TYPE_TOKEN = "omgml:serving:TfServing"
+class TfServing(ModelServer, type_token="omgml:serving:TfServing"):
     KIND = "tf-serving"
 
     def layout(self, r: ResolvedModelServer) -> ServerLayout:

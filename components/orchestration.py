@@ -15,17 +15,14 @@ from typing import Any, ClassVar, Generic, TypeVar
 import pulumi
 
 from omgml import k8s as kube
+from omgml.components.base import ComponentArgs
 from omgml.components.contracts import StoreRef
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
 
 
 @dataclass(frozen=True, kw_only=True)
-class OrchestratorArgs:
-    namespace: str
-    instance: str
-    profile: Profile = "laptop"
+class OrchestratorArgs(ComponentArgs):
     # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
     database_secret: pulumi.Input[str]
     store: StoreRef

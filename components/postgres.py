@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import naming
 from omgml.components.backup.jobs import (
     BACKUP_OF_LABEL,
     BackupNames,
@@ -27,6 +28,7 @@ from omgml.components.backup.jobs import (
     restore_job,
 )
 from omgml.components.backup.stores import BACKUP_ROLE, backup_role_sql, pg_dump_container, pg_restore_container
+from omgml.components.base import Component
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
@@ -131,7 +133,7 @@ def postgres_names(instance: str) -> PostgresNames:
 
 
 def service_host(args: PostgresArgs) -> str:
-    return f"{postgres_names(args.instance).service}.{args.namespace}.svc.cluster.local"
+    return naming.service_host(postgres_names(args.instance).service, args.namespace)
 
 
 def pg_identifier(consumer_name: str) -> str:
@@ -391,7 +393,7 @@ def consumer_secret_data(args: PostgresArgs, c: ResolvedConsumer) -> dict[str, s
     return {"host": service_host(args), "port": str(PORT), "database": c.database, "username": c.database}
 
 
-class Postgres(pulumi.ComponentResource):
+class Postgres(Component[PostgresArgs, list[ResolvedConsumer]], type_token=TYPE_TOKEN, resolve=resolve_consumers):
     databases: dict[str, PostgresDatabase]
     service_host: str
     port: int
@@ -400,13 +402,11 @@ class Postgres(pulumi.ComponentResource):
                 children: Children) -> GeneratedSecret:
         return _backup_resources(self, name, args, consumers, children)
 
-    def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        consumers = resolve_consumers(args)
+    def build(self, name: str, args: PostgresArgs, consumers: list[ResolvedConsumer],
+              children: Children) -> pulumi.Inputs:
         names = postgres_names(args.instance)
         self.service_host = service_host(args)
         self.port = PORT
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "database", namespace: str | None = None) -> kube.JsonDict:
             return kube.metadata(obj_name, namespace or args.namespace, _labels(args, component))
@@ -489,7 +489,7 @@ class Postgres(pulumi.ComponentResource):
             "port": self.port,
             "databases": {k: {"database": v.database, "secret": v.secret} for k, v in self.databases.items()},
         }
-        self.register_outputs(outputs)
+        return outputs
 
 
 def _backup_resources(component: Postgres, name: str, args: PostgresArgs, consumers: list[ResolvedConsumer],

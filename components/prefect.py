@@ -36,11 +36,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import S3Consumer, StoreRef, account_s3_consumers, irsa_roles_by_account
 from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
-from omgml.naming import require_dns_label
+from omgml.naming import service_url
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:orchestration:Prefect"
@@ -105,14 +106,11 @@ class ResolvedPrefect(ResolvedOrchestrator[PrefectArgs, PrefectSizing]):
     VERSION = VERSION
     @property
     def api_url(self) -> str:
-        return f"http://{self.name('server')}.{self.args.namespace}.svc.cluster.local:{PORT}/api"
+        return service_url(self.name("server"), self.args.namespace, PORT, "/api")
 
 
 def resolve(args: PrefectArgs) -> ResolvedPrefect:
-    require_dns_label("PrefectArgs.namespace", args.namespace)
-    require_dns_label("PrefectArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"PrefectArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_component_args("PrefectArgs", args, SIZING)
     if not _POOL.match(args.work_pool):
         raise ValueError(f"PrefectArgs.work_pool: {args.work_pool!r}: use lowercase letters, digits and '-'")
     return ResolvedPrefect(args=args, sizing=SIZING[args.profile], irsa_roles=irsa_roles_by_account(
@@ -317,17 +315,14 @@ def api_egress_policy(r: ResolvedPrefect) -> kube.JsonDict:
     return kube.egress_policy_spec({"matchLabels": r.selector("worker")}, kube.KUBE_API_PORTS)
 
 
-class Prefect(pulumi.ComponentResource):
+class Prefect(Component[PrefectArgs, ResolvedPrefect], type_token=TYPE_TOKEN, resolve=resolve):
     """Prefect server + Kubernetes worker; `.api_url`, `.work_pool`."""
 
     api_url: str
     work_pool: str
 
-    def __init__(self, name: str, args: PrefectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: PrefectArgs, r: ResolvedPrefect, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj: str, component: str) -> kube.JsonDict:
             return kube.metadata(obj, ns, r.labels(component))
@@ -365,5 +360,5 @@ class Prefect(pulumi.ComponentResource):
                                opts=children(accounts["worker"], accounts["flow-run"], binding, config, egress, server))
         self.api_url = r.api_url
         self.work_pool = args.work_pool
-        self.register_outputs({"api_url": self.api_url, "work_pool": self.work_pool})
+        return {"api_url": self.api_url, "work_pool": self.work_pool}
 

@@ -10,6 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import naming
+from omgml.components.base import Component
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
@@ -129,7 +131,7 @@ def validate_redis_args(args: RedisArgs) -> None:
 
 
 def service_host(args: RedisArgs) -> str:
-    return f"{redis_names(args.instance).service}.{args.namespace}.svc.cluster.local"
+    return naming.service_host(redis_names(args.instance).service, args.namespace)
 
 
 def redis_conf(max_memory_mib: int) -> str:
@@ -230,16 +232,18 @@ def client_network_policy(args: RedisArgs) -> kube.JsonDict | None:
     }
 
 
-class Redis(pulumi.ComponentResource):
+def resolve(args: RedisArgs) -> RedisSizing:
+    """The checked args' container size and maxmemory."""
+    validate_redis_args(args)
+    return redis_sizing(args.profile, args.max_memory_mib)
+
+
+class Redis(Component[RedisArgs, RedisSizing], type_token=TYPE_TOKEN, resolve=resolve):
     endpoint: RedisEndpoint
 
-    def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        validate_redis_args(args)
+    def build(self, name: str, args: RedisArgs, sizing: RedisSizing, children: Children) -> pulumi.Inputs:
         self._args = args
         names = redis_names(args.instance)
-        sizing = redis_sizing(args.profile, args.max_memory_mib)
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, namespace: str | None = None) -> kube.JsonDict:
             return kube.metadata(obj_name, namespace or args.namespace, _labels(args))
@@ -294,7 +298,7 @@ class Redis(pulumi.ComponentResource):
             host=service_host(args), port=PORT, password=password,
             password_ref=SecretKeyRef(names.auth_secret, "password"),
         )
-        self.register_outputs({"host": self.endpoint.host, "port": PORT, "password_secret": names.auth_secret})
+        return {"host": self.endpoint.host, "port": PORT, "password_secret": names.auth_secret}
 
     def secret_name_in(self, namespace: str) -> str:
         """Name of the password Secret (key `password`) that pods in `namespace` can reference."""

@@ -42,6 +42,19 @@ def stack_reference_name(org: str, project: str, prefix: str, phase: str) -> str
     return f"{org}/{project}/{stack_name(prefix, phase)}"
 
 
+def service_host(service: str, namespace: str) -> str:
+    """The cluster DNS name of a Service: the one address pods in every namespace reach it by
+    (the short `<service>` only resolves inside its own namespace)."""
+    return f"{service}.{namespace}.svc.cluster.local"
+
+
+def service_url(service: str, namespace: str, port: int | None = None, path: str = "") -> str:
+    """`http://<service_host>[:port]<path>`: a Service's in-cluster URL (no port: the Service
+    listens on 80); `path` starts with '/' when given."""
+    where = service_host(service, namespace) if port is None else f"{service_host(service, namespace)}:{port}"
+    return f"http://{where}{path}"
+
+
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 

@@ -33,12 +33,13 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml.components.base import Component, ComponentArgs, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer
 from omgml.components.data_quality import gx_run
 from omgml.components.options import Children
 from omgml.data_quality import Suite
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:data:GreatExpectations"
@@ -73,10 +74,8 @@ class QualityCheck:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DataQualityArgs:
-    namespace: str
+class DataQualityArgs(ComponentArgs):
     instance: str = DEFAULT_INSTANCE
-    profile: Profile = "laptop"
     image: str
     schedule: str
     checks: tuple[QualityCheck, ...]
@@ -117,8 +116,7 @@ def s3_consumers(namespace: str, instance: str) -> tuple[S3Consumer, ...]:
 
 def resolve(args: DataQualityArgs) -> ResolvedDataQuality:
     """Defaults and validation; errors name the field, the value and the fix."""
-    require_dns_label("DataQualityArgs.namespace", args.namespace)
-    require_dns_label("DataQualityArgs.instance", args.instance)
+    check_component_args("DataQualityArgs", args, JOB_SIZES)
     if not args.checks:
         raise ValueError("DataQualityArgs.checks: no check to run; add one (phases.foundation.data_quality.checks)")
     for i, check in enumerate(args.checks):
@@ -288,17 +286,14 @@ def ingress_policy(r: ResolvedDataQuality) -> kube.JsonDict:
     }
 
 
-class GreatExpectations(pulumi.ComponentResource):
+class GreatExpectations(Component[DataQualityArgs, ResolvedDataQuality], type_token=TYPE_TOKEN, resolve=resolve):
     """Scheduled data-quality runs and the pipeline-step form; `.docs_url` is where results go."""
 
     docs_url: str
     config_map: str
 
-    def __init__(self, name: str, args: DataQualityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: DataQualityArgs, r: ResolvedDataQuality, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str, namespace: str = ns) -> kube.JsonDict:
             return kube.metadata(obj_name, namespace, _labels(r, component))
@@ -325,4 +320,4 @@ class GreatExpectations(pulumi.ComponentResource):
                                   data=config_data(r, step_ns), opts=children())
         self.docs_url = args.docs_url
         self.config_map = r.name
-        self.register_outputs({"docs_url": self.docs_url, "config_map": self.config_map})
+        return {"docs_url": self.docs_url, "config_map": self.config_map}

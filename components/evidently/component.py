@@ -24,6 +24,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.evidently import drift_job
@@ -282,18 +283,15 @@ def drift_cronjob(r: ResolvedEvidently) -> kube.JsonDict:
     }
 
 
-class Evidently(pulumi.ComponentResource):
+class Evidently(Component[EvidentlyArgs, ResolvedEvidently], type_token=TYPE_TOKEN, resolve=resolve_evidently):
     """Evidently UI + drift CronJob; `ui_url` and the write secret's name are its outputs."""
 
     ui_url: str
     secret_name: str
     service_name: str
 
-    def __init__(self, name: str, args: EvidentlyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve_evidently(args)
+    def build(self, name: str, args: EvidentlyArgs, r: ResolvedEvidently, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str) -> kube.JsonDict:
             return kube.metadata(obj_name, ns, _labels(r, component))
@@ -322,4 +320,4 @@ class Evidently(pulumi.ComponentResource):
         self.ui_url = r.ui_url
         self.secret_name = r.secret_name
         self.service_name = r.name
-        self.register_outputs({"ui_url": self.ui_url, "secret_name": self.secret_name})
+        return {"ui_url": self.ui_url, "secret_name": self.secret_name}

@@ -40,6 +40,7 @@ import yaml
 
 from omgml import k8s as kube
 from omgml.batch_sizing import SparkSizing, spark_sizing
+from omgml.components.base import Component
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
@@ -396,16 +397,15 @@ def kfp_component(r: ResolvedSparkBatchScoring) -> str:
     return yaml.safe_dump(component, sort_keys=False, width=1000)
 
 
-class SparkBatchScoring(pulumi.ComponentResource):
+class SparkBatchScoring(Component[SparkBatchScoringArgs, ResolvedSparkBatchScoring], type_token=TYPE_TOKEN,
+                        resolve=resolve):
     """The scoring CronJob, its scripts, ServiceAccount, RBAC and NetworkPolicies."""
 
     cronjob_name: str
 
-    def __init__(self, name: str, args: SparkBatchScoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: SparkBatchScoringArgs, r: ResolvedSparkBatchScoring,
+              children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj: str, component: str, namespace: str = ns) -> kube.JsonDict:
             return kube.metadata(obj, namespace, labels(r, component))
@@ -453,7 +453,7 @@ class SparkBatchScoring(pulumi.ComponentResource):
                 data={"component.yaml": kfp_component(r)}, opts=children())
 
         self.cronjob_name = r.name
-        self.register_outputs({"cronjob_name": r.name})
+        return {"cronjob_name": r.name}
 
 
 __all__ = [
