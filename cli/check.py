@@ -101,7 +101,7 @@ def capacity_tables(report: CapacityReport) -> list[Table]:
     numbers = frozenset({"CPU", "memory", "GPU", "storage"})
     per_phase = Table("Requests per phase (steady state)", ("phase", "CPU", "memory", "GPU", "storage"),
                       numeric=numbers)
-    for phase, t in [*report.per_phase().items(), ("total", report.total)]:
+    for phase, t in report.phase_totals():
         per_phase.add(phase, format_cpu(t.cpu_m), format_bytes(t.memory_b), t.gpus, format_bytes(t.storage_b))
     b = report.budget
     if b is not None:

@@ -112,17 +112,14 @@ def _footprint_json(render: object) -> dict[str, object]:
 
 
 def _print_footprint(console: Console, render: object) -> None:
-    from omgml.capacity import capacity_report, format_bytes, format_cpu
+    from omgml.capacity import capacity_report
 
     report = capacity_report(render, None)
     console.print("cost estimates apply to target aws; this platform targets a local cluster, "
                   "so here is what it asks of the machine:", soft_wrap=True)
-    for phase, t in report.per_phase().items():
-        console.print(f"  {phase}: {format_cpu(t.cpu_m)}, {format_bytes(t.memory_b)} memory, {t.gpus} GPU, "
-                      f"{format_bytes(t.storage_b)} storage")
-    t = report.total
-    console.print(f"  total: {format_cpu(t.cpu_m)}, {format_bytes(t.memory_b)} memory, {t.gpus} GPU, "
-                  f"{format_bytes(t.storage_b)} storage")
+    for phase, t in report.phase_totals():
+        cpu, memory, gpus, storage = t.formatted()
+        console.print(f"  {phase}: {cpu}, {memory} memory, {gpus} GPU, {storage} storage")
 
 
 def print_estimate(console: Console, est: CostEstimate) -> None:
