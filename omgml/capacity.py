@@ -159,7 +159,7 @@ class Totals:
                       self.gpus + other.gpus, self.storage_b + other.storage_b)
 
     def formatted(self) -> tuple[str, str, str, str]:
-        """CPU, memory, GPUs and storage as the reports print them (e.g. 2.5 CPU, 3 GiB, 0, 20 GiB)."""
+        """CPU, memory, GPUs and storage as the reports print them (e.g. 0.45 CPU, 1.50 GiB, 0, 32.00 GiB)."""
         return format_cpu(self.cpu_m), format_bytes(self.memory_b), str(self.gpus), format_bytes(self.storage_b)
 
 
