@@ -68,7 +68,7 @@ from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrato
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, per_profile
 
 TYPE_TOKEN = "omgml:orchestration:Airflow"
 CONNECTIONS_TYPE_TOKEN = "omgml:orchestration:AirflowConnections"
@@ -142,20 +142,20 @@ class AirflowSizing:
 
 # Airflow processes idle at roughly 250-350 MiB each (api-server with one worker, scheduler);
 # the laptop figures hold that with room for a DAG parse, and the limits absorb the CLI exec probes.
-SIZING: dict[Profile, AirflowSizing] = {
-    "laptop": AirflowSizing(
+SIZING = per_profile(
+    laptop=AirflowSizing(
         {"api-server": kube.Size("100m", "384Mi", "1", "1Gi"), "scheduler": kube.Size("100m", "320Mi", "1", "1Gi"),
          "dag-processor": kube.Size("50m", "256Mi", "1", "768Mi"), "triggerer": kube.Size("25m", "192Mi", "500m", "768Mi")},
         1, kube.Size("100m", "256Mi", "1", "1Gi"), kube.Size("10m", "32Mi", "200m", "128Mi"), kube.Size("100m", "256Mi", "1", "768Mi")),
-    "small": AirflowSizing(
+    small=AirflowSizing(
         {"api-server": kube.Size("250m", "768Mi", "1", "1536Mi"), "scheduler": kube.Size("250m", "512Mi", "2", "1536Mi"),
          "dag-processor": kube.Size("100m", "384Mi", "1", "1Gi"), "triggerer": kube.Size("100m", "256Mi", "1", "1Gi")},
         1, kube.Size("250m", "512Mi", "2", "2Gi"), kube.Size("20m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi")),
-    "production": AirflowSizing(
+    production=AirflowSizing(
         {"api-server": kube.Size("500m", "1Gi", "2", "2Gi"), "scheduler": kube.Size("500m", "1Gi", "2", "2Gi"),
          "dag-processor": kube.Size("250m", "512Mi", "2", "1536Mi"), "triggerer": kube.Size("100m", "384Mi", "1", "1Gi")},
         2, kube.Size("500m", "1Gi", "4", "4Gi"), kube.Size("50m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi")),
-}
+)
 
 
 @dataclass(frozen=True)

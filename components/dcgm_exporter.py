@@ -34,6 +34,7 @@ from omgml.components.gpupool import gpu_pools_affinity, gpu_tolerations
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, Profile
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:observability:DcgmExporter"
 
@@ -69,11 +70,11 @@ POD_SECURITY_REASON = (
     "/var/lib/kubelet/pod-resources (root-owned) to attribute GPUs to pods"
 )
 
-SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("50m", "128Mi", "200m", "256Mi"),
-    "small": kube.Size("100m", "128Mi", "300m", "384Mi"),
-    "production": kube.Size("100m", "256Mi", "500m", "512Mi"),
-}
+SIZES = per_profile(
+    laptop=kube.Size("50m", "128Mi", "200m", "256Mi"),
+    small=kube.Size("100m", "128Mi", "300m", "384Mi"),
+    production=kube.Size("100m", "256Mi", "500m", "512Mi"),
+)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from omgml.components.namespace import NamespaceArgs, PlatformNamespace
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, Profile
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:compute:NvidiaDevicePlugin"
 
@@ -39,11 +40,11 @@ POD_SECURITY_REASON = (
 )
 
 # One small Go process per GPU node; the numbers are per node.
-SIZING: dict[str, kube.Size] = {
-    "laptop": kube.Size("10m", "32Mi", "100m", "128Mi"),
-    "small": kube.Size("20m", "48Mi", "200m", "128Mi"),
-    "production": kube.Size("50m", "64Mi", "500m", "256Mi"),
-}
+SIZING = per_profile(
+    laptop=kube.Size("10m", "32Mi", "100m", "128Mi"),
+    small=kube.Size("20m", "48Mi", "200m", "128Mi"),
+    production=kube.Size("50m", "64Mi", "500m", "256Mi"),
+)
 
 
 @dataclass(frozen=True)

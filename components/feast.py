@@ -77,7 +77,7 @@ from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 from omgml.spec.data import DataSourceSpec
 from omgml.spec.foundation import FeatureRepoSpec
 
@@ -122,11 +122,11 @@ class FeastSizing:
     workers: int
 
 
-SIZING: dict[str, FeastSizing] = {
-    "laptop": FeastSizing(kube.Size("100m", "384Mi", "1", "1Gi"), 1),
-    "small": FeastSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), 2),
-    "production": FeastSizing(kube.Size("500m", "1Gi", "2", "2Gi"), 4),
-}
+SIZING = per_profile(
+    laptop=FeastSizing(kube.Size("100m", "384Mi", "1", "1Gi"), 1),
+    small=FeastSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), 2),
+    production=FeastSizing(kube.Size("500m", "1Gi", "2", "2Gi"), 4),
+)
 APPLY_SIZE = kube.Size("100m", "384Mi", "1", "1Gi")
 CLONE_SIZE = kube.Size("50m", "64Mi", "500m", "256Mi")
 

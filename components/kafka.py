@@ -17,7 +17,7 @@ from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, Profile, per_profile
 from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:data:Kafka"
@@ -57,11 +57,11 @@ class KafkaSizing:
 
 
 # The heap stays near half the limit: Kafka serves reads from the page cache, not the heap.
-SIZING: dict[Profile, KafkaSizing] = {
-    "laptop": KafkaSizing(kube.Size("200m", "768Mi", "1", "1Gi"), 384),
-    "small": KafkaSizing(kube.Size("500m", "2Gi", "2", "2Gi"), 1024),
-    "production": KafkaSizing(kube.Size("1", "6Gi", "4", "6Gi"), 3072),
-}
+SIZING = per_profile(
+    laptop=KafkaSizing(kube.Size("200m", "768Mi", "1", "1Gi"), 384),
+    small=KafkaSizing(kube.Size("500m", "2Gi", "2", "2Gi"), 1024),
+    production=KafkaSizing(kube.Size("1", "6Gi", "4", "6Gi"), 3072),
+)
 # kafka-topics.sh is a short-lived JVM.
 TOPICS_JOB_SIZE = kube.Size("100m", "256Mi", "500m", "384Mi")
 TOPICS_JOB_HEAP_MIB = 128

@@ -40,7 +40,7 @@ from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolera
 from omgml.components.options import Children
 from omgml.labels import model_version_labels, selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 from omgml.spec.training import GpuPoolSpec
 
 ServerKind = Literal["triton", "torchserve", "tf-serving"]
@@ -75,17 +75,17 @@ SYNC_STALL_SECONDS = 1800
 STARTUP_SECONDS = 600
 STARTUP_PERIOD = 10
 
-SERVER_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("250m", "768Mi", "2", "2Gi"),
-    "small": kube.Size("1", "4Gi", "4", "8Gi"),
-    "production": kube.Size("2", "8Gi", "8", "16Gi"),
-}
+SERVER_SIZES = per_profile(
+    laptop=kube.Size("250m", "768Mi", "2", "2Gi"),
+    small=kube.Size("1", "4Gi", "4", "8Gi"),
+    production=kube.Size("2", "8Gi", "8", "16Gi"),
+)
 # An A/B variant loads one version of one model: on a laptop it asks for less than a server
 # of the whole repository (the limit stays, a big model still fits).
 VARIANT_SIZES: dict[Profile, kube.Size] = {**SERVER_SIZES, "laptop": kube.Size("100m", "512Mi", "2", "2Gi")}
 SYNC_SIZE = kube.Size("50m", "64Mi", "500m", "256Mi")
 # Shared memory for Triton's Python backend and large batches (a memory-backed emptyDir).
-SHM_SIZES: dict[Profile, str] = {"laptop": "256Mi", "small": "1Gi", "production": "2Gi"}
+SHM_SIZES = per_profile(laptop="256Mi", small="1Gi", production="2Gi")
 
 
 @dataclass(frozen=True)

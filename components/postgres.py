@@ -32,7 +32,7 @@ from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, s
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:Postgres"
 
@@ -87,11 +87,11 @@ class PostgresSizing:
 
 # shared_buffers at about a quarter of the memory limit (the usual starting point); the rest
 # is left to work_mem, connections and the page cache.
-SIZING: dict[Profile, PostgresSizing] = {
-    "laptop": PostgresSizing(kube.Size("100m", "256Mi", "1", "512Mi"), 96, 50),
-    "small": PostgresSizing(kube.Size("250m", "1Gi", "2", "1Gi"), 256, 100),
-    "production": PostgresSizing(kube.Size("1", "4Gi", "4", "4Gi"), 1024, 200),
-}
+SIZING = per_profile(
+    laptop=PostgresSizing(kube.Size("100m", "256Mi", "1", "512Mi"), 96, 50),
+    small=PostgresSizing(kube.Size("250m", "1Gi", "2", "1Gi"), 256, 100),
+    production=PostgresSizing(kube.Size("1", "4Gi", "4", "4Gi"), 1024, 200),
+)
 # psql and pg_isready only.
 JOB_SIZE = kube.Size("50m", "64Mi", "500m", "128Mi")
 

@@ -41,7 +41,7 @@ from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.naming import require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:orchestration:Prefect"
 
@@ -78,14 +78,14 @@ class PrefectSizing:
     flow_run: kube.Size  # each flow-run Job's pod
 
 
-SIZING: dict[Profile, PrefectSizing] = {
-    "laptop": PrefectSizing(kube.Size("100m", "384Mi", "1", "1Gi"), kube.Size("25m", "192Mi", "500m", "512Mi"),
-                            kube.Size("100m", "256Mi", "1", "1Gi")),
-    "small": PrefectSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), kube.Size("50m", "256Mi", "500m", "768Mi"),
-                           kube.Size("250m", "512Mi", "2", "2Gi")),
-    "production": PrefectSizing(kube.Size("500m", "1Gi", "2", "2Gi"), kube.Size("100m", "256Mi", "1", "1Gi"),
-                                kube.Size("500m", "1Gi", "4", "4Gi")),
-}
+SIZING = per_profile(
+    laptop=PrefectSizing(kube.Size("100m", "384Mi", "1", "1Gi"), kube.Size("25m", "192Mi", "500m", "512Mi"),
+                         kube.Size("100m", "256Mi", "1", "1Gi")),
+    small=PrefectSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), kube.Size("50m", "256Mi", "500m", "768Mi"),
+                        kube.Size("250m", "512Mi", "2", "2Gi")),
+    production=PrefectSizing(kube.Size("500m", "1Gi", "2", "2Gi"), kube.Size("100m", "256Mi", "1", "1Gi"),
+                             kube.Size("500m", "1Gi", "4", "4Gi")),
+)
 
 
 @dataclass(frozen=True, kw_only=True)

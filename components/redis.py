@@ -15,7 +15,7 @@ from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, s
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:Redis"
 
@@ -71,11 +71,11 @@ class _ProfileSizing:
 
 # maxmemory stays at most two thirds of the container limit: an AOF rewrite forks, and the
 # copy-on-write pages of a busy dataset plus client buffers live above maxmemory.
-SIZING: dict[Profile, _ProfileSizing] = {
-    "laptop": _ProfileSizing("50m", "500m", 128, 256, 128),
-    "small": _ProfileSizing("100m", "1", 512, 1024, 512),
-    "production": _ProfileSizing("500m", "2", 4096, 4096, 2560),
-}
+SIZING = per_profile(
+    laptop=_ProfileSizing("50m", "500m", 128, 256, 128),
+    small=_ProfileSizing("100m", "1", 512, 1024, 512),
+    production=_ProfileSizing("500m", "2", 4096, 4096, 2560),
+)
 
 
 def redis_sizing(profile: Profile, max_memory_mib: int | None) -> RedisSizing:

@@ -39,7 +39,7 @@ from omgml.components.options import Children
 from omgml.data_quality import Suite
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:GreatExpectations"
 
@@ -53,11 +53,11 @@ CHECKS_FILE = "checks.json"
 STEP_POD_FILE = "step-pod.yaml"
 SUITE_PREFIX = "suite-"  # ConfigMap keys of the suites (`suite-<name>.json`), projected to suites/
 PUSHGATEWAY_PORT = 9091
-JOB_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("100m", "384Mi", "1", "1536Mi"),
-    "small": kube.Size("250m", "1Gi", "2", "4Gi"),
-    "production": kube.Size("500m", "2Gi", "4", "8Gi"),
-}
+JOB_SIZES = per_profile(
+    laptop=kube.Size("100m", "384Mi", "1", "1536Mi"),
+    small=kube.Size("250m", "1Gi", "2", "4Gi"),
+    production=kube.Size("500m", "2Gi", "4", "8Gi"),
+)
 HEARTBEAT_CHECK = ("import os, sys, time; "
                    f"sys.exit(0 if time.time() - os.path.getmtime({gx_run.HEARTBEAT!r}) < 60 else 1)")
 

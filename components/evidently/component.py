@@ -30,7 +30,7 @@ from omgml.components.evidently import drift_job
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:observability:Evidently"
 
@@ -43,16 +43,16 @@ SCRIPT_NAME = "drift_job.py"  # this package's module of that name, as the pod r
 SECRET_KEY = "EVIDENTLY_SECRET"
 UID = 1000  # the image has no USER; any non-root uid works, writable paths are volumes
 
-UI_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("100m", "384Mi", "1", "1Gi"),
-    "small": kube.Size("200m", "512Mi", "1", "2Gi"),
-    "production": kube.Size("500m", "1Gi", "2", "4Gi"),
-}
-JOB_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("100m", "512Mi", "1", "1536Mi"),
-    "small": kube.Size("500m", "2Gi", "2", "4Gi"),
-    "production": kube.Size("1", "4Gi", "4", "8Gi"),
-}
+UI_SIZES = per_profile(
+    laptop=kube.Size("100m", "384Mi", "1", "1Gi"),
+    small=kube.Size("200m", "512Mi", "1", "2Gi"),
+    production=kube.Size("500m", "1Gi", "2", "4Gi"),
+)
+JOB_SIZES = per_profile(
+    laptop=kube.Size("100m", "512Mi", "1", "1536Mi"),
+    small=kube.Size("500m", "2Gi", "2", "4Gi"),
+    production=kube.Size("1", "4Gi", "4", "8Gi"),
+)
 
 _CRON_FIELD = r"(\*|\?|[0-9A-Za-z*/,\-]+)"
 _CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")

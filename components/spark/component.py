@@ -45,7 +45,7 @@ from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.batch import cron_problem
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:serving:SparkBatchScoring"
 
@@ -68,14 +68,14 @@ DEPS_DIR = "/deps"
 DRIVER_PORT = 7078
 BLOCK_MANAGER_PORT = 7079
 
-DRIVER_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("250m", "768Mi", "1", "1536Mi"),
-    "small": kube.Size("500m", "2Gi", "2", "3Gi"),
-    "production": kube.Size("1", "4Gi", "2", "6Gi"),
-}
+DRIVER_SIZES = per_profile(
+    laptop=kube.Size("250m", "768Mi", "1", "1536Mi"),
+    small=kube.Size("500m", "2Gi", "2", "3Gi"),
+    production=kube.Size("1", "4Gi", "2", "6Gi"),
+)
 # The driver JVM's heap (spark.driver.memory; the launcher applies it in client mode), leaving
 # the rest of the container's request to Python (score.py, the model) and off-heap memory.
-DRIVER_HEAP: dict[Profile, str] = {"laptop": "512m", "small": "1g", "production": "2g"}
+DRIVER_HEAP = per_profile(laptop="512m", small="1g", production="2g")
 INIT_SIZE = kube.Size("100m", "256Mi", "1", "1Gi")
 
 
