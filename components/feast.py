@@ -541,16 +541,10 @@ def materialize_cronjob(r: ResolvedFeast) -> kube.JsonDict:
         "volumeMounts": list(_MOUNTS),
     }
     pod = _pod_spec(r, [container], init_containers=_reader_init_containers(r), restartPolicy="Never")
-    return {
-        "schedule": r.materialize_schedule,
-        # A slow run is never doubled up: the next one starts from where this one ends.
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 600,
-        "successfulJobsHistoryLimit": 1,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {"spec": kube.job_spec(kube.pod_template(_labels(r, "materialize"), pod),
-                                         backoff_limit=2, active_deadline_seconds=3300)},
-    }
+    # Runs never overlap: the next one starts from where this one ends.
+    return kube.cronjob_spec(r.materialize_schedule, kube.job_spec(kube.pod_template(_labels(r, "materialize"), pod),
+                                                                   backoff_limit=2, active_deadline_seconds=3300),
+                             starting_deadline_seconds=600)
 
 
 def reader_egress_policy(r: ResolvedFeast) -> kube.JsonDict:

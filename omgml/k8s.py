@@ -196,6 +196,24 @@ def job_spec(template: JsonDict, *, backoff_limit: int, active_deadline_seconds:
     return spec
 
 
+def cronjob_spec(schedule: str, job: JsonDict, *, starting_deadline_seconds: int, job_labels: dict[str, str] | None = None,
+                 successful_jobs_history: int = 1, failed_jobs_history: int = 3) -> JsonDict:
+    """A CronJob spec whose runs never overlap (a slow run is not doubled up) and whose start,
+    missed by more than `starting_deadline_seconds` (controller down), waits for the next one
+    instead of being made up later. `job` is the Job spec (job_spec); `job_labels`, when given,
+    label the Jobs themselves. The schedule's white space is folded to single spaces."""
+    template: JsonDict = {"metadata": {"labels": job_labels}} if job_labels is not None else {}
+    template["spec"] = job
+    return {
+        "schedule": " ".join(schedule.split()),
+        "concurrencyPolicy": "Forbid",
+        "startingDeadlineSeconds": starting_deadline_seconds,
+        "successfulJobsHistoryLimit": successful_jobs_history,
+        "failedJobsHistoryLimit": failed_jobs_history,
+        "jobTemplate": template,
+    }
+
+
 def pvc_retention(keep: bool) -> JsonDict:
     """A StatefulSet's persistentVolumeClaimRetentionPolicy: the volumes outlive it when `keep`
     (components pass omgml.components.options.keeps_data(profile))."""

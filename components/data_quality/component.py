@@ -226,20 +226,10 @@ def cronjob_spec(r: ResolvedDataQuality) -> kube.JsonDict:
     pod = kube.restricted_pod_spec(r.name, UID, [run_container(r, [], metrics=True)], fs_group=UID,
                               restartPolicy="Never", volumes=_volumes(r))
     labels = {**_labels(r, "run"), **run_selector(a.instance)}
-    return {
-        "schedule": " ".join(a.schedule.split()),
-        # A slow run is never doubled up; a missed start is not made up later.
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 600,
-        "successfulJobsHistoryLimit": 1,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {
-            "metadata": {"labels": labels},
-            # A failed suite is a verdict, not a crash: no retries (the alert fires once).
-            "spec": kube.job_spec(kube.pod_template(labels, pod, {"omgml.dev/config-checksum": config_checksum(r)}),
-                             backoff_limit=0, active_deadline_seconds=3600, ttl_seconds_after_finished=86400),
-        },
-    }
+    # A failed suite is a verdict, not a crash: no retries (the alert fires once).
+    job = kube.job_spec(kube.pod_template(labels, pod, {"omgml.dev/config-checksum": config_checksum(r)}),
+                        backoff_limit=0, active_deadline_seconds=3600, ttl_seconds_after_finished=86400)
+    return kube.cronjob_spec(a.schedule, job, starting_deadline_seconds=600, job_labels=labels)
 
 
 def step_pod(r: ResolvedDataQuality, namespace: str) -> kube.JsonDict:

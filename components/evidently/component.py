@@ -266,20 +266,10 @@ def drift_cronjob(r: ResolvedEvidently) -> kube.JsonDict:
         {"name": "script", "configMap": {"name": r.script_configmap, "defaultMode": 0o444}},
         {"name": "tmp", "emptyDir": {}},
     ])
-    return {
-        "schedule": " ".join(a.schedule.split()),
-        # A slow run is never doubled up; a missed start (controller down) is not made up later.
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 600,
-        "successfulJobsHistoryLimit": 1,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {
-            "metadata": {"labels": _labels(r, "drift-job")},
-            "spec": kube.job_spec(kube.pod_template(_labels(r, "drift-job"), pod,
+    job = kube.job_spec(kube.pod_template(_labels(r, "drift-job"), pod,
                                           {"omgml.dev/script-checksum": script_checksum(drift_job_script())}),
-                             backoff_limit=2, active_deadline_seconds=3600, ttl_seconds_after_finished=86400),
-        },
-    }
+                        backoff_limit=2, active_deadline_seconds=3600, ttl_seconds_after_finished=86400)
+    return kube.cronjob_spec(a.schedule, job, starting_deadline_seconds=600, job_labels=_labels(r, "drift-job"))
 
 
 class Evidently(pulumi.ComponentResource):

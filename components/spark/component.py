@@ -343,18 +343,10 @@ def scoring_cronjob(r: ResolvedSparkBatchScoring, scripts_checksum: str) -> kube
     annotations = {"omgml.dev/script-checksum": scripts_checksum,
                    "omgml.dev/child-pods": json.dumps({"count": r.sizing.executors, "cpu": r.sizing.request_cpu,
                                                        "memory": f"{r.sizing.pod_memory_mib}Mi"})}
-    return {
-        "schedule": a.schedule,
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 600,
-        "successfulJobsHistoryLimit": 3,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {
-            "metadata": {"labels": labels(r, "batch-driver")},
-            "spec": kube.job_spec(kube.pod_template({**labels(r, "batch-driver")}, pod, annotations),
-                             backoff_limit=1, active_deadline_seconds=6 * 3600, ttl_seconds_after_finished=7 * 86400),
-        },
-    }
+    job = kube.job_spec(kube.pod_template({**labels(r, "batch-driver")}, pod, annotations),
+                        backoff_limit=1, active_deadline_seconds=6 * 3600, ttl_seconds_after_finished=7 * 86400)
+    return kube.cronjob_spec(a.schedule, job, starting_deadline_seconds=600, job_labels=labels(r, "batch-driver"),
+                             successful_jobs_history=3)
 
 
 def driver_role_rules() -> list[kube.JsonDict]:
