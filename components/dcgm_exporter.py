@@ -162,13 +162,8 @@ def scrape_ingress_policy(instance: str, scrapers: Sequence[str]) -> kube.JsonDi
     """Only the scrapers' namespaces may open the metrics port."""
     if not scrapers:
         raise ValueError("DcgmExporterArgs.scraper_namespaces is empty; name Prometheus' namespace")
-    return {
-        "podSelector": {"matchLabels": selector_labels(APP, instance)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
-                              for ns in sorted(set(scrapers))],
-                     "ports": [{"protocol": "TCP", "port": PORT}]}],
-    }
+    peers = [kube.namespace_peer(ns) for ns in sorted(set(scrapers))]
+    return kube.ingress_from_spec(selector_labels(APP, instance), peers, PORT)
 
 
 class DcgmExporter(pulumi.ComponentResource):

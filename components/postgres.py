@@ -357,14 +357,7 @@ def consumer_network_policy(args: PostgresArgs, consumers: list[ResolvedConsumer
     others = sorted({c.namespace for c in consumers if c.namespace != args.namespace})
     if not others:
         return None
-    return {
-        "podSelector": {"matchLabels": _selector(args)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in others],
-            "ports": [{"protocol": "TCP", "port": PORT}],
-        }],
-    }
+    return kube.ingress_from_spec(_selector(args), [kube.namespace_peer(ns) for ns in others], PORT)
 
 
 # Keys of a consumer's credentials Secret, by the env suffix a consumer reads each from.

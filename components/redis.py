@@ -220,14 +220,7 @@ def client_network_policy(args: RedisArgs) -> kube.JsonDict | None:
     others = sorted({ns for ns in args.client_namespaces if ns != args.namespace})
     if not others:
         return None
-    return {
-        "podSelector": {"matchLabels": _selector(args)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in others],
-            "ports": [{"protocol": "TCP", "port": PORT}],
-        }],
-    }
+    return kube.ingress_from_spec(_selector(args), [kube.namespace_peer(ns) for ns in others], PORT)
 
 
 class Redis(pulumi.ComponentResource):

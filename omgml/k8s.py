@@ -279,6 +279,34 @@ def egress_policy_spec(pod_selector: JsonDict, ports: Sequence[int] = (), *, ext
     return {"podSelector": pod_selector, "policyTypes": ["Egress"], "egress": [rule]}
 
 
+def namespace_peer(namespace: str, pod_selector: Mapping[str, str] | None = None) -> JsonDict:
+    """A NetworkPolicy peer: the pods of `namespace` (only those matching `pod_selector`, when
+    given), chosen by the name label the API server sets on every namespace."""
+    peer: JsonDict = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+    if pod_selector is not None:
+        peer["podSelector"] = {"matchLabels": dict(pod_selector)}
+    return peer
+
+
+def ingress_from_spec(pod_selector: Mapping[str, str], peers: Sequence[JsonDict], port: int) -> JsonDict:
+    """NetworkPolicy spec: the selected pods accept TCP connections on `port` from `peers`
+    (namespace_peer) only, for traffic that crosses namespaces."""
+    return {
+        "podSelector": {"matchLabels": dict(pod_selector)},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": list(peers), "ports": [{"protocol": "TCP", "port": port}]}],
+    }
+
+
+def egress_to_spec(pod_selector: Mapping[str, str], peers: Sequence[JsonDict], port: int) -> JsonDict:
+    """NetworkPolicy spec: the selected pods may open TCP connections to `peers` on `port`."""
+    return {
+        "podSelector": {"matchLabels": dict(pod_selector)},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": list(peers), "ports": [{"protocol": "TCP", "port": port}]}],
+    }
+
+
 # --- CustomResourceDefinitions as minimal structural schemas ------------------------------------
 
 STRING_SCHEMA: JsonDict = {"type": "string"}

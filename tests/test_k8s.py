@@ -17,3 +17,16 @@ def test_cronjob_runs_never_overlap_and_missed_starts_are_not_made_up() -> None:
     assert spec["jobTemplate"] == {"metadata": {"labels": {"a": "b"}}, "spec": job}
     # Without job labels the Jobs carry only what the controller gives them.
     assert kube.cronjob_spec("@daily", job, starting_deadline_seconds=60)["jobTemplate"] == {"spec": job}
+
+
+def test_cross_namespace_policies_name_the_peer_namespace_pods_and_port() -> None:
+    peer = kube.namespace_peer("serving", {"app": "pushgateway"})
+    assert peer == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "serving"}},
+                    "podSelector": {"matchLabels": {"app": "pushgateway"}}}
+    assert "podSelector" not in kube.namespace_peer("serving")
+    egress = kube.egress_to_spec({"app": "run"}, [peer], 9091)
+    assert egress == {"podSelector": {"matchLabels": {"app": "run"}}, "policyTypes": ["Egress"],
+                      "egress": [{"to": [peer], "ports": [{"protocol": "TCP", "port": 9091}]}]}
+    ingress = kube.ingress_from_spec({"app": "pushgateway"}, [kube.namespace_peer("data")], 9091)
+    assert ingress["policyTypes"] == ["Ingress"]
+    assert ingress["ingress"] == [{"from": [kube.namespace_peer("data")], "ports": [{"protocol": "TCP", "port": 9091}]}]

@@ -171,22 +171,12 @@ def agent_job(names: BackupNames, s: BackupSettings, argv: list[str], purpose: s
 def pushgateway_egress(pod_selector: dict[str, str], serving_namespace: str,
                        pushgateway_selector: dict[str, str]) -> kube.JsonDict:
     """NetworkPolicy spec in the backup's namespace: its pods may reach the Pushgateway."""
-    return {
-        "podSelector": {"matchLabels": dict(pod_selector)},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": serving_namespace}},
-                            "podSelector": {"matchLabels": dict(pushgateway_selector)}}],
-                    "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}]}],
-    }
+    return kube.egress_to_spec(pod_selector, [kube.namespace_peer(serving_namespace, pushgateway_selector)],
+                               PUSHGATEWAY_PORT)
 
 
 def pushgateway_ingress(pushgateway_selector: dict[str, str], backup_namespace: str,
                         pod_selector: dict[str, str]) -> kube.JsonDict:
     """NetworkPolicy spec in the serving namespace: the Pushgateway admits the backup pods."""
-    return {
-        "podSelector": {"matchLabels": dict(pushgateway_selector)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": backup_namespace}},
-                               "podSelector": {"matchLabels": dict(pod_selector)}}],
-                     "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}]}],
-    }
+    return kube.ingress_from_spec(pushgateway_selector, [kube.namespace_peer(backup_namespace, pod_selector)],
+                                  PUSHGATEWAY_PORT)

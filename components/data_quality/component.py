@@ -255,27 +255,17 @@ def egress_policy(r: ResolvedDataQuality) -> kube.JsonDict:
     """The runs may open connections to the Pushgateway's port in the serving namespace."""
     a = r.args
     assert a.pushgateway_namespace is not None and a.pushgateway_selector is not None
-    return {
-        "podSelector": {"matchLabels": run_selector(a.instance)},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"namespaceSelector": {"matchLabels": {
-                        "kubernetes.io/metadata.name": a.pushgateway_namespace}},
-                    "podSelector": {"matchLabels": dict(a.pushgateway_selector)}}],
-                    "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}]}],
-    }
+    return kube.egress_to_spec(run_selector(a.instance), [kube.namespace_peer(a.pushgateway_namespace,
+                                                                              a.pushgateway_selector)],
+                               PUSHGATEWAY_PORT)
 
 
 def ingress_policy(r: ResolvedDataQuality) -> kube.JsonDict:
     """The Pushgateway (serving namespace) accepts the runs' pushes."""
     a = r.args
     assert a.pushgateway_selector is not None
-    return {
-        "podSelector": {"matchLabels": dict(a.pushgateway_selector)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": a.namespace}},
-                               "podSelector": {"matchLabels": run_selector(a.instance)}}],
-                     "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}]}],
-    }
+    return kube.ingress_from_spec(a.pushgateway_selector, [kube.namespace_peer(a.namespace, run_selector(a.instance))],
+                                  PUSHGATEWAY_PORT)
 
 
 class GreatExpectations(pulumi.ComponentResource):
