@@ -30,7 +30,7 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.aws_versions import DCGM_EXPORTER
-from omgml.components.gpupool import gpu_pools_affinity, gpu_tolerations
+from omgml.components.gpupool import gpu_node_agent_spec
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, Profile
@@ -134,28 +134,11 @@ def dcgm_container(profile: Profile) -> kube.JsonDict:
 
 
 def dcgm_daemonset(r: DcgmExporterArgs) -> kube.JsonDict:
-    sel = selector_labels(APP, r.instance)
-    return {
-        "selector": {"matchLabels": sel},
-        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-        "template": {
-            "metadata": {"labels": standard_labels(APP, r.instance, version=DCGM_EXPORTER.version)},
-            "spec": {
-                "serviceAccountName": exporter_name(r.instance),
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "priorityClassName": "system-node-critical",
-                "affinity": gpu_pools_affinity(r.pools),
-                "tolerations": gpu_tolerations(r.pools),
-                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                "containers": [dcgm_container(r.profile)],
-                "volumes": [
-                    {"name": "pod-resources", "hostPath": {"path": POD_RESOURCES, "type": "Directory"}},
-                    {"name": "counters", "configMap": {"name": exporter_name(r.instance)}},
-                ],
-            },
-        },
-    }
+    return gpu_node_agent_spec(APP, r.instance, DCGM_EXPORTER.version, exporter_name(r.instance), r.pools,
+                               dcgm_container(r.profile), [
+                                   {"name": "pod-resources", "hostPath": {"path": POD_RESOURCES, "type": "Directory"}},
+                                   {"name": "counters", "configMap": {"name": exporter_name(r.instance)}},
+                               ])
 
 
 def scrape_ingress_policy(instance: str, scrapers: Sequence[str]) -> kube.JsonDict:
