@@ -16,7 +16,7 @@ from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import ServerNames, k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile, per_profile
 from omgml.spec.foundation import TopicSpec
 
@@ -89,12 +89,9 @@ def kafka_replication(brokers: int) -> Replication:
     return Replication(rf, 2 if rf >= 3 else 1)
 
 
-@dataclass(frozen=True)
-class KafkaNames:
-    statefulset: str
-    headless: str
+@dataclass(frozen=True, kw_only=True)
+class KafkaNames(ServerNames):
     bootstrap: str
-    service_account: str
     pdb: str
     log4j: str
     topics_job: str
@@ -102,13 +99,11 @@ class KafkaNames:
 
 
 def kafka_names(instance: str) -> KafkaNames:
-    return KafkaNames(
-        statefulset=k8s_name(instance),
-        headless=k8s_name(instance, "headless"),
+    return KafkaNames.of(
+        instance,
         # Not plain "kafka": a Service of that name makes Kubernetes inject KAFKA_PORT=tcp://…
         # into pods with service links, which the image would turn into a bogus property.
         bootstrap=k8s_name(instance, "bootstrap"),
-        service_account=k8s_name(instance),
         pdb=k8s_name(instance),
         log4j=k8s_name(instance, "log4j"),
         topics_job=k8s_name(instance, "topics"),

@@ -31,7 +31,7 @@ from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import ServerNames, k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:Postgres"
@@ -96,12 +96,9 @@ SIZING = per_profile(
 JOB_SIZE = kube.Size("50m", "64Mi", "500m", "128Mi")
 
 
-@dataclass(frozen=True)
-class PostgresNames:
-    statefulset: str
-    headless: str
+@dataclass(frozen=True, kw_only=True)
+class PostgresNames(ServerNames):
     service: str
-    service_account: str
     superuser_secret: str
     job: str
     job_service_account: str
@@ -118,11 +115,9 @@ class ResolvedConsumer:
 
 
 def postgres_names(instance: str) -> PostgresNames:
-    return PostgresNames(
-        statefulset=k8s_name(instance),
-        headless=k8s_name(instance, "headless"),
+    return PostgresNames.of(
+        instance,
         service=k8s_name(instance),
-        service_account=k8s_name(instance),
         superuser_secret=k8s_name(instance, "superuser"),
         job=k8s_name(instance, "provision"),
         job_service_account=k8s_name(instance, "provision"),

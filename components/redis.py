@@ -14,7 +14,7 @@ from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import ServerNames, k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:Redis"
@@ -92,23 +92,18 @@ def _round_up(value: int, step: int) -> int:
     return -(-value // step) * step
 
 
-@dataclass(frozen=True)
-class RedisNames:
-    statefulset: str
-    headless: str
+@dataclass(frozen=True, kw_only=True)
+class RedisNames(ServerNames):
     service: str
-    service_account: str
     auth_secret: str  # key `password`; same name in every client namespace
     config_secret: str  # redis.conf including requirepass
     network_policy: str
 
 
 def redis_names(instance: str) -> RedisNames:
-    return RedisNames(
-        statefulset=k8s_name(instance),
-        headless=k8s_name(instance, "headless"),
+    return RedisNames.of(
+        instance,
         service=k8s_name(instance),
-        service_account=k8s_name(instance),
         auth_secret=k8s_name(instance, "auth"),
         config_secret=k8s_name(instance, "config"),
         network_policy=k8s_name(instance, "allow-clients"),
