@@ -24,7 +24,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.contracts import S3Consumer, StoreRef
+from omgml.components.contracts import S3Consumer, StoreRef, check_dataset_path, is_s3_dataset
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.evidently import drift_job
 from omgml.components.options import Children
@@ -57,8 +57,6 @@ JOB_SIZES = per_profile(
 _CRON_FIELD = r"(\*|\?|[0-9A-Za-z*/,\-]+)"
 _CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
 _CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
-_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
-_RELATIVE = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*/?$")
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ def drift_job_name(instance: str) -> str:
 
 def dataset_buckets(*paths: str) -> list[str]:
     """Buckets named by full s3://bucket/prefix dataset paths (relative ones name none)."""
-    return sorted({p.removeprefix("s3://").split("/", 1)[0] for p in paths if _S3_URL.match(p)})
+    return sorted({p.removeprefix("s3://").split("/", 1)[0] for p in paths if is_s3_dataset(p)})
 
 
 def s3_consumers(namespace: str, instance: str, bucket_roles: tuple[str, ...]) -> tuple[S3Consumer, ...]:
@@ -128,15 +126,8 @@ def resolve_evidently(args: EvidentlyArgs) -> ResolvedEvidently:
             "fields (minute hour day month weekday), e.g. '0 * * * *', or a macro such as @hourly"
         )
     for field_name in ("reference_path", "current_path"):
-        value = getattr(args, field_name)
-        if _S3_URL.match(value):
-            continue
-        if not _RELATIVE.match(value):
-            raise ValueError(f"phases.serving.evidently.{field_name}: {value!r} is neither s3://bucket/prefix "
-                             "nor a prefix inside the features bucket")
-        if args.default_bucket is None:
-            raise ValueError(f"phases.serving.evidently.{field_name}: {value!r} is relative, but there is no "
-                             "features bucket to resolve it against; give a full s3://bucket/prefix")
+        check_dataset_path(f"phases.serving.evidently.{field_name}", getattr(args, field_name),
+                           has_bucket=args.default_bucket is not None)
     if args.reference_path.rstrip("/") == args.current_path.rstrip("/"):
         raise ValueError("phases.serving.evidently: reference_path and current_path are the same location; "
                          "drift between a dataset and itself is always zero")

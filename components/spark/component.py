@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -40,7 +39,7 @@ import yaml
 
 from omgml import k8s as kube
 from omgml.batch_sizing import SparkSizing, spark_sizing
-from omgml.components.contracts import S3Consumer, StoreRef
+from omgml.components.contracts import S3Consumer, StoreRef, check_dataset_path
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -115,8 +114,6 @@ class ResolvedSparkBatchScoring:
     driver: kube.Size
 
 
-_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
-_RELATIVE = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*/?$")
 
 
 
@@ -143,15 +140,7 @@ def resolve(args: SparkBatchScoringArgs) -> ResolvedSparkBatchScoring:
     if problem is not None:
         raise ValueError(f"{path}.schedule: {args.schedule!r} is not a cron schedule: {problem}")
     for field_name in ("features_path", "predictions_path"):
-        value = getattr(args, field_name)
-        if _S3_URL.match(value):
-            continue
-        if not _RELATIVE.match(value):
-            raise ValueError(f"{path}.{field_name}: {value!r} is neither s3://bucket/prefix nor a prefix inside the "
-                             "features bucket")
-        if args.default_bucket is None:
-            raise ValueError(f"{path}.{field_name}: {value!r} is relative, but there is no features bucket to "
-                             "resolve it against; give a full s3://bucket/prefix")
+        check_dataset_path(f"{path}.{field_name}", getattr(args, field_name), has_bucket=args.default_bucket is not None)
     if args.features_format not in ("parquet", "delta"):
         raise ValueError(f"{path}.features_format: {args.features_format!r}; use parquet or delta")
     if args.input_gb <= 0:
