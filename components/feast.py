@@ -574,7 +574,7 @@ def _volumes(r: ResolvedFeast) -> list[kube.JsonDict]:
     ]
 
 
-_MOUNTS = [
+_MOUNTS: list[kube.JsonDict] = [
     {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
     {"name": "work", "mountPath": "/tmp"},
 ]
@@ -633,7 +633,7 @@ def apply_job(r: ResolvedFeast) -> kube.JsonDict:
     if repo is None:
         raise ValueError("apply_job needs FeastArgs.feature_repo")
     repo_path = posixpath.normpath(posixpath.join(REPO_DIR, repo.path))
-    mounts = [*_MOUNTS, {"name": "repo", "mountPath": "/workspace"}]
+    mounts: list[kube.JsonDict] = [*_MOUNTS, {"name": "repo", "mountPath": "/workspace"}]
     # The Feast image ships git, so no extra (unofficial) git image is pulled for the clone.
     clone = _feast_container("clone", ["/bin/sh", "-c", CLONE_SCRIPT], [
         kube.plain_env("REPO_DIR", REPO_DIR),
