@@ -64,7 +64,7 @@ from omgml.components.contracts import (
 )
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children
-from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
+from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator, orchestrator_accounts
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -617,21 +617,8 @@ class Airflow(pulumi.ComponentResource):
                 namespace=ns, secret_name=r.secret, password_keys=(*passwords, FERNET_KEY),
                 formats={FERNET_KEY: "fernet"}, app_name=APP, instance=args.instance, source="existing")
         secrets = GeneratedSecret(f"{name}-secrets", secrets_args, children())
-        # AWS S3: the pod-identity webhook gives the pods of an account in S3_ACCESS its role's credentials.
-        accounts = {
-            who: k8s.core.v1.ServiceAccount(
-                f"{name}-sa-{who}",
-                metadata=kube.service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
-                automount_service_account_token=who == "scheduler", opts=children())
-            for who in ACCOUNTS
-        }
-        role = k8s.rbac.v1.Role(f"{name}-scheduler-role", metadata=meta(r.name("scheduler"), "scheduler"),
-                                rules=scheduler_role_rules(), opts=children())
-        binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-scheduler-binding", metadata=meta(r.name("scheduler"), "scheduler"),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("scheduler")},
-            subjects=[{"kind": "ServiceAccount", "name": r.service_account("scheduler"), "namespace": ns}],
-            opts=children(role))
+        # The accounts in S3_ACCESS wear their IAM roles on AWS S3; the scheduler starts task pods.
+        accounts, binding = orchestrator_accounts(name, r, ACCOUNTS, "scheduler", scheduler_role_rules(), children)
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
                                      args.mlflow_tracking_uri, args.logs_bucket,
