@@ -15,7 +15,7 @@ import pulumi
 
 from omgml import k8s as kube
 from omgml.components.options import Children
-from omgml.components.settings import require_namespaces, settings_config_maps
+from omgml.components.settings import SettingsArgs, settings_config_maps
 from omgml.governance.settings import CONFIG_KEY, CONFIG_MAP, ENV, GovernanceSettings, SettingsError, parse_settings
 
 TYPE_TOKEN = "omgml:governance:Settings"
@@ -23,14 +23,13 @@ APP = "omgml-governance"
 
 
 @dataclass(frozen=True, kw_only=True)
-class GovernanceArgs:
-    namespaces: tuple[str, ...]
+class GovernanceArgs(SettingsArgs):
     settings: GovernanceSettings
 
 
 def resolve(args: GovernanceArgs) -> str:
     """The settings JSON, checked the way the steps check it (a threshold outside [0, 1] fails here)."""
-    require_namespaces("GovernanceArgs.namespaces", args.namespaces, "where pipeline steps run")
+    args.require_namespaces("where pipeline steps run")
     text = args.settings.to_json()
     try:
         parse_settings(text, "GovernanceArgs.settings")

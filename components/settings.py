@@ -7,6 +7,7 @@ The ConfigMap has the same name everywhere, so a step loads it without knowing i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -17,13 +18,20 @@ from omgml.labels import standard_labels
 from omgml.naming import require_dns_label
 
 
-def require_namespaces(field: str, namespaces: Sequence[str], where: str) -> None:
-    """Raise, naming `field`, unless `namespaces` is a non-empty list of DNS labels; `where` says
-    which namespaces to give ("where pipeline steps run")."""
-    if not namespaces:
-        raise ValueError(f"{field}: empty; give the namespaces {where}")
-    for i, ns in enumerate(namespaces):
-        require_dns_label(f"{field}[{i}]", ns)
+@dataclass(frozen=True, kw_only=True)
+class SettingsArgs:
+    """What every settings component takes: the namespaces that get the ConfigMap."""
+
+    namespaces: tuple[str, ...]
+
+    def require_namespaces(self, where: str) -> None:
+        """Raise, naming the field, unless `namespaces` is a non-empty list of DNS labels; `where`
+        says which namespaces to give ("where pipeline steps run")."""
+        field = f"{type(self).__name__}.namespaces"
+        if not self.namespaces:
+            raise ValueError(f"{field}: empty; give the namespaces {where}")
+        for i, ns in enumerate(self.namespaces):
+            require_dns_label(f"{field}[{i}]", ns)
 
 
 def settings_config_maps(name: str, children: Children, app: str, config_map: str, namespaces: Sequence[str],

@@ -16,7 +16,7 @@ import pulumi
 
 from omgml import k8s as kube
 from omgml.components.options import Children
-from omgml.components.settings import require_namespaces, settings_config_maps
+from omgml.components.settings import SettingsArgs, settings_config_maps
 from omgml.naming import require_dns_label
 
 TYPE_TOKEN = "omgml:tracking:WandbSettings"
@@ -25,8 +25,7 @@ CONFIG_MAP = "omgml-wandb"
 
 
 @dataclass(frozen=True, kw_only=True)
-class WandbArgs:
-    namespaces: tuple[str, ...]
+class WandbArgs(SettingsArgs):
     api_key_secret: str
     api_key_key: str = "api-key"
     host: str | None = None  # a self-hosted server; None: W&B's hosted service
@@ -53,7 +52,7 @@ def wandb_env(args: WandbArgs) -> list[kube.JsonDict]:
 
 
 def resolve(args: WandbArgs) -> WandbArgs:
-    require_namespaces("WandbArgs.namespaces", args.namespaces, "where training code runs")
+    args.require_namespaces("where training code runs")
     require_dns_label("WandbArgs.api_key_secret", args.api_key_secret)
     return args
 
