@@ -1,7 +1,8 @@
 """Great Expectations (GX Core): the project's suites run on a schedule and as a pipeline step.
 
-- A ConfigMap holds the runner (gx_run.py of this package, a real module shipped verbatim), the
-  checks (check → suite, dataset, format) and the suites (GX's own JSON, from the project).
+- A ConfigMap holds the runner (gx_run.py of this package, a real module shipped verbatim, with
+  the job_runtime.py it imports beside it), the checks (check → suite, dataset, format) and the
+  suites (GX's own JSON, from the project).
 - A CronJob runs every check on the schedule in the runner image (omgml.data_quality: the image
   omgml's Dockerfile builds; GX has no official image and pods install nothing at run time).
 - The pipeline-step form: the same ConfigMap in each namespace where pipeline steps run, with a
@@ -33,6 +34,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml.components import job_runtime
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer
 from omgml.components.data_quality import gx_run
 from omgml.components.options import Children
@@ -159,7 +161,7 @@ def run_selector(instance: str) -> dict[str, str]:
 
 def config_data(r: ResolvedDataQuality, step_namespace: str | None = None) -> dict[str, str]:
     """The ConfigMap: runner, checks, suites (and, in a step namespace, the step's pod template)."""
-    data = {SCRIPT_NAME: runner_script(), CHECKS_FILE: checks_json(r.args)}
+    data = {SCRIPT_NAME: runner_script(), job_runtime.FILE_NAME: job_runtime.source(), CHECKS_FILE: checks_json(r.args)}
     data.update({f"{SUITE_PREFIX}{name}.json": suite.text() for name, suite in sorted(r.args.suites.items())})
     if step_namespace is not None:
         data[STEP_POD_FILE] = yaml.safe_dump(step_pod(r, step_namespace), sort_keys=False)
@@ -171,7 +173,7 @@ def config_checksum(r: ResolvedDataQuality) -> str:
 
 
 def _volumes(r: ResolvedDataQuality) -> list[kube.JsonDict]:
-    items = [{"key": SCRIPT_NAME, "path": SCRIPT_NAME}, {"key": CHECKS_FILE, "path": CHECKS_FILE}]
+    items = [{"key": name, "path": name} for name in (SCRIPT_NAME, job_runtime.FILE_NAME, CHECKS_FILE)]
     items += [{"key": f"{SUITE_PREFIX}{n}.json", "path": f"suites/{n}.json"} for n in sorted(r.args.suites)]
     return [
         {"name": "config", "configMap": {"name": r.name, "defaultMode": 0o444, "items": items}},

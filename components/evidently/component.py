@@ -7,7 +7,7 @@ service reads when `--secret` is not given, so it never appears in the pod spec.
 
 The drift job runs the same image, whose evidently install brings pandas and pyarrow: its
 program is drift_job.py of this package (a real module, linted, typed and tested), shipped
-verbatim in a ConfigMap. It reads the datasets with pyarrow's S3 filesystem, which takes the
+verbatim in a ConfigMap with the job_runtime.py it imports beside it. It reads the datasets with pyarrow's S3 filesystem, which takes the
 key Secret's env in-cluster and the IRSA web identity on AWS S3; nothing is installed at run
 time. Each run computes an Evidently DataDriftPreset report, pushes the drift numbers to the
 Pushgateway (the "drift detected" alert reads them) and uploads the snapshot to the UI.
@@ -24,6 +24,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components import job_runtime
 from omgml.components.contracts import S3Consumer, StoreRef, check_dataset_path, is_s3_dataset
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.evidently import drift_job
@@ -258,7 +259,8 @@ def drift_cronjob(r: ResolvedEvidently) -> kube.JsonDict:
         {"name": "tmp", "emptyDir": {}},
     ])
     job = kube.job_spec(kube.pod_template(_labels(r, "drift-job"), pod,
-                                          {"omgml.dev/script-checksum": script_checksum(drift_job_script())}),
+                                          {"omgml.dev/script-checksum": script_checksum(
+                                              drift_job_script() + job_runtime.source())}),
                         backoff_limit=2, active_deadline_seconds=3600, ttl_seconds_after_finished=86400)
     return kube.cronjob_spec(a.schedule, job, starting_deadline_seconds=600, job_labels=_labels(r, "drift-job"))
 
@@ -291,7 +293,8 @@ class Evidently(pulumi.ComponentResource):
         k8s.core.v1.Service(f"{name}-service", metadata=meta(r.name, "ui"), spec=ui_service(r), opts=children())
 
         script = k8s.core.v1.ConfigMap(f"{name}-drift-script", metadata=meta(r.script_configmap, "drift-job"),
-                                       data={SCRIPT_NAME: drift_job_script()}, opts=children())
+                                       data={SCRIPT_NAME: drift_job_script(), job_runtime.FILE_NAME: job_runtime.source()},
+                                       opts=children())
         # Only the drift job reads the bucket, so only its ServiceAccount carries the IRSA role.
         job_sa = k8s.core.v1.ServiceAccount(
             f"{name}-drift-sa", metadata=kube.service_account_metadata(r.job_name, ns, _labels(r, "drift-job"),
