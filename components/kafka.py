@@ -17,8 +17,8 @@ from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label, service_host
-from omgml.spec.common import CredentialSource, Profile
+from omgml.naming import ServerNames, k8s_name, require_dns_label, service_host
+from omgml.spec.common import CredentialSource, Profile, per_profile
 from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:data:Kafka"
@@ -58,11 +58,11 @@ class KafkaSizing:
 
 
 # The heap stays near half the limit: Kafka serves reads from the page cache, not the heap.
-SIZING: dict[Profile, KafkaSizing] = {
-    "laptop": KafkaSizing(kube.Size("200m", "768Mi", "1", "1Gi"), 384),
-    "small": KafkaSizing(kube.Size("500m", "2Gi", "2", "2Gi"), 1024),
-    "production": KafkaSizing(kube.Size("1", "6Gi", "4", "6Gi"), 3072),
-}
+SIZING = per_profile(
+    laptop=KafkaSizing(kube.Size("200m", "768Mi", "1", "1Gi"), 384),
+    small=KafkaSizing(kube.Size("500m", "2Gi", "2", "2Gi"), 1024),
+    production=KafkaSizing(kube.Size("1", "6Gi", "4", "6Gi"), 3072),
+)
 # kafka-topics.sh is a short-lived JVM.
 TOPICS_JOB_SIZE = kube.Size("100m", "256Mi", "500m", "384Mi")
 TOPICS_JOB_HEAP_MIB = 128
@@ -90,12 +90,9 @@ def kafka_replication(brokers: int) -> Replication:
     return Replication(rf, 2 if rf >= 3 else 1)
 
 
-@dataclass(frozen=True)
-class KafkaNames:
-    statefulset: str
-    headless: str
+@dataclass(frozen=True, kw_only=True)
+class KafkaNames(ServerNames):
     bootstrap: str
-    service_account: str
     pdb: str
     log4j: str
     topics_job: str
@@ -103,13 +100,11 @@ class KafkaNames:
 
 
 def kafka_names(instance: str) -> KafkaNames:
-    return KafkaNames(
-        statefulset=k8s_name(instance),
-        headless=k8s_name(instance, "headless"),
+    return KafkaNames.of(
+        instance,
         # Not plain "kafka": a Service of that name makes Kubernetes inject KAFKA_PORT=tcp://…
         # into pods with service links, which the image would turn into a bogus property.
         bootstrap=k8s_name(instance, "bootstrap"),
-        service_account=k8s_name(instance),
         pdb=k8s_name(instance),
         log4j=k8s_name(instance, "log4j"),
         topics_job=k8s_name(instance, "topics"),

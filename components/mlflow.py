@@ -25,6 +25,7 @@ from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, service_host, service_url
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:tracking:Mlflow"
 
@@ -48,11 +49,11 @@ class MlflowSizing:
     workers: int  # uvicorn worker processes per pod
 
 
-SIZING: dict[str, MlflowSizing] = {
-    "laptop": MlflowSizing(kube.Size("100m", "512Mi", "1", "1Gi"), 1),
-    "small": MlflowSizing(kube.Size("250m", "768Mi", "1", "1536Mi"), 2),
-    "production": MlflowSizing(kube.Size("500m", "1536Mi", "2", "3Gi"), 4),
-}
+SIZING = per_profile(
+    laptop=MlflowSizing(kube.Size("100m", "512Mi", "1", "1Gi"), 1),
+    small=MlflowSizing(kube.Size("250m", "768Mi", "1", "1536Mi"), 2),
+    production=MlflowSizing(kube.Size("500m", "1536Mi", "2", "3Gi"), 4),
+)
 MIGRATION_SIZE = kube.Size("100m", "256Mi", "1", "768Mi")
 
 

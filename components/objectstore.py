@@ -28,7 +28,7 @@ from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, s
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label, service_url
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:ObjectStore"
 
@@ -61,11 +61,11 @@ class ObjectStoreSizing:
     volume_size_limit_mb: int
 
 
-SIZING: dict[str, ObjectStoreSizing] = {
-    "laptop": ObjectStoreSizing(kube.Size("100m", "256Mi", "1", "1Gi"), 512),
-    "small": ObjectStoreSizing(kube.Size("250m", "512Mi", "2", "2Gi"), 1024),
-    "production": ObjectStoreSizing(kube.Size("500m", "1Gi", "4", "4Gi"), 1024),
-}
+SIZING = per_profile(
+    laptop=ObjectStoreSizing(kube.Size("100m", "256Mi", "1", "1Gi"), 512),
+    small=ObjectStoreSizing(kube.Size("250m", "512Mi", "2", "2Gi"), 1024),
+    production=ObjectStoreSizing(kube.Size("500m", "1Gi", "4", "4Gi"), 1024),
+)
 JOB_SIZE = kube.Size("50m", "32Mi", "200m", "64Mi")
 CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 

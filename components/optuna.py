@@ -29,7 +29,7 @@ from omgml.components.options import Children
 from omgml.components.postgres import consumer_env
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, service_url
-from omgml.spec.common import Profile
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:training:Optuna"
 
@@ -58,12 +58,12 @@ DASHBOARD_SCRIPT = (
     "--server gunicorn --quiet\n"
 )
 
-SIZING: dict[Profile, kube.Size] = {
-    # gunicorn with its default single sync worker; idles near 120 MiB with Optuna imported.
-    "laptop": kube.Size("25m", "192Mi", "500m", "512Mi"),
-    "small": kube.Size("50m", "256Mi", "1", "768Mi"),
-    "production": kube.Size("100m", "384Mi", "1", "1Gi"),
-}
+# gunicorn with its default single sync worker; idles near 120 MiB with Optuna imported.
+SIZING = per_profile(
+    laptop=kube.Size("25m", "192Mi", "500m", "512Mi"),
+    small=kube.Size("50m", "256Mi", "1", "768Mi"),
+    production=kube.Size("100m", "384Mi", "1", "1Gi"),
+)
 
 
 @dataclass(frozen=True, kw_only=True)

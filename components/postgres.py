@@ -33,8 +33,8 @@ from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.naming import ServerNames, k8s_name, require_dns_label
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:Postgres"
 
@@ -89,21 +89,18 @@ class PostgresSizing:
 
 # shared_buffers at about a quarter of the memory limit (the usual starting point); the rest
 # is left to work_mem, connections and the page cache.
-SIZING: dict[Profile, PostgresSizing] = {
-    "laptop": PostgresSizing(kube.Size("100m", "256Mi", "1", "512Mi"), 96, 50),
-    "small": PostgresSizing(kube.Size("250m", "1Gi", "2", "1Gi"), 256, 100),
-    "production": PostgresSizing(kube.Size("1", "4Gi", "4", "4Gi"), 1024, 200),
-}
+SIZING = per_profile(
+    laptop=PostgresSizing(kube.Size("100m", "256Mi", "1", "512Mi"), 96, 50),
+    small=PostgresSizing(kube.Size("250m", "1Gi", "2", "1Gi"), 256, 100),
+    production=PostgresSizing(kube.Size("1", "4Gi", "4", "4Gi"), 1024, 200),
+)
 # psql and pg_isready only.
 JOB_SIZE = kube.Size("50m", "64Mi", "500m", "128Mi")
 
 
-@dataclass(frozen=True)
-class PostgresNames:
-    statefulset: str
-    headless: str
+@dataclass(frozen=True, kw_only=True)
+class PostgresNames(ServerNames):
     service: str
-    service_account: str
     superuser_secret: str
     job: str
     job_service_account: str
@@ -120,11 +117,9 @@ class ResolvedConsumer:
 
 
 def postgres_names(instance: str) -> PostgresNames:
-    return PostgresNames(
-        statefulset=k8s_name(instance),
-        headless=k8s_name(instance, "headless"),
+    return PostgresNames.of(
+        instance,
         service=k8s_name(instance),
-        service_account=k8s_name(instance),
         superuser_secret=k8s_name(instance, "superuser"),
         job=k8s_name(instance, "provision"),
         job_service_account=k8s_name(instance, "provision"),
@@ -359,14 +354,7 @@ def consumer_network_policy(args: PostgresArgs, consumers: list[ResolvedConsumer
     others = sorted({c.namespace for c in consumers if c.namespace != args.namespace})
     if not others:
         return None
-    return {
-        "podSelector": {"matchLabels": _selector(args)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in others],
-            "ports": [{"protocol": "TCP", "port": PORT}],
-        }],
-    }
+    return kube.ingress_from_spec(_selector(args), [kube.namespace_peer(ns) for ns in others], PORT)
 
 
 # Keys of a consumer's credentials Secret, by the env suffix a consumer reads each from.

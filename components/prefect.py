@@ -39,10 +39,10 @@ from omgml import k8s as kube
 from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import S3Consumer, StoreRef, account_s3_consumers, irsa_roles_by_account
 from omgml.components.options import Children
-from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
+from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator, orchestrator_accounts
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.naming import service_url
-from omgml.spec.common import Profile
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:orchestration:Prefect"
 
@@ -79,14 +79,14 @@ class PrefectSizing:
     flow_run: kube.Size  # each flow-run Job's pod
 
 
-SIZING: dict[Profile, PrefectSizing] = {
-    "laptop": PrefectSizing(kube.Size("100m", "384Mi", "1", "1Gi"), kube.Size("25m", "192Mi", "500m", "512Mi"),
-                            kube.Size("100m", "256Mi", "1", "1Gi")),
-    "small": PrefectSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), kube.Size("50m", "256Mi", "500m", "768Mi"),
-                           kube.Size("250m", "512Mi", "2", "2Gi")),
-    "production": PrefectSizing(kube.Size("500m", "1Gi", "2", "2Gi"), kube.Size("100m", "256Mi", "1", "1Gi"),
-                                kube.Size("500m", "1Gi", "4", "4Gi")),
-}
+SIZING = per_profile(
+    laptop=PrefectSizing(kube.Size("100m", "384Mi", "1", "1Gi"), kube.Size("25m", "192Mi", "500m", "512Mi"),
+                         kube.Size("100m", "256Mi", "1", "1Gi")),
+    small=PrefectSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), kube.Size("50m", "256Mi", "500m", "768Mi"),
+                        kube.Size("250m", "512Mi", "2", "2Gi")),
+    production=PrefectSizing(kube.Size("500m", "1Gi", "2", "2Gi"), kube.Size("100m", "256Mi", "1", "1Gi"),
+                             kube.Size("500m", "1Gi", "4", "4Gi")),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -327,21 +327,8 @@ class Prefect(Component[PrefectArgs, ResolvedPrefect], type_token=TYPE_TOKEN, re
         def meta(obj: str, component: str) -> kube.JsonDict:
             return kube.metadata(obj, ns, r.labels(component))
 
-        # AWS S3: the pod-identity webhook gives the flow-run pods their role's credentials.
-        accounts = {
-            who: k8s.core.v1.ServiceAccount(
-                f"{name}-sa-{who}",
-                metadata=kube.service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
-                automount_service_account_token=who == "worker", opts=children())
-            for who in ACCOUNTS
-        }
-        role = k8s.rbac.v1.Role(f"{name}-worker-role", metadata=meta(r.name("worker"), "worker"),
-                                rules=worker_role_rules(), opts=children())
-        binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-worker-binding", metadata=meta(r.name("worker"), "worker"),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("worker")},
-            subjects=[{"kind": "ServiceAccount", "name": r.service_account("worker"), "namespace": ns}],
-            opts=children(role))
+        # The flow-run pods wear their IAM role on AWS S3; the worker starts them as Jobs.
+        accounts, binding = orchestrator_accounts(name, r, ACCOUNTS, "worker", worker_role_rules(), children)
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
                                      args.mlflow_tracking_uri, pulumi.Output.from_input(list(args.step_env))).apply(

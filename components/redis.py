@@ -16,8 +16,8 @@ from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.naming import ServerNames, k8s_name, require_dns_label
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:Redis"
 
@@ -73,11 +73,11 @@ class _ProfileSizing:
 
 # maxmemory stays at most two thirds of the container limit: an AOF rewrite forks, and the
 # copy-on-write pages of a busy dataset plus client buffers live above maxmemory.
-SIZING: dict[Profile, _ProfileSizing] = {
-    "laptop": _ProfileSizing("50m", "500m", 128, 256, 128),
-    "small": _ProfileSizing("100m", "1", 512, 1024, 512),
-    "production": _ProfileSizing("500m", "2", 4096, 4096, 2560),
-}
+SIZING = per_profile(
+    laptop=_ProfileSizing("50m", "500m", 128, 256, 128),
+    small=_ProfileSizing("100m", "1", 512, 1024, 512),
+    production=_ProfileSizing("500m", "2", 4096, 4096, 2560),
+)
 
 
 def redis_sizing(profile: Profile, max_memory_mib: int | None) -> RedisSizing:
@@ -94,23 +94,18 @@ def _round_up(value: int, step: int) -> int:
     return -(-value // step) * step
 
 
-@dataclass(frozen=True)
-class RedisNames:
-    statefulset: str
-    headless: str
+@dataclass(frozen=True, kw_only=True)
+class RedisNames(ServerNames):
     service: str
-    service_account: str
     auth_secret: str  # key `password`; same name in every client namespace
     config_secret: str  # redis.conf including requirepass
     network_policy: str
 
 
 def redis_names(instance: str) -> RedisNames:
-    return RedisNames(
-        statefulset=k8s_name(instance),
-        headless=k8s_name(instance, "headless"),
+    return RedisNames.of(
+        instance,
         service=k8s_name(instance),
-        service_account=k8s_name(instance),
         auth_secret=k8s_name(instance, "auth"),
         config_secret=k8s_name(instance, "config"),
         network_policy=k8s_name(instance, "allow-clients"),
@@ -222,14 +217,7 @@ def client_network_policy(args: RedisArgs) -> kube.JsonDict | None:
     others = sorted({ns for ns in args.client_namespaces if ns != args.namespace})
     if not others:
         return None
-    return {
-        "podSelector": {"matchLabels": _selector(args)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in others],
-            "ports": [{"protocol": "TCP", "port": PORT}],
-        }],
-    }
+    return kube.ingress_from_spec(_selector(args), [kube.namespace_peer(ns) for ns in others], PORT)
 
 
 def resolve(args: RedisArgs) -> RedisSizing:

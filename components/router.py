@@ -40,7 +40,7 @@ from omgml.components.base import Component
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:serving:ModelRouter"
 
@@ -58,12 +58,12 @@ HEALTH_CHECK_SECONDS = 5
 
 RouterKind = Literal["triton", "tf-serving"]
 
-SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("50m", "64Mi", "500m", "256Mi"),
-    "small": kube.Size("200m", "128Mi", "1", "512Mi"),
-    "production": kube.Size("500m", "256Mi", "2", "1Gi"),
-}
-MAXCONN: dict[Profile, int] = {"laptop": 1024, "small": 4096, "production": 16384}
+SIZES = per_profile(
+    laptop=kube.Size("50m", "64Mi", "500m", "256Mi"),
+    small=kube.Size("200m", "128Mi", "1", "512Mi"),
+    production=kube.Size("500m", "256Mi", "2", "1Gi"),
+)
+MAXCONN = per_profile(laptop=1024, small=4096, production=16384)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
+from typing import Self
 
 MAX_NAME = 63
 _INVALID = re.compile(r"[^a-z0-9-]+")
@@ -30,6 +32,24 @@ def k8s_name(*parts: str, max_length: int = MAX_NAME) -> str:
     digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:8]
     head = clean[: max_length - len(digest) - 1].rstrip("-")
     return f"{head}-{digest}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerNames:
+    """What every single-StatefulSet server (Postgres, Redis, Kafka) names after its instance:
+    the StatefulSet and the ServiceAccount its pods run as (`<instance>`), and the headless
+    Service that gives each pod its stable DNS name (`<instance>-headless`). A server's own
+    names dataclass extends this one with its further objects."""
+
+    statefulset: str
+    headless: str
+    service_account: str
+
+    @classmethod
+    def of(cls, instance: str, **more: str) -> Self:
+        """The names of `instance`; `more` are the subclass's further names."""
+        return cls(statefulset=k8s_name(instance), headless=k8s_name(instance, "headless"),
+                   service_account=k8s_name(instance), **more)
 
 
 def stack_name(prefix: str, phase: str) -> str:

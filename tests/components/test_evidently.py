@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from omgml.components import job_runtime
 from omgml.components.contracts import StoreRef
 from omgml.components.evidently import drift_job
 from omgml.components.evidently.component import (
@@ -93,8 +94,10 @@ def test_cronjob_uses_the_write_secret_and_runs_the_mounted_script() -> None:
     cm = one(items, "ConfigMap", script_vol["configMap"]["name"])
     # the ConfigMap ships the module itself, byte for byte
     assert cm["data"][SCRIPT_NAME] == Path(drift_job.__file__).read_text(encoding="utf-8") == drift_job_script()
+    # ... with the module it imports beside it, so a change to either rolls the job template
+    assert cm["data"][job_runtime.FILE_NAME] == Path(job_runtime.__file__).read_text(encoding="utf-8")
     assert cj["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["annotations"]["omgml.dev/script-checksum"] \
-        == hashlib.sha256(drift_job_script().encode()).hexdigest()[:16]
+        == hashlib.sha256((drift_job_script() + job_runtime.source()).encode()).hexdigest()[:16]
     assert {"name": "script", "mountPath": SCRIPT_DIR, "readOnly": True} in c["volumeMounts"]
     assert c["image"] == IMAGE  # the official image: nothing is pip-installed at runtime
 
