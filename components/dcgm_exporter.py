@@ -31,11 +31,11 @@ import pulumi_kubernetes as k8s
 from omgml import k8s as kube
 from omgml.aws_versions import DCGM_EXPORTER
 from omgml.components.base import Component
-from omgml.components.gpupool import gpu_node_agent_spec
+from omgml.components.gpupool import GpuAgentArgs, gpu_node_agent_spec, require_pools, root_agent_security_context
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec import GpuPoolSpec, Profile
+from omgml.spec import Profile
 from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:observability:DcgmExporter"
@@ -67,10 +67,6 @@ COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("DCGM_FI_DEV_ROW_REMAP_FAILURE", "gauge", "Whether remapping of rows has failed"),
     ("DCGM_FI_DRIVER_VERSION", "label", "Driver Version"),
 )
-POD_SECURITY_REASON = (
-    "the DCGM exporter reads the kubelet's pod-resources socket through the hostPath "
-    "/var/lib/kubelet/pod-resources (root-owned) to attribute GPUs to pods"
-)
 
 SIZES = per_profile(
     laptop=kube.Size("50m", "128Mi", "200m", "256Mi"),
@@ -79,14 +75,12 @@ SIZES = per_profile(
 )
 
 
-@dataclass(frozen=True)
-class DcgmExporterArgs:
-    namespace: str
-    pools: tuple[GpuPoolSpec, ...]
+@dataclass(frozen=True, kw_only=True)
+class DcgmExporterArgs(GpuAgentArgs):
+    """The namespace is an existing one (the device plugin's, already privileged)."""
+
     # Namespaces whose pods may scrape the exporter (Prometheus).
     scraper_namespaces: tuple[str, ...]
-    profile: Profile = "laptop"
-    instance: str = "gpu"
 
 
 def exporter_name(instance: str) -> str:
@@ -117,17 +111,10 @@ def dcgm_container(profile: Profile) -> kube.JsonDict:
         "startupProbe": kube.http_probe("/health", PORT_NAME, period=5, failures=24),
         "readinessProbe": kube.http_probe("/health", PORT_NAME, period=10, failures=3),
         "livenessProbe": kube.http_probe("/health", PORT_NAME, period=30, failures=3),
-        "securityContext": {
-            # Root for the root-owned pod-resources socket; no capability (no profiling fields).
-            "runAsUser": 0,
-            "runAsNonRoot": False,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            # The embedded DCGM host engine writes state and logs outside the documented
-            # volumes; a read-only root is not known to work, so it stays writable (not a host path).
-            "readOnlyRootFilesystem": False,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        # Root for the root-owned pod-resources socket; no capability (no profiling fields). The
+        # embedded DCGM host engine writes state and logs outside the documented volumes; a
+        # read-only root is not known to work, so it stays writable (not a host path).
+        "securityContext": root_agent_security_context(read_only_root=False),
         "volumeMounts": [
             {"name": "pod-resources", "mountPath": POD_RESOURCES, "readOnly": True},
             {"name": "counters", "mountPath": COUNTERS_DIR, "readOnly": True},
@@ -153,8 +140,7 @@ def scrape_ingress_policy(instance: str, scrapers: Sequence[str]) -> kube.JsonDi
 
 def resolve(args: DcgmExporterArgs) -> str:
     """The exporter's object name (DaemonSet, ServiceAccount, Service, counters ConfigMap)."""
-    if not args.pools:
-        raise ValueError("DcgmExporterArgs.pools is empty: the exporter would run on no node")
+    require_pools("DcgmExporterArgs", "DCGM exporter", args.pools)
     return exporter_name(args.instance)
 
 

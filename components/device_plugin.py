@@ -21,12 +21,12 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.components.base import Component
-from omgml.components.gpupool import gpu_node_agent_spec
+from omgml.components.gpupool import GpuAgentArgs, gpu_node_agent_spec, require_pools, root_agent_security_context
 from omgml.components.namespace import NamespaceArgs, PlatformNamespace
 from omgml.components.options import Children
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
-from omgml.spec import GpuPoolSpec, Profile
+from omgml.spec import GpuPoolSpec
 from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:compute:NvidiaDevicePlugin"
@@ -49,12 +49,9 @@ SIZING = per_profile(
 )
 
 
-@dataclass(frozen=True)
-class NvidiaDevicePluginArgs:
-    namespace: str
-    pools: tuple[GpuPoolSpec, ...]
-    profile: Profile = "laptop"
-    instance: str = "gpu"
+@dataclass(frozen=True, kw_only=True)
+class NvidiaDevicePluginArgs(GpuAgentArgs):
+    """The plugin's namespace is its own: the component creates it (Pod Security privileged)."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +64,7 @@ class ResolvedDevicePlugin:
 
 
 def resolve(args: NvidiaDevicePluginArgs) -> ResolvedDevicePlugin:
-    if not args.pools:
-        raise ValueError(
-            "NvidiaDevicePluginArgs.pools is empty: the plugin would run on no node; "
-            "add a GPU pool to the spec or leave the device plugin out"
-        )
+    require_pools("NvidiaDevicePluginArgs", "device plugin", args.pools)
     return ResolvedDevicePlugin(
         namespace=args.namespace,
         name=k8s_name(args.instance, APP),
@@ -98,16 +91,7 @@ def device_plugin_container(r: ResolvedDevicePlugin) -> kube.JsonDict:
             kube.plain_env("NVIDIA_DRIVER_CAPABILITIES", "compute,utility"),
         ],
         "resources": r.size.resources(),
-        "securityContext": {
-            # Root is required: the socket directory on the host belongs to root (kubelet).
-            # Everything else is as tight as for a restricted pod.
-            "runAsUser": 0,
-            "runAsNonRoot": False,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "readOnlyRootFilesystem": True,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": root_agent_security_context(read_only_root=True),
         "volumeMounts": [
             {"name": "device-plugins", "mountPath": PLUGIN_DIR},
             {"name": "tmp", "mountPath": "/tmp"},

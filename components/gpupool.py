@@ -20,6 +20,7 @@ from typing import Literal
 import pulumi
 
 from omgml import k8s as kube
+from omgml.components.base import ComponentArgs
 from omgml.labels import selector_labels, standard_labels
 from omgml.spec import GpuPoolSpec, PlatformSpec, Target
 
@@ -105,6 +106,35 @@ def gpu_tolerations(pools: Sequence[GpuPoolSpec]) -> list[kube.JsonDict]:
         for taint in pool_taints(pool):
             seen.setdefault(taint, None)
     return [t.toleration() for t in seen]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GpuAgentArgs(ComponentArgs):
+    """What every agent on the GPU nodes is told (the device plugin, the DCGM exporter): where it
+    runs and the pools whose nodes get one pod each; one copy per platform, hence the instance."""
+
+    pools: tuple[GpuPoolSpec, ...]
+    instance: str = "gpu"
+
+
+def root_agent_security_context(read_only_root: bool) -> kube.JsonDict:
+    """A GPU agent's container: root, because the kubelet's sockets under /var/lib/kubelet are
+    root-owned host paths; everything else as tight as Pod Security restricted asks."""
+    return {
+        "runAsUser": 0,
+        "runAsNonRoot": False,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": read_only_root,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def require_pools(owner: str, agent: str, pools: Sequence[GpuPoolSpec]) -> None:
+    """An agent without pools would be a DaemonSet that selects no node: say so instead."""
+    if not pools:
+        raise ValueError(f"{owner}.pools is empty: the {agent} would run on no node; "
+                         f"add a GPU pool to the spec or leave the {agent} out")
 
 
 def gpu_node_agent_spec(app: str, instance: str, version: str, service_account: str, pools: Sequence[GpuPoolSpec],

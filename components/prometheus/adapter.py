@@ -27,6 +27,7 @@ import yaml
 
 from omgml import k8s as kube
 from omgml.aws_versions import PROMETHEUS_ADAPTER
+from omgml.components.base import ComponentArgs
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile, per_profile
@@ -47,14 +48,11 @@ SIZES = per_profile(
 )
 
 
-@dataclass(frozen=True)
-class PrometheusAdapterArgs:
-    namespace: str
-    instance: str
+@dataclass(frozen=True, kw_only=True)
+class PrometheusAdapterArgs(ComponentArgs):
     prometheus_url: str
     # Where the API server calls from and is called at (the VPC on EKS).
     api_server_cidrs: tuple[str, ...]
-    profile: Profile = "laptop"
 
 
 def adapter_name(instance: str) -> str:

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from omgml.components.dcgm_exporter import DcgmExporterArgs
+from omgml.components.dcgm_exporter import resolve as resolve_dcgm
 from omgml.components.device_plugin import (
     IMAGE,
     POD_SECURITY_REASON,
@@ -79,8 +81,17 @@ def test_container_is_as_tight_as_the_host_socket_allows() -> None:
 
 
 def test_no_pools_is_an_error() -> None:
-    with pytest.raises(ValueError, match="pools is empty"):
+    with pytest.raises(ValueError, match=r"NvidiaDevicePluginArgs\.pools is empty"):
         render(pools=())
+
+
+def test_dcgm_exporter_without_pools_is_an_error() -> None:
+    # The exporter shares the device plugin's args and its pools check (gpupool.GpuAgentArgs).
+    args = DcgmExporterArgs(namespace="gpu", pools=(), scraper_namespaces=("serving",))
+    with pytest.raises(ValueError, match=r"DcgmExporterArgs\.pools is empty: the DCGM exporter would run on no node"):
+        resolve_dcgm(args)
+    assert resolve_dcgm(DcgmExporterArgs(namespace="gpu", pools=POOLS, scraper_namespaces=("serving",))) \
+        == "gpu-dcgm-exporter"
 
 
 def test_two_instances_do_not_collide() -> None:
