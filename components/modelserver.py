@@ -42,6 +42,7 @@ from omgml.components.options import Children
 from omgml.labels import model_version_labels, selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile, per_profile
+from omgml.spec.serving import check_server_scaling
 from omgml.spec.training import GpuPoolSpec
 
 ServerKind = Literal["triton", "torchserve", "tf-serving"]
@@ -185,16 +186,7 @@ def resolve_model_server(args: ModelServerArgs) -> ResolvedModelServer:
     """Defaults and validation; every error names the field, the value and the fix."""
     if args.kind not in SERVER_KINDS:
         raise ValueError(f"server kind {args.kind!r} is unknown; use one of {list(SERVER_KINDS)}")
-    if args.replicas < 1 or args.max_replicas < args.replicas:
-        raise ValueError(
-            f"replicas={args.replicas}, max_replicas={args.max_replicas}: need 1 ≤ replicas ≤ "
-            "max_replicas; fix phases.serving.server.replicas / max_replicas"
-        )
-    if args.kind == "torchserve" and args.model_control_mode == "poll":
-        raise ValueError(
-            "model_control_mode 'poll' is not available for torchserve (it does not watch its "
-            "model store); use 'none' or 'explicit'"
-        )
+    check_server_scaling(args.kind, args.replicas, args.max_replicas, args.model_control_mode)
     if args.gpu and args.gpu_pool is None:
         raise ValueError(
             "gpu=True needs gpu_pool (the pool to schedule on); set phases.serving.server.gpu_pool "

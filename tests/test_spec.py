@@ -259,3 +259,13 @@ def test_per_profile_tables_name_every_profile_once() -> None:
         per_profile(laptop=1, small=2)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="medium"):
         per_profile(laptop=1, small=2, production=3, medium=4)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(("server", "fragment"), [
+    ({"replicas": 4, "max_replicas": 2}, "replicas=4, max_replicas=2: need 1 ≤ replicas ≤ max_replicas"),
+    ({"kind": "torchserve", "model_control_mode": "poll"}, "'poll' is not available with kind 'torchserve'"),
+])
+def test_model_server_scaling_is_checked_by_the_spec(server: dict[str, object], fragment: str) -> None:
+    # The same check (spec.serving.check_server_scaling) guards the ModelServer component's args.
+    (msg,) = problems({"name": "x", "phases": {"serving": {"server": server}}})
+    assert msg.startswith("phases.serving.server") and fragment in msg

@@ -22,6 +22,23 @@ BUCKET_PREFIX = r"^([A-Za-z0-9_.=-]+/)*([A-Za-z0-9_.=-]+/?)?$"
 DATASET_PATH = r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?|[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*/?)$"
 
 
+def check_server_scaling(kind: str, replicas: int, max_replicas: int, model_control_mode: str) -> None:
+    """The replica range and control mode a model server can run with, checked once for the spec
+    (phases.serving.server) and again by the ModelServer component, whose args callers may fill
+    without a spec."""
+    if replicas < 1 or max_replicas < replicas:
+        raise ValueError(
+            f"replicas={replicas}, max_replicas={max_replicas}: need 1 ≤ replicas ≤ max_replicas; "
+            "raise max_replicas or lower replicas (phases.serving.server)"
+        )
+    if kind == "torchserve" and model_control_mode == "poll":
+        raise ValueError(
+            "model_control_mode: 'poll' is not available with kind 'torchserve' (TorchServe does "
+            "not watch its model store); use 'none' (load every archive at start) or 'explicit' "
+            "(register models through the management API)"
+        )
+
+
 class ModelServerSpec(StrictModel):
     enabled: bool = True
     kind: Literal["triton", "torchserve", "tf-serving"] = "triton"
@@ -50,17 +67,7 @@ class ModelServerSpec(StrictModel):
 
     @model_validator(mode="after")
     def _replicas_ordered(self) -> ModelServerSpec:
-        if self.max_replicas < self.replicas:
-            raise ValueError(
-                f"max_replicas ({self.max_replicas}) must be ≥ replicas ({self.replicas}); "
-                "raise max_replicas or lower replicas"
-            )
-        if self.kind == "torchserve" and self.model_control_mode == "poll":
-            raise ValueError(
-                "model_control_mode: 'poll' is not available with kind 'torchserve' (TorchServe does "
-                "not watch its model store); use 'none' (load every archive at start) or 'explicit' "
-                "(register models through the management API)"
-            )
+        check_server_scaling(self.kind, self.replicas, self.max_replicas, self.model_control_mode)
         bad = [m for m in self.models if not _matches(MODEL_NAME, m)]
         if bad:
             raise ValueError(
