@@ -65,7 +65,7 @@ from omgml.components.contracts import (
 )
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children
-from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator, orchestrator_accounts
+from omgml.components.orchestration import OrchestratorArgs, PartName, ResolvedOrchestrator, orchestrator_accounts
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label, service_url
@@ -201,30 +201,16 @@ def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Con
 class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
     APP = APP
     VERSION = VERSION
-    @property
-    def secret(self) -> str:
-        return self.name("secrets")
-
-    @property
-    def template_config(self) -> str:
-        return self.name("pod-template")
-
-    @property
-    def api_service(self) -> str:
-        return self.name("api-server")
+    secret = PartName("secrets")
+    template_config = PartName("pod-template")
+    api_service = PartName("api-server")
+    dags_pvc = PartName("dags")
+    egress_policy = PartName("egress")
 
     @property
     def migrate_job(self) -> str:
         # Another image is another Job (Job specs are immutable): an upgrade migrates again.
         return self.name("migrate", hashlib.sha256(IMAGE.encode()).hexdigest()[:8])
-
-    @property
-    def dags_pvc(self) -> str:
-        return self.name("dags")
-
-    @property
-    def egress_policy(self) -> str:
-        return self.name("egress")
 
     @property
     def execution_api_url(self) -> str:

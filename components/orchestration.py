@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -67,6 +67,24 @@ class ResolvedOrchestrator(Generic[_Args, _Sizing]):
 
     def selector(self, component: str) -> dict[str, str]:
         return selector_labels(self.APP, self.args.instance, component)
+
+
+class PartName:
+    """An object the orchestrator names after its instance, `<instance>-<parts…>`, declared as a
+    class attribute of its resolved settings (`secret = PartName("secrets")`): one line a name
+    instead of a property each."""
+
+    def __init__(self, *parts: str) -> None:
+        self.parts = parts
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> PartName: ...
+
+    @overload
+    def __get__(self, obj: ResolvedOrchestrator[Any, Any], owner: type[Any]) -> str: ...
+
+    def __get__(self, obj: ResolvedOrchestrator[Any, Any] | None, owner: type[Any]) -> PartName | str:
+        return self if obj is None else obj.name(*self.parts)
 
 
 def orchestrator_accounts(name: str, r: ResolvedOrchestrator[Any, Any], accounts: Sequence[str], api_user: str,
