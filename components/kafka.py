@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,6 +17,7 @@ from omgml.components.base import Component
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
+from omgml.components.stateful import stateful_server
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import ServerNames, k8s_name, require_dns_label, service_host
 from omgml.spec.common import CredentialSource, Profile, per_profile
@@ -373,22 +375,11 @@ class Kafka(Component[KafkaArgs, list[ResolvedTopic]], type_token=TYPE_TOKEN, re
             # The id is no secret, it only has to stay fixed and differ between clusters: derived
             # from the namespace and instance it never changes, with no random resource in state.
             cluster_id = derived_id("kafka-cluster-id", args.namespace, args.instance)
-        sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=children())
         log4j = k8s.core.v1.ConfigMap(
             f"{name}-log4j", metadata=meta(names.log4j), data={"log4j2.yaml": LOG4J2_YAML}, opts=children())
-        headless = k8s.core.v1.Service(
-            f"{name}-headless", metadata=meta(names.headless), spec=kafka_service(args, headless=True), opts=children())
-        bootstrap = k8s.core.v1.Service(
-            f"{name}-bootstrap", metadata=meta(names.bootstrap), spec=kafka_service(args, headless=False), opts=children())
-        sts = k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=meta(names.statefulset),
-            spec=kafka_statefulset(args, cluster_id),
-            # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
-            # immutable); grow the existing PVCs instead.
-            opts=children.data(sa, headless, log4j, ignore_changes=["spec.volumeClaimTemplates"]),
-        )
+        bootstrap, sts = stateful_server(
+            name, names, meta, children, service=partial(kafka_service, args), client=("bootstrap", names.bootstrap),
+            statefulset=kafka_statefulset(args, cluster_id), after=(log4j,))
         if args.brokers > 1:
             k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=meta(names.pdb), spec=kafka_pdb(args), opts=children())
         if topics:

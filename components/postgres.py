@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -32,6 +33,7 @@ from omgml.components.base import Component
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
+from omgml.components.stateful import stateful_server
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import ServerNames, k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile, per_profile
@@ -435,20 +437,9 @@ class Postgres(Component[PostgresArgs, list[ResolvedConsumer]], type_token=TYPE_
                 password=password, secret=c.secret, password_ref=SecretKeyRef(c.secret, "password"),
             )
 
-        sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=children())
-        headless = k8s.core.v1.Service(
-            f"{name}-headless", metadata=meta(names.headless), spec=postgres_service(args, headless=True), opts=children())
-        service = k8s.core.v1.Service(
-            f"{name}-service", metadata=meta(names.service), spec=postgres_service(args, headless=False), opts=children())
-        sts = k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=meta(names.statefulset),
-            spec=postgres_statefulset(args),
-            # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
-            # immutable); grow the existing PVC instead (kubectl patch pvc … storage).
-            opts=children.data(sa, headless, superuser, ignore_changes=["spec.volumeClaimTemplates"]),
-        )
+        service, sts = stateful_server(
+            name, names, meta, children, service=partial(postgres_service, args), client=("service", names.service),
+            statefulset=postgres_statefulset(args), after=(superuser,))
         policy = consumer_network_policy(args, consumers)
         if policy is not None:
             k8s.networking.v1.NetworkPolicy(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +16,7 @@ from omgml.components.base import Component
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
+from omgml.components.stateful import stateful_server
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import ServerNames, k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile, per_profile
@@ -263,20 +265,9 @@ class Redis(Component[RedisArgs, RedisSizing], type_token=TYPE_TOKEN, resolve=re
             string_data={"redis.conf": server_conf},  # secret: it holds the password
             opts=children(),
         )
-        sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=meta(names.service_account), automount_service_account_token=False, opts=children())
-        headless = k8s.core.v1.Service(
-            f"{name}-headless", metadata=meta(names.headless), spec=redis_service(args, headless=True), opts=children())
-        k8s.core.v1.Service(
-            f"{name}-service", metadata=meta(names.service), spec=redis_service(args, headless=False), opts=children())
-        k8s.apps.v1.StatefulSet(
-            f"{name}-statefulset",
-            metadata=meta(names.statefulset),
-            spec=redis_statefulset(args, secret_checksum(password)),
-            # A new volume size must not replace the StatefulSet (volumeClaimTemplates is
-            # immutable); grow the existing PVC instead.
-            opts=children.data(sa, headless, config, auth, ignore_changes=["spec.volumeClaimTemplates"]),
-        )
+        stateful_server(
+            name, names, meta, children, service=partial(redis_service, args), client=("service", names.service),
+            statefulset=redis_statefulset(args, secret_checksum(password)), after=(config, auth))
         policy = client_network_policy(args)
         if policy is not None:
             k8s.networking.v1.NetworkPolicy(
