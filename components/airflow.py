@@ -400,11 +400,7 @@ def part_command(part: Part) -> list[str]:
 
 def part_probes(part: Part) -> kube.JsonDict:
     if part == "api-server":
-        return {
-            "startupProbe": kube.http_probe("/api/v2/monitor/health", "http", period=10, failures=30),
-            "readinessProbe": kube.http_probe("/api/v2/monitor/health", "http", period=15, failures=3),
-            "livenessProbe": kube.http_probe("/api/v2/monitor/health", "http", period=30, failures=5, timeout=10),
-        }
+        return kube.http_probes("/api/v2/monitor/health", "http", startup=(10, 30), ready_period=15)
     # The CLI takes seconds and a few hundred MiB to start: checks are sparse and patient.
     check = ["airflow", "jobs", "check", "--job-type", JOB_TYPES[part], "--local"]
     return {

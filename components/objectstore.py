@@ -228,9 +228,7 @@ def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi
         "ports": [{"name": "s3", "containerPort": S3_PORT, "protocol": "TCP"}],
         "resources": r.sizing.server.resources(),
         "securityContext": kube.restricted_container_security_context(read_only_root=True),
-        "startupProbe": kube.http_probe("/status", "s3", period=5, failures=60),
-        "readinessProbe": kube.http_probe("/status", "s3", period=10, failures=3),
-        "livenessProbe": kube.http_probe("/status", "s3", period=20, failures=6, timeout=10),
+        **kube.http_probes("/status", "s3", startup=(5, 60), live=(20, 6)),
         "volumeMounts": [
             {"name": "data", "mountPath": DATA_DIR},
             {"name": "s3-config", "mountPath": CONFIG_DIR, "readOnly": True},

@@ -145,9 +145,7 @@ def server_deployment(r: ResolvedPrefect) -> kube.JsonDict:
         "resources": r.sizing.server.resources(),
         "securityContext": kube.restricted_container_security_context(read_only_root=True),
         # First start migrates the schema.
-        "startupProbe": kube.http_probe("/api/health", "http", period=10, failures=60),
-        "readinessProbe": kube.http_probe("/api/health", "http", period=10, failures=3),
-        "livenessProbe": kube.http_probe("/api/health", "http", period=30, failures=5, timeout=10),
+        **kube.http_probes("/api/health", "http", startup=(10, 60)),
         "volumeMounts": mounts,
     }
     pod = kube.restricted_pod_spec(r.service_account("server"), UID, [container], volumes=volumes)
@@ -282,10 +280,8 @@ def worker_deployment(r: ResolvedPrefect) -> kube.JsonDict:
         "ports": [{"name": "health", "containerPort": WORKER_HEALTH_PORT, "protocol": "TCP"}],
         "resources": r.sizing.worker.resources(),
         "securityContext": kube.restricted_container_security_context(read_only_root=True),
-        "startupProbe": kube.http_probe("/health", "health", period=10, failures=30),
-        "readinessProbe": kube.http_probe("/health", "health", period=15, failures=3),
         # The health endpoint fails when the worker has not polled the server for a while.
-        "livenessProbe": kube.http_probe("/health", "health", period=30, failures=5, timeout=10),
+        **kube.http_probes("/health", "health", startup=(10, 30), ready_period=15),
         "volumeMounts": mounts,
     }
     # The worker creates flow-run Jobs through the Kubernetes API.

@@ -88,6 +88,19 @@ def http_probe(path: str, port: int | str, *, period: int = 10, failures: int = 
     return _probe({"httpGet": {"path": path, "port": port}}, period, failures, delay, timeout)
 
 
+def http_probes(path: str, port: int | str, *, startup: tuple[int, int], ready_period: int = 10,
+                live: tuple[int, int] = (30, 5)) -> JsonDict:
+    """The startup, readiness and liveness probes of a server whose one HTTP health endpoint
+    answers all three: `startup` (period, failures) is the time it may take to come up (a schema
+    migration, a first load), readiness fails after three misses, and liveness (period, failures)
+    waits 10 s for an answer, since a busy server answers slowly long before it is stuck."""
+    return {
+        "startupProbe": http_probe(path, port, period=startup[0], failures=startup[1]),
+        "readinessProbe": http_probe(path, port, period=ready_period, failures=3),
+        "livenessProbe": http_probe(path, port, period=live[0], failures=live[1], timeout=10),
+    }
+
+
 def tcp_probe(port: int | str, *, period: int = 10, failures: int = 3, delay: int = 0,
               timeout: int = 5) -> JsonDict:
     return _probe({"tcpSocket": {"port": port}}, period, failures, delay, timeout)

@@ -30,3 +30,15 @@ def test_cross_namespace_policies_name_the_peer_namespace_pods_and_port() -> Non
     ingress = kube.ingress_from_spec({"app": "pushgateway"}, [kube.namespace_peer("data")], 9091)
     assert ingress["policyTypes"] == ["Ingress"]
     assert ingress["ingress"] == [{"from": [kube.namespace_peer("data")], "ports": [{"protocol": "TCP", "port": 9091}]}]
+
+
+def test_http_probes_share_one_endpoint_with_their_own_patience() -> None:
+    probes = kube.http_probes("/health", "http", startup=(5, 60), ready_period=15, live=(20, 6))
+    assert set(probes) == {"startupProbe", "readinessProbe", "livenessProbe"}
+    assert {p["httpGet"]["path"] for p in probes.values()} == {"/health"}
+    assert {p["httpGet"]["port"] for p in probes.values()} == {"http"}
+    # Coming up may take 5 s × 60; ready drops after 3 misses; a slow answer is not yet death.
+    assert (probes["startupProbe"]["periodSeconds"], probes["startupProbe"]["failureThreshold"]) == (5, 60)
+    assert (probes["readinessProbe"]["periodSeconds"], probes["readinessProbe"]["failureThreshold"]) == (15, 3)
+    assert probes["livenessProbe"] == {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 20,
+                                       "failureThreshold": 6, "timeoutSeconds": 10}
