@@ -58,10 +58,7 @@ from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
     RedisEndpoint,
-    S3Consumer,
     StoreRef,
-    account_s3_consumers,
-    irsa_roles_by_account,
 )
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children
@@ -192,15 +189,9 @@ class AirflowArgs(OrchestratorArgs):
     lineage_namespace: str = "omgml"
 
 
-def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
-    """The ServiceAccounts whose pods read or write task logs in the bucket (see S3_ACCESS)."""
-    return account_s3_consumers(APP, namespace, instance, bucket_role, S3_ACCESS)
-
-
 @dataclass(frozen=True, kw_only=True)
-class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
-    APP = APP
-    VERSION = VERSION
+class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing], app=APP, version=VERSION,
+                      s3_access=S3_ACCESS):
     secret = PartName("secrets")
     template_config = PartName("pod-template")
     api_service = PartName("api-server")
@@ -224,6 +215,10 @@ class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
         return DAGS_ROOT
 
 
+# The ServiceAccounts whose pods read or write task logs in the bucket.
+s3_consumers = ResolvedAirflow.s3_consumers
+
+
 def resolve(args: AirflowArgs) -> ResolvedAirflow:
     """Defaults and validation; errors name the field, the value and the fix."""
     check_component_args("AirflowArgs", args, SIZING)
@@ -240,8 +235,7 @@ def resolve(args: AirflowArgs) -> ResolvedAirflow:
                              "every 10 seconds")
     elif dags.storage_gib < 1:
         raise ValueError(f"AirflowArgs.dags.storage_gib: {dags.storage_gib} must be at least 1")
-    return ResolvedAirflow(args=args, sizing=SIZING[args.profile], irsa_roles=irsa_roles_by_account(
-        "AirflowArgs", APP, args.namespace, args.instance, S3_ACCESS, args.irsa_role_arns, args.store.endpoint_url))
+    return ResolvedAirflow.of(args, SIZING[args.profile])
 
 
 def database_env(database_secret: pulumi.Input[str]) -> list[kube.JsonDict]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, Self, TypeVar, overload
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.components.base import ComponentArgs
-from omgml.components.contracts import StoreRef
+from omgml.components.contracts import S3Consumer, StoreRef, account_s3_consumers, irsa_roles_by_account
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -43,13 +43,42 @@ _Sizing = TypeVar("_Sizing")
 
 @dataclass(frozen=True, kw_only=True)
 class ResolvedOrchestrator(Generic[_Args, _Sizing]):
+    """`class ResolvedTool(ResolvedOrchestrator[ToolArgs, ToolSizing], app=APP, version=VERSION,
+    s3_access=S3_ACCESS)`: the class line names the tool's app label, version and the accounts
+    that open the object store (account → read_only)."""
+
     APP: ClassVar[str]  # app.kubernetes.io/name
     VERSION: ClassVar[str]
+    S3_ACCESS: ClassVar[Mapping[Any, bool]]
 
     args: _Args
     sizing: _Sizing
     # Account → IAM role ARN on IRSA (every account that opens the store); empty with static keys.
     irsa_roles: Mapping[Any, pulumi.Input[str]] = field(default_factory=dict)
+
+    def __init_subclass__(cls, app: str = "", version: str = "", s3_access: Mapping[Any, bool] | None = None,
+                          **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if app:
+            cls.APP = app
+        if version:
+            cls.VERSION = version
+        if s3_access is not None:
+            cls.S3_ACCESS = s3_access
+
+    @classmethod
+    def of(cls, args: _Args, sizing: _Sizing) -> Self:
+        """The settings of `args`, with the IAM role of each account that opens the store on AWS S3
+        (IRSA), checked against `args.irsa_role_arns`."""
+        return cls(args=args, sizing=sizing, irsa_roles=irsa_roles_by_account(
+            type(args).__name__, cls.APP, args.namespace, args.instance, cls.S3_ACCESS, args.irsa_role_arns,
+            args.store.endpoint_url))
+
+    @classmethod
+    def s3_consumers(cls, namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
+        """The ServiceAccounts whose pods read or write the object store (`S3_ACCESS`); blueprints
+        ask before the component exists, to create their IAM roles."""
+        return account_s3_consumers(cls.APP, namespace, instance, bucket_role, cls.S3_ACCESS)
 
     def name(self, *parts: str) -> str:
         return k8s_name(self.args.instance, *parts)

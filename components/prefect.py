@@ -37,7 +37,7 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.components.base import Component, check_component_args
-from omgml.components.contracts import S3Consumer, StoreRef, account_s3_consumers, irsa_roles_by_account
+from omgml.components.contracts import StoreRef
 from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator, orchestrator_accounts
 from omgml.components.postgres import consumer_database_url, consumer_env
@@ -95,26 +95,23 @@ class PrefectArgs(OrchestratorArgs):
     work_pool: str = "kubernetes"
 
 
-def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Consumer, ...]:
-    """The ServiceAccounts whose pods read or write the object store (see S3_ACCESS)."""
-    return account_s3_consumers(APP, namespace, instance, bucket_role, S3_ACCESS)
-
-
 @dataclass(frozen=True, kw_only=True)
-class ResolvedPrefect(ResolvedOrchestrator[PrefectArgs, PrefectSizing]):
-    APP = APP
-    VERSION = VERSION
+class ResolvedPrefect(ResolvedOrchestrator[PrefectArgs, PrefectSizing], app=APP, version=VERSION,
+                      s3_access=S3_ACCESS):
     @property
     def api_url(self) -> str:
         return service_url(self.name("server"), self.args.namespace, PORT, "/api")
+
+
+# The ServiceAccounts whose pods read or write the object store.
+s3_consumers = ResolvedPrefect.s3_consumers
 
 
 def resolve(args: PrefectArgs) -> ResolvedPrefect:
     check_component_args("PrefectArgs", args, SIZING)
     if not _POOL.match(args.work_pool):
         raise ValueError(f"PrefectArgs.work_pool: {args.work_pool!r}: use lowercase letters, digits and '-'")
-    return ResolvedPrefect(args=args, sizing=SIZING[args.profile], irsa_roles=irsa_roles_by_account(
-        "PrefectArgs", APP, args.namespace, args.instance, S3_ACCESS, args.irsa_role_arns, args.store.endpoint_url))
+    return ResolvedPrefect.of(args, SIZING[args.profile])
 
 
 def database_env(database_secret: pulumi.Input[str]) -> list[kube.JsonDict]:
