@@ -17,9 +17,9 @@ from omgml.components.base import Component
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
-from omgml.components.stateful import stateful_server
+from omgml.components.stateful import StatefulServerArgs, check_stateful_server_args, stateful_server
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import ServerNames, k8s_name, require_dns_label, service_host
+from omgml.naming import ServerNames, k8s_name, service_host
 from omgml.spec.common import CredentialSource, Profile, per_profile
 from omgml.spec.foundation import TopicSpec
 
@@ -42,12 +42,9 @@ MAX_BROKERS = 9
 
 
 @dataclass(frozen=True, kw_only=True)
-class KafkaArgs:
-    namespace: str
+class KafkaArgs(StatefulServerArgs):
     instance: str = "kafka"
     brokers: int
-    storage_gib: int
-    profile: Profile
     topics: tuple[TopicSpec, ...] = ()
     # existing: nothing random may be created, so the cluster id is derived from names instead.
     credentials: CredentialSource = "generated"
@@ -160,13 +157,9 @@ def resolve_topics(args: KafkaArgs) -> list[ResolvedTopic]:
 
 
 def validate_kafka_args(args: KafkaArgs) -> None:
-    require_dns_label("KafkaArgs.namespace", args.namespace)
-    if args.profile not in SIZING:
-        raise ValueError(f"KafkaArgs.profile={args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_stateful_server_args("KafkaArgs", args, SIZING)
     if not 1 <= args.brokers <= MAX_BROKERS:
         raise ValueError(f"phases.foundation.kafka.brokers={args.brokers} must be between 1 and {MAX_BROKERS}")
-    if args.storage_gib < 1:
-        raise ValueError(f"phases.foundation.kafka.storage_gib={args.storage_gib} must be at least 1")
 
 
 # Console only: the image's default configuration also writes rolling files under the

@@ -33,10 +33,10 @@ from omgml.components.base import Component
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
-from omgml.components.stateful import stateful_server
+from omgml.components.stateful import StatefulServerArgs, check_stateful_server_args, stateful_server
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import ServerNames, k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile, per_profile
+from omgml.spec.common import CredentialSource, per_profile
 
 TYPE_TOKEN = "omgml:data:Postgres"
 
@@ -71,11 +71,8 @@ class PostgresConsumer:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PostgresArgs:
-    namespace: str
+class PostgresArgs(StatefulServerArgs):
     instance: str = "postgres"
-    storage_gib: int
-    profile: Profile
     consumers: tuple[PostgresConsumer, ...] = ()
     # Nightly logical dumps of every consumer database (None: no backups, e.g. a laptop).
     backup: BackupSettings | None = None
@@ -140,11 +137,7 @@ def pg_identifier(consumer_name: str) -> str:
 
 def resolve_consumers(args: PostgresArgs) -> list[ResolvedConsumer]:
     """Validated consumers, in the given order; errors name the field, the value and the fix."""
-    require_dns_label("PostgresArgs.namespace", args.namespace)
-    if args.storage_gib < 1:
-        raise ValueError(f"PostgresArgs.storage_gib={args.storage_gib} must be at least 1")
-    if args.profile not in SIZING:
-        raise ValueError(f"PostgresArgs.profile={args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_stateful_server_args("PostgresArgs", args, SIZING)
     seen: dict[str, str] = {}
     out: list[ResolvedConsumer] = []
     for i, c in enumerate(args.consumers):

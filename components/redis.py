@@ -16,7 +16,7 @@ from omgml.components.base import Component
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
-from omgml.components.stateful import stateful_server
+from omgml.components.stateful import StatefulServerArgs, check_stateful_server_args, stateful_server
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import ServerNames, k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile, per_profile
@@ -46,13 +46,10 @@ EVICTION_POLICY = "allkeys-lru"
 
 
 @dataclass(frozen=True, kw_only=True)
-class RedisArgs:
-    namespace: str
+class RedisArgs(StatefulServerArgs):
     instance: str = "redis"
-    storage_gib: int
     # None: from the sizing profile.
     max_memory_mib: int | None = None
-    profile: Profile
     # Namespaces whose pods need the password: each gets a copy of the password Secret.
     client_namespaces: tuple[str, ...] = ()
     credentials: CredentialSource = "generated"
@@ -115,11 +112,7 @@ def redis_names(instance: str) -> RedisNames:
 
 
 def validate_redis_args(args: RedisArgs) -> None:
-    require_dns_label("RedisArgs.namespace", args.namespace)
-    if args.profile not in SIZING:
-        raise ValueError(f"RedisArgs.profile={args.profile!r} is unknown; use one of {sorted(SIZING)}")
-    if args.storage_gib < 1:
-        raise ValueError(f"RedisArgs.storage_gib={args.storage_gib} must be at least 1")
+    check_stateful_server_args("RedisArgs", args, SIZING)
     if args.max_memory_mib is not None and args.max_memory_mib < MIN_MAX_MEMORY_MIB:
         raise ValueError(f"RedisArgs.max_memory_mib={args.max_memory_mib} is too small; "
                          f"use at least {MIN_MAX_MEMORY_MIB} or leave it unset for the profile's default")

@@ -3,19 +3,35 @@
 Each runs one StatefulSet under its own token-less ServiceAccount, governed by a headless Service
 (stable per-pod DNS names), with a second, ordinary Service for its clients. Only the specs and
 the client Service's name differ, so the wiring and the rule that keeps data safe are written
-once here.
+once here, with their common args and checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import ComponentArgs, check_component_args
 from omgml.components.options import Children
 from omgml.naming import ServerNames
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatefulServerArgs(ComponentArgs):
+    """A single-StatefulSet server's common args: each pod's data volume, in GiB."""
+
+    storage_gib: int
+
+
+def check_stateful_server_args(owner: str, args: StatefulServerArgs, profiles: Collection[str]) -> None:
+    """check_component_args, and a volume of at least 1 GiB; errors name `<owner>.<field>`."""
+    check_component_args(owner, args, profiles)
+    if args.storage_gib < 1:
+        raise ValueError(f"{owner}.storage_gib={args.storage_gib} must be at least 1")
 
 
 def stateful_server(name: str, names: ServerNames, meta: Callable[[str], kube.JsonDict], children: Children, *,
