@@ -36,6 +36,13 @@ def no_repeats(values: list[str], each: str = "value") -> list[str]:
     return values
 
 
+def raise_problems(problems: Sequence[str], sep: str = "\n", prefix: str = "") -> None:
+    """Raise one ValueError naming every problem a validator found, so a user fixes them all in
+    one pass (validation_problems splits a "\n"-joined message back into one line a problem)."""
+    if problems:
+        raise ValueError(prefix + sep.join(problems))
+
+
 def all_match(values: list[str], pattern: str | re.Pattern[str], problem: str) -> list[str]:
     """`values` when each matches `pattern`; else the ones that do not, followed by `problem`
     (what they are not, and how to write them)."""

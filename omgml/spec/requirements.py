@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from omgml.errors import SpecError
-from omgml.spec.base import StrictModel, no_repeats, parse_model, read_yaml
+from omgml.spec.base import StrictModel, no_repeats, parse_model, raise_problems, read_yaml
 from omgml.spec.common import DNS_LABEL, Profile, Target
 from omgml.spec.data import DataSourceSpec, unique_sources
 
@@ -322,8 +322,7 @@ class Requirements(StrictModel):
                 "data.streaming and data.batch_only are both true; streaming data is not batch only, "
                 "set one of them to false"
             )
-        if problems:
-            raise ValueError("\n".join(problems))
+        raise_problems(problems)
         return self
 
     @field_validator("flags")
