@@ -47,6 +47,7 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.aws_versions import KARPENTER
+from omgml.components.aws import system_controller
 from omgml.components.aws.common import (
     JsonDict,
     partition,
@@ -54,6 +55,7 @@ from omgml.components.aws.common import (
     tags,
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
+from omgml.components.aws.system_controller import SystemController
 from omgml.components.gpupool import (
     NVIDIA_X86_FAMILIES,
     POOL_LABEL,
@@ -62,7 +64,6 @@ from omgml.components.gpupool import (
     pool_taints,
 )
 from omgml.components.options import Children
-from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import Profile
 from omgml.spec.training import GpuPoolSpec
@@ -70,13 +71,14 @@ from omgml.spec.training import GpuPoolSpec
 TYPE_TOKEN = "omgml:aws:Karpenter"
 
 APP = "karpenter"
-NAMESPACE = "kube-system"
+NAMESPACE = system_controller.NAMESPACE
 SERVICE_ACCOUNT = "karpenter"
 NODEPOOL_API = "karpenter.sh/v1"
 NODECLASS_API = "karpenter.k8s.aws/v1"
 METRICS_PORT = 8080
 HEALTH_PORT = 8081
 UID = 65532  # the controller image's nonroot user (chart: runAsUser/fsGroup 65532)
+CONTROLLER = SystemController(APP, SERVICE_ACCOUNT, UID, KARPENTER.version)
 LEADER_LEASE = "karpenter-leader-election"
 # Tags Karpenter puts on what it launches, and its policy's conditions read.
 CLUSTER_TAG = "kubernetes.io/cluster/{cluster}"
@@ -393,11 +395,6 @@ def namespace_roles() -> dict[str, tuple[str, list[JsonDict]]]:
     }
 
 
-def replicas(profile: Profile) -> int:
-    # Leader election keeps one active; a second replica takes over within seconds.
-    return 1 if profile == "laptop" else 2
-
-
 def controller_container(profile: Profile, cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str],
                          queue: pulumi.Input[str], region: str) -> JsonDict:
     def resource_env(name: str, resource: str, divisor: str) -> JsonDict:
@@ -432,24 +429,6 @@ def controller_container(profile: Profile, cluster_name: pulumi.Input[str], endp
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
                             "runAsUser": UID, "runAsGroup": UID, "privileged": False,
                             "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
-    }
-
-
-def controller_pod_spec(profile: Profile, container: JsonDict) -> JsonDict:
-    sel = selector_labels(APP, APP, "controller")
-    return {
-        "serviceAccountName": SERVICE_ACCOUNT,
-        "automountServiceAccountToken": True,
-        "enableServiceLinks": False,
-        "priorityClassName": "system-cluster-critical",
-        "securityContext": {"fsGroup": UID, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        # Never on a node it manages: a GPU node being consolidated would take it down.
-        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-            {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["system"]}]}]}}},
-        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
-                                       "whenUnsatisfiable": "ScheduleAnyway",
-                                       "labelSelector": {"matchLabels": sel}}],
-        "containers": [container],
     }
 
 
@@ -498,42 +477,19 @@ class Karpenter(pulumi.ComponentResource):
             description=f"Karpenter controller of {args.platform}", tags=tag_set), child)
 
         children = Children(self, args.profile)
-        labels = standard_labels(APP, APP, "controller", KARPENTER.version)
-        crds = [k8s.apiextensions.v1.CustomResourceDefinition(
-            f"{name}-crd-{c.plural}", metadata={"name": c.name, "labels": labels}, spec=kube.crd_spec(c), opts=children())
-            for c in CRDS]
-        sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=kube.service_account_metadata(SERVICE_ACCOUNT, NAMESPACE, labels, role.arn),
-            opts=children())
-        rbac: list[pulumi.Resource] = []
-        for role_name, rules in cluster_roles().items():
-            cr = k8s.rbac.v1.ClusterRole(f"{name}-cr-{role_name}", metadata={"name": role_name, "labels": labels},
-                                         rules=rules, opts=children())
-            rbac.append(k8s.rbac.v1.ClusterRoleBinding(
-                f"{name}-crb-{role_name}", metadata={"name": role_name, "labels": labels},
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
-                subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
-                opts=children(cr)))
-        for role_name, (ns, rules) in namespace_roles().items():
-            r = k8s.rbac.v1.Role(f"{name}-role-{role_name}", metadata=kube.metadata(role_name, ns, labels), rules=rules,
-                                 opts=children())
-            rbac.append(k8s.rbac.v1.RoleBinding(
-                f"{name}-rb-{role_name}", metadata=kube.metadata(role_name, ns, labels),
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role_name},
-                subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
-                opts=children(r)))
-        sel = selector_labels(APP, APP, "controller")
+        crds = system_controller.crds(name, CRDS, CONTROLLER.labels, children)
+        sa = system_controller.service_account(name, CONTROLLER, role.arn, children)
+        rbac: list[pulumi.Resource] = [
+            system_controller.bound_cluster_role(f"{name}-cr-{role_name}", f"{name}-crb-{role_name}", role_name, rules,
+                                                 CONTROLLER, children)
+            for role_name, rules in cluster_roles().items()]
+        rbac += [system_controller.bound_role(f"{name}-role-{role_name}", f"{name}-rb-{role_name}", role_name, ns, rules,
+                                              CONTROLLER, children)
+                 for role_name, (ns, rules) in namespace_roles().items()]
         container = controller_container(args.profile, args.cluster_name, args.cluster_endpoint, queue.name,
                                          args.region)
-        k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=kube.metadata(APP, NAMESPACE, labels),
-            spec=kube.deployment_spec(sel, kube.pod_template(labels, controller_pod_spec(args.profile, container)),
-                                 replicas=replicas(args.profile)),
-            opts=children(sa, *crds, *rbac))
-        k8s.core.v1.Service(f"{name}-service", metadata=kube.metadata(APP, NAMESPACE, labels),
-                            spec=kube.service_spec(sel, [("http-metrics", METRICS_PORT)]), opts=children())
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=kube.metadata(APP, NAMESPACE, labels),
-                                          spec=kube.pdb_spec(sel), opts=children())
+        system_controller.deploy(name, CONTROLLER, CONTROLLER.pod_spec(container), args.profile, children,
+                                 [sa, *crds, *rbac], ("service", "http-metrics", METRICS_PORT))
         self.node_role_arn = node_role.arn
         self.instance_profile = profile.name
         self.queue_name = queue.name

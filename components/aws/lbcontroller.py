@@ -38,17 +38,17 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.aws_versions import AWS_LOAD_BALANCER_CONTROLLER
+from omgml.components.aws import system_controller
 from omgml.components.aws.common import JsonDict, partition, tags
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
-from omgml.components.gpupool import POOL_LABEL
+from omgml.components.aws.system_controller import SystemController
 from omgml.components.options import Children
-from omgml.labels import selector_labels, standard_labels
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:aws:LoadBalancerController"
 
 APP = "aws-load-balancer-controller"
-NAMESPACE = "kube-system"
+NAMESPACE = system_controller.NAMESPACE
 SERVICE_ACCOUNT = APP
 INGRESS_CLASS = "alb"
 CONTROLLER_NAME = "ingress.k8s.aws/alb"
@@ -65,6 +65,7 @@ ROOT_ISSUER = "aws-load-balancer-root-issuer"
 CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 # The controller image's user (chart podSecurityContext fsGroup 65534; distroless nonroot).
 UID = 65534
+CONTROLLER = SystemController(APP, SERVICE_ACCOUNT, UID, AWS_LOAD_BALANCER_CONTROLLER.version)
 # TLS 1.2+ with forward secrecy only (an ELB predefined policy).
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CERT_MANAGER_API = "cert-manager.io/v1"
@@ -312,7 +313,6 @@ def certificates() -> list[tuple[str, str, JsonDict]]:
 
 
 def controller_pod_spec(cluster: str, region: str, vpc_id: pulumi.Input[str], profile: Profile) -> JsonDict:
-    sel = selector_labels(APP, APP, "controller")
     container: JsonDict = {
         "name": "controller",
         "image": AWS_LOAD_BALANCER_CONTROLLER.image,
@@ -328,21 +328,8 @@ def controller_pod_spec(cluster: str, region: str, vpc_id: pulumi.Input[str], pr
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "volumeMounts": [{"name": "cert", "mountPath": CERT_DIR, "readOnly": True}],
     }
-    return {
-        "serviceAccountName": SERVICE_ACCOUNT,
-        "automountServiceAccountToken": True,
-        "enableServiceLinks": False,
-        "priorityClassName": "system-cluster-critical",
-        "terminationGracePeriodSeconds": 10,
-        "securityContext": {"fsGroup": UID, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-            {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["system"]}]}]}}},
-        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
-                                       "whenUnsatisfiable": "ScheduleAnyway",
-                                       "labelSelector": {"matchLabels": sel}}],
-        "containers": [container],
-        "volumes": [{"name": "cert", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o644}}],
-    }
+    return CONTROLLER.pod_spec(container, termination_grace_seconds=10, volumes=[
+        {"name": "cert", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o644}}])
 
 
 class LoadBalancerController(pulumi.ComponentResource):
@@ -364,47 +351,26 @@ class LoadBalancerController(pulumi.ComponentResource):
         ), pulumi.ResourceOptions(parent=self))
 
         children = Children(self, args.profile)
-        labels = standard_labels(APP, APP, "controller", AWS_LOAD_BALANCER_CONTROLLER.version)
-        crds = [k8s.apiextensions.v1.CustomResourceDefinition(
-            f"{name}-crd-{c.plural}", metadata={"name": c.name, "labels": labels}, spec=kube.crd_spec(c), opts=children())
-            for c in CRDS]
-        sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=kube.service_account_metadata(SERVICE_ACCOUNT, NAMESPACE, labels, role.arn),
-            opts=children())
-        cr = k8s.rbac.v1.ClusterRole(f"{name}-cr", metadata={"name": APP, "labels": labels},
-                                     rules=cluster_role_rules(), opts=children())
-        crb = k8s.rbac.v1.ClusterRoleBinding(
-            f"{name}-crb", metadata={"name": APP, "labels": labels},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": APP},
-            subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
-            opts=children(cr))
-        le = k8s.rbac.v1.Role(f"{name}-leader-role", metadata=kube.metadata(f"{APP}-leader-election", NAMESPACE, labels),
-                              rules=leader_election_rules(), opts=children())
-        leb = k8s.rbac.v1.RoleBinding(
-            f"{name}-leader-rb", metadata=kube.metadata(f"{APP}-leader-election", NAMESPACE, labels),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{APP}-leader-election"},
-            subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
-            opts=children(le))
+        labels = CONTROLLER.labels
+        crds = system_controller.crds(name, CRDS, labels, children)
+        sa = system_controller.service_account(name, CONTROLLER, role.arn, children)
+        crb = system_controller.bound_cluster_role(f"{name}-cr", f"{name}-crb", APP, cluster_role_rules(), CONTROLLER,
+                                                   children)
+        leb = system_controller.bound_role(f"{name}-leader-role", f"{name}-leader-rb", f"{APP}-leader-election",
+                                           NAMESPACE, leader_election_rules(), CONTROLLER, children)
         certs: list[pulumi.Resource] = []
         for kind, cert_name, spec in certificates():
             certs.append(k8s.apiextensions.CustomResource(
                 f"{name}-{cert_name}", api_version=CERT_MANAGER_API, kind=kind,
                 metadata=kube.metadata(cert_name, NAMESPACE, labels), spec=spec, opts=children(*certs)))
-        sel = selector_labels(APP, APP, "controller")
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=kube.metadata(APP, NAMESPACE, labels),
-            spec=kube.deployment_spec(sel, kube.pod_template(labels, controller_pod_spec(
-                args.cluster_name, args.region, args.vpc_id, args.profile)), replicas=1 if args.profile == "laptop"
-                else 2),
-            opts=children(sa, crb, leb, *crds, *certs))
+        pod = controller_pod_spec(args.cluster_name, args.region, args.vpc_id, args.profile)
+        deployment = system_controller.deploy(name, CONTROLLER, pod, args.profile, children, [sa, crb, leb, *crds, *certs],
+                                              ("metrics", "metrics-server", METRICS_PORT))
         k8s.core.v1.Service(f"{name}-webhook-service", metadata=kube.metadata(WEBHOOK_SERVICE, NAMESPACE, labels),
-                            spec={"selector": sel, "ports": [{"name": "webhook-server", "port": 443,
-                                                              "targetPort": "webhook-server", "protocol": "TCP"}]},
+                            spec={"selector": CONTROLLER.selector, "ports": [{"name": "webhook-server", "port": 443,
+                                                                             "targetPort": "webhook-server",
+                                                                             "protocol": "TCP"}]},
                             opts=children())
-        k8s.core.v1.Service(f"{name}-metrics", metadata=kube.metadata(APP, NAMESPACE, labels),
-                            spec=kube.service_spec(sel, [("metrics-server", METRICS_PORT)]), opts=children())
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=kube.metadata(APP, NAMESPACE, labels),
-                                          spec=kube.pdb_spec(sel), opts=children())
         inject = {"cert-manager.io/inject-ca-from": f"{NAMESPACE}/{SERVING_CERT}"}
         hook_meta = {"name": f"{APP}-webhook", "labels": labels, "annotations": inject}
         k8s.admissionregistration.v1.MutatingWebhookConfiguration(
