@@ -48,6 +48,7 @@ import pulumi_kubernetes as k8s
 
 from omgml.aws_versions import EKS_ADDONS, VERSION_SOURCE_TAG
 from omgml.components.aws.common import (
+    AwsComponentArgs,
     JsonDict,
     kms_key,
     managed_policy_arn,
@@ -55,7 +56,6 @@ from omgml.components.aws.common import (
     policy_document,
     service_trust_policy,
     stateful_options,
-    tags,
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, oidc_issuer_host
 from omgml.components.gpupool import POOL_LABEL, PURPOSE_LABEL
@@ -108,8 +108,7 @@ SYSTEM_NODES: dict[Profile, SystemNodeSizing] = {
 
 
 @dataclass(frozen=True)
-class EksClusterArgs:
-    platform: str
+class EksClusterArgs(AwsComponentArgs):
     cluster_name: str
     kubernetes_version: str
     region: str
@@ -128,7 +127,6 @@ class EksClusterArgs:
     deployer_arn: str | None = None
     # aws.addon_versions: add-on → pinned version; the others are resolved at deploy time.
     addon_versions: Mapping[str, str] = field(default_factory=dict)
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 def control_plane_log_types(audit_logging: bool) -> list[str]:
@@ -272,7 +270,7 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         sizing = resolve(args)
         child = pulumi.ResourceOptions(parent=self)
-        tag_set = tags(args.platform, "eks", args.extra_tags)
+        tag_set = args.tag_set("eks")
         region = args.region
 
         secrets_key = kms_key(name, f"EKS secrets envelope encryption of {args.cluster_name}", args.profile,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -99,6 +99,45 @@ class DataStoreNetwork:
     subnet_ids: Sequence[pulumi.Input[str]]
     node_security_group_id: pulumi.Input[str]
     vpc_cidr: str
+
+
+@dataclass(frozen=True)
+class StoreSizing:
+    """A managed data store's size in one profile: the instance class AWS bills it by
+    (cache.*, db.*, kafka.*), the days of automated backups or snapshots it keeps (0: none),
+    and its default node count (MSK's brokers; the others decide theirs from the spec)."""
+
+    instance_class: str
+    backup_days: int = 0
+    nodes: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsComponentArgs:
+    """What every AWS component is given: the platform it belongs to, which names and tags all
+    it creates, and extra tags for all of it."""
+
+    platform: str
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+    def tag_set(self, component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The component's tags (`tags`), plus `extra` for one resource."""
+        return tags(self.platform, component, {**self.extra_tags, **(extra or {})})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedStoreArgs(AwsComponentArgs):
+    """What every managed data store (RDS, ElastiCache, MSK) is given besides: the profile that
+    sizes it and where it lives."""
+
+    profile: Profile
+    network: DataStoreNetwork
+
+    def sizing(self, table: Mapping[Profile, StoreSizing]) -> StoreSizing:
+        """The profile's row of the store's sizing table."""
+        if self.profile not in table:
+            raise ValueError(f"{type(self).__name__}.profile={self.profile!r} is unknown; use one of {sorted(table)}")
+        return table[self.profile]
 
 
 def kms_key(name: str, description: str, profile: Profile, tag_set: dict[str, str],

@@ -17,7 +17,7 @@ endpoint itself, not the alias.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -26,12 +26,12 @@ import pulumi_random as random
 
 from omgml import k8s as kube
 from omgml.components.aws.common import (
-    DataStoreNetwork,
+    ManagedStoreArgs,
+    StoreSizing,
     data_store_security_group,
     external_name_service,
     kms_key,
     stateful_options,
-    tags,
     vpc_egress_policy,
 )
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
@@ -54,28 +54,19 @@ AUTH_TOKEN_LENGTH = 64
 APP = "redis"
 
 
-@dataclass(frozen=True)
-class CacheSizing:
-    node_type: str
-    snapshot_retention_days: int
-
-
-CACHE_SIZING: dict[Profile, CacheSizing] = {
+# Node type and days of automatic snapshots.
+CACHE_SIZING: dict[Profile, StoreSizing] = {
     # t4g.micro has 0.5 GiB: enough for a development feature store, nothing more.
-    "laptop": CacheSizing("cache.t4g.micro", 0),
-    "small": CacheSizing("cache.t4g.small", 3),
-    "production": CacheSizing("cache.m7g.large", 7),
+    "laptop": StoreSizing("cache.t4g.micro"),
+    "small": StoreSizing("cache.t4g.small", backup_days=3),
+    "production": StoreSizing("cache.m7g.large", backup_days=7),
 }
 
 
-@dataclass(frozen=True)
-class ManagedRedisArgs:
-    platform: str
-    profile: Profile
-    network: DataStoreNetwork
+@dataclass(frozen=True, kw_only=True)
+class ManagedRedisArgs(ManagedStoreArgs):
     # Primary + replicas; 2+ turns on automatic failover and Multi-AZ.
     nodes: int = 1
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 def replication_group_id(platform: str) -> str:
@@ -101,13 +92,11 @@ class ManagedRedis(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ManagedRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        if args.profile not in CACHE_SIZING:
-            raise ValueError(f"ManagedRedisArgs.profile={args.profile!r} is unknown; use one of {sorted(CACHE_SIZING)}")
+        sizing = args.sizing(CACHE_SIZING)
         if not 1 <= args.nodes <= 6:
             raise ValueError(f"ManagedRedisArgs.nodes={args.nodes}: use 1 to 6 (a primary and up to five replicas)")
-        sizing = CACHE_SIZING[args.profile]
         keep = keeps_data(args.profile)
-        tag_set = tags(args.platform, "redis", args.extra_tags)
+        tag_set = args.tag_set("redis")
         child = pulumi.ResourceOptions(parent=self)
         self.group_id = replication_group_id(args.platform)
 
@@ -126,7 +115,7 @@ class ManagedRedis(pulumi.ComponentResource):
             engine=ENGINE,
             engine_version=ENGINE_VERSION,
             auto_minor_version_upgrade=True,
-            node_type=sizing.node_type,
+            node_type=sizing.instance_class,
             num_cache_clusters=args.nodes,
             automatic_failover_enabled=ha,
             multi_az_enabled=ha,
@@ -140,7 +129,7 @@ class ManagedRedis(pulumi.ComponentResource):
             auth_token=token.result,
             # A new token is added next to the old one, so clients can move over without an outage.
             auth_token_update_strategy="ROTATE",
-            snapshot_retention_limit=sizing.snapshot_retention_days,
+            snapshot_retention_limit=sizing.backup_days,
             final_snapshot_identifier=f"{self.group_id}-final" if keep else None,
             tags=tag_set,
             opts=stateful_options(args.profile, self),

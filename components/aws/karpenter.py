@@ -49,10 +49,10 @@ from omgml import k8s as kube
 from omgml.aws_versions import KARPENTER
 from omgml.components.aws import system_controller
 from omgml.components.aws.common import (
+    AwsComponentArgs,
     JsonDict,
     partition,
     service_trust_policy,
-    tags,
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
 from omgml.components.aws.system_controller import SystemController
@@ -256,8 +256,7 @@ def gpu_node_pool(pool: GpuPoolSpec) -> JsonDict:
 
 
 @dataclass(frozen=True)
-class KarpenterArgs:
-    platform: str
+class KarpenterArgs(AwsComponentArgs):
     # The EKS cluster's name (known before it exists: omgml names it), and its endpoint.
     cluster_name: str
     cluster_endpoint: pulumi.Input[str]
@@ -268,7 +267,6 @@ class KarpenterArgs:
     oidc_issuer_host: pulumi.Input[str]
     # The EKS node policies (the system nodes' set): worker + ECR read.
     node_policy_arns: tuple[str, ...]
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 def controller_statements(cluster: str, region: str, account: str, node_role_arn: pulumi.Input[str],
@@ -442,7 +440,7 @@ class Karpenter(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        tag_set = tags(args.platform, "karpenter", args.extra_tags)
+        tag_set = args.tag_set("karpenter")
         child = pulumi.ResourceOptions(parent=self)
 
         node_role = aws.iam.Role(

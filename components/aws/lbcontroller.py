@@ -31,7 +31,7 @@ docs/install/iam_policy.json.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -39,7 +39,7 @@ import pulumi_kubernetes as k8s
 from omgml import k8s as kube
 from omgml.aws_versions import AWS_LOAD_BALANCER_CONTROLLER
 from omgml.components.aws import system_controller
-from omgml.components.aws.common import JsonDict, partition, tags
+from omgml.components.aws.common import AwsComponentArgs, JsonDict, partition
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
 from omgml.components.aws.system_controller import SystemController
 from omgml.components.options import Children
@@ -87,8 +87,7 @@ CRDS: tuple[kube.CrdFacts, ...] = (
 
 
 @dataclass(frozen=True)
-class LoadBalancerControllerArgs:
-    platform: str
+class LoadBalancerControllerArgs(AwsComponentArgs):
     cluster_name: str
     region: str
     account_id: str
@@ -102,7 +101,6 @@ class LoadBalancerControllerArgs:
     scheme: str = "internal"
     allowed_cidrs: tuple[str, ...] = ()
     certificate_arn: str | None = None
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 # --- pure -----------------------------------------------------------------------------------------
@@ -342,7 +340,7 @@ class LoadBalancerController(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         sources = ingress_sources(args.scheme, args.allowed_cidrs, args.vpc_cidr)
         params = ingress_class_params(args.scheme, sources, args.certificate_arn)
-        tag_set = tags(args.platform, "load-balancer-controller", args.extra_tags)
+        tag_set = args.tag_set("load-balancer-controller")
         role = IrsaRole(f"{name}-role", IrsaRoleArgs(
             oidc_provider_arn=args.oidc_provider_arn, oidc_issuer_host=args.oidc_issuer_host,
             namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,

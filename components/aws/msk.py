@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -36,12 +36,12 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.components.aws.common import (
-    DataStoreNetwork,
+    ManagedStoreArgs,
+    StoreSizing,
     data_store_security_group,
     kms_key,
     policy_document,
     stateful_options,
-    tags,
     vpc_egress_policy,
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
@@ -64,32 +64,23 @@ APP = "kafka"
 BROKER_LOG_RETENTION_DAYS = 365
 
 
-@dataclass(frozen=True)
-class BrokerSizing:
-    instance_type: str
-    default_brokers: int
-
-
-BROKER_SIZING: dict[Profile, BrokerSizing] = {
+# Broker instance type and the default broker count.
+BROKER_SIZING: dict[Profile, StoreSizing] = {
     # t3.small is the smallest broker MSK offers (development only: few partitions, burstable).
-    "laptop": BrokerSizing("kafka.t3.small", 1),
-    "small": BrokerSizing("kafka.m7g.large", 3),
-    "production": BrokerSizing("kafka.m7g.large", 3),
+    "laptop": StoreSizing("kafka.t3.small"),
+    "small": StoreSizing("kafka.m7g.large", nodes=3),
+    "production": StoreSizing("kafka.m7g.large", nodes=3),
 }
 
 
-@dataclass(frozen=True)
-class ManagedKafkaArgs:
-    platform: str
-    profile: Profile
-    network: DataStoreNetwork
+@dataclass(frozen=True, kw_only=True)
+class ManagedKafkaArgs(ManagedStoreArgs):
     # None: the profile's default; either way rounded up to a multiple of the subnet count.
     brokers: int | None = None
     storage_gib: int = 10
     audit_logging: bool = False
     # phases.foundation.kafka.topics: created through MSK's topic API.
     topics: tuple[TopicSpec, ...] = ()
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,7 +114,7 @@ def broker_count(requested: int | None, profile: Profile, subnets: int) -> int:
     to a multiple of the subnet count (one broker per zone at the least)."""
     if subnets < 2:
         raise ValueError(f"MSK needs client subnets in at least two zones, got {subnets}")
-    wanted = requested if requested is not None else BROKER_SIZING[profile].default_brokers
+    wanted = requested if requested is not None else BROKER_SIZING[profile].nodes
     if wanted < 1:
         raise ValueError(f"brokers={wanted} must be at least 1")
     return math.ceil(wanted / subnets) * subnets
@@ -156,13 +147,12 @@ class ManagedKafka(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ManagedKafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        if args.profile not in BROKER_SIZING:
-            raise ValueError(f"ManagedKafkaArgs.profile={args.profile!r} is unknown; use one of {sorted(BROKER_SIZING)}")
+        sizing = args.sizing(BROKER_SIZING)
         if not 1 <= args.storage_gib <= 16384:
             raise ValueError(f"ManagedKafkaArgs.storage_gib={args.storage_gib}: MSK volumes are 1 to 16384 GiB")
         self.brokers = broker_count(args.brokers, args.profile, len(args.network.subnet_ids))
         self.cluster_name = msk_cluster_name(args.platform)
-        tag_set = tags(args.platform, "kafka", args.extra_tags)
+        tag_set = args.tag_set("kafka")
         child = pulumi.ResourceOptions(parent=self)
 
         key = kms_key(name, f"MSK {self.cluster_name} at rest", args.profile, tag_set, self)
@@ -186,7 +176,7 @@ class ManagedKafka(pulumi.ComponentResource):
             kafka_version=KAFKA_VERSION,
             number_of_broker_nodes=self.brokers,
             broker_node_group_info=aws.msk.ClusterBrokerNodeGroupInfoArgs(
-                instance_type=BROKER_SIZING[args.profile].instance_type,
+                instance_type=sizing.instance_class,
                 client_subnets=list(args.network.subnet_ids),
                 security_groups=[sg.id],
                 storage_info=aws.msk.ClusterBrokerNodeGroupInfoStorageInfoArgs(

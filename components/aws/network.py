@@ -16,12 +16,18 @@ whole VPC go to CloudWatch Logs (rejected and accepted traffic, 10-minute aggreg
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from omgml.components.aws.common import JsonDict, policy_document, service_trust_policy, stateful_options, tags
+from omgml.components.aws.common import (
+    AwsComponentArgs,
+    JsonDict,
+    policy_document,
+    service_trust_policy,
+    stateful_options,
+)
 from omgml.spec import PlatformSpec
 from omgml.spec.common import Profile
 
@@ -41,8 +47,7 @@ HTTPS = 443
 
 
 @dataclass(frozen=True)
-class NetworkArgs:
-    platform: str
+class NetworkArgs(AwsComponentArgs):
     availability_zones: int
     # One NAT gateway per zone (production) or one for the whole VPC.
     nat_per_az: bool
@@ -51,7 +56,6 @@ class NetworkArgs:
     profile: Profile = "laptop"
     # Flow-log retention: a year when compliance asks for audit evidence, three months otherwise.
     flow_log_retention_days: int = 90
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,8 +152,7 @@ class Network(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         def tagged(role: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-            return tags(args.platform, "network", {**args.extra_tags, "Name": f"{args.platform}-{role}",
-                                                   **(extra or {})})
+            return args.tag_set("network", {"Name": f"{args.platform}-{role}", **(extra or {})})
 
         # Opt-in zones (Local Zones, Wavelength) lack most services (EKS, RDS Multi-AZ, MSK).
         zones = aws.get_availability_zones_output(

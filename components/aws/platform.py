@@ -198,7 +198,7 @@ class AwsFoundation(pulumi.ComponentResource):
         self.managed_postgres = ManagedPostgres(f"{name}-postgres", ManagedPostgresArgs(
             platform=spec.name, profile=spec.profile, network=data_net, storage_gib=f.postgres.storage_gib,
             multi_az=multi_az, audit_logging=audit,
-            backup_retention_days=rds_backup_retention_days(spec, RDS_SIZING[spec.profile].backup_retention_days),
+            backup_retention_days=rds_backup_retention_days(spec, RDS_SIZING[spec.profile].backup_days),
         ), child) if managed["postgres"] else None
         self.managed_redis = ManagedRedis(f"{name}-redis", ManagedRedisArgs(
             platform=spec.name, profile=spec.profile, network=data_net, nodes=cache_nodes(spec.profile, multi_az),

@@ -28,7 +28,7 @@ address itself, and the RDS CA bundle.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -36,12 +36,12 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.components.aws.common import (
-    DataStoreNetwork,
+    ManagedStoreArgs,
+    StoreSizing,
     data_store_security_group,
     external_name_service,
     kms_key,
     stateful_options,
-    tags,
     vpc_egress_policy,
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements
@@ -80,31 +80,21 @@ _CONSUMER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,61}[a-z0-9]$|^[a-z]$")
 _RESERVED = frozenset({"postgres", "template0", "template1", "public", "rdsadmin", MASTER_USERNAME})
 
 
-@dataclass(frozen=True)
-class RdsSizing:
-    instance_class: str
-    backup_retention_days: int
-
-
 # Graviton classes: the cheapest per vCPU. Backups: a week at least, two in production.
-RDS_SIZING: dict[Profile, RdsSizing] = {
-    "laptop": RdsSizing("db.t4g.micro", 7),
-    "small": RdsSizing("db.t4g.medium", 7),
-    "production": RdsSizing("db.m7g.large", 14),
+RDS_SIZING: dict[Profile, StoreSizing] = {
+    "laptop": StoreSizing("db.t4g.micro", backup_days=7),
+    "small": StoreSizing("db.t4g.medium", backup_days=7),
+    "production": StoreSizing("db.m7g.large", backup_days=14),
 }
 MIN_STORAGE_GIB = 20  # the gp3 minimum on RDS
 
 
-@dataclass(frozen=True)
-class ManagedPostgresArgs:
-    platform: str
-    profile: Profile
-    network: DataStoreNetwork
+@dataclass(frozen=True, kw_only=True)
+class ManagedPostgresArgs(ManagedStoreArgs):
     storage_gib: int
     # A standby in a second zone with synchronous replication (availability 99.95/99.99).
     multi_az: bool
     audit_logging: bool = False
-    extra_tags: dict[str, str] = field(default_factory=dict)
     # Automated backups (and so the point-in-time restore window), 1-35 days; None: the profile's.
     backup_retention_days: int | None = None
 
@@ -138,17 +128,15 @@ class ManagedPostgres(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ManagedPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        if args.profile not in RDS_SIZING:
-            raise ValueError(f"ManagedPostgresArgs.profile={args.profile!r} is unknown; use one of {sorted(RDS_SIZING)}")
+        sizing = args.sizing(RDS_SIZING)
         if args.storage_gib < 1:
             raise ValueError(f"ManagedPostgresArgs.storage_gib={args.storage_gib} must be at least 1")
-        sizing = RDS_SIZING[args.profile]
-        retention = args.backup_retention_days or sizing.backup_retention_days
+        retention = args.backup_retention_days or sizing.backup_days
         if not 1 <= retention <= 35:
             raise ValueError(f"ManagedPostgresArgs.backup_retention_days={retention}: RDS keeps automated backups "
                              "1 to 35 days; choose a value in that range")
         keep = keeps_data(args.profile)
-        tag_set = tags(args.platform, "postgres", args.extra_tags)
+        tag_set = args.tag_set("postgres")
         child = pulumi.ResourceOptions(parent=self)
         self.identifier = rds_identifier(args.platform)
 

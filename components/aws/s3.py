@@ -32,11 +32,11 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.components.aws.common import (
+    AwsComponentArgs,
     JsonDict,
     aws_api_egress_policy,
     kms_key,
     stateful_options,
-    tags,
 )
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, s3_bucket_statements
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer, SecretKeyRef
@@ -56,12 +56,10 @@ APP = "objectstore"
 
 
 @dataclass(frozen=True)
-class ManagedObjectStoreArgs:
-    platform: str
+class ManagedObjectStoreArgs(AwsComponentArgs):
     profile: Profile
     # role → bucket name (the foundation's bucket_names(spec)).
     buckets: dict[str, str]
-    extra_tags: dict[str, str] = field(default_factory=dict)
     # role → days after which objects expire (the backup bucket: the backup retention).
     expire_after_days: dict[str, int] = field(default_factory=dict)
 
@@ -130,7 +128,7 @@ class ManagedObjectStore(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         check_bucket_names(args.buckets)
         keep = keeps_data(args.profile)
-        tag_set = tags(args.platform, "object-store", args.extra_tags)
+        tag_set = args.tag_set("object-store")
         key = kms_key(name, f"S3 buckets of {args.platform}", args.profile, tag_set, self)
         self.buckets = dict(args.buckets)
         self.bucket_arns = {}

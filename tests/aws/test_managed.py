@@ -10,8 +10,8 @@ import subprocess
 import pulumi
 import pytest
 
-from omgml.components.aws.common import DataStoreNetwork
-from omgml.components.aws.elasticache import ManagedRedis, ManagedRedisArgs, cache_nodes, failover
+from omgml.components.aws.common import COMPONENT_TAG, MANAGED_BY_TAG, PLATFORM_TAG, DataStoreNetwork
+from omgml.components.aws.elasticache import CACHE_SIZING, ManagedRedis, ManagedRedisArgs, cache_nodes, failover
 from omgml.components.aws.msk import KAFKA_VERSION, broker_count, server_properties
 from omgml.components.aws.rds import (
     MASTER_FIELD_PARSER,
@@ -337,3 +337,23 @@ def test_s3_consumers_get_irsa_endpoints_and_an_empty_keys_secret() -> None:
     peers = {p["ipBlock"]["cidr"] for e in egress for p in e["spec"]["egress"][0]["to"]}
     assert peers == {"10.0.0.0/16", "198.51.100.0/25", "203.0.113.0/25"}
     assert_valid(items)
+
+
+# --- the managed stores' shared args ------------------------------------------------------------
+
+NET = DataStoreNetwork(vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"], node_security_group_id="sg-1",
+                       vpc_cidr="10.0.0.0/16")
+
+
+def test_an_unknown_profile_names_the_stores_args_and_the_profiles_it_knows() -> None:
+    args = ManagedRedisArgs(platform="p", profile="huge", network=NET)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^ManagedRedisArgs\.profile='huge' is unknown; "
+                                         r"use one of \['laptop', 'production', 'small'\]$"):
+        args.sizing(CACHE_SIZING)
+    assert ManagedRedisArgs(platform="p", profile="production", network=NET).sizing(CACHE_SIZING).backup_days == 7
+
+
+def test_extra_tags_reach_every_resource_beside_the_platform_tags() -> None:
+    args = ManagedRedisArgs(platform="p", profile="small", network=NET, extra_tags={"team": "ml"})
+    assert args.tag_set("redis", {"Name": "p-redis"}) == {
+        PLATFORM_TAG: "p", COMPONENT_TAG: "redis", MANAGED_BY_TAG: "omgml", "team": "ml", "Name": "p-redis"}
