@@ -25,15 +25,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from omgml import k8s as kube
-from omgml.components.aws.common import (
-    ManagedStoreArgs,
-    StoreSizing,
-    data_store_security_group,
-    external_name_service,
-    kms_key,
-    stateful_options,
-    vpc_egress_policy,
-)
+from omgml.components.aws import common
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.options import keeps_data
 from omgml.labels import standard_labels
@@ -55,16 +47,16 @@ APP = "redis"
 
 
 # Node type and days of automatic snapshots.
-CACHE_SIZING: dict[Profile, StoreSizing] = {
+CACHE_SIZING: dict[Profile, common.StoreSizing] = {
     # t4g.micro has 0.5 GiB: enough for a development feature store, nothing more.
-    "laptop": StoreSizing("cache.t4g.micro"),
-    "small": StoreSizing("cache.t4g.small", backup_days=3),
-    "production": StoreSizing("cache.m7g.large", backup_days=7),
+    "laptop": common.StoreSizing("cache.t4g.micro"),
+    "small": common.StoreSizing("cache.t4g.small", backup_days=3),
+    "production": common.StoreSizing("cache.m7g.large", backup_days=7),
 }
 
 
 @dataclass(frozen=True, kw_only=True)
-class ManagedRedisArgs(ManagedStoreArgs):
+class ManagedRedisArgs(common.ManagedStoreArgs):
     # Primary + replicas; 2+ turns on automatic failover and Multi-AZ.
     nodes: int = 1
 
@@ -102,8 +94,8 @@ class ManagedRedis(pulumi.ComponentResource):
 
         token = random.RandomPassword(f"{name}-auth-token", length=AUTH_TOKEN_LENGTH, special=False,
                                       min_lower=2, min_upper=2, min_numeric=2, opts=child)
-        key = kms_key(name, f"ElastiCache {self.group_id} at rest", args.profile, tag_set, self)
-        sg = data_store_security_group(name, f"ElastiCache {self.group_id}", PORT, args.network, tag_set, self)
+        key = common.kms_key(name, f"ElastiCache {self.group_id} at rest", args.profile, tag_set, self)
+        sg = common.data_store_security_group(name, f"ElastiCache {self.group_id}", PORT, args.network, tag_set, self)
         subnets = aws.elasticache.SubnetGroup(
             f"{name}-subnets", name=self.group_id, description=f"private subnets of {self.group_id}",
             subnet_ids=list(args.network.subnet_ids), tags=tag_set, opts=child)
@@ -132,7 +124,7 @@ class ManagedRedis(pulumi.ComponentResource):
             snapshot_retention_limit=sizing.backup_days,
             final_snapshot_identifier=f"{self.group_id}-final" if keep else None,
             tags=tag_set,
-            opts=stateful_options(args.profile, self),
+            opts=common.stateful_options(args.profile, self),
         )
         self.primary_address = group.primary_endpoint_address
         self.auth_token = token.result
@@ -186,12 +178,12 @@ class RedisClients(pulumi.ComponentResource):
             return kube.metadata(obj, ns, standard_labels(APP, args.instance, component))
 
         k8s.core.v1.Service(f"{name}-alias", metadata=meta(names.alias_service, "cache", args.namespace),
-                            spec=address.apply(lambda a: external_name_service(a, PORT, "redis")), opts=child)
+                            spec=address.apply(lambda a: common.external_name_service(a, PORT, "redis")), opts=child)
         for ns in namespaces:
             k8s.core.v1.Secret(f"{name}-auth-{ns}", metadata=meta(names.auth_secret, "credentials", ns),
                                type="Opaque", string_data={"password": token}, opts=child)
             k8s.networking.v1.NetworkPolicy(f"{name}-egress-{ns}", metadata=meta(names.egress_policy, "network", ns),
-                                            spec=vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
+                                            spec=common.vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
         self.endpoint = RedisEndpoint(host=host, port=PORT, password=token,
                                       password_ref=SecretKeyRef(names.auth_secret, "password"), tls=True,
                                       managed_host=address)

@@ -47,13 +47,7 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.aws_versions import KARPENTER
-from omgml.components.aws import system_controller
-from omgml.components.aws.common import (
-    AwsComponentArgs,
-    JsonDict,
-    partition,
-    service_trust_policy,
-)
+from omgml.components.aws import common, system_controller
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
 from omgml.components.aws.system_controller import SystemController
 from omgml.components.gpupool import (
@@ -179,7 +173,7 @@ def ami_alias(release: str) -> str:
 
 
 def gpu_node_class(pool: GpuPoolSpec, subnet_ids: Sequence[str], security_group_id: str, instance_profile: str,
-                   ami_release: str, extra_tags: Mapping[str, str] | None = None) -> JsonDict:
+                   ami_release: str, extra_tags: Mapping[str, str] | None = None) -> kube.JsonDict:
     """The EC2NodeClass spec of a pool (every field the upstream CRD would default is set, so the
     open CRD schema loses nothing)."""
     if not subnet_ids:
@@ -215,7 +209,7 @@ def node_pool_annotations(pool: GpuPoolSpec) -> dict[str, str]:
     return {MIN_NODES_ANNOTATION: str(pool.min_size), DESIRED_NODES_ANNOTATION: str(pool.desired_size)}
 
 
-def gpu_node_pool(pool: GpuPoolSpec) -> JsonDict:
+def gpu_node_pool(pool: GpuPoolSpec) -> kube.JsonDict:
     """The NodePool spec of a pool: what Karpenter may launch for it and how it retires nodes."""
     types = pool_instance_types(pool)
     bad = [t for t in types if instance_family(t) not in NVIDIA_X86_FAMILIES]
@@ -256,7 +250,7 @@ def gpu_node_pool(pool: GpuPoolSpec) -> JsonDict:
 
 
 @dataclass(frozen=True)
-class KarpenterArgs(AwsComponentArgs):
+class KarpenterArgs(common.AwsComponentArgs):
     # The EKS cluster's name (known before it exists: omgml names it), and its endpoint.
     cluster_name: str
     cluster_endpoint: pulumi.Input[str]
@@ -270,11 +264,11 @@ class KarpenterArgs(AwsComponentArgs):
 
 
 def controller_statements(cluster: str, region: str, account: str, node_role_arn: pulumi.Input[str],
-                          instance_profile_arn: pulumi.Input[str], queue_arn: pulumi.Input[str]) -> list[JsonDict]:
+                          instance_profile_arn: pulumi.Input[str], queue_arn: pulumi.Input[str]) -> list[kube.JsonDict]:
     """The controller's permissions: launch and terminate only instances tagged for this cluster
     and one of its NodePools, in this region and account; pass only the node role; read only
     the public SSM parameters (AMI ids), its instance profile and its queue."""
-    p = partition(region)
+    p = common.partition(region)
     ec2 = f"arn:{p}:ec2:{region}"
     cluster_tag = CLUSTER_TAG.format(cluster=cluster)
     launched = [f"{ec2}:{account}:{kind}/*" for kind in
@@ -325,7 +319,7 @@ def controller_statements(cluster: str, region: str, account: str, node_role_arn
     ]
 
 
-def queue_policy(queue_arn: str) -> JsonDict:
+def queue_policy(queue_arn: str) -> kube.JsonDict:
     """Only EventBridge (and SQS itself) may send to the queue, and only over TLS."""
     return {"Version": "2012-10-17", "Id": "EC2InterruptionPolicy", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
@@ -339,7 +333,7 @@ def event_pattern(source: str, detail_type: str) -> str:
     return json.dumps({"source": [source], "detail-type": [detail_type]}, sort_keys=True)
 
 
-def cluster_roles() -> dict[str, list[JsonDict]]:
+def cluster_roles() -> dict[str, list[kube.JsonDict]]:
     """The controller's ClusterRoles: core (pods, nodes, NodePools/NodeClaims) and AWS (EC2NodeClasses)."""
     read = ["get", "list", "watch"]
     return {
@@ -377,7 +371,7 @@ def cluster_roles() -> dict[str, list[JsonDict]]:
     }
 
 
-def namespace_roles() -> dict[str, tuple[str, list[JsonDict]]]:
+def namespace_roles() -> dict[str, tuple[str, list[kube.JsonDict]]]:
     """Roles in kube-system: its leader-election lease, and reading the DNS Service (for the
     cluster DNS address it gives new nodes)."""
     return {
@@ -394,8 +388,8 @@ def namespace_roles() -> dict[str, tuple[str, list[JsonDict]]]:
 
 
 def controller_container(profile: Profile, cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str],
-                         queue: pulumi.Input[str], region: str) -> JsonDict:
-    def resource_env(name: str, resource: str, divisor: str) -> JsonDict:
+                         queue: pulumi.Input[str], region: str) -> kube.JsonDict:
+    def resource_env(name: str, resource: str, divisor: str) -> kube.JsonDict:
         return {"name": name, "valueFrom": {"resourceFieldRef": {"containerName": "controller", "resource": resource,
                                                                    "divisor": divisor}}}
 
@@ -444,7 +438,7 @@ class Karpenter(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         node_role = aws.iam.Role(
-            f"{name}-node-role", assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            f"{name}-node-role", assume_role_policy=common.service_trust_policy("ec2.amazonaws.com"),
             description=f"nodes Karpenter launches for {args.platform} (CNI permissions: the vpc-cni IRSA role)",
             tags=tag_set, opts=child)
         for i, arn in enumerate(args.node_policy_arns):

@@ -38,8 +38,7 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.aws_versions import AWS_LOAD_BALANCER_CONTROLLER
-from omgml.components.aws import system_controller
-from omgml.components.aws.common import AwsComponentArgs, JsonDict, partition
+from omgml.components.aws import common, system_controller
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
 from omgml.components.aws.system_controller import SystemController
 from omgml.components.options import Children
@@ -87,7 +86,7 @@ CRDS: tuple[kube.CrdFacts, ...] = (
 
 
 @dataclass(frozen=True)
-class LoadBalancerControllerArgs(AwsComponentArgs):
+class LoadBalancerControllerArgs(common.AwsComponentArgs):
     cluster_name: str
     region: str
     account_id: str
@@ -106,9 +105,9 @@ class LoadBalancerControllerArgs(AwsComponentArgs):
 # --- pure -----------------------------------------------------------------------------------------
 
 
-def controller_statements(cluster: str, region: str, account: str, vpc_id: pulumi.Input[str]) -> list[JsonDict]:
+def controller_statements(cluster: str, region: str, account: str, vpc_id: pulumi.Input[str]) -> list[kube.JsonDict]:
     """What the controller may do for ALB Ingresses, scoped to this cluster's resources."""
-    p = partition(region)
+    p = common.partition(region)
     ec2 = f"arn:{p}:ec2:{region}:{account}"
     elb = f"arn:{p}:elasticloadbalancing:{region}:{account}"
     sgs = f"{ec2}:security-group/*"
@@ -198,7 +197,7 @@ def controller_args(cluster: str, region: str, vpc_id: pulumi.Input[str]) -> lis
     ]
 
 
-def ingress_class_params(scheme: str, sources: Sequence[str], certificate_arn: str | None) -> JsonDict:
+def ingress_class_params(scheme: str, sources: Sequence[str], certificate_arn: str | None) -> kube.JsonDict:
     """What every ALB of the class is, whatever an Ingress asks for."""
     if scheme not in ("internal", "internet-facing"):
         raise ValueError(f"aws.ingress.scheme: {scheme!r}; use internal or internet-facing")
@@ -206,7 +205,7 @@ def ingress_class_params(scheme: str, sources: Sequence[str], certificate_arn: s
         raise ValueError("aws.ingress.allowed_cidrs: no source range; list the networks that may call the model server")
     if scheme == "internet-facing" and certificate_arn is None:
         raise ValueError("aws.ingress.certificate_arn: an internet-facing ALB needs an ACM certificate (HTTPS)")
-    spec: JsonDict = {"scheme": scheme, "inboundCIDRs": list(sources), "targetType": "ip", "ipAddressType": "ipv4"}
+    spec: kube.JsonDict = {"scheme": scheme, "inboundCIDRs": list(sources), "targetType": "ip", "ipAddressType": "ipv4"}
     if certificate_arn is not None:
         spec["certificateArn"] = [certificate_arn]
         spec["sslPolicy"] = SSL_POLICY
@@ -219,7 +218,7 @@ def ingress_sources(scheme: str, allowed: Sequence[str], vpc_cidr: str) -> list[
     return list(allowed) if allowed else [vpc_cidr]
 
 
-def cluster_role_rules() -> list[JsonDict]:
+def cluster_role_rules() -> list[kube.JsonDict]:
     """The controller's cluster-wide RBAC for Ingresses and its own CRDs (no Gateway API, no
     Global Accelerator: those controllers are off)."""
     read = ["get", "list", "watch"]
@@ -244,7 +243,7 @@ def cluster_role_rules() -> list[JsonDict]:
     ]
 
 
-def leader_election_rules() -> list[JsonDict]:
+def leader_election_rules() -> list[kube.JsonDict]:
     lease = "aws-load-balancer-controller-leader"
     return [
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
@@ -256,8 +255,8 @@ def leader_election_rules() -> list[JsonDict]:
 
 
 def webhook(name: str, path: str, group: str, version: str, resource: str, failure: str = "Fail",
-            object_selector: JsonDict | None = None) -> JsonDict:
-    hook: JsonDict = {
+            object_selector: kube.JsonDict | None = None) -> kube.JsonDict:
+    hook: kube.JsonDict = {
         "name": name,
         "admissionReviewVersions": ["v1"],
         "clientConfig": {"service": {"name": WEBHOOK_SERVICE, "namespace": NAMESPACE, "path": path, "port": 443}},
@@ -272,12 +271,12 @@ def webhook(name: str, path: str, group: str, version: str, resource: str, failu
     return hook
 
 
-def mutating_webhooks() -> list[JsonDict]:
+def mutating_webhooks() -> list[kube.JsonDict]:
     return [webhook("mtargetgroupbinding.elbv2.k8s.aws", "/mutate-elbv2-k8s-aws-v1beta1-targetgroupbinding",
                     "elbv2.k8s.aws", "v1beta1", "targetgroupbindings")]
 
 
-def validating_webhooks() -> list[JsonDict]:
+def validating_webhooks() -> list[kube.JsonDict]:
     # The controller's own IngressClassParams is created before the controller answers.
     not_own = {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "NotIn", "values": [APP]}]}
     return [
@@ -289,7 +288,7 @@ def validating_webhooks() -> list[JsonDict]:
     ]
 
 
-def certificates() -> list[tuple[str, str, JsonDict]]:
+def certificates() -> list[tuple[str, str, kube.JsonDict]]:
     """(kind, name, spec) of the cert-manager objects behind the webhook's TLS: a self-signed
     root, a CA from it, and the serving certificate for the webhook Service's names."""
     dns = [f"{WEBHOOK_SERVICE}.{NAMESPACE}.svc", f"{WEBHOOK_SERVICE}.{NAMESPACE}.svc.cluster.local"]
@@ -310,8 +309,8 @@ def certificates() -> list[tuple[str, str, JsonDict]]:
     ]
 
 
-def controller_pod_spec(cluster: str, region: str, vpc_id: pulumi.Input[str], profile: Profile) -> JsonDict:
-    container: JsonDict = {
+def controller_pod_spec(cluster: str, region: str, vpc_id: pulumi.Input[str], profile: Profile) -> kube.JsonDict:
+    container: kube.JsonDict = {
         "name": "controller",
         "image": AWS_LOAD_BALANCER_CONTROLLER.image,
         "args": controller_args(cluster, region, vpc_id),

@@ -35,15 +35,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.aws.common import (
-    ManagedStoreArgs,
-    StoreSizing,
-    data_store_security_group,
-    kms_key,
-    policy_document,
-    stateful_options,
-    vpc_egress_policy,
-)
+from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.options import Children
@@ -65,16 +57,16 @@ BROKER_LOG_RETENTION_DAYS = 365
 
 
 # Broker instance type and the default broker count.
-BROKER_SIZING: dict[Profile, StoreSizing] = {
+BROKER_SIZING: dict[Profile, common.StoreSizing] = {
     # t3.small is the smallest broker MSK offers (development only: few partitions, burstable).
-    "laptop": StoreSizing("kafka.t3.small"),
-    "small": StoreSizing("kafka.m7g.large", nodes=3),
-    "production": StoreSizing("kafka.m7g.large", nodes=3),
+    "laptop": common.StoreSizing("kafka.t3.small"),
+    "small": common.StoreSizing("kafka.m7g.large", nodes=3),
+    "production": common.StoreSizing("kafka.m7g.large", nodes=3),
 }
 
 
 @dataclass(frozen=True, kw_only=True)
-class ManagedKafkaArgs(ManagedStoreArgs):
+class ManagedKafkaArgs(common.ManagedStoreArgs):
     # None: the profile's default; either way rounded up to a multiple of the subnet count.
     brokers: int | None = None
     storage_gib: int = 10
@@ -155,8 +147,8 @@ class ManagedKafka(pulumi.ComponentResource):
         tag_set = args.tag_set("kafka")
         child = pulumi.ResourceOptions(parent=self)
 
-        key = kms_key(name, f"MSK {self.cluster_name} at rest", args.profile, tag_set, self)
-        sg = data_store_security_group(name, f"MSK {self.cluster_name} (IAM over TLS)", IAM_PORT, args.network,
+        key = common.kms_key(name, f"MSK {self.cluster_name} at rest", args.profile, tag_set, self)
+        sg = common.data_store_security_group(name, f"MSK {self.cluster_name} (IAM over TLS)", IAM_PORT, args.network,
                                        tag_set, self)
         config = aws.msk.Configuration(
             f"{name}-config", name=self.cluster_name, kafka_versions=[KAFKA_VERSION],
@@ -166,7 +158,7 @@ class ManagedKafka(pulumi.ComponentResource):
         if args.audit_logging:
             logs = aws.cloudwatch.LogGroup(
                 f"{name}-broker-logs", name=f"/omgml/{args.platform}/msk", retention_in_days=BROKER_LOG_RETENTION_DAYS,
-                tags=tag_set, opts=stateful_options(args.profile, self))
+                tags=tag_set, opts=common.stateful_options(args.profile, self))
             logging = aws.msk.ClusterLoggingInfoArgs(broker_logs=aws.msk.ClusterLoggingInfoBrokerLogsArgs(
                 cloudwatch_logs=aws.msk.ClusterLoggingInfoBrokerLogsCloudwatchLogsArgs(enabled=True,
                                                                                       log_group=logs.name)))
@@ -193,7 +185,7 @@ class ManagedKafka(pulumi.ComponentResource):
             configuration_info=aws.msk.ClusterConfigurationInfoArgs(arn=config.arn, revision=config.latest_revision),
             logging_info=logging,
             tags=tag_set,
-            opts=stateful_options(args.profile, self),
+            opts=common.stateful_options(args.profile, self),
         )
         for t in msk_topics(args.topics, self.brokers):
             aws.msk.Topic(
@@ -232,7 +224,7 @@ class MskClients(pulumi.ComponentResource):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-egress-{ns}",
                 metadata=kube.metadata(k8s_name(APP, "msk-egress"), ns, standard_labels(APP, "msk", "network")),
-                spec=vpc_egress_policy(args.vpc_cidr, [IAM_PORT]), opts=child)
+                spec=common.vpc_egress_policy(args.vpc_cidr, [IAM_PORT]), opts=child)
         self.register_outputs({"client_namespaces": sorted(set(args.client_namespaces))})
 
 
@@ -243,7 +235,7 @@ def client_policy(name: str, role_name: pulumi.Input[str], cluster_arn: pulumi.I
     policy on the same role, since a ServiceAccount carries one role."""
     statements = msk_client_statements(pulumi.Output.from_input(cluster_arn), topics, group_prefix, write=write)
     return aws.iam.RolePolicy(name, role=role_name,
-                              policy=pulumi.Output.from_input(statements).apply(policy_document), opts=opts)
+                              policy=pulumi.Output.from_input(statements).apply(common.policy_document), opts=opts)
 
 
 def msk_client_role(name: str, cluster_arn: pulumi.Input[str], oidc_provider_arn: pulumi.Input[str],

@@ -21,13 +21,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from omgml.components.aws.common import (
-    AwsComponentArgs,
-    JsonDict,
-    policy_document,
-    service_trust_policy,
-    stateful_options,
-)
+from omgml.components.aws import common
 from omgml.spec import PlatformSpec
 from omgml.spec.common import Profile
 
@@ -47,7 +41,7 @@ HTTPS = 443
 
 
 @dataclass(frozen=True)
-class NetworkArgs(AwsComponentArgs):
+class NetworkArgs(common.AwsComponentArgs):
     availability_zones: int
     # One NAT gateway per zone (production) or one for the whole VPC.
     nat_per_az: bool
@@ -115,7 +109,7 @@ def endpoint_service(region: str, service: str) -> str:
     return f"com.amazonaws.{region}.{service}"
 
 
-def flow_log_statements(log_group_arn: str) -> list[JsonDict]:
+def flow_log_statements(log_group_arn: str) -> list[common.JsonDict]:
     """What VPC Flow Logs needs to deliver into one log group (and its streams), nothing else."""
     return [{"Effect": "Allow",
              "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
@@ -280,18 +274,18 @@ class Network(pulumi.ComponentResource):
             name=f"/omgml/{args.platform}/vpc-flow-logs",
             retention_in_days=args.flow_log_retention_days,
             tags=tagged("flow-logs"),
-            opts=stateful_options(args.profile, self),
+            opts=common.stateful_options(args.profile, self),
         )
         flow_role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=common.service_trust_policy("vpc-flow-logs.amazonaws.com"),
             description=f"VPC Flow Logs delivery of {args.platform}",
             tags=tagged("flow-logs"),
             opts=child,
         )
         aws.iam.RolePolicy(
             f"{name}-flow-logs-policy", role=flow_role.id,
-            policy=flow_logs.arn.apply(lambda arn: policy_document(flow_log_statements(arn))), opts=child)
+            policy=flow_logs.arn.apply(lambda arn: common.policy_document(flow_log_statements(arn))), opts=child)
         aws.ec2.FlowLog(
             f"{name}-flow-log",
             vpc_id=vpc.id,

@@ -35,15 +35,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.aws.common import (
-    ManagedStoreArgs,
-    StoreSizing,
-    data_store_security_group,
-    external_name_service,
-    kms_key,
-    stateful_options,
-    vpc_egress_policy,
-)
+from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
@@ -81,16 +73,16 @@ _RESERVED = frozenset({"postgres", "template0", "template1", "public", "rdsadmin
 
 
 # Graviton classes: the cheapest per vCPU. Backups: a week at least, two in production.
-RDS_SIZING: dict[Profile, StoreSizing] = {
-    "laptop": StoreSizing("db.t4g.micro", backup_days=7),
-    "small": StoreSizing("db.t4g.medium", backup_days=7),
-    "production": StoreSizing("db.m7g.large", backup_days=14),
+RDS_SIZING: dict[Profile, common.StoreSizing] = {
+    "laptop": common.StoreSizing("db.t4g.micro", backup_days=7),
+    "small": common.StoreSizing("db.t4g.medium", backup_days=7),
+    "production": common.StoreSizing("db.m7g.large", backup_days=14),
 }
 MIN_STORAGE_GIB = 20  # the gp3 minimum on RDS
 
 
 @dataclass(frozen=True, kw_only=True)
-class ManagedPostgresArgs(ManagedStoreArgs):
+class ManagedPostgresArgs(common.ManagedStoreArgs):
     storage_gib: int
     # A standby in a second zone with synchronous replication (availability 99.95/99.99).
     multi_az: bool
@@ -140,8 +132,8 @@ class ManagedPostgres(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.identifier = rds_identifier(args.platform)
 
-        key = kms_key(name, f"RDS Postgres {self.identifier}: storage and master secret", args.profile, tag_set, self)
-        sg = data_store_security_group(name, f"RDS Postgres {self.identifier}", PORT, args.network, tag_set, self)
+        key = common.kms_key(name, f"RDS Postgres {self.identifier}: storage and master secret", args.profile, tag_set, self)
+        sg = common.data_store_security_group(name, f"RDS Postgres {self.identifier}", PORT, args.network, tag_set, self)
         subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.network.subnet_ids),
                                       description=f"private subnets of {self.identifier}", tags=tag_set, opts=child)
         params = aws.rds.ParameterGroup(f"{name}-params", family=PARAMETER_FAMILY,
@@ -181,7 +173,7 @@ class ManagedPostgres(pulumi.ComponentResource):
             delete_automated_backups=not keep,
             enabled_cloudwatch_logs_exports=["postgresql"] if args.audit_logging else [],
             tags=tag_set,
-            opts=stateful_options(args.profile, self),
+            opts=common.stateful_options(args.profile, self),
         )
         self.address = instance.address
         self.port = PORT
@@ -427,7 +419,7 @@ def job_egress_policy(args: RdsDatabasesArgs) -> list[kube.JsonDict]:
     """The provisioning pods may reach RDS and, over HTTPS, the VPC's interface endpoints of STS
     (IRSA) and Secrets Manager: both inside the VPC, so nothing opens towards the internet."""
     selector = {"matchLabels": _job_selector(args)}
-    return [vpc_egress_policy(args.vpc_cidr, [PORT], selector), vpc_egress_policy(args.vpc_cidr, [HTTPS], selector)]
+    return [common.vpc_egress_policy(args.vpc_cidr, [PORT], selector), common.vpc_egress_policy(args.vpc_cidr, [HTTPS], selector)]
 
 
 class RdsDatabases(pulumi.ComponentResource):
@@ -454,7 +446,7 @@ class RdsDatabases(pulumi.ComponentResource):
 
         alias = k8s.core.v1.Service(
             f"{name}-alias", metadata=meta(names.alias_service, "database"),
-            spec=address.apply(lambda a: external_name_service(a, PORT, "postgres")), opts=child)
+            spec=address.apply(lambda a: common.external_name_service(a, PORT, "postgres")), opts=child)
 
         self.databases = {}
         secrets: list[pulumi.Resource] = []
@@ -483,7 +475,7 @@ class RdsDatabases(pulumi.ComponentResource):
         for ns in sorted({c.namespace for c in consumers}):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-egress-{ns}", metadata=meta(names.consumer_egress_policy, "network", ns),
-                spec=vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
+                spec=common.vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
 
         role = IrsaRole(f"{name}-provision", IrsaRoleArgs(
             oidc_provider_arn=args.oidc_provider_arn, oidc_issuer_host=args.oidc_issuer_host,
