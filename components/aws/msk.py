@@ -38,6 +38,7 @@ from omgml import k8s as kube
 from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
 from omgml.components.contracts import KafkaEndpoint
+from omgml.components.kafka import kafka_replication, replicated_topics
 from omgml.components.options import Children
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -75,32 +76,6 @@ class ManagedKafkaArgs(common.ManagedStoreArgs):
     topics: tuple[TopicSpec, ...] = ()
 
 
-@dataclass(frozen=True)
-class MskTopic:
-    name: str
-    partitions: int
-    replication_factor: int
-
-
-def msk_topics(topics: Sequence[TopicSpec], brokers: int) -> list[MskTopic]:
-    """The spec's topics with their replication factor filled in (the broker default, at most
-    3) and checked against the broker count."""
-    default_rf = min(3, brokers)
-    seen: set[str] = set()
-    out: list[MskTopic] = []
-    for i, t in enumerate(topics):
-        where = f"phases.foundation.kafka.topics[{i}]"
-        if t.name in seen:
-            raise ValueError(f"{where}.name={t.name!r} is declared twice; remove the duplicate")
-        seen.add(t.name)
-        rf = t.replication_factor if t.replication_factor is not None else default_rf
-        if rf > brokers:
-            raise ValueError(f"{where}.replication_factor={rf} (topic {t.name!r}) exceeds MSK's {brokers} brokers; "
-                             f"set it to at most {brokers} or raise phases.foundation.kafka.brokers")
-        out.append(MskTopic(t.name, t.partitions, rf))
-    return out
-
-
 def broker_count(requested: int | None, profile: Profile, subnets: int) -> int:
     """MSK places the same number of brokers in every client subnet, so the count is rounded up
     to a multiple of the subnet count (one broker per zone at the least)."""
@@ -115,12 +90,11 @@ def broker_count(requested: int | None, profile: Profile, subnets: int) -> int:
 def server_properties(brokers: int) -> str:
     """Broker defaults: replication 3 (or the broker count), acks=all writes survive one broker
     loss, no silent data loss on leader election, no topics created by a typo."""
-    replication = min(3, brokers)
-    min_isr = 2 if replication >= 3 else 1
+    replication = kafka_replication(brokers)
     props = {
         "auto.create.topics.enable": "false",
-        "default.replication.factor": str(replication),
-        "min.insync.replicas": str(min_isr),
+        "default.replication.factor": str(replication.default_replication_factor),
+        "min.insync.replicas": str(replication.min_insync_replicas),
         "num.partitions": "3",
         "unclean.leader.election.enable": "false",
     }
@@ -187,7 +161,7 @@ class ManagedKafka(pulumi.ComponentResource):
             tags=tag_set,
             opts=common.stateful_options(args.profile, self),
         )
-        for t in msk_topics(args.topics, self.brokers):
+        for t in replicated_topics(args.topics, self.brokers):
             aws.msk.Topic(
                 f"{name}-topic-{k8s_name(t.name)}", cluster_arn=cluster.arn, name=t.name,
                 partition_count=t.partitions, replication_factor=t.replication_factor,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 
 import pulumi
 import pytest
 
 from omgml.components.aws.common import COMPONENT_TAG, MANAGED_BY_TAG, PLATFORM_TAG, DataStoreNetwork
 from omgml.components.aws.elasticache import CACHE_SIZING, ManagedRedis, ManagedRedisArgs, cache_nodes, failover
-from omgml.components.aws.msk import KAFKA_VERSION, broker_count, server_properties
+from omgml.components.aws.msk import KAFKA_VERSION, ManagedKafka, ManagedKafkaArgs, broker_count, server_properties
 from omgml.components.aws.rds import (
     MASTER_FIELD_PARSER,
     MASTER_USERNAME,
@@ -23,6 +24,7 @@ from omgml.components.aws.rds import (
 from omgml.components.aws.s3 import check_bucket_names, tls_only_bucket_policy
 from omgml.policy import run_policies
 from omgml.policy.aws import check_aws_inventory
+from omgml.spec.foundation import TopicSpec
 from omgml.synth.manifests import manifests
 from omgml.synth.mock_outputs import mock_id
 from tests.aws.aws_helpers import DATA_NS, SERVING_NS, inventory, of_type, only, plain, policy, synth_foundation
@@ -274,6 +276,20 @@ def test_msk_uses_iam_over_tls_kraft_and_strict_broker_defaults() -> None:
     props = server_properties(3)
     assert "auto.create.topics.enable=false" in props and "min.insync.replicas=2" in props
     assert "min.insync.replicas=1" in server_properties(2)
+
+
+def test_msk_topics_take_the_broker_default_replication_and_refuse_more_copies_than_brokers() -> None:
+    def program(topics: tuple[TopicSpec, ...]) -> Callable[[], None]:
+        def run() -> None:
+            ManagedKafka("kafka", ManagedKafkaArgs(platform="p", profile="production", network=NET, brokers=2,
+                                                   topics=topics))
+        return run
+
+    result = synth(program((TopicSpec(name="events"), TopicSpec(name="audit", replication_factor=1))))
+    rf = {t.inputs["name"]: t.inputs["replicationFactor"] for t in of_type(result, "aws:msk/topic:Topic")}
+    assert rf == {"events": 2, "audit": 1}
+    with pytest.raises(ValueError, match=r"topics\[0\]\.replication_factor=3 .* exceeds the broker count 2"):
+        synth(program((TopicSpec(name="events", replication_factor=3),)))
 
 
 # --- S3 ---------------------------------------------------------------------------------------------
