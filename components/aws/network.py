@@ -33,6 +33,8 @@ DEFAULT_VPC_CIDR = "10.0.0.0/16"
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 SUBNET_TIER_TAG = "omgml.dev/subnet-tier"
+# Subnet tier → its load-balancer role tag: internet-facing ones go public, internal ones private.
+ELB_TAGS = {"public": PUBLIC_ELB_TAG, "private": INTERNAL_ELB_TAG}
 # Interface endpoints: what pods and nodes call most (STS for every IRSA credential, ECR for
 # every image pull, Logs, Secrets Manager for the RDS master secret). Each costs an hourly fee
 # per zone, so services called rarely (EC2, SQS, SSM for Karpenter) keep going through NAT.
@@ -178,34 +180,27 @@ class Network(pulumi.ComponentResource):
         aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
                       gateway_id=igw.id, opts=child)
 
+        def subnet(tier: str, zone: int, cidr: str) -> aws.ec2.Subnet:
+            # Nothing launched in a subnet gets a public address by accident: load balancers and
+            # NAT gateways bring their own.
+            return aws.ec2.Subnet(
+                f"{name}-{tier}-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=self.availability_zones[zone],
+                map_public_ip_on_launch=False,
+                tags=tagged(f"{tier}-{zone}", {ELB_TAGS[tier]: "1", SUBNET_TIER_TAG: tier}),
+                opts=child,
+            )
+
         publics: list[aws.ec2.Subnet] = []
         privates: list[aws.ec2.Subnet] = []
         for z in plan:
-            az = self.availability_zones[z.zone_index]
-            pub = aws.ec2.Subnet(
-                f"{name}-public-{z.zone_index}",
-                vpc_id=vpc.id,
-                cidr_block=z.public_cidr,
-                availability_zone=az,
-                # Nothing launched here gets a public address by accident: load balancers and
-                # NAT gateways bring their own.
-                map_public_ip_on_launch=False,
-                tags=tagged(f"public-{z.zone_index}", {PUBLIC_ELB_TAG: "1", SUBNET_TIER_TAG: "public"}),
-                opts=child,
-            )
+            pub = subnet("public", z.zone_index, z.public_cidr)
             aws.ec2.RouteTableAssociation(f"{name}-public-{z.zone_index}-rta", subnet_id=pub.id,
                                           route_table_id=public_rt.id, opts=child)
             publics.append(pub)
-            priv = aws.ec2.Subnet(
-                f"{name}-private-{z.zone_index}",
-                vpc_id=vpc.id,
-                cidr_block=z.private_cidr,
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags=tagged(f"private-{z.zone_index}", {INTERNAL_ELB_TAG: "1", SUBNET_TIER_TAG: "private"}),
-                opts=child,
-            )
-            privates.append(priv)
+            privates.append(subnet("private", z.zone_index, z.private_cidr))
 
         gateways: list[aws.ec2.NatGateway] = []
         for i in range(nats):
