@@ -8,6 +8,7 @@ consumer gets its own Secret (host, port, database, username, password) in its o
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,17 +147,26 @@ def resolve_consumers(args: PostgresArgs) -> list[ResolvedConsumer]:
         raise ValueError(f"PostgresArgs.storage_gib={args.storage_gib} must be at least 1")
     if args.profile not in SIZING:
         raise ValueError(f"PostgresArgs.profile={args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    return consumer_databases("PostgresArgs", args.instance, args.consumers)
+
+
+def consumer_databases(owner: str, instance: str, consumers: Sequence[PostgresConsumer],
+                       also_reserved: Collection[str] = (), reserved_by: str = "Postgres") -> list[ResolvedConsumer]:
+    """Each consumer's database, role, Secret and password variable, in the given order: the same
+    names in-cluster and on RDS (components/aws/rds.py, which reserves its own admin names
+    `also_reserved`), so switching targets changes no consumer. Errors name `<owner>.consumers[i]`."""
+    reserved = _RESERVED | frozenset(also_reserved)
     seen: dict[str, str] = {}
     out: list[ResolvedConsumer] = []
-    for i, c in enumerate(args.consumers):
-        field = f"PostgresArgs.consumers[{i}]"
+    for i, c in enumerate(consumers):
+        field = f"{owner}.consumers[{i}]"
         if not _CONSUMER_NAME.match(c.name):
             raise ValueError(f"{field}.name={c.name!r}: use lowercase letters, digits, '-' or '_', "
                              "starting with a letter (it becomes a database and role name)")
         require_dns_label(f"{field}.namespace", c.namespace)
         ident = pg_identifier(c.name)
-        if ident in _RESERVED:
-            raise ValueError(f"{field}.name={c.name!r} is reserved by Postgres; pick another consumer name")
+        if ident in reserved:
+            raise ValueError(f"{field}.name={c.name!r} is reserved by {reserved_by}; pick another consumer name")
         if ident in seen:
             raise ValueError(f"{field}.name={c.name!r} clashes with consumer {seen[ident]!r} "
                              f"(both become database {ident!r}); give each consumer a distinct name")
@@ -165,7 +175,7 @@ def resolve_consumers(args: PostgresArgs) -> list[ResolvedConsumer]:
             name=c.name,
             namespace=c.namespace,
             database=ident,
-            secret=k8s_name(args.instance, c.name, "db"),
+            secret=k8s_name(instance, c.name, "db"),
             password_env=f"OMGML_PASSWORD_{ident.upper()}",
         ))
     return out

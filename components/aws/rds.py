@@ -27,7 +27,6 @@ address itself, and the RDS CA bundle.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pulumi
@@ -42,7 +41,7 @@ from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, s
 from omgml.components.options import keeps_data
 from omgml.components.postgres import IMAGE as PSQL_IMAGE
 from omgml.components.postgres import UID as PSQL_UID
-from omgml.components.postgres import PostgresConsumer
+from omgml.components.postgres import PostgresConsumer, ResolvedConsumer, consumer_databases
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile
@@ -68,8 +67,8 @@ MASTER_FILE = f"{MASTER_DIR}/secret.json"
 JOB_SIZE = kube.Size("50m", "64Mi", "500m", "128Mi")
 CLI_SIZE = kube.Size("50m", "128Mi", "500m", "256Mi")
 
-_CONSUMER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,61}[a-z0-9]$|^[a-z]$")
-_RESERVED = frozenset({"postgres", "template0", "template1", "public", "rdsadmin", MASTER_USERNAME})
+# Names RDS owns besides Postgres' own: a consumer may not take them over.
+RDS_RESERVED = frozenset({"rdsadmin", MASTER_USERNAME})
 
 
 # Graviton classes: the cheapest per vCPU. Backups: a week at least, two in production.
@@ -187,15 +186,6 @@ class ManagedPostgres(pulumi.ComponentResource):
 
 
 @dataclass(frozen=True)
-class RdsConsumer:
-    name: str
-    namespace: str
-    database: str  # also the role name
-    secret: str
-    password_env: str
-
-
-@dataclass(frozen=True)
 class RdsDatabasesArgs:
     platform: str
     region: str
@@ -236,32 +226,17 @@ def alias_host(args: RdsDatabasesArgs) -> str:
     return f"{rds_names(args.instance).alias_service}.{args.namespace}.svc.cluster.local"
 
 
-def resolve_consumers(args: RdsDatabasesArgs) -> list[RdsConsumer]:
-    """Consumers with their database/role names: the same names as the in-cluster Postgres
-    (name with '-' as '_'; Secret `<instance>-<name>-db`), so switching targets changes no consumer."""
+def resolve_consumers(args: RdsDatabasesArgs) -> list[ResolvedConsumer]:
+    """Consumers with their database/role names: the same names as the in-cluster Postgres, so
+    switching targets changes no consumer."""
     for fld, value in (("namespace", args.namespace), ("instance", args.instance)):
         require_dns_label(f"RdsDatabasesArgs.{fld}", value)
     if not args.consumers:
         raise ValueError("RdsDatabasesArgs.consumers is empty; list the workloads that need a database")
-    out: list[RdsConsumer] = []
-    seen: dict[str, str] = {}
-    for i, c in enumerate(args.consumers):
-        where = f"RdsDatabasesArgs.consumers[{i}]"
-        if not _CONSUMER_NAME.match(c.name):
-            raise ValueError(f"{where}.name={c.name!r}: use lowercase letters, digits, '-' or '_', starting with a letter")
-        require_dns_label(f"{where}.namespace", c.namespace)
-        ident = c.name.replace("-", "_")
-        if ident in _RESERVED:
-            raise ValueError(f"{where}.name={c.name!r} is reserved on RDS; pick another consumer name")
-        if ident in seen:
-            raise ValueError(f"{where}.name={c.name!r} clashes with {seen[ident]!r} (both become {ident!r})")
-        seen[ident] = c.name
-        out.append(RdsConsumer(c.name, c.namespace, ident, k8s_name(args.instance, c.name, "db"),
-                               f"OMGML_PASSWORD_{ident.upper()}"))
-    return out
+    return consumer_databases("RdsDatabasesArgs", args.instance, args.consumers, RDS_RESERVED, reserved_by="RDS")
 
 
-def rds_provision_sql(consumers: list[RdsConsumer]) -> str:
+def rds_provision_sql(consumers: list[ResolvedConsumer]) -> str:
     """Idempotent psql script run as the RDS master user.
 
     The master user is not a superuser (rds_superuser), so unlike the in-cluster script this
@@ -360,7 +335,7 @@ def _isready(host: str) -> list[str]:
     return ["pg_isready", "-q", "-h", host, "-p", str(PORT), "-U", MASTER_USERNAME]
 
 
-def provision_job(args: RdsDatabasesArgs, consumers: list[RdsConsumer], master_secret_arn: pulumi.Input[str],
+def provision_job(args: RdsDatabasesArgs, consumers: list[ResolvedConsumer], master_secret_arn: pulumi.Input[str],
                   credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
     """The Job spec that creates the consumers' roles and databases on RDS (re-runnable)."""
     names = rds_names(args.instance)

@@ -17,11 +17,13 @@ from omgml.components.aws.msk import KAFKA_VERSION, ManagedKafka, ManagedKafkaAr
 from omgml.components.aws.rds import (
     MASTER_FIELD_PARSER,
     MASTER_USERNAME,
-    RdsConsumer,
+    RdsDatabasesArgs,
     allocated_storage,
     rds_provision_sql,
+    resolve_consumers,
 )
 from omgml.components.aws.s3 import check_bucket_names, tls_only_bucket_policy
+from omgml.components.postgres import PostgresConsumer, ResolvedConsumer
 from omgml.policy import run_policies
 from omgml.policy.aws import check_aws_inventory
 from omgml.spec.foundation import TopicSpec
@@ -186,9 +188,25 @@ def test_job_and_consumers_may_reach_rds_through_their_network_policies() -> Non
         assert sel.items() <= template.items()
 
 
-def _consumer(name: str) -> RdsConsumer:
+def _consumer(name: str) -> ResolvedConsumer:
     ident = name.replace("-", "_")
-    return RdsConsumer(name, DATA_NS, ident, f"postgres-{name}-db", f"OMGML_PASSWORD_{ident.upper()}")
+    return ResolvedConsumer(name, DATA_NS, ident, f"postgres-{name}-db", f"OMGML_PASSWORD_{ident.upper()}")
+
+
+def _rds_consumers(*names: str) -> list[ResolvedConsumer]:
+    return resolve_consumers(RdsDatabasesArgs(
+        platform="p", region="us-east-1", profile="small", namespace=DATA_NS,
+        consumers=tuple(PostgresConsumer(n, SERVING_NS) for n in names), address="db.example", master_secret_arn="arn",
+        kms_key_arn="arn", oidc_provider_arn="arn", oidc_issuer_host="oidc.example", vpc_cidr="10.0.0.0/16"))
+
+
+def test_rds_consumers_get_the_in_cluster_names_and_rds_keeps_its_admin_names() -> None:
+    [c] = _rds_consumers("feast-registry")
+    assert (c.database, c.secret, c.namespace, c.password_env) == (
+        "feast_registry", "postgres-feast-registry-db", SERVING_NS, "OMGML_PASSWORD_FEAST_REGISTRY")
+    for taken in ("rdsadmin", "omgml-admin", "template1"):
+        with pytest.raises(ValueError, match=rf"^RdsDatabasesArgs\.consumers\[1\]\.name='{taken}' is reserved"):
+            _rds_consumers("mlflow", taken)
 
 
 def test_provision_sql_is_rerunnable_and_keeps_passwords_out_of_the_script() -> None:
