@@ -252,32 +252,39 @@ def backup_secret(instance: str) -> str:
     return k8s_name(instance, "backup-role")
 
 
-def provision_sql(consumers: list[ResolvedConsumer], backup: bool = False) -> str:
-    """Idempotent SQL (psql): every statement is safe to run again on an existing cluster.
+def consumer_sql(c: ResolvedConsumer, *, role_attributes: Sequence[str] = (), creator_joins: bool = False) -> list[str]:
+    """psql lines that create one consumer's role and database, or bring them back in line:
+    safe to run again. The password comes from the environment (\\getenv), never the script;
+    ALTER ROLE runs every time, so a rotated password takes effect on the next run.
+    `creator_joins`: a creator that is not a superuser (RDS's master) makes itself a member of
+    the role first, which Postgres 16+ requires before it may make the role a database owner."""
+    role = c.database  # validated: [a-z0-9_] only, so literal quoting below is exact
+    return [
+        f"-- consumer {c.name}",
+        f"SELECT format('CREATE ROLE %I LOGIN', '{role}') "
+        f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '{role}')",
+        "\\gexec",
+        f"\\getenv omgml_password {c.password_env}",
+        f"ALTER ROLE \"{role}\" WITH {' '.join(('LOGIN', *role_attributes))} PASSWORD :'omgml_password';",
+        "\\unset omgml_password",
+        *([f"GRANT \"{role}\" TO CURRENT_USER;"] if creator_joins else []),
+        f"SELECT format('CREATE DATABASE %I OWNER %I', '{role}', '{role}') "
+        f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = '{role}')",
+        "\\gexec",
+        f"ALTER DATABASE \"{role}\" OWNER TO \"{role}\";",
+        # Only the owner may connect: consumers cannot reach each other's data.
+        f"REVOKE CONNECT, TEMPORARY ON DATABASE \"{role}\" FROM PUBLIC;",
+        f"GRANT CONNECT, TEMPORARY ON DATABASE \"{role}\" TO \"{role}\";",
+    ]
 
-    Passwords never appear in the script or on a command line: psql reads each from the
-    environment (\\getenv, filled by secretKeyRef). ALTER ROLE runs every time, so a rotated
-    password takes effect on the next run.
-    """
+
+def provision_sql(consumers: list[ResolvedConsumer], backup: bool = False) -> str:
+    """Idempotent SQL (psql) run as the superuser: every statement is safe to run again on an
+    existing cluster. Passwords never appear in the script or on a command line: psql reads each
+    from the environment (\\getenv, filled by secretKeyRef)."""
     lines = ["\\set ON_ERROR_STOP on"]
     for c in consumers:
-        role = c.database  # validated: [a-z0-9_] only, so literal quoting below is exact
-        lines += [
-            f"-- consumer {c.name}",
-            f"SELECT format('CREATE ROLE %I LOGIN', '{role}') "
-            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '{role}')",
-            "\\gexec",
-            f"\\getenv omgml_password {c.password_env}",
-            f"ALTER ROLE \"{role}\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'omgml_password';",
-            "\\unset omgml_password",
-            f"SELECT format('CREATE DATABASE %I OWNER %I', '{role}', '{role}') "
-            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = '{role}')",
-            "\\gexec",
-            f"ALTER DATABASE \"{role}\" OWNER TO \"{role}\";",
-            # Only the owner may connect: consumers cannot reach each other's data.
-            f"REVOKE CONNECT, TEMPORARY ON DATABASE \"{role}\" FROM PUBLIC;",
-            f"GRANT CONNECT, TEMPORARY ON DATABASE \"{role}\" TO \"{role}\";",
-        ]
+        lines += consumer_sql(c, role_attributes=("NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"))
     if backup:
         lines += ["-- the read-only backup role", *backup_role_sql([c.database for c in consumers], BACKUP_PASSWORD_ENV)]
     return "\n".join(lines) + "\n"

@@ -41,7 +41,7 @@ from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, s
 from omgml.components.options import keeps_data
 from omgml.components.postgres import IMAGE as PSQL_IMAGE
 from omgml.components.postgres import UID as PSQL_UID
-from omgml.components.postgres import PostgresConsumer, ResolvedConsumer, consumer_databases
+from omgml.components.postgres import PostgresConsumer, ResolvedConsumer, consumer_databases, consumer_sql
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile
@@ -247,23 +247,7 @@ def rds_provision_sql(consumers: list[ResolvedConsumer]) -> str:
     """
     lines = ["\\set ON_ERROR_STOP on"]
     for c in consumers:
-        role = c.database  # validated [a-z0-9_]: the literal quoting below is exact
-        lines += [
-            f"-- consumer {c.name}",
-            f"SELECT format('CREATE ROLE %I LOGIN', '{role}') "
-            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '{role}')",
-            "\\gexec",
-            f"\\getenv omgml_password {c.password_env}",
-            f"ALTER ROLE \"{role}\" WITH LOGIN PASSWORD :'omgml_password';",
-            "\\unset omgml_password",
-            f"GRANT \"{role}\" TO CURRENT_USER;",
-            f"SELECT format('CREATE DATABASE %I OWNER %I', '{role}', '{role}') "
-            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = '{role}')",
-            "\\gexec",
-            f"ALTER DATABASE \"{role}\" OWNER TO \"{role}\";",
-            f"REVOKE CONNECT, TEMPORARY ON DATABASE \"{role}\" FROM PUBLIC;",
-            f"GRANT CONNECT, TEMPORARY ON DATABASE \"{role}\" TO \"{role}\";",
-        ]
+        lines += consumer_sql(c, creator_joins=True)
     return "\n".join(lines) + "\n"
 
 
