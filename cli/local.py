@@ -112,7 +112,7 @@ def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev", wide: WideOptio
         workloads = Table("Workloads", ("component", "kind", "namespace", "name", "ready", "desired", "available"),
                           numeric=frozenset({"ready", "desired"}))
         for w in workload_status(cluster.context) if exists else []:
-            workloads.add(w.component, w.kind, w.namespace, w.name, w.ready, w.desired, w.available)
+            workloads.add(w.component, w.kind, w.namespace, w.name, w.ready, w.desired, w.healthy)
     healthy = exists and all(row[-1] for row in workloads.rows)
     if as_json:
         from omgml.cli.output import print_json

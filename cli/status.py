@@ -24,11 +24,20 @@ def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev", context: Contex
            = False,
            no_signals: Annotated[bool, typer.Option(
                "--no-signals", help="Skip alerts, drift and pipeline runs (no connection to the services).")] = False,
+           from_render: Annotated[bool, typer.Option(
+               "--from-render", help="The platform was applied from `omgml render`'s manifests (kubectl, GitOps): "
+                                     "check each phase's declared workloads in the cluster instead of reading "
+                                     "Pulumi stacks.")] = False,
            json_out: JsonOption = False) -> None:
     """One view of the platform: per phase its stack, per component its workloads and endpoints,
     and the platform's signals (firing alerts, drift, last pipeline runs). Exit 1 when unhealthy."""
+    if from_render and preview:
+        from omgml.cli.common import fail
+
+        raise fail("--preview needs the Pulumi stacks; a platform applied from rendered manifests has none "
+                   "(diff it with `omgml render` and `kubectl diff -f rendered/`)")
     with user_errors():
-        report = build_report(project, stack_prefix, context, in_cluster, preview, not no_signals)
+        report = build_report(project, stack_prefix, context, in_cluster, preview, not no_signals, from_render)
     from omgml.daytwo.status import problems, warnings
 
     found = problems(report)
@@ -41,13 +50,14 @@ def status(project: ProjectArg, stack_prefix: PrefixOpt = "dev", context: Contex
 
 
 def build_report(project: Any, prefix: str, context: str | None, in_cluster: bool, preview: bool,
-                 signals: bool) -> StatusReport:
+                 signals: bool, from_render: bool = False) -> StatusReport:
     from omgml.daytwo.status import StatusReport, cluster_state
 
     spec = load_project_spec(project)
     reach = reach_for(project, spec, None, in_cluster, context, prefix)
     report = StatusReport(str(project), spec.target, reach.context)
-    _stacks(project, spec, prefix, preview, report)
+    if not from_render:
+        _stacks(project, spec, prefix, preview, report)
     try:
         from omgml.daytwo.reach import kube_api_client
 
@@ -63,6 +73,8 @@ def build_report(project: Any, prefix: str, context: str | None, in_cluster: boo
 
         text = str(exc) if isinstance(exc, OmgmlError) else f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         report.cluster_error = f"cannot read the cluster ({reach.context or 'in-cluster'}): {text}"
+    if from_render:
+        _rendered_stacks(project, spec, report)
     if signals:
         _signals(spec, reach, report)
     return report
@@ -93,6 +105,19 @@ def _stacks(project: Any, spec: Any, prefix: str, preview: bool, report: StatusR
             report.stacks.append(reader.stack_state(phase, name, preview))
         else:
             report.stacks.append(StackState(phase, name, False))
+
+
+def _rendered_stacks(project: Any, spec: Any, report: StatusReport) -> None:
+    """Phases judged against the project's render (the same offline synthesis as `omgml render`)."""
+    from omgml.cli.common import spec_path
+    from omgml.daytwo.status import declared_workloads, rendered_stacks
+    from omgml.spec import PHASES
+    from omgml.synth.render import phase_file_name, render_platform
+
+    render = render_platform(spec, list(PHASES), spec_path(project).parent)
+    declared = declared_workloads({p.phase: p.manifests for p in render.phases})
+    files: dict[str, str] = {p: phase_file_name(p) for p in PHASES}
+    report.stacks = rendered_stacks(report, declared, list(PHASES), files)
 
 
 def _signals(spec: Any, reach: Any, report: StatusReport) -> None:
@@ -132,6 +157,8 @@ def _print(report: StatusReport, found: list[str], warned: list[str]) -> None:
     stacks = Table("stacks", ("phase", "stack", "state", "resources", "last update", "pending"))
     for s in report.stacks:
         state = ("disabled" if not s.enabled else f"error: {s.error}" if s.error else
+                 ("applied" if s.deployed else "NOT APPLIED") + (f", {len(s.missing)} missing" if s.missing else "")
+                 if s.source == "render" else
                  ("deployed" if s.deployed else "NOT DEPLOYED") + (f" ({s.last_result})" if s.last_result else ""))
         pending = ", ".join(f"{v} {k}" for k, v in (s.pending or {}).items()) if s.pending is not None else None
         stacks.add(s.phase, s.stack, state, s.resources or None, s.last_update, pending if s.pending is None or pending

@@ -6,6 +6,11 @@ held still; only the program that renders it varies):
     python scripts/render_cases.py specs OUT      # writes OUT/<case>.json (this tree's engine)
     python scripts/render_cases.py render SPECS OUT  # renders each SPECS/<case>.json into OUT/<case>/
 
+and one that records what every case renders to, for the default tier's check that a refactor
+left every render byte-identical (tests/test_render_digests.py):
+
+    python scripts/render_cases.py digests tests/data/render_digests.json
+
 `render` uses whatever `omgml` is first on sys.path (the compare script points PYTHONPATH at
 the revision under test) and prints which one, so a mix-up shows. Next to what `omgml render`
 writes it puts options.json: each resource's parent, dependencies (by name), protect,
@@ -113,6 +118,19 @@ def render_specs(specs: Path, out: Path) -> None:
         print(f"  {path.stem}")
 
 
+def digests(work: Path) -> dict[str, dict[str, str]]:
+    """case → rendered file → sha256 of its bytes, every case specified and rendered under `work`."""
+    import contextlib
+    import hashlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        write_specs(work / "specs")
+        render_specs(work / "specs", work / "out")
+    return {case.name: {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(case.iterdir())}
+            for case in sorted((work / "out").iterdir())}
+
+
 def resource_options(render: Any) -> dict[str, Any]:
     """phase/type/name → the options of each resource that the manifests do not show."""
     out: dict[str, Any] = {}
@@ -143,7 +161,16 @@ def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "render":
         render_specs(Path(argv[1]), Path(argv[2]))
         return 0
-    print("usage: render_cases.py specs OUT | render SPECS OUT", file=sys.stderr)
+    if len(argv) == 2 and argv[0] == "digests":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as work:
+            found = digests(Path(work))
+        Path(argv[1]).parent.mkdir(parents=True, exist_ok=True)
+        Path(argv[1]).write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
+        print(f"recorded {sum(len(v) for v in found.values())} files of {len(found)} cases in {argv[1]}")
+        return 0
+    print("usage: render_cases.py specs OUT | render SPECS OUT | digests OUT.json", file=sys.stderr)
     return 2
 
 

@@ -1,7 +1,8 @@
 """`omgml status`: one view of the platform across phases.
 
 Per phase the stack (deployed?, resources, last update, pending changes on request) from the
-Pulumi state; per component its workloads (ready/desired, restarts, images, volume usage where
+Pulumi state — or, for a platform applied from `omgml render`'s manifests (kubectl, Argo CD,
+Flux), the phase's declared workloads checked against the cluster; per component its workloads (ready/desired, restarts, images, volume usage where
 the kubelet reports it) and endpoints from the Kubernetes API; and the platform's own signals —
 firing alerts (Alertmanager), drift (Prometheus), the last pipeline runs (the orchestrator).
 
@@ -21,7 +22,7 @@ PART_OF = "app.kubernetes.io/part-of=omgml"
 @dataclass
 class StackState:
     phase: str
-    stack: str
+    stack: str  # the Pulumi stack, or (source "render") the phase's manifest file
     enabled: bool
     deployed: bool = False
     resources: int = 0
@@ -29,6 +30,8 @@ class StackState:
     last_result: str | None = None
     pending: dict[str, int] | None = None
     error: str | None = None
+    source: str = "pulumi"  # pulumi | render
+    missing: list[str] = field(default_factory=list)  # source "render": declared, not in the cluster
 
 
 @dataclass
@@ -39,11 +42,17 @@ class VolumeState:
 
 
 @dataclass
-class WorkloadState:
+class ObjectState:
+    """Which platform object a row is about: its component (app.kubernetes.io/name), kind and place."""
+
     component: str
     kind: str
     namespace: str
     name: str
+
+
+@dataclass
+class WorkloadState(ObjectState):
     ready: int
     desired: int
     restarts: int = 0
@@ -56,11 +65,7 @@ class WorkloadState:
 
 
 @dataclass
-class JobState:
-    component: str
-    kind: str  # Job | CronJob
-    namespace: str
-    name: str
+class JobState(ObjectState):  # kind: Job | CronJob
     state: str  # complete | running | failed | scheduled
     last_schedule: str | None = None
     last_success: str | None = None
@@ -108,7 +113,9 @@ def problems(report: StatusReport) -> list[str]:
     """What makes the platform unhealthy, one line each."""
     out: list[str] = []
     for s in report.stacks:
-        if s.error:
+        if s.source == "render":
+            out += _render_problems(report, s)
+        elif s.error:
             out.append(f"stack {s.stack}: {s.error}")
         elif s.enabled and not s.deployed:
             out.append(f"phase {s.phase} is not deployed (stack {s.stack}); deploy it with "
@@ -134,6 +141,16 @@ def problems(report: StatusReport) -> list[str]:
         if r.get("state") == "failed":
             out.append(f"pipeline {r['pipeline']}: last run {r['run_id']} failed")
     return out
+
+
+def _render_problems(report: StatusReport, s: StackState) -> list[str]:
+    # Without the cluster nothing can be told about what was applied; cluster_error says why.
+    if not s.enabled or report.cluster_error:
+        return []
+    apply = f"apply it: `omgml render {report.project} --phase {s.phase}`, then `kubectl apply -f rendered/{s.stack}`"
+    if not s.deployed:
+        return [f"phase {s.phase} is not applied: none of its {len(s.missing)} workloads is in the cluster; {apply}"]
+    return [f"{m} ({s.phase}) is declared by the render but not in the cluster; {apply}" for m in s.missing]
 
 
 def warnings(report: StatusReport) -> list[str]:
@@ -172,6 +189,46 @@ class AutomationState:
         if preview and state.deployed:
             state.pending = {k: v for k, v in dict(st.preview().change_summary).items() if k != "same" and v}
         return state
+
+
+# --- stacks of a platform applied from rendered manifests ----------------------------------------------
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A workload a phase's render declares."""
+
+    phase: str
+    kind: str
+    namespace: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+def declared_workloads(phase_manifests: dict[str, list[dict[str, Any]]]) -> list[Declared]:
+    """The workloads (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs) each phase's render declares."""
+    return [Declared(phase, m["kind"], m["metadata"].get("namespace", "default"), m["metadata"]["name"])
+            for phase, items in phase_manifests.items() for m in items if m.get("kind") in WORKLOAD_KINDS]
+
+
+def rendered_stacks(report: StatusReport, declared: list[Declared], phases: list[str],
+                    files: dict[str, str]) -> list[StackState]:
+    """Each phase judged by its declared workloads: applied when the cluster holds any of them;
+    the ones it does not hold are listed (a partly applied phase, a deleted workload)."""
+    present = {(w.kind, w.namespace, w.name) for w in report.workloads}
+    present |= {(j.kind, j.namespace, j.name) for j in report.jobs}
+    out = []
+    for phase in phases:
+        mine = [d for d in declared if d.phase == phase]
+        found = [d for d in mine if (d.kind, d.namespace, d.name) in present]
+        out.append(StackState(phase, files.get(phase, "-"), bool(mine), deployed=bool(found),
+                              resources=len(found), source="render",
+                              missing=[d.label for d in mine if d not in found]))
+    return out
 
 
 # --- the cluster --------------------------------------------------------------------------------------

@@ -7,11 +7,14 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from omgml.deploy.plan import DeployError
+
+if TYPE_CHECKING:
+    from omgml.daytwo.status import WorkloadState
 
 Runtime = Literal["kind", "kwok"]
 Run = Callable[[list[str]], subprocess.CompletedProcess[str]]
@@ -126,30 +129,18 @@ def set_stack_context(project: Path, stack: str, context: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class WorkloadStatus:
-    component: str
-    kind: str
-    namespace: str
-    name: str
-    ready: int
-    desired: int
-
-    @property
-    def available(self) -> bool:
-        return self.ready >= self.desired
-
-
-def workload_status(context: str) -> list[WorkloadStatus]:
+def workload_status(context: str) -> list[WorkloadState]:
     """Deployments and StatefulSets the platform created, with ready vs desired replicas, and its
     Jobs (not a CronJob's runs), with succeeded vs wanted completions."""
     from kubernetes import client, config
+
+    from omgml.daytwo.status import WorkloadState
 
     api_client = config.new_client_from_config(context=context)
     apps = client.AppsV1Api(api_client)
     batch = client.BatchV1Api(api_client)
     selector = "app.kubernetes.io/part-of=omgml"
-    out: list[WorkloadStatus] = []
+    out: list[WorkloadState] = []
     for kind, items in (
         ("Deployment", apps.list_deployment_for_all_namespaces(label_selector=selector).items),
         ("StatefulSet", apps.list_stateful_set_for_all_namespaces(label_selector=selector).items),
@@ -157,12 +148,12 @@ def workload_status(context: str) -> list[WorkloadStatus]:
         for obj in items:
             labels = obj.metadata.labels or {}
             ready = (obj.status.ready_replicas if kind == "StatefulSet" else obj.status.available_replicas) or 0
-            out.append(WorkloadStatus(labels.get("app.kubernetes.io/name", "?"), kind, obj.metadata.namespace,
+            out.append(WorkloadState(labels.get("app.kubernetes.io/name", "?"), kind, obj.metadata.namespace,
                                       obj.metadata.name, int(ready), int(obj.spec.replicas or 0)))
     for job in batch.list_job_for_all_namespaces(label_selector=selector).items:
         if any(o.kind == "CronJob" for o in job.metadata.owner_references or []):
             continue
         labels = job.metadata.labels or {}
-        out.append(WorkloadStatus(labels.get("app.kubernetes.io/name", "?"), "Job", job.metadata.namespace,
+        out.append(WorkloadState(labels.get("app.kubernetes.io/name", "?"), "Job", job.metadata.namespace,
                                   job.metadata.name, int(job.status.succeeded or 0), int(job.spec.completions or 1)))
     return sorted(out, key=lambda w: (w.component, w.namespace, w.name))

@@ -153,12 +153,17 @@ def dump_yaml_documents(items: list[dict[str, Any]]) -> str:
     )
 
 
+def phase_file_name(phase: str) -> str:
+    """`NN-<phase>.yaml`: the numbers keep `kubectl apply -f rendered/` in the phases' order."""
+    return f"{PHASES.index(phase) + 1:02d}-{phase}.yaml"
+
+
 def write_render(render: PlatformRender, out_dir: Path) -> list[Path]:
     """One YAML file per phase (`NN-<phase>.yaml`, apply order) plus inventory.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for p in render.phases:
-        path = out_dir / f"{PHASES.index(p.phase) + 1:02d}-{p.phase}.yaml"
+        path = out_dir / phase_file_name(p.phase)
         if not p.manifests:
             # kubectl refuses a file without objects; a phase that creates none gets no file,
             # and a stale file from an earlier render must not survive either.

@@ -381,6 +381,132 @@ def test_a_finished_init_container_is_not_started_again(monkeypatch: pytest.Monk
     pod_run._tick(pod_run.init_runs + pod_run.main_runs)
     assert started == ["sidecar", "main"]
 
+# --- what `omgml status` reads through the tier's API (cluster_view.py) ---------------------------------
+PART_OF = {"app.kubernetes.io/part-of": "omgml"}
+
+
+def _workload(kind: str, name: str, ns: str, replicas: int = 1, **spec: Any) -> dict[str, Any]:
+    labels = {**PART_OF, "app.kubernetes.io/name": name}
+    template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": name, "image": f"{name}:1.0"}],
+                                                          "restartPolicy": "Never" if kind != "Deployment" else "Always"}}
+    body: dict[str, Any] = {"template": template, **spec}
+    if kind == "Deployment":
+        body.update(replicas=replicas, selector={"matchLabels": labels})
+    if kind == "CronJob":
+        body = {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}
+    api = {"Deployment": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1"}[kind]
+    return {"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": ns, "labels": labels}, "spec": body}
+
+
+class _Run:
+    """A PodRun as cluster_view reads it."""
+
+    def __init__(self, pod: Pod, phase: str, ready: bool, finished: float | None = None) -> None:
+        import threading
+
+        self.pod, self.phase, self.ready, self.message = pod, phase, ready, ""
+        self.main_runs: list[Any] = []
+        self.init_runs: list[Any] = []
+        self.created_at, self.finished_at = 1_800_000_000.0, finished
+        self.done = threading.Event()
+        if finished is not None:
+            self.done.set()
+
+
+def _viewed_platform() -> Any:
+    from types import SimpleNamespace
+
+    from tests.conformance.harness.fixtures import operator_access
+    from tests.conformance.harness.render import ConformanceRender, RenderedObject
+    from tests.conformance.harness.runner import PlannedService
+
+    objs = [("foundation", _workload("Deployment", "mlflow", "data", replicas=2)),
+            ("serving", _workload("Deployment", "triton", "serving")),  # skipped by the tier: no pods
+            ("foundation", _workload("Job", "buckets", "data", backoffLimit=0)),
+            ("serving", _workload("CronJob", "drift", "serving")),
+            ("foundation", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mlflow", "namespace": "data",
+                                                                                "labels": PART_OF},
+                            "spec": {"selector": {"app.kubernetes.io/name": "mlflow"}, "ports": [{"port": 5000}]}}),
+            ("fixtures", _workload("Deployment", "git", "outside"))]
+    render = ConformanceRender(Path("."), "p", [], [RenderedObject(f"u{i}", ph, m) for i, (ph, m) in enumerate(objs)], [])
+    render.add_fixtures(operator_access("orch", "169.254.0.1"))
+    mlflow = pods_for(objs[0][1])
+    runs = [_Run(mlflow[0], "Running", True), _Run(mlflow[1], "Running", False),
+            _Run(pods_for(objs[2][1])[0], "Succeeded", False, finished=1_800_000_060.0),
+            _Run(pods_for(objs[3][1])[0], "Succeeded", False, finished=1_800_000_030.0),
+            _Run(pods_for(objs[5][1])[0], "Running", True)]
+    plat = SimpleNamespace(render=render, pods={r.pod.key: r for r in runs}, api=None,
+                           services=[PlannedService("mlflow", "data", False, {}, [], ip="169.254.100.7")])
+    plat.job_runs = lambda obj: [r for r in runs if r.pod.owner_kind in ("Job", "CronJob")
+                                 and r.pod.owner_name == obj.name and r.pod.namespace == obj.namespace]
+    return plat
+
+
+def test_the_view_gives_each_rendered_workload_the_status_its_runs_give() -> None:
+    from tests.conformance.harness.cluster_view import view_objects
+
+    plat = _viewed_platform()
+    deployments = {d["metadata"]["name"]: d["status"] for d in view_objects(plat, "Deployment")}
+    assert set(deployments) == {"mlflow", "triton"}  # the outside git server is not the platform's
+    assert (deployments["mlflow"]["replicas"], deployments["mlflow"]["readyReplicas"]) == (2, 1)
+    assert deployments["triton"]["readyReplicas"] == 0
+    [job] = view_objects(plat, "Job")
+    assert job["status"]["succeeded"] == 1 and job["status"]["conditions"][0]["type"] == "Complete"
+    [cron] = view_objects(plat, "CronJob")
+    assert cron["status"]["lastSuccessfulTime"] > cron["status"]["lastScheduleTime"]
+    [svc] = view_objects(plat, "Service")
+    assert svc["spec"]["clusterIP"] == "169.254.100.7"
+    assert sorted(p["metadata"]["name"] for p in view_objects(plat, "Pod")) == [
+        "buckets-run0", "drift-run0", "mlflow-0", "mlflow-1"]
+
+
+def test_omgml_status_reads_the_view_through_the_api_as_the_operator_account() -> None:
+    """The whole read path of `omgml status` (the Kubernetes client, label selectors, the
+    operator's ClusterRole) against the tier's API server, over HTTP on loopback."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from kubernetes import client
+
+    from omgml.daytwo.status import StatusReport, cluster_state, problems
+    from tests.conformance.harness.apiserver import ApiServer, Rbac, _Handler
+    from tests.conformance.harness.cluster_view import view_objects
+    from tests.conformance.harness.fixtures import OPERATOR
+
+    plat = _viewed_platform()
+    rbac = Rbac([o.manifest for o in plat.render.objects if o.kind in ("ClusterRole", "ClusterRoleBinding")])
+    api = ApiServer(rbac, lambda m: lambda: {}, lambda ns, n: None, lambda ns, n, c: "",
+                    view=lambda kind: view_objects(plat, kind))
+    api.tokens["op"] = ("orch", OPERATOR)
+    api.tokens["other"] = ("orch", "default")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.api = api  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        def report_as(token: str) -> StatusReport:
+            cfg = client.Configuration(host=f"http://127.0.0.1:{server.server_address[1]}")
+            cfg.api_key = {"authorization": token}
+            cfg.api_key_prefix = {"authorization": "Bearer"}
+            report = StatusReport("p", "local", None)
+            cluster_state(client.ApiClient(cfg), report)
+            return report
+
+        report = report_as("op")
+        assert [(w.name, w.ready, w.desired, w.images) for w in report.workloads] == [
+            ("mlflow", 1, 2, ["mlflow:1.0"]), ("triton", 0, 1, ["triton:1.0"])]
+        assert [(j.kind, j.name, j.state) for j in report.jobs] == [("Job", "buckets", "complete"),
+                                                                     ("CronJob", "drift", "scheduled")]
+        assert [(e.service, e.ports) for e in report.endpoints] == [("mlflow", [5000])]
+        assert problems(report) == ["Deployment data/mlflow (mlflow): 1/2 ready",
+                                    "Deployment serving/triton (triton): 0/1 ready"]
+        with pytest.raises(client.ApiException) as denied:  # no ClusterRole bound: refused, as on a cluster
+            report_as("other")
+        assert denied.value.status == 403
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # --- losing a volume (the backup drill) ------------------------------------------------------------
 def test_claim_dirs_are_the_folders_the_pod_mounts(tmp_path: Path) -> None:
     manifest = {"kind": "StatefulSet", "metadata": {"name": "postgres", "namespace": "data"},

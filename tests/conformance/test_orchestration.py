@@ -7,7 +7,9 @@ module. Airflow's KubernetesExecutor and Prefect's Kubernetes worker launch task
 flow-run Jobs through the Kubernetes API: the tier's API server (harness/apiserver.py) takes
 those calls — authorized by the rendered RBAC — and the tier runs the pods they create like any
 other. The day-two commands run in a pod of the orchestration namespace (`--in-cluster`), under
-the platform's NetworkPolicies.
+the platform's NetworkPolicies; `omgml status` runs there as the team's operator account (a
+read-only ClusterRole, harness/fixtures.py) and reads the running platform through the tier's API
+server, which serves the rendered workloads with the status the tier's runs give them.
 """
 
 from __future__ import annotations
@@ -68,7 +70,13 @@ def steps() -> list[tuple[str, float]]:
 
 def bring_up(project: Path, repo_files: dict[str, str], before_up: Any = None) -> Iterator[Platform]:
     from tests.conformance.harness.adapters import runtime_for
-    from tests.conformance.harness.fixtures import api_server_cert, ca_bundle, outside_manifests, outside_tls
+    from tests.conformance.harness.fixtures import (
+        api_server_cert,
+        ca_bundle,
+        operator_access,
+        outside_manifests,
+        outside_tls,
+    )
     from tests.conformance.harness.network import HUB_IP
     from tests.conformance.harness.render import conformance_render
     from tests.conformance.harness.software import cache_root
@@ -78,6 +86,7 @@ def bring_up(project: Path, repo_files: dict[str, str], before_up: Any = None) -
     run_dir = RUN_ROOT / prefix
     tls = outside_tls(run_dir / "tls")
     render.add_fixtures(outside_manifests(repo_files, tls))
+    render.add_fixtures(operator_access(ORCH, HUB_IP))
     # Airflow's parts start slowly (each probe is an `airflow` CLI start) and their startup probes
     # allow 600 s (components/airflow.py): the tier waits as long as the render lets the kubelet wait.
     timeout = max(float(os.environ.get("OMGML_CONFORMANCE_TIMEOUT", "300")), 660.0)
@@ -101,14 +110,18 @@ def bring_up(project: Path, repo_files: dict[str, str], before_up: Any = None) -
 
 
 def omgml(platform: Platform, project: Path, *args: str, env: dict[str, str] | None = None,
-          timeout: float = 900) -> tuple[int, str]:
-    """An omgml command in a pod of the orchestration namespace (a user's shell in the cluster)."""
+          timeout: float = 900, operator: bool = False) -> tuple[int, str]:
+    """An omgml command in a pod of the orchestration namespace (a user's shell in the cluster);
+    `operator`: as the team's operator account (harness/fixtures.py's operator_access)."""
     from tests.conformance.harness.adapters import OMGML_CLI_IMAGE
+    from tests.conformance.harness.fixtures import OPERATOR
 
     spec_path = "/project/omgml.yaml"
     argv = ["omgml", *(spec_path if a == "PROJECT" else a for a in args)]
     code, out = platform.client(ORCH, OMGML_CLI_IMAGE, argv, env={"HOME": "/tmp", **(env or {})},
-                                files={spec_path: (project / "omgml.yaml").read_text()}, timeout=timeout)
+                                files={spec_path: (project / "omgml.yaml").read_text()}, timeout=timeout,
+                                service_account=OPERATOR if operator else None,
+                                labels={"app.kubernetes.io/name": OPERATOR} if operator else None)
     return code, out.split("\n", 2)[-1] if out.startswith("\n=====") else out
 
 
@@ -150,6 +163,52 @@ def registry_golden_path(platform: Platform, project: Path, runner: str) -> None
     assert f"production→{version}" in row["aliases"]
 
 
+def status_golden_path(platform: Platform, project: Path) -> None:
+    """`omgml status --from-render --json` on the running platform (applied from its render, as
+    the tier does): every declared workload found and ready, every Job complete, each Service's
+    port-forward line, the last pipeline run; then one workload down → exit 1 naming it."""
+    from tests.conformance.harness.cluster_view import WORKLOADS
+    from tests.conformance.helpers import workload_name
+
+    def status() -> tuple[int, dict[str, Any], str]:
+        code, out = omgml(platform, project, "status", "PROJECT", "--in-cluster", "--from-render", "--json",
+                          operator=True, timeout=300)
+        assert "Traceback" not in out, out[-3000:]
+        return code, last_json(out), out
+
+    started = time.monotonic()
+    code, report, out = status()
+    assert code == 0 and report["healthy"], f"{report['problems']}\n{out[-3000:]}"
+    assert report["cluster_error"] is None
+    mine = [o for o in platform.render.objects if o.phase != "fixtures"]
+    declared = {o.key for o in mine if o.kind in WORKLOADS}
+    seen = {f"{w['kind']}/{w['namespace']}/{w['name']}" for w in report["workloads"] + report["jobs"]}
+    assert seen == declared, f"missing {declared - seen}, extra {seen - declared}"
+    assert all(w["ready"] == w["desired"] >= 1 and w["images"] for w in report["workloads"]), report["workloads"]
+    assert all(j["state"] == "complete" for j in report["jobs"] if j["kind"] == "Job"), report["jobs"]
+    stacks = {s["phase"]: s for s in report["stacks"]}
+    for phase in ("foundation", "training"):
+        assert stacks[phase]["source"] == "render" and stacks[phase]["deployed"] and not stacks[phase]["missing"]
+    assert not stacks["serving"]["enabled"]
+    services = {(o.namespace, o.name) for o in mine if o.kind == "Service" and o.manifest["spec"].get("clusterIP") != "None"}
+    assert {(e["namespace"], e["service"]) for e in report["endpoints"]} == services
+    assert all(f"-n {e['namespace']} port-forward svc/{e['service']} " in e["port_forward"] for e in report["endpoints"])
+    runs = report["signals"]["pipeline_runs"]
+    assert runs and runs[0]["orchestrator"] == "prefect" and runs[0]["state"] == "success", report["signals"]
+    # MLflow goes down: status names it and exits 1.
+    mlflow = platform.render.find("Deployment", workload_name(platform, "Deployment", "mlflow"))
+    for r in [r for r in platform.pods.values() if r.pod.owner_kind == "Deployment" and r.pod.owner_name == mlflow.name]:
+        r.stop(10)
+    code, report, out = status()
+    want = int(mlflow.manifest["spec"].get("replicas", 1))
+    assert code == 1 and not report["healthy"], out[-3000:]
+    assert report["problems"] == [f"Deployment {mlflow.namespace}/{mlflow.name} (mlflow): 0/{want} ready"], \
+        report["problems"]
+    platform.step_times.append((f"omgml status --from-render: {len(declared)} workloads and Jobs ready/complete, "
+                                f"{len(services)} endpoints, last run success (exit 0); MLflow down (exit 1)",
+                                time.monotonic() - started))
+
+
 # --- Prefect --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def prefect_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, Path]]:
@@ -184,7 +243,8 @@ def test_prefect_server_and_worker_run_the_sample_flow_which_registers_a_model(
                       "--in-cluster")
     assert code == 0 and "registered omgml-sample-model version" in out, out[-3000:]
     registry_golden_path(platform, project, "prefect")
-    platform.step_times.append(("prefect: sample flow + registry", time.monotonic() - started))
+    status_golden_path(platform, project)
+    platform.step_times.append(("prefect: sample flow + registry + status", time.monotonic() - started))
 
 
 # --- Airflow --------------------------------------------------------------------------------------

@@ -12,12 +12,15 @@ import pytest
 
 from omgml.daytwo.reach import PortForward, platform_endpoints
 from omgml.daytwo.status import (
+    Declared,
     JobState,
     Signals,
     StackState,
     StatusReport,
     WorkloadState,
+    declared_workloads,
     problems,
+    rendered_stacks,
 )
 from omgml.samples import sample_pipeline_files, training
 from tests.daytwo.conftest import init_project, invoke
@@ -125,3 +128,53 @@ def test_the_sample_model_learns() -> None:
         good["metrics"]["log_loss"] < poor["metrics"]["log_loss"]
     assert good["metrics"]["log_loss"] < poor["metrics"]["log_loss"]
     assert good["dataset"]["digest"] == training.train(epochs=300)["dataset"]["digest"]  # same data, same digest
+
+
+def test_from_render_judges_each_phase_by_the_workloads_its_render_declares() -> None:
+    manifests = {
+        "foundation": [{"kind": "Deployment", "metadata": {"name": "mlflow", "namespace": "omgml-data"}},
+                       {"kind": "Service", "metadata": {"name": "mlflow", "namespace": "omgml-data"}},
+                       {"kind": "Job", "metadata": {"name": "buckets", "namespace": "omgml-data"}}],
+        "training": [{"kind": "StatefulSet", "metadata": {"name": "mysql", "namespace": "kubeflow"}}],
+        "serving": [],
+    }
+    declared = declared_workloads(manifests)
+    assert declared == [Declared("foundation", "Deployment", "omgml-data", "mlflow"),
+                        Declared("foundation", "Job", "omgml-data", "buckets"),
+                        Declared("training", "StatefulSet", "kubeflow", "mysql")]  # Services are not workloads
+    files = {"foundation": "01-foundation.yaml", "training": "02-training.yaml", "serving": "03-serving.yaml"}
+    report = StatusReport("proj", "local", None)
+    report.workloads = [WorkloadState("mlflow", "Deployment", "omgml-data", "mlflow", 1, 1)]
+    report.stacks = rendered_stacks(report, declared, ["foundation", "training", "serving"], files)
+    foundation, training, serving = report.stacks
+    assert (foundation.deployed, foundation.resources, foundation.missing) == (True, 1, ["Job omgml-data/buckets"])
+    assert not training.deployed and training.missing == ["StatefulSet kubeflow/mysql"]
+    assert not serving.enabled  # nothing declared: nothing to apply
+    assert problems(report) == [
+        "Job omgml-data/buckets (foundation) is declared by the render but not in the cluster; apply it: "
+        "`omgml render proj --phase foundation`, then `kubectl apply -f rendered/01-foundation.yaml`",
+        "phase training is not applied: none of its 1 workloads is in the cluster; apply it: "
+        "`omgml render proj --phase training`, then `kubectl apply -f rendered/02-training.yaml`"]
+    report.jobs = [JobState("objectstore", "Job", "omgml-data", "buckets", "complete")]
+    report.stacks = rendered_stacks(report, declared, ["foundation", "training"], files)
+    assert report.stacks[0].missing == [] and len(problems(report)) == 1
+    # The cluster could not be read: its error is the problem, not every workload "missing".
+    report.cluster_error = "cannot read the cluster (kind-proj): connection refused"
+    assert problems(report) == [report.cluster_error]
+
+
+def test_from_render_with_preview_is_refused_in_one_line(starter: Path) -> None:
+    code, _out, err = invoke("status", str(starter), "--from-render", "--preview")
+    assert code == 2 and "--preview needs the Pulumi stacks" in err and "Traceback" not in err
+
+
+def test_from_render_reads_no_pulumi_state(starter: Path) -> None:
+    """No stack, no Pulumi CLI needed: the stacks come from the render (and the unreachable
+    cluster is the one problem, not a phase "not deployed")."""
+    code, out, err = invoke("status", str(starter), "--json", "--no-signals", "--from-render",
+                            "--context", "no-such-context")
+    assert code == 1, err
+    data = json.loads(out)
+    assert {s["source"] for s in data["stacks"]} == {"render"}
+    assert next(s["stack"] for s in data["stacks"] if s["enabled"]) == "01-foundation.yaml"
+    assert len(data["problems"]) == 1 and data["problems"][0].startswith("cannot read the cluster"), data["problems"]

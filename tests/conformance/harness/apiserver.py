@@ -12,6 +12,9 @@ the run's CA (which every pod's service-account ca.crt holds):
 - jobs: create, get, list, watch, delete — the Job controller's part: a pod from the template,
   replaced on failure up to backoffLimit, status and conditions from its pods;
 - events: an empty list (nothing here records events);
+- get and list of what the tier runs from the render (`view`): Deployments, StatefulSets,
+  DaemonSets, Jobs, CronJobs, Services, Ingresses and their pods, with the status a cluster's
+  controllers would report from the tier's runs (what `omgml status` reads);
 - authentication by the pod's projected token, and authorization by the **rendered** Roles,
   RoleBindings, ClusterRoles and ClusterRoleBindings: a verb the platform's RBAC does not grant
   is refused with 403 exactly as on a cluster.
@@ -36,13 +39,22 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.http_stub import RoutingHandler
+
 CLONE_NEWNET = 0x40000000
 IP_FREEBIND = 15
-RESOURCES = {("", "pods"): "Pod", ("batch", "jobs"): "Job", ("", "events"): "Event"}
+RESOURCES = {("", "pods"): "Pod", ("batch", "jobs"): "Job", ("", "events"): "Event",
+             ("apps", "deployments"): "Deployment", ("apps", "statefulsets"): "StatefulSet",
+             ("apps", "daemonsets"): "DaemonSet", ("batch", "cronjobs"): "CronJob", ("", "services"): "Service",
+             ("networking.k8s.io", "ingresses"): "Ingress"}
+# Kinds only the view holds: read, never written through this API.
+READ_ONLY = {"Deployment", "StatefulSet", "DaemonSet", "CronJob", "Service", "Ingress"}
+API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1",
+                "CronJob": "batch/v1", "Ingress": "networking.k8s.io/v1"}
 
 
 # --- selectors --------------------------------------------------------------------------------
@@ -199,6 +211,24 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def job_status(job: dict[str, Any], phases: list[str | None]) -> dict[str, Any]:
+    """The Job controller's status from its pods' phases: counts, and Complete once one pod
+    succeeded or Failed once more pods failed than backoffLimit allows."""
+    succeeded, failed = phases.count("Succeeded"), phases.count("Failed")
+    active = len(phases) - succeeded - failed
+    status: dict[str, Any] = {"startTime": job.get("status", {}).get("startTime") or _now()}
+    for key, count in (("active", active), ("succeeded", succeeded), ("failed", failed)):
+        if count:
+            status[key] = count
+    if succeeded:
+        status["conditions"] = [{"type": "Complete", "status": "True", "lastTransitionTime": _now()}]
+        status["completionTime"] = job.get("status", {}).get("completionTime") or _now()
+    elif failed > int(job["spec"].get("backoffLimit", 6)):
+        status["conditions"] = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                 "lastTransitionTime": _now()}]
+    return status
+
+
 def status_body(code: int, reason: str, message: str) -> dict[str, Any]:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
             "reason": reason, "code": code}
@@ -210,11 +240,13 @@ class ApiServer:
     pod the API created and returns a callable giving its status (phase, container states)."""
 
     def __init__(self, rbac: Rbac, run_pod: Callable[[dict[str, Any]], Callable[[], dict[str, Any]]],
-                 stop_pod: Callable[[str, str], None], pod_log: Callable[[str, str, str | None], str]) -> None:
+                 stop_pod: Callable[[str, str], None], pod_log: Callable[[str, str, str | None], str],
+                 view: Callable[[str], list[dict[str, Any]]] | None = None) -> None:
         self.rbac = rbac
         self.run_pod = run_pod
         self.stop_pod = stop_pod
         self.pod_log = pod_log
+        self.view = view  # kind → the rendered objects of that kind the tier runs, with their status
         self.store = Store()
         self.tokens: dict[str, tuple[str, str]] = {}  # token → (namespace, service account)
         self.pod_status: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {}
@@ -266,24 +298,8 @@ class ApiServer:
 
     def _sync_job(self, ns: str, name: str, job: dict[str, Any]) -> None:
         pods = [p for p in self.store.list("Pod", ns) if (p["metadata"].get("labels") or {}).get("job-name") == name]
-        phases = [p.get("status", {}).get("phase") for p in pods]
-        succeeded, failed = phases.count("Succeeded"), phases.count("Failed")
-        active = len(phases) - succeeded - failed
-        status: dict[str, Any] = {"startTime": job.get("status", {}).get("startTime") or _now()}
-        if active:
-            status["active"] = active
-        if succeeded:
-            status["succeeded"] = succeeded
-        if failed:
-            status["failed"] = failed
-        backoff = int(job["spec"].get("backoffLimit", 6))
-        if succeeded:
-            status["conditions"] = [{"type": "Complete", "status": "True", "lastTransitionTime": _now()}]
-            status["completionTime"] = job.get("status", {}).get("completionTime") or _now()
-        elif failed > backoff:
-            status["conditions"] = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
-                                     "lastTransitionTime": _now()}]
-        elif not active:
+        status = job_status(job, [p.get("status", {}).get("phase") for p in pods])
+        if not status.get("active") and not status.get("conditions"):
             self._job_pod(job)  # replace the failed pod
             status["active"] = 1
         old = {k: v for k, v in (job.get("status") or {}).items() if k not in ("conditions",)}
@@ -294,21 +310,36 @@ class ApiServer:
             self.store.put("Job", job, "MODIFIED")
 
     # -- objects --
-    def create_pod(self, ns: str, body: dict[str, Any]) -> dict[str, Any]:
-        pod = copy.deepcopy(body)
-        meta = pod.setdefault("metadata", {})
+    def objects(self, kind: str, namespace: str | None) -> list[dict[str, Any]]:
+        """What the API holds of `kind`: what was created through it, then the view's."""
+        own = self.store.list(kind, namespace)
+        taken = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in own}
+        seen = self.view(kind) if self.view is not None else []
+        return own + [o for o in seen if (namespace is None or o["metadata"].get("namespace") == namespace)
+                      and (o["metadata"].get("namespace"), o["metadata"]["name"]) not in taken]
+
+    def _admit(self, kind: str, resource: str, ns: str, body: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+        """Store a copy of `body` as the API server would: named (generateName), in `ns`, with a
+        uid, a creation time and `status`; a name already taken is a conflict."""
+        obj = copy.deepcopy(body)
+        meta = obj.setdefault("metadata", {})
         if not meta.get("name"):
-            meta["name"] = f"{meta.get('generateName', 'pod-')}{uuid.uuid4().hex[:5]}"
+            meta["name"] = f"{meta.get('generateName', kind.lower() + '-')}{uuid.uuid4().hex[:5]}"
         meta.update(namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=_now())
         meta.setdefault("labels", {})
         meta.setdefault("annotations", {})
-        pod.setdefault("spec", {}).setdefault("serviceAccountName", "default")
-        pod["status"] = {"phase": "Pending"}
+        obj["status"] = status
+        if kind == "Pod":
+            obj.setdefault("spec", {}).setdefault("serviceAccountName", "default")
         with self._lock:
-            if self.store.get("Pod", ns, meta["name"]) is not None:
-                raise Conflict(f'pods "{meta["name"]}" already exists')
-            self.store.put("Pod", pod, "ADDED")
-        self.pod_status[(ns, meta["name"])] = self.run_pod(copy.deepcopy(pod))
+            if self.store.get(kind, ns, meta["name"]) is not None:
+                raise Conflict(f'{resource} "{meta["name"]}" already exists')
+            self.store.put(kind, obj, "ADDED")
+        return obj
+
+    def create_pod(self, ns: str, body: dict[str, Any]) -> dict[str, Any]:
+        pod = self._admit("Pod", "pods", ns, body, {"phase": "Pending"})
+        self.pod_status[(ns, pod["metadata"]["name"])] = self.run_pod(copy.deepcopy(pod))
         return pod
 
     def _job_pod(self, job: dict[str, Any]) -> None:
@@ -326,16 +357,7 @@ class ApiServer:
         self.create_pod(meta["namespace"], pod)
 
     def create_job(self, ns: str, body: dict[str, Any]) -> dict[str, Any]:
-        job = copy.deepcopy(body)
-        meta = job.setdefault("metadata", {})
-        if not meta.get("name"):
-            meta["name"] = f"{meta.get('generateName', 'job-')}{uuid.uuid4().hex[:5]}"
-        meta.update(namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=_now())
-        job["status"] = {}
-        with self._lock:
-            if self.store.get("Job", ns, meta["name"]) is not None:
-                raise Conflict(f'jobs.batch "{meta["name"]}" already exists')
-            self.store.put("Job", job, "ADDED")
+        job = self._admit("Job", "jobs.batch", ns, body, {})
         self._job_pod(job)
         return job
 
@@ -415,27 +437,32 @@ DISCOVERY: dict[str, Any] = {
     "/version": {"major": "1", "minor": "36", "gitVersion": "v1.36.0", "platform": "linux/amd64"},
     "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
     "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-        {"name": "batch", "versions": [{"groupVersion": "batch/v1", "version": "v1"}],
-         "preferredVersion": {"groupVersion": "batch/v1", "version": "v1"}}]},
+        {"name": group, "versions": [{"groupVersion": f"{group}/v1", "version": "v1"}],
+         "preferredVersion": {"groupVersion": f"{group}/v1", "version": "v1"}}
+        for group in ("apps", "batch", "networking.k8s.io")]},
     "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
         {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
          "verbs": ["create", "delete", "get", "list", "patch", "watch"]},
         {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]},
-        {"name": "events", "singularName": "event", "namespaced": True, "kind": "Event", "verbs": ["list", "watch"]}]},
+        {"name": "events", "singularName": "event", "namespaced": True, "kind": "Event", "verbs": ["list", "watch"]},
+        {"name": "services", "singularName": "service", "namespaced": True, "kind": "Service", "verbs": ["get", "list"]}]},
     "/apis/batch/v1": {"kind": "APIResourceList", "groupVersion": "batch/v1", "resources": [
         {"name": "jobs", "singularName": "job", "namespaced": True, "kind": "Job",
-         "verbs": ["create", "delete", "get", "list", "watch"]}]},
+         "verbs": ["create", "delete", "get", "list", "watch"]},
+        {"name": "cronjobs", "singularName": "cronjob", "namespaced": True, "kind": "CronJob", "verbs": ["get", "list"]}]},
+    "/apis/apps/v1": {"kind": "APIResourceList", "groupVersion": "apps/v1", "resources": [
+        {"name": f"{kind.lower()}s", "singularName": kind.lower(), "namespaced": True, "kind": kind,
+         "verbs": ["get", "list"]} for kind in ("Deployment", "StatefulSet", "DaemonSet")]},
+    "/apis/networking.k8s.io/v1": {"kind": "APIResourceList", "groupVersion": "networking.k8s.io/v1", "resources": [
+        {"name": "ingresses", "singularName": "ingress", "namespaced": True, "kind": "Ingress", "verbs": ["get", "list"]}]},
 }
-PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>batch)/v1)(?:/namespaces/(?P<ns>[^/]+))?/(?P<res>pods|jobs|events)"
-                  r"(?:/(?P<name>[^/]+))?(?:/(?P<sub>log))?$")
+PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>batch|apps|networking\.k8s\.io)/v1)(?:/namespaces/(?P<ns>[^/]+))?"
+                  r"/(?P<res>[a-z]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>log))?$")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(RoutingHandler):
     protocol_version = "HTTP/1.1"
     server: Any
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
     @property
     def api(self) -> ApiServer:
@@ -453,19 +480,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return json.loads(self.rfile.read(length)) if length else {}
 
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def _serve(self, method: str) -> None:
+    def route(self, method: str) -> None:
         parts = urllib.parse.urlsplit(self.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query).items()}
         scheme, _, token = (self.headers.get("Authorization") or "").strip().partition(" ")
@@ -478,7 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, DISCOVERY[parts.path])
             return
         m = PATH.match(parts.path)
-        if m is None:
+        if m is None or (m.group("group") or "", m.group("res")) not in RESOURCES:
             self._send(404, status_body(404, "NotFound", f"the server could not find the requested resource "
                                                          f"({method} {parts.path})"))
             return
@@ -497,6 +512,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.api.requests.append((identity, verb, parts.path, 200))
         kind = RESOURCES[(group, res)]
+        if kind in READ_ONLY and verb not in ("get", "list"):
+            self._send(405, status_body(405, "MethodNotAllowed", f"the tier serves {res} for get and list only"))
+            return
         try:
             self._dispatch(method, kind, ns, name, sub, query, watching)
         except Missing as exc:
@@ -521,7 +539,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif sub == "log" and ns and name:
             self._send(200, api.pod_log(ns, name, query.get("container")).encode(), "text/plain")
         elif name and ns:
-            obj = api.store.get(kind, ns, name)
+            obj = next((o for o in api.objects(kind, ns) if o["metadata"]["name"] == name), None)
             if obj is None:
                 raise Missing(f'{kind.lower()}s "{name}" not found')
             self._send(200, obj)
@@ -529,9 +547,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._watch(kind, ns, query)
         else:
             labels = parse_label_selector(query.get("labelSelector", ""))
-            items = [o for o in api.store.list(kind, ns) if selected(o, labels, query.get("fieldSelector", ""))]
-            version = "batch/v1" if kind == "Job" else "v1"
-            self._send(200, {"kind": f"{kind}List", "apiVersion": version,
+            items = [o for o in api.objects(kind, ns) if selected(o, labels, query.get("fieldSelector", ""))]
+            self._send(200, {"kind": f"{kind}List", "apiVersion": API_VERSIONS.get(kind, "v1"),
                              "metadata": {"resourceVersion": str(api.store.rv)}, "items": items})
 
     def _watch(self, kind: str, ns: str | None, query: dict[str, str]) -> None:

@@ -132,3 +132,34 @@ def outside_manifests(repo_files: dict[str, str], tls: Tls) -> list[dict[str, An
                   [{"name": "source", "mountPath": "/repo-source"}, {"name": "srv", "mountPath": "/srv/git"}]),
         *_service(SINK_SERVICE, "alert_sink.py", {"STORE_DIR": "/tmp/received"}, [], []),
     ]
+
+
+OPERATOR = "platform-operator"
+# What `omgml status` reads across namespaces (docs/day-two.md lists the same rules).
+STATUS_READ_RULES = [
+    {"apiGroups": [""], "resources": ["pods", "services", "nodes"], "verbs": ["get", "list"]},
+    {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets"], "verbs": ["get", "list"]},
+    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": ["get", "list"]},
+    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["get", "list"]},
+]
+
+
+def operator_access(namespace: str, api_server_ip: str) -> list[dict[str, Any]]:
+    """What a team sets up to run `omgml status --in-cluster` from a pod in `namespace`: a
+    ServiceAccount bound to a read-only ClusterRole, and egress from the operator's pods to the
+    API server (the platform's namespaces deny egress by default)."""
+    labels = {"app.kubernetes.io/name": OPERATOR}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": OPERATOR, "namespace": namespace}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": f"{OPERATOR}-status-reader"}, "rules": STATUS_READ_RULES},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": f"{OPERATOR}-status-reader"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"{OPERATOR}-status-reader"},
+         "subjects": [{"kind": "ServiceAccount", "name": OPERATOR, "namespace": namespace}]},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": {"name": f"{OPERATOR}-kube-api", "namespace": namespace},
+         "spec": {"podSelector": {"matchLabels": labels}, "policyTypes": ["Egress"],
+                  "egress": [{"to": [{"ipBlock": {"cidr": f"{api_server_ip}/32"}}],
+                              "ports": [{"protocol": "TCP", "port": 443}]}]}},
+    ]

@@ -210,6 +210,8 @@ class PodRun(threading.Thread):
         self.main_runs: list[ContainerRun] = []
         self.stopping = threading.Event()
         self.done = threading.Event()
+        self.created_at = time.time()  # wall clock, for the API's view (a CronJob's last runs)
+        self.finished_at: float | None = None
 
     # The pod is ready when every container is ready (a container without a readiness probe is
     # ready once started), as the kubelet's Ready condition.
@@ -237,6 +239,7 @@ class PodRun(threading.Thread):
         finally:
             if self.phase in ("Pending", "Running") and self.stopping.is_set():
                 self.phase = "Stopped"
+            self.finished_at = time.time()
             self.done.set()
 
     def _lifecycle(self) -> None:
@@ -871,10 +874,11 @@ class Platform:
 
     def client(self, namespace: str, image: str, argv: list[str], env: dict[str, str] | None = None,
                labels: dict[str, str] | None = None, timeout: float = 300,
-               files: dict[str, str] | None = None) -> tuple[int, str]:
+               files: dict[str, str] | None = None, service_account: str | None = None) -> tuple[int, str]:
         """A one-shot pod the test brings (a user's notebook, a pipeline step): it runs `argv` in
         `namespace` with `labels`, under the same DNS and NetworkPolicies; returns (exit code, output).
-        `files` (path → text) appear read-only in the pod, like a mounted ConfigMap."""
+        `files` (path → text) appear read-only in the pod, like a mounted ConfigMap; the pod runs
+        as `service_account` (default: the namespace's `default`)."""
         name = f"client-{len([k for k in self.pods if '/client-' in k])}"
         volumes, mounts, data = [], [], {}
         for i, (path, text) in enumerate(sorted((files or {}).items())):
@@ -889,6 +893,8 @@ class Platform:
                                 "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
                                 "volumeMounts": mounts,
                                 "securityContext": {"readOnlyRootFilesystem": False}}]}
+        if service_account:
+            spec["serviceAccountName"] = service_account
         pod = Pod(name, namespace, {"app.kubernetes.io/name": "conformance-client", **(labels or {})}, {}, spec,
                   "Client", name, name)
         run = self.start_pod(pod, "Never", one_shot=True, retries=0)
@@ -905,10 +911,12 @@ class Platform:
         """Serve the tier's Kubernetes API (apiserver.py) on the hub's address, where every pod's
         KUBERNETES_SERVICE_HOST points, authorizing by the render's RBAC objects."""
         from tests.conformance.harness.apiserver import ApiServer, Rbac
+        from tests.conformance.harness.cluster_view import view_objects
 
         rbac = Rbac([o.manifest for o in self.render.objects
                      if o.kind in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")])
-        self.api = ApiServer(rbac, self.run_api_pod, self.stop_api_pod, self.api_pod_log)
+        self.api = ApiServer(rbac, self.run_api_pod, self.stop_api_pod, self.api_pod_log,
+                             view=lambda kind: view_objects(self, kind))
         self.api.tokens.update(self.tokens)
         self.api.start(self.network.hub, HUB_IP, 443, cert, key)
         return self.api

@@ -1,0 +1,31 @@
+"""A base for the tests' loopback servers that route requests themselves, by method and path."""
+
+from __future__ import annotations
+
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+
+class RoutingHandler(BaseHTTPRequestHandler):
+    """Every verb goes to `route(method)`; the log stays out of pytest's output."""
+
+    def route(self, method: str) -> None:
+        raise NotImplementedError
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.route("GET")
+
+    def do_POST(self) -> None:
+        self.route("POST")
+
+    def do_PUT(self) -> None:
+        self.route("PUT")
+
+    def do_PATCH(self) -> None:
+        self.route("PATCH")
+
+    def do_DELETE(self) -> None:
+        self.route("DELETE")
