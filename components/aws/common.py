@@ -104,12 +104,10 @@ class DataStoreNetwork:
 @dataclass(frozen=True)
 class StoreSizing:
     """A managed data store's size in one profile: the instance class AWS bills it by
-    (cache.*, db.*, kafka.*), the days of automated backups or snapshots it keeps (0: none),
-    and its default node count (MSK's brokers; the others decide theirs from the spec)."""
+    (cache.*, db.*, kafka.*) and the days of automated backups or snapshots it keeps (0: none)."""
 
     instance_class: str
     backup_days: int = 0
-    nodes: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -38,7 +38,7 @@ from omgml import k8s as kube
 from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
 from omgml.components.contracts import KafkaEndpoint
-from omgml.components.kafka import kafka_replication, replicated_topics
+from omgml.components.kafka import kafka_brokers, kafka_replication, replicated_topics
 from omgml.components.options import Children
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
@@ -57,12 +57,12 @@ APP = "kafka"
 BROKER_LOG_RETENTION_DAYS = 365
 
 
-# Broker instance type and the default broker count.
+# Broker instance types; the default broker count is the in-cluster Kafka's (kafka_brokers).
 BROKER_SIZING: dict[Profile, common.StoreSizing] = {
     # t3.small is the smallest broker MSK offers (development only: few partitions, burstable).
     "laptop": common.StoreSizing("kafka.t3.small"),
-    "small": common.StoreSizing("kafka.m7g.large", nodes=3),
-    "production": common.StoreSizing("kafka.m7g.large", nodes=3),
+    "small": common.StoreSizing("kafka.m7g.large"),
+    "production": common.StoreSizing("kafka.m7g.large"),
 }
 
 
@@ -81,7 +81,7 @@ def broker_count(requested: int | None, profile: Profile, subnets: int) -> int:
     to a multiple of the subnet count (one broker per zone at the least)."""
     if subnets < 2:
         raise ValueError(f"MSK needs client subnets in at least two zones, got {subnets}")
-    wanted = requested if requested is not None else BROKER_SIZING[profile].nodes
+    wanted = kafka_brokers(requested, profile)
     if wanted < 1:
         raise ValueError(f"brokers={wanted} must be at least 1")
     return math.ceil(wanted / subnets) * subnets
