@@ -10,8 +10,11 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.options import Children
+from omgml.naming import k8s_name
 from omgml.spec.common import Profile
 
 JsonDict = dict[str, Any]
@@ -193,6 +196,20 @@ def external_name_service(address: str, port: int, port_name: str) -> JsonDict:
         raise ValueError("external_name_service: the managed endpoint address is empty")
     return {"type": "ExternalName", "externalName": address,
             "ports": [{"name": port_name, "port": port, "protocol": "TCP"}]}
+
+
+def alias_host(instance: str, namespace: str) -> str:
+    """The host clients use for a managed endpoint: its alias Service `<instance>` (below)."""
+    return f"{k8s_name(instance)}.{namespace}.svc.cluster.local"
+
+
+def alias_service(name: str, instance: str, namespace: str, labels: dict[str, str], address: pulumi.Input[str],
+                  port: int, port_name: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
+    """The managed endpoint's alias: an ExternalName Service `<instance>` in `namespace`, the
+    same name and host the in-cluster store's Service has."""
+    return k8s.core.v1.Service(
+        f"{name}-alias", metadata=kube.metadata(k8s_name(instance), namespace, labels),
+        spec=pulumi.Output.from_input(address).apply(lambda a: external_name_service(a, port, port_name)), opts=opts)
 
 
 def vpc_egress_policy(vpc_cidr: str, ports: Sequence[int], pod_selector: JsonDict | None = None) -> JsonDict:

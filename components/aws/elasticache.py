@@ -145,13 +145,12 @@ class RedisClientsArgs:
 
 @dataclass(frozen=True)
 class RedisClientNames:
-    alias_service: str
     auth_secret: str
     egress_policy: str
 
 
 def redis_client_names(instance: str) -> RedisClientNames:
-    return RedisClientNames(alias_service=k8s_name(instance), auth_secret=k8s_name(instance, "auth"),
+    return RedisClientNames(auth_secret=k8s_name(instance, "auth"),
                             egress_policy=k8s_name(instance, "elasticache-egress"))
 
 
@@ -172,13 +171,13 @@ class RedisClients(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
         address = pulumi.Output.from_input(args.primary_address)
         token = pulumi.Output.secret(args.auth_token)
-        host = f"{names.alias_service}.{args.namespace}.svc.cluster.local"
+        host = common.alias_host(args.instance, args.namespace)
 
         def meta(obj: str, component: str, ns: str) -> dict[str, object]:
             return kube.metadata(obj, ns, standard_labels(APP, args.instance, component))
 
-        k8s.core.v1.Service(f"{name}-alias", metadata=meta(names.alias_service, "cache", args.namespace),
-                            spec=address.apply(lambda a: common.external_name_service(a, PORT, "redis")), opts=child)
+        common.alias_service(name, args.instance, args.namespace, standard_labels(APP, args.instance, "cache"), address,
+                             PORT, "redis", child)
         for ns in namespaces:
             k8s.core.v1.Secret(f"{name}-auth-{ns}", metadata=meta(names.auth_secret, "credentials", ns),
                                type="Opaque", string_data={"password": token}, opts=child)

@@ -205,7 +205,6 @@ class RdsDatabasesArgs:
 
 @dataclass(frozen=True)
 class RdsNames:
-    alias_service: str
     job: str
     job_service_account: str
     job_egress_policy: str
@@ -214,16 +213,11 @@ class RdsNames:
 
 def rds_names(instance: str) -> RdsNames:
     return RdsNames(
-        alias_service=k8s_name(instance),
         job=k8s_name(instance, "provision"),
         job_service_account=k8s_name(instance, "provision"),
         job_egress_policy=k8s_name(instance, "provision-egress"),
         consumer_egress_policy=k8s_name(instance, "rds-egress"),
     )
-
-
-def alias_host(args: RdsDatabasesArgs) -> str:
-    return f"{rds_names(args.instance).alias_service}.{args.namespace}.svc.cluster.local"
 
 
 def resolve_consumers(args: RdsDatabasesArgs) -> list[ResolvedConsumer]:
@@ -323,7 +317,7 @@ def provision_job(args: RdsDatabasesArgs, consumers: list[ResolvedConsumer], mas
                   credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
     """The Job spec that creates the consumers' roles and databases on RDS (re-runnable)."""
     names = rds_names(args.instance)
-    host = alias_host(args)
+    host = common.alias_host(args.instance, args.namespace)
     annotations = {"omgml.dev/rotation-checksum": credentials_checksum} if credentials_checksum is not None else None
     fetch: kube.JsonDict = {
         "name": "fetch-master-secret",
@@ -390,7 +384,7 @@ class RdsDatabases(pulumi.ComponentResource):
         super().__init__(DATABASES_TYPE_TOKEN, name, None, opts)
         consumers = resolve_consumers(args)
         names = rds_names(args.instance)
-        self.host = alias_host(args)
+        self.host = common.alias_host(args.instance, args.namespace)
         # Pulumi does not pass a component's depends_on to its children (e.g. "after the
         # namespaces exist"); every object here needs it.
         child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
@@ -403,9 +397,8 @@ class RdsDatabases(pulumi.ComponentResource):
                 m["annotations"] = annotations
             return m
 
-        alias = k8s.core.v1.Service(
-            f"{name}-alias", metadata=meta(names.alias_service, "database"),
-            spec=address.apply(lambda a: common.external_name_service(a, PORT, "postgres")), opts=child)
+        alias = common.alias_service(name, args.instance, args.namespace, standard_labels(APP, args.instance, "database"),
+                                     address, PORT, "postgres", child)
 
         self.databases = {}
         secrets: list[pulumi.Resource] = []
