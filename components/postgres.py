@@ -408,6 +408,35 @@ def consumer_secret_data(args: PostgresArgs, c: ResolvedConsumer) -> dict[str, s
     return {"host": service_host(args), "port": str(PORT), "database": c.database, "username": c.database}
 
 
+def consumer_credentials(name: str, c: ResolvedConsumer, data: dict[str, pulumi.Input[str]], namespace: str,
+                         instance: str, source: CredentialSource, copy_labels: dict[str, str],
+                         opts: pulumi.ResourceOptions) -> tuple[list[pulumi.Resource], pulumi.Output[str] | None]:
+    """A consumer's credentials Secret `c.secret` in the database's `namespace` (a generated
+    password beside `data`) and, when the consumer runs elsewhere, a copy in its namespace: pods
+    can only reference Secrets of their own namespace. In-cluster and RDS alike. Returns the
+    Secrets and the password (None with credentials 'existing')."""
+    creds = GeneratedSecret(
+        f"{name}-{c.name}-credentials",
+        GeneratedSecretArgs(namespace=namespace, secret_name=c.secret, password_keys=("password",),
+                            derived=dict(data), app_name=APP, instance=instance,
+                            source=source, copies_in=(c.namespace,)),
+        opts,
+    )
+    secrets: list[pulumi.Resource] = [creds]
+    password = creds.passwords.get("password")
+    if password is not None and c.namespace != namespace:
+        copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
+        copied["password"] = password
+        secrets.append(k8s.core.v1.Secret(
+            f"{name}-{c.name}-credentials-copy",
+            metadata=kube.metadata(c.secret, c.namespace, copy_labels),
+            type="Opaque",
+            string_data=copied,
+            opts=opts,
+        ))
+    return secrets, password
+
+
 class Postgres(pulumi.ComponentResource):
     databases: dict[str, PostgresDatabase]
     service_host: str
@@ -438,27 +467,10 @@ class Postgres(pulumi.ComponentResource):
         self.databases = {}
         consumer_secrets: list[pulumi.Resource] = []
         for c in consumers:
-            data = consumer_secret_data(args, c)
-            creds = GeneratedSecret(
-                f"{name}-{c.name}-credentials",
-                GeneratedSecretArgs(namespace=args.namespace, secret_name=c.secret, password_keys=("password",),
-                                    derived=dict(data), app_name=APP, instance=args.instance,
-                                    source=args.credentials, copies_in=(c.namespace,)),
-                children(),
-            )
-            consumer_secrets.append(creds)
-            password = creds.passwords.get("password")
-            if password is not None and c.namespace != args.namespace:
-                # Pods can only reference Secrets in their own namespace: the consumer gets a copy.
-                copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
-                copied["password"] = password
-                consumer_secrets.append(k8s.core.v1.Secret(
-                    f"{name}-{c.name}-credentials-copy",
-                    metadata=meta(c.secret, "credentials", c.namespace),
-                    type="Opaque",
-                    string_data=copied,
-                    opts=children(),
-                ))
+            made, password = consumer_credentials(
+                name, c, dict(consumer_secret_data(args, c)), args.namespace, args.instance, args.credentials,
+                _labels(args, "credentials"), children())
+            consumer_secrets += made
             self.databases[c.name] = PostgresDatabase(
                 host=self.service_host, port=PORT, database=c.database, username=c.database,
                 password=password, secret=c.secret, password_ref=SecretKeyRef(c.secret, "password"),

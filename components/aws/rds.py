@@ -37,11 +37,17 @@ from omgml import k8s as kube
 from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
-from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.credentials import secret_checksum
 from omgml.components.options import keeps_data
 from omgml.components.postgres import IMAGE as PSQL_IMAGE
 from omgml.components.postgres import UID as PSQL_UID
-from omgml.components.postgres import PostgresConsumer, ResolvedConsumer, consumer_databases, consumer_sql
+from omgml.components.postgres import (
+    PostgresConsumer,
+    ResolvedConsumer,
+    consumer_credentials,
+    consumer_databases,
+    consumer_sql,
+)
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import CredentialSource, Profile
@@ -405,21 +411,9 @@ class RdsDatabases(pulumi.ComponentResource):
         for c in consumers:
             data: dict[str, pulumi.Input[str]] = {"host": self.host, "port": str(PORT),
                                                   "database": c.database, "username": c.database}
-            creds = GeneratedSecret(
-                f"{name}-{c.name}-credentials",
-                GeneratedSecretArgs(namespace=args.namespace, secret_name=c.secret, password_keys=("password",),
-                                    derived=dict(data), app_name=APP, instance=args.instance,
-                                    source=args.credentials, copies_in=(c.namespace,)),
-                child,
-            )
-            secrets.append(creds)
-            password = creds.passwords.get("password")
-            if password is not None and c.namespace != args.namespace:
-                copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
-                copied["password"] = password
-                secrets.append(k8s.core.v1.Secret(
-                    f"{name}-{c.name}-credentials-copy", metadata=meta(c.secret, "credentials", c.namespace),
-                    type="Opaque", string_data=copied, opts=child))
+            made, password = consumer_credentials(name, c, data, args.namespace, args.instance, args.credentials,
+                                                  standard_labels(APP, args.instance, "credentials"), child)
+            secrets += made
             self.databases[c.name] = PostgresDatabase(
                 host=self.host, port=PORT, database=c.database, username=c.database, password=password,
                 secret=c.secret, password_ref=SecretKeyRef(c.secret, "password"), managed_host=address,
