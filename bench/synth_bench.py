@@ -16,7 +16,7 @@ from typing import Any
 
 from omgml.capacity import total_requests, workload_requests
 from omgml.spec import PlatformSpec, load_spec
-from omgml.synth.render import render_platform
+from omgml.synth.render import PlatformRender, render_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 LAPTOP_BUDGET = (4000, 8 * 2**30)
@@ -75,7 +75,8 @@ def _specs(paths: list[str]) -> list[tuple[str, PlatformSpec]]:
     return specs + alternative_specs()
 
 
-def bench(label: str, spec: PlatformSpec, repeat: int) -> None:
+def timed_render(spec: PlatformSpec, repeat: int) -> tuple[PlatformRender, float]:
+    """The last of `repeat` renders of `spec` (all phases) and the median seconds one took."""
     times: list[float] = []
     render = None
     for _ in range(repeat):
@@ -83,8 +84,13 @@ def bench(label: str, spec: PlatformSpec, repeat: int) -> None:
         render = render_platform(spec)
         times.append(time.perf_counter() - t)
     assert render is not None
+    return render, statistics.median(times)
+
+
+def bench(label: str, spec: PlatformSpec, repeat: int) -> None:
+    render, seconds = timed_render(spec, repeat)
     print(f"\n== {label} (target={spec.target}, profile={spec.profile}) ==")
-    print(f"full synth: median {statistics.median(times):.2f}s over {repeat} run(s)")
+    print(f"full synth: median {seconds:.2f}s over {repeat} run(s)")
     grand_cpu = grand_mem = 0
     for p in render.phases:
         cpu, mem, gpu = total_requests(p.manifests)
@@ -109,25 +115,18 @@ def bench_aws(repeat: int, templates: tuple[str, ...] = ("enterprise", "fintech"
     from collections import Counter
 
     from omgml.recommend import recommend
-    from omgml.synth.render import render_platform
     from omgml.templates import load_template
 
     for name in templates:
         spec = recommend(load_template(name).model_copy(update={"target": "aws"})).to_platform_spec()
-        times: list[float] = []
-        render = None
-        for _ in range(repeat):
-            t = time.perf_counter()
-            render = render_platform(spec)
-            times.append(time.perf_counter() - t)
-        assert render is not None
+        render, seconds = timed_render(spec, repeat)
         resources = [r for p in render.phases for r in p.result.resources]
         kinds = Counter(r.type.split(":")[1].split("/")[0] for r in resources if r.type.startswith("aws:"))
         managed = [s for s in ("postgres", "redis", "kafka", "object_store")
                    if getattr(spec.phases.foundation, s).managed]
         print(f"\n== template:{name} --target aws (profile={spec.profile}, zones={spec.aws.availability_zones}, "
               f"managed: {', '.join(managed) or 'none'}) ==")
-        print(f"render, all phases: median {statistics.median(times):.2f}s over {repeat} run(s); "
+        print(f"render, all phases: median {seconds:.2f}s over {repeat} run(s); "
               f"AWS resources {sum(kinds.values())}; all resources {len(resources)}; "
               f"manifests {len(render.all_manifests())}")
         print("  " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from omgml.cli.common import ProjectArgument, fail, load_project_spec, spec_path, user_errors
-from omgml.cli.output import WideOption
+from omgml.cli.output import OutputOption, WideOption
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,13 +27,10 @@ def check(
     schema: Annotated[bool, typer.Option(
         "--schema/--no-schema",
         help="Validate against the Kubernetes schemas of the project's Kubernetes version (strict).")] = True,
-    output: Annotated[str, typer.Option("--output", "-o", metavar="FORMAT",
-                                        help="text, json or markdown (for CI).")] = "text",
+    output: OutputOption = "text",
     wide: WideOption = False,
 ) -> None:
     """Render the platform and run every check: schema, policies, capacity. Exit 1 on any error."""
-    if output not in ("text", "json", "markdown"):
-        raise fail(f"--output must be text, json or markdown, got {output!r}")
     with user_errors():
         spec = load_project_spec(project)
         from omgml.capacity import budget_for
@@ -101,7 +98,7 @@ def capacity_tables(report: CapacityReport) -> list[Table]:
     numbers = frozenset({"CPU", "memory", "GPU", "storage"})
     per_phase = Table("Requests per phase (steady state)", ("phase", "CPU", "memory", "GPU", "storage"),
                       numeric=numbers)
-    for phase, t in [*report.per_phase().items(), ("total", report.total)]:
+    for phase, t in report.phase_totals():
         per_phase.add(phase, format_cpu(t.cpu_m), format_bytes(t.memory_b), t.gpus, format_bytes(t.storage_b))
     b = report.budget
     if b is not None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from omgml.cli.common import ProjectArgument, fail, load_project_spec, spec_path, user_errors
-from omgml.cli.output import WideOption
+from omgml.cli.output import OutputOption, WideOption
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,8 +24,7 @@ def cost(
         metavar="USD", help="Monthly budget (default: requirements.budget_usd_month in omgml.yaml).")] = None,
     baseline: Annotated[Path | None, typer.Option(
         metavar="PROJECT", help="Another spec file or project to compare with (e.g. the base branch's omgml.yaml).")] = None,
-    output: Annotated[str, typer.Option("--output", "-o", metavar="FORMAT",
-                                        help="text, json or markdown (for CI).")] = "text",
+    output: OutputOption = "text",
     wide: WideOption = False,
 ) -> None:
     """Estimate the monthly cost per phase and component (target aws); on local, the footprint.
@@ -35,8 +34,6 @@ def cost(
     the same total."""
     from omgml.cli.output import console as make_console
 
-    if output not in ("text", "json", "markdown"):
-        raise fail(f"--output must be text, json or markdown, got {output!r}")
     console = make_console(wide)
     with user_errors():
         spec = load_project_spec(project)
@@ -112,17 +109,14 @@ def _footprint_json(render: object) -> dict[str, object]:
 
 
 def _print_footprint(console: Console, render: object) -> None:
-    from omgml.capacity import capacity_report, format_bytes, format_cpu
+    from omgml.capacity import capacity_report
 
     report = capacity_report(render, None)
     console.print("cost estimates apply to target aws; this platform targets a local cluster, "
                   "so here is what it asks of the machine:", soft_wrap=True)
-    for phase, t in report.per_phase().items():
-        console.print(f"  {phase}: {format_cpu(t.cpu_m)}, {format_bytes(t.memory_b)} memory, {t.gpus} GPU, "
-                      f"{format_bytes(t.storage_b)} storage")
-    t = report.total
-    console.print(f"  total: {format_cpu(t.cpu_m)}, {format_bytes(t.memory_b)} memory, {t.gpus} GPU, "
-                  f"{format_bytes(t.storage_b)} storage")
+    for phase, t in report.phase_totals():
+        cpu, memory, gpus, storage = t.formatted()
+        console.print(f"  {phase}: {cpu}, {memory} memory, {gpus} GPU, {storage} storage")
 
 
 def print_estimate(console: Console, est: CostEstimate) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from omgml.cli.common import fail
+from omgml.cli.output import OutputOption
 
 _MARK = {"added": "[green]+[/]", "removed": "[red]-[/]", "changed": "[yellow]~[/]"}
 
@@ -20,8 +21,7 @@ def diff(
     project: Annotated[Path | None, typer.Option(
         metavar="DIR", help="Project folder in git: OLD and NEW are revisions of its omgml.yaml, rendered now.")] = None,
     fields: Annotated[bool, typer.Option("--fields/--no-fields", help="List each changed field.")] = True,
-    output: Annotated[str, typer.Option("--output", "-o", metavar="FORMAT",
-                                        help="text, json or markdown (for CI).")] = "text",
+    output: OutputOption = "text",
     fail_on_data_risk: Annotated[bool, typer.Option(
         "--fail-on-data-risk", help="Exit 1 when a change replaces or deletes a stateful resource.")] = False,
 ) -> None:
@@ -31,8 +31,6 @@ def diff(
     from omgml.cli.common import user_errors
     from omgml.diff import MISSING, data_risks, diff_markdown, diff_render_dirs, diff_revisions
 
-    if output not in ("text", "json", "markdown"):
-        raise fail(f"--output must be text, json or markdown, got {output!r}")
     try:
         with user_errors():
             diffs = diff_revisions(project, old, new) if project else diff_render_dirs(Path(old), Path(new))

@@ -24,6 +24,21 @@ UNLIMITED_WIDTH = 100_000
 WideOption = Annotated[bool, typer.Option(
     "--wide", help="Never fold long values in tables (always so when the output is not a terminal).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the same content as JSON.")]
+OUTPUT_FORMATS = ("text", "json", "markdown")
+
+
+def _output_format(value: str) -> str:
+    if value not in OUTPUT_FORMATS:
+        from omgml.cli.common import fail
+
+        raise fail(f"--output must be text, json or markdown, got {value!r}")
+    return value
+
+
+# `-o FORMAT` of the commands CI reads (check, cost, diff): refused before the command runs when
+# it is not one of OUTPUT_FORMATS.
+OutputOption = Annotated[str, typer.Option("--output", "-o", metavar="FORMAT", callback=_output_format,
+                                           help="text, json or markdown (for CI).")]
 
 
 def full_width(wide: bool = False, stream: Any = None) -> bool:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,6 +34,17 @@ OrchOpt = Annotated[str | None, typer.Option(
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the run to end.")]
 
 
+@contextmanager
+def _connected(project: Path, asked: str | None, url: str | None, in_cluster: bool, context: str | None,
+               stack_prefix: str) -> Iterator[tuple[str, Any]]:
+    """The project's orchestrator (the one `--orchestrator` asks for, or its only one) as (kind,
+    pipelines client), reached by the usual options and connected for the block."""
+    spec = load_project_spec(project)
+    kind = choose_orchestrator(spec, asked)
+    with orchestrator(spec, reach_for(project, spec, url, in_cluster, context, stack_prefix), kind) as orch:
+        yield kind, orch
+
+
 @pipeline_app.command("list", cls=OmgmlCommand)
 def list_pipelines(project: ProjectArg, pipeline: Annotated[str | None, typer.Argument(
                        help="A pipeline: list its recent runs instead.")] = None,
@@ -39,21 +52,18 @@ def list_pipelines(project: ProjectArg, pipeline: Annotated[str | None, typer.Ar
                    orchestrator_name: OrchOpt = None, url: UrlOpt = None, in_cluster: InClusterOpt = False,
                    context: ContextOpt = None, stack_prefix: PrefixOpt = "dev", json_out: JsonOption = False) -> None:
     """The orchestrator's pipelines with their last run, or one pipeline's recent runs."""
-    with user_errors():
-        spec = load_project_spec(project)
-        kind = choose_orchestrator(spec, orchestrator_name)
-        with orchestrator(spec, reach_for(project, spec, url, in_cluster, context, stack_prefix), kind) as orch:
-            if pipeline is None:
-                table = Table(f"pipelines on {kind}", ("pipeline", "paused", "last run", "state", "started"))
-                for p in sorted(orch.pipelines(), key=lambda p: p.name):
-                    last = orch.runs(p.name, 1)
-                    r = last[0] if last else None
-                    table.add(p.name, p.paused, r.run_id if r else None, r.state if r else None,
-                              r.started if r else None)
-            else:
-                table = Table(f"runs of {pipeline} on {kind}", ("run", "state", "raw state", "started", "ended"))
-                for r in orch.runs(pipeline, limit):
-                    table.add(r.run_id, r.state, r.raw_state, r.started, r.ended)
+    with user_errors(), _connected(project, orchestrator_name, url, in_cluster, context, stack_prefix) as (kind, orch):
+        if pipeline is None:
+            table = Table(f"pipelines on {kind}", ("pipeline", "paused", "last run", "state", "started"))
+            for p in sorted(orch.pipelines(), key=lambda p: p.name):
+                last = orch.runs(p.name, 1)
+                r = last[0] if last else None
+                table.add(p.name, p.paused, r.run_id if r else None, r.state if r else None,
+                          r.started if r else None)
+        else:
+            table = Table(f"runs of {pipeline} on {kind}", ("run", "state", "raw state", "started", "ended"))
+            for r in orch.runs(pipeline, limit):
+                table.add(r.run_id, r.state, r.raw_state, r.started, r.ended)
     if json_out:
         print_json(table.to_json())
     else:
@@ -74,9 +84,7 @@ def run(project: ProjectArg, pipeline: PipelineArg,
 
     with user_errors():
         params = parse_params(param or [])
-        spec = load_project_spec(project)
-        kind = choose_orchestrator(spec, orchestrator_name)
-        with orchestrator(spec, reach_for(project, spec, url, in_cluster, context, stack_prefix), kind) as orch:
+        with _connected(project, orchestrator_name, url, in_cluster, context, stack_prefix) as (kind, orch):
             info = orch.run(pipeline, params, unpause=unpause) if isinstance(orch, AirflowPipelines) else \
                 orch.run(pipeline, params)
             if not json_out:
@@ -99,11 +107,8 @@ def watch_run(project: ProjectArg, pipeline: PipelineArg, run_id: RunArg, timeou
     """Follow a run until it ends; exit 1 unless it succeeded."""
     from omgml.daytwo.pipelines import watch
 
-    with user_errors():
-        spec = load_project_spec(project)
-        kind = choose_orchestrator(spec, orchestrator_name)
-        with orchestrator(spec, reach_for(project, spec, url, in_cluster, context, stack_prefix), kind) as orch:
-            info = watch(orch, pipeline, run_id, (lambda _: None) if json_out else typer.echo, timeout)
+    with user_errors(), _connected(project, orchestrator_name, url, in_cluster, context, stack_prefix) as (_, orch):
+        info = watch(orch, pipeline, run_id, (lambda _: None) if json_out else typer.echo, timeout)
     if json_out:
         print_json(info.as_dict())
     if info.state != "success":
@@ -115,11 +120,8 @@ def logs(project: ProjectArg, pipeline: PipelineArg, run_id: RunArg, orchestrato
          url: UrlOpt = None, in_cluster: InClusterOpt = False, context: ContextOpt = None,
          stack_prefix: PrefixOpt = "dev", json_out: JsonOption = False) -> None:
     """The run's logs, step by step."""
-    with user_errors():
-        spec = load_project_spec(project)
-        kind = choose_orchestrator(spec, orchestrator_name)
-        with orchestrator(spec, reach_for(project, spec, url, in_cluster, context, stack_prefix), kind) as orch:
-            lines = orch.logs(pipeline, run_id)
+    with user_errors(), _connected(project, orchestrator_name, url, in_cluster, context, stack_prefix) as (_, orch):
+        lines = orch.logs(pipeline, run_id)
     if json_out:
         print_json([{"step": line.step, "text": line.text} for line in lines])
         return

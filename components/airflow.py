@@ -54,6 +54,7 @@ import pulumi_random as random
 import yaml
 
 from omgml import k8s as kube
+from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
     RedisEndpoint,
@@ -64,11 +65,11 @@ from omgml.components.contracts import (
 )
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children
-from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
+from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator, orchestrator_accounts
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.naming import k8s_name, require_dns_label, service_url
+from omgml.spec.common import CredentialSource, per_profile
 
 TYPE_TOKEN = "omgml:orchestration:Airflow"
 CONNECTIONS_TYPE_TOKEN = "omgml:orchestration:AirflowConnections"
@@ -142,20 +143,20 @@ class AirflowSizing:
 
 # Airflow processes idle at roughly 250-350 MiB each (api-server with one worker, scheduler);
 # the laptop figures hold that with room for a DAG parse, and the limits absorb the CLI exec probes.
-SIZING: dict[Profile, AirflowSizing] = {
-    "laptop": AirflowSizing(
+SIZING = per_profile(
+    laptop=AirflowSizing(
         {"api-server": kube.Size("100m", "384Mi", "1", "1Gi"), "scheduler": kube.Size("100m", "320Mi", "1", "1Gi"),
          "dag-processor": kube.Size("50m", "256Mi", "1", "768Mi"), "triggerer": kube.Size("25m", "192Mi", "500m", "768Mi")},
         1, kube.Size("100m", "256Mi", "1", "1Gi"), kube.Size("10m", "32Mi", "200m", "128Mi"), kube.Size("100m", "256Mi", "1", "768Mi")),
-    "small": AirflowSizing(
+    small=AirflowSizing(
         {"api-server": kube.Size("250m", "768Mi", "1", "1536Mi"), "scheduler": kube.Size("250m", "512Mi", "2", "1536Mi"),
          "dag-processor": kube.Size("100m", "384Mi", "1", "1Gi"), "triggerer": kube.Size("100m", "256Mi", "1", "1Gi")},
         1, kube.Size("250m", "512Mi", "2", "2Gi"), kube.Size("20m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi")),
-    "production": AirflowSizing(
+    production=AirflowSizing(
         {"api-server": kube.Size("500m", "1Gi", "2", "2Gi"), "scheduler": kube.Size("500m", "1Gi", "2", "2Gi"),
          "dag-processor": kube.Size("250m", "512Mi", "2", "1536Mi"), "triggerer": kube.Size("100m", "384Mi", "1", "1Gi")},
         2, kube.Size("500m", "1Gi", "4", "4Gi"), kube.Size("50m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi")),
-}
+)
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
 
     @property
     def execution_api_url(self) -> str:
-        return f"http://{self.api_service}.{self.args.namespace}.svc.cluster.local:{API_PORT}/execution/"
+        return service_url(self.api_service, self.args.namespace, API_PORT, "/execution/")
 
     @property
     def dags_folder(self) -> str:
@@ -239,10 +240,7 @@ class ResolvedAirflow(ResolvedOrchestrator[AirflowArgs, AirflowSizing]):
 
 def resolve(args: AirflowArgs) -> ResolvedAirflow:
     """Defaults and validation; errors name the field, the value and the fix."""
-    require_dns_label("AirflowArgs.namespace", args.namespace)
-    require_dns_label("AirflowArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"AirflowArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_component_args("AirflowArgs", args, SIZING)
     dags = args.dags
     if isinstance(dags, GitDags):
         if not dags.url.startswith("https://"):
@@ -588,17 +586,14 @@ def dags_pvc(r: ResolvedAirflow) -> kube.JsonDict:
     return {"accessModes": [dags.access_mode], "resources": {"requests": {"storage": f"{dags.storage_gib}Gi"}}}
 
 
-class Airflow(pulumi.ComponentResource):
+class Airflow(Component[AirflowArgs, ResolvedAirflow], type_token=TYPE_TOKEN, resolve=resolve):
     """Airflow 3 with the KubernetesExecutor; `.api_endpoint`, `.admin_secret`."""
 
     api_endpoint: str
     admin_secret: str
 
-    def __init__(self, name: str, args: AirflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: AirflowArgs, r: ResolvedAirflow, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj: str, component: str, annotations: dict[str, str] | None = None) -> kube.JsonDict:
             return kube.metadata(obj, ns, r.labels(component), annotations)
@@ -617,21 +612,8 @@ class Airflow(pulumi.ComponentResource):
                 namespace=ns, secret_name=r.secret, password_keys=(*passwords, FERNET_KEY),
                 formats={FERNET_KEY: "fernet"}, app_name=APP, instance=args.instance, source="existing")
         secrets = GeneratedSecret(f"{name}-secrets", secrets_args, children())
-        # AWS S3: the pod-identity webhook gives the pods of an account in S3_ACCESS its role's credentials.
-        accounts = {
-            who: k8s.core.v1.ServiceAccount(
-                f"{name}-sa-{who}",
-                metadata=kube.service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
-                automount_service_account_token=who == "scheduler", opts=children())
-            for who in ACCOUNTS
-        }
-        role = k8s.rbac.v1.Role(f"{name}-scheduler-role", metadata=meta(r.name("scheduler"), "scheduler"),
-                                rules=scheduler_role_rules(), opts=children())
-        binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-scheduler-binding", metadata=meta(r.name("scheduler"), "scheduler"),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("scheduler")},
-            subjects=[{"kind": "ServiceAccount", "name": r.service_account("scheduler"), "namespace": ns}],
-            opts=children(role))
+        # The accounts in S3_ACCESS wear their IAM roles on AWS S3; the scheduler starts task pods.
+        accounts, binding = orchestrator_accounts(name, r, ACCOUNTS, "scheduler", scheduler_role_rules(), children)
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
                                      args.mlflow_tracking_uri, args.logs_bucket,
@@ -661,9 +643,9 @@ class Airflow(pulumi.ComponentResource):
                 extra.append(svc)
             k8s.apps.v1.Deployment(f"{name}-{part}", metadata=meta(r.name(part), part),
                                    spec=part_deployment(r, part, checksum), opts=children(*extra))
-        self.api_endpoint = f"http://{r.api_service}.{ns}.svc.cluster.local:{API_PORT}"
+        self.api_endpoint = service_url(r.api_service, ns, API_PORT)
         self.admin_secret = r.secret
-        self.register_outputs({"api_endpoint": self.api_endpoint, "admin_secret": self.admin_secret})
+        return {"api_endpoint": self.api_endpoint, "admin_secret": self.admin_secret}
 
 
 # --- the team's existing Airflow ------------------------------------------------------------------

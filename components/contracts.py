@@ -7,6 +7,7 @@ Password fields are secret pulumi Outputs; Secret names/keys are what pods refer
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
@@ -248,3 +249,26 @@ def read_stack_outputs(cls: type[_Outputs], get: Callable[[str], pulumi.Output[A
 
 # Stack outputs of the foundation phase on aws only.
 AWS_FOUNDATION_KEYS = output_keys(EksClusterOutputs)
+
+
+# A dataset path of the spec: s3://bucket/prefix, or a prefix inside the platform's features bucket.
+_S3_DATASET = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
+_RELATIVE_DATASET = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*/?$")
+
+
+def is_s3_dataset(path: str) -> bool:
+    """Whether `path` is a full s3://bucket/prefix (a relative one lives in the features bucket)."""
+    return bool(_S3_DATASET.match(path))
+
+
+def check_dataset_path(field_path: str, value: str, *, has_bucket: bool) -> None:
+    """Raise, naming `field_path`, unless `value` is s3://bucket/prefix or a prefix that the
+    features bucket (`has_bucket`) can resolve."""
+    if is_s3_dataset(value):
+        return
+    if not _RELATIVE_DATASET.match(value):
+        raise ValueError(f"{field_path}: {value!r} is neither s3://bucket/prefix nor a prefix inside the features "
+                         "bucket")
+    if not has_bucket:
+        raise ValueError(f"{field_path}: {value!r} is relative, but there is no features bucket to resolve it "
+                         "against; give a full s3://bucket/prefix")

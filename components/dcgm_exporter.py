@@ -30,10 +30,13 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.aws_versions import DCGM_EXPORTER
-from omgml.components.gpupool import gpu_pools_affinity, gpu_tolerations
+from omgml.components.base import Component
+from omgml.components.gpupool import gpu_node_agent_spec
+from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, Profile
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:observability:DcgmExporter"
 
@@ -69,11 +72,11 @@ POD_SECURITY_REASON = (
     "/var/lib/kubelet/pod-resources (root-owned) to attribute GPUs to pods"
 )
 
-SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("50m", "128Mi", "200m", "256Mi"),
-    "small": kube.Size("100m", "128Mi", "300m", "384Mi"),
-    "production": kube.Size("100m", "256Mi", "500m", "512Mi"),
-}
+SIZES = per_profile(
+    laptop=kube.Size("50m", "128Mi", "200m", "256Mi"),
+    small=kube.Size("100m", "128Mi", "300m", "384Mi"),
+    production=kube.Size("100m", "256Mi", "500m", "512Mi"),
+)
 
 
 @dataclass(frozen=True)
@@ -133,56 +136,37 @@ def dcgm_container(profile: Profile) -> kube.JsonDict:
 
 
 def dcgm_daemonset(r: DcgmExporterArgs) -> kube.JsonDict:
-    sel = selector_labels(APP, r.instance)
-    return {
-        "selector": {"matchLabels": sel},
-        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-        "template": {
-            "metadata": {"labels": standard_labels(APP, r.instance, version=DCGM_EXPORTER.version)},
-            "spec": {
-                "serviceAccountName": exporter_name(r.instance),
-                "automountServiceAccountToken": False,
-                "enableServiceLinks": False,
-                "priorityClassName": "system-node-critical",
-                "affinity": gpu_pools_affinity(r.pools),
-                "tolerations": gpu_tolerations(r.pools),
-                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                "containers": [dcgm_container(r.profile)],
-                "volumes": [
-                    {"name": "pod-resources", "hostPath": {"path": POD_RESOURCES, "type": "Directory"}},
-                    {"name": "counters", "configMap": {"name": exporter_name(r.instance)}},
-                ],
-            },
-        },
-    }
+    return gpu_node_agent_spec(APP, r.instance, DCGM_EXPORTER.version, exporter_name(r.instance), r.pools,
+                               dcgm_container(r.profile), [
+                                   {"name": "pod-resources", "hostPath": {"path": POD_RESOURCES, "type": "Directory"}},
+                                   {"name": "counters", "configMap": {"name": exporter_name(r.instance)}},
+                               ])
 
 
 def scrape_ingress_policy(instance: str, scrapers: Sequence[str]) -> kube.JsonDict:
     """Only the scrapers' namespaces may open the metrics port."""
     if not scrapers:
         raise ValueError("DcgmExporterArgs.scraper_namespaces is empty; name Prometheus' namespace")
-    return {
-        "podSelector": {"matchLabels": selector_labels(APP, instance)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
-                              for ns in sorted(set(scrapers))],
-                     "ports": [{"protocol": "TCP", "port": PORT}]}],
-    }
+    peers = [kube.namespace_peer(ns) for ns in sorted(set(scrapers))]
+    return kube.ingress_from_spec(selector_labels(APP, instance), peers, PORT)
 
 
-class DcgmExporter(pulumi.ComponentResource):
+def resolve(args: DcgmExporterArgs) -> str:
+    """The exporter's object name (DaemonSet, ServiceAccount, Service, counters ConfigMap)."""
+    if not args.pools:
+        raise ValueError("DcgmExporterArgs.pools is empty: the exporter would run on no node")
+    return exporter_name(args.instance)
+
+
+class DcgmExporter(Component[DcgmExporterArgs, str], type_token=TYPE_TOKEN, resolve=resolve):
     """The DaemonSet, its counters, Service and scrape policy, in an existing namespace (the
     device plugin's)."""
 
     service_name: str
     namespace: str
 
-    def __init__(self, name: str, args: DcgmExporterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        if not args.pools:
-            raise ValueError("DcgmExporterArgs.pools is empty: the exporter would run on no node")
-        child = pulumi.ResourceOptions(parent=self)
-        object_name = exporter_name(args.instance)
+    def build(self, name: str, args: DcgmExporterArgs, object_name: str, children: Children) -> pulumi.Inputs:
+        child = children()
         labels = standard_labels(APP, args.instance, version=DCGM_EXPORTER.version)
         meta = kube.metadata(object_name, args.namespace, labels)
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta, automount_service_account_token=False,
@@ -190,7 +174,7 @@ class DcgmExporter(pulumi.ComponentResource):
         counters = k8s.core.v1.ConfigMap(f"{name}-counters", metadata=meta, data={COUNTERS_FILE: counters_csv()},
                                          opts=child)
         k8s.apps.v1.DaemonSet(f"{name}-daemonset", metadata=meta, spec=dcgm_daemonset(args),
-                              opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, counters]))
+                              opts=children(sa, counters))
         k8s.core.v1.Service(f"{name}-service", metadata=meta,
                             spec=kube.service_spec(selector_labels(APP, args.instance), [(PORT_NAME, PORT)]), opts=child)
         k8s.networking.v1.NetworkPolicy(f"{name}-scrape", metadata=kube.metadata(k8s_name(object_name, "scrape"),
@@ -198,4 +182,4 @@ class DcgmExporter(pulumi.ComponentResource):
                                         spec=scrape_ingress_policy(args.instance, args.scraper_namespaces), opts=child)
         self.service_name = object_name
         self.namespace = args.namespace
-        self.register_outputs({"service_name": self.service_name})
+        return {"service_name": self.service_name}

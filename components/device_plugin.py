@@ -20,11 +20,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.gpupool import gpu_pools_affinity, gpu_tolerations
+from omgml.components.base import Component
+from omgml.components.gpupool import gpu_node_agent_spec
 from omgml.components.namespace import NamespaceArgs, PlatformNamespace
-from omgml.labels import selector_labels, standard_labels
+from omgml.components.options import Children
+from omgml.labels import standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec, Profile
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:compute:NvidiaDevicePlugin"
 
@@ -39,11 +42,11 @@ POD_SECURITY_REASON = (
 )
 
 # One small Go process per GPU node; the numbers are per node.
-SIZING: dict[str, kube.Size] = {
-    "laptop": kube.Size("10m", "32Mi", "100m", "128Mi"),
-    "small": kube.Size("20m", "48Mi", "200m", "128Mi"),
-    "production": kube.Size("50m", "64Mi", "500m", "256Mi"),
-}
+SIZING = per_profile(
+    laptop=kube.Size("10m", "32Mi", "100m", "128Mi"),
+    small=kube.Size("20m", "48Mi", "200m", "128Mi"),
+    production=kube.Size("50m", "64Mi", "500m", "256Mi"),
+)
 
 
 @dataclass(frozen=True)
@@ -116,47 +119,28 @@ def device_plugin_container(r: ResolvedDevicePlugin) -> kube.JsonDict:
 
 
 def device_plugin_daemonset(r: ResolvedDevicePlugin) -> kube.JsonDict:
-    sel = selector_labels(APP, r.instance)
-    return {
-        "selector": {"matchLabels": sel},
-        # A GPU node without the plugin runs no GPU pod: replace one node at a time.
-        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-        "template": {
-            "metadata": {"labels": standard_labels(APP, r.instance, version=VERSION)},
-            "spec": {
-                "serviceAccountName": r.name,
-                "automountServiceAccountToken": False,  # talks to the kubelet socket, not the API
-                "enableServiceLinks": False,
-                # A node agent: evicting it makes the node's GPUs unschedulable.
-                "priorityClassName": "system-node-critical",
-                "affinity": gpu_pools_affinity(r.pools),
-                "tolerations": gpu_tolerations(r.pools),
-                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                "containers": [device_plugin_container(r)],
-                "volumes": [
-                    {"name": "device-plugins", "hostPath": {"path": PLUGIN_DIR, "type": "Directory"}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
-                ],
-            },
-        },
-    }
+    # A GPU node without the plugin runs no GPU pod: the agent's update goes one node at a time.
+    return gpu_node_agent_spec(APP, r.instance, VERSION, r.name, r.pools, device_plugin_container(r), [
+        {"name": "device-plugins", "hostPath": {"path": PLUGIN_DIR, "type": "Directory"}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+    ])
 
 
-class NvidiaDevicePlugin(pulumi.ComponentResource):
+class NvidiaDevicePlugin(Component[NvidiaDevicePluginArgs, ResolvedDevicePlugin], type_token=TYPE_TOKEN,
+                         resolve=resolve):
     """The device plugin DaemonSet in its own privileged namespace."""
 
     namespace: str
     daemonset_name: str
 
-    def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: NvidiaDevicePluginArgs, r: ResolvedDevicePlugin,
+              children: Children) -> pulumi.Inputs:
         ns = PlatformNamespace(
             f"{name}-namespace",
             NamespaceArgs(name=r.namespace, pod_security="privileged", pod_security_reason=POD_SECURITY_REASON),
-            pulumi.ResourceOptions(parent=self),
+            children(),
         )
-        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        in_ns = children(ns)
         labels = standard_labels(APP, r.instance, version=VERSION)
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
@@ -168,8 +152,8 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
             f"{name}-daemonset",
             metadata={"name": r.name, "namespace": r.namespace, "labels": labels},
             spec=device_plugin_daemonset(r),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, sa]),
+            opts=children(ns, sa),
         )
         self.namespace = r.namespace
         self.daemonset_name = r.name
-        self.register_outputs({"namespace": self.namespace, "daemonset_name": self.daemonset_name})
+        return {"namespace": self.namespace, "daemonset_name": self.daemonset_name}

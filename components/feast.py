@@ -67,6 +67,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml.components.base import Component, ServerArgs, check_component_args
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
     PostgresDatabase,
@@ -76,8 +77,8 @@ from omgml.components.contracts import (
 from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_bucket_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.naming import k8s_name, require_bucket_name, service_url
+from omgml.spec.common import per_profile
 from omgml.spec.data import DataSourceSpec
 from omgml.spec.foundation import FeatureRepoSpec
 
@@ -122,11 +123,11 @@ class FeastSizing:
     workers: int
 
 
-SIZING: dict[str, FeastSizing] = {
-    "laptop": FeastSizing(kube.Size("100m", "384Mi", "1", "1Gi"), 1),
-    "small": FeastSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), 2),
-    "production": FeastSizing(kube.Size("500m", "1Gi", "2", "2Gi"), 4),
-}
+SIZING = per_profile(
+    laptop=FeastSizing(kube.Size("100m", "384Mi", "1", "1Gi"), 1),
+    small=FeastSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), 2),
+    production=FeastSizing(kube.Size("500m", "1Gi", "2", "2Gi"), 4),
+)
 APPLY_SIZE = kube.Size("100m", "384Mi", "1", "1Gi")
 CLONE_SIZE = kube.Size("50m", "64Mi", "500m", "256Mi")
 
@@ -148,11 +149,8 @@ DEFAULT_INSTANCE = "feast"
 
 
 @dataclass(frozen=True, kw_only=True)
-class FeastArgs:
-    namespace: str
+class FeastArgs(ServerArgs):
     instance: str = DEFAULT_INSTANCE
-    replicas: int = 1
-    profile: Profile = "laptop"
     registry: PostgresDatabase
     online: RedisEndpoint | None
     store: ObjectStoreEndpoint
@@ -187,7 +185,7 @@ class ResolvedFeast:
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.name}.{self.args.namespace}.svc.cluster.local:{PORT}"
+        return service_url(self.name, self.args.namespace, PORT)
 
 
 def _short_hash(text: str) -> str:
@@ -243,10 +241,7 @@ def _check_irsa(args: FeastArgs, service_account: str) -> None:
 
 def resolve(args: FeastArgs) -> ResolvedFeast:
     """Defaults and validation; every error names the field, the value and the fix."""
-    require_dns_label("FeastArgs.namespace", args.namespace)
-    require_dns_label("FeastArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"FeastArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_component_args("FeastArgs", args, SIZING)
     if not 1 <= args.replicas <= 10:
         raise ValueError(f"FeastArgs.replicas: must be between 1 and 10, got {args.replicas}")
     if not _PROJECT.match(args.project):
@@ -419,24 +414,38 @@ for key in os.environ["FEAST_DELTA_MARKERS"].split():
 """
 
 
+def _feast_container(name: str, command: list[str], env: list[kube.JsonDict], size: kube.Size, *,
+                     mounts: list[kube.JsonDict] | None = None, working_dir: str | None = None,
+                     ports: list[kube.JsonDict] | None = None, probes: dict[str, kube.JsonDict] | None = None,
+                     ) -> kube.JsonDict:
+    """A container of the Feast image, which every step of the feature store runs (server, apply
+    and its git clone, materialization, the DuckDB setup, the Delta tables Job): a read-only root,
+    writable paths only through `mounts` (default: the config and the scratch folder)."""
+    container: kube.JsonDict = {"name": name, "image": IMAGE, "command": command}
+    if working_dir is not None:
+        container["workingDir"] = working_dir
+    container["env"] = env
+    if ports is not None:
+        container["ports"] = ports
+    container["resources"] = size.resources()
+    container["securityContext"] = kube.restricted_container_security_context(read_only_root=True)
+    container.update(probes or {})
+    container["volumeMounts"] = list(_MOUNTS) if mounts is None else mounts
+    return container
+
+
 def tables_job(r: ResolvedFeast) -> kube.JsonDict:
     """Reserves each Delta table's prefix (see the module doc: not a `_delta_log`)."""
     a = r.args
     store_check = ["python", "-c", "import os, socket, urllib.parse as u; e = u.urlparse(os.environ.get("
                    "'AWS_ENDPOINT_URL') or 'https://s3.amazonaws.com'); socket.create_connection("
                    "(e.hostname, e.port or (443 if e.scheme == 'https' else 80)), 3).close()"]
-    container: kube.JsonDict = {
-        "name": "delta-tables",
-        "image": IMAGE,
-        "command": ["python", "-c", TABLES_SCRIPT],
-        "env": [*feast_env(a), kube.plain_env("FEAST_OFFLINE_BUCKET", a.offline_bucket),
-                kube.plain_env("FEAST_DELTA_MARKERS", " ".join(delta_table_prefixes(a)))],
-        "resources": TABLES_SIZE.resources(),
-        "securityContext": kube.restricted_container_security_context(read_only_root=True),
-        "readinessProbe": kube.exec_probe(store_check, period=10, failures=3),
-        "livenessProbe": kube.exec_probe(store_check, period=20, failures=6),
-        "volumeMounts": list(_MOUNTS),
-    }
+    container = _feast_container(
+        "delta-tables", ["python", "-c", TABLES_SCRIPT],
+        [*feast_env(a), kube.plain_env("FEAST_OFFLINE_BUCKET", a.offline_bucket),
+         kube.plain_env("FEAST_DELTA_MARKERS", " ".join(delta_table_prefixes(a)))],
+        TABLES_SIZE, probes={"readinessProbe": kube.exec_probe(store_check, period=10, failures=3),
+                             "livenessProbe": kube.exec_probe(store_check, period=20, failures=6)})
     pod = _pod_spec(r, [container], restartPolicy="Never")
     return kube.job_spec(kube.pod_template(_labels(r, "delta-tables"), pod), backoff_limit=6, active_deadline_seconds=600)
 
@@ -499,15 +508,8 @@ def duckdb_setup_env(args: FeastArgs) -> list[kube.JsonDict]:
 
 def duckdb_setup_container(r: ResolvedFeast) -> kube.JsonDict:
     """Init container of the Delta readers: DuckDB extensions and S3 secret on the `work` emptyDir."""
-    return {
-        "name": "duckdb-setup",
-        "image": IMAGE,
-        "command": ["python", "-c", DUCKDB_SETUP_SCRIPT],
-        "env": duckdb_setup_env(r.args),
-        "resources": DUCKDB_SETUP_SIZE.resources(),
-        "securityContext": kube.restricted_container_security_context(read_only_root=True),
-        "volumeMounts": [{"name": "work", "mountPath": WORK_DIR}],
-    }
+    return _feast_container("duckdb-setup", ["python", "-c", DUCKDB_SETUP_SCRIPT], duckdb_setup_env(r.args),
+                            DUCKDB_SETUP_SIZE, mounts=[{"name": "work", "mountPath": WORK_DIR}])
 
 
 # The pods that run duckdb-setup. `feast apply` reads no Delta table through DuckDB (Feast 0.66
@@ -529,28 +531,15 @@ def materialize_cronjob(r: ResolvedFeast) -> kube.JsonDict:
     if r.materialize_schedule is None:
         raise ValueError("materialize_cronjob needs an online store and a schedule")
     db = r.args.registry
-    container: kube.JsonDict = {
-        "name": "materialize",
-        "image": IMAGE,
-        "command": ["/bin/sh", "-c", MATERIALIZE_SCRIPT],
-        "env": feast_env(r.args),
-        "resources": MATERIALIZE_SIZE.resources(),
-        "securityContext": kube.restricted_container_security_context(read_only_root=True),
-        "readinessProbe": kube.tcp_exec_probe(db.host, db.port, period=10, failures=3),
-        "livenessProbe": kube.tcp_exec_probe(db.host, db.port, period=30, failures=6),
-        "volumeMounts": list(_MOUNTS),
-    }
+    container = _feast_container(
+        "materialize", ["/bin/sh", "-c", MATERIALIZE_SCRIPT], feast_env(r.args), MATERIALIZE_SIZE,
+        probes={"readinessProbe": kube.tcp_exec_probe(db.host, db.port, period=10, failures=3),
+                "livenessProbe": kube.tcp_exec_probe(db.host, db.port, period=30, failures=6)})
     pod = _pod_spec(r, [container], init_containers=_reader_init_containers(r), restartPolicy="Never")
-    return {
-        "schedule": r.materialize_schedule,
-        # A slow run is never doubled up: the next one starts from where this one ends.
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 600,
-        "successfulJobsHistoryLimit": 1,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {"spec": kube.job_spec(kube.pod_template(_labels(r, "materialize"), pod),
-                                         backoff_limit=2, active_deadline_seconds=3300)},
-    }
+    # Runs never overlap: the next one starts from where this one ends.
+    return kube.cronjob_spec(r.materialize_schedule, kube.job_spec(kube.pod_template(_labels(r, "materialize"), pod),
+                                                                   backoff_limit=2, active_deadline_seconds=3300),
+                             starting_deadline_seconds=600)
 
 
 def reader_egress_policy(r: ResolvedFeast) -> kube.JsonDict:
@@ -580,7 +569,7 @@ def _volumes(r: ResolvedFeast) -> list[kube.JsonDict]:
     ]
 
 
-_MOUNTS = [
+_MOUNTS: list[kube.JsonDict] = [
     {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
     {"name": "work", "mountPath": "/tmp"},
 ]
@@ -594,26 +583,21 @@ def _pod_spec(r: ResolvedFeast, containers: list[kube.JsonDict], *, init_contain
 
 
 def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
-    container: kube.JsonDict = {
-        "name": "feature-server",
-        "image": IMAGE,
+    container = _feast_container(
+        "feature-server",
         # The "repo" is a writable scratch dir (the SQL registry keeps nothing there); the
         # config comes from the ConfigMap (-f). -h 0.0.0.0: the default is loopback only.
-        "command": [
-            "feast", "-c", WORK_DIR, "-f", f"{CONFIG_DIR}/{CONFIG_FILE}",
-            "serve", "-h", "0.0.0.0", "-p", str(PORT), "-w", str(r.sizing.workers),
-        ],
-        "env": feast_env(r.args),
-        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "resources": r.sizing.server.resources(),
-        "securityContext": kube.restricted_container_security_context(read_only_root=True),
-        "startupProbe": kube.tcp_probe("http", period=5, failures=60),
-        # /health answers 503 while the registry database is unreachable: out of rotation,
-        # but not restarted (liveness only checks the port), since a restart cannot fix that.
-        "readinessProbe": kube.http_probe("/health", "http", period=10, failures=3),
-        "livenessProbe": kube.tcp_probe("http", period=20, failures=6),
-        "volumeMounts": list(_MOUNTS),
-    }
+        ["feast", "-c", WORK_DIR, "-f", f"{CONFIG_DIR}/{CONFIG_FILE}",
+         "serve", "-h", "0.0.0.0", "-p", str(PORT), "-w", str(r.sizing.workers)],
+        feast_env(r.args), r.sizing.server,
+        ports=[{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        probes={
+            "startupProbe": kube.tcp_probe("http", period=5, failures=60),
+            # /health answers 503 while the registry database is unreachable: out of rotation,
+            # but not restarted (liveness only checks the port), since a restart cannot fix that.
+            "readinessProbe": kube.http_probe("/health", "http", period=10, failures=3),
+            "livenessProbe": kube.tcp_probe("http", period=20, failures=6),
+        })
     annotations: dict[str, pulumi.Input[str]] = {
         # The config is plain text: a changed file rolls the pods that read it at start.
         CONFIG_ANNOTATION: _short_hash(feature_store_yaml(r.args)),
@@ -644,37 +628,23 @@ def apply_job(r: ResolvedFeast) -> kube.JsonDict:
     if repo is None:
         raise ValueError("apply_job needs FeastArgs.feature_repo")
     repo_path = posixpath.normpath(posixpath.join(REPO_DIR, repo.path))
-    clone: kube.JsonDict = {
-        "name": "clone",
-        # Same image as the server: it ships git, so no extra (unofficial) git image is pulled.
-        "image": IMAGE,
-        "command": ["/bin/sh", "-c", CLONE_SCRIPT],
-        "env": [
-            kube.plain_env("REPO_DIR", REPO_DIR),
-            kube.plain_env("FEAST_REPO_URL", repo.git_url),
-            kube.plain_env("FEAST_REPO_REF", repo.ref),
-            kube.plain_env("HOME", WORK_DIR),
-            # No credential prompts in a pod: fail fast on a private repository.
-            kube.plain_env("GIT_TERMINAL_PROMPT", "0"),
-        ],
-        "resources": CLONE_SIZE.resources(),
-        "securityContext": kube.restricted_container_security_context(read_only_root=True),
-        "volumeMounts": [*_MOUNTS, {"name": "repo", "mountPath": "/workspace"}],
-    }
+    mounts: list[kube.JsonDict] = [*_MOUNTS, {"name": "repo", "mountPath": "/workspace"}]
+    # The Feast image ships git, so no extra (unofficial) git image is pulled for the clone.
+    clone = _feast_container("clone", ["/bin/sh", "-c", CLONE_SCRIPT], [
+        kube.plain_env("REPO_DIR", REPO_DIR),
+        kube.plain_env("FEAST_REPO_URL", repo.git_url),
+        kube.plain_env("FEAST_REPO_REF", repo.ref),
+        kube.plain_env("HOME", WORK_DIR),
+        # No credential prompts in a pod: fail fast on a private repository.
+        kube.plain_env("GIT_TERMINAL_PROMPT", "0"),
+    ], CLONE_SIZE, mounts=mounts)
     # The Job has no port: the probes watch the registry database it writes to.
     db = r.args.registry
-    apply: kube.JsonDict = {
-        "name": "apply",
-        "image": IMAGE,
-        "command": ["feast", "-c", repo_path, "-f", f"{CONFIG_DIR}/{CONFIG_FILE}", "apply"],
-        "workingDir": repo_path,
-        "env": feast_env(r.args),
-        "resources": APPLY_SIZE.resources(),
-        "securityContext": kube.restricted_container_security_context(read_only_root=True),
-        "readinessProbe": kube.tcp_exec_probe(db.host, db.port, period=10, failures=3),
-        "livenessProbe": kube.tcp_exec_probe(db.host, db.port, period=20, failures=6),
-        "volumeMounts": [*_MOUNTS, {"name": "repo", "mountPath": "/workspace"}],
-    }
+    apply = _feast_container(
+        "apply", ["feast", "-c", repo_path, "-f", f"{CONFIG_DIR}/{CONFIG_FILE}", "apply"], feast_env(r.args),
+        APPLY_SIZE, mounts=list(mounts), working_dir=repo_path,
+        probes={"readinessProbe": kube.tcp_exec_probe(db.host, db.port, period=10, failures=3),
+                "livenessProbe": kube.tcp_exec_probe(db.host, db.port, period=20, failures=6)})
     pod = _pod_spec(r, [apply], init_containers=[clone], restartPolicy="Never",
                     volumes=[*_volumes(r), {"name": "repo", "emptyDir": {"sizeLimit": "1Gi"}}])
     return kube.job_spec(kube.pod_template(_labels(r, "apply"), pod), backoff_limit=4, active_deadline_seconds=1800)
@@ -686,16 +656,13 @@ def apply_egress_policy(r: ResolvedFeast) -> kube.JsonDict:
                               external_only=True)
 
 
-class Feast(pulumi.ComponentResource):
+class Feast(Component[FeastArgs, ResolvedFeast], type_token=TYPE_TOKEN, resolve=resolve):
     """Feature server (HTTP, `.endpoint`) plus, when a feature repo is given, its `feast apply` Job."""
 
     endpoint: str
 
-    def __init__(self, name: str, args: FeastArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: FeastArgs, r: ResolvedFeast, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str, annotations: dict[str, str] | None = None) -> kube.JsonDict:
             return kube.metadata(obj_name, ns, _labels(r, component), annotations)
@@ -744,4 +711,4 @@ class Feast(pulumi.ComponentResource):
             k8s.batch.v1.CronJob(f"{name}-materialize", metadata=meta(r.materialize_cronjob, "materialize"),
                                  spec=materialize_cronjob(r), opts=children(sa, config, *readers_ready))
         self.endpoint = r.endpoint
-        self.register_outputs({"endpoint": self.endpoint})
+        return {"endpoint": self.endpoint}

@@ -12,30 +12,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.components.options import Children
+from omgml.components.settings import SettingsArgs, settings_config_maps
 from omgml.governance.settings import CONFIG_KEY, CONFIG_MAP, ENV, GovernanceSettings, SettingsError, parse_settings
-from omgml.labels import standard_labels
-from omgml.naming import require_dns_label
 
 TYPE_TOKEN = "omgml:governance:Settings"
 APP = "omgml-governance"
 
 
 @dataclass(frozen=True, kw_only=True)
-class GovernanceArgs:
-    namespaces: tuple[str, ...]
+class GovernanceArgs(SettingsArgs):
     settings: GovernanceSettings
 
 
 def resolve(args: GovernanceArgs) -> str:
     """The settings JSON, checked the way the steps check it (a threshold outside [0, 1] fails here)."""
-    if not args.namespaces:
-        raise ValueError("GovernanceArgs.namespaces: empty; give the namespaces where pipeline steps run")
-    for i, ns in enumerate(args.namespaces):
-        require_dns_label(f"GovernanceArgs.namespaces[{i}]", ns)
+    args.require_namespaces("where pipeline steps run")
     text = args.settings.to_json()
     try:
         parse_settings(text, "GovernanceArgs.settings")
@@ -52,9 +46,5 @@ class GovernanceConfig(pulumi.ComponentResource):
     def __init__(self, name: str, args: GovernanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         text = resolve(args)
-        children = Children(self)
-        labels = standard_labels(APP, "omgml", "settings")
-        for ns in args.namespaces:
-            k8s.core.v1.ConfigMap(f"{name}-{ns}", metadata=kube.metadata(CONFIG_MAP, ns, labels),
-                                  data={CONFIG_KEY: text}, opts=children())
+        settings_config_maps(name, Children(self), APP, CONFIG_MAP, args.namespaces, {CONFIG_KEY: text})
         self.register_outputs({"config_map": CONFIG_MAP})

@@ -20,6 +20,7 @@ from typing import Literal
 import pulumi
 
 from omgml import k8s as kube
+from omgml.labels import selector_labels, standard_labels
 from omgml.spec import GpuPoolSpec, PlatformSpec, Target
 
 TYPE_TOKEN = "omgml:compute:GpuPool"
@@ -104,6 +105,34 @@ def gpu_tolerations(pools: Sequence[GpuPoolSpec]) -> list[kube.JsonDict]:
         for taint in pool_taints(pool):
             seen.setdefault(taint, None)
     return [t.toleration() for t in seen]
+
+
+def gpu_node_agent_spec(app: str, instance: str, version: str, service_account: str, pools: Sequence[GpuPoolSpec],
+                        container: kube.JsonDict, volumes: list[kube.JsonDict]) -> kube.JsonDict:
+    """DaemonSet spec of an agent on every node of `pools` (the device plugin, the DCGM exporter).
+
+    Such an agent talks to the node (kubelet sockets, host paths), not to the Kubernetes API, so
+    its pods get no API token; it is node-critical (evicting it makes the node's GPUs
+    unschedulable or unobserved) and is replaced one node at a time. Its container runs as root
+    for the root-owned host sockets, so the pod asks only for RuntimeDefault seccomp."""
+    return {
+        "selector": {"matchLabels": selector_labels(app, instance)},
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+        "template": {
+            "metadata": {"labels": standard_labels(app, instance, version=version)},
+            "spec": {
+                "serviceAccountName": service_account,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "priorityClassName": "system-node-critical",
+                "affinity": gpu_pools_affinity(pools),
+                "tolerations": gpu_tolerations(pools),
+                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [container],
+                "volumes": volumes,
+            },
+        },
+    }
 
 
 def gpu_resources(spec: PlatformSpec, count: int) -> dict[str, str]:

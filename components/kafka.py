@@ -13,12 +13,13 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.naming import ServerNames, k8s_name, require_dns_label, service_host
+from omgml.spec.common import CredentialSource, Profile, per_profile
 from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:data:Kafka"
@@ -58,11 +59,11 @@ class KafkaSizing:
 
 
 # The heap stays near half the limit: Kafka serves reads from the page cache, not the heap.
-SIZING: dict[Profile, KafkaSizing] = {
-    "laptop": KafkaSizing(kube.Size("200m", "768Mi", "1", "1Gi"), 384),
-    "small": KafkaSizing(kube.Size("500m", "2Gi", "2", "2Gi"), 1024),
-    "production": KafkaSizing(kube.Size("1", "6Gi", "4", "6Gi"), 3072),
-}
+SIZING = per_profile(
+    laptop=KafkaSizing(kube.Size("200m", "768Mi", "1", "1Gi"), 384),
+    small=KafkaSizing(kube.Size("500m", "2Gi", "2", "2Gi"), 1024),
+    production=KafkaSizing(kube.Size("1", "6Gi", "4", "6Gi"), 3072),
+)
 # kafka-topics.sh is a short-lived JVM.
 TOPICS_JOB_SIZE = kube.Size("100m", "256Mi", "500m", "384Mi")
 TOPICS_JOB_HEAP_MIB = 128
@@ -90,12 +91,9 @@ def kafka_replication(brokers: int) -> Replication:
     return Replication(rf, 2 if rf >= 3 else 1)
 
 
-@dataclass(frozen=True)
-class KafkaNames:
-    statefulset: str
-    headless: str
+@dataclass(frozen=True, kw_only=True)
+class KafkaNames(ServerNames):
     bootstrap: str
-    service_account: str
     pdb: str
     log4j: str
     topics_job: str
@@ -103,13 +101,11 @@ class KafkaNames:
 
 
 def kafka_names(instance: str) -> KafkaNames:
-    return KafkaNames(
-        statefulset=k8s_name(instance),
-        headless=k8s_name(instance, "headless"),
+    return KafkaNames.of(
+        instance,
         # Not plain "kafka": a Service of that name makes Kubernetes inject KAFKA_PORT=tcp://…
         # into pods with service links, which the image would turn into a bogus property.
         bootstrap=k8s_name(instance, "bootstrap"),
-        service_account=k8s_name(instance),
         pdb=k8s_name(instance),
         log4j=k8s_name(instance, "log4j"),
         topics_job=k8s_name(instance, "topics"),
@@ -132,7 +128,7 @@ def quorum_voters(args: KafkaArgs) -> str:
 
 
 def bootstrap_servers(args: KafkaArgs) -> str:
-    return f"{kafka_names(args.instance).bootstrap}.{args.namespace}.svc.cluster.local:{CLIENT_PORT}"
+    return f"{service_host(kafka_names(args.instance).bootstrap, args.namespace)}:{CLIENT_PORT}"
 
 
 @dataclass(frozen=True)
@@ -333,7 +329,7 @@ def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> kube.JsonDict:
     """Creates the declared topics; `--if-not-exists` makes every run safe. The topic list is in
     the pod template, so adding a topic replaces the Job and it runs again."""
     names = kafka_names(args.instance)
-    bootstrap_host = f"{names.bootstrap}.{args.namespace}.svc.cluster.local"
+    bootstrap_host = service_host(names.bootstrap, args.namespace)
     # bash's /dev/tcp: a cheap check that the brokers are still reachable, without starting a JVM.
     reachable = ["bash", "-c", f"exec 3<>/dev/tcp/{bootstrap_host}/{CLIENT_PORT}"]
     container: kube.JsonDict = {
@@ -356,15 +352,17 @@ def topics_job(args: KafkaArgs, topics: list[ResolvedTopic]) -> kube.JsonDict:
     return kube.job_spec(kube.pod_template(_labels(args, "topics"), pod), backoff_limit=6, active_deadline_seconds=900)
 
 
-class Kafka(pulumi.ComponentResource):
+def resolve(args: KafkaArgs) -> list[ResolvedTopic]:
+    """The checked args' topics, replication factors filled in."""
+    validate_kafka_args(args)
+    return resolve_topics(args)
+
+
+class Kafka(Component[KafkaArgs, list[ResolvedTopic]], type_token=TYPE_TOKEN, resolve=resolve):
     endpoint: KafkaEndpoint
 
-    def __init__(self, name: str, args: KafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        validate_kafka_args(args)
-        topics = resolve_topics(args)
+    def build(self, name: str, args: KafkaArgs, topics: list[ResolvedTopic], children: Children) -> pulumi.Inputs:
         names = kafka_names(args.instance)
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "broker") -> kube.JsonDict:
             return kube.metadata(obj_name, args.namespace, _labels(args, component))
@@ -414,4 +412,4 @@ class Kafka(pulumi.ComponentResource):
             )
 
         self.endpoint = KafkaEndpoint(bootstrap_servers=bootstrap_servers(args))
-        self.register_outputs({"bootstrap_servers": self.endpoint.bootstrap_servers})
+        return {"bootstrap_servers": self.endpoint.bootstrap_servers}

@@ -29,13 +29,14 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml.components.base import Component, ServerArgs, check_component_args
 from omgml.components.contracts import PostgresDatabase
 from omgml.components.credentials import secret_checksum
 from omgml.components.feast import IMAGE, UID
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.naming import k8s_name, service_url
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:data:Lineage"
 
@@ -47,20 +48,17 @@ CONFIG_FILE = "feature_store.yaml"
 PASSWORD_ENV = "LINEAGE_DB_PASSWORD"
 EVENTS_ENDPOINT = "api/v1/lineage"
 DEFAULT_INSTANCE = "lineage"
-SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("50m", "256Mi", "1", "768Mi"),
-    "small": kube.Size("100m", "384Mi", "1", "1Gi"),
-    "production": kube.Size("250m", "512Mi", "2", "2Gi"),
-}
+SIZES = per_profile(
+    laptop=kube.Size("50m", "256Mi", "1", "768Mi"),
+    small=kube.Size("100m", "384Mi", "1", "1Gi"),
+    production=kube.Size("250m", "512Mi", "2", "2Gi"),
+)
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True, kw_only=True)
-class LineageArgs:
-    namespace: str
+class LineageArgs(ServerArgs):
     instance: str = DEFAULT_INSTANCE
-    profile: Profile = "laptop"
-    replicas: int = 1
     database: PostgresDatabase
     # Days of events and runs kept; 0 keeps everything.
     retention_days: int = 30
@@ -76,14 +74,11 @@ class ResolvedLineage:
     @property
     def url(self) -> str:
         """The base URL producers and readers use (events go to <url>/api/v1/lineage)."""
-        return f"http://{self.name}.{self.args.namespace}.svc.cluster.local:{PORT}"
+        return service_url(self.name, self.args.namespace, PORT)
 
 
 def resolve(args: LineageArgs) -> ResolvedLineage:
-    require_dns_label("LineageArgs.namespace", args.namespace)
-    require_dns_label("LineageArgs.instance", args.instance)
-    if args.profile not in SIZES:
-        raise ValueError(f"LineageArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZES)}")
+    check_component_args("LineageArgs", args, SIZES)
     if not 1 <= args.replicas <= 5:
         raise ValueError(f"phases.foundation.lineage.replicas: must be between 1 and 5, got {args.replicas}")
     if args.retention_days < 0:
@@ -96,7 +91,7 @@ def resolve(args: LineageArgs) -> ResolvedLineage:
 
 def lineage_url(namespace: str, instance: str = DEFAULT_INSTANCE) -> str:
     """The server's URL without building it (later phases and producers in other components)."""
-    return f"http://{k8s_name(instance)}.{namespace}.svc.cluster.local:{PORT}"
+    return service_url(k8s_name(instance), namespace, PORT)
 
 
 def server_config(args: LineageArgs) -> kube.JsonDict:
@@ -167,17 +162,14 @@ def lineage_deployment(r: ResolvedLineage, credentials_checksum: pulumi.Input[st
                            kube.pod_template(_labels(r), pod, annotations), replicas=a.replicas, strategy=kube.SURGE_ONE)
 
 
-class Lineage(pulumi.ComponentResource):
+class Lineage(Component[LineageArgs, ResolvedLineage], type_token=TYPE_TOKEN, resolve=resolve):
     """The OpenLineage API; `.url` is what producers set as OPENLINEAGE_URL."""
 
     url: str
     service_name: str
 
-    def __init__(self, name: str, args: LineageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: LineageArgs, r: ResolvedLineage, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "server") -> kube.JsonDict:
             return kube.metadata(obj_name, ns, _labels(r, component))
@@ -198,4 +190,4 @@ class Lineage(pulumi.ComponentResource):
                                               opts=children())
         self.url = r.url
         self.service_name = r.name
-        self.register_outputs({"url": self.url, "service_name": self.service_name})
+        return {"url": self.url, "service_name": self.service_name}

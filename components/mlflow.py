@@ -19,12 +19,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component, ServerArgs, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, S3Consumer
 from omgml.components.credentials import secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_bucket_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.naming import k8s_name, require_bucket_name, service_host, service_url
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:tracking:Mlflow"
 
@@ -48,22 +49,19 @@ class MlflowSizing:
     workers: int  # uvicorn worker processes per pod
 
 
-SIZING: dict[str, MlflowSizing] = {
-    "laptop": MlflowSizing(kube.Size("100m", "512Mi", "1", "1Gi"), 1),
-    "small": MlflowSizing(kube.Size("250m", "768Mi", "1", "1536Mi"), 2),
-    "production": MlflowSizing(kube.Size("500m", "1536Mi", "2", "3Gi"), 4),
-}
+SIZING = per_profile(
+    laptop=MlflowSizing(kube.Size("100m", "512Mi", "1", "1Gi"), 1),
+    small=MlflowSizing(kube.Size("250m", "768Mi", "1", "1536Mi"), 2),
+    production=MlflowSizing(kube.Size("500m", "1536Mi", "2", "3Gi"), 4),
+)
 MIGRATION_SIZE = kube.Size("100m", "256Mi", "1", "768Mi")
 
 
 DEFAULT_INSTANCE = "mlflow"
 
 @dataclass(frozen=True, kw_only=True)
-class MlflowArgs:
-    namespace: str
+class MlflowArgs(ServerArgs):
     instance: str = DEFAULT_INSTANCE
-    replicas: int = 1
-    profile: Profile = "laptop"
     backend: PostgresDatabase
     store: ObjectStoreEndpoint
     artifacts_bucket: str
@@ -79,11 +77,11 @@ class ResolvedMlflow:
 
     @property
     def service_host(self) -> str:
-        return f"{self.name}.{self.args.namespace}.svc.cluster.local"
+        return service_host(self.name, self.args.namespace)
 
     @property
     def tracking_uri(self) -> str:
-        return f"http://{self.service_host}:{PORT}"
+        return service_url(self.name, self.args.namespace, PORT)
 
 
 def service_account_name(instance: str) -> str:
@@ -99,10 +97,7 @@ def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Con
 
 def resolve(args: MlflowArgs) -> ResolvedMlflow:
     """Defaults and validation; every error names the field, the value and the fix."""
-    require_dns_label("MlflowArgs.namespace", args.namespace)
-    require_dns_label("MlflowArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"MlflowArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_component_args("MlflowArgs", args, SIZING)
     if not 1 <= args.replicas <= 10:
         raise ValueError(f"MlflowArgs.replicas: must be between 1 and 10, got {args.replicas}")
     require_bucket_name("MlflowArgs.artifacts_bucket", args.artifacts_bucket)
@@ -269,17 +264,14 @@ def migration_job(r: ResolvedMlflow) -> kube.JsonDict:
                     backoff_limit=6, active_deadline_seconds=1800)
 
 
-class Mlflow(pulumi.ComponentResource):
+class Mlflow(Component[MlflowArgs, ResolvedMlflow], type_token=TYPE_TOKEN, resolve=resolve):
     """Tracking server + model registry; `.tracking_uri` is what clients set as MLFLOW_TRACKING_URI."""
 
     tracking_uri: str
     service_name: str
 
-    def __init__(self, name: str, args: MlflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: MlflowArgs, r: ResolvedMlflow, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> kube.JsonDict:
             return kube.metadata(obj_name, ns, _labels(r, component), annotations)
@@ -312,4 +304,4 @@ class Mlflow(pulumi.ComponentResource):
                                               opts=children())
         self.tracking_uri = r.tracking_uri
         self.service_name = r.name
-        self.register_outputs({"tracking_uri": self.tracking_uri, "service_name": self.service_name})
+        return {"tracking_uri": self.tracking_uri, "service_name": self.service_name}

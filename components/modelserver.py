@@ -35,12 +35,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
 from omgml.components.options import Children
 from omgml.labels import model_version_labels, selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 from omgml.spec.training import GpuPoolSpec
 
 ServerKind = Literal["triton", "torchserve", "tf-serving"]
@@ -75,17 +76,17 @@ SYNC_STALL_SECONDS = 1800
 STARTUP_SECONDS = 600
 STARTUP_PERIOD = 10
 
-SERVER_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("250m", "768Mi", "2", "2Gi"),
-    "small": kube.Size("1", "4Gi", "4", "8Gi"),
-    "production": kube.Size("2", "8Gi", "8", "16Gi"),
-}
+SERVER_SIZES = per_profile(
+    laptop=kube.Size("250m", "768Mi", "2", "2Gi"),
+    small=kube.Size("1", "4Gi", "4", "8Gi"),
+    production=kube.Size("2", "8Gi", "8", "16Gi"),
+)
 # An A/B variant loads one version of one model: on a laptop it asks for less than a server
 # of the whole repository (the limit stays, a big model still fits).
 VARIANT_SIZES: dict[Profile, kube.Size] = {**SERVER_SIZES, "laptop": kube.Size("100m", "512Mi", "2", "2Gi")}
 SYNC_SIZE = kube.Size("50m", "64Mi", "500m", "256Mi")
 # Shared memory for Triton's Python backend and large batches (a memory-backed emptyDir).
-SHM_SIZES: dict[Profile, str] = {"laptop": "256Mi", "small": "1Gi", "production": "2Gi"}
+SHM_SIZES = per_profile(laptop="256Mi", small="1Gi", production="2Gi")
 
 
 @dataclass(frozen=True)
@@ -421,10 +422,11 @@ def triton_args(r: ResolvedModelServer, repository: pulumi.Input[str]) -> list[p
     return args
 
 
-def triton_layout(r: ResolvedModelServer, repository: pulumi.Input[str]) -> ServerLayout:
-    a = r.args
-    if a.variant is not None:
-        return triton_variant_layout(r)
+def _triton(r: ResolvedModelServer, repository: pulumi.Input[str], *, env: tuple[kube.JsonDict, ...],
+            readiness: kube.JsonDict, models_mount: kube.JsonDict,
+            init_containers: tuple[kube.JsonDict, ...] = ()) -> ServerLayout:
+    """Triton serving `repository`: what a whole-repository server and an A/B variant share (ports,
+    liveness, the models/tmp/shared-memory volumes)."""
     return ServerLayout(
         app="triton",
         version=TRITON_VERSION,
@@ -433,58 +435,49 @@ def triton_layout(r: ResolvedModelServer, repository: pulumi.Input[str]) -> Serv
         metrics_port="metrics",
         metrics_path="/metrics",
         command=tuple(triton_args(r, repository)),
+        env=env,
+        readiness=readiness,
+        liveness=kube.http_probe("/v2/health/live", "http", period=10, failures=3),
+        startup=kube.http_probe("/v2/health/live", "http", period=STARTUP_PERIOD,
+                                failures=STARTUP_SECONDS // STARTUP_PERIOD),
+        volume_mounts=(
+            models_mount,
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "dshm", "mountPath": "/dev/shm"},
+        ),
+        volumes=(
+            {"name": "models", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZES[r.args.profile]}},
+        ),
+        init_containers=init_containers,
+    )
+
+
+def triton_layout(r: ResolvedModelServer, repository: pulumi.Input[str]) -> ServerLayout:
+    if r.args.variant is not None:
+        return triton_variant_layout(r)
+    return _triton(
+        r, repository,
         env=(
             *store_env(r),
             # Where Triton downloads an s3:// repository; an emptyDir (read-only root).
             kube.plain_env("TRITON_AWS_MOUNT_DIRECTORY", "/var/lib/triton/models"),
         ),
         readiness=kube.http_probe("/v2/health/ready", "http", period=5),
-        liveness=kube.http_probe("/v2/health/live", "http", period=10, failures=3),
-        startup=kube.http_probe("/v2/health/live", "http", period=STARTUP_PERIOD,
-                           failures=STARTUP_SECONDS // STARTUP_PERIOD),
-        volume_mounts=(
-            {"name": "models", "mountPath": "/var/lib/triton/models"},
-            {"name": "tmp", "mountPath": "/tmp"},
-            {"name": "dshm", "mountPath": "/dev/shm"},
-        ),
-        volumes=(
-            {"name": "models", "emptyDir": {}},
-            {"name": "tmp", "emptyDir": {}},
-            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZES[a.profile]}},
-        ),
+        models_mount={"name": "models", "mountPath": "/var/lib/triton/models"},
     )
 
 
 def triton_variant_layout(r: ResolvedModelServer) -> ServerLayout:
     """An A/B variant: the sync init container copies the one version into MODELS_DIR, which
     Triton serves as a local repository (no S3 credentials in the server container)."""
-    a = r.args
-    assert a.variant is not None
-    model = a.variant.model
-    return ServerLayout(
-        app="triton",
-        version=TRITON_VERSION,
-        image=TRITON_IMAGE,
-        ports=(Port("http", 8000), Port("grpc", 8001), Port("metrics", 8002)),
-        metrics_port="metrics",
-        metrics_path="/metrics",
-        command=tuple(triton_args(r, MODELS_DIR)),
-        env=(),
+    assert r.args.variant is not None
+    return _triton(
+        r, MODELS_DIR, env=(),
         # Ready when the variant's model is: the router's health check asks the same.
-        readiness=kube.http_probe(f"/v2/models/{model}/ready", "http", period=5),
-        liveness=kube.http_probe("/v2/health/live", "http", period=10, failures=3),
-        startup=kube.http_probe("/v2/health/live", "http", period=STARTUP_PERIOD,
-                           failures=STARTUP_SECONDS // STARTUP_PERIOD),
-        volume_mounts=(
-            {"name": "models", "mountPath": MODELS_DIR, "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
-            {"name": "dshm", "mountPath": "/dev/shm"},
-        ),
-        volumes=(
-            {"name": "models", "emptyDir": {}},
-            {"name": "tmp", "emptyDir": {}},
-            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZES[a.profile]}},
-        ),
+        readiness=kube.http_probe(f"/v2/models/{r.args.variant.model}/ready", "http", period=5),
+        models_mount={"name": "models", "mountPath": MODELS_DIR, "readOnly": True},
         init_containers=(sync_container(r, "model-sync", None),),
     )
 
@@ -726,10 +719,9 @@ def model_server_pdb(r: ResolvedModelServer, layout: ServerLayout) -> kube.JsonD
 
 
 # --- components ------------------------------------------------------------------------------
-class ModelServer(pulumi.ComponentResource):
+class ModelServer(Component[ModelServerArgs, ResolvedModelServer], resolve=resolve_model_server):
     """The shared wiring; the subclasses fix the type token and the layout."""
 
-    TYPE_TOKEN: ClassVar[str] = ""
     KIND: ClassVar[ServerKind]
 
     service_name: pulumi.Output[str]
@@ -742,20 +734,13 @@ class ModelServer(pulumi.ComponentResource):
     metrics_path: str
     http_port: int
 
-    def __init__(self, name: str, args: ModelServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        if not self.TYPE_TOKEN:
-            # Checked before registering: an empty type token would reach the engine.
-            raise TypeError("ModelServer is the shared base; use model_server_for(kind) (Triton, TorchServe, "
-                            "TfServing)")
-        super().__init__(self.TYPE_TOKEN, name, None, opts)
+    def build(self, name: str, args: ModelServerArgs, r: ResolvedModelServer, children: Children) -> pulumi.Inputs:
         if args.kind != self.KIND:
             raise ValueError(f"{type(self).__name__} serves kind {self.KIND!r}, got args.kind={args.kind!r}; "
                              f"use model_server_for({args.kind!r})")
-        r = resolve_model_server(args)
         layout = self.layout(r)
         labels = server_labels(r, layout)
         meta = kube.metadata(r.name, args.namespace, labels)
-        children = Children(self, args.profile)
 
         sa = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=kube.service_account_metadata(r.name, args.namespace, labels, args.irsa_role_arn),
@@ -785,15 +770,14 @@ class ModelServer(pulumi.ComponentResource):
         self.metrics_port_number = layout.port(layout.metrics_port)
         self.metrics_path = layout.metrics_path
         self.http_port = layout.port("http")
-        self.register_outputs({"service_name": self.service_name})
+        return {"service_name": self.service_name}
 
     def layout(self, r: ResolvedModelServer) -> ServerLayout:
         """Ports, image, command and volumes of the concrete server (each subclass defines it)."""
         raise NotImplementedError(f"{type(self).__name__} must define layout()")
 
 
-class Triton(ModelServer):
-    TYPE_TOKEN = "omgml:serving:Triton"
+class Triton(ModelServer, type_token="omgml:serving:Triton"):
     KIND = "triton"
 
     def layout(self, r: ResolvedModelServer) -> ServerLayout:
@@ -804,16 +788,14 @@ class Triton(ModelServer):
         return triton_layout(r, repository)
 
 
-class TorchServe(ModelServer):
-    TYPE_TOKEN = "omgml:serving:TorchServe"
+class TorchServe(ModelServer, type_token="omgml:serving:TorchServe"):
     KIND = "torchserve"
 
     def layout(self, r: ResolvedModelServer) -> ServerLayout:
         return torchserve_layout(r)
 
 
-class TfServing(ModelServer):
-    TYPE_TOKEN = "omgml:serving:TfServing"
+class TfServing(ModelServer, type_token="omgml:serving:TfServing"):
     KIND = "tf-serving"
 
     def layout(self, r: ResolvedModelServer) -> ServerLayout:

@@ -22,12 +22,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_bucket_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.naming import k8s_name, require_bucket_name, require_dns_label, service_url
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:ObjectStore"
 
@@ -60,11 +61,11 @@ class ObjectStoreSizing:
     volume_size_limit_mb: int
 
 
-SIZING: dict[str, ObjectStoreSizing] = {
-    "laptop": ObjectStoreSizing(kube.Size("100m", "256Mi", "1", "1Gi"), 512),
-    "small": ObjectStoreSizing(kube.Size("250m", "512Mi", "2", "2Gi"), 1024),
-    "production": ObjectStoreSizing(kube.Size("500m", "1Gi", "4", "4Gi"), 1024),
-}
+SIZING = per_profile(
+    laptop=ObjectStoreSizing(kube.Size("100m", "256Mi", "1", "1Gi"), 512),
+    small=ObjectStoreSizing(kube.Size("250m", "512Mi", "2", "2Gi"), 1024),
+    production=ObjectStoreSizing(kube.Size("500m", "1Gi", "4", "4Gi"), 1024),
+)
 JOB_SIZE = kube.Size("50m", "32Mi", "200m", "64Mi")
 CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 
@@ -104,7 +105,7 @@ class ResolvedObjectStore:
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{self.name}.{self.args.namespace}.svc.cluster.local:{S3_PORT}"
+        return service_url(self.name, self.args.namespace, S3_PORT)
 
 
 def _short_hash(text: str) -> str:
@@ -121,10 +122,7 @@ def volume_slots(storage_gib: int, volume_size_limit_mb: int, buckets: int) -> i
 
 def resolve(args: ObjectStoreArgs) -> ResolvedObjectStore:
     """Defaults and validation; every error names the field, the value and the fix."""
-    require_dns_label("ObjectStoreArgs.namespace", args.namespace)
-    require_dns_label("ObjectStoreArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"ObjectStoreArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_component_args("ObjectStoreArgs", args, SIZING)
     if args.storage_gib < 1:
         raise ValueError(f"ObjectStoreArgs.storage_gib: must be ≥ 1, got {args.storage_gib}")
     for role, bucket in args.buckets.items():
@@ -342,17 +340,14 @@ def bucket_job(r: ResolvedObjectStore) -> kube.JsonDict:
     return kube.job_spec(kube.pod_template(_labels(r, "buckets"), pod), backoff_limit=6, active_deadline_seconds=900)
 
 
-class ObjectStore(pulumi.ComponentResource):
+class ObjectStore(Component[ObjectStoreArgs, ResolvedObjectStore], type_token=TYPE_TOKEN, resolve=resolve):
     """SeaweedFS S3 endpoint, its credentials (in every client namespace) and its buckets."""
 
     endpoint: ObjectStoreEndpoint
     secret_name: str
 
-    def __init__(self, name: str, args: ObjectStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: ObjectStoreArgs, r: ResolvedObjectStore, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> kube.JsonDict:
             return kube.metadata(obj_name, ns, _labels(r, component), annotations)
@@ -419,11 +414,11 @@ class ObjectStore(pulumi.ComponentResource):
             buckets=dict(args.buckets),
         )
         self._namespaces = {ns, *r.client_namespaces}
-        self.register_outputs({
+        return {
             "endpoint_url": r.endpoint_url,
             "secret_name": r.secret_name,
             "buckets": dict(args.buckets),
-        })
+        }
 
     def secret_name_in(self, namespace: str) -> str:
         """Name of the credentials Secret in `namespace` (only where the store wrote it)."""

@@ -24,11 +24,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component, ComponentArgs, check_component_args
 from omgml.components.options import Children
 from omgml.components.postgres import consumer_env
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.naming import k8s_name, service_url
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:training:Optuna"
 
@@ -57,19 +58,19 @@ DASHBOARD_SCRIPT = (
     "--server gunicorn --quiet\n"
 )
 
-SIZING: dict[Profile, kube.Size] = {
-    # gunicorn with its default single sync worker; idles near 120 MiB with Optuna imported.
-    "laptop": kube.Size("25m", "192Mi", "500m", "512Mi"),
-    "small": kube.Size("50m", "256Mi", "1", "768Mi"),
-    "production": kube.Size("100m", "384Mi", "1", "1Gi"),
-}
+# gunicorn with its default single sync worker; idles near 120 MiB with Optuna imported.
+SIZING = per_profile(
+    laptop=kube.Size("25m", "192Mi", "500m", "512Mi"),
+    small=kube.Size("50m", "256Mi", "1", "768Mi"),
+    production=kube.Size("100m", "384Mi", "1", "1Gi"),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptunaArgs:
-    namespace: str  # where the studies' pods run (the orchestration namespace)
+class OptunaArgs(ComponentArgs):
+    """`namespace`: where the studies' pods run (the orchestration namespace)."""
+
     instance: str = APP
-    profile: Profile = "laptop"
     # The Postgres consumer Secret of `optuna` in `namespace` (host, port, database, username, password).
     database_secret: pulumi.Input[str]
     dashboard: bool = True
@@ -81,12 +82,10 @@ def storage_env(database_secret: pulumi.Input[str]) -> list[kube.JsonDict]:
     return consumer_env(database_secret, DB_PREFIX, STORAGE_ENV, "psycopg2")
 
 
-def resolve(args: OptunaArgs) -> OptunaArgs:
-    require_dns_label("OptunaArgs.namespace", args.namespace)
-    require_dns_label("OptunaArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"OptunaArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
-    return args
+def resolve(args: OptunaArgs) -> str | None:
+    """The dashboard's object name after the common checks; None without the dashboard."""
+    check_component_args("OptunaArgs", args, SIZING)
+    return dashboard_name(args) if args.dashboard else None
 
 
 def labels(args: OptunaArgs) -> dict[str, str]:
@@ -124,19 +123,15 @@ def dashboard_deployment(args: OptunaArgs) -> kube.JsonDict:
     return kube.deployment_spec(selector(args), kube.pod_template(labels(args), pod), strategy=kube.RECREATE)
 
 
-class Optuna(pulumi.ComponentResource):
+class Optuna(Component[OptunaArgs, str | None], type_token=TYPE_TOKEN, resolve=resolve):
     """optuna-dashboard on the study storage; `.dashboard_url` ("" without the dashboard)."""
 
     dashboard_url: str
 
-    def __init__(self, name: str, args: OptunaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        resolve(args)
+    def build(self, name: str, args: OptunaArgs, obj: str | None, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
         self.dashboard_url = ""
-        if args.dashboard:
-            obj = dashboard_name(args)
+        if obj is not None:
             sa = k8s.core.v1.ServiceAccount(
                 f"{name}-sa", metadata=kube.service_account_metadata(obj, ns, labels(args)),
                 automount_service_account_token=False, opts=children())
@@ -144,5 +139,5 @@ class Optuna(pulumi.ComponentResource):
                                       spec=kube.service_spec(selector(args), [("http", PORT)]), opts=children())
             k8s.apps.v1.Deployment(f"{name}-dashboard", metadata=kube.metadata(obj, ns, labels(args)),
                                    spec=dashboard_deployment(args), opts=children(sa, svc))
-            self.dashboard_url = f"http://{obj}.{ns}.svc.cluster.local:{PORT}"
-        self.register_outputs({"dashboard_url": self.dashboard_url})
+            self.dashboard_url = service_url(obj, ns, PORT)
+        return {"dashboard_url": self.dashboard_url}

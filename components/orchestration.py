@@ -13,19 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import ComponentArgs
 from omgml.components.contracts import StoreRef
+from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
 
 
 @dataclass(frozen=True, kw_only=True)
-class OrchestratorArgs:
-    namespace: str
-    instance: str
-    profile: Profile = "laptop"
+class OrchestratorArgs(ComponentArgs):
     # The Postgres consumer Secret in `namespace` (keys host, port, database, username, password).
     database_secret: pulumi.Input[str]
     store: StoreRef
@@ -68,3 +67,30 @@ class ResolvedOrchestrator(Generic[_Args, _Sizing]):
 
     def selector(self, component: str) -> dict[str, str]:
         return selector_labels(self.APP, self.args.instance, component)
+
+
+def orchestrator_accounts(name: str, r: ResolvedOrchestrator[Any, Any], accounts: Sequence[str], api_user: str,
+                          api_rules: list[kube.JsonDict], children: Children,
+                          ) -> tuple[dict[str, k8s.core.v1.ServiceAccount], k8s.rbac.v1.RoleBinding]:
+    """One ServiceAccount per account, each annotated with its own IAM role on AWS S3 (the
+    pod-identity webhook gives that account's pods the role's credentials). Only `api_user`, the
+    part that starts task or flow-run pods through the Kubernetes API (Airflow's scheduler,
+    Prefect's worker), gets an API token and a Role with `api_rules`; the RoleBinding is returned
+    for the parts that must wait for it."""
+    ns = r.args.namespace
+    service_accounts = {
+        who: k8s.core.v1.ServiceAccount(
+            f"{name}-sa-{who}",
+            metadata=kube.service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
+            automount_service_account_token=who == api_user, opts=children())
+        for who in accounts
+    }
+    meta = kube.metadata(r.name(api_user), ns, r.labels(api_user))
+    role = k8s.rbac.v1.Role(f"{name}-{api_user}-role", metadata=meta, rules=api_rules, opts=children())
+    binding = k8s.rbac.v1.RoleBinding(
+        f"{name}-{api_user}-binding", metadata=meta,
+        role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name(api_user)},
+        subjects=[{"kind": "ServiceAccount", "name": r.service_account(api_user), "namespace": ns}],
+        opts=children(role))
+    return service_accounts, binding
+

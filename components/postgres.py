@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import naming
 from omgml.components.backup.jobs import (
     BACKUP_OF_LABEL,
     BackupNames,
@@ -28,12 +29,13 @@ from omgml.components.backup.jobs import (
     restore_job,
 )
 from omgml.components.backup.stores import BACKUP_ROLE, backup_role_sql, pg_dump_container, pg_restore_container
+from omgml.components.base import Component
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.naming import ServerNames, k8s_name, require_dns_label
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:Postgres"
 
@@ -88,21 +90,18 @@ class PostgresSizing:
 
 # shared_buffers at about a quarter of the memory limit (the usual starting point); the rest
 # is left to work_mem, connections and the page cache.
-SIZING: dict[Profile, PostgresSizing] = {
-    "laptop": PostgresSizing(kube.Size("100m", "256Mi", "1", "512Mi"), 96, 50),
-    "small": PostgresSizing(kube.Size("250m", "1Gi", "2", "1Gi"), 256, 100),
-    "production": PostgresSizing(kube.Size("1", "4Gi", "4", "4Gi"), 1024, 200),
-}
+SIZING = per_profile(
+    laptop=PostgresSizing(kube.Size("100m", "256Mi", "1", "512Mi"), 96, 50),
+    small=PostgresSizing(kube.Size("250m", "1Gi", "2", "1Gi"), 256, 100),
+    production=PostgresSizing(kube.Size("1", "4Gi", "4", "4Gi"), 1024, 200),
+)
 # psql and pg_isready only.
 JOB_SIZE = kube.Size("50m", "64Mi", "500m", "128Mi")
 
 
-@dataclass(frozen=True)
-class PostgresNames:
-    statefulset: str
-    headless: str
+@dataclass(frozen=True, kw_only=True)
+class PostgresNames(ServerNames):
     service: str
-    service_account: str
     superuser_secret: str
     job: str
     job_service_account: str
@@ -119,11 +118,9 @@ class ResolvedConsumer:
 
 
 def postgres_names(instance: str) -> PostgresNames:
-    return PostgresNames(
-        statefulset=k8s_name(instance),
-        headless=k8s_name(instance, "headless"),
+    return PostgresNames.of(
+        instance,
         service=k8s_name(instance),
-        service_account=k8s_name(instance),
         superuser_secret=k8s_name(instance, "superuser"),
         job=k8s_name(instance, "provision"),
         job_service_account=k8s_name(instance, "provision"),
@@ -132,7 +129,7 @@ def postgres_names(instance: str) -> PostgresNames:
 
 
 def service_host(args: PostgresArgs) -> str:
-    return f"{postgres_names(args.instance).service}.{args.namespace}.svc.cluster.local"
+    return naming.service_host(postgres_names(args.instance).service, args.namespace)
 
 
 def pg_identifier(consumer_name: str) -> str:
@@ -374,14 +371,7 @@ def consumer_network_policy(args: PostgresArgs, consumers: list[ResolvedConsumer
     others = sorted({c.namespace for c in consumers if c.namespace != args.namespace})
     if not others:
         return None
-    return {
-        "podSelector": {"matchLabels": _selector(args)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in others],
-            "ports": [{"protocol": "TCP", "port": PORT}],
-        }],
-    }
+    return kube.ingress_from_spec(_selector(args), [kube.namespace_peer(ns) for ns in others], PORT)
 
 
 # Keys of a consumer's credentials Secret, by the env suffix a consumer reads each from.
@@ -437,7 +427,7 @@ def consumer_credentials(name: str, c: ResolvedConsumer, data: dict[str, pulumi.
     return secrets, password
 
 
-class Postgres(pulumi.ComponentResource):
+class Postgres(Component[PostgresArgs, list[ResolvedConsumer]], type_token=TYPE_TOKEN, resolve=resolve_consumers):
     databases: dict[str, PostgresDatabase]
     service_host: str
     port: int
@@ -446,13 +436,11 @@ class Postgres(pulumi.ComponentResource):
                 children: Children) -> GeneratedSecret:
         return _backup_resources(self, name, args, consumers, children)
 
-    def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        consumers = resolve_consumers(args)
+    def build(self, name: str, args: PostgresArgs, consumers: list[ResolvedConsumer],
+              children: Children) -> pulumi.Inputs:
         names = postgres_names(args.instance)
         self.service_host = service_host(args)
         self.port = PORT
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str = "database", namespace: str | None = None) -> kube.JsonDict:
             return kube.metadata(obj_name, namespace or args.namespace, _labels(args, component))
@@ -518,7 +506,7 @@ class Postgres(pulumi.ComponentResource):
             "port": self.port,
             "databases": {k: {"database": v.database, "secret": v.secret} for k, v in self.databases.items()},
         }
-        self.register_outputs(outputs)
+        return outputs
 
 
 def _backup_resources(component: Postgres, name: str, args: PostgresArgs, consumers: list[ResolvedConsumer],

@@ -36,12 +36,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import S3Consumer, StoreRef, account_s3_consumers, irsa_roles_by_account
 from omgml.components.options import Children
-from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator
+from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator, orchestrator_accounts
 from omgml.components.postgres import consumer_database_url, consumer_env
-from omgml.naming import require_dns_label
-from omgml.spec.common import Profile
+from omgml.naming import service_url
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:orchestration:Prefect"
 
@@ -78,14 +79,14 @@ class PrefectSizing:
     flow_run: kube.Size  # each flow-run Job's pod
 
 
-SIZING: dict[Profile, PrefectSizing] = {
-    "laptop": PrefectSizing(kube.Size("100m", "384Mi", "1", "1Gi"), kube.Size("25m", "192Mi", "500m", "512Mi"),
-                            kube.Size("100m", "256Mi", "1", "1Gi")),
-    "small": PrefectSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), kube.Size("50m", "256Mi", "500m", "768Mi"),
-                           kube.Size("250m", "512Mi", "2", "2Gi")),
-    "production": PrefectSizing(kube.Size("500m", "1Gi", "2", "2Gi"), kube.Size("100m", "256Mi", "1", "1Gi"),
-                                kube.Size("500m", "1Gi", "4", "4Gi")),
-}
+SIZING = per_profile(
+    laptop=PrefectSizing(kube.Size("100m", "384Mi", "1", "1Gi"), kube.Size("25m", "192Mi", "500m", "512Mi"),
+                         kube.Size("100m", "256Mi", "1", "1Gi")),
+    small=PrefectSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), kube.Size("50m", "256Mi", "500m", "768Mi"),
+                        kube.Size("250m", "512Mi", "2", "2Gi")),
+    production=PrefectSizing(kube.Size("500m", "1Gi", "2", "2Gi"), kube.Size("100m", "256Mi", "1", "1Gi"),
+                             kube.Size("500m", "1Gi", "4", "4Gi")),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,14 +106,11 @@ class ResolvedPrefect(ResolvedOrchestrator[PrefectArgs, PrefectSizing]):
     VERSION = VERSION
     @property
     def api_url(self) -> str:
-        return f"http://{self.name('server')}.{self.args.namespace}.svc.cluster.local:{PORT}/api"
+        return service_url(self.name("server"), self.args.namespace, PORT, "/api")
 
 
 def resolve(args: PrefectArgs) -> ResolvedPrefect:
-    require_dns_label("PrefectArgs.namespace", args.namespace)
-    require_dns_label("PrefectArgs.instance", args.instance)
-    if args.profile not in SIZING:
-        raise ValueError(f"PrefectArgs.profile: {args.profile!r} is unknown; use one of {sorted(SIZING)}")
+    check_component_args("PrefectArgs", args, SIZING)
     if not _POOL.match(args.work_pool):
         raise ValueError(f"PrefectArgs.work_pool: {args.work_pool!r}: use lowercase letters, digits and '-'")
     return ResolvedPrefect(args=args, sizing=SIZING[args.profile], irsa_roles=irsa_roles_by_account(
@@ -317,36 +315,20 @@ def api_egress_policy(r: ResolvedPrefect) -> kube.JsonDict:
     return kube.egress_policy_spec({"matchLabels": r.selector("worker")}, kube.KUBE_API_PORTS)
 
 
-class Prefect(pulumi.ComponentResource):
+class Prefect(Component[PrefectArgs, ResolvedPrefect], type_token=TYPE_TOKEN, resolve=resolve):
     """Prefect server + Kubernetes worker; `.api_url`, `.work_pool`."""
 
     api_url: str
     work_pool: str
 
-    def __init__(self, name: str, args: PrefectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: PrefectArgs, r: ResolvedPrefect, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj: str, component: str) -> kube.JsonDict:
             return kube.metadata(obj, ns, r.labels(component))
 
-        # AWS S3: the pod-identity webhook gives the flow-run pods their role's credentials.
-        accounts = {
-            who: k8s.core.v1.ServiceAccount(
-                f"{name}-sa-{who}",
-                metadata=kube.service_account_metadata(r.service_account(who), ns, r.labels(who), r.irsa_roles.get(who)),
-                automount_service_account_token=who == "worker", opts=children())
-            for who in ACCOUNTS
-        }
-        role = k8s.rbac.v1.Role(f"{name}-worker-role", metadata=meta(r.name("worker"), "worker"),
-                                rules=worker_role_rules(), opts=children())
-        binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-worker-binding", metadata=meta(r.name("worker"), "worker"),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": r.name("worker")},
-            subjects=[{"kind": "ServiceAccount", "name": r.service_account("worker"), "namespace": ns}],
-            opts=children(role))
+        # The flow-run pods wear their IAM role on AWS S3; the worker starts them as Jobs.
+        accounts, binding = orchestrator_accounts(name, r, ACCOUNTS, "worker", worker_role_rules(), children)
         store = args.store
         template = pulumi.Output.all(store.endpoint_url, store.region, store.secret_name,
                                      args.mlflow_tracking_uri, pulumi.Output.from_input(list(args.step_env))).apply(
@@ -365,5 +347,5 @@ class Prefect(pulumi.ComponentResource):
                                opts=children(accounts["worker"], accounts["flow-run"], binding, config, egress, server))
         self.api_url = r.api_url
         self.work_pool = args.work_pool
-        self.register_outputs({"api_url": self.api_url, "work_pool": self.work_pool})
+        return {"api_url": self.api_url, "work_pool": self.work_pool}
 

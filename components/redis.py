@@ -10,12 +10,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import naming
+from omgml.components.base import Component
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
 from omgml.components.options import Children, keeps_data
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.naming import ServerNames, k8s_name, require_dns_label
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:data:Redis"
 
@@ -71,11 +73,11 @@ class _ProfileSizing:
 
 # maxmemory stays at most two thirds of the container limit: an AOF rewrite forks, and the
 # copy-on-write pages of a busy dataset plus client buffers live above maxmemory.
-SIZING: dict[Profile, _ProfileSizing] = {
-    "laptop": _ProfileSizing("50m", "500m", 128, 256, 128),
-    "small": _ProfileSizing("100m", "1", 512, 1024, 512),
-    "production": _ProfileSizing("500m", "2", 4096, 4096, 2560),
-}
+SIZING = per_profile(
+    laptop=_ProfileSizing("50m", "500m", 128, 256, 128),
+    small=_ProfileSizing("100m", "1", 512, 1024, 512),
+    production=_ProfileSizing("500m", "2", 4096, 4096, 2560),
+)
 
 
 def redis_sizing(profile: Profile, max_memory_mib: int | None) -> RedisSizing:
@@ -92,23 +94,18 @@ def _round_up(value: int, step: int) -> int:
     return -(-value // step) * step
 
 
-@dataclass(frozen=True)
-class RedisNames:
-    statefulset: str
-    headless: str
+@dataclass(frozen=True, kw_only=True)
+class RedisNames(ServerNames):
     service: str
-    service_account: str
     auth_secret: str  # key `password`; same name in every client namespace
     config_secret: str  # redis.conf including requirepass
     network_policy: str
 
 
 def redis_names(instance: str) -> RedisNames:
-    return RedisNames(
-        statefulset=k8s_name(instance),
-        headless=k8s_name(instance, "headless"),
+    return RedisNames.of(
+        instance,
         service=k8s_name(instance),
-        service_account=k8s_name(instance),
         auth_secret=k8s_name(instance, "auth"),
         config_secret=k8s_name(instance, "config"),
         network_policy=k8s_name(instance, "allow-clients"),
@@ -129,7 +126,7 @@ def validate_redis_args(args: RedisArgs) -> None:
 
 
 def service_host(args: RedisArgs) -> str:
-    return f"{redis_names(args.instance).service}.{args.namespace}.svc.cluster.local"
+    return naming.service_host(redis_names(args.instance).service, args.namespace)
 
 
 def redis_conf(max_memory_mib: int) -> str:
@@ -220,26 +217,21 @@ def client_network_policy(args: RedisArgs) -> kube.JsonDict | None:
     others = sorted({ns for ns in args.client_namespaces if ns != args.namespace})
     if not others:
         return None
-    return {
-        "podSelector": {"matchLabels": _selector(args)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in others],
-            "ports": [{"protocol": "TCP", "port": PORT}],
-        }],
-    }
+    return kube.ingress_from_spec(_selector(args), [kube.namespace_peer(ns) for ns in others], PORT)
 
 
-class Redis(pulumi.ComponentResource):
+def resolve(args: RedisArgs) -> RedisSizing:
+    """The checked args' container size and maxmemory."""
+    validate_redis_args(args)
+    return redis_sizing(args.profile, args.max_memory_mib)
+
+
+class Redis(Component[RedisArgs, RedisSizing], type_token=TYPE_TOKEN, resolve=resolve):
     endpoint: RedisEndpoint
 
-    def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        validate_redis_args(args)
+    def build(self, name: str, args: RedisArgs, sizing: RedisSizing, children: Children) -> pulumi.Inputs:
         self._args = args
         names = redis_names(args.instance)
-        sizing = redis_sizing(args.profile, args.max_memory_mib)
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, namespace: str | None = None) -> kube.JsonDict:
             return kube.metadata(obj_name, namespace or args.namespace, _labels(args))
@@ -294,7 +286,7 @@ class Redis(pulumi.ComponentResource):
             host=service_host(args), port=PORT, password=password,
             password_ref=SecretKeyRef(names.auth_secret, "password"),
         )
-        self.register_outputs({"host": self.endpoint.host, "port": PORT, "password_secret": names.auth_secret})
+        return {"host": self.endpoint.host, "port": PORT, "password_secret": names.auth_secret}
 
     def secret_name_in(self, namespace: str) -> str:
         """Name of the password Secret (key `password`) that pods in `namespace` can reference."""

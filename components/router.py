@@ -36,10 +36,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:serving:ModelRouter"
 
@@ -57,12 +58,12 @@ HEALTH_CHECK_SECONDS = 5
 
 RouterKind = Literal["triton", "tf-serving"]
 
-SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("50m", "64Mi", "500m", "256Mi"),
-    "small": kube.Size("200m", "128Mi", "1", "512Mi"),
-    "production": kube.Size("500m", "256Mi", "2", "1Gi"),
-}
-MAXCONN: dict[Profile, int] = {"laptop": 1024, "small": 4096, "production": 16384}
+SIZES = per_profile(
+    laptop=kube.Size("50m", "64Mi", "500m", "256Mi"),
+    small=kube.Size("200m", "128Mi", "1", "512Mi"),
+    production=kube.Size("500m", "256Mi", "2", "1Gi"),
+)
+MAXCONN = per_profile(laptop=1024, small=4096, production=16384)
 
 
 @dataclass(frozen=True)
@@ -292,17 +293,14 @@ def router_service(r: ResolvedRouter) -> kube.JsonDict:
     return kube.service_spec(_selector(r), [("http", HTTP_PORT), ("metrics", METRICS_PORT)])
 
 
-class ModelRouter(pulumi.ComponentResource):
+class ModelRouter(Component[RouterArgs, ResolvedRouter], type_token=TYPE_TOKEN, resolve=resolve_router):
     """The router Deployment, its config, Service and PodDisruptionBudget; `url` is its output."""
 
     url: str
     service_name: str
 
-    def __init__(self, name: str, args: RouterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve_router(args)
+    def build(self, name: str, args: RouterArgs, r: ResolvedRouter, children: Children) -> pulumi.Inputs:
         config = haproxy_config(r)
-        children = Children(self, args.profile)
         meta = kube.metadata(r.name, args.namespace, _labels(r))
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta, automount_service_account_token=False,
                                         opts=children())
@@ -314,7 +312,7 @@ class ModelRouter(pulumi.ComponentResource):
                                           opts=children())
         self.url = r.url
         self.service_name = r.name
-        self.register_outputs({"url": self.url})
+        return {"url": self.url}
 
 
 __all__ = [

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.components.options import Children
-from omgml.labels import standard_labels
+from omgml.components.settings import SettingsArgs, settings_config_maps
 from omgml.naming import require_dns_label
 
 TYPE_TOKEN = "omgml:tracking:WandbSettings"
@@ -26,8 +25,7 @@ CONFIG_MAP = "omgml-wandb"
 
 
 @dataclass(frozen=True, kw_only=True)
-class WandbArgs:
-    namespaces: tuple[str, ...]
+class WandbArgs(SettingsArgs):
     api_key_secret: str
     api_key_key: str = "api-key"
     host: str | None = None  # a self-hosted server; None: W&B's hosted service
@@ -54,10 +52,7 @@ def wandb_env(args: WandbArgs) -> list[kube.JsonDict]:
 
 
 def resolve(args: WandbArgs) -> WandbArgs:
-    if not args.namespaces:
-        raise ValueError("WandbArgs.namespaces: empty; give the namespaces where training code runs")
-    for i, ns in enumerate(args.namespaces):
-        require_dns_label(f"WandbArgs.namespaces[{i}]", ns)
+    args.require_namespaces("where training code runs")
     require_dns_label("WandbArgs.api_key_secret", args.api_key_secret)
     return args
 
@@ -68,9 +63,5 @@ class WandbSettings(pulumi.ComponentResource):
     def __init__(self, name: str, args: WandbArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         resolve(args)
-        children = Children(self)
-        labels = standard_labels(APP, "omgml", "settings")
-        for ns in args.namespaces:
-            k8s.core.v1.ConfigMap(f"{name}-{ns}", metadata=kube.metadata(CONFIG_MAP, ns, labels),
-                                  data=settings_data(args), opts=children())
+        settings_config_maps(name, Children(self), APP, CONFIG_MAP, args.namespaces, settings_data(args))
         self.register_outputs({"config_map": CONFIG_MAP, "api_key_secret": args.api_key_secret})

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from omgml.adr import adr_document
 from omgml.buckets import BACKUPS_ROLE, bucket_names
 from omgml.naming import k8s_name
 
@@ -174,50 +175,37 @@ def backup_adr(number: int, spec: PlatformSpec) -> str:
                     f" on the `{spec.profile}` profile): the platform's data is throwaway."]
         consequences = ["A lost volume loses MLflow's runs and registry, Feast's registry and pipeline history. "
                         "`omgml check` fails any profile other than laptop without backups."]
-    return "\n".join([
-        f"# {number}. Backups and restores",
-        "",
-        "## Status",
-        "",
-        "Accepted. Recorded by `omgml init` from `backup` in `omgml.yaml`.",
-        "",
-        "## Context",
-        "",
-        "The platform keeps the team's most valuable state: MLflow's runs and registry, Feast's registry, "
-        "pipeline history, orchestrator metadata and the object store's artifacts. A node or volume loss, or a "
-        "bad change, must not lose it.",
-        "",
-        f"- `profile`: {spec.profile}; `backup`: enabled {on}, schedule `{b.schedule}`, retention "
-        f"{b.retention_days} days, destination `{b.destination or 'unset (the platform creates <platform>-backups)'}`",
-        "",
-        "## Decision",
-        "",
-        *decision,
-        "",
-        "## Rationale",
-        "",
-        "- Logical dumps restore into a fresh server of the same or a newer major version, need nothing in the "
-        "database's own pod, and are read with a role that cannot write; the platform's databases are small "
-        "(metadata, not training data), so a nightly dump takes seconds to minutes.",
-        "- The schedule is the recovery point objective: a missed run is caught by an alert sized from the "
-        "schedule itself, not by someone noticing.",
-        "- Off on the laptop profile only: there the data is throwaway and the dumps would cost the laptop's "
-        "memory and disk.",
-        "",
-        "## Alternatives considered",
-        "",
-        "- **WAL archiving (continuous archiving, PITR) for the in-cluster Postgres**: a smaller RPO, but it needs "
-        "an archiver in the server's pod and base backups; nightly logical dumps restore across major versions "
-        "and are enough for a platform whose writers (MLflow, Feast) can re-log a day. On aws RDS gives PITR.",
-        "- **Volume snapshots (CSI VolumeSnapshot)**: depend on the cluster's storage driver (kind has none) and "
-        "copy a live database's files, which is only crash-consistent.",
-        "- **Backing up Redis and Kafka**: both hold data rebuilt from elsewhere (see above).",
-        "",
-        "## Consequences",
-        "",
-        *[f"- {c}" for c in consequences],
-        "",
-    ])
+    return adr_document(
+        f"{number}. Backups and restores",
+        status="Accepted. Recorded by `omgml init` from `backup` in `omgml.yaml`.",
+        context=[
+            "The platform keeps the team's most valuable state: MLflow's runs and registry, Feast's registry, "
+            "pipeline history, orchestrator metadata and the object store's artifacts. A node or volume loss, or a "
+            "bad change, must not lose it.",
+            "",
+            f"- `profile`: {spec.profile}; `backup`: enabled {on}, schedule `{b.schedule}`, retention "
+            f"{b.retention_days} days, destination `{b.destination or 'unset (the platform creates <platform>-backups)'}`",
+        ],
+        decision=decision,
+        rationale=[
+            "- Logical dumps restore into a fresh server of the same or a newer major version, need nothing in the "
+            "database's own pod, and are read with a role that cannot write; the platform's databases are small "
+            "(metadata, not training data), so a nightly dump takes seconds to minutes.",
+            "- The schedule is the recovery point objective: a missed run is caught by an alert sized from the "
+            "schedule itself, not by someone noticing.",
+            "- Off on the laptop profile only: there the data is throwaway and the dumps would cost the laptop's "
+            "memory and disk.",
+        ],
+        alternatives=[
+            "- **WAL archiving (continuous archiving, PITR) for the in-cluster Postgres**: a smaller RPO, but it needs "
+            "an archiver in the server's pod and base backups; nightly logical dumps restore across major versions "
+            "and are enough for a platform whose writers (MLflow, Feast) can re-log a day. On aws RDS gives PITR.",
+            "- **Volume snapshots (CSI VolumeSnapshot)**: depend on the cluster's storage driver (kind has none) and "
+            "copy a live database's files, which is only crash-consistent.",
+            "- **Backing up Redis and Kafka**: both hold data rebuilt from elsewhere (see above).",
+        ],
+        consequences=[f"- {c}" for c in consequences],
+    )
 
 
 def backup_settings(spec: PlatformSpec, *, endpoint_url: object, region: object, key_secret: object | None,

@@ -158,6 +158,10 @@ class Totals:
         return Totals(self.cpu_m + other.cpu_m, self.memory_b + other.memory_b,
                       self.gpus + other.gpus, self.storage_b + other.storage_b)
 
+    def formatted(self) -> tuple[str, str, str, str]:
+        """CPU, memory, GPUs and storage as the reports print them (e.g. 0.45 CPU, 1.50 GiB, 0, 32.00 GiB)."""
+        return format_cpu(self.cpu_m), format_bytes(self.memory_b), str(self.gpus), format_bytes(self.storage_b)
+
 
 @dataclass(frozen=True)
 class CapacityRow:
@@ -200,6 +204,11 @@ class CapacityReport:
             if not r.batch:
                 out[r.phase] = out.get(r.phase, Totals()) + r.totals
         return out
+
+    def phase_totals(self, total_label: str = "total") -> list[tuple[str, Totals]]:
+        """The steady-state totals per phase, then the platform's under `total_label`: the rows of
+        every footprint table (`omgml cost`, `omgml check`, docs/cost.md)."""
+        return [*self.per_phase().items(), (total_label, self.total)]
 
     def top(self, n: int = 5) -> list[CapacityRow]:
         """The biggest consumers: CPU first, then memory."""

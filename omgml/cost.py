@@ -17,6 +17,7 @@ stack, so its nodes exist before the model server, but it is the serving phase's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -239,6 +240,18 @@ def _missing(table: str, key: str) -> str:
     return f"no price for {key!r} in {table}; add it to a --prices file"
 
 
+def _rated(what: str, rates: dict[str, Any] | None, table: str, key: str,
+           priced: Callable[[float], tuple[str, float]]) -> Cost:
+    """A line item at the price `rates[key]`: `priced(rate)` gives what follows `what` in its
+    description, and its monthly USD. Without that price the item is still listed, with no amount
+    and a note naming the missing price, so the estimate shows the gap instead of counting $0."""
+    rate = _price(rates, key)
+    if rate is None:
+        return (what, None, _missing(table, key), None, None)
+    how, usd = priced(rate)
+    return (f"{what} {how}", usd, "", None, None)
+
+
 def item_costs(e: dict[str, Any], ctx: _Context) -> list[Cost]:
     """(description, monthly USD, note, min, max) for one inventory entry; [] when it costs nothing."""
     t, i, prices, h = str(e.get("type", "")), dict(e.get("inputs") or {}), ctx.prices, ctx.hours
@@ -271,10 +284,8 @@ def item_costs(e: dict[str, Any], ctx: _Context) -> list[Cost]:
             count = int(i["numNodeGroups"]) * (int(i.get("replicasPerNodeGroup", 0)) + 1)
         else:
             count = int(i.get("numCacheClusters", 1))
-        rate = _price(prices.get("elasticache_node_hour"), node)
-        if rate is None:
-            return [(f"{count} × {node}", None, _missing("elasticache_node_hour", node), None, None)]
-        return [(f"{count} × {node} ${rate}/h × {h:g} h", count * rate * h, "", None, None)]
+        return [_rated(f"{count} × {node}", prices.get("elasticache_node_hour"), "elasticache_node_hour", node,
+                       lambda rate: (f"${rate}/h × {h:g} h", count * rate * h))]
     if t == "aws:rds/instance:Instance":
         return _rds(i, ctx)
     if t == "aws:s3/bucket:Bucket":
@@ -367,10 +378,8 @@ def _node_group(i: dict[str, Any], ctx: _Context) -> list[Cost]:
 
 
 def _ebs(size_gib: float, volume_type: str, prices: Prices, what: str) -> Cost:
-    rate = _price(prices.get("ebs_gb_month"), volume_type)
-    if rate is None:
-        return (f"{what} {size_gib:g} GiB {volume_type}", None, _missing("ebs_gb_month", volume_type), None, None)
-    return (f"{what} {size_gib:g} GiB {volume_type} × ${rate}/GB-month", size_gib * rate, "", None, None)
+    return _rated(f"{what} {size_gib:g} GiB {volume_type}", prices.get("ebs_gb_month"), "ebs_gb_month", volume_type,
+                  lambda rate: (f"× ${rate}/GB-month", size_gib * rate))
 
 
 def _msk(i: dict[str, Any], ctx: _Context) -> list[Cost]:
@@ -380,12 +389,8 @@ def _msk(i: dict[str, Any], ctx: _Context) -> list[Cost]:
     itype = str(info.get("instanceType", ""))
     storage = float(((info.get("storageInfo") or {}).get("ebsStorageInfo") or {}).get("volumeSize", 1000))
     msk = prices["msk"]
-    rate = _price(msk.get("broker_hour"), itype)
-    out: list[Cost] = []
-    if rate is None:
-        out.append((f"{brokers} × {itype}", None, _missing("msk.broker_hour", itype), None, None))
-    else:
-        out.append((f"{brokers} × {itype} broker ${rate}/h × {h:g} h", brokers * rate * h, "", None, None))
+    out = [_rated(f"{brokers} × {itype}", msk.get("broker_hour"), "msk.broker_hour", itype,
+                  lambda rate: (f"broker ${rate}/h × {h:g} h", brokers * rate * h))]
     srate = float(msk["storage_gb_month"])
     out.append((f"{brokers} × {storage:g} GiB broker storage × ${srate}/GB-month", brokers * storage * srate,
                 "", None, None))
@@ -404,20 +409,12 @@ def _rds(i: dict[str, Any], ctx: _Context) -> list[Cost]:
     cls = str(i.get("instanceClass", ""))
     factor = float(rds.get("multi_az_factor", 2)) if i.get("multiAz") else 1.0
     az = "Multi-AZ" if i.get("multiAz") else "Single-AZ"
-    rate = _price(rds.get("instance_hour"), cls)
-    out: list[Cost] = []
-    if rate is None:
-        out.append((f"{cls} {az}", None, _missing("rds.instance_hour", cls), None, None))
-    else:
-        out.append((f"{cls} {az} ${rate}/h × {factor:g} × {h:g} h", rate * factor * h, "", None, None))
     gb = float(i.get("allocatedStorage", 20))
     stype = str(i.get("storageType", "gp3"))
-    srate = _price(rds.get("storage_gb_month"), stype)
-    if srate is None:
-        out.append((f"{gb:g} GiB {stype}", None, _missing("rds.storage_gb_month", stype), None, None))
-    else:
-        out.append((f"{gb:g} GiB {stype} storage × ${srate}/GB-month × {factor:g}", gb * srate * factor, "",
-                    None, None))
+    out = [_rated(f"{cls} {az}", rds.get("instance_hour"), "rds.instance_hour", cls,
+                  lambda rate: (f"${rate}/h × {factor:g} × {h:g} h", rate * factor * h)),
+           _rated(f"{gb:g} GiB {stype}", rds.get("storage_gb_month"), "rds.storage_gb_month", stype,
+                  lambda rate: (f"storage × ${rate}/GB-month × {factor:g}", gb * rate * factor))]
     if i.get("enabledCloudwatchLogsExports"):
         # RDS creates the log group itself (never-expiring by default), so it is not in the inventory.
         out.append(_log_group(0, ctx, "log export"))

@@ -196,6 +196,24 @@ def job_spec(template: JsonDict, *, backoff_limit: int, active_deadline_seconds:
     return spec
 
 
+def cronjob_spec(schedule: str, job: JsonDict, *, starting_deadline_seconds: int, job_labels: dict[str, str] | None = None,
+                 successful_jobs_history: int = 1, failed_jobs_history: int = 3) -> JsonDict:
+    """A CronJob spec whose runs never overlap (a slow run is not doubled up) and whose start,
+    missed by more than `starting_deadline_seconds` (controller down), waits for the next one
+    instead of being made up later. `job` is the Job spec (job_spec); `job_labels`, when given,
+    label the Jobs themselves. The schedule's white space is folded to single spaces."""
+    template: JsonDict = {"metadata": {"labels": job_labels}} if job_labels is not None else {}
+    template["spec"] = job
+    return {
+        "schedule": " ".join(schedule.split()),
+        "concurrencyPolicy": "Forbid",
+        "startingDeadlineSeconds": starting_deadline_seconds,
+        "successfulJobsHistoryLimit": successful_jobs_history,
+        "failedJobsHistoryLimit": failed_jobs_history,
+        "jobTemplate": template,
+    }
+
+
 def pvc_retention(keep: bool) -> JsonDict:
     """A StatefulSet's persistentVolumeClaimRetentionPolicy: the volumes outlive it when `keep`
     (components pass omgml.components.options.keeps_data(profile))."""
@@ -259,6 +277,34 @@ def egress_policy_spec(pod_selector: JsonDict, ports: Sequence[int] = (), *, ext
     if ports:
         rule["ports"] = [{"protocol": "TCP", "port": p} for p in ports]
     return {"podSelector": pod_selector, "policyTypes": ["Egress"], "egress": [rule]}
+
+
+def namespace_peer(namespace: str, pod_selector: Mapping[str, str] | None = None) -> JsonDict:
+    """A NetworkPolicy peer: the pods of `namespace` (only those matching `pod_selector`, when
+    given), chosen by the name label the API server sets on every namespace."""
+    peer: JsonDict = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+    if pod_selector is not None:
+        peer["podSelector"] = {"matchLabels": dict(pod_selector)}
+    return peer
+
+
+def ingress_from_spec(pod_selector: Mapping[str, str], peers: Sequence[JsonDict], port: int) -> JsonDict:
+    """NetworkPolicy spec: the selected pods accept TCP connections on `port` from `peers`
+    (namespace_peer) only, for traffic that crosses namespaces."""
+    return {
+        "podSelector": {"matchLabels": dict(pod_selector)},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"from": list(peers), "ports": [{"protocol": "TCP", "port": port}]}],
+    }
+
+
+def egress_to_spec(pod_selector: Mapping[str, str], peers: Sequence[JsonDict], port: int) -> JsonDict:
+    """NetworkPolicy spec: the selected pods may open TCP connections to `peers` on `port`."""
+    return {
+        "podSelector": {"matchLabels": dict(pod_selector)},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": list(peers), "ports": [{"protocol": "TCP", "port": port}]}],
+    }
 
 
 # --- CustomResourceDefinitions as minimal structural schemas ------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
+from typing import Self
 
 MAX_NAME = 63
 _INVALID = re.compile(r"[^a-z0-9-]+")
@@ -32,6 +34,24 @@ def k8s_name(*parts: str, max_length: int = MAX_NAME) -> str:
     return f"{head}-{digest}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServerNames:
+    """What every single-StatefulSet server (Postgres, Redis, Kafka) names after its instance:
+    the StatefulSet and the ServiceAccount its pods run as (`<instance>`), and the headless
+    Service that gives each pod its stable DNS name (`<instance>-headless`). A server's own
+    names dataclass extends this one with its further objects."""
+
+    statefulset: str
+    headless: str
+    service_account: str
+
+    @classmethod
+    def of(cls, instance: str, **more: str) -> Self:
+        """The names of `instance`; `more` are the subclass's further names."""
+        return cls(statefulset=k8s_name(instance), headless=k8s_name(instance, "headless"),
+                   service_account=k8s_name(instance), **more)
+
+
 def stack_name(prefix: str, phase: str) -> str:
     """Each phase is its own stack: `<prefix>-<phase>` (e.g. dev-foundation)."""
     return f"{prefix}-{phase}"
@@ -40,6 +60,19 @@ def stack_name(prefix: str, phase: str) -> str:
 def stack_reference_name(org: str, project: str, prefix: str, phase: str) -> str:
     """Fully qualified stack name for a StackReference (`organization` on the file backend)."""
     return f"{org}/{project}/{stack_name(prefix, phase)}"
+
+
+def service_host(service: str, namespace: str) -> str:
+    """The cluster DNS name of a Service: the one address pods in every namespace reach it by
+    (the short `<service>` only resolves inside its own namespace)."""
+    return f"{service}.{namespace}.svc.cluster.local"
+
+
+def service_url(service: str, namespace: str, port: int | None = None, path: str = "") -> str:
+    """`http://<service_host>[:port]<path>`: a Service's in-cluster URL (no port: the Service
+    listens on 80); `path` starts with '/' when given."""
+    where = service_host(service, namespace) if port is None else f"{service_host(service, namespace)}:{port}"
+    return f"http://{where}{path}"
 
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from omgml import __version__
+from omgml.adr import adr_document
 from omgml.errors import OmgmlError
 from omgml.recommend.model import AREAS, Decision, Recommendation
 from omgml.samples import sample_pipeline_files
@@ -24,6 +25,8 @@ from omgml.spec import PHASES, PlatformSpec
 
 STACK_PREFIX = "dev"
 SPEC_FILE = "omgml.yaml"
+# The Status section of the ADRs drawn from the requirements.
+RECORDED_BY_INIT = f"Accepted. Recorded by `omgml init` (omgml {__version__}) from the requirements in `{SPEC_FILE}`."
 KIND_CONFIG = "kind-config.yaml"  # read by `omgml local up` (cli/local.py)
 WORKFLOW = ".github/workflows/omgml.yml"
 # omgml.yaml's section about the project itself (not the platform): the omgml that wrote it and
@@ -240,38 +243,11 @@ def adr_markdown(number: int, decision: Decision, rec: Recommendation) -> str:
         context = ["- No requirement decides this area; the documented default applies."]
     alternatives = [f"- **{a.choice}**: {a.why_not}." for a in decision.alternatives] or ["- None."]
     consequences = [f"- {c}" for c in decision.consequences] or ["- None beyond the decision itself."]
-    return "\n".join([
-        f"# {number}. {AREA_TITLES[decision.area]}: {decision.choice}",
-        "",
-        "## Status",
-        "",
-        f"Accepted. Recorded by `omgml init` (omgml {__version__}) from the requirements in `{SPEC_FILE}`.",
-        "",
-        "## Context",
-        "",
-        AREA_CONTEXT[decision.area],
-        "",
-        "Requirements that bear on it:",
-        "",
-        *context,
-        "",
-        "## Decision",
-        "",
-        f"Use **{decision.choice}**.",
-        "",
-        "## Rationale",
-        "",
-        decision.rationale,
-        "",
-        "## Alternatives considered",
-        "",
-        *alternatives,
-        "",
-        "## Consequences",
-        "",
-        *consequences,
-        "",
-    ])
+    return adr_document(
+        f"{number}. {AREA_TITLES[decision.area]}: {decision.choice}", status=RECORDED_BY_INIT,
+        context=[AREA_CONTEXT[decision.area], "", "Requirements that bear on it:", "", *context],
+        decision=[f"Use **{decision.choice}**."], rationale=[decision.rationale],
+        alternatives=alternatives, consequences=consequences)
 
 
 def compliance_adr(number: int, rec: Recommendation) -> str:
@@ -301,37 +277,10 @@ def compliance_adr(number: int, rec: Recommendation) -> str:
             "timeout) until the Secrets are synced. Rotation is the team's job. The ElastiCache AUTH token "
             "is still generated (AWS takes it at creation).")
     consequences += [f"- Warning: {w}" for w in notes]
-    return "\n".join([
-        f"# {number}. {AREA_TITLES['compliance']}",
-        "",
-        "## Status",
-        "",
-        f"Accepted. Recorded by `omgml init` (omgml {__version__}) from the requirements in `{SPEC_FILE}`.",
-        "",
-        "## Context",
-        "",
-        AREA_CONTEXT["compliance"],
-        "",
-        f"- `compliance`: {regimes}",
-        f"- `target`: {req.target}",
-        "",
-        "## Decision",
-        "",
-        *decision,
-        "",
-        "## Rationale",
-        "",
-        rationale,
-        "",
-        "## Alternatives considered",
-        "",
-        *alternatives,
-        "",
-        "## Consequences",
-        "",
-        *consequences,
-        "",
-    ])
+    return adr_document(
+        f"{number}. {AREA_TITLES['compliance']}", status=RECORDED_BY_INIT,
+        context=[AREA_CONTEXT["compliance"], "", f"- `compliance`: {regimes}", f"- `target`: {req.target}"],
+        decision=decision, rationale=[rationale], alternatives=alternatives, consequences=consequences)
 
 
 def adr_files(rec: Recommendation) -> dict[str, str]:
@@ -784,7 +733,7 @@ def platform_render(rec: Recommendation) -> Any:
 def cost_markdown_for(rec: Recommendation, render: Any = None) -> str:
     """docs/cost.md: the recommendation's estimate on aws (the same total `omgml recommend` and `omgml
     cost` print), the cluster footprint on local (from `render`, or a fresh one)."""
-    from omgml.capacity import capacity_report, format_bytes, format_cpu
+    from omgml.capacity import capacity_report
 
     spec = rec.platform
     if spec.target == "aws":
@@ -803,12 +752,7 @@ def cost_markdown_for(rec: Recommendation, render: Any = None) -> str:
              "This platform targets a local cluster, so it has no cloud bill; this is what it asks of the",
              "machine (requests of the long-running workloads; regenerate with `omgml check .`).", "",
              "| phase | CPU | memory | GPU | storage |", "|---|---|---|---|---|"]
-    for phase, tot in report.per_phase().items():
-        lines.append(f"| {phase} | {format_cpu(tot.cpu_m)} | {format_bytes(tot.memory_b)} | {tot.gpus} | "
-                     f"{format_bytes(tot.storage_b)} |")
-    tot = report.total
-    lines.append(f"| **total** | {format_cpu(tot.cpu_m)} | {format_bytes(tot.memory_b)} | {tot.gpus} | "
-                 f"{format_bytes(tot.storage_b)} |")
+    lines += ["| " + " | ".join((phase, *tot.formatted())) + " |" for phase, tot in report.phase_totals("**total**")]
     return "\n".join(lines) + "\n"
 
 

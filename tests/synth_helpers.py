@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from omgml.synth.engine import SynthResult, synthesize
 from omgml.synth.manifests import manifests
@@ -18,6 +18,17 @@ def synth(program: Callable[[], None], project: str = "test", stack: str = "test
 
 def synth_manifests(program: Callable[[], None]) -> list[dict[str, Any]]:
     return manifests(synth(program))
+
+
+T = TypeVar("T")
+
+
+def synth_built(build: Callable[[], T]) -> tuple[list[dict[str, Any]], T, SynthResult]:
+    """Synthesize what `build` creates: the manifests, what `build` returned (the component, whose
+    outputs a test reads) and the synth result."""
+    built: list[T] = []
+    result = synth(lambda: built.append(build()))
+    return manifests(result), built[0], result
 
 
 def assert_valid(items: list[dict[str, Any]]) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, stack_reference_name
+from omgml.naming import ServerNames, k8s_name, stack_reference_name
 
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 parts = st.lists(st.text(min_size=1, max_size=80), min_size=1, max_size=4).filter(lambda p: any(p))
@@ -76,3 +76,11 @@ def test_bucket_names_follow_the_s3_rules_and_say_how_to_fix() -> None:
     for bad in ("demo.models", "demo--models", "xn--demo", "demo-s3alias"):
         with pytest.raises(ValueError, match="not a valid name for a new S3 bucket"):
             require_bucket_name("f", bad, new_on_aws=True)
+
+
+def test_server_names_are_the_instance_and_its_headless_service() -> None:
+    names = ServerNames.of("feature-cache")
+    assert (names.statefulset, names.service_account, names.headless) == (
+        "feature-cache", "feature-cache", "feature-cache-headless")
+    with pytest.raises(TypeError):
+        ServerNames.of("x", unknown="y")

@@ -8,6 +8,7 @@ import pytest
 
 from omgml.errors import SpecError
 from omgml.spec import PlatformSpec, load_spec, spec_from_dict
+from omgml.spec.common import per_profile
 
 
 def problems(data: dict) -> list[str]:
@@ -249,3 +250,12 @@ def test_an_empty_file_or_section_says_so(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_spec(section)
     assert info.value.problems == ["platform: the section is empty; it needs at least `name: <platform name>`"]
+
+
+def test_per_profile_tables_name_every_profile_once() -> None:
+    table = per_profile(laptop=1, small=2, production=3)
+    assert table == {"laptop": 1, "small": 2, "production": 3}
+    with pytest.raises(TypeError, match="production"):
+        per_profile(laptop=1, small=2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="medium"):
+        per_profile(laptop=1, small=2, production=3, medium=4)  # type: ignore[call-arg]

@@ -52,7 +52,7 @@ from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, oidc_issuer_host
 from omgml.components.gpupool import POOL_LABEL, PURPOSE_LABEL
 from omgml.components.options import keeps_data
 from omgml.labels import standard_labels
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:aws:EksCluster"
 
@@ -91,11 +91,11 @@ class SystemNodeSizing:
 # stay in-cluster, MLflow, Feast, Kubeflow, Prometheus); GPU work goes to the GpuPool groups.
 # Two instance types each, so one sold-out type does not block a scale-up. Production starts
 # with three nodes: one per zone when the VPC spans three.
-SYSTEM_NODES: dict[Profile, SystemNodeSizing] = {
-    "laptop": SystemNodeSizing(("t3.large", "t3a.large"), 1, 2, 3, 50),
-    "small": SystemNodeSizing(("m7i.xlarge", "m6i.xlarge"), 2, 2, 4, 80),
-    "production": SystemNodeSizing(("m7i.2xlarge", "m6i.2xlarge"), 3, 3, 9, 100),
-}
+SYSTEM_NODES = per_profile(
+    laptop=SystemNodeSizing(("t3.large", "t3a.large"), 1, 2, 3, 50),
+    small=SystemNodeSizing(("m7i.xlarge", "m6i.xlarge"), 2, 2, 4, 80),
+    production=SystemNodeSizing(("m7i.2xlarge", "m6i.2xlarge"), 3, 3, 9, 100),
+)
 
 
 @dataclass(frozen=True)

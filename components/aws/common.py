@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.components.options import Children
-from omgml.naming import k8s_name
+from omgml.naming import k8s_name, service_host
 from omgml.spec.common import Profile
 
 JsonDict = dict[str, Any]
@@ -200,7 +200,7 @@ def external_name_service(address: str, port: int, port_name: str) -> JsonDict:
 
 def alias_host(instance: str, namespace: str) -> str:
     """The host clients use for a managed endpoint: its alias Service `<instance>` (below)."""
-    return f"{k8s_name(instance)}.{namespace}.svc.cluster.local"
+    return service_host(k8s_name(instance), namespace)
 
 
 def alias_service(name: str, instance: str, namespace: str, labels: dict[str, str], address: pulumi.Input[str],

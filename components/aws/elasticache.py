@@ -30,7 +30,7 @@ from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.options import keeps_data
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:aws:ElastiCache"
 CLIENTS_TYPE_TOKEN = "omgml:aws:ElastiCacheClients"
@@ -47,12 +47,12 @@ APP = "redis"
 
 
 # Node type and days of automatic snapshots.
-CACHE_SIZING: dict[Profile, common.StoreSizing] = {
+CACHE_SIZING = per_profile(
     # t4g.micro has 0.5 GiB: enough for a development feature store, nothing more.
-    "laptop": common.StoreSizing("cache.t4g.micro"),
-    "small": common.StoreSizing("cache.t4g.small", backup_days=3),
-    "production": common.StoreSizing("cache.m7g.large", backup_days=7),
-}
+    laptop=common.StoreSizing("cache.t4g.micro"),
+    small=common.StoreSizing("cache.t4g.small", backup_days=3),
+    production=common.StoreSizing("cache.m7g.large", backup_days=7),
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -42,7 +42,7 @@ from omgml.components.kafka import kafka_brokers, kafka_replication, replicated_
 from omgml.components.options import Children
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:aws:Msk"
@@ -58,12 +58,12 @@ BROKER_LOG_RETENTION_DAYS = 365
 
 
 # Broker instance types; the default broker count is the in-cluster Kafka's (kafka_brokers).
-BROKER_SIZING: dict[Profile, common.StoreSizing] = {
+BROKER_SIZING = per_profile(
     # t3.small is the smallest broker MSK offers (development only: few partitions, burstable).
-    "laptop": common.StoreSizing("kafka.t3.small"),
-    "small": common.StoreSizing("kafka.m7g.large"),
-    "production": common.StoreSizing("kafka.m7g.large"),
-}
+    laptop=common.StoreSizing("kafka.t3.small"),
+    small=common.StoreSizing("kafka.m7g.large"),
+    production=common.StoreSizing("kafka.m7g.large"),
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,7 +50,7 @@ from omgml.components.postgres import (
 )
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:aws:RdsPostgres"
 DATABASES_TYPE_TOKEN = "omgml:aws:RdsDatabases"
@@ -78,11 +78,11 @@ RDS_RESERVED = frozenset({"rdsadmin", MASTER_USERNAME})
 
 
 # Graviton classes: the cheapest per vCPU. Backups: a week at least, two in production.
-RDS_SIZING: dict[Profile, common.StoreSizing] = {
-    "laptop": common.StoreSizing("db.t4g.micro", backup_days=7),
-    "small": common.StoreSizing("db.t4g.medium", backup_days=7),
-    "production": common.StoreSizing("db.m7g.large", backup_days=14),
-}
+RDS_SIZING = per_profile(
+    laptop=common.StoreSizing("db.t4g.micro", backup_days=7),
+    small=common.StoreSizing("db.t4g.medium", backup_days=7),
+    production=common.StoreSizing("db.m7g.large", backup_days=14),
+)
 MIN_STORAGE_GIB = 20  # the gp3 minimum on RDS
 
 

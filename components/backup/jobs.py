@@ -135,19 +135,10 @@ def backup_pod(names: BackupNames, s: BackupSettings, dump: kube.JsonDict, uid: 
 def backup_cronjob(names: BackupNames, s: BackupSettings, dump: kube.JsonDict, uid: int) -> kube.JsonDict:
     labels = dict(names.labels)
     template = kube.pod_template(labels, backup_pod(names, s, dump, uid), {"omgml.dev/script-checksum": script_checksum()})
-    return {
-        "schedule": " ".join(s.schedule.split()),
-        # A slow backup is never doubled up; a start missed by more than an hour waits for the next.
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 3600,
-        "successfulJobsHistoryLimit": 3,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {
-            "metadata": {"labels": labels},
-            "spec": kube.job_spec(template, backoff_limit=2, active_deadline_seconds=6 * 3600,
-                             ttl_seconds_after_finished=7 * 86400),
-        },
-    }
+    job = kube.job_spec(template, backoff_limit=2, active_deadline_seconds=6 * 3600, ttl_seconds_after_finished=7 * 86400)
+    # A start missed by more than an hour waits for the next night.
+    return kube.cronjob_spec(s.schedule, job, starting_deadline_seconds=3600, job_labels=labels,
+                             successful_jobs_history=3)
 
 
 def restore_job(names: BackupNames, s: BackupSettings, backup_id: str, loader: kube.JsonDict, uid: int, *,
@@ -180,22 +171,12 @@ def agent_job(names: BackupNames, s: BackupSettings, argv: list[str], purpose: s
 def pushgateway_egress(pod_selector: dict[str, str], serving_namespace: str,
                        pushgateway_selector: dict[str, str]) -> kube.JsonDict:
     """NetworkPolicy spec in the backup's namespace: its pods may reach the Pushgateway."""
-    return {
-        "podSelector": {"matchLabels": dict(pod_selector)},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": serving_namespace}},
-                            "podSelector": {"matchLabels": dict(pushgateway_selector)}}],
-                    "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}]}],
-    }
+    return kube.egress_to_spec(pod_selector, [kube.namespace_peer(serving_namespace, pushgateway_selector)],
+                               PUSHGATEWAY_PORT)
 
 
 def pushgateway_ingress(pushgateway_selector: dict[str, str], backup_namespace: str,
                         pod_selector: dict[str, str]) -> kube.JsonDict:
     """NetworkPolicy spec in the serving namespace: the Pushgateway admits the backup pods."""
-    return {
-        "podSelector": {"matchLabels": dict(pushgateway_selector)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": backup_namespace}},
-                               "podSelector": {"matchLabels": dict(pod_selector)}}],
-                     "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}]}],
-    }
+    return kube.ingress_from_spec(pushgateway_selector, [kube.namespace_peer(backup_namespace, pod_selector)],
+                                  PUSHGATEWAY_PORT)

@@ -24,15 +24,22 @@ def _mounts() -> list[kube.JsonDict]:
     return [{"name": "work", "mountPath": "/work"}, {"name": "tmp", "mountPath": "/tmp"}]
 
 
-# --- Postgres ---------------------------------------------------------------------------------
-PG_DUMP_SCRIPT = f"""\
-set -eu
+def _wait_for(server: str, check: str) -> str:
+    """Shell lines that run `check` every 3 s until it succeeds; after WAIT_TRIES tries the step
+    fails naming `server`, instead of dumping from (or loading into) a server that is not up."""
+    return f"""\
 tries=0
-until pg_isready -q; do
+until {check}; do
   tries=$((tries + 1))
-  [ "$tries" -lt {WAIT_TRIES} ] || {{ echo "Postgres at $PGHOST:$PGPORT is not ready" >&2; exit 1; }}
+  [ "$tries" -lt {WAIT_TRIES} ] || {{ echo "{server} is not ready" >&2; exit 1; }}
   sleep 3
 done
+"""
+
+
+# --- Postgres ---------------------------------------------------------------------------------
+_PG_READY = "set -eu\n" + _wait_for("Postgres at $PGHOST:$PGPORT", "pg_isready -q")
+PG_DUMP_SCRIPT = _PG_READY + """\
 date +%s > /work/started_at
 for db in $DATABASES; do
   pg_dump --format=custom --no-password --dbname="$db" --file="/work/$db.dump"
@@ -42,16 +49,9 @@ done
 
 # The databases come from the fetched manifest (file names <db>.dump); consumer database names
 # are validated [a-z0-9_], so they are safe inside the SQL literals below.
-PG_RESTORE_SCRIPT = f"""\
-set -eu
-tries=0
-until pg_isready -q; do
-  tries=$((tries + 1))
-  [ "$tries" -lt {WAIT_TRIES} ] || {{ echo "Postgres at $PGHOST:$PGPORT is not ready" >&2; exit 1; }}
-  sleep 3
-done
+PG_RESTORE_SCRIPT = _PG_READY + """\
 databases=$(grep -o '"name": "[a-z0-9_]*\\.dump"' /work/manifest.json | sed 's/.*"\\([a-z0-9_]*\\)\\.dump"/\\1/')
-[ -n "$databases" ] || {{ echo "error: the backup holds no database dump" >&2; exit 2; }}
+[ -n "$databases" ] || { echo "error: the backup holds no database dump" >&2; exit 2; }
 nonempty=""
 for db in $databases; do
   if [ "$(psql -XAtq -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" = 1 ]; then
@@ -126,17 +126,11 @@ def pg_restore_container(image: str, uid: int, provision_env: list[kube.JsonDict
 
 
 # --- MySQL ------------------------------------------------------------------------------------
-_MYSQL_CLIENT = f"""\
+_MYSQL_CLIENT = """\
 set -eu
 printf '[client]\\nuser=%s\\npassword=%s\\nhost=%s\\nport=%s\\n' "$MYSQL_USER" "$MYSQL_PASSWORD" "$MYSQL_HOST" \\
   "$MYSQL_PORT" > /tmp/client.cnf
-tries=0
-until mysqladmin --defaults-extra-file=/tmp/client.cnf ping --silent; do
-  tries=$((tries + 1))
-  [ "$tries" -lt {WAIT_TRIES} ] || {{ echo "MySQL at $MYSQL_HOST:$MYSQL_PORT is not ready" >&2; exit 1; }}
-  sleep 3
-done
-"""
+""" + _wait_for("MySQL at $MYSQL_HOST:$MYSQL_PORT", "mysqladmin --defaults-extra-file=/tmp/client.cnf ping --silent")
 MYSQL_DUMP_SCRIPT = _MYSQL_CLIENT + """\
 date +%s > /work/started_at
 mysqldump --defaults-extra-file=/tmp/client.cnf --single-transaction --quick --routines --triggers \\

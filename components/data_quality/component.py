@@ -1,7 +1,8 @@
 """Great Expectations (GX Core): the project's suites run on a schedule and as a pipeline step.
 
-- A ConfigMap holds the runner (gx_run.py of this package, a real module shipped verbatim), the
-  checks (check → suite, dataset, format) and the suites (GX's own JSON, from the project).
+- A ConfigMap holds the runner (gx_run.py of this package, a real module shipped verbatim, with
+  the job_runtime.py it imports beside it), the checks (check → suite, dataset, format) and the
+  suites (GX's own JSON, from the project).
 - A CronJob runs every check on the schedule in the runner image (omgml.data_quality: the image
   omgml's Dockerfile builds; GX has no official image and pods install nothing at run time).
 - The pipeline-step form: the same ConfigMap in each namespace where pipeline steps run, with a
@@ -33,13 +34,15 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml.components import job_runtime
+from omgml.components.base import Component, ComponentArgs, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer
 from omgml.components.data_quality import gx_run
 from omgml.components.options import Children
 from omgml.data_quality import Suite
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.naming import k8s_name
+from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:data:GreatExpectations"
 
@@ -53,11 +56,11 @@ CHECKS_FILE = "checks.json"
 STEP_POD_FILE = "step-pod.yaml"
 SUITE_PREFIX = "suite-"  # ConfigMap keys of the suites (`suite-<name>.json`), projected to suites/
 PUSHGATEWAY_PORT = 9091
-JOB_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("100m", "384Mi", "1", "1536Mi"),
-    "small": kube.Size("250m", "1Gi", "2", "4Gi"),
-    "production": kube.Size("500m", "2Gi", "4", "8Gi"),
-}
+JOB_SIZES = per_profile(
+    laptop=kube.Size("100m", "384Mi", "1", "1536Mi"),
+    small=kube.Size("250m", "1Gi", "2", "4Gi"),
+    production=kube.Size("500m", "2Gi", "4", "8Gi"),
+)
 HEARTBEAT_CHECK = ("import os, sys, time; "
                    f"sys.exit(0 if time.time() - os.path.getmtime({gx_run.HEARTBEAT!r}) < 60 else 1)")
 
@@ -73,10 +76,8 @@ class QualityCheck:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DataQualityArgs:
-    namespace: str
+class DataQualityArgs(ComponentArgs):
     instance: str = DEFAULT_INSTANCE
-    profile: Profile = "laptop"
     image: str
     schedule: str
     checks: tuple[QualityCheck, ...]
@@ -117,8 +118,7 @@ def s3_consumers(namespace: str, instance: str) -> tuple[S3Consumer, ...]:
 
 def resolve(args: DataQualityArgs) -> ResolvedDataQuality:
     """Defaults and validation; errors name the field, the value and the fix."""
-    require_dns_label("DataQualityArgs.namespace", args.namespace)
-    require_dns_label("DataQualityArgs.instance", args.instance)
+    check_component_args("DataQualityArgs", args, JOB_SIZES)
     if not args.checks:
         raise ValueError("DataQualityArgs.checks: no check to run; add one (phases.foundation.data_quality.checks)")
     for i, check in enumerate(args.checks):
@@ -159,7 +159,7 @@ def run_selector(instance: str) -> dict[str, str]:
 
 def config_data(r: ResolvedDataQuality, step_namespace: str | None = None) -> dict[str, str]:
     """The ConfigMap: runner, checks, suites (and, in a step namespace, the step's pod template)."""
-    data = {SCRIPT_NAME: runner_script(), CHECKS_FILE: checks_json(r.args)}
+    data = {SCRIPT_NAME: runner_script(), job_runtime.FILE_NAME: job_runtime.source(), CHECKS_FILE: checks_json(r.args)}
     data.update({f"{SUITE_PREFIX}{name}.json": suite.text() for name, suite in sorted(r.args.suites.items())})
     if step_namespace is not None:
         data[STEP_POD_FILE] = yaml.safe_dump(step_pod(r, step_namespace), sort_keys=False)
@@ -171,7 +171,7 @@ def config_checksum(r: ResolvedDataQuality) -> str:
 
 
 def _volumes(r: ResolvedDataQuality) -> list[kube.JsonDict]:
-    items = [{"key": SCRIPT_NAME, "path": SCRIPT_NAME}, {"key": CHECKS_FILE, "path": CHECKS_FILE}]
+    items = [{"key": name, "path": name} for name in (SCRIPT_NAME, job_runtime.FILE_NAME, CHECKS_FILE)]
     items += [{"key": f"{SUITE_PREFIX}{n}.json", "path": f"suites/{n}.json"} for n in sorted(r.args.suites)]
     return [
         {"name": "config", "configMap": {"name": r.name, "defaultMode": 0o444, "items": items}},
@@ -226,20 +226,10 @@ def cronjob_spec(r: ResolvedDataQuality) -> kube.JsonDict:
     pod = kube.restricted_pod_spec(r.name, UID, [run_container(r, [], metrics=True)], fs_group=UID,
                               restartPolicy="Never", volumes=_volumes(r))
     labels = {**_labels(r, "run"), **run_selector(a.instance)}
-    return {
-        "schedule": " ".join(a.schedule.split()),
-        # A slow run is never doubled up; a missed start is not made up later.
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 600,
-        "successfulJobsHistoryLimit": 1,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {
-            "metadata": {"labels": labels},
-            # A failed suite is a verdict, not a crash: no retries (the alert fires once).
-            "spec": kube.job_spec(kube.pod_template(labels, pod, {"omgml.dev/config-checksum": config_checksum(r)}),
-                             backoff_limit=0, active_deadline_seconds=3600, ttl_seconds_after_finished=86400),
-        },
-    }
+    # A failed suite is a verdict, not a crash: no retries (the alert fires once).
+    job = kube.job_spec(kube.pod_template(labels, pod, {"omgml.dev/config-checksum": config_checksum(r)}),
+                        backoff_limit=0, active_deadline_seconds=3600, ttl_seconds_after_finished=86400)
+    return kube.cronjob_spec(a.schedule, job, starting_deadline_seconds=600, job_labels=labels)
 
 
 def step_pod(r: ResolvedDataQuality, namespace: str) -> kube.JsonDict:
@@ -265,40 +255,27 @@ def egress_policy(r: ResolvedDataQuality) -> kube.JsonDict:
     """The runs may open connections to the Pushgateway's port in the serving namespace."""
     a = r.args
     assert a.pushgateway_namespace is not None and a.pushgateway_selector is not None
-    return {
-        "podSelector": {"matchLabels": run_selector(a.instance)},
-        "policyTypes": ["Egress"],
-        "egress": [{"to": [{"namespaceSelector": {"matchLabels": {
-                        "kubernetes.io/metadata.name": a.pushgateway_namespace}},
-                    "podSelector": {"matchLabels": dict(a.pushgateway_selector)}}],
-                    "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}]}],
-    }
+    return kube.egress_to_spec(run_selector(a.instance), [kube.namespace_peer(a.pushgateway_namespace,
+                                                                              a.pushgateway_selector)],
+                               PUSHGATEWAY_PORT)
 
 
 def ingress_policy(r: ResolvedDataQuality) -> kube.JsonDict:
     """The Pushgateway (serving namespace) accepts the runs' pushes."""
     a = r.args
     assert a.pushgateway_selector is not None
-    return {
-        "podSelector": {"matchLabels": dict(a.pushgateway_selector)},
-        "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": a.namespace}},
-                               "podSelector": {"matchLabels": run_selector(a.instance)}}],
-                     "ports": [{"protocol": "TCP", "port": PUSHGATEWAY_PORT}]}],
-    }
+    return kube.ingress_from_spec(a.pushgateway_selector, [kube.namespace_peer(a.namespace, run_selector(a.instance))],
+                                  PUSHGATEWAY_PORT)
 
 
-class GreatExpectations(pulumi.ComponentResource):
+class GreatExpectations(Component[DataQualityArgs, ResolvedDataQuality], type_token=TYPE_TOKEN, resolve=resolve):
     """Scheduled data-quality runs and the pipeline-step form; `.docs_url` is where results go."""
 
     docs_url: str
     config_map: str
 
-    def __init__(self, name: str, args: DataQualityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: DataQualityArgs, r: ResolvedDataQuality, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str, namespace: str = ns) -> kube.JsonDict:
             return kube.metadata(obj_name, namespace, _labels(r, component))
@@ -325,4 +302,4 @@ class GreatExpectations(pulumi.ComponentResource):
                                   data=config_data(r, step_ns), opts=children())
         self.docs_url = args.docs_url
         self.config_map = r.name
-        self.register_outputs({"docs_url": self.docs_url, "config_map": self.config_map})
+        return {"docs_url": self.docs_url, "config_map": self.config_map}

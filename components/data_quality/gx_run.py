@@ -2,7 +2,8 @@
 
 This file runs on its own inside the data-quality runner image (omgml writes its Dockerfile into
 the project, images/data-quality/: GX Core and pyarrow, pinned by hash), so
-it imports nothing from omgml. The GreatExpectations component ships it in a ConfigMap; the
+it imports nothing from omgml (job_runtime.py, which it shares with the drift job, is shipped
+next to it). The GreatExpectations component ships it in a ConfigMap; the
 CronJob runs every check of the platform, a pipeline step runs one (`--check NAME`).
 
 Configured by env (and `--check`):
@@ -29,64 +30,28 @@ The helpers above `main` are pure (no GX, no network) so they are tested without
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 import os
 import sys
-import threading
 import time
-import urllib.parse
-import urllib.request
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-MAX_BYTES = 512 * 1024 * 1024  # per dataset: a larger one needs sampling before it gets here
+# Imported as part of omgml (tests, the component that ships it), or run as a script in the pod,
+# where job_runtime.py sits next to this file (the same ConfigMap). mypy checks the first: the
+# same file.
+if TYPE_CHECKING or __package__:
+    from omgml.components import job_runtime as rt
+else:
+    import job_runtime as rt
+
 HEARTBEAT = "/tmp/gx-heartbeat"
-JOB = "great_expectations"  # Pushgateway grouping key `job`
-SUFFIXES = {"parquet": ".parquet", "csv": ".csv"}
+JOB = "great_expectations"  # Pushgateway grouping key: `job`, and GROUP_LABEL (the check's name)
+GROUP_LABEL = "check"
 PRODUCER = "https://omgml.dev/data-quality"
 OL_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 ASSERTIONS_FACET = "https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json"
-
-
-def start_heartbeat(path: str = HEARTBEAT, every: float = 10.0, stop: threading.Event | None = None) -> threading.Thread:
-    """Touch `path` every few seconds from a daemon thread: the pod's probes read its age."""
-    done = stop or threading.Event()
-
-    def beat() -> None:
-        while not done.is_set():
-            with open(path, "w") as handle:
-                handle.write(str(time.time()))
-            done.wait(every)
-
-    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
-    thread.start()
-    return thread
-
-
-def parse_s3_url(url: str) -> tuple[str, str]:
-    """s3://bucket/prefix -> (bucket, prefix)."""
-    if not url.startswith("s3://"):
-        raise ValueError(f"not an s3:// URL: {url!r}")
-    bucket, _, prefix = url[len("s3://"):].partition("/")
-    if not bucket:
-        raise ValueError(f"no bucket in {url!r}")
-    return bucket, prefix
-
-
-def s3_filesystem_options(env: Mapping[str, str]) -> dict[str, str]:
-    """Keyword arguments of pyarrow.fs.S3FileSystem (credentials: the SDK's default chain)."""
-    options = {"region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"}
-    endpoint = env.get("S3_ENDPOINT_URL", "")
-    if endpoint:
-        parts = urllib.parse.urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
-            raise SystemExit(f"S3_ENDPOINT_URL {endpoint!r} is not http(s)://host[:port]")
-        options["endpoint_override"] = parts.netloc
-        options["scheme"] = parts.scheme
-    return options
 
 
 def load_checks(text: str, only: str | None = None) -> list[dict[str, str]]:
@@ -99,21 +64,6 @@ def load_checks(text: str, only: str | None = None) -> list[dict[str, str]]:
         if not checks:
             raise SystemExit(f"no check named {only!r}; the platform's checks are listed in GX_CHECKS")
     return [{k: str(c[k]) for k in ("name", "suite", "data", "format")} for c in checks]
-
-
-def dataset_files(files: Iterable[tuple[str, int]], fmt: str) -> list[tuple[str, int]]:
-    """(path, size) of the dataset's files among `files`, by suffix, in a stable order."""
-    if fmt not in SUFFIXES:
-        raise SystemExit(f"format {fmt!r} is not one of {sorted(SUFFIXES)}")
-    return sorted((path, size) for path, size in files if path.endswith(SUFFIXES[fmt]))
-
-
-def check_size(url: str, files: Sequence[tuple[str, int]], fmt: str, limit: int = MAX_BYTES) -> None:
-    if not files:
-        raise SystemExit(f"no {fmt} files under {url}")
-    total = sum(size for _, size in files)
-    if total > limit:
-        raise SystemExit(f"{url} holds {total} bytes of data, over the run's {limit} byte limit; sample it first")
 
 
 def expectation_label(result: Mapping[str, Any]) -> str:
@@ -136,12 +86,6 @@ def summarize(validation: Mapping[str, Any]) -> dict[str, Any]:
 
 def _label_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def pushgateway_path(job: str, check: str) -> str:
-    """Grouping key path; the check label is base64url-encoded so any name is safe."""
-    encoded = base64.urlsafe_b64encode(check.encode("utf-8")).decode("ascii")
-    return f"/metrics/job/{job}/check@base64/{encoded}"
 
 
 def metrics_body(suite: str, dataset: str, summary: Mapping[str, Any], finished_at: float) -> str:
@@ -176,7 +120,7 @@ def metrics_body(suite: str, dataset: str, summary: Mapping[str, Any], finished_
 
 def dataset_identity(url: str) -> tuple[str, str]:
     """OpenLineage dataset naming for object storage: namespace s3://bucket, name the path."""
-    bucket, prefix = parse_s3_url(url)
+    bucket, prefix = rt.parse_s3_url(url)
     return f"s3://{bucket}", prefix.strip("/") or "/"
 
 
@@ -219,30 +163,6 @@ def docs_key(prefix: str, relative: str) -> str:
 
 # --- what needs the image: pyarrow, pandas, GX, the network ---------------------------------------
 
-def open_store(env: Mapping[str, str]) -> Any:
-    from pyarrow import fs
-
-    return fs.S3FileSystem(**s3_filesystem_options(env))
-
-
-def read_dataset(store: Any, url: str, fmt: str) -> Any:
-    """Every parquet (or CSV) file under the s3:// prefix `url`, as one DataFrame."""
-    import pandas as pd
-    from pyarrow import fs
-
-    bucket, prefix = parse_s3_url(url)
-    base = "/".join(p for p in (bucket, prefix.strip("/")) if p)
-    infos = store.get_file_info(fs.FileSelector(base, recursive=True, allow_not_found=True))
-    files = dataset_files(((i.path, i.size) for i in infos if i.type == fs.FileType.File), fmt)
-    check_size(url, files, fmt)
-    frames = []
-    for path, _ in files:
-        with store.open_input_stream(path) as stream:
-            raw = io.BytesIO(stream.read())
-        frames.append(pd.read_parquet(raw) if fmt == "parquet" else pd.read_csv(raw))
-    return pd.concat(frames, ignore_index=True)
-
-
 def validate(check: Mapping[str, str], suite_doc: Mapping[str, Any], frame: Any, docs_dir: str) -> dict[str, Any]:
     """Validate `frame` with the suite in an ephemeral GX context; build the data docs into
     `docs_dir`. Returns the validation result as JSON."""
@@ -276,7 +196,7 @@ def validate(check: Mapping[str, str], suite_doc: Mapping[str, Any], frame: Any,
 
 def upload_docs(store: Any, docs_dir: str, docs_url: str) -> int:
     """Copy the data-docs folder to s3://bucket/prefix/; returns the number of files."""
-    bucket, prefix = parse_s3_url(docs_url)
+    bucket, prefix = rt.parse_s3_url(docs_url)
     count = 0
     for root, _, names in os.walk(docs_dir):
         for name in names:
@@ -286,12 +206,6 @@ def upload_docs(store: Any, docs_dir: str, docs_url: str) -> int:
                 out.write(handle.read())
             count += 1
     return count
-
-
-def post(url: str, body: bytes, content_type: str, method: str = "POST") -> None:
-    request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": content_type})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
 
 
 def now_iso() -> str:
@@ -311,7 +225,7 @@ def run_check(check: Mapping[str, str], env: Mapping[str, str], store: Any) -> t
         if target is None:
             return 0
         try:
-            post(target, json.dumps(event).encode("utf-8"), "application/json")
+            rt.send(target, json.dumps(event).encode("utf-8"), "application/json")
             return 0
         except Exception as exc:  # lineage is a record, not a gate: the check's verdict stands
             print(f"{check['name']}: emitting lineage to {target} failed: {exc}", file=sys.stderr)
@@ -320,7 +234,7 @@ def run_check(check: Mapping[str, str], env: Mapping[str, str], store: Any) -> t
     problems += emit(lineage_event("START", run_id, namespace, check["name"], check["data"], now_iso()))
     with open(os.path.join(env["GX_SUITES_DIR"], f"{check['suite']}.json"), encoding="utf-8") as handle:
         suite_doc = json.load(handle)
-    frame = read_dataset(store, check["data"], check["format"])
+    frame = rt.read_dataset(store, check["data"], check["format"])
     with tempfile.TemporaryDirectory(prefix="gx-docs-") as docs_dir:
         validation = validate(check, suite_doc, frame, docs_dir)
         summary = summarize(validation)
@@ -339,8 +253,7 @@ def run_check(check: Mapping[str, str], env: Mapping[str, str], store: Any) -> t
     if env.get("PUSHGATEWAY_URL"):
         body = metrics_body(check["suite"], check["data"], summary, time.time())
         try:
-            post(env["PUSHGATEWAY_URL"].rstrip("/") + pushgateway_path(JOB, check["name"]), body.encode("utf-8"),
-                 "text/plain; version=0.0.4", method="PUT")
+            rt.push_metrics(env["PUSHGATEWAY_URL"], JOB, GROUP_LABEL, check["name"], body)
         except Exception as exc:
             print(f"{check['name']}: pushing the results failed: {exc}", file=sys.stderr)
             problems += 1
@@ -355,7 +268,7 @@ def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
     args = parser.parse_args(argv)
     with open(env["GX_CHECKS"], encoding="utf-8") as handle:
         checks = load_checks(handle.read(), args.check)
-    store = open_store(env)
+    store = rt.open_store(env)
     failed: list[str] = []
     problems = 0
     for check in checks:
@@ -370,5 +283,5 @@ def main(argv: Sequence[str], env: Mapping[str, str]) -> int:
 
 
 if __name__ == "__main__":
-    start_heartbeat()
+    rt.start_heartbeat(HEARTBEAT)
     sys.exit(main(sys.argv[1:], os.environ))

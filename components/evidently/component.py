@@ -7,7 +7,7 @@ service reads when `--secret` is not given, so it never appears in the pod spec.
 
 The drift job runs the same image, whose evidently install brings pandas and pyarrow: its
 program is drift_job.py of this package (a real module, linted, typed and tested), shipped
-verbatim in a ConfigMap. It reads the datasets with pyarrow's S3 filesystem, which takes the
+verbatim in a ConfigMap with the job_runtime.py it imports beside it. It reads the datasets with pyarrow's S3 filesystem, which takes the
 key Secret's env in-cluster and the IRSA web identity on AWS S3; nothing is installed at run
 time. Each run computes an Evidently DataDriftPreset report, pushes the drift numbers to the
 Pushgateway (the "drift detected" alert reads them) and uploads the snapshot to the UI.
@@ -24,13 +24,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.contracts import S3Consumer, StoreRef
+from omgml.components import job_runtime
+from omgml.components.base import Component
+from omgml.components.contracts import S3Consumer, StoreRef, check_dataset_path, is_s3_dataset
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.evidently import drift_job
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:observability:Evidently"
 
@@ -43,22 +45,20 @@ SCRIPT_NAME = "drift_job.py"  # this package's module of that name, as the pod r
 SECRET_KEY = "EVIDENTLY_SECRET"
 UID = 1000  # the image has no USER; any non-root uid works, writable paths are volumes
 
-UI_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("100m", "384Mi", "1", "1Gi"),
-    "small": kube.Size("200m", "512Mi", "1", "2Gi"),
-    "production": kube.Size("500m", "1Gi", "2", "4Gi"),
-}
-JOB_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("100m", "512Mi", "1", "1536Mi"),
-    "small": kube.Size("500m", "2Gi", "2", "4Gi"),
-    "production": kube.Size("1", "4Gi", "4", "8Gi"),
-}
+UI_SIZES = per_profile(
+    laptop=kube.Size("100m", "384Mi", "1", "1Gi"),
+    small=kube.Size("200m", "512Mi", "1", "2Gi"),
+    production=kube.Size("500m", "1Gi", "2", "4Gi"),
+)
+JOB_SIZES = per_profile(
+    laptop=kube.Size("100m", "512Mi", "1", "1536Mi"),
+    small=kube.Size("500m", "2Gi", "2", "4Gi"),
+    production=kube.Size("1", "4Gi", "4", "8Gi"),
+)
 
 _CRON_FIELD = r"(\*|\?|[0-9A-Za-z*/,\-]+)"
 _CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
 _CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
-_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
-_RELATIVE = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*/?$")
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def drift_job_name(instance: str) -> str:
 
 def dataset_buckets(*paths: str) -> list[str]:
     """Buckets named by full s3://bucket/prefix dataset paths (relative ones name none)."""
-    return sorted({p.removeprefix("s3://").split("/", 1)[0] for p in paths if _S3_URL.match(p)})
+    return sorted({p.removeprefix("s3://").split("/", 1)[0] for p in paths if is_s3_dataset(p)})
 
 
 def s3_consumers(namespace: str, instance: str, bucket_roles: tuple[str, ...]) -> tuple[S3Consumer, ...]:
@@ -128,15 +128,8 @@ def resolve_evidently(args: EvidentlyArgs) -> ResolvedEvidently:
             "fields (minute hour day month weekday), e.g. '0 * * * *', or a macro such as @hourly"
         )
     for field_name in ("reference_path", "current_path"):
-        value = getattr(args, field_name)
-        if _S3_URL.match(value):
-            continue
-        if not _RELATIVE.match(value):
-            raise ValueError(f"phases.serving.evidently.{field_name}: {value!r} is neither s3://bucket/prefix "
-                             "nor a prefix inside the features bucket")
-        if args.default_bucket is None:
-            raise ValueError(f"phases.serving.evidently.{field_name}: {value!r} is relative, but there is no "
-                             "features bucket to resolve it against; give a full s3://bucket/prefix")
+        check_dataset_path(f"phases.serving.evidently.{field_name}", getattr(args, field_name),
+                           has_bucket=args.default_bucket is not None)
     if args.reference_path.rstrip("/") == args.current_path.rstrip("/"):
         raise ValueError("phases.serving.evidently: reference_path and current_path are the same location; "
                          "drift between a dataset and itself is always zero")
@@ -266,34 +259,22 @@ def drift_cronjob(r: ResolvedEvidently) -> kube.JsonDict:
         {"name": "script", "configMap": {"name": r.script_configmap, "defaultMode": 0o444}},
         {"name": "tmp", "emptyDir": {}},
     ])
-    return {
-        "schedule": " ".join(a.schedule.split()),
-        # A slow run is never doubled up; a missed start (controller down) is not made up later.
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 600,
-        "successfulJobsHistoryLimit": 1,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {
-            "metadata": {"labels": _labels(r, "drift-job")},
-            "spec": kube.job_spec(kube.pod_template(_labels(r, "drift-job"), pod,
-                                          {"omgml.dev/script-checksum": script_checksum(drift_job_script())}),
-                             backoff_limit=2, active_deadline_seconds=3600, ttl_seconds_after_finished=86400),
-        },
-    }
+    job = kube.job_spec(kube.pod_template(_labels(r, "drift-job"), pod,
+                                          {"omgml.dev/script-checksum": script_checksum(
+                                              drift_job_script() + job_runtime.source())}),
+                        backoff_limit=2, active_deadline_seconds=3600, ttl_seconds_after_finished=86400)
+    return kube.cronjob_spec(a.schedule, job, starting_deadline_seconds=600, job_labels=_labels(r, "drift-job"))
 
 
-class Evidently(pulumi.ComponentResource):
+class Evidently(Component[EvidentlyArgs, ResolvedEvidently], type_token=TYPE_TOKEN, resolve=resolve_evidently):
     """Evidently UI + drift CronJob; `ui_url` and the write secret's name are its outputs."""
 
     ui_url: str
     secret_name: str
     service_name: str
 
-    def __init__(self, name: str, args: EvidentlyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve_evidently(args)
+    def build(self, name: str, args: EvidentlyArgs, r: ResolvedEvidently, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj_name: str, component: str) -> kube.JsonDict:
             return kube.metadata(obj_name, ns, _labels(r, component))
@@ -310,7 +291,8 @@ class Evidently(pulumi.ComponentResource):
         k8s.core.v1.Service(f"{name}-service", metadata=meta(r.name, "ui"), spec=ui_service(r), opts=children())
 
         script = k8s.core.v1.ConfigMap(f"{name}-drift-script", metadata=meta(r.script_configmap, "drift-job"),
-                                       data={SCRIPT_NAME: drift_job_script()}, opts=children())
+                                       data={SCRIPT_NAME: drift_job_script(), job_runtime.FILE_NAME: job_runtime.source()},
+                                       opts=children())
         # Only the drift job reads the bucket, so only its ServiceAccount carries the IRSA role.
         job_sa = k8s.core.v1.ServiceAccount(
             f"{name}-drift-sa", metadata=kube.service_account_metadata(r.job_name, ns, _labels(r, "drift-job"),
@@ -322,4 +304,4 @@ class Evidently(pulumi.ComponentResource):
         self.ui_url = r.ui_url
         self.secret_name = r.secret_name
         self.service_name = r.name
-        self.register_outputs({"ui_url": self.ui_url, "secret_name": self.secret_name})
+        return {"ui_url": self.ui_url, "secret_name": self.secret_name}

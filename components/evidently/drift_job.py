@@ -2,7 +2,8 @@
 
 This file runs on its own inside the `evidently/evidently-service` image (the Evidently
 component ships its source in a ConfigMap; `python drift_job.py`), so it imports nothing from
-omgml and only what that image installs: evidently with its `[sql]` extra, hence pandas,
+omgml (job_runtime.py, which it shares with the data-quality runner, is shipped next to it) and
+only what that image installs: evidently with its `[sql]` extra, hence pandas,
 pyarrow (`pandas[parquet]`), fsspec and requests; no boto3, botocore or s3fs. The object store
 is read with pyarrow's S3 filesystem (the AWS SDK for C++ inside pyarrow): it signs requests,
 follows an S3-compatible endpoint, and takes credentials from the SDK's default chain — the
@@ -23,80 +24,23 @@ The helpers above `main` are pure (no network, no pandas) so they are tested wit
 
 from __future__ import annotations
 
-import base64
-import io
 import os
 import sys
-import threading
 import time
-import urllib.parse
-import urllib.request
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-MAX_BYTES = 512 * 1024 * 1024  # per dataset: a larger one needs sampling before it gets here
+# Imported as part of omgml (tests, the component that ships it), or run as a script in the pod,
+# where job_runtime.py sits next to this file (the same ConfigMap). mypy checks the first: the
+# same file.
+if TYPE_CHECKING or __package__:
+    from omgml.components import job_runtime as rt
+else:
+    import job_runtime as rt
+
 HEARTBEAT = "/tmp/drift-heartbeat"
-JOB = "evidently_drift"  # Pushgateway grouping key `job`
-SUFFIXES = {"parquet": ".parquet", "csv": ".csv"}
-
-
-def start_heartbeat(path: str = HEARTBEAT, every: float = 10.0, stop: threading.Event | None = None) -> threading.Thread:
-    """Touch `path` every few seconds from a daemon thread: the pod's probes read its age."""
-    done = stop or threading.Event()
-
-    def beat() -> None:
-        while not done.is_set():
-            with open(path, "w") as handle:
-                handle.write(str(time.time()))
-            done.wait(every)
-
-    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
-    thread.start()
-    return thread
-
-
-def parse_s3_url(url: str) -> tuple[str, str]:
-    """s3://bucket/prefix -> (bucket, prefix)."""
-    if not url.startswith("s3://"):
-        raise ValueError(f"not an s3:// URL: {url!r}")
-    bucket, _, prefix = url[len("s3://"):].partition("/")
-    if not bucket:
-        raise ValueError(f"no bucket in {url!r}")
-    return bucket, prefix
-
-
-def s3_filesystem_options(env: Mapping[str, str]) -> dict[str, str]:
-    """Keyword arguments of pyarrow.fs.S3FileSystem for the job's env. No keys: the SDK's default
-    credential chain reads them (or the web identity) from the environment itself."""
-    options = {"region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"}
-    endpoint = env.get("S3_ENDPOINT_URL", "")
-    if endpoint:  # "" is AWS S3 itself
-        parts = urllib.parse.urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
-            raise SystemExit(f"S3_ENDPOINT_URL {endpoint!r} is not http(s)://host[:port]")
-        options["endpoint_override"] = parts.netloc
-        options["scheme"] = parts.scheme
-    return options
-
-
-def selector_base(bucket: str, prefix: str) -> str:
-    """The pyarrow path of a bucket prefix: `bucket/a/b` (a prefix is a folder of files)."""
-    return "/".join(p for p in (bucket, prefix.strip("/")) if p)
-
-
-def dataset_files(files: Iterable[tuple[str, int]], fmt: str) -> list[tuple[str, int]]:
-    """(path, size) of the dataset's files among `files`, by name, in a stable order."""
-    if fmt not in SUFFIXES:
-        raise SystemExit(f"DATASET_FORMAT {fmt!r} is not one of {sorted(SUFFIXES)}")
-    return sorted((path, size) for path, size in files if path.endswith(SUFFIXES[fmt]))
-
-
-def check_size(url: str, files: list[tuple[str, int]], fmt: str, limit: int = MAX_BYTES) -> None:
-    if not files:
-        raise SystemExit(f"no {fmt} files under {url}")
-    total = sum(size for _, size in files)
-    if total > limit:
-        raise SystemExit(f"{url} holds {total} bytes of data, over the job's {limit} byte limit; sample it first")
+JOB = "evidently_drift"  # Pushgateway grouping key: `job`, and GROUP_LABEL (the Evidently project)
+GROUP_LABEL = "project"
 
 
 def drift_summary(snapshot_dict: Mapping[str, Any]) -> tuple[int, float]:
@@ -107,12 +51,6 @@ def drift_summary(snapshot_dict: Mapping[str, Any]) -> tuple[int, float]:
             value = metric.get("value") or {}
             return int(value.get("count", 0)), float(value.get("share", 0.0))
     raise ValueError("the report has no DriftedColumnsCount metric")
-
-
-def pushgateway_path(job: str, project: str) -> str:
-    """Grouping key path; the project label is base64url-encoded so any name is safe."""
-    encoded = base64.urlsafe_b64encode(project.encode("utf-8")).decode("ascii")
-    return f"/metrics/job/{job}/project@base64/{encoded}"
 
 
 def metrics_body(drifted: int, share: float, threshold: float, finished_at: float) -> str:
@@ -136,37 +74,6 @@ def metrics_body(drifted: int, share: float, threshold: float, finished_at: floa
 
 # --- what needs the image: pyarrow, pandas, evidently, the network --------------------------------
 
-def open_store(env: Mapping[str, str]) -> Any:
-    from pyarrow import fs
-
-    return fs.S3FileSystem(**s3_filesystem_options(env))
-
-
-def read_dataset(store: Any, url: str, fmt: str) -> Any:
-    """Every parquet (or CSV) file under the s3:// prefix `url`, as one DataFrame."""
-    import pandas as pd
-    from pyarrow import fs
-
-    bucket, prefix = parse_s3_url(url)
-    infos = store.get_file_info(fs.FileSelector(selector_base(bucket, prefix), recursive=True, allow_not_found=True))
-    files = dataset_files(((i.path, i.size) for i in infos if i.type == fs.FileType.File), fmt)
-    check_size(url, files, fmt)
-    frames = []
-    for path, _ in files:
-        with store.open_input_stream(path) as stream:
-            raw = io.BytesIO(stream.read())
-        frames.append(pd.read_parquet(raw) if fmt == "parquet" else pd.read_csv(raw))
-    return pd.concat(frames, ignore_index=True)
-
-
-def push_metrics(pushgateway: str, project: str, body: str) -> None:
-    url = pushgateway.rstrip("/") + pushgateway_path(JOB, project)
-    request = urllib.request.Request(url, data=body.encode("utf-8"), method="PUT",
-                                     headers={"Content-Type": "text/plain; version=0.0.4"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        response.read()
-
-
 def upload_snapshot(ui_url: str, secret: str, project_name: str, snapshot: Any) -> None:
     from evidently.ui.workspace import RemoteWorkspace
 
@@ -183,9 +90,9 @@ def main(env: Mapping[str, str]) -> int:
     fmt = env.get("DATASET_FORMAT", "parquet")
     threshold = float(env.get("DRIFT_SHARE", "0.5"))
     project = env["EVIDENTLY_PROJECT"]
-    store = open_store(env)
-    reference = read_dataset(store, env["REFERENCE_PATH"], fmt)
-    current = read_dataset(store, env["CURRENT_PATH"], fmt)
+    store = rt.open_store(env)
+    reference = rt.read_dataset(store, env["REFERENCE_PATH"], fmt, "DATASET_FORMAT", "job")
+    current = rt.read_dataset(store, env["CURRENT_PATH"], fmt, "DATASET_FORMAT", "job")
     common = [c for c in reference.columns if c in set(current.columns)]
     if not common:
         raise SystemExit("the reference and current datasets share no column")
@@ -195,7 +102,8 @@ def main(env: Mapping[str, str]) -> int:
     failures = 0
     if env.get("PUSHGATEWAY_URL"):
         try:
-            push_metrics(env["PUSHGATEWAY_URL"], project, metrics_body(drifted, share, threshold, time.time()))
+            rt.push_metrics(env["PUSHGATEWAY_URL"], JOB, GROUP_LABEL, project,
+                            metrics_body(drifted, share, threshold, time.time()))
         except Exception as exc:  # keep going: the UI upload is independent
             print(f"pushing drift metrics failed: {exc}", file=sys.stderr)
             failures += 1
@@ -208,5 +116,5 @@ def main(env: Mapping[str, str]) -> int:
 
 
 if __name__ == "__main__":
-    start_heartbeat()
+    rt.start_heartbeat(HEARTBEAT)
     sys.exit(main(os.environ))

@@ -26,6 +26,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.katib import config as katib_config
 from omgml.components.katib.crds import CRDS, crd_spec
 from omgml.components.katib.rbac import Grant, grants
@@ -52,7 +53,7 @@ from omgml.components.katib.release import (
 from omgml.components.options import Children
 from omgml.components.postgres import CONSUMER_SECRET_KEYS
 from omgml.labels import selector_labels, standard_labels
-from omgml.naming import require_dns_label
+from omgml.naming import require_dns_label, service_url
 from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:training:Katib"
@@ -87,7 +88,7 @@ class ResolvedKatib:
 
     @property
     def ui_url(self) -> str:
-        return f"http://{UI}.{self.args.namespace}.svc.cluster.local/katib/"
+        return service_url(UI, self.args.namespace, path="/katib/")
 
     @property
     def db_manager_address(self) -> str:
@@ -233,18 +234,15 @@ def kube_api_policy(r: ResolvedKatib) -> kube.JsonDict:
     ]}, kube.KUBE_API_PORTS)
 
 
-class Katib(pulumi.ComponentResource):
+class Katib(Component[KatibArgs, ResolvedKatib], type_token=TYPE_TOKEN, resolve=resolve):
     """Katib in `args.namespace`, experiments in `args.steps_namespace`; `.ui_url`, `.db_manager_address`."""
 
     ui_url: str
     db_manager_address: str
 
-    def __init__(self, name: str, args: KatibArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: KatibArgs, r: ResolvedKatib, children: Children) -> pulumi.Inputs:
         ns = args.namespace
         where = {"katib": ns, "steps": args.steps_namespace}
-        children = Children(self, args.profile)
 
         cluster: list[pulumi.Resource] = []
         if args.install_crds:
@@ -302,7 +300,7 @@ class Katib(pulumi.ComponentResource):
                                    opts=child(accounts[UI], *bindings[UI], svcs["ui"], api, db))
         self.ui_url = r.ui_url if args.ui else ""
         self.db_manager_address = r.db_manager_address
-        self.register_outputs({"ui_url": self.ui_url, "db_manager_address": self.db_manager_address})
+        return {"ui_url": self.ui_url, "db_manager_address": self.db_manager_address}
 
     def _grant(self, name: str, r: ResolvedKatib, g: Grant, where: dict[str, str], account: pulumi.Resource,
                child: Callable[..., pulumi.ResourceOptions]) -> pulumi.Resource:

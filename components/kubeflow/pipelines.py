@@ -54,6 +54,7 @@ from omgml.components.backup.jobs import (
     restore_job,
 )
 from omgml.components.backup.stores import mysql_restore_container, mysqldump_container
+from omgml.components.base import Component
 from omgml.components.contracts import (
     S3Consumer,
     StoreRef,
@@ -125,7 +126,7 @@ from omgml.components.kubeflow.workloads import (
 )
 from omgml.components.options import Children, keeps_data
 from omgml.labels import standard_labels
-from omgml.naming import k8s_name, require_dns_label
+from omgml.naming import k8s_name, require_dns_label, service_host, service_url
 from omgml.spec import Profile
 from omgml.spec.common import CredentialSource
 
@@ -222,7 +223,7 @@ def resolve(args: KubeflowPipelinesArgs) -> ResolvedKfp:
         args=args,
         # Cluster-scoped, so named after the namespace: two installs never share one.
         priority_class=k8s_name(args.namespace, "workflow-controller"),
-        api_endpoint=f"http://{API_SERVICE}.{args.namespace}.svc.cluster.local:{API_HTTP_PORT}",
+        api_endpoint=service_url(API_SERVICE, args.namespace, API_HTTP_PORT),
         keep_data=keeps_data(args.profile),
         irsa_roles=_irsa_roles(args),
     )
@@ -254,7 +255,7 @@ def service_specs(p: KfpPods) -> list[tuple[str, str, kube.JsonDict]]:
 def external_name_services(namespace: str) -> list[tuple[str, kube.JsonDict]]:
     """Services of the steps namespace that resolve to the control plane (DNS CNAMEs)."""
     return [
-        (svc, {"type": "ExternalName", "externalName": f"{svc}.{namespace}.svc.cluster.local"})
+        (svc, {"type": "ExternalName", "externalName": service_host(svc, namespace)})
         for svc in (API_SERVICE, METADATA_GRPC_SERVICE)
     ]
 
@@ -305,7 +306,7 @@ def mysql_restore_job(instance: str, backup: BackupSettings, backup_id: str, *, 
     return restore_job(mysql_backup_names(instance), backup, backup_id, loader, MYSQL_UID, dry_run=dry_run)
 
 
-class KubeflowPipelines(pulumi.ComponentResource):
+class KubeflowPipelines(Component[KubeflowPipelinesArgs, ResolvedKfp], type_token=TYPE_TOKEN, resolve=resolve):
     """The KFP install: control plane in `args.namespace`, steps in `args.user_namespace`."""
 
     api_endpoint: str
@@ -313,12 +314,9 @@ class KubeflowPipelines(pulumi.ComponentResource):
     namespace: str
     pipeline_root: pulumi.Output[str]
 
-    def __init__(self, name: str, args: KubeflowPipelinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: KubeflowPipelinesArgs, r: ResolvedKfp, children: Children) -> pulumi.Inputs:
         ns, steps = args.namespace, args.user_namespace
         where: dict[Where, str] = {"kfp": ns, "steps": steps}
-        children = Children(self, args.profile)
 
         # --- cluster-scoped, first ----------------------------------------------------------
         cluster: list[pulumi.Resource] = []
@@ -505,8 +503,8 @@ class KubeflowPipelines(pulumi.ComponentResource):
         self.ui_service = UI_SERVICE
         self.namespace = ns
         self.pipeline_root = bucket.apply(pipeline_root)
-        self.register_outputs({"api_endpoint": self.api_endpoint, "ui_service": self.ui_service,
-                               "namespace": self.namespace})
+        return {"api_endpoint": self.api_endpoint, "ui_service": self.ui_service,
+                "namespace": self.namespace}
 
     def _mysql_backup(self, name: str, args: KubeflowPipelinesArgs, child: Callable[..., pulumi.ResourceOptions],
                       db: pulumi.Resource) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from omgml import k8s as kube
+from omgml.spec.common import per_profile
 
 KFP_VERSION = "2.17.0"
 ARGO_VERSION = "v4.0.5"  # third-party/argo/installs/namespace at KFP 2.17.0
@@ -163,8 +164,8 @@ ARTIFACT_KEY_FORMAT = (
 # about what the processes use when idle (a few tens of MiB each; MySQL with a 64 MiB buffer
 # pool and performance_schema off stays near 250 MiB) and keeps generous limits so a burst is
 # not OOM-killed: 340m CPU / 992 MiB requested in total.
-SIZING: dict[str, dict[str, kube.Size]] = {
-    "laptop": {
+SIZING = per_profile(
+    laptop={
         "api-server": kube.Size("100m", "192Mi", "1", "512Mi"),
         "persistence-agent": kube.Size("20m", "64Mi", "200m", "256Mi"),
         "scheduled-workflow": kube.Size("20m", "64Mi", "200m", "256Mi"),
@@ -174,7 +175,7 @@ SIZING: dict[str, dict[str, kube.Size]] = {
         "workflow-controller": kube.Size("50m", "128Mi", "500m", "512Mi"),
         "mysql": kube.Size("100m", "320Mi", "1", "768Mi"),
     },
-    "small": {
+    small={
         "api-server": kube.Size("250m", "384Mi", "1", "1Gi"),
         "persistence-agent": kube.Size("50m", "128Mi", "500m", "512Mi"),
         "scheduled-workflow": kube.Size("50m", "96Mi", "500m", "256Mi"),
@@ -184,7 +185,7 @@ SIZING: dict[str, dict[str, kube.Size]] = {
         "workflow-controller": kube.Size("100m", "256Mi", "1", "1Gi"),
         "mysql": kube.Size("250m", "768Mi", "2", "1536Mi"),
     },
-    "production": {
+    production={
         "api-server": kube.Size("500m", "512Mi", "2", "2Gi"),
         "persistence-agent": kube.Size("120m", "256Mi", "1", "512Mi"),
         "scheduled-workflow": kube.Size("100m", "128Mi", "1", "512Mi"),
@@ -194,8 +195,8 @@ SIZING: dict[str, dict[str, kube.Size]] = {
         "workflow-controller": kube.Size("200m", "512Mi", "2", "2Gi"),
         "mysql": kube.Size("500m", "1536Mi", "2", "3Gi"),
     },
-}
+)
 # The wait-for-* init containers (upstream's numbers).
 WAIT_SIZE = kube.Size("10m", "16Mi", "100m", "64Mi")
 # InnoDB buffer pool per profile: the bulk of MySQL's memory, kept well under the limit.
-MYSQL_BUFFER_POOL: dict[str, str] = {"laptop": "64M", "small": "256M", "production": "1G"}
+MYSQL_BUFFER_POOL = per_profile(laptop="64M", small="256M", production="1G")

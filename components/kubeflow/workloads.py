@@ -372,6 +372,16 @@ def scheduled_workflow(p: KfpPods) -> kube.JsonDict:
     return kfp_deployment(p, w, tmpl)
 
 
+def _archive_env(artifactory: str, s: StoreView) -> list[kube.JsonDict]:
+    """Where the UI server reads archived logs: the client kind (`s3` or `minio`), the bucket,
+    and Argo's key layout (the same as the workflow controller's, or the logs are not found)."""
+    return [
+        kube.plain_env("ARGO_ARCHIVE_ARTIFACTORY", artifactory),
+        {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": s.bucket},
+        kube.plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
+    ]
+
+
 def _ui_store_env(s: StoreView) -> list[kube.JsonDict]:
     """How the UI server reads artifacts and archived logs (frontend/server, KFP 2.17.0)."""
     if s.irsa:
@@ -383,9 +393,7 @@ def _ui_store_env(s: StoreView) -> list[kube.JsonDict]:
         # `MINIO_ACCESS_KEY || 'minio'` (workflow-helper.ts: always static keys, so AWS answers
         # 403), then through the ARGO_ARCHIVE_ARTIFACTORY client, which "s3" makes the keyless one.
         return [
-            kube.plain_env("ARGO_ARCHIVE_ARTIFACTORY", "s3"),
-            {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": s.bucket},
-            kube.plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
+            *_archive_env("s3", s),
             {"name": "AWS_S3_ENDPOINT", "value": s.host},
             {"name": "AWS_SSL", "value": s.secure},
             {"name": "AWS_REGION", "value": s.region},
@@ -403,9 +411,7 @@ def _ui_store_env(s: StoreView) -> list[kube.JsonDict]:
     # - "minio": archived logs (ARGO_ARCHIVE_ARTIFACTORY); an empty MINIO_NAMESPACE keeps the
     #   host as is. Logs found through the workflow status use the MINIO_* keys too.
     return [
-        kube.plain_env("ARGO_ARCHIVE_ARTIFACTORY", "minio"),
-        {"name": "ARGO_ARCHIVE_BUCKETNAME", "value": s.bucket},
-        kube.plain_env("ARGO_KEYFORMAT", ARTIFACT_KEY_FORMAT),
+        *_archive_env("minio", s),
         {"name": "MINIO_HOST", "value": s.host},
         {"name": "MINIO_PORT", "value": s.port},
         {"name": "MINIO_SSL", "value": s.secure},

@@ -24,6 +24,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml.components.base import Component
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.options import Children
 from omgml.components.prometheus.alertmanager import (
@@ -41,6 +42,7 @@ from omgml.components.prometheus.grafana import (
 )
 from omgml.components.prometheus.model import (
     PrometheusArgs,
+    ResolvedPrometheus,
     ResolvedTarget,
     checksum_of,
     deployed_exporters,
@@ -67,7 +69,7 @@ from omgml.naming import k8s_name
 TYPE_TOKEN = "omgml:observability:Prometheus"
 
 
-class Prometheus(pulumi.ComponentResource):
+class Prometheus(Component[PrometheusArgs, ResolvedPrometheus], type_token=TYPE_TOKEN, resolve=resolve_prometheus):
     """Prometheus server plus the optional Alertmanager, Pushgateway and Grafana."""
 
     url: str
@@ -75,11 +77,8 @@ class Prometheus(pulumi.ComponentResource):
     alertmanager_url: str | None
     grafana_secret_name: str | None
 
-    def __init__(self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve_prometheus(args)
+    def build(self, name: str, args: PrometheusArgs, r: ResolvedPrometheus, children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
         child = children()
 
         def meta(obj_name: str, app: str, namespace: pulumi.Input[str] | None = ns) -> kube.JsonDict:
@@ -196,6 +195,6 @@ class Prometheus(pulumi.ComponentResource):
                                 spec=simple_service("grafana", args.instance, GRAFANA_PORT), opts=child)
             self.grafana_secret_name = admin_secret
 
-        self.register_outputs({"url": self.url, "pushgateway_url": self.pushgateway_url,
-                               "alertmanager_url": self.alertmanager_url})
+        return {"url": self.url, "pushgateway_url": self.pushgateway_url,
+                "alertmanager_url": self.alertmanager_url}
 

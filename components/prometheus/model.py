@@ -14,17 +14,17 @@ from omgml.components.prometheus.exporters import METRIC_EXPORTERS
 from omgml.components.prometheus.rules import AlertRule
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, Profile, per_profile
 from omgml.spec.serving import AlertReceiverSpec
 
 NOBODY = 65534  # the prom/* images run as nobody
 
-RETENTION_DAYS: dict[Profile, int] = {"laptop": 2, "small": 15, "production": 30}
-PROMETHEUS_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("100m", "384Mi", "1", "1Gi"),
-    "small": kube.Size("250m", "1Gi", "2", "2Gi"),
-    "production": kube.Size("1", "4Gi", "4", "8Gi"),
-}
+RETENTION_DAYS = per_profile(laptop=2, small=15, production=30)
+PROMETHEUS_SIZES = per_profile(
+    laptop=kube.Size("100m", "384Mi", "1", "1Gi"),
+    small=kube.Size("250m", "1Gi", "2", "2Gi"),
+    production=kube.Size("1", "4Gi", "4", "8Gi"),
+)
 
 
 @dataclass(frozen=True)

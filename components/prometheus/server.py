@@ -207,7 +207,7 @@ def prometheus_egress_policy(r: ResolvedPrometheus, targets: Sequence[ResolvedTa
     for t in sorted({(t.namespace, str(t.port)): t for t in targets if t.namespace != r.args.namespace}.values(),
                     key=lambda t: (t.namespace, str(t.port))):
         spec["egress"].append({
-            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": t.namespace}}}],
+            "to": [kube.namespace_peer(t.namespace)],
             "ports": [{"protocol": "TCP", "port": t.port}],
         })
     return spec

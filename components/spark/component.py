@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -40,12 +39,13 @@ import yaml
 
 from omgml import k8s as kube
 from omgml.batch_sizing import SparkSizing, spark_sizing
-from omgml.components.contracts import S3Consumer, StoreRef
+from omgml.components.base import Component
+from omgml.components.contracts import S3Consumer, StoreRef, check_dataset_path
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.batch import cron_problem
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:serving:SparkBatchScoring"
 
@@ -68,14 +68,14 @@ DEPS_DIR = "/deps"
 DRIVER_PORT = 7078
 BLOCK_MANAGER_PORT = 7079
 
-DRIVER_SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("250m", "768Mi", "1", "1536Mi"),
-    "small": kube.Size("500m", "2Gi", "2", "3Gi"),
-    "production": kube.Size("1", "4Gi", "2", "6Gi"),
-}
+DRIVER_SIZES = per_profile(
+    laptop=kube.Size("250m", "768Mi", "1", "1536Mi"),
+    small=kube.Size("500m", "2Gi", "2", "3Gi"),
+    production=kube.Size("1", "4Gi", "2", "6Gi"),
+)
 # The driver JVM's heap (spark.driver.memory; the launcher applies it in client mode), leaving
 # the rest of the container's request to Python (score.py, the model) and off-heap memory.
-DRIVER_HEAP: dict[Profile, str] = {"laptop": "512m", "small": "1g", "production": "2g"}
+DRIVER_HEAP = per_profile(laptop="512m", small="1g", production="2g")
 INIT_SIZE = kube.Size("100m", "256Mi", "1", "1Gi")
 
 
@@ -115,8 +115,6 @@ class ResolvedSparkBatchScoring:
     driver: kube.Size
 
 
-_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
-_RELATIVE = re.compile(r"^[A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*/?$")
 
 
 
@@ -143,15 +141,7 @@ def resolve(args: SparkBatchScoringArgs) -> ResolvedSparkBatchScoring:
     if problem is not None:
         raise ValueError(f"{path}.schedule: {args.schedule!r} is not a cron schedule: {problem}")
     for field_name in ("features_path", "predictions_path"):
-        value = getattr(args, field_name)
-        if _S3_URL.match(value):
-            continue
-        if not _RELATIVE.match(value):
-            raise ValueError(f"{path}.{field_name}: {value!r} is neither s3://bucket/prefix nor a prefix inside the "
-                             "features bucket")
-        if args.default_bucket is None:
-            raise ValueError(f"{path}.{field_name}: {value!r} is relative, but there is no features bucket to "
-                             "resolve it against; give a full s3://bucket/prefix")
+        check_dataset_path(f"{path}.{field_name}", getattr(args, field_name), has_bucket=args.default_bucket is not None)
     if args.features_format not in ("parquet", "delta"):
         raise ValueError(f"{path}.features_format: {args.features_format!r}; use parquet or delta")
     if args.input_gb <= 0:
@@ -343,18 +333,10 @@ def scoring_cronjob(r: ResolvedSparkBatchScoring, scripts_checksum: str) -> kube
     annotations = {"omgml.dev/script-checksum": scripts_checksum,
                    "omgml.dev/child-pods": json.dumps({"count": r.sizing.executors, "cpu": r.sizing.request_cpu,
                                                        "memory": f"{r.sizing.pod_memory_mib}Mi"})}
-    return {
-        "schedule": a.schedule,
-        "concurrencyPolicy": "Forbid",
-        "startingDeadlineSeconds": 600,
-        "successfulJobsHistoryLimit": 3,
-        "failedJobsHistoryLimit": 3,
-        "jobTemplate": {
-            "metadata": {"labels": labels(r, "batch-driver")},
-            "spec": kube.job_spec(kube.pod_template({**labels(r, "batch-driver")}, pod, annotations),
-                             backoff_limit=1, active_deadline_seconds=6 * 3600, ttl_seconds_after_finished=7 * 86400),
-        },
-    }
+    job = kube.job_spec(kube.pod_template({**labels(r, "batch-driver")}, pod, annotations),
+                        backoff_limit=1, active_deadline_seconds=6 * 3600, ttl_seconds_after_finished=7 * 86400)
+    return kube.cronjob_spec(a.schedule, job, starting_deadline_seconds=600, job_labels=labels(r, "batch-driver"),
+                             successful_jobs_history=3)
 
 
 def driver_role_rules() -> list[kube.JsonDict]:
@@ -396,16 +378,15 @@ def kfp_component(r: ResolvedSparkBatchScoring) -> str:
     return yaml.safe_dump(component, sort_keys=False, width=1000)
 
 
-class SparkBatchScoring(pulumi.ComponentResource):
+class SparkBatchScoring(Component[SparkBatchScoringArgs, ResolvedSparkBatchScoring], type_token=TYPE_TOKEN,
+                        resolve=resolve):
     """The scoring CronJob, its scripts, ServiceAccount, RBAC and NetworkPolicies."""
 
     cronjob_name: str
 
-    def __init__(self, name: str, args: SparkBatchScoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        r = resolve(args)
+    def build(self, name: str, args: SparkBatchScoringArgs, r: ResolvedSparkBatchScoring,
+              children: Children) -> pulumi.Inputs:
         ns = args.namespace
-        children = Children(self, args.profile)
 
         def meta(obj: str, component: str, namespace: str = ns) -> kube.JsonDict:
             return kube.metadata(obj, namespace, labels(r, component))
@@ -453,7 +434,7 @@ class SparkBatchScoring(pulumi.ComponentResource):
                 data={"component.yaml": kfp_component(r)}, opts=children())
 
         self.cronjob_name = r.name
-        self.register_outputs({"cronjob_name": r.name})
+        return {"cronjob_name": r.name}
 
 
 __all__ = [

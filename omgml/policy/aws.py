@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from omgml.policy.findings import Finding
+from omgml.policy.findings import Entry, Finding, entry_id, entry_inputs
 
 ENCRYPTION_POLICY = "aws-data-store-encryption"
 INGRESS_POLICY = "aws-no-open-ingress"
@@ -25,15 +25,6 @@ BUCKET_SSE = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
-Entry = dict[str, Any]
-
-
-def entry_id(e: Entry) -> str:
-    return f"{e.get('type')}/{e.get('name')}"
-
-
-def _inputs(e: Entry) -> dict[str, Any]:
-    return dict(e.get("inputs") or {})
 
 
 def _flag(e: Entry, field: str, message: str, fix: str) -> Finding:
@@ -42,7 +33,7 @@ def _flag(e: Entry, field: str, message: str, fix: str) -> Finding:
 
 def encryption_findings(e: Entry) -> list[Finding]:
     """Encryption problems of one inventory entry (buckets need the whole inventory, see below)."""
-    t, i = e.get("type"), _inputs(e)
+    t, i = e.get("type"), entry_inputs(e)
     if t in ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster") and i.get("storageEncrypted") is not True:
         return [_flag(e, "storageEncrypted", "database storage is not encrypted at rest",
                       "set storage_encrypted=True (and a kms_key_id for a customer-managed key)")]
@@ -75,20 +66,20 @@ def encryption_findings(e: Entry) -> list[Finding]:
 def _bucket_refs(e: Entry) -> set[str]:
     """The values an SSE configuration's `bucket` input may hold for this bucket."""
     refs = {f"{e.get('name')}-id", str(e.get("name"))}  # the mock engine's id is "<name>-id"
-    name = _inputs(e).get("bucket")
+    name = entry_inputs(e).get("bucket")
     if name:
         refs.add(str(name))
     return refs
 
 
 def bucket_findings(entries: list[Entry]) -> list[Finding]:
-    sse_targets = {str(_inputs(e).get("bucket")) for e in entries if e.get("type") in BUCKET_SSE}
+    sse_targets = {str(entry_inputs(e).get("bucket")) for e in entries if e.get("type") in BUCKET_SSE}
     sse_parents = {e.get("parent") for e in entries if e.get("type") in BUCKET_SSE}
     out = []
     for e in entries:
         if e.get("type") != BUCKET:
             continue
-        inline = _inputs(e).get("serverSideEncryptionConfiguration")
+        inline = entry_inputs(e).get("serverSideEncryptionConfiguration")
         if inline or _bucket_refs(e) & sse_targets or (e.get("parent") and e.get("parent") in sse_parents):
             continue
         out.append(_flag(e, "serverSideEncryptionConfiguration",
@@ -98,7 +89,7 @@ def bucket_findings(entries: list[Entry]) -> list[Finding]:
 
 
 def _is_public_lb(e: Entry) -> bool:
-    i = _inputs(e)
+    i = entry_inputs(e)
     if (i.get("tags") or {}).get(EXPOSURE_TAG) == PUBLIC_LB:
         return True
     return str(i.get("description", "")).startswith(PUBLIC_LB_DESCRIPTION)
@@ -109,7 +100,7 @@ def _open(cidrs: Iterable[Any]) -> list[str]:
 
 
 def ingress_findings(e: Entry) -> list[Finding]:
-    t, i = e.get("type"), _inputs(e)
+    t, i = e.get("type"), entry_inputs(e)
     if _is_public_lb(e):
         return []
     fix = (f"restrict the source range, or tag a load balancer's group {EXPOSURE_TAG}: {PUBLIC_LB} "

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from omgml.policy.findings import Finding, Manifest, resource_id
+from omgml.policy.aws import OPEN_CIDRS
+from omgml.policy.findings import Entry, Finding, Manifest, entry_id, entry_inputs, resource_id
 
 VOLUME_POLICY = "aws-node-volume-encryption"
 EGRESS_POLICY = "aws-no-open-egress"
@@ -33,16 +34,6 @@ API_POLICY = "aws-api-reachable"
 EGRESS_REASON = "omgml.dev/egress-reason"
 VERSION_SOURCE_TAG = "omgml.dev/version-source"
 API_ACCESS_TAG = "omgml.dev/api-access"
-OPEN = frozenset({"0.0.0.0/0", "::/0"})
-Entry = dict[str, Any]
-
-
-def _id(e: Entry) -> str:
-    return f"{e.get('type')}/{e.get('name')}"
-
-
-def _inputs(e: Entry) -> dict[str, Any]:
-    return dict(e.get("inputs") or {})
 
 
 def _true(value: Any) -> bool:
@@ -52,17 +43,17 @@ def _true(value: Any) -> bool:
 # --- node volumes -------------------------------------------------------------------------------
 
 def node_volume_findings(e: Entry) -> list[Finding]:
-    t, i = e.get("type"), _inputs(e)
+    t, i = e.get("type"), entry_inputs(e)
     out: list[Finding] = []
     if t == "aws:ec2/launchTemplate:LaunchTemplate":
         for n, bdm in enumerate(i.get("blockDeviceMappings") or []):
             ebs = bdm.get("ebs")
             if ebs is not None and not _true(ebs.get("encrypted")):
-                out.append(Finding(VOLUME_POLICY, "error", _id(e), f"blockDeviceMappings[{n}].ebs.encrypted",
+                out.append(Finding(VOLUME_POLICY, "error", entry_id(e), f"blockDeviceMappings[{n}].ebs.encrypted",
                                    f"EBS volume {bdm.get('deviceName', '?')} of the nodes is not encrypted",
                                    "set encrypted='true' on the launch template's block device mapping"))
     elif t == "aws:eks/nodeGroup:NodeGroup" and not i.get("launchTemplate"):
-        out.append(Finding(VOLUME_POLICY, "error", _id(e), "launchTemplate",
+        out.append(Finding(VOLUME_POLICY, "error", entry_id(e), "launchTemplate",
                            "node group boots without a launch template: its root volume is encrypted only if the "
                            "account's EBS default encryption is on",
                            "give the node group a launch template with encrypted gp3 block device mappings"))
@@ -102,7 +93,7 @@ def network_policy_egress_findings(m: Manifest) -> list[Finding]:
             continue
         for p, peer in enumerate(peers):
             cidr = (peer.get("ipBlock") or {}).get("cidr")
-            if cidr in OPEN:
+            if cidr in OPEN_CIDRS:
                 out.append(Finding(
                     EGRESS_POLICY, "error", resource_id(m), f"spec.egress[{n}].to[{p}].ipBlock.cidr",
                     f"egress to {cidr}: the pods may reach the whole internet",
@@ -112,20 +103,20 @@ def network_policy_egress_findings(m: Manifest) -> list[Finding]:
 
 
 def security_group_egress_findings(e: Entry) -> list[Finding]:
-    t, i = e.get("type"), _inputs(e)
+    t, i = e.get("type"), entry_inputs(e)
     if (i.get("tags") or {}).get(EGRESS_REASON):
         return []
     fix = f"restrict the destination, or tag the resource {EGRESS_REASON}: <why>"
     if t == "aws:ec2/securityGroup:SecurityGroup":
-        return [Finding(EGRESS_POLICY, "error", _id(e), f"egress[{n}]", "security group lets out to the whole "
+        return [Finding(EGRESS_POLICY, "error", entry_id(e), f"egress[{n}]", "security group lets out to the whole "
                         "internet", fix)
                 for n, rule in enumerate(i.get("egress") or [])
-                if OPEN & {*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])}]
-    if t == "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" and OPEN & {i.get("cidrIpv4"), i.get("cidrIpv6")}:
-        return [Finding(EGRESS_POLICY, "error", _id(e), "cidrIpv4", "egress rule to the whole internet", fix)]
+                if OPEN_CIDRS & {*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])}]
+    if t == "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" and OPEN_CIDRS & {i.get("cidrIpv4"), i.get("cidrIpv6")}:
+        return [Finding(EGRESS_POLICY, "error", entry_id(e), "cidrIpv4", "egress rule to the whole internet", fix)]
     if (t == "aws:ec2/securityGroupRule:SecurityGroupRule" and i.get("type") == "egress"
-            and OPEN & {*(i.get("cidrBlocks") or []), *(i.get("ipv6CidrBlocks") or [])}):
-        return [Finding(EGRESS_POLICY, "error", _id(e), "cidrBlocks", "egress rule to the whole internet", fix)]
+            and OPEN_CIDRS & {*(i.get("cidrBlocks") or []), *(i.get("ipv6CidrBlocks") or [])}):
+        return [Finding(EGRESS_POLICY, "error", entry_id(e), "cidrBlocks", "egress rule to the whole internet", fix)]
     return []
 
 
@@ -134,14 +125,14 @@ def security_group_egress_findings(e: Entry) -> list[Finding]:
 def addon_version_findings(e: Entry) -> list[Finding]:
     if e.get("type") != "aws:eks/addon:Addon":
         return []
-    i = _inputs(e)
+    i = entry_inputs(e)
     name = i.get("addonName", "?")
     if not i.get("addonVersion"):
-        return [Finding(VERSIONS_POLICY, "error", _id(e), "addonVersion",
+        return [Finding(VERSIONS_POLICY, "error", entry_id(e), "addonVersion",
                         f"add-on {name} has no version: EKS installs whatever is current, and the next deploy may move it",
                         f"pin it in aws.addon_versions.{name} (aws eks describe-addon-versions --addon-name {name})")]
     if (i.get("tags") or {}).get(VERSION_SOURCE_TAG) == "resolved":
-        return [Finding(VERSIONS_POLICY, "warning", _id(e), "addonVersion",
+        return [Finding(VERSIONS_POLICY, "warning", entry_id(e), "addonVersion",
                         f"add-on {name} is resolved at deploy time to EKS's default for the cluster version",
                         f"after the first deploy, copy eks_addon_versions.{name} from the foundation's outputs into "
                         f"aws.addon_versions.{name}")]
@@ -166,11 +157,11 @@ def node_class_ami_findings(m: Manifest) -> list[Finding]:
 def api_reachability_findings(e: Entry) -> list[Finding]:
     if e.get("type") != "aws:eks/cluster:Cluster":
         return []
-    i = _inputs(e)
+    i = entry_inputs(e)
     vpc = i.get("vpcConfig") or {}
     if vpc.get("endpointPublicAccess") or (i.get("tags") or {}).get(API_ACCESS_TAG) == "private-runner":
         return []
-    return [Finding(API_POLICY, "warning", _id(e), "vpcConfig.endpointPublicAccess",
+    return [Finding(API_POLICY, "warning", entry_id(e), "vpcConfig.endpointPublicAccess",
                     "the API endpoint is private and nobody said the deploy runs inside the VPC: the first "
                     "`pulumi up` cannot create the platform's Kubernetes objects",
                     "list the deployer's egress range in aws.api_public_cidrs, or set aws.api_private_only: true "

@@ -93,9 +93,7 @@ def check_markdown(result: CheckResult) -> str:
         lines.append("")
     report = result.capacity
     lines += ["Requests (steady state):", "", "| phase | CPU | memory | GPU | storage |", "|---|---:|---:|---:|---:|"]
-    for phase, t in [*report.per_phase().items(), ("**total**", report.total)]:
-        lines.append(f"| {phase} | {format_cpu(t.cpu_m)} | {format_bytes(t.memory_b)} | {t.gpus} | "
-                     f"{format_bytes(t.storage_b)} |")
+    lines += ["| " + " | ".join((phase, *t.formatted())) + " |" for phase, t in report.phase_totals("**total**")]
     b = report.budget
     if b is not None:
         cpu = format_cpu(b.cpu_m) if b.cpu_m is not None else "-"

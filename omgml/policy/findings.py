@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 Manifest = dict[str, Any]
+# A resource of the render's inventory (inventory.json): its Pulumi type, name and inputs.
+Entry = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,14 @@ def resource_id(m: Manifest) -> str:
     ns = meta.get("namespace")
     name = meta.get("name", "?")
     return f"{m.get('kind', '?')}/{ns}/{name}" if ns else f"{m.get('kind', '?')}/{name}"
+
+
+def entry_id(e: Entry) -> str:
+    return f"{e.get('type')}/{e.get('name')}"
+
+
+def entry_inputs(e: Entry) -> dict[str, Any]:
+    return dict(e.get("inputs") or {})
 
 
 def errors(findings: list[Finding]) -> list[Finding]:

@@ -59,6 +59,13 @@ def containers_at(pod: PodSpecAt) -> Iterator[ContainerAt]:
             yield ContainerAt(f"{pod.path}.{key}[{i}]", c, key == "initContainers")
 
 
+def manifest_containers(m: Manifest) -> Iterator[ContainerAt]:
+    """Every container of the manifest's pod spec; none when the manifest holds no pod."""
+    pod = pod_spec_at(m)
+    if pod is not None:
+        yield from containers_at(pod)
+
+
 def namespace_of(m: Manifest) -> str:
     # The renderer always sets a namespace; an object without one lands in "default".
     return str((m.get("metadata") or {}).get("namespace") or "default")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from omgml.policy.findings import Finding, Manifest, resource_id
-from omgml.policy.pods import containers_at, pod_spec_at
+from omgml.policy.pods import manifest_containers, pod_spec_at
 from omgml.synth.manifests import MASK
 
 POLICY_ID = "no-plaintext-secrets"
@@ -115,15 +115,13 @@ def check_secrets(m: Manifest) -> list[Finding]:
         if problem:
             out.append(Finding(POLICY_ID, "error", rid, path, f"annotation {problem}",
                                "keep credentials out of annotations; reference a Secret instead"))
-    pod = pod_spec_at(m)
-    if pod is not None:
-        for c in containers_at(pod):
-            for i, env in enumerate(c.container.get("env") or []):
-                if "value" not in env:
-                    continue
-                problem = value_problem(str(env.get("name", "")), env["value"])
-                if problem:
-                    out.append(Finding(POLICY_ID, "error", rid, f"{c.path}.env[{i}].value",
-                                       f"container {c.name!r}: env {problem}",
-                                       "use valueFrom.secretKeyRef (omgml.k8s.secret_env)"))
+    for c in manifest_containers(m):
+        for i, env in enumerate(c.container.get("env") or []):
+            if "value" not in env:
+                continue
+            problem = value_problem(str(env.get("name", "")), env["value"])
+            if problem:
+                out.append(Finding(POLICY_ID, "error", rid, f"{c.path}.env[{i}].value",
+                                   f"container {c.name!r}: env {problem}",
+                                   "use valueFrom.secretKeyRef (omgml.k8s.secret_env)"))
     return out

@@ -516,59 +516,62 @@ def lineage_on(req: Requirements) -> bool:
     return req.data.lineage or bool(req.compliance)
 
 
-def _data_quality(req: Requirements) -> Decision:
-    drivers = tuple(d for d, on in (("data.quality", req.data.quality), ("compliance", bool(req.compliance))) if on)
+def _data_layer(req: Requirements, area: str, field: str, choice: str, *, compliance_asks: str, off: str,
+                rationale: str, none_why: str) -> Decision:
+    """A data-layer area (quality, lineage): `choice` when `data.<field>` is stated or any compliance
+    regime is (`compliance_asks` says what the regime asks for), else "none" with `off` saying what
+    is left out. The rationale opens with what turned it on."""
+    stated = bool(getattr(req.data, field))
+    drivers = tuple(d for d, on in ((f"data.{field}", stated), ("compliance", bool(req.compliance))) if on)
     if not drivers:
-        return Decision("data_quality", "none", (
-            "Neither data.quality nor a compliance regime is stated: no data-quality runs are deployed (set "
-            "data.quality: true to add Great Expectations)."), (), (
-            Alternative("great-expectations", "for teams that state data.quality or a compliance regime"),))
-    why = []
-    if req.data.quality:
-        why.append("data.quality is stated")
+        return Decision(area, "none", f"Neither data.{field} nor a compliance regime is stated: {off}.", (), (
+            Alternative(choice, f"for teams that state data.{field} or a compliance regime"),))
+    why = [f"data.{field} is stated"] if stated else []
     if req.compliance:
-        why.append(f"compliance {_join(req.compliance)} expects controls on the data the models decide with")
-    rationale = (f"{'; '.join(why)[0].upper()}{'; '.join(why)[1:]}. Great Expectations (GX Core "
-                 f"{GX_VERSION}) validates the datasets on the object store with suites kept in the project, on a "
-                 "schedule and as a pipeline step; each run writes browsable data docs to the object store and "
-                 "pushes pass/fail per suite and per expectation to Prometheus, where an alert fires when a suite "
-                 "fails. Weighed and not deployed: Soda Core (its checks language is another dialect beside the "
-                 "pipelines' Python, while GX keeps suites as JSON in the project and renders data docs) and checks "
-                 "written inside each pipeline (every team rewrites row counts and null checks, with no shared "
-                 "report, metric or alert).")
-    return Decision("data_quality", "great-expectations", rationale, drivers, (
-        Alternative("none", "the requirements ask for checked data"
-                    + (f" (compliance {_join(req.compliance)} asks for controls on the data itself)"
-                       if req.compliance else "")),))
+        why.append(f"compliance {_join(req.compliance)} {compliance_asks}")
+    opening = "; ".join(why)
+    return Decision(area, choice, f"{opening[:1].upper()}{opening[1:]}. {rationale}", drivers,
+                    (Alternative("none", none_why),))
+
+
+def _data_quality(req: Requirements) -> Decision:
+    return _data_layer(
+        req, "data_quality", "quality", "great-expectations",
+        compliance_asks="expects controls on the data the models decide with",
+        off="no data-quality runs are deployed (set data.quality: true to add Great Expectations)",
+        rationale=(f"Great Expectations (GX Core "
+                   f"{GX_VERSION}) validates the datasets on the object store with suites kept in the project, on a "
+                   "schedule and as a pipeline step; each run writes browsable data docs to the object store and "
+                   "pushes pass/fail per suite and per expectation to Prometheus, where an alert fires when a suite "
+                   "fails. Weighed and not deployed: Soda Core (its checks language is another dialect beside the "
+                   "pipelines' Python, while GX keeps suites as JSON in the project and renders data docs) and checks "
+                   "written inside each pipeline (every team rewrites row counts and null checks, with no shared "
+                   "report, metric or alert)."),
+        none_why="the requirements ask for checked data"
+                 + (f" (compliance {_join(req.compliance)} asks for controls on the data itself)" if req.compliance else ""))
 
 
 def _lineage(req: Requirements) -> Decision:
-    drivers = tuple(d for d, on in (("data.lineage", req.data.lineage), ("compliance", bool(req.compliance))) if on)
-    if not drivers:
-        return Decision("lineage", "none", (
-            "Neither data.lineage nor a compliance regime is stated: no lineage catalog is deployed (set "
-            "data.lineage: true to add one)."), (), (
-            Alternative("feast-lineage", "for teams that state data.lineage or a compliance regime"),))
-    why = []
-    if req.data.lineage:
-        why.append("data.lineage is stated")
-    if req.compliance:
-        why.append(f"compliance {_join(req.compliance)} asks for an audit trail of where data came from")
-    rationale = (f"{'; '.join(why)[0].upper()}{'; '.join(why)[1:]}. The lineage catalog is Feast's OpenLineage "
-                 "server (Feast 0.66, `feast serve_lineage`): it takes standard OpenLineage run events at "
-                 "/api/v1/lineage, keeps jobs, datasets and runs in its own database on the platform's Postgres, and "
-                 "answers lineage queries (dataset → job → dataset, upstream and downstream). It runs in the Feast "
-                 "image the platform already pins, so it adds no image and no JVM; the producers are the "
-                 "data-quality runs, Airflow's OpenLineage provider and pipeline steps through the OpenLineage client "
-                 "(OPENLINEAGE_URL in the data-connections bundle). Not Marquez, the reference catalog with a web "
-                 "UI: a JVM service plus its own UI image to run and patch (about 1 GiB with the UI), and not "
-                 "verifiable here: Maven Central has no Marquez API jar (no maven-metadata for "
-                 "io.github.marquezproject:marquez-api), so omgml's conformance tier cannot run it. Producers speak "
-                 "plain OpenLineage to the same /api/v1/lineage path, so moving to Marquez later changes one URL. "
-                 "Not DataHub or OpenMetadata: full catalogs that bring Kafka, Elasticsearch or a graph store of "
-                 "their own, far over the platform's budget for lineage alone.")
-    return Decision("lineage", "feast-lineage", rationale, drivers, (
-        Alternative("none", "the requirements ask for lineage"),))
+    return _data_layer(
+        req, "lineage", "lineage", "feast-lineage",
+        compliance_asks="asks for an audit trail of where data came from",
+        off="no lineage catalog is deployed (set data.lineage: true to add one)",
+        rationale=("The lineage catalog is Feast's OpenLineage "
+                   "server (Feast 0.66, `feast serve_lineage`): it takes standard OpenLineage run events at "
+                   "/api/v1/lineage, keeps jobs, datasets and runs in its own database on the platform's Postgres, and "
+                   "answers lineage queries (dataset → job → dataset, upstream and downstream). It runs in the Feast "
+                   "image the platform already pins, so it adds no image and no JVM; the producers are the "
+                   "data-quality runs, Airflow's OpenLineage provider and pipeline steps through the OpenLineage client "
+                   "(OPENLINEAGE_URL in the data-connections bundle). Not Marquez, the reference catalog with a web "
+                   "UI: a JVM service plus its own UI image to run and patch (about 1 GiB with the UI), and not "
+                   "verifiable here: Maven Central has no Marquez API jar (no maven-metadata for "
+                   "io.github.marquezproject:marquez-api), so omgml's conformance tier cannot run it. Producers speak "
+                   "plain OpenLineage to the same /api/v1/lineage path, so moving to Marquez later changes one URL. "
+                   "Not DataHub or OpenMetadata: full catalogs that bring Kafka, Elasticsearch or a graph store of "
+                   "their own, far over the platform's budget for lineage alone."),
+        none_why="the requirements ask for lineage")
+
+
 def _batch_lines(spec: PlatformSpec) -> list[sizing.Line]:
     """The Spark job's executors with their arithmetic (omgml.components.spark.spark_sizing)."""
     b = spec.phases.serving.batch_scoring

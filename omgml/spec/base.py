@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,12 +14,35 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from omgml.errors import SpecError
 
 M = TypeVar("M", bound=BaseModel)
+K = TypeVar("K", str, int)
 
 
 class StrictModel(BaseModel):
     """Every spec model forbids unknown fields: a typo must be an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def repeated(values: Sequence[K]) -> list[K]:
+    """The values that appear more than once, sorted: what a uniqueness rule names in its message."""
+    return sorted({v for v in values if values.count(v) > 1})
+
+
+def no_repeats(values: list[str], each: str = "value") -> list[str]:
+    """`values` when none repeats (a field validator's rule for lists of names)."""
+    twice = repeated(values)
+    if twice:
+        raise ValueError(f"{twice} listed more than once; list each {each} once")
+    return values
+
+
+def all_match(values: list[str], pattern: str | re.Pattern[str], problem: str) -> list[str]:
+    """`values` when each matches `pattern`; else the ones that do not, followed by `problem`
+    (what they are not, and how to write them)."""
+    bad = [v for v in values if not re.match(pattern, v)]
+    if bad:
+        raise ValueError(f"{bad} {problem}")
+    return values
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from omgml.spec.base import StrictModel
+from omgml.spec.base import StrictModel, all_match, no_repeats
 from omgml.spec.experiments import MODEL_NAME
 
 # Where the job reads or writes: s3://bucket[/prefix], or a prefix inside the features bucket.
@@ -95,21 +95,13 @@ class BatchScoringSpec(StrictModel):
     @field_validator("python_packages")
     @classmethod
     def _pinned(cls, v: list[str]) -> list[str]:
-        loose = [p for p in v if not re.match(PINNED, p)]
-        if loose:
-            raise ValueError(f"{loose} are not exact pins; write each as name==version (e.g. scikit-learn==1.9.1)")
-        return v
+        return all_match(v, PINNED, "are not exact pins; write each as name==version (e.g. scikit-learn==1.9.1)")
 
     @field_validator("keep_columns")
     @classmethod
     def _columns(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if not re.match(COLUMN, c)]
-        if bad:
-            raise ValueError(f"{bad} are not column names (letters, digits and '_', not starting with a digit)")
-        repeated = sorted({c for c in v if v.count(c) > 1})
-        if repeated:
-            raise ValueError(f"{repeated} listed more than once; list each column once")
-        return v
+        return no_repeats(all_match(v, COLUMN, "are not column names (letters, digits and '_', not starting with a "
+                                               "digit)"), "column")
 
     @model_validator(mode="after")
     def _paths_differ(self) -> BatchScoringSpec:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from omgml.spec.base import StrictModel
+from omgml.spec.base import StrictModel, repeated
 from omgml.spec.common import DNS_LABEL
 
 SourceKind = Literal["snowflake", "s3", "delta", "postgres"]
@@ -102,10 +102,9 @@ class DataSourceSpec(StrictModel):
 
 
 def unique_sources(sources: list[DataSourceSpec]) -> list[DataSourceSpec]:
-    names = [s.name for s in sources]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f"source names {repeated} repeat; give every source its own name")
+    twice = repeated([s.name for s in sources])
+    if twice:
+        raise ValueError(f"source names {twice} repeat; give every source its own name")
     return sources
 
 
@@ -154,10 +153,9 @@ class DataQualitySpec(StrictModel):
 
     @model_validator(mode="after")
     def _unique_checks(self) -> DataQualitySpec:
-        names = [c.name for c in self.checks]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"checks: names {repeated} repeat; give every check its own name")
+        twice = repeated([c.name for c in self.checks])
+        if twice:
+            raise ValueError(f"checks: names {twice} repeat; give every check its own name")
         if self.enabled and not self.checks:
             raise ValueError("checks: data quality is enabled but lists no check; add one or set enabled: false")
         return self

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from omgml.spec.base import StrictModel
+from omgml.spec.base import StrictModel, repeated
 
 # What the model servers accept as a model (directory) name (same as ModelServerSpec.models).
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
@@ -67,10 +67,9 @@ class ExperimentSpec(StrictModel):
             weights = " + ".join(str(v.weight) for v in self.variants)
             problems.append(f"experiment {self.model!r}: the variants' weights add up to {total} ({weights}), "
                             "not 100; make them percentages that sum to 100")
-        versions = [v.version for v in self.variants]
-        repeated = sorted({v for v in versions if versions.count(v) > 1})
-        if repeated:
-            problems.append(f"experiment {self.model!r}: version(s) {repeated} appear in more than one variant; "
+        twice = repeated([v.version for v in self.variants])
+        if twice:
+            problems.append(f"experiment {self.model!r}: version(s) {twice} appear in more than one variant; "
                             "give each variant its own version (one variant per version, with the summed weight)")
         if problems:
             raise ValueError("\n".join(problems))
@@ -90,8 +89,7 @@ def experiment_problems(experiments: list[ExperimentSpec], server_enabled: bool,
     if server_kind == "torchserve":
         out.append(f"{path}.experiments: TorchServe keeps a model's versions inside its .mar archives, not in "
                    "version directories a variant can hold one of; use server kind triton or tf-serving")
-    models = [e.model for e in experiments]
-    for m in sorted({m for m in models if models.count(m) > 1}):
+    for m in repeated([e.model for e in experiments]):
         out.append(f"{path}.experiments: model {m!r} has more than one experiment; put all its variants in one")
     if server_models:
         for i, e in enumerate(experiments):

@@ -15,7 +15,7 @@ from omgml.aws_versions import (
 )
 from omgml.errors import SpecError
 from omgml.spec.backup import BackupSpec
-from omgml.spec.base import StrictModel, load_model, parse_model
+from omgml.spec.base import StrictModel, load_model, parse_model, repeated
 from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
 from omgml.spec.data import DataSourceSpec, DataSpec
 from omgml.spec.experiments import experiment_problems
@@ -301,7 +301,7 @@ def platform_problems(spec: PlatformSpec) -> list[str]:
         )
     pools = spec.all_gpu_pools()
     names = [p.name for p in pools]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = repeated(names)
     if dupes:
         out.append(f"gpu_pools: pool names must be unique across phases, {dupes} repeat; rename them")
     if s.enabled and s.server.enabled and s.server.gpu:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from omgml.errors import SpecError
-from omgml.spec.base import StrictModel, parse_model, read_yaml
+from omgml.spec.base import StrictModel, no_repeats, parse_model, read_yaml
 from omgml.spec.common import DNS_LABEL, Profile, Target
 from omgml.spec.data import DataSourceSpec, unique_sources
 
@@ -68,13 +68,6 @@ def _unit(unit: str) -> dict[str, Any]:
     return {"unit": unit}
 
 
-def _no_repeats(values: list[str]) -> list[str]:
-    repeated = sorted({v for v in values if values.count(v) > 1})
-    if repeated:
-        raise ValueError(f"{repeated} listed more than once; list each value once")
-    return values
-
-
 class ModelsRequirements(StrictModel):
     """The models the platform trains and serves."""
 
@@ -93,7 +86,7 @@ class ModelsRequirements(StrictModel):
     @field_validator("frameworks")
     @classmethod
     def _unique(cls, v: list[str]) -> list[str]:
-        return _no_repeats(v)
+        return no_repeats(v)
 
 
 class ServingRequirements(StrictModel):
@@ -173,7 +166,7 @@ class GovernanceRequirements(StrictModel):
     @field_validator("sensitive_features")
     @classmethod
     def _unique(cls, v: list[str]) -> list[str]:
-        return _no_repeats(v)
+        return no_repeats(v)
 
 
 class DataRequirements(StrictModel):
@@ -336,12 +329,12 @@ class Requirements(StrictModel):
     @field_validator("flags")
     @classmethod
     def _unique_flags(cls, v: list[str]) -> list[str]:
-        return _no_repeats(v)
+        return no_repeats(v)
 
     @field_validator("compliance", "in_cluster")
     @classmethod
     def _unique_lists(cls, v: list[str]) -> list[str]:
-        return _no_repeats(v)
+        return no_repeats(v)
 
     # --- derived facts ---------------------------------------------------------------------
     def regulated(self) -> list[str]:

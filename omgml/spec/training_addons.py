@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
-from omgml.spec.base import StrictModel
+from omgml.spec.base import StrictModel, all_match, no_repeats
 from omgml.spec.common import DNS_LABEL
 
 if TYPE_CHECKING:
@@ -89,12 +89,8 @@ class FairnessSpec(StrictModel):
     @field_validator("sensitive_features")
     @classmethod
     def _columns(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if not _COLUMN.match(c)]
-        if bad:
-            raise ValueError(f"{bad} are not column names; give the dataset's column names, e.g. [age_band]")
-        if len(set(v)) != len(v):
-            raise ValueError(f"{sorted({c for c in v if v.count(c) > 1})} listed more than once; list each column once")
-        return v
+        return no_repeats(all_match(v, _COLUMN, "are not column names; give the dataset's column names, e.g. "
+                                                "[age_band]"), "column")
 
     @field_validator("thresholds", mode="before")
     @classmethod

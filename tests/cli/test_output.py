@@ -103,3 +103,11 @@ def test_render_json_reports_validation(tmp_path: Path) -> None:
                                     "--phase", "foundation", "--validate", "--json"])
     assert data.exit_code == 0, data.output
     assert json.loads(data.output)["validation"] == {"kubernetes_version": "1.35.0", "problems": []}  # aws default: 1.35
+
+
+@pytest.mark.parametrize("command", [["check", "no-such-project"], ["cost", "no-such-project"], ["diff", "old", "new"]])
+def test_an_unknown_output_format_is_refused_before_anything_runs(command: list[str]) -> None:
+    # None of the paths exists: the format is refused first, so its error is the one shown.
+    result = CliRunner().invoke(app, [*command, "-o", "yaml"])
+    assert result.exit_code == 2
+    assert "--output must be text, json or markdown, got 'yaml'" in result.output

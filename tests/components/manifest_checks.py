@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from tests.synth_helpers import find, pod_spec
+from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
+from omgml.spec.common import Profile
+from omgml.synth.manifests import object_collisions
+from tests.synth_helpers import assert_valid, find, one, pod_spec
 
 Manifest = dict[str, Any]
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
@@ -134,6 +138,8 @@ def assert_pods_hardened(items: list[Manifest]) -> None:
 
 
 def assert_component_sound(items: list[Manifest]) -> None:
+    """Valid against the Kubernetes schemas, and every check above."""
+    assert_valid(items)
     assert_selectors_match_pod_labels(items)
     assert_services_reach_container_ports(items)
     assert_statefulsets_have_headless_service(items)
@@ -150,3 +156,42 @@ def env_of(container: Manifest) -> dict[str, Any]:
 def requests_of(workload: Manifest) -> tuple[str, str]:
     c = pod_spec(workload)["containers"][0]
     return c["resources"]["requests"]["cpu"], c["resources"]["requests"]["memory"]
+
+
+def assert_sized_by_profile(render: Callable[[Profile], list[Manifest]], kind: str, laptop: tuple[str, str]) -> None:
+    """The component's one `kind` workload requests `laptop` (CPU, memory) on the laptop profile,
+    and something else on production: the size table is keyed by profile, not fixed."""
+    small = requests_of(one(render("laptop"), kind))
+    assert small == laptop
+    assert small != requests_of(one(render("production"), kind))
+
+
+def assert_instances_apart(items: list[Manifest]) -> None:
+    """Manifests of several instances of one component in one program: no two objects share a
+    kind, namespace and name (one would overwrite the other on apply), and all are schema-valid."""
+    assert object_collisions(items) == []
+    assert_valid(items)
+
+
+def store_pod_accounts(specs: Mapping[str, Manifest], store_vars: Collection[str]) -> dict[str, str]:
+    """Of the pod specs (keyed by where they are defined), those with a container (init ones too)
+    that carries any of `store_vars`, mapped to the ServiceAccount they run as: the accounts that
+    need the object store's role on IRSA."""
+    return {where: ps["serviceAccountName"] for where, ps in specs.items()
+            if any(e["name"] in store_vars
+                   for c in [*ps["containers"], *ps.get("initContainers", [])] for e in c.get("env", []))}
+
+
+def assert_irsa_roles(items: list[Manifest], namespace: str, roles: Mapping[str, str]) -> dict[str, Manifest]:
+    """Each ServiceAccount named in `roles` (account → role ARN) wears exactly its role and the
+    regional-STS annotation, and no other account in `namespace` wears a role. Returns the
+    namespace's accounts by name."""
+    accounts = {sa["metadata"]["name"]: sa for sa in find(items, "ServiceAccount")
+                if sa["metadata"]["namespace"] == namespace}
+    assert set(roles) <= set(accounts), sorted(set(roles) - set(accounts))
+    for name, sa in accounts.items():
+        if name in roles:
+            assert sa["metadata"].get("annotations") == {ROLE_ARN_ANNOTATION: roles[name], STS_REGIONAL_ANNOTATION: "true"}, name
+        else:
+            assert ROLE_ARN_ANNOTATION not in sa["metadata"].get("annotations", {}), name
+    return accounts

@@ -31,8 +31,9 @@ from omgml.components.contracts import StoreRef
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.redis import Redis, RedisArgs
-from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
+from omgml.k8s import ROLE_ARN_ANNOTATION
 from omgml.synth.manifests import manifests
+from tests.components.manifest_checks import assert_instances_apart, assert_irsa_roles, store_pod_accounts
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth, synth_manifests
 
 DATA = "omgml-data"
@@ -242,8 +243,7 @@ def test_two_instances_do_not_collide() -> None:
         Airflow("a1", args(instance="airflow-a"))
         Airflow("a2", args(instance="airflow-b"))
     items = synth_manifests(program)
-    keys = [(m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]) for m in items]
-    assert len(keys) == len(set(keys))
+    assert_instances_apart(items)
 
 
 # --- the team's existing Airflow ---------------------------------------------------------------------
@@ -311,9 +311,7 @@ def store_pods(items: list[dict[str, Any]], instance: str = "airflow") -> dict[s
     specs = {f"{m['kind']}/{m['metadata']['name']}": pod_spec(m) for m in items
              if m["kind"] in ("Deployment", "Job") and m["metadata"]["namespace"] == ORCH}
     specs["pod-template"] = template_of(items, instance)["spec"]
-    return {where: ps["serviceAccountName"] for where, ps in specs.items()
-            if any(e["name"] in STORE_VARS
-                   for c in [*ps["containers"], *ps.get("initContainers", [])] for e in c.get("env", []))}
+    return store_pod_accounts(specs, STORE_VARS)
 
 
 @pytest.mark.parametrize("irsa", [False, True])
@@ -342,14 +340,9 @@ def test_s3_consumers_follow_the_instance_name() -> None:
 def test_on_irsa_each_consumer_account_wears_its_role_and_no_other_does() -> None:
     items = on_s3()
     assert_valid(items)
-    by_sa = {c.service_account: ARNS[c.name] for c in s3_consumers(ORCH, "airflow", "pipelines")}
-    accounts = {sa["metadata"]["name"]: sa for sa in find(items, "ServiceAccount") if sa["metadata"]["namespace"] == ORCH}
+    accounts = assert_irsa_roles(items, ORCH, {c.service_account: ARNS[c.name]
+                                               for c in s3_consumers(ORCH, "airflow", "pipelines")})
     assert set(accounts) == {f"airflow-{who}" for who in ACCOUNTS}
-    for name, sa in accounts.items():
-        if name in by_sa:
-            assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: by_sa[name], STS_REGIONAL_ANNOTATION: "true"}, name
-        else:
-            assert ROLE_ARN_ANNOTATION not in sa["metadata"].get("annotations", {}), name
     # The scheduler still gets its Kubernetes API token; the role does not change automount.
     assert accounts["airflow-scheduler"]["automountServiceAccountToken"] is True
     assert accounts["airflow-worker"]["automountServiceAccountToken"] is False

@@ -16,7 +16,7 @@ from omgml.components.device_plugin import (
 from omgml.components.gpupool import POOL_LABEL, gpu_tolerations, pool_taints
 from omgml.policy import check_manifests
 from omgml.spec import GpuPoolSpec
-from omgml.synth.manifests import object_collisions
+from tests.components.manifest_checks import assert_instances_apart
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth_manifests
 
 POOLS = (
@@ -89,5 +89,5 @@ def test_two_instances_do_not_collide() -> None:
         NvidiaDevicePlugin("b", NvidiaDevicePluginArgs(namespace="gpu-b", pools=POOLS[:1], instance="b"))
 
     items = synth_manifests(program)
-    assert object_collisions(items) == []
+    assert_instances_apart(items)
     assert len(find(items, "DaemonSet")) == 2

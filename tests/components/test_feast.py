@@ -38,9 +38,9 @@ from omgml.components.redis import Redis, RedisArgs
 from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
 from omgml.spec.foundation import FeatureRepoSpec
 from omgml.synth.engine import SynthResult
-from omgml.synth.manifests import manifests, object_collisions
-from tests.components.manifest_checks import assert_component_sound, env_of
-from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth
+from omgml.synth.manifests import manifests
+from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of
+from tests.synth_helpers import containers, find, one, pod_spec, synth, synth_built
 
 NS = "omgml-data"
 BUCKET = "demo-features"
@@ -64,9 +64,7 @@ def stack(*, online: bool = True, feature_repo: FeatureRepoSpec | None = REPO, r
 
 
 def render(**kw: Any) -> tuple[list[dict[str, Any]], Feast, SynthResult]:
-    built: list[Feast] = []
-    result = synth(lambda: built.append(stack(**kw)))
-    return manifests(result), built[0], result
+    return synth_built(lambda: stack(**kw))
 
 
 def config_of(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -148,7 +146,6 @@ def test_apply_job_name_follows_the_repo_ref() -> None:
 
 def test_render_is_valid_and_sound() -> None:
     items, _, _ = render()
-    assert_valid(items)
     assert_component_sound(items)
 
 
@@ -241,9 +238,8 @@ def test_two_instances_do_not_collide() -> None:
         stack(prefix="b-", instance="feast-b")
 
     items = manifests(synth(program))
-    assert not object_collisions(items)
+    assert_instances_apart(items)
     assert {d["metadata"]["name"] for d in find(items, "Deployment")} == {"feast-a", "feast-b"}
-    assert_valid(items)
 
 
 # --- AWS S3 through IRSA ----------------------------------------------------------------------------
@@ -284,7 +280,6 @@ def render_on_s3(instance: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("instance", ["feast", "features-eu"])
 def test_on_aws_s3_every_feast_pod_runs_as_the_role_account_without_static_keys(instance: str) -> None:
     items = render_on_s3(instance)
-    assert_valid(items)
     assert_component_sound(items)
     consumer, = s3_consumers(NS, instance, "features")
     workloads = feast_workloads(items, instance)

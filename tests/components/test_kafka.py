@@ -20,9 +20,9 @@ from omgml.components.kafka import (
 )
 from omgml.spec.common import Profile
 from omgml.spec.foundation import TopicSpec
-from omgml.synth.manifests import manifests, object_collisions
-from tests.components.manifest_checks import assert_component_sound, env_of, requests_of
-from tests.synth_helpers import assert_valid, find, one, pod_spec, synth
+from omgml.synth.manifests import manifests
+from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of, requests_of
+from tests.synth_helpers import find, one, pod_spec, synth, synth_built
 
 NS = "omgml-data"
 
@@ -34,9 +34,7 @@ def kafka_args(brokers: int = 1, profile: Profile = "laptop", topics: tuple[Topi
 
 
 def render(args: KafkaArgs) -> tuple[list[dict[str, Any]], Kafka, Any]:
-    built: list[Kafka] = []
-    result = synth(lambda: built.append(Kafka("kafka", args)))
-    return manifests(result), built[0], result
+    return synth_built(lambda: Kafka("kafka", args))
 
 
 def broker_env(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -91,7 +89,6 @@ def test_bad_broker_count_is_refused() -> None:
 def test_render_is_valid_and_sound(brokers: int) -> None:
     items, _, _ = render(kafka_args(brokers, "laptop" if brokers == 1 else "small",
                                     topics=(TopicSpec(name="events"),)))
-    assert_valid(items)
     assert_component_sound(items)
 
 
@@ -197,6 +194,5 @@ def test_two_instances_do_not_collide() -> None:
         Kafka("kafka-c", kafka_args(1, instance="events"))
 
     items = manifests(synth(program))
-    assert not object_collisions(items)
+    assert_instances_apart(items)
     assert len(find(items, "StatefulSet")) == 3
-    assert_valid(items)

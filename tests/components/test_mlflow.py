@@ -22,9 +22,9 @@ from omgml.components.mlflow import (
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.synth.engine import SynthResult
-from omgml.synth.manifests import manifests, object_collisions
-from tests.components.manifest_checks import assert_component_sound, env_of
-from tests.synth_helpers import assert_valid, find, one, pod_spec, synth
+from omgml.synth.manifests import manifests
+from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of
+from tests.synth_helpers import assert_valid, find, one, pod_spec, synth, synth_built
 
 NS = "omgml-data"
 BUCKET = "demo-mlflow"
@@ -42,9 +42,7 @@ def stack(replicas: int = 1, profile: str = "laptop", instance: str = "mlflow",
 
 
 def render(**kw: Any) -> tuple[list[dict[str, Any]], Mlflow, SynthResult]:
-    built: list[Mlflow] = []
-    result = synth(lambda: built.append(stack(**kw)))
-    return manifests(result), built[0], result
+    return synth_built(lambda: stack(**kw))
 
 
 def server(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -106,7 +104,6 @@ def test_backend_uri_template_names_driver_host_and_database_but_no_password() -
 
 def test_render_is_valid_and_sound() -> None:
     items, _, _ = render()
-    assert_valid(items)
     assert_component_sound(items)
 
 
@@ -200,9 +197,8 @@ def test_two_instances_do_not_collide() -> None:
         stack(instance="mlflow-b", pg_name="pgb", os_name="osb")
 
     items = manifests(synth(program))
-    assert not object_collisions(items)
+    assert_instances_apart(items)
     assert {d["metadata"]["name"] for d in find(items, "Deployment")} == {"mlflow-a", "mlflow-b"}
-    assert_valid(items)
 
 
 # --- AWS S3 through IRSA ----------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from omgml.components.objectstore import (
     volume_slots,
 )
 from omgml.synth.engine import RecordedResource, SynthResult, is_secret_wrapper
-from omgml.synth.manifests import manifests, object_collisions
-from tests.components.manifest_checks import assert_component_sound, env_of
-from tests.synth_helpers import assert_valid, find, one, pod_spec, synth
+from omgml.synth.manifests import manifests
+from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of
+from tests.synth_helpers import find, one, pod_spec, synth, synth_built
 
 NS = "omgml-data"
 BUCKETS = {"mlflow": "demo-mlflow", "features": "demo-features", "models": "demo-models"}
@@ -41,9 +41,7 @@ def os_args(**kw: Any) -> ObjectStoreArgs:
 
 
 def render(args: ObjectStoreArgs) -> tuple[list[dict[str, Any]], ObjectStore, SynthResult]:
-    built: list[ObjectStore] = []
-    result = synth(lambda: built.append(ObjectStore("os", args)))
-    return manifests(result), built[0], result
+    return synth_built(lambda: ObjectStore("os", args))
 
 
 def raw(result: SynthResult, type_suffix: str, name: str) -> RecordedResource:
@@ -118,7 +116,6 @@ def test_bucket_job_name_changes_with_the_bucket_list_only() -> None:
 
 def test_render_is_valid_and_sound() -> None:
     items, _, _ = render(os_args())
-    assert_valid(items)
     assert_component_sound(items)
 
 
@@ -199,6 +196,5 @@ def test_two_instances_do_not_collide() -> None:
         ObjectStore("os-b", os_args(instance="store-b"))
 
     items = manifests(synth(program))
-    assert not object_collisions(items)
+    assert_instances_apart(items)
     assert {s["metadata"]["name"] for s in find(items, "StatefulSet")} == {"store-a", "store-b"}
-    assert_valid(items)

@@ -23,9 +23,14 @@ from omgml.components.postgres import (
     resolve_consumers,
 )
 from omgml.spec.common import Profile
-from omgml.synth.manifests import manifests, object_collisions
-from tests.components.manifest_checks import assert_component_sound, env_of, requests_of
-from tests.synth_helpers import assert_valid, find, one, pod_spec, synth
+from omgml.synth.manifests import manifests
+from tests.components.manifest_checks import (
+    assert_component_sound,
+    assert_instances_apart,
+    assert_sized_by_profile,
+    env_of,
+)
+from tests.synth_helpers import find, one, pod_spec, synth, synth_built
 
 DATA_NS = "omgml-data"
 TRACKING_NS = "omgml-tracking"
@@ -39,9 +44,7 @@ def pg_args(profile: Profile = "laptop", consumers: tuple[PostgresConsumer, ...]
 
 
 def render(args: PostgresArgs) -> tuple[list[dict[str, Any]], Postgres, Any]:
-    built: list[Postgres] = []
-    result = synth(lambda: built.append(Postgres("pg", args)))
-    return manifests(result), built[0], result
+    return synth_built(lambda: Postgres("pg", args))
 
 
 # --- pure ---------------------------------------------------------------------------------
@@ -84,7 +87,6 @@ def test_provision_sql_is_idempotent_and_holds_no_password() -> None:
 
 def test_default_render_is_valid_and_sound() -> None:
     items, _, _ = render(pg_args())
-    assert_valid(items)
     assert_component_sound(items)
 
 
@@ -198,10 +200,7 @@ def test_routine_settings_leave_force_new_fields_alone() -> None:
 
 
 def test_laptop_and_production_sizing_differ() -> None:
-    laptop = requests_of(one(render(pg_args("laptop"))[0], "StatefulSet"))
-    production = requests_of(one(render(pg_args("production"))[0], "StatefulSet"))
-    assert laptop == ("100m", "256Mi")
-    assert laptop != production
+    assert_sized_by_profile(lambda profile: render(pg_args(profile))[0], "StatefulSet", ("100m", "256Mi"))
 
 
 def test_two_instances_do_not_collide() -> None:
@@ -211,11 +210,10 @@ def test_two_instances_do_not_collide() -> None:
                                  consumers=(PostgresConsumer("mlflow", TRACKING_NS),)))
 
     items = manifests(synth(program))
-    assert not object_collisions(items)
+    assert_instances_apart(items)
     assert {s["metadata"]["name"] for s in find(items, "Secret") if s["metadata"]["namespace"] == TRACKING_NS} == {
         "postgres-mlflow-db", "pg2-mlflow-db"}
     assert len(find(items, "StatefulSet")) == 2
-    assert_valid(items)
 
 
 def test_children_wait_for_what_the_component_waits_for() -> None:

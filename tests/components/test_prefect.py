@@ -23,7 +23,8 @@ from omgml.components.prefect import (
     s3_consumers,
     worker_role_rules,
 )
-from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
+from omgml.k8s import ROLE_ARN_ANNOTATION
+from tests.components.manifest_checks import assert_instances_apart, assert_irsa_roles, store_pod_accounts
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth_manifests
 
 DATA = "omgml-data"
@@ -198,8 +199,7 @@ def test_two_instances_do_not_collide() -> None:
         Prefect("p1", args(instance="prefect-a"))
         Prefect("p2", args(instance="prefect-b"))
     items = synth_manifests(program)
-    keys = [(m["kind"], m["metadata"].get("namespace"), m["metadata"]["name"]) for m in items]
-    assert len(keys) == len(set(keys))
+    assert_instances_apart(items)
 
 
 # --- AWS S3 through IRSA -------------------------------------------------------------------------
@@ -218,9 +218,7 @@ def store_pods(items: list[dict[str, Any]], instance: str = "prefect") -> dict[s
     specs = {f"Deployment/{m['metadata']['name']}": pod_spec(m) for m in find(items, "Deployment")
              if m["metadata"]["namespace"] == ORCH}
     specs["flow-run"] = flow_run_pod(items, instance)
-    return {where: ps["serviceAccountName"] for where, ps in specs.items()
-            if any(e["name"] in STORE_VARS
-                   for c in [*ps["containers"], *ps.get("initContainers", [])] for e in c.get("env", []))}
+    return store_pod_accounts(specs, STORE_VARS)
 
 
 @pytest.mark.parametrize("irsa", [False, True])
@@ -247,14 +245,9 @@ def test_s3_consumers_follow_the_instance_name() -> None:
 def test_on_irsa_the_flow_run_account_wears_its_role_and_no_other_does() -> None:
     items = on_s3()
     assert_valid(items)
-    by_sa = {c.service_account: ARNS[c.name] for c in s3_consumers(ORCH, "prefect", "pipelines")}
-    accounts = {sa["metadata"]["name"]: sa for sa in find(items, "ServiceAccount") if sa["metadata"]["namespace"] == ORCH}
+    accounts = assert_irsa_roles(items, ORCH, {c.service_account: ARNS[c.name]
+                                               for c in s3_consumers(ORCH, "prefect", "pipelines")})
     assert set(accounts) == {f"prefect-{who}" for who in ACCOUNTS}
-    for name, sa in accounts.items():
-        if name in by_sa:
-            assert sa["metadata"]["annotations"] == {ROLE_ARN_ANNOTATION: by_sa[name], STS_REGIONAL_ANNOTATION: "true"}, name
-        else:
-            assert ROLE_ARN_ANNOTATION not in sa["metadata"].get("annotations", {}), name
     # The role does not change who gets a Kubernetes API token: the worker still needs its own.
     assert accounts["prefect-worker"]["automountServiceAccountToken"] is True
     assert accounts["prefect-flow-run"]["automountServiceAccountToken"] is False

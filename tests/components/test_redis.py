@@ -19,9 +19,14 @@ from omgml.components.redis import (
     validate_redis_args,
 )
 from omgml.spec.common import Profile
-from omgml.synth.manifests import manifests, object_collisions
-from tests.components.manifest_checks import assert_component_sound, env_of, requests_of
-from tests.synth_helpers import assert_valid, find, one, pod_spec, synth
+from omgml.synth.manifests import manifests
+from tests.components.manifest_checks import (
+    assert_component_sound,
+    assert_instances_apart,
+    assert_sized_by_profile,
+    env_of,
+)
+from tests.synth_helpers import find, one, pod_spec, synth, synth_built
 
 DATA_NS = "omgml-data"
 SERVING_NS = "omgml-serving"
@@ -34,9 +39,7 @@ def redis_args(profile: Profile = "laptop", **kw: Any) -> RedisArgs:
 
 
 def render(args: RedisArgs) -> tuple[list[dict[str, Any]], Redis, Any]:
-    built: list[Redis] = []
-    result = synth(lambda: built.append(Redis("redis", args)))
-    return manifests(result), built[0], result
+    return synth_built(lambda: Redis("redis", args))
 
 
 # --- pure ---------------------------------------------------------------------------------
@@ -78,7 +81,6 @@ def test_bad_args_are_refused_with_the_field() -> None:
 
 def test_default_render_is_valid_and_sound() -> None:
     items, _, _ = render(redis_args())
-    assert_valid(items)
     assert_component_sound(items)
 
 
@@ -161,10 +163,7 @@ def test_data_is_protected_outside_the_laptop() -> None:
 
 
 def test_laptop_and_production_sizing_differ() -> None:
-    laptop = requests_of(one(render(redis_args("laptop"))[0], "StatefulSet"))
-    production = requests_of(one(render(redis_args("production"))[0], "StatefulSet"))
-    assert laptop == ("50m", "128Mi")
-    assert laptop != production
+    assert_sized_by_profile(lambda profile: render(redis_args(profile))[0], "StatefulSet", ("50m", "128Mi"))
 
 
 def test_two_instances_do_not_collide() -> None:
@@ -173,7 +172,6 @@ def test_two_instances_do_not_collide() -> None:
         Redis("redis-b", redis_args(namespace="cache", instance="cache"))
 
     items = manifests(synth(program))
-    assert not object_collisions(items)
+    assert_instances_apart(items)
     assert {s["metadata"]["name"] for s in find(items, "Secret") if s["metadata"]["namespace"] == SERVING_NS} == {
         "redis-auth", "cache-auth"}
-    assert_valid(items)

@@ -136,6 +136,24 @@ def cleanup() -> Iterator[list[str]]:
         delete_cluster(name)
 
 
+def minimal_project(project: Path, name: str, cleanup: list[str]) -> Path:
+    """A project at `project` holding the smallest platform, `name`: namespaces, policies,
+    StackReferences and monitoring (Prometheus with Alertmanager and the Pushgateway), every store,
+    app and the training phase off. Its kwok cluster (named after the platform) starts fresh and is
+    deleted after the test."""
+    off = {"enabled": False}
+    project.mkdir()
+    platform = {"name": name, "phases": {
+        "foundation": {k: off for k in ("kafka", "postgres", "object_store", "redis", "mlflow", "feast")},
+        "training": off,
+        "serving": {"server": off, "evidently": off, "prometheus": {"alertmanager": True, "pushgateway": True}},
+    }}
+    (project / "omgml.yaml").write_text(yaml.safe_dump({"platform": platform}))
+    (project / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\nmain: stacks/\nstackConfigDir: stacks\n")
+    cleanup.append(name)
+    return project
+
+
 # --- the engine, through the library: exact change sets -----------------------------------------
 
 def preview_ops(project: Path) -> dict[str, list[tuple[str, str, str]]]:
@@ -303,17 +321,7 @@ def test_minimal_platform_lifecycle(tmp_path: Path, engine_env: dict[str, str], 
     """The smallest platform (namespaces, policies, StackReferences, monitoring) with generated
     credentials' default: up / no-diff / one change / destroy, through `omgml up|destroy`."""
     steps = Steps("minimal")
-    off = {"enabled": False}
-    project = tmp_path / "min"
-    project.mkdir()
-    platform = {"name": "e2emin", "phases": {
-        "foundation": {k: off for k in ("kafka", "postgres", "object_store", "redis", "mlflow", "feast")},
-        "training": off,
-        "serving": {"server": off, "evidently": off, "prometheus": {"alertmanager": True, "pushgateway": True}},
-    }}
-    (project / "omgml.yaml").write_text(yaml.safe_dump({"platform": platform}))
-    (project / "Pulumi.yaml").write_text("name: e2emin\nruntime: python\nmain: stacks/\nstackConfigDir: stacks\n")
-    cleanup.append("e2emin")
+    project = minimal_project(tmp_path / "min", "e2emin", cleanup)
     steps.run("local up", ok, "local", "up", str(project))
     rows = status_rows(project)
     assert rows and not_available(rows) == [], rows

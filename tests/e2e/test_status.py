@@ -13,12 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tests.e2e.test_real_engine import (  # noqa: F401 (fixtures and the e2e mark)
     Steps,
     cleanup,
     engine_env,
+    minimal_project,
     ok,
     omgml,
     pytestmark,
@@ -37,17 +36,7 @@ def status(project: Path) -> tuple[int, dict[str, Any]]:
 def test_status_reports_stacks_workloads_endpoints_and_an_undeployed_phase(
         tmp_path: Path, engine_env: dict[str, str], cleanup: list[str]) -> None:  # noqa: F811 (fixtures)
     steps = Steps("status")
-    off = {"enabled": False}
-    project = tmp_path / "status"
-    project.mkdir()
-    platform = {"name": "e2estatus", "phases": {
-        "foundation": {k: off for k in ("kafka", "postgres", "object_store", "redis", "mlflow", "feast")},
-        "training": off,
-        "serving": {"server": off, "evidently": off, "prometheus": {"alertmanager": True, "pushgateway": True}},
-    }}
-    (project / "omgml.yaml").write_text(yaml.safe_dump({"platform": platform}))
-    (project / "Pulumi.yaml").write_text("name: e2estatus\nruntime: python\nmain: stacks/\nstackConfigDir: stacks\n")
-    cleanup.append("e2estatus")
+    project = minimal_project(tmp_path / "status", "e2estatus", cleanup)
     steps.run("local up", ok, "local", "up", str(project))
 
     code, report = steps.run("status", status, project)

@@ -19,13 +19,11 @@ def test_root_privileged_hostpath_pod_is_flagged_with_fields() -> None:
     c = d["spec"]["template"]["spec"]["containers"][0]
     c["securityContext"] = {"privileged": True, "runAsUser": 0}
     fields = {f.field for f in check_pod_security(d, {})}
-    p = "spec.template.spec"
-    assert f"{p}.hostNetwork" in fields
-    assert f"{p}.volumes[0].hostPath" in fields
-    assert f"{p}.containers[0].securityContext.privileged" in fields
-    assert f"{p}.containers[0].securityContext.allowPrivilegeEscalation" in fields
-    assert f"{p}.containers[0].securityContext.runAsUser" in fields
-    assert f"{p}.containers[0].securityContext.capabilities.drop" in fields
+    expected = {"hostNetwork", "volumes[0].hostPath",
+                *(f"containers[0].securityContext.{k}" for k in (
+                    "privileged", "allowPrivilegeEscalation", "runAsUser", "capabilities.drop"))}
+    missing = {f"spec.template.spec.{e}" for e in expected} - fields
+    assert not missing, missing
 
 
 def test_missing_non_root_and_seccomp_on_pod_and_container() -> None:

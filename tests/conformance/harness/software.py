@@ -158,6 +158,25 @@ def _str_table(where: str, table: Mapping[str, Any], key: str) -> dict[str, str]
     return dict(values)
 
 
+def _matching_list(where: str, table: Mapping[str, Any], key: str, pattern: re.Pattern[str], listing: str,
+                   mismatch: str) -> tuple[str, ...]:
+    """The non-empty list of strings at `key`, each matching `pattern`; `listing` says what to list
+    when it is missing, `mismatch` what is wrong with an entry that does not match."""
+    values = _str_list(where, table, key)
+    if not values:
+        raise PinsError(f"{where}.{key} is missing; list {listing}")
+    for value in values:
+        if not pattern.match(value):
+            raise PinsError(f"{where}.{key}: {value!r} {mismatch}")
+    return values
+
+
+def _check_inside(where: str, rel: str, folder: str) -> None:
+    """`rel` (at `where`) must be a relative path that stays inside `folder`."""
+    if rel.startswith("/") or ".." in Path(rel).parts:
+        raise PinsError(f"{where}: {rel!r} must be a path inside {folder}")
+
+
 def _piece(name: str, table: Mapping[str, Any], host: Mapping[str, str]) -> Piece:
     where = f"pieces.{name}"
     if not _NAME.match(name) or name in SHARED_DIRS:
@@ -169,15 +188,10 @@ def _piece(name: str, table: Mapping[str, Any], host: Mapping[str, str]) -> Piec
                         "Debian packages go in [host]")
     bins = _str_table(where, table, "bins")
     for bin_name, rel in bins.items():
-        if rel.startswith("/") or ".." in Path(rel).parts:
-            raise PinsError(f"{where}.bins.{bin_name}: {rel!r} must be a path inside the piece's folder")
+        _check_inside(f"{where}.bins.{bin_name}", rel, "the piece's folder")
     if source == "pypi" or source == "wheel-binary":
-        requirements = _str_list(where, table, "requirements")
-        if not requirements:
-            raise PinsError(f"{where}.requirements is missing; list the PyPI packages, each pinned with ==")
-        for req in requirements:
-            if not _PINNED.match(req):
-                raise PinsError(f"{where}.requirements: {req!r} is not pinned; write it as name==version")
+        _matching_list(where, table, "requirements", _PINNED, "the PyPI packages, each pinned with ==",
+                       "is not pinned; write it as name==version")
     if source == "wheel-binary":
         members = _str_table(where, table, "members")
         if not members:
@@ -193,20 +207,14 @@ def _piece(name: str, table: Mapping[str, Any], host: Mapping[str, str]) -> Piec
             raise PinsError(f"{where}.packages is missing; map each binary to its package path in the module")
         for bin_name, pkg in packages.items():
             bins.setdefault(bin_name, f"bin/{bin_name}")
-            if pkg.startswith("/") or ".." in Path(pkg).parts:
-                raise PinsError(f"{where}.packages.{bin_name}: {pkg!r} must be a path inside the module")
+            _check_inside(f"{where}.packages.{bin_name}", pkg, "the module")
         _str_list(where, table, "tags")
         _str_list(where, table, "ldflags")
         for rel in _str_list(where, table, "placeholders"):
-            if rel.startswith("/") or ".." in Path(rel).parts:
-                raise PinsError(f"{where}.placeholders: {rel!r} must be a path inside the module")
+            _check_inside(f"{where}.placeholders", rel, "the module")
     if source == "maven":
-        artifacts = _str_list(where, table, "artifacts")
-        if not artifacts:
-            raise PinsError(f"{where}.artifacts is missing; list group:artifact:version coordinates")
-        for coords in artifacts:
-            if not _COORDS.match(coords):
-                raise PinsError(f"{where}.artifacts: {coords!r} is not group:artifact:version")
+        artifacts = _matching_list(where, table, "artifacts", _COORDS, "group:artifact:version coordinates",
+                                   "is not group:artifact:version")
         unpack = _field(where, table, "unpack", str, required=False)
         launchers = _str_table(where, table, "launchers")
         if unpack and (launchers or len(artifacts) != 1):

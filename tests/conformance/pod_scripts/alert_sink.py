@@ -10,9 +10,10 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import ssl
 import time
 from pathlib import Path
+
+from https_server import serve_https
 
 STORE = Path(os.environ.get("STORE_DIR", "/tmp/received"))
 
@@ -45,13 +46,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    server = http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "443"))), Handler)
-    tls = Path(os.environ["TLS_DIR"])
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tls / "tls.crt", tls / "tls.key")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    print(f"listening on :{server.server_address[1]}", flush=True)
-    server.serve_forever()
+    serve_https(Handler, "listening")
 
 
 if __name__ == "__main__":

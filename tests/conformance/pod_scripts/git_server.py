@@ -12,10 +12,11 @@ from __future__ import annotations
 import http.server
 import os
 import shutil
-import ssl
 import subprocess
 import tempfile
 from pathlib import Path
+
+from https_server import serve_https
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "conformance", "GIT_AUTHOR_EMAIL": "conformance@example.invalid",
            "GIT_COMMITTER_NAME": "conformance", "GIT_COMMITTER_EMAIL": "conformance@example.invalid"}
@@ -82,13 +83,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def main() -> None:
     root = Path(os.environ["REPO_ROOT"])
     publish(Path(os.environ["SOURCE_DIR"]), root / os.environ["REPO_NAME"], os.environ.get("BRANCH", "main"))
-    server = http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "443"))), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls = Path(os.environ["TLS_DIR"])
-    context.load_cert_chain(tls / "tls.crt", tls / "tls.key")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    print(f"serving {root} on :{server.server_address[1]}", flush=True)
-    server.serve_forever()
+    serve_https(Handler, f"serving {root}")
 
 
 if __name__ == "__main__":
