@@ -306,7 +306,7 @@ def redis_size(req: Requirements, profile: Profile, managed: bool) -> RedisSize:
     if managed:
         from omgml.components.aws.elasticache import CACHE_SIZING
 
-        node = CACHE_SIZING[profile].node_type
+        node = CACHE_SIZING[profile].instance_class
         have = CACHE_NODE_MEMORY_GIB[node]
         lines = (Line("online store memory", f"{need_mib:,} MiB", f"{how}; ElastiCache {node} holds {_n(have)} GiB"),)
         unmet = () if need_mib <= have * 1024 else (
