@@ -5,6 +5,7 @@ Service for clients, and an optional re-runnable Job that creates the declared t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -137,20 +138,25 @@ class ResolvedTopic:
 
 
 def resolve_topics(args: KafkaArgs) -> list[ResolvedTopic]:
-    """Topics with their replication factor filled in and checked against the broker count."""
-    default_rf = kafka_replication(args.brokers).default_replication_factor
+    return replicated_topics(args.topics, args.brokers)
+
+
+def replicated_topics(topics: Sequence[TopicSpec], brokers: int) -> list[ResolvedTopic]:
+    """The spec's topics with their replication factor filled in and checked against the broker
+    count: one rule for the in-cluster brokers and MSK's (components/aws/msk.py)."""
+    default_rf = kafka_replication(brokers).default_replication_factor
     seen: set[str] = set()
     out: list[ResolvedTopic] = []
-    for i, t in enumerate(args.topics):
+    for i, t in enumerate(topics):
         field = f"phases.foundation.kafka.topics[{i}]"
         if t.name in seen:
             raise ValueError(f"{field}.name={t.name!r} is declared twice; remove the duplicate")
         seen.add(t.name)
         rf = t.replication_factor if t.replication_factor is not None else default_rf
-        if rf > args.brokers:
+        if rf > brokers:
             raise ValueError(
-                f"{field}.replication_factor={rf} (topic {t.name!r}) exceeds the broker count {args.brokers}; "
-                f"set replication_factor to at most {args.brokers} (or leave it unset), or raise phases.foundation.kafka.brokers"
+                f"{field}.replication_factor={rf} (topic {t.name!r}) exceeds the broker count {brokers}; "
+                f"set replication_factor to at most {brokers} (or leave it unset), or raise phases.foundation.kafka.brokers"
             )
         out.append(ResolvedTopic(t.name, t.partitions, rf))
     return out

@@ -8,6 +8,7 @@ consumer gets its own Secret (host, port, database, username, password) in its o
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -138,17 +139,26 @@ def pg_identifier(consumer_name: str) -> str:
 def resolve_consumers(args: PostgresArgs) -> list[ResolvedConsumer]:
     """Validated consumers, in the given order; errors name the field, the value and the fix."""
     check_stateful_server_args("PostgresArgs", args, SIZING)
+    return consumer_databases("PostgresArgs", args.instance, args.consumers)
+
+
+def consumer_databases(owner: str, instance: str, consumers: Sequence[PostgresConsumer],
+                       also_reserved: Collection[str] = (), reserved_by: str = "Postgres") -> list[ResolvedConsumer]:
+    """Each consumer's database, role, Secret and password variable, in the given order: the same
+    names in-cluster and on RDS (components/aws/rds.py, which reserves its own admin names
+    `also_reserved`), so switching targets changes no consumer. Errors name `<owner>.consumers[i]`."""
+    reserved = _RESERVED | frozenset(also_reserved)
     seen: dict[str, str] = {}
     out: list[ResolvedConsumer] = []
-    for i, c in enumerate(args.consumers):
-        field = f"PostgresArgs.consumers[{i}]"
+    for i, c in enumerate(consumers):
+        field = f"{owner}.consumers[{i}]"
         if not _CONSUMER_NAME.match(c.name):
             raise ValueError(f"{field}.name={c.name!r}: use lowercase letters, digits, '-' or '_', "
                              "starting with a letter (it becomes a database and role name)")
         require_dns_label(f"{field}.namespace", c.namespace)
         ident = pg_identifier(c.name)
-        if ident in _RESERVED:
-            raise ValueError(f"{field}.name={c.name!r} is reserved by Postgres; pick another consumer name")
+        if ident in reserved:
+            raise ValueError(f"{field}.name={c.name!r} is reserved by {reserved_by}; pick another consumer name")
         if ident in seen:
             raise ValueError(f"{field}.name={c.name!r} clashes with consumer {seen[ident]!r} "
                              f"(both become database {ident!r}); give each consumer a distinct name")
@@ -157,7 +167,7 @@ def resolve_consumers(args: PostgresArgs) -> list[ResolvedConsumer]:
             name=c.name,
             namespace=c.namespace,
             database=ident,
-            secret=k8s_name(args.instance, c.name, "db"),
+            secret=k8s_name(instance, c.name, "db"),
             password_env=f"OMGML_PASSWORD_{ident.upper()}",
         ))
     return out
@@ -234,32 +244,39 @@ def backup_secret(instance: str) -> str:
     return k8s_name(instance, "backup-role")
 
 
-def provision_sql(consumers: list[ResolvedConsumer], backup: bool = False) -> str:
-    """Idempotent SQL (psql): every statement is safe to run again on an existing cluster.
+def consumer_sql(c: ResolvedConsumer, *, role_attributes: Sequence[str] = (), creator_joins: bool = False) -> list[str]:
+    """psql lines that create one consumer's role and database, or bring them back in line:
+    safe to run again. The password comes from the environment (\\getenv), never the script;
+    ALTER ROLE runs every time, so a rotated password takes effect on the next run.
+    `creator_joins`: a creator that is not a superuser (RDS's master) makes itself a member of
+    the role first, which Postgres 16+ requires before it may make the role a database owner."""
+    role = c.database  # validated: [a-z0-9_] only, so literal quoting below is exact
+    return [
+        f"-- consumer {c.name}",
+        f"SELECT format('CREATE ROLE %I LOGIN', '{role}') "
+        f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '{role}')",
+        "\\gexec",
+        f"\\getenv omgml_password {c.password_env}",
+        f"ALTER ROLE \"{role}\" WITH {' '.join(('LOGIN', *role_attributes))} PASSWORD :'omgml_password';",
+        "\\unset omgml_password",
+        *([f"GRANT \"{role}\" TO CURRENT_USER;"] if creator_joins else []),
+        f"SELECT format('CREATE DATABASE %I OWNER %I', '{role}', '{role}') "
+        f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = '{role}')",
+        "\\gexec",
+        f"ALTER DATABASE \"{role}\" OWNER TO \"{role}\";",
+        # Only the owner may connect: consumers cannot reach each other's data.
+        f"REVOKE CONNECT, TEMPORARY ON DATABASE \"{role}\" FROM PUBLIC;",
+        f"GRANT CONNECT, TEMPORARY ON DATABASE \"{role}\" TO \"{role}\";",
+    ]
 
-    Passwords never appear in the script or on a command line: psql reads each from the
-    environment (\\getenv, filled by secretKeyRef). ALTER ROLE runs every time, so a rotated
-    password takes effect on the next run.
-    """
+
+def provision_sql(consumers: list[ResolvedConsumer], backup: bool = False) -> str:
+    """Idempotent SQL (psql) run as the superuser: every statement is safe to run again on an
+    existing cluster. Passwords never appear in the script or on a command line: psql reads each
+    from the environment (\\getenv, filled by secretKeyRef)."""
     lines = ["\\set ON_ERROR_STOP on"]
     for c in consumers:
-        role = c.database  # validated: [a-z0-9_] only, so literal quoting below is exact
-        lines += [
-            f"-- consumer {c.name}",
-            f"SELECT format('CREATE ROLE %I LOGIN', '{role}') "
-            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '{role}')",
-            "\\gexec",
-            f"\\getenv omgml_password {c.password_env}",
-            f"ALTER ROLE \"{role}\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'omgml_password';",
-            "\\unset omgml_password",
-            f"SELECT format('CREATE DATABASE %I OWNER %I', '{role}', '{role}') "
-            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = '{role}')",
-            "\\gexec",
-            f"ALTER DATABASE \"{role}\" OWNER TO \"{role}\";",
-            # Only the owner may connect: consumers cannot reach each other's data.
-            f"REVOKE CONNECT, TEMPORARY ON DATABASE \"{role}\" FROM PUBLIC;",
-            f"GRANT CONNECT, TEMPORARY ON DATABASE \"{role}\" TO \"{role}\";",
-        ]
+        lines += consumer_sql(c, role_attributes=("NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"))
     if backup:
         lines += ["-- the read-only backup role", *backup_role_sql([c.database for c in consumers], BACKUP_PASSWORD_ENV)]
     return "\n".join(lines) + "\n"
@@ -376,6 +393,35 @@ def consumer_secret_data(args: PostgresArgs, c: ResolvedConsumer) -> dict[str, s
     return {"host": service_host(args), "port": str(PORT), "database": c.database, "username": c.database}
 
 
+def consumer_credentials(name: str, c: ResolvedConsumer, data: dict[str, pulumi.Input[str]], namespace: str,
+                         instance: str, source: CredentialSource, copy_labels: dict[str, str],
+                         opts: pulumi.ResourceOptions) -> tuple[list[pulumi.Resource], pulumi.Output[str] | None]:
+    """A consumer's credentials Secret `c.secret` in the database's `namespace` (a generated
+    password beside `data`) and, when the consumer runs elsewhere, a copy in its namespace: pods
+    can only reference Secrets of their own namespace. In-cluster and RDS alike. Returns the
+    Secrets and the password (None with credentials 'existing')."""
+    creds = GeneratedSecret(
+        f"{name}-{c.name}-credentials",
+        GeneratedSecretArgs(namespace=namespace, secret_name=c.secret, password_keys=("password",),
+                            derived=dict(data), app_name=APP, instance=instance,
+                            source=source, copies_in=(c.namespace,)),
+        opts,
+    )
+    secrets: list[pulumi.Resource] = [creds]
+    password = creds.passwords.get("password")
+    if password is not None and c.namespace != namespace:
+        copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
+        copied["password"] = password
+        secrets.append(k8s.core.v1.Secret(
+            f"{name}-{c.name}-credentials-copy",
+            metadata=kube.metadata(c.secret, c.namespace, copy_labels),
+            type="Opaque",
+            string_data=copied,
+            opts=opts,
+        ))
+    return secrets, password
+
+
 class Postgres(Component[PostgresArgs, list[ResolvedConsumer]], type_token=TYPE_TOKEN, resolve=resolve_consumers):
     databases: dict[str, PostgresDatabase]
     service_host: str
@@ -404,27 +450,10 @@ class Postgres(Component[PostgresArgs, list[ResolvedConsumer]], type_token=TYPE_
         self.databases = {}
         consumer_secrets: list[pulumi.Resource] = []
         for c in consumers:
-            data = consumer_secret_data(args, c)
-            creds = GeneratedSecret(
-                f"{name}-{c.name}-credentials",
-                GeneratedSecretArgs(namespace=args.namespace, secret_name=c.secret, password_keys=("password",),
-                                    derived=dict(data), app_name=APP, instance=args.instance,
-                                    source=args.credentials, copies_in=(c.namespace,)),
-                children(),
-            )
-            consumer_secrets.append(creds)
-            password = creds.passwords.get("password")
-            if password is not None and c.namespace != args.namespace:
-                # Pods can only reference Secrets in their own namespace: the consumer gets a copy.
-                copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
-                copied["password"] = password
-                consumer_secrets.append(k8s.core.v1.Secret(
-                    f"{name}-{c.name}-credentials-copy",
-                    metadata=meta(c.secret, "credentials", c.namespace),
-                    type="Opaque",
-                    string_data=copied,
-                    opts=children(),
-                ))
+            made, password = consumer_credentials(
+                name, c, dict(consumer_secret_data(args, c)), args.namespace, args.instance, args.credentials,
+                _labels(args, "credentials"), children())
+            consumer_secrets += made
             self.databases[c.name] = PostgresDatabase(
                 host=self.service_host, port=PORT, database=c.database, username=c.database,
                 password=password, secret=c.secret, password_ref=SecretKeyRef(c.secret, "password"),

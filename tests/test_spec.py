@@ -17,6 +17,13 @@ def problems(data: dict) -> list[str]:
     return info.value.problems
 
 
+def load_error(path: Path) -> SpecError:
+    """The error load_spec raises for a file it must refuse."""
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    return info.value
+
+
 def test_defaults_are_a_valid_platform() -> None:
     spec = spec_from_dict({"name": "demo"})
     assert spec.target == "local" and spec.profile == "laptop"
@@ -183,17 +190,11 @@ def test_load_spec_reads_platform_section_and_reports_yaml_errors(tmp_path: Path
     assert isinstance(load_spec(good), PlatformSpec)
     bad = tmp_path / "bad.yaml"
     bad.write_text("platform:\n  name: [unclosed\n")
-    with pytest.raises(SpecError) as info:
-        load_spec(bad)
-    assert info.value.problems[0].startswith("not valid YAML at line")
-    with pytest.raises(SpecError) as info:
-        load_spec(tmp_path / "missing.yaml")
-    assert info.value.problems == ["file not found: check the path"]
+    assert load_error(bad).problems[0].startswith("not valid YAML at line")
+    assert load_error(tmp_path / "missing.yaml").problems == ["file not found: check the path"]
     scalar = tmp_path / "scalar.yaml"
     scalar.write_text("just text\n")
-    with pytest.raises(SpecError) as info:
-        load_spec(scalar)
-    assert info.value.problems == ["(top level): must be a mapping, got str"]
+    assert load_error(scalar).problems == ["(top level): must be a mapping, got str"]
 
 
 def test_delta_offline_store_is_refused_on_managed_s3() -> None:
@@ -241,15 +242,12 @@ def test_invalid_list_items_still_let_the_rules_across_phases_run() -> None:
 def test_an_empty_file_or_section_says_so(tmp_path: Path) -> None:
     empty = tmp_path / "empty.yaml"
     empty.write_text("# nothing yet\n")
-    with pytest.raises(SpecError) as info:
-        load_spec(empty)
-    assert info.value.problems[0].startswith("the file is empty; it needs at least `name: <platform name>`")
-    assert "NoneType" not in str(info.value)
+    error = load_error(empty)
+    assert error.problems[0].startswith("the file is empty; it needs at least `name: <platform name>`")
+    assert "NoneType" not in str(error)
     section = tmp_path / "omgml.yaml"
     section.write_text("requirements:\n  name: x\nplatform:\n")
-    with pytest.raises(SpecError) as info:
-        load_spec(section)
-    assert info.value.problems == ["platform: the section is empty; it needs at least `name: <platform name>`"]
+    assert load_error(section).problems == ["platform: the section is empty; it needs at least `name: <platform name>`"]
 
 
 def test_per_profile_tables_name_every_profile_once() -> None:

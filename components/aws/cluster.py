@@ -47,21 +47,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from omgml.aws_versions import EKS_ADDONS, VERSION_SOURCE_TAG
-from omgml.components.aws.common import (
-    JsonDict,
-    kms_key,
-    managed_policy_arn,
-    partition,
-    policy_document,
-    service_trust_policy,
-    stateful_options,
-    tags,
-)
+from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, oidc_issuer_host
 from omgml.components.gpupool import POOL_LABEL, PURPOSE_LABEL
 from omgml.components.options import keeps_data
 from omgml.labels import standard_labels
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:aws:EksCluster"
 
@@ -100,16 +91,15 @@ class SystemNodeSizing:
 # stay in-cluster, MLflow, Feast, Kubeflow, Prometheus); GPU work goes to the GpuPool groups.
 # Two instance types each, so one sold-out type does not block a scale-up. Production starts
 # with three nodes: one per zone when the VPC spans three.
-SYSTEM_NODES: dict[Profile, SystemNodeSizing] = {
-    "laptop": SystemNodeSizing(("t3.large", "t3a.large"), 1, 2, 3, 50),
-    "small": SystemNodeSizing(("m7i.xlarge", "m6i.xlarge"), 2, 2, 4, 80),
-    "production": SystemNodeSizing(("m7i.2xlarge", "m6i.2xlarge"), 3, 3, 9, 100),
-}
+SYSTEM_NODES = per_profile(
+    laptop=SystemNodeSizing(("t3.large", "t3a.large"), 1, 2, 3, 50),
+    small=SystemNodeSizing(("m7i.xlarge", "m6i.xlarge"), 2, 2, 4, 80),
+    production=SystemNodeSizing(("m7i.2xlarge", "m6i.2xlarge"), 3, 3, 9, 100),
+)
 
 
 @dataclass(frozen=True)
-class EksClusterArgs:
-    platform: str
+class EksClusterArgs(common.AwsComponentArgs):
     cluster_name: str
     kubernetes_version: str
     region: str
@@ -128,7 +118,6 @@ class EksClusterArgs:
     deployer_arn: str | None = None
     # aws.addon_versions: add-on → pinned version; the others are resolved at deploy time.
     addon_versions: Mapping[str, str] = field(default_factory=dict)
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 def control_plane_log_types(audit_logging: bool) -> list[str]:
@@ -158,7 +147,7 @@ def cluster_tags(base: Mapping[str, str], private_only: bool) -> dict[str, str]:
     return {**base, **({API_ACCESS_TAG: "private-runner"} if private_only else {})}
 
 
-def root_volume(size_gib: int) -> JsonDict:
+def root_volume(size_gib: int) -> common.JsonDict:
     """An encrypted gp3 root volume, deleted with its node (its data is the node's, not the
     platform's); encryption uses the account's EBS key unless a key is given."""
     if size_gib < 20:
@@ -166,7 +155,7 @@ def root_volume(size_gib: int) -> JsonDict:
     return {"volume_size": size_gib, "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"}
 
 
-def metadata_options() -> JsonDict:
+def metadata_options() -> common.JsonDict:
     return {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": IMDS_HOP_LIMIT}
 
 
@@ -179,8 +168,8 @@ def system_node_labels() -> dict[str, str]:
 
 
 def node_role_policy_arns(region: str) -> list[str]:
-    return [managed_policy_arn(region, "AmazonEKSWorkerNodePolicy"),
-            managed_policy_arn(region, "AmazonEC2ContainerRegistryReadOnly")]
+    return [common.managed_policy_arn(region, "AmazonEKSWorkerNodePolicy"),
+            common.managed_policy_arn(region, "AmazonEC2ContainerRegistryReadOnly")]
 
 
 def vpc_cni_configuration() -> str:
@@ -188,7 +177,7 @@ def vpc_cni_configuration() -> str:
     return json.dumps({"enableNetworkPolicy": "true"}, sort_keys=True)
 
 
-def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> JsonDict:
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> common.JsonDict:
     """A kubeconfig that authenticates with `aws eks get-token` (short-lived tokens of whoever
     runs Pulumi; no credential is stored in it or in the state)."""
     if not endpoint.startswith("https://"):
@@ -217,7 +206,7 @@ def kubeconfig_json(cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str]
         lambda v: json.dumps(kubeconfig(str(v[0]), str(v[1]), str(v[2]), region), sort_keys=True))
 
 
-def default_storage_class(profile: Profile) -> JsonDict:
+def default_storage_class(profile: Profile) -> common.JsonDict:
     """The cluster's default StorageClass (EKS has none since 1.30, so PVCs would stay Pending).
 
     Encrypted gp3; WaitForFirstConsumer so a volume is created in the zone its pod is
@@ -272,25 +261,25 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         sizing = resolve(args)
         child = pulumi.ResourceOptions(parent=self)
-        tag_set = tags(args.platform, "eks", args.extra_tags)
+        tag_set = args.tag_set("eks")
         region = args.region
 
-        secrets_key = kms_key(name, f"EKS secrets envelope encryption of {args.cluster_name}", args.profile,
+        secrets_key = common.kms_key(name, f"EKS secrets envelope encryption of {args.cluster_name}", args.profile,
                               tag_set, self)
         cluster_role = aws.iam.Role(
             f"{name}-cluster-role",
-            assume_role_policy=service_trust_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
+            assume_role_policy=common.service_trust_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
             description=f"EKS control plane of {args.cluster_name}",
             tags=tag_set,
             opts=child,
         )
         cluster_policy = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy", role=cluster_role.id,
-            policy_arn=managed_policy_arn(region, "AmazonEKSClusterPolicy"), opts=child)
+            policy_arn=common.managed_policy_arn(region, "AmazonEKSClusterPolicy"), opts=child)
         # AmazonEKSClusterPolicy has no KMS rights: envelope encryption needs these, on this key only.
         secrets_key_policy = aws.iam.RolePolicy(
             f"{name}-cluster-kms", role=cluster_role.id,
-            policy=secrets_key.arn.apply(lambda arn: policy_document([{
+            policy=secrets_key.arn.apply(lambda arn: common.policy_document([{
                 "Effect": "Allow",
                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
                 "Resource": arn,
@@ -305,7 +294,7 @@ class EksCluster(pulumi.ComponentResource):
             name=f"/aws/eks/{args.cluster_name}/cluster",
             retention_in_days=control_plane_log_retention(args.audit_logging),
             tags=tag_set,
-            opts=stateful_options(args.profile, self),
+            opts=common.stateful_options(args.profile, self),
         )]
 
         public = bool(args.public_access_cidrs)
@@ -353,13 +342,13 @@ class EksCluster(pulumi.ComponentResource):
                                         type="STANDARD", tags=tag_set, opts=child)
             admin_access.append(aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{key}-policy", cluster_name=cluster.name, principal_arn=principal,
-                policy_arn=f"arn:{partition(region)}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
+                policy_arn=f"arn:{common.partition(region)}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[entry])))
 
         node_role = aws.iam.Role(
             f"{name}-node-role",
-            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            assume_role_policy=common.service_trust_policy("ec2.amazonaws.com"),
             description=f"EKS nodes of {args.cluster_name} (no CNI policy: that is the vpc-cni add-on's IRSA role)",
             tags=tag_set,
             opts=child,
@@ -374,7 +363,7 @@ class EksCluster(pulumi.ComponentResource):
             return IrsaRole(f"{name}-{suffix}", IrsaRoleArgs(
                 oidc_provider_arn=oidc.arn, oidc_issuer_host=self.oidc_issuer_host,
                 namespace=sa[0], service_account=sa[1],
-                managed_policy_arns=(managed_policy_arn(region, policy),),
+                managed_policy_arns=(common.managed_policy_arn(region, policy),),
                 description=f"{suffix} add-on of {args.cluster_name}", tags=tag_set,
             ), child)
 
@@ -481,7 +470,7 @@ class EksCluster(pulumi.ComponentResource):
         })
 
 
-def _storage_class_kwargs(body: JsonDict) -> JsonDict:
+def _storage_class_kwargs(body: common.JsonDict) -> common.JsonDict:
     """camelCase manifest fields → the typed resource's keyword arguments."""
     return {
         "metadata": body["metadata"],

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
+from omgml import k8s as kube
 from omgml.components.options import Children
+from omgml.naming import k8s_name, service_host
 from omgml.spec.common import Profile
 
 JsonDict = dict[str, Any]
@@ -101,6 +104,43 @@ class DataStoreNetwork:
     vpc_cidr: str
 
 
+@dataclass(frozen=True)
+class StoreSizing:
+    """A managed data store's size in one profile: the instance class AWS bills it by
+    (cache.*, db.*, kafka.*) and the days of automated backups or snapshots it keeps (0: none)."""
+
+    instance_class: str
+    backup_days: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsComponentArgs:
+    """What every AWS component is given: the platform it belongs to, which names and tags all
+    it creates, and extra tags for all of it."""
+
+    platform: str
+    extra_tags: dict[str, str] = field(default_factory=dict)
+
+    def tag_set(self, component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The component's tags (`tags`), plus `extra` for one resource."""
+        return tags(self.platform, component, {**self.extra_tags, **(extra or {})})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedStoreArgs(AwsComponentArgs):
+    """What every managed data store (RDS, ElastiCache, MSK) is given besides: the profile that
+    sizes it and where it lives."""
+
+    profile: Profile
+    network: DataStoreNetwork
+
+    def sizing(self, table: Mapping[Profile, StoreSizing]) -> StoreSizing:
+        """The profile's row of the store's sizing table."""
+        if self.profile not in table:
+            raise ValueError(f"{type(self).__name__}.profile={self.profile!r} is unknown; use one of {sorted(table)}")
+        return table[self.profile]
+
+
 def kms_key(name: str, description: str, profile: Profile, tag_set: dict[str, str],
             parent: pulumi.Resource) -> aws.kms.Key:
     """A customer-managed KMS key with yearly automatic rotation.
@@ -156,6 +196,20 @@ def external_name_service(address: str, port: int, port_name: str) -> JsonDict:
         raise ValueError("external_name_service: the managed endpoint address is empty")
     return {"type": "ExternalName", "externalName": address,
             "ports": [{"name": port_name, "port": port, "protocol": "TCP"}]}
+
+
+def alias_host(instance: str, namespace: str) -> str:
+    """The host clients use for a managed endpoint: its alias Service `<instance>` (below)."""
+    return service_host(k8s_name(instance), namespace)
+
+
+def alias_service(name: str, instance: str, namespace: str, labels: dict[str, str], address: pulumi.Input[str],
+                  port: int, port_name: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
+    """The managed endpoint's alias: an ExternalName Service `<instance>` in `namespace`, the
+    same name and host the in-cluster store's Service has."""
+    return k8s.core.v1.Service(
+        f"{name}-alias", metadata=kube.metadata(k8s_name(instance), namespace, labels),
+        spec=pulumi.Output.from_input(address).apply(lambda a: external_name_service(a, port, port_name)), opts=opts)
 
 
 def vpc_egress_policy(vpc_cidr: str, ports: Sequence[int], pod_selector: JsonDict | None = None) -> JsonDict:

@@ -17,7 +17,7 @@ endpoint itself, not the alias.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -25,20 +25,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from omgml import k8s as kube
-from omgml.components.aws.common import (
-    DataStoreNetwork,
-    data_store_security_group,
-    external_name_service,
-    kms_key,
-    stateful_options,
-    tags,
-    vpc_egress_policy,
-)
+from omgml.components.aws import common
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.options import keeps_data
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:aws:ElastiCache"
 CLIENTS_TYPE_TOKEN = "omgml:aws:ElastiCacheClients"
@@ -54,28 +46,19 @@ AUTH_TOKEN_LENGTH = 64
 APP = "redis"
 
 
-@dataclass(frozen=True)
-class CacheSizing:
-    node_type: str
-    snapshot_retention_days: int
-
-
-CACHE_SIZING: dict[Profile, CacheSizing] = {
+# Node type and days of automatic snapshots.
+CACHE_SIZING = per_profile(
     # t4g.micro has 0.5 GiB: enough for a development feature store, nothing more.
-    "laptop": CacheSizing("cache.t4g.micro", 0),
-    "small": CacheSizing("cache.t4g.small", 3),
-    "production": CacheSizing("cache.m7g.large", 7),
-}
+    laptop=common.StoreSizing("cache.t4g.micro"),
+    small=common.StoreSizing("cache.t4g.small", backup_days=3),
+    production=common.StoreSizing("cache.m7g.large", backup_days=7),
+)
 
 
-@dataclass(frozen=True)
-class ManagedRedisArgs:
-    platform: str
-    profile: Profile
-    network: DataStoreNetwork
+@dataclass(frozen=True, kw_only=True)
+class ManagedRedisArgs(common.ManagedStoreArgs):
     # Primary + replicas; 2+ turns on automatic failover and Multi-AZ.
     nodes: int = 1
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 def replication_group_id(platform: str) -> str:
@@ -101,20 +84,18 @@ class ManagedRedis(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ManagedRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        if args.profile not in CACHE_SIZING:
-            raise ValueError(f"ManagedRedisArgs.profile={args.profile!r} is unknown; use one of {sorted(CACHE_SIZING)}")
+        sizing = args.sizing(CACHE_SIZING)
         if not 1 <= args.nodes <= 6:
             raise ValueError(f"ManagedRedisArgs.nodes={args.nodes}: use 1 to 6 (a primary and up to five replicas)")
-        sizing = CACHE_SIZING[args.profile]
         keep = keeps_data(args.profile)
-        tag_set = tags(args.platform, "redis", args.extra_tags)
+        tag_set = args.tag_set("redis")
         child = pulumi.ResourceOptions(parent=self)
         self.group_id = replication_group_id(args.platform)
 
         token = random.RandomPassword(f"{name}-auth-token", length=AUTH_TOKEN_LENGTH, special=False,
                                       min_lower=2, min_upper=2, min_numeric=2, opts=child)
-        key = kms_key(name, f"ElastiCache {self.group_id} at rest", args.profile, tag_set, self)
-        sg = data_store_security_group(name, f"ElastiCache {self.group_id}", PORT, args.network, tag_set, self)
+        key = common.kms_key(name, f"ElastiCache {self.group_id} at rest", args.profile, tag_set, self)
+        sg = common.data_store_security_group(name, f"ElastiCache {self.group_id}", PORT, args.network, tag_set, self)
         subnets = aws.elasticache.SubnetGroup(
             f"{name}-subnets", name=self.group_id, description=f"private subnets of {self.group_id}",
             subnet_ids=list(args.network.subnet_ids), tags=tag_set, opts=child)
@@ -126,7 +107,7 @@ class ManagedRedis(pulumi.ComponentResource):
             engine=ENGINE,
             engine_version=ENGINE_VERSION,
             auto_minor_version_upgrade=True,
-            node_type=sizing.node_type,
+            node_type=sizing.instance_class,
             num_cache_clusters=args.nodes,
             automatic_failover_enabled=ha,
             multi_az_enabled=ha,
@@ -140,10 +121,10 @@ class ManagedRedis(pulumi.ComponentResource):
             auth_token=token.result,
             # A new token is added next to the old one, so clients can move over without an outage.
             auth_token_update_strategy="ROTATE",
-            snapshot_retention_limit=sizing.snapshot_retention_days,
+            snapshot_retention_limit=sizing.backup_days,
             final_snapshot_identifier=f"{self.group_id}-final" if keep else None,
             tags=tag_set,
-            opts=stateful_options(args.profile, self),
+            opts=common.stateful_options(args.profile, self),
         )
         self.primary_address = group.primary_endpoint_address
         self.auth_token = token.result
@@ -164,13 +145,12 @@ class RedisClientsArgs:
 
 @dataclass(frozen=True)
 class RedisClientNames:
-    alias_service: str
     auth_secret: str
     egress_policy: str
 
 
 def redis_client_names(instance: str) -> RedisClientNames:
-    return RedisClientNames(alias_service=k8s_name(instance), auth_secret=k8s_name(instance, "auth"),
+    return RedisClientNames(auth_secret=k8s_name(instance, "auth"),
                             egress_policy=k8s_name(instance, "elasticache-egress"))
 
 
@@ -191,18 +171,18 @@ class RedisClients(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
         address = pulumi.Output.from_input(args.primary_address)
         token = pulumi.Output.secret(args.auth_token)
-        host = f"{names.alias_service}.{args.namespace}.svc.cluster.local"
+        host = common.alias_host(args.instance, args.namespace)
 
         def meta(obj: str, component: str, ns: str) -> dict[str, object]:
             return kube.metadata(obj, ns, standard_labels(APP, args.instance, component))
 
-        k8s.core.v1.Service(f"{name}-alias", metadata=meta(names.alias_service, "cache", args.namespace),
-                            spec=address.apply(lambda a: external_name_service(a, PORT, "redis")), opts=child)
+        common.alias_service(name, args.instance, args.namespace, standard_labels(APP, args.instance, "cache"), address,
+                             PORT, "redis", child)
         for ns in namespaces:
             k8s.core.v1.Secret(f"{name}-auth-{ns}", metadata=meta(names.auth_secret, "credentials", ns),
                                type="Opaque", string_data={"password": token}, opts=child)
             k8s.networking.v1.NetworkPolicy(f"{name}-egress-{ns}", metadata=meta(names.egress_policy, "network", ns),
-                                            spec=vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
+                                            spec=common.vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
         self.endpoint = RedisEndpoint(host=host, port=PORT, password=token,
                                       password_ref=SecretKeyRef(names.auth_secret, "password"), tls=True,
                                       managed_host=address)

@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from omgml.components.aws.common import JsonDict, check_least_privilege, policy_document
+from omgml.components.aws import common
 from omgml.naming import require_dns_label
 from omgml.spec.common import DNS_LABEL
 
@@ -35,7 +35,7 @@ def oidc_issuer_host(issuer_url: str) -> str:
 
 
 def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer_host: str, namespace: str,
-                      service_account: str) -> JsonDict:
+                      service_account: str) -> common.JsonDict:
     """Trust policy: only tokens of `namespace:service_account`, minted for STS, may assume the role.
 
     Both `sub` and `aud` are pinned with StringEquals (never StringLike): a wildcard here would
@@ -65,7 +65,7 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer_host: str, namespace: 
 
 
 def s3_bucket_statements(bucket_arns: Sequence[Any], kms_key_arn: Any, region: str,
-                         read_only: bool = False) -> list[JsonDict]:
+                         read_only: bool = False) -> list[common.JsonDict]:
     """Object access to exactly these buckets, and the bucket's KMS key only as S3 uses it
     (SSE-KMS: reading needs kms:Decrypt, writing kms:GenerateDataKey)."""
     objects = [_concat(arn, "/*") for arn in bucket_arns]
@@ -83,9 +83,9 @@ def s3_bucket_statements(bucket_arns: Sequence[Any], kms_key_arn: Any, region: s
     ]
 
 
-def secret_read_statements(secret_arn: Any, kms_key_arn: Any | None, region: str) -> list[JsonDict]:
+def secret_read_statements(secret_arn: Any, kms_key_arn: Any | None, region: str) -> list[common.JsonDict]:
     """Read one Secrets Manager secret (and decrypt it with its key, only through Secrets Manager)."""
-    out: list[JsonDict] = [{"Sid": "ReadSecret", "Effect": "Allow",
+    out: list[common.JsonDict] = [{"Sid": "ReadSecret", "Effect": "Allow",
                             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                             "Resource": secret_arn}]
     if kms_key_arn is not None:
@@ -109,7 +109,7 @@ def _msk_arn(cluster_arn: Any, kind: str, name: str) -> Any:
 
 
 def msk_client_statements(cluster_arn: Any, topics: Sequence[str], group_prefix: str,
-                          write: bool = True) -> list[JsonDict]:
+                          write: bool = True) -> list[common.JsonDict]:
     """Kafka over IAM auth for the listed topics and the client's own consumer groups only."""
     if not topics:
         raise ValueError("msk_client_statements: list the topics the client reads or writes")
@@ -139,7 +139,7 @@ class IrsaRoleArgs:
     namespace: str
     service_account: str
     # Inline statements naming exact ARNs (values may be Outputs); "*" resources are rejected.
-    statements: Sequence[JsonDict] = ()
+    statements: Sequence[common.JsonDict] = ()
     # AWS managed policies, for the add-ons whose permissions AWS maintains (VPC CNI, EBS CSI).
     managed_policy_arns: Sequence[str] = ()
     description: str = ""
@@ -150,7 +150,7 @@ def resolve(args: IrsaRoleArgs) -> None:
     if not args.statements and not args.managed_policy_arns:
         raise ValueError(f"IrsaRoleArgs for {args.namespace}:{args.service_account}: give statements or "
                          "managed_policy_arns (a role that may do nothing is a mistake)")
-    check_least_privilege(list(args.statements), f"IrsaRole {args.namespace}:{args.service_account}")
+    common.check_least_privilege(list(args.statements), f"IrsaRole {args.namespace}:{args.service_account}")
 
 
 class IrsaRole(pulumi.ComponentResource):
@@ -174,7 +174,7 @@ class IrsaRole(pulumi.ComponentResource):
             opts=child,
         )
         if args.statements:
-            document = pulumi.Output.from_input(list(args.statements)).apply(policy_document)
+            document = pulumi.Output.from_input(list(args.statements)).apply(common.policy_document)
             aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=document, opts=child)
         for i, arn in enumerate(args.managed_policy_arns):
             aws.iam.RolePolicyAttachment(f"{name}-managed-{i}", role=role.id, policy_arn=arn, opts=child)

@@ -47,13 +47,9 @@ import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.aws_versions import KARPENTER
-from omgml.components.aws.common import (
-    JsonDict,
-    partition,
-    service_trust_policy,
-    tags,
-)
+from omgml.components.aws import common, system_controller
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
+from omgml.components.aws.system_controller import SystemController
 from omgml.components.gpupool import (
     NVIDIA_X86_FAMILIES,
     POOL_LABEL,
@@ -62,21 +58,21 @@ from omgml.components.gpupool import (
     pool_taints,
 )
 from omgml.components.options import Children
-from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 from omgml.spec.training import GpuPoolSpec
 
 TYPE_TOKEN = "omgml:aws:Karpenter"
 
 APP = "karpenter"
-NAMESPACE = "kube-system"
+NAMESPACE = system_controller.NAMESPACE
 SERVICE_ACCOUNT = "karpenter"
 NODEPOOL_API = "karpenter.sh/v1"
 NODECLASS_API = "karpenter.k8s.aws/v1"
 METRICS_PORT = 8080
 HEALTH_PORT = 8081
 UID = 65532  # the controller image's nonroot user (chart: runAsUser/fsGroup 65532)
+CONTROLLER = SystemController(APP, SERVICE_ACCOUNT, UID, KARPENTER.version)
 LEADER_LEASE = "karpenter-leader-election"
 # Tags Karpenter puts on what it launches, and its policy's conditions read.
 CLUSTER_TAG = "kubernetes.io/cluster/{cluster}"
@@ -100,11 +96,11 @@ QUEUE_RETENTION_SECONDS = 300
 FEATURE_GATES = ("ReservedCapacity=true,SpotToSpotConsolidation=false,NodeRepair=false,NodeOverlay=false,"
                  "StaticCapacity=false,CapacityBuffer=false")
 
-SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("250m", "512Mi", "1", "1Gi"),
-    "small": kube.Size("500m", "1Gi", "1", "1Gi"),
-    "production": kube.Size("1", "1Gi", "2", "2Gi"),
-}
+SIZES = per_profile(
+    laptop=kube.Size("250m", "512Mi", "1", "1Gi"),
+    small=kube.Size("500m", "1Gi", "1", "1Gi"),
+    production=kube.Size("1", "1Gi", "2", "2Gi"),
+)
 
 # Families that are interchangeable size for size (same vCPU, memory and GPU count per size,
 # 24 GB GPUs: A10G and L4): a pool listing one may also take the other, so Spot capacity for
@@ -177,7 +173,7 @@ def ami_alias(release: str) -> str:
 
 
 def gpu_node_class(pool: GpuPoolSpec, subnet_ids: Sequence[str], security_group_id: str, instance_profile: str,
-                   ami_release: str, extra_tags: Mapping[str, str] | None = None) -> JsonDict:
+                   ami_release: str, extra_tags: Mapping[str, str] | None = None) -> kube.JsonDict:
     """The EC2NodeClass spec of a pool (every field the upstream CRD would default is set, so the
     open CRD schema loses nothing)."""
     if not subnet_ids:
@@ -213,7 +209,7 @@ def node_pool_annotations(pool: GpuPoolSpec) -> dict[str, str]:
     return {MIN_NODES_ANNOTATION: str(pool.min_size), DESIRED_NODES_ANNOTATION: str(pool.desired_size)}
 
 
-def gpu_node_pool(pool: GpuPoolSpec) -> JsonDict:
+def gpu_node_pool(pool: GpuPoolSpec) -> kube.JsonDict:
     """The NodePool spec of a pool: what Karpenter may launch for it and how it retires nodes."""
     types = pool_instance_types(pool)
     bad = [t for t in types if instance_family(t) not in NVIDIA_X86_FAMILIES]
@@ -254,8 +250,7 @@ def gpu_node_pool(pool: GpuPoolSpec) -> JsonDict:
 
 
 @dataclass(frozen=True)
-class KarpenterArgs:
-    platform: str
+class KarpenterArgs(common.AwsComponentArgs):
     # The EKS cluster's name (known before it exists: omgml names it), and its endpoint.
     cluster_name: str
     cluster_endpoint: pulumi.Input[str]
@@ -266,15 +261,14 @@ class KarpenterArgs:
     oidc_issuer_host: pulumi.Input[str]
     # The EKS node policies (the system nodes' set): worker + ECR read.
     node_policy_arns: tuple[str, ...]
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 def controller_statements(cluster: str, region: str, account: str, node_role_arn: pulumi.Input[str],
-                          instance_profile_arn: pulumi.Input[str], queue_arn: pulumi.Input[str]) -> list[JsonDict]:
+                          instance_profile_arn: pulumi.Input[str], queue_arn: pulumi.Input[str]) -> list[kube.JsonDict]:
     """The controller's permissions: launch and terminate only instances tagged for this cluster
     and one of its NodePools, in this region and account; pass only the node role; read only
     the public SSM parameters (AMI ids), its instance profile and its queue."""
-    p = partition(region)
+    p = common.partition(region)
     ec2 = f"arn:{p}:ec2:{region}"
     cluster_tag = CLUSTER_TAG.format(cluster=cluster)
     launched = [f"{ec2}:{account}:{kind}/*" for kind in
@@ -325,7 +319,7 @@ def controller_statements(cluster: str, region: str, account: str, node_role_arn
     ]
 
 
-def queue_policy(queue_arn: str) -> JsonDict:
+def queue_policy(queue_arn: str) -> kube.JsonDict:
     """Only EventBridge (and SQS itself) may send to the queue, and only over TLS."""
     return {"Version": "2012-10-17", "Id": "EC2InterruptionPolicy", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
@@ -339,7 +333,7 @@ def event_pattern(source: str, detail_type: str) -> str:
     return json.dumps({"source": [source], "detail-type": [detail_type]}, sort_keys=True)
 
 
-def cluster_roles() -> dict[str, list[JsonDict]]:
+def cluster_roles() -> dict[str, list[kube.JsonDict]]:
     """The controller's ClusterRoles: core (pods, nodes, NodePools/NodeClaims) and AWS (EC2NodeClasses)."""
     read = ["get", "list", "watch"]
     return {
@@ -377,7 +371,7 @@ def cluster_roles() -> dict[str, list[JsonDict]]:
     }
 
 
-def namespace_roles() -> dict[str, tuple[str, list[JsonDict]]]:
+def namespace_roles() -> dict[str, tuple[str, list[kube.JsonDict]]]:
     """Roles in kube-system: its leader-election lease, and reading the DNS Service (for the
     cluster DNS address it gives new nodes)."""
     return {
@@ -393,14 +387,9 @@ def namespace_roles() -> dict[str, tuple[str, list[JsonDict]]]:
     }
 
 
-def replicas(profile: Profile) -> int:
-    # Leader election keeps one active; a second replica takes over within seconds.
-    return 1 if profile == "laptop" else 2
-
-
 def controller_container(profile: Profile, cluster_name: pulumi.Input[str], endpoint: pulumi.Input[str],
-                         queue: pulumi.Input[str], region: str) -> JsonDict:
-    def resource_env(name: str, resource: str, divisor: str) -> JsonDict:
+                         queue: pulumi.Input[str], region: str) -> kube.JsonDict:
+    def resource_env(name: str, resource: str, divisor: str) -> kube.JsonDict:
         return {"name": name, "valueFrom": {"resourceFieldRef": {"containerName": "controller", "resource": resource,
                                                                    "divisor": divisor}}}
 
@@ -435,24 +424,6 @@ def controller_container(profile: Profile, cluster_name: pulumi.Input[str], endp
     }
 
 
-def controller_pod_spec(profile: Profile, container: JsonDict) -> JsonDict:
-    sel = selector_labels(APP, APP, "controller")
-    return {
-        "serviceAccountName": SERVICE_ACCOUNT,
-        "automountServiceAccountToken": True,
-        "enableServiceLinks": False,
-        "priorityClassName": "system-cluster-critical",
-        "securityContext": {"fsGroup": UID, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        # Never on a node it manages: a GPU node being consolidated would take it down.
-        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-            {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["system"]}]}]}}},
-        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
-                                       "whenUnsatisfiable": "ScheduleAnyway",
-                                       "labelSelector": {"matchLabels": sel}}],
-        "containers": [container],
-    }
-
-
 class Karpenter(pulumi.ComponentResource):
     """Karpenter's AWS side and its controller (foundation phase). Kubernetes objects need the
     cluster's provider in `opts.providers`."""
@@ -463,11 +434,11 @@ class Karpenter(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        tag_set = tags(args.platform, "karpenter", args.extra_tags)
+        tag_set = args.tag_set("karpenter")
         child = pulumi.ResourceOptions(parent=self)
 
         node_role = aws.iam.Role(
-            f"{name}-node-role", assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            f"{name}-node-role", assume_role_policy=common.service_trust_policy("ec2.amazonaws.com"),
             description=f"nodes Karpenter launches for {args.platform} (CNI permissions: the vpc-cni IRSA role)",
             tags=tag_set, opts=child)
         for i, arn in enumerate(args.node_policy_arns):
@@ -498,42 +469,19 @@ class Karpenter(pulumi.ComponentResource):
             description=f"Karpenter controller of {args.platform}", tags=tag_set), child)
 
         children = Children(self, args.profile)
-        labels = standard_labels(APP, APP, "controller", KARPENTER.version)
-        crds = [k8s.apiextensions.v1.CustomResourceDefinition(
-            f"{name}-crd-{c.plural}", metadata={"name": c.name, "labels": labels}, spec=kube.crd_spec(c), opts=children())
-            for c in CRDS]
-        sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=kube.service_account_metadata(SERVICE_ACCOUNT, NAMESPACE, labels, role.arn),
-            opts=children())
-        rbac: list[pulumi.Resource] = []
-        for role_name, rules in cluster_roles().items():
-            cr = k8s.rbac.v1.ClusterRole(f"{name}-cr-{role_name}", metadata={"name": role_name, "labels": labels},
-                                         rules=rules, opts=children())
-            rbac.append(k8s.rbac.v1.ClusterRoleBinding(
-                f"{name}-crb-{role_name}", metadata={"name": role_name, "labels": labels},
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
-                subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
-                opts=children(cr)))
-        for role_name, (ns, rules) in namespace_roles().items():
-            r = k8s.rbac.v1.Role(f"{name}-role-{role_name}", metadata=kube.metadata(role_name, ns, labels), rules=rules,
-                                 opts=children())
-            rbac.append(k8s.rbac.v1.RoleBinding(
-                f"{name}-rb-{role_name}", metadata=kube.metadata(role_name, ns, labels),
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role_name},
-                subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
-                opts=children(r)))
-        sel = selector_labels(APP, APP, "controller")
+        crds = system_controller.crds(name, CRDS, CONTROLLER.labels, children)
+        sa = system_controller.service_account(name, CONTROLLER, role.arn, children)
+        rbac: list[pulumi.Resource] = [
+            system_controller.bound_cluster_role(f"{name}-cr-{role_name}", f"{name}-crb-{role_name}", role_name, rules,
+                                                 CONTROLLER, children)
+            for role_name, rules in cluster_roles().items()]
+        rbac += [system_controller.bound_role(f"{name}-role-{role_name}", f"{name}-rb-{role_name}", role_name, ns, rules,
+                                              CONTROLLER, children)
+                 for role_name, (ns, rules) in namespace_roles().items()]
         container = controller_container(args.profile, args.cluster_name, args.cluster_endpoint, queue.name,
                                          args.region)
-        k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=kube.metadata(APP, NAMESPACE, labels),
-            spec=kube.deployment_spec(sel, kube.pod_template(labels, controller_pod_spec(args.profile, container)),
-                                 replicas=replicas(args.profile)),
-            opts=children(sa, *crds, *rbac))
-        k8s.core.v1.Service(f"{name}-service", metadata=kube.metadata(APP, NAMESPACE, labels),
-                            spec=kube.service_spec(sel, [("http-metrics", METRICS_PORT)]), opts=children())
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=kube.metadata(APP, NAMESPACE, labels),
-                                          spec=kube.pdb_spec(sel), opts=children())
+        system_controller.deploy(name, CONTROLLER, CONTROLLER.pod_spec(container), args.profile, children,
+                                 [sa, *crds, *rbac], ("service", "http-metrics", METRICS_PORT))
         self.node_role_arn = node_role.arn
         self.instance_profile = profile.name
         self.queue_name = queue.name

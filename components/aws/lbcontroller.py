@@ -31,24 +31,23 @@ docs/install/iam_policy.json.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
 from omgml.aws_versions import AWS_LOAD_BALANCER_CONTROLLER
-from omgml.components.aws.common import JsonDict, partition, tags
+from omgml.components.aws import common, system_controller
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
-from omgml.components.gpupool import POOL_LABEL
+from omgml.components.aws.system_controller import SystemController
 from omgml.components.options import Children
-from omgml.labels import selector_labels, standard_labels
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:aws:LoadBalancerController"
 
 APP = "aws-load-balancer-controller"
-NAMESPACE = "kube-system"
+NAMESPACE = system_controller.NAMESPACE
 SERVICE_ACCOUNT = APP
 INGRESS_CLASS = "alb"
 CONTROLLER_NAME = "ingress.k8s.aws/alb"
@@ -65,15 +64,16 @@ ROOT_ISSUER = "aws-load-balancer-root-issuer"
 CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 # The controller image's user (chart podSecurityContext fsGroup 65534; distroless nonroot).
 UID = 65534
+CONTROLLER = SystemController(APP, SERVICE_ACCOUNT, UID, AWS_LOAD_BALANCER_CONTROLLER.version)
 # TLS 1.2+ with forward secrecy only (an ELB predefined policy).
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CERT_MANAGER_API = "cert-manager.io/v1"
 
-SIZES: dict[Profile, kube.Size] = {
-    "laptop": kube.Size("50m", "128Mi", "500m", "256Mi"),
-    "small": kube.Size("100m", "192Mi", "500m", "384Mi"),
-    "production": kube.Size("200m", "256Mi", "1", "512Mi"),
-}
+SIZES = per_profile(
+    laptop=kube.Size("50m", "128Mi", "500m", "256Mi"),
+    small=kube.Size("100m", "192Mi", "500m", "384Mi"),
+    production=kube.Size("200m", "256Mi", "1", "512Mi"),
+)
 
 CRDS: tuple[kube.CrdFacts, ...] = (
     kube.CrdFacts("elbv2.k8s.aws", "TargetGroupBinding", "targetgroupbindings", version="v1beta1",
@@ -86,8 +86,7 @@ CRDS: tuple[kube.CrdFacts, ...] = (
 
 
 @dataclass(frozen=True)
-class LoadBalancerControllerArgs:
-    platform: str
+class LoadBalancerControllerArgs(common.AwsComponentArgs):
     cluster_name: str
     region: str
     account_id: str
@@ -101,15 +100,14 @@ class LoadBalancerControllerArgs:
     scheme: str = "internal"
     allowed_cidrs: tuple[str, ...] = ()
     certificate_arn: str | None = None
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 # --- pure -----------------------------------------------------------------------------------------
 
 
-def controller_statements(cluster: str, region: str, account: str, vpc_id: pulumi.Input[str]) -> list[JsonDict]:
+def controller_statements(cluster: str, region: str, account: str, vpc_id: pulumi.Input[str]) -> list[kube.JsonDict]:
     """What the controller may do for ALB Ingresses, scoped to this cluster's resources."""
-    p = partition(region)
+    p = common.partition(region)
     ec2 = f"arn:{p}:ec2:{region}:{account}"
     elb = f"arn:{p}:elasticloadbalancing:{region}:{account}"
     sgs = f"{ec2}:security-group/*"
@@ -199,7 +197,7 @@ def controller_args(cluster: str, region: str, vpc_id: pulumi.Input[str]) -> lis
     ]
 
 
-def ingress_class_params(scheme: str, sources: Sequence[str], certificate_arn: str | None) -> JsonDict:
+def ingress_class_params(scheme: str, sources: Sequence[str], certificate_arn: str | None) -> kube.JsonDict:
     """What every ALB of the class is, whatever an Ingress asks for."""
     if scheme not in ("internal", "internet-facing"):
         raise ValueError(f"aws.ingress.scheme: {scheme!r}; use internal or internet-facing")
@@ -207,7 +205,7 @@ def ingress_class_params(scheme: str, sources: Sequence[str], certificate_arn: s
         raise ValueError("aws.ingress.allowed_cidrs: no source range; list the networks that may call the model server")
     if scheme == "internet-facing" and certificate_arn is None:
         raise ValueError("aws.ingress.certificate_arn: an internet-facing ALB needs an ACM certificate (HTTPS)")
-    spec: JsonDict = {"scheme": scheme, "inboundCIDRs": list(sources), "targetType": "ip", "ipAddressType": "ipv4"}
+    spec: kube.JsonDict = {"scheme": scheme, "inboundCIDRs": list(sources), "targetType": "ip", "ipAddressType": "ipv4"}
     if certificate_arn is not None:
         spec["certificateArn"] = [certificate_arn]
         spec["sslPolicy"] = SSL_POLICY
@@ -220,7 +218,7 @@ def ingress_sources(scheme: str, allowed: Sequence[str], vpc_cidr: str) -> list[
     return list(allowed) if allowed else [vpc_cidr]
 
 
-def cluster_role_rules() -> list[JsonDict]:
+def cluster_role_rules() -> list[kube.JsonDict]:
     """The controller's cluster-wide RBAC for Ingresses and its own CRDs (no Gateway API, no
     Global Accelerator: those controllers are off)."""
     read = ["get", "list", "watch"]
@@ -245,7 +243,7 @@ def cluster_role_rules() -> list[JsonDict]:
     ]
 
 
-def leader_election_rules() -> list[JsonDict]:
+def leader_election_rules() -> list[kube.JsonDict]:
     lease = "aws-load-balancer-controller-leader"
     return [
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
@@ -257,8 +255,8 @@ def leader_election_rules() -> list[JsonDict]:
 
 
 def webhook(name: str, path: str, group: str, version: str, resource: str, failure: str = "Fail",
-            object_selector: JsonDict | None = None) -> JsonDict:
-    hook: JsonDict = {
+            object_selector: kube.JsonDict | None = None) -> kube.JsonDict:
+    hook: kube.JsonDict = {
         "name": name,
         "admissionReviewVersions": ["v1"],
         "clientConfig": {"service": {"name": WEBHOOK_SERVICE, "namespace": NAMESPACE, "path": path, "port": 443}},
@@ -273,12 +271,12 @@ def webhook(name: str, path: str, group: str, version: str, resource: str, failu
     return hook
 
 
-def mutating_webhooks() -> list[JsonDict]:
+def mutating_webhooks() -> list[kube.JsonDict]:
     return [webhook("mtargetgroupbinding.elbv2.k8s.aws", "/mutate-elbv2-k8s-aws-v1beta1-targetgroupbinding",
                     "elbv2.k8s.aws", "v1beta1", "targetgroupbindings")]
 
 
-def validating_webhooks() -> list[JsonDict]:
+def validating_webhooks() -> list[kube.JsonDict]:
     # The controller's own IngressClassParams is created before the controller answers.
     not_own = {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "NotIn", "values": [APP]}]}
     return [
@@ -290,7 +288,7 @@ def validating_webhooks() -> list[JsonDict]:
     ]
 
 
-def certificates() -> list[tuple[str, str, JsonDict]]:
+def certificates() -> list[tuple[str, str, kube.JsonDict]]:
     """(kind, name, spec) of the cert-manager objects behind the webhook's TLS: a self-signed
     root, a CA from it, and the serving certificate for the webhook Service's names."""
     dns = [f"{WEBHOOK_SERVICE}.{NAMESPACE}.svc", f"{WEBHOOK_SERVICE}.{NAMESPACE}.svc.cluster.local"]
@@ -311,9 +309,8 @@ def certificates() -> list[tuple[str, str, JsonDict]]:
     ]
 
 
-def controller_pod_spec(cluster: str, region: str, vpc_id: pulumi.Input[str], profile: Profile) -> JsonDict:
-    sel = selector_labels(APP, APP, "controller")
-    container: JsonDict = {
+def controller_pod_spec(cluster: str, region: str, vpc_id: pulumi.Input[str], profile: Profile) -> kube.JsonDict:
+    container: kube.JsonDict = {
         "name": "controller",
         "image": AWS_LOAD_BALANCER_CONTROLLER.image,
         "args": controller_args(cluster, region, vpc_id),
@@ -328,21 +325,8 @@ def controller_pod_spec(cluster: str, region: str, vpc_id: pulumi.Input[str], pr
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "volumeMounts": [{"name": "cert", "mountPath": CERT_DIR, "readOnly": True}],
     }
-    return {
-        "serviceAccountName": SERVICE_ACCOUNT,
-        "automountServiceAccountToken": True,
-        "enableServiceLinks": False,
-        "priorityClassName": "system-cluster-critical",
-        "terminationGracePeriodSeconds": 10,
-        "securityContext": {"fsGroup": UID, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-            {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["system"]}]}]}}},
-        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
-                                       "whenUnsatisfiable": "ScheduleAnyway",
-                                       "labelSelector": {"matchLabels": sel}}],
-        "containers": [container],
-        "volumes": [{"name": "cert", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o644}}],
-    }
+    return CONTROLLER.pod_spec(container, termination_grace_seconds=10, volumes=[
+        {"name": "cert", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o644}}])
 
 
 class LoadBalancerController(pulumi.ComponentResource):
@@ -355,7 +339,7 @@ class LoadBalancerController(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         sources = ingress_sources(args.scheme, args.allowed_cidrs, args.vpc_cidr)
         params = ingress_class_params(args.scheme, sources, args.certificate_arn)
-        tag_set = tags(args.platform, "load-balancer-controller", args.extra_tags)
+        tag_set = args.tag_set("load-balancer-controller")
         role = IrsaRole(f"{name}-role", IrsaRoleArgs(
             oidc_provider_arn=args.oidc_provider_arn, oidc_issuer_host=args.oidc_issuer_host,
             namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
@@ -364,47 +348,26 @@ class LoadBalancerController(pulumi.ComponentResource):
         ), pulumi.ResourceOptions(parent=self))
 
         children = Children(self, args.profile)
-        labels = standard_labels(APP, APP, "controller", AWS_LOAD_BALANCER_CONTROLLER.version)
-        crds = [k8s.apiextensions.v1.CustomResourceDefinition(
-            f"{name}-crd-{c.plural}", metadata={"name": c.name, "labels": labels}, spec=kube.crd_spec(c), opts=children())
-            for c in CRDS]
-        sa = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=kube.service_account_metadata(SERVICE_ACCOUNT, NAMESPACE, labels, role.arn),
-            opts=children())
-        cr = k8s.rbac.v1.ClusterRole(f"{name}-cr", metadata={"name": APP, "labels": labels},
-                                     rules=cluster_role_rules(), opts=children())
-        crb = k8s.rbac.v1.ClusterRoleBinding(
-            f"{name}-crb", metadata={"name": APP, "labels": labels},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": APP},
-            subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
-            opts=children(cr))
-        le = k8s.rbac.v1.Role(f"{name}-leader-role", metadata=kube.metadata(f"{APP}-leader-election", NAMESPACE, labels),
-                              rules=leader_election_rules(), opts=children())
-        leb = k8s.rbac.v1.RoleBinding(
-            f"{name}-leader-rb", metadata=kube.metadata(f"{APP}-leader-election", NAMESPACE, labels),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{APP}-leader-election"},
-            subjects=[{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
-            opts=children(le))
+        labels = CONTROLLER.labels
+        crds = system_controller.crds(name, CRDS, labels, children)
+        sa = system_controller.service_account(name, CONTROLLER, role.arn, children)
+        crb = system_controller.bound_cluster_role(f"{name}-cr", f"{name}-crb", APP, cluster_role_rules(), CONTROLLER,
+                                                   children)
+        leb = system_controller.bound_role(f"{name}-leader-role", f"{name}-leader-rb", f"{APP}-leader-election",
+                                           NAMESPACE, leader_election_rules(), CONTROLLER, children)
         certs: list[pulumi.Resource] = []
         for kind, cert_name, spec in certificates():
             certs.append(k8s.apiextensions.CustomResource(
                 f"{name}-{cert_name}", api_version=CERT_MANAGER_API, kind=kind,
                 metadata=kube.metadata(cert_name, NAMESPACE, labels), spec=spec, opts=children(*certs)))
-        sel = selector_labels(APP, APP, "controller")
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=kube.metadata(APP, NAMESPACE, labels),
-            spec=kube.deployment_spec(sel, kube.pod_template(labels, controller_pod_spec(
-                args.cluster_name, args.region, args.vpc_id, args.profile)), replicas=1 if args.profile == "laptop"
-                else 2),
-            opts=children(sa, crb, leb, *crds, *certs))
+        pod = controller_pod_spec(args.cluster_name, args.region, args.vpc_id, args.profile)
+        deployment = system_controller.deploy(name, CONTROLLER, pod, args.profile, children, [sa, crb, leb, *crds, *certs],
+                                              ("metrics", "metrics-server", METRICS_PORT))
         k8s.core.v1.Service(f"{name}-webhook-service", metadata=kube.metadata(WEBHOOK_SERVICE, NAMESPACE, labels),
-                            spec={"selector": sel, "ports": [{"name": "webhook-server", "port": 443,
-                                                              "targetPort": "webhook-server", "protocol": "TCP"}]},
+                            spec={"selector": CONTROLLER.selector, "ports": [{"name": "webhook-server", "port": 443,
+                                                                             "targetPort": "webhook-server",
+                                                                             "protocol": "TCP"}]},
                             opts=children())
-        k8s.core.v1.Service(f"{name}-metrics", metadata=kube.metadata(APP, NAMESPACE, labels),
-                            spec=kube.service_spec(sel, [("metrics-server", METRICS_PORT)]), opts=children())
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=kube.metadata(APP, NAMESPACE, labels),
-                                          spec=kube.pdb_spec(sel), opts=children())
         inject = {"cert-manager.io/inject-ca-from": f"{NAMESPACE}/{SERVING_CERT}"}
         hook_meta = {"name": f"{APP}-webhook", "labels": labels, "annotations": inject}
         k8s.admissionregistration.v1.MutatingWebhookConfiguration(

@@ -28,28 +28,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.aws.common import (
-    DataStoreNetwork,
-    data_store_security_group,
-    kms_key,
-    policy_document,
-    stateful_options,
-    tags,
-    vpc_egress_policy,
-)
+from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
 from omgml.components.contracts import KafkaEndpoint
+from omgml.components.kafka import kafka_brokers, kafka_replication, replicated_topics
 from omgml.components.options import Children
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import Profile
+from omgml.spec.common import Profile, per_profile
 from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:aws:Msk"
@@ -64,58 +57,23 @@ APP = "kafka"
 BROKER_LOG_RETENTION_DAYS = 365
 
 
-@dataclass(frozen=True)
-class BrokerSizing:
-    instance_type: str
-    default_brokers: int
-
-
-BROKER_SIZING: dict[Profile, BrokerSizing] = {
+# Broker instance types; the default broker count is the in-cluster Kafka's (kafka_brokers).
+BROKER_SIZING = per_profile(
     # t3.small is the smallest broker MSK offers (development only: few partitions, burstable).
-    "laptop": BrokerSizing("kafka.t3.small", 1),
-    "small": BrokerSizing("kafka.m7g.large", 3),
-    "production": BrokerSizing("kafka.m7g.large", 3),
-}
+    laptop=common.StoreSizing("kafka.t3.small"),
+    small=common.StoreSizing("kafka.m7g.large"),
+    production=common.StoreSizing("kafka.m7g.large"),
+)
 
 
-@dataclass(frozen=True)
-class ManagedKafkaArgs:
-    platform: str
-    profile: Profile
-    network: DataStoreNetwork
+@dataclass(frozen=True, kw_only=True)
+class ManagedKafkaArgs(common.ManagedStoreArgs):
     # None: the profile's default; either way rounded up to a multiple of the subnet count.
     brokers: int | None = None
     storage_gib: int = 10
     audit_logging: bool = False
     # phases.foundation.kafka.topics: created through MSK's topic API.
     topics: tuple[TopicSpec, ...] = ()
-    extra_tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MskTopic:
-    name: str
-    partitions: int
-    replication_factor: int
-
-
-def msk_topics(topics: Sequence[TopicSpec], brokers: int) -> list[MskTopic]:
-    """The spec's topics with their replication factor filled in (the broker default, at most
-    3) and checked against the broker count."""
-    default_rf = min(3, brokers)
-    seen: set[str] = set()
-    out: list[MskTopic] = []
-    for i, t in enumerate(topics):
-        where = f"phases.foundation.kafka.topics[{i}]"
-        if t.name in seen:
-            raise ValueError(f"{where}.name={t.name!r} is declared twice; remove the duplicate")
-        seen.add(t.name)
-        rf = t.replication_factor if t.replication_factor is not None else default_rf
-        if rf > brokers:
-            raise ValueError(f"{where}.replication_factor={rf} (topic {t.name!r}) exceeds MSK's {brokers} brokers; "
-                             f"set it to at most {brokers} or raise phases.foundation.kafka.brokers")
-        out.append(MskTopic(t.name, t.partitions, rf))
-    return out
 
 
 def broker_count(requested: int | None, profile: Profile, subnets: int) -> int:
@@ -123,7 +81,7 @@ def broker_count(requested: int | None, profile: Profile, subnets: int) -> int:
     to a multiple of the subnet count (one broker per zone at the least)."""
     if subnets < 2:
         raise ValueError(f"MSK needs client subnets in at least two zones, got {subnets}")
-    wanted = requested if requested is not None else BROKER_SIZING[profile].default_brokers
+    wanted = kafka_brokers(requested, profile)
     if wanted < 1:
         raise ValueError(f"brokers={wanted} must be at least 1")
     return math.ceil(wanted / subnets) * subnets
@@ -132,12 +90,11 @@ def broker_count(requested: int | None, profile: Profile, subnets: int) -> int:
 def server_properties(brokers: int) -> str:
     """Broker defaults: replication 3 (or the broker count), acks=all writes survive one broker
     loss, no silent data loss on leader election, no topics created by a typo."""
-    replication = min(3, brokers)
-    min_isr = 2 if replication >= 3 else 1
+    replication = kafka_replication(brokers)
     props = {
         "auto.create.topics.enable": "false",
-        "default.replication.factor": str(replication),
-        "min.insync.replicas": str(min_isr),
+        "default.replication.factor": str(replication.default_replication_factor),
+        "min.insync.replicas": str(replication.min_insync_replicas),
         "num.partitions": "3",
         "unclean.leader.election.enable": "false",
     }
@@ -156,17 +113,16 @@ class ManagedKafka(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ManagedKafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        if args.profile not in BROKER_SIZING:
-            raise ValueError(f"ManagedKafkaArgs.profile={args.profile!r} is unknown; use one of {sorted(BROKER_SIZING)}")
+        sizing = args.sizing(BROKER_SIZING)
         if not 1 <= args.storage_gib <= 16384:
             raise ValueError(f"ManagedKafkaArgs.storage_gib={args.storage_gib}: MSK volumes are 1 to 16384 GiB")
         self.brokers = broker_count(args.brokers, args.profile, len(args.network.subnet_ids))
         self.cluster_name = msk_cluster_name(args.platform)
-        tag_set = tags(args.platform, "kafka", args.extra_tags)
+        tag_set = args.tag_set("kafka")
         child = pulumi.ResourceOptions(parent=self)
 
-        key = kms_key(name, f"MSK {self.cluster_name} at rest", args.profile, tag_set, self)
-        sg = data_store_security_group(name, f"MSK {self.cluster_name} (IAM over TLS)", IAM_PORT, args.network,
+        key = common.kms_key(name, f"MSK {self.cluster_name} at rest", args.profile, tag_set, self)
+        sg = common.data_store_security_group(name, f"MSK {self.cluster_name} (IAM over TLS)", IAM_PORT, args.network,
                                        tag_set, self)
         config = aws.msk.Configuration(
             f"{name}-config", name=self.cluster_name, kafka_versions=[KAFKA_VERSION],
@@ -176,7 +132,7 @@ class ManagedKafka(pulumi.ComponentResource):
         if args.audit_logging:
             logs = aws.cloudwatch.LogGroup(
                 f"{name}-broker-logs", name=f"/omgml/{args.platform}/msk", retention_in_days=BROKER_LOG_RETENTION_DAYS,
-                tags=tag_set, opts=stateful_options(args.profile, self))
+                tags=tag_set, opts=common.stateful_options(args.profile, self))
             logging = aws.msk.ClusterLoggingInfoArgs(broker_logs=aws.msk.ClusterLoggingInfoBrokerLogsArgs(
                 cloudwatch_logs=aws.msk.ClusterLoggingInfoBrokerLogsCloudwatchLogsArgs(enabled=True,
                                                                                       log_group=logs.name)))
@@ -186,7 +142,7 @@ class ManagedKafka(pulumi.ComponentResource):
             kafka_version=KAFKA_VERSION,
             number_of_broker_nodes=self.brokers,
             broker_node_group_info=aws.msk.ClusterBrokerNodeGroupInfoArgs(
-                instance_type=BROKER_SIZING[args.profile].instance_type,
+                instance_type=sizing.instance_class,
                 client_subnets=list(args.network.subnet_ids),
                 security_groups=[sg.id],
                 storage_info=aws.msk.ClusterBrokerNodeGroupInfoStorageInfoArgs(
@@ -203,9 +159,9 @@ class ManagedKafka(pulumi.ComponentResource):
             configuration_info=aws.msk.ClusterConfigurationInfoArgs(arn=config.arn, revision=config.latest_revision),
             logging_info=logging,
             tags=tag_set,
-            opts=stateful_options(args.profile, self),
+            opts=common.stateful_options(args.profile, self),
         )
-        for t in msk_topics(args.topics, self.brokers):
+        for t in replicated_topics(args.topics, self.brokers):
             aws.msk.Topic(
                 f"{name}-topic-{k8s_name(t.name)}", cluster_arn=cluster.arn, name=t.name,
                 partition_count=t.partitions, replication_factor=t.replication_factor,
@@ -242,7 +198,7 @@ class MskClients(pulumi.ComponentResource):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-egress-{ns}",
                 metadata=kube.metadata(k8s_name(APP, "msk-egress"), ns, standard_labels(APP, "msk", "network")),
-                spec=vpc_egress_policy(args.vpc_cidr, [IAM_PORT]), opts=child)
+                spec=common.vpc_egress_policy(args.vpc_cidr, [IAM_PORT]), opts=child)
         self.register_outputs({"client_namespaces": sorted(set(args.client_namespaces))})
 
 
@@ -253,7 +209,7 @@ def client_policy(name: str, role_name: pulumi.Input[str], cluster_arn: pulumi.I
     policy on the same role, since a ServiceAccount carries one role."""
     statements = msk_client_statements(pulumi.Output.from_input(cluster_arn), topics, group_prefix, write=write)
     return aws.iam.RolePolicy(name, role=role_name,
-                              policy=pulumi.Output.from_input(statements).apply(policy_document), opts=opts)
+                              policy=pulumi.Output.from_input(statements).apply(common.policy_document), opts=opts)
 
 
 def msk_client_role(name: str, cluster_arn: pulumi.Input[str], oidc_provider_arn: pulumi.Input[str],

@@ -16,12 +16,12 @@ whole VPC go to CloudWatch Logs (rejected and accepted traffic, 10-minute aggreg
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from omgml.components.aws.common import JsonDict, policy_document, service_trust_policy, stateful_options, tags
+from omgml.components.aws import common
 from omgml.spec import PlatformSpec
 from omgml.spec.common import Profile
 
@@ -33,6 +33,8 @@ DEFAULT_VPC_CIDR = "10.0.0.0/16"
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 SUBNET_TIER_TAG = "omgml.dev/subnet-tier"
+# Subnet tier → its load-balancer role tag: internet-facing ones go public, internal ones private.
+ELB_TAGS = {"public": PUBLIC_ELB_TAG, "private": INTERNAL_ELB_TAG}
 # Interface endpoints: what pods and nodes call most (STS for every IRSA credential, ECR for
 # every image pull, Logs, Secrets Manager for the RDS master secret). Each costs an hourly fee
 # per zone, so services called rarely (EC2, SQS, SSM for Karpenter) keep going through NAT.
@@ -41,8 +43,7 @@ HTTPS = 443
 
 
 @dataclass(frozen=True)
-class NetworkArgs:
-    platform: str
+class NetworkArgs(common.AwsComponentArgs):
     availability_zones: int
     # One NAT gateway per zone (production) or one for the whole VPC.
     nat_per_az: bool
@@ -51,7 +52,6 @@ class NetworkArgs:
     profile: Profile = "laptop"
     # Flow-log retention: a year when compliance asks for audit evidence, three months otherwise.
     flow_log_retention_days: int = 90
-    extra_tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def endpoint_service(region: str, service: str) -> str:
     return f"com.amazonaws.{region}.{service}"
 
 
-def flow_log_statements(log_group_arn: str) -> list[JsonDict]:
+def flow_log_statements(log_group_arn: str) -> list[common.JsonDict]:
     """What VPC Flow Logs needs to deliver into one log group (and its streams), nothing else."""
     return [{"Effect": "Allow",
              "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
@@ -148,8 +148,7 @@ class Network(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         def tagged(role: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-            return tags(args.platform, "network", {**args.extra_tags, "Name": f"{args.platform}-{role}",
-                                                   **(extra or {})})
+            return args.tag_set("network", {"Name": f"{args.platform}-{role}", **(extra or {})})
 
         # Opt-in zones (Local Zones, Wavelength) lack most services (EKS, RDS Multi-AZ, MSK).
         zones = aws.get_availability_zones_output(
@@ -181,34 +180,27 @@ class Network(pulumi.ComponentResource):
         aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
                       gateway_id=igw.id, opts=child)
 
+        def subnet(tier: str, zone: int, cidr: str) -> aws.ec2.Subnet:
+            # Nothing launched in a subnet gets a public address by accident: load balancers and
+            # NAT gateways bring their own.
+            return aws.ec2.Subnet(
+                f"{name}-{tier}-{zone}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=self.availability_zones[zone],
+                map_public_ip_on_launch=False,
+                tags=tagged(f"{tier}-{zone}", {ELB_TAGS[tier]: "1", SUBNET_TIER_TAG: tier}),
+                opts=child,
+            )
+
         publics: list[aws.ec2.Subnet] = []
         privates: list[aws.ec2.Subnet] = []
         for z in plan:
-            az = self.availability_zones[z.zone_index]
-            pub = aws.ec2.Subnet(
-                f"{name}-public-{z.zone_index}",
-                vpc_id=vpc.id,
-                cidr_block=z.public_cidr,
-                availability_zone=az,
-                # Nothing launched here gets a public address by accident: load balancers and
-                # NAT gateways bring their own.
-                map_public_ip_on_launch=False,
-                tags=tagged(f"public-{z.zone_index}", {PUBLIC_ELB_TAG: "1", SUBNET_TIER_TAG: "public"}),
-                opts=child,
-            )
+            pub = subnet("public", z.zone_index, z.public_cidr)
             aws.ec2.RouteTableAssociation(f"{name}-public-{z.zone_index}-rta", subnet_id=pub.id,
                                           route_table_id=public_rt.id, opts=child)
             publics.append(pub)
-            priv = aws.ec2.Subnet(
-                f"{name}-private-{z.zone_index}",
-                vpc_id=vpc.id,
-                cidr_block=z.private_cidr,
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags=tagged(f"private-{z.zone_index}", {INTERNAL_ELB_TAG: "1", SUBNET_TIER_TAG: "private"}),
-                opts=child,
-            )
-            privates.append(priv)
+            privates.append(subnet("private", z.zone_index, z.private_cidr))
 
         gateways: list[aws.ec2.NatGateway] = []
         for i in range(nats):
@@ -277,18 +269,18 @@ class Network(pulumi.ComponentResource):
             name=f"/omgml/{args.platform}/vpc-flow-logs",
             retention_in_days=args.flow_log_retention_days,
             tags=tagged("flow-logs"),
-            opts=stateful_options(args.profile, self),
+            opts=common.stateful_options(args.profile, self),
         )
         flow_role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=service_trust_policy("vpc-flow-logs.amazonaws.com"),
+            assume_role_policy=common.service_trust_policy("vpc-flow-logs.amazonaws.com"),
             description=f"VPC Flow Logs delivery of {args.platform}",
             tags=tagged("flow-logs"),
             opts=child,
         )
         aws.iam.RolePolicy(
             f"{name}-flow-logs-policy", role=flow_role.id,
-            policy=flow_logs.arn.apply(lambda arn: policy_document(flow_log_statements(arn))), opts=child)
+            policy=flow_logs.arn.apply(lambda arn: common.policy_document(flow_log_statements(arn))), opts=child)
         aws.ec2.FlowLog(
             f"{name}-flow-log",
             vpc_id=vpc.id,

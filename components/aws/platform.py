@@ -38,8 +38,8 @@ import pulumi_kubernetes as k8s
 
 from omgml.backup import rds_backup_retention_days
 from omgml.buckets import BACKUPS_ROLE, aws_bucket_names
+from omgml.components.aws import common
 from omgml.components.aws.cluster import EksCluster, EksClusterArgs, node_role_policy_arns
-from omgml.components.aws.common import MANAGED_BY_TAG, PLATFORM_TAG, DataStoreNetwork
 from omgml.components.aws.elasticache import ManagedRedis, ManagedRedisArgs, RedisClients, RedisClientsArgs, cache_nodes
 from omgml.components.aws.irsa import IrsaRole
 from omgml.components.aws.karpenter import Karpenter, KarpenterArgs
@@ -88,7 +88,7 @@ def eks_cluster_name(spec: PlatformSpec) -> str:
 
 
 def default_tags(spec: PlatformSpec) -> dict[str, str]:
-    return {PLATFORM_TAG: spec.name, MANAGED_BY_TAG: "omgml"}
+    return {common.PLATFORM_TAG: spec.name, common.MANAGED_BY_TAG: "omgml"}
 
 
 def aws_provider(name: str, spec: PlatformSpec, opts: pulumi.ResourceOptions | None = None) -> aws.Provider:
@@ -190,7 +190,7 @@ class AwsFoundation(pulumi.ComponentResource):
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
         self.oidc_issuer = self.cluster.oidc_issuer
 
-        data_net = DataStoreNetwork(vpc_id=self.network.vpc_id, subnet_ids=list(self.network.private_subnet_ids),
+        data_net = common.DataStoreNetwork(vpc_id=self.network.vpc_id, subnet_ids=list(self.network.private_subnet_ids),
                                     node_security_group_id=self.cluster.node_security_group_id,
                                     vpc_cidr=self.network.vpc_cidr)
         multi_az = wants_multi_az(spec)
@@ -198,7 +198,7 @@ class AwsFoundation(pulumi.ComponentResource):
         self.managed_postgres = ManagedPostgres(f"{name}-postgres", ManagedPostgresArgs(
             platform=spec.name, profile=spec.profile, network=data_net, storage_gib=f.postgres.storage_gib,
             multi_az=multi_az, audit_logging=audit,
-            backup_retention_days=rds_backup_retention_days(spec, RDS_SIZING[spec.profile].backup_retention_days),
+            backup_retention_days=rds_backup_retention_days(spec, RDS_SIZING[spec.profile].backup_days),
         ), child) if managed["postgres"] else None
         self.managed_redis = ManagedRedis(f"{name}-redis", ManagedRedisArgs(
             platform=spec.name, profile=spec.profile, network=data_net, nodes=cache_nodes(spec.profile, multi_az),

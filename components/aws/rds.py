@@ -27,33 +27,30 @@ address itself, and the RDS CA bundle.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.aws.common import (
-    DataStoreNetwork,
-    data_store_security_group,
-    external_name_service,
-    kms_key,
-    stateful_options,
-    tags,
-    vpc_egress_policy,
-)
+from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
-from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.credentials import secret_checksum
 from omgml.components.options import keeps_data
 from omgml.components.postgres import IMAGE as PSQL_IMAGE
 from omgml.components.postgres import UID as PSQL_UID
-from omgml.components.postgres import PostgresConsumer
+from omgml.components.postgres import (
+    PostgresConsumer,
+    ResolvedConsumer,
+    consumer_credentials,
+    consumer_databases,
+    consumer_sql,
+)
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile
+from omgml.spec.common import CredentialSource, Profile, per_profile
 
 TYPE_TOKEN = "omgml:aws:RdsPostgres"
 DATABASES_TYPE_TOKEN = "omgml:aws:RdsDatabases"
@@ -76,35 +73,25 @@ MASTER_FILE = f"{MASTER_DIR}/secret.json"
 JOB_SIZE = kube.Size("50m", "64Mi", "500m", "128Mi")
 CLI_SIZE = kube.Size("50m", "128Mi", "500m", "256Mi")
 
-_CONSUMER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,61}[a-z0-9]$|^[a-z]$")
-_RESERVED = frozenset({"postgres", "template0", "template1", "public", "rdsadmin", MASTER_USERNAME})
-
-
-@dataclass(frozen=True)
-class RdsSizing:
-    instance_class: str
-    backup_retention_days: int
+# Names RDS owns besides Postgres' own: a consumer may not take them over.
+RDS_RESERVED = frozenset({"rdsadmin", MASTER_USERNAME})
 
 
 # Graviton classes: the cheapest per vCPU. Backups: a week at least, two in production.
-RDS_SIZING: dict[Profile, RdsSizing] = {
-    "laptop": RdsSizing("db.t4g.micro", 7),
-    "small": RdsSizing("db.t4g.medium", 7),
-    "production": RdsSizing("db.m7g.large", 14),
-}
+RDS_SIZING = per_profile(
+    laptop=common.StoreSizing("db.t4g.micro", backup_days=7),
+    small=common.StoreSizing("db.t4g.medium", backup_days=7),
+    production=common.StoreSizing("db.m7g.large", backup_days=14),
+)
 MIN_STORAGE_GIB = 20  # the gp3 minimum on RDS
 
 
-@dataclass(frozen=True)
-class ManagedPostgresArgs:
-    platform: str
-    profile: Profile
-    network: DataStoreNetwork
+@dataclass(frozen=True, kw_only=True)
+class ManagedPostgresArgs(common.ManagedStoreArgs):
     storage_gib: int
     # A standby in a second zone with synchronous replication (availability 99.95/99.99).
     multi_az: bool
     audit_logging: bool = False
-    extra_tags: dict[str, str] = field(default_factory=dict)
     # Automated backups (and so the point-in-time restore window), 1-35 days; None: the profile's.
     backup_retention_days: int | None = None
 
@@ -138,22 +125,20 @@ class ManagedPostgres(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ManagedPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        if args.profile not in RDS_SIZING:
-            raise ValueError(f"ManagedPostgresArgs.profile={args.profile!r} is unknown; use one of {sorted(RDS_SIZING)}")
+        sizing = args.sizing(RDS_SIZING)
         if args.storage_gib < 1:
             raise ValueError(f"ManagedPostgresArgs.storage_gib={args.storage_gib} must be at least 1")
-        sizing = RDS_SIZING[args.profile]
-        retention = args.backup_retention_days or sizing.backup_retention_days
+        retention = args.backup_retention_days or sizing.backup_days
         if not 1 <= retention <= 35:
             raise ValueError(f"ManagedPostgresArgs.backup_retention_days={retention}: RDS keeps automated backups "
                              "1 to 35 days; choose a value in that range")
         keep = keeps_data(args.profile)
-        tag_set = tags(args.platform, "postgres", args.extra_tags)
+        tag_set = args.tag_set("postgres")
         child = pulumi.ResourceOptions(parent=self)
         self.identifier = rds_identifier(args.platform)
 
-        key = kms_key(name, f"RDS Postgres {self.identifier}: storage and master secret", args.profile, tag_set, self)
-        sg = data_store_security_group(name, f"RDS Postgres {self.identifier}", PORT, args.network, tag_set, self)
+        key = common.kms_key(name, f"RDS Postgres {self.identifier}: storage and master secret", args.profile, tag_set, self)
+        sg = common.data_store_security_group(name, f"RDS Postgres {self.identifier}", PORT, args.network, tag_set, self)
         subnets = aws.rds.SubnetGroup(f"{name}-subnets", subnet_ids=list(args.network.subnet_ids),
                                       description=f"private subnets of {self.identifier}", tags=tag_set, opts=child)
         params = aws.rds.ParameterGroup(f"{name}-params", family=PARAMETER_FAMILY,
@@ -193,7 +178,7 @@ class ManagedPostgres(pulumi.ComponentResource):
             delete_automated_backups=not keep,
             enabled_cloudwatch_logs_exports=["postgresql"] if args.audit_logging else [],
             tags=tag_set,
-            opts=stateful_options(args.profile, self),
+            opts=common.stateful_options(args.profile, self),
         )
         self.address = instance.address
         self.port = PORT
@@ -204,15 +189,6 @@ class ManagedPostgres(pulumi.ComponentResource):
 
 
 # --- in-cluster side ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RdsConsumer:
-    name: str
-    namespace: str
-    database: str  # also the role name
-    secret: str
-    password_env: str
 
 
 @dataclass(frozen=True)
@@ -235,7 +211,6 @@ class RdsDatabasesArgs:
 
 @dataclass(frozen=True)
 class RdsNames:
-    alias_service: str
     job: str
     job_service_account: str
     job_egress_policy: str
@@ -244,7 +219,6 @@ class RdsNames:
 
 def rds_names(instance: str) -> RdsNames:
     return RdsNames(
-        alias_service=k8s_name(instance),
         job=k8s_name(instance, "provision"),
         job_service_account=k8s_name(instance, "provision"),
         job_egress_policy=k8s_name(instance, "provision-egress"),
@@ -252,36 +226,17 @@ def rds_names(instance: str) -> RdsNames:
     )
 
 
-def alias_host(args: RdsDatabasesArgs) -> str:
-    return f"{rds_names(args.instance).alias_service}.{args.namespace}.svc.cluster.local"
-
-
-def resolve_consumers(args: RdsDatabasesArgs) -> list[RdsConsumer]:
-    """Consumers with their database/role names: the same names as the in-cluster Postgres
-    (name with '-' as '_'; Secret `<instance>-<name>-db`), so switching targets changes no consumer."""
+def resolve_consumers(args: RdsDatabasesArgs) -> list[ResolvedConsumer]:
+    """Consumers with their database/role names: the same names as the in-cluster Postgres, so
+    switching targets changes no consumer."""
     for fld, value in (("namespace", args.namespace), ("instance", args.instance)):
         require_dns_label(f"RdsDatabasesArgs.{fld}", value)
     if not args.consumers:
         raise ValueError("RdsDatabasesArgs.consumers is empty; list the workloads that need a database")
-    out: list[RdsConsumer] = []
-    seen: dict[str, str] = {}
-    for i, c in enumerate(args.consumers):
-        where = f"RdsDatabasesArgs.consumers[{i}]"
-        if not _CONSUMER_NAME.match(c.name):
-            raise ValueError(f"{where}.name={c.name!r}: use lowercase letters, digits, '-' or '_', starting with a letter")
-        require_dns_label(f"{where}.namespace", c.namespace)
-        ident = c.name.replace("-", "_")
-        if ident in _RESERVED:
-            raise ValueError(f"{where}.name={c.name!r} is reserved on RDS; pick another consumer name")
-        if ident in seen:
-            raise ValueError(f"{where}.name={c.name!r} clashes with {seen[ident]!r} (both become {ident!r})")
-        seen[ident] = c.name
-        out.append(RdsConsumer(c.name, c.namespace, ident, k8s_name(args.instance, c.name, "db"),
-                               f"OMGML_PASSWORD_{ident.upper()}"))
-    return out
+    return consumer_databases("RdsDatabasesArgs", args.instance, args.consumers, RDS_RESERVED, reserved_by="RDS")
 
 
-def rds_provision_sql(consumers: list[RdsConsumer]) -> str:
+def rds_provision_sql(consumers: list[ResolvedConsumer]) -> str:
     """Idempotent psql script run as the RDS master user.
 
     The master user is not a superuser (rds_superuser), so unlike the in-cluster script this
@@ -292,23 +247,7 @@ def rds_provision_sql(consumers: list[RdsConsumer]) -> str:
     """
     lines = ["\\set ON_ERROR_STOP on"]
     for c in consumers:
-        role = c.database  # validated [a-z0-9_]: the literal quoting below is exact
-        lines += [
-            f"-- consumer {c.name}",
-            f"SELECT format('CREATE ROLE %I LOGIN', '{role}') "
-            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '{role}')",
-            "\\gexec",
-            f"\\getenv omgml_password {c.password_env}",
-            f"ALTER ROLE \"{role}\" WITH LOGIN PASSWORD :'omgml_password';",
-            "\\unset omgml_password",
-            f"GRANT \"{role}\" TO CURRENT_USER;",
-            f"SELECT format('CREATE DATABASE %I OWNER %I', '{role}', '{role}') "
-            f"WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = '{role}')",
-            "\\gexec",
-            f"ALTER DATABASE \"{role}\" OWNER TO \"{role}\";",
-            f"REVOKE CONNECT, TEMPORARY ON DATABASE \"{role}\" FROM PUBLIC;",
-            f"GRANT CONNECT, TEMPORARY ON DATABASE \"{role}\" TO \"{role}\";",
-        ]
+        lines += consumer_sql(c, creator_joins=True)
     return "\n".join(lines) + "\n"
 
 
@@ -380,11 +319,11 @@ def _isready(host: str) -> list[str]:
     return ["pg_isready", "-q", "-h", host, "-p", str(PORT), "-U", MASTER_USERNAME]
 
 
-def provision_job(args: RdsDatabasesArgs, consumers: list[RdsConsumer], master_secret_arn: pulumi.Input[str],
+def provision_job(args: RdsDatabasesArgs, consumers: list[ResolvedConsumer], master_secret_arn: pulumi.Input[str],
                   credentials_checksum: pulumi.Input[str] | None = None) -> kube.JsonDict:
     """The Job spec that creates the consumers' roles and databases on RDS (re-runnable)."""
     names = rds_names(args.instance)
-    host = alias_host(args)
+    host = common.alias_host(args.instance, args.namespace)
     annotations = {"omgml.dev/rotation-checksum": credentials_checksum} if credentials_checksum is not None else None
     fetch: kube.JsonDict = {
         "name": "fetch-master-secret",
@@ -439,7 +378,7 @@ def job_egress_policy(args: RdsDatabasesArgs) -> list[kube.JsonDict]:
     """The provisioning pods may reach RDS and, over HTTPS, the VPC's interface endpoints of STS
     (IRSA) and Secrets Manager: both inside the VPC, so nothing opens towards the internet."""
     selector = {"matchLabels": _job_selector(args)}
-    return [vpc_egress_policy(args.vpc_cidr, [PORT], selector), vpc_egress_policy(args.vpc_cidr, [HTTPS], selector)]
+    return [common.vpc_egress_policy(args.vpc_cidr, [PORT], selector), common.vpc_egress_policy(args.vpc_cidr, [HTTPS], selector)]
 
 
 class RdsDatabases(pulumi.ComponentResource):
@@ -451,7 +390,7 @@ class RdsDatabases(pulumi.ComponentResource):
         super().__init__(DATABASES_TYPE_TOKEN, name, None, opts)
         consumers = resolve_consumers(args)
         names = rds_names(args.instance)
-        self.host = alias_host(args)
+        self.host = common.alias_host(args.instance, args.namespace)
         # Pulumi does not pass a component's depends_on to its children (e.g. "after the
         # namespaces exist"); every object here needs it.
         child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
@@ -464,30 +403,17 @@ class RdsDatabases(pulumi.ComponentResource):
                 m["annotations"] = annotations
             return m
 
-        alias = k8s.core.v1.Service(
-            f"{name}-alias", metadata=meta(names.alias_service, "database"),
-            spec=address.apply(lambda a: external_name_service(a, PORT, "postgres")), opts=child)
+        alias = common.alias_service(name, args.instance, args.namespace, standard_labels(APP, args.instance, "database"),
+                                     address, PORT, "postgres", child)
 
         self.databases = {}
         secrets: list[pulumi.Resource] = []
         for c in consumers:
             data: dict[str, pulumi.Input[str]] = {"host": self.host, "port": str(PORT),
                                                   "database": c.database, "username": c.database}
-            creds = GeneratedSecret(
-                f"{name}-{c.name}-credentials",
-                GeneratedSecretArgs(namespace=args.namespace, secret_name=c.secret, password_keys=("password",),
-                                    derived=dict(data), app_name=APP, instance=args.instance,
-                                    source=args.credentials, copies_in=(c.namespace,)),
-                child,
-            )
-            secrets.append(creds)
-            password = creds.passwords.get("password")
-            if password is not None and c.namespace != args.namespace:
-                copied: dict[str, pulumi.Input[str]] = {k: pulumi.Output.secret(v) for k, v in data.items()}
-                copied["password"] = password
-                secrets.append(k8s.core.v1.Secret(
-                    f"{name}-{c.name}-credentials-copy", metadata=meta(c.secret, "credentials", c.namespace),
-                    type="Opaque", string_data=copied, opts=child))
+            made, password = consumer_credentials(name, c, data, args.namespace, args.instance, args.credentials,
+                                                  standard_labels(APP, args.instance, "credentials"), child)
+            secrets += made
             self.databases[c.name] = PostgresDatabase(
                 host=self.host, port=PORT, database=c.database, username=c.database, password=password,
                 secret=c.secret, password_ref=SecretKeyRef(c.secret, "password"), managed_host=address,
@@ -495,7 +421,7 @@ class RdsDatabases(pulumi.ComponentResource):
         for ns in sorted({c.namespace for c in consumers}):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-egress-{ns}", metadata=meta(names.consumer_egress_policy, "network", ns),
-                spec=vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
+                spec=common.vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
 
         role = IrsaRole(f"{name}-provision", IrsaRoleArgs(
             oidc_provider_arn=args.oidc_provider_arn, oidc_issuer_host=args.oidc_issuer_host,

@@ -31,13 +31,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.aws.common import (
-    JsonDict,
-    aws_api_egress_policy,
-    kms_key,
-    stateful_options,
-    tags,
-)
+from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, s3_bucket_statements
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer, SecretKeyRef
 from omgml.components.options import keeps_data
@@ -56,12 +50,10 @@ APP = "objectstore"
 
 
 @dataclass(frozen=True)
-class ManagedObjectStoreArgs:
-    platform: str
+class ManagedObjectStoreArgs(common.AwsComponentArgs):
     profile: Profile
     # role → bucket name (the foundation's bucket_names(spec)).
     buckets: dict[str, str]
-    extra_tags: dict[str, str] = field(default_factory=dict)
     # role → days after which objects expire (the backup bucket: the backup retention).
     expire_after_days: dict[str, int] = field(default_factory=dict)
 
@@ -100,7 +92,7 @@ def lifecycle_rules(expire_days: int | None) -> list[aws.s3.BucketLifecycleConfi
     )]
 
 
-def tls_only_bucket_policy(bucket_arn: str) -> JsonDict:
+def tls_only_bucket_policy(bucket_arn: str) -> kube.JsonDict:
     """Deny every request to the bucket and its objects that does not arrive over TLS."""
     return {
         "Version": "2012-10-17",
@@ -115,7 +107,7 @@ def tls_only_bucket_policy(bucket_arn: str) -> JsonDict:
     }
 
 
-def _json(doc: JsonDict) -> str:
+def _json(doc: kube.JsonDict) -> str:
     import json
 
     return json.dumps(doc, sort_keys=True)
@@ -130,8 +122,8 @@ class ManagedObjectStore(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         check_bucket_names(args.buckets)
         keep = keeps_data(args.profile)
-        tag_set = tags(args.platform, "object-store", args.extra_tags)
-        key = kms_key(name, f"S3 buckets of {args.platform}", args.profile, tag_set, self)
+        tag_set = args.tag_set("object-store")
+        key = common.kms_key(name, f"S3 buckets of {args.platform}", args.profile, tag_set, self)
         self.buckets = dict(args.buckets)
         self.bucket_arns = {}
         for role, bucket_name in sorted(args.buckets.items()):
@@ -142,7 +134,7 @@ class ManagedObjectStore(pulumi.ComponentResource):
                 # Only a throwaway platform may delete a bucket that still holds objects.
                 force_destroy=not keep,
                 tags={**tag_set, "omgml.dev/bucket-role": label},
-                opts=stateful_options(args.profile, self),
+                opts=common.stateful_options(args.profile, self),
             )
             bopts = pulumi.ResourceOptions(parent=bucket)
             aws.s3.BucketOwnershipControls(
@@ -239,7 +231,7 @@ class S3Access(pulumi.ComponentResource):
         secret_name = credentials_secret_name(args.instance)
         empty: pulumi.Output[str] = pulumi.Output.secret("")
         vpc_cidr = args.vpc_cidr
-        egress = pulumi.Output.from_input(args.s3_cidrs).apply(lambda cidrs: aws_api_egress_policy(vpc_cidr, cidrs))
+        egress = pulumi.Output.from_input(args.s3_cidrs).apply(lambda cidrs: common.aws_api_egress_policy(vpc_cidr, cidrs))
         for ns in access_namespaces(args):
             labels = standard_labels(APP, args.instance, "credentials")
             k8s.core.v1.Secret(

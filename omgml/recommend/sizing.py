@@ -20,7 +20,7 @@ The model server:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from omgml.spec.common import Profile
 from omgml.spec.requirements import Requirements
@@ -61,42 +61,45 @@ class Line:
     arithmetic: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Sized:
+    """What every sizing result carries besides its figures: the engine shows all `lines` in the
+    sizing table and turns all `unmet` into warnings, whichever quantity was sized."""
+
+    # The figures and the arithmetic behind them.
+    lines: tuple[Line, ...] = ()
+    # Requirements the target cannot meet (each a full warning sentence without its area prefix).
+    unmet: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
-class ServingSize:
+class ServingSize(Sized):
     gpu: bool
     replicas: int
     max_replicas: int
-    lines: tuple[Line, ...]
     # Why CPU or GPU (for the serving decision's rationale).
     hardware_reason: str
-    # Requirements the target cannot meet (each a full warning sentence without its area prefix).
-    unmet: tuple[str, ...] = ()
     # Triton's dynamic-batching queue delay (µs) for model configs, when a latency target is stated.
     batch_delay_us: int | None = None
 
 
 @dataclass(frozen=True)
-class KafkaSize:
+class KafkaSize(Sized):
     brokers: int
     storage_gib: int
     log_partitions: int
-    lines: tuple[Line, ...]
-    unmet: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class RedisSize:
+class RedisSize(Sized):
     max_memory_mib: int | None
-    lines: tuple[Line, ...]
-    unmet: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class TrainingPoolShape:
+class TrainingPoolShape(Sized):
     gpus_per_node: int
     instance: str
     nodes: int
-    lines: tuple[Line, ...] = field(default_factory=tuple)
 
 
 def _n(x: float) -> str:
@@ -232,7 +235,7 @@ def serving_size(req: Requirements, tier: str, zones: int, profile: Profile, tri
                           f"serving.latency_p99_ms {latency} × {_n(BATCH_DELAY_SHARE)} = "
                           f"{_n(latency * 1000 * BATCH_DELAY_SHARE)} µs, at most {BATCH_DELAY_CAP_US} µs"))
     unmet += _model_memory(req, profile, gpu, lines)
-    return ServingSize(gpu, replicas, max_replicas, tuple(lines), hardware, tuple(unmet), delay)
+    return ServingSize(gpu, replicas, max_replicas, hardware, delay, lines=tuple(lines), unmet=tuple(unmet))
 
 
 def _model_memory(req: Requirements, profile: Profile, gpu: bool, lines: list[Line]) -> list[str]:
@@ -290,33 +293,33 @@ def kafka_size(req: Requirements, multi: bool) -> KafkaSize:
                       f"serving.peak_rps {_n(rps)} ÷ assumptions.kafka_msgs_per_partition "
                       f"{_n(a.kafka_msgs_per_partition)} (at least 3)" if rps else
                       "no serving.peak_rps: 3, the broker default"))
-    return KafkaSize(brokers, storage, partitions, tuple(lines), tuple(unmet))
+    return KafkaSize(brokers, storage, partitions, lines=tuple(lines), unmet=tuple(unmet))
 
 
 def redis_size(req: Requirements, profile: Profile, managed: bool) -> RedisSize:
     """Redis' maxmemory from the online feature set (in-cluster), or a check of the node type (managed)."""
     gb = req.data.online_features_gb
     if gb is None:
-        return RedisSize(None, ())
+        return RedisSize(None)
     need_mib = math.ceil(gb * 1024 * REDIS_OVERHEAD)
     how = f"data.online_features_gb {_n(gb)} × 1024 × {_n(REDIS_OVERHEAD)} (keys, encoding, fragmentation)"
     if managed:
         from omgml.components.aws.elasticache import CACHE_SIZING
 
-        node = CACHE_SIZING[profile].node_type
+        node = CACHE_SIZING[profile].instance_class
         have = CACHE_NODE_MEMORY_GIB[node]
         lines = (Line("online store memory", f"{need_mib:,} MiB", f"{how}; ElastiCache {node} holds {_n(have)} GiB"),)
         unmet = () if need_mib <= have * 1024 else (
             f"data.online_features_gb {_n(gb)} needs {need_mib:,} MiB of Redis, more than ElastiCache {node} "
             f"({_n(have)} GiB, profile {profile}); shard the online store or keep fewer features online.",)
-        return RedisSize(None, lines, unmet)
+        return RedisSize(None, lines=lines, unmet=unmet)
     lines = (Line("Redis maxmemory", f"{need_mib:,} MiB", how),)
     if profile == "laptop" and need_mib > LAPTOP_REDIS_MAX_MIB:
-        return RedisSize(LAPTOP_REDIS_MAX_MIB, lines, (
+        return RedisSize(LAPTOP_REDIS_MAX_MIB, lines=lines, unmet=(
             f"data.online_features_gb {_n(gb)} needs {need_mib:,} MiB of Redis; the laptop profile gives it at most "
             f"{LAPTOP_REDIS_MAX_MIB:,} MiB (8 GiB for the whole platform). Use target aws or a sample of the "
             "features.",))
-    return RedisSize(need_mib, lines)
+    return RedisSize(need_mib, lines=lines)
 
 
 def training_pool_shape(max_gpus: int) -> TrainingPoolShape:
@@ -327,10 +330,10 @@ def training_pool_shape(max_gpus: int) -> TrainingPoolShape:
     line = Line("training pool", f"{nodes} × {instance} ({per_node} GPU each)",
                 f"training.max_gpus {max_gpus}: the smallest node with min({max_gpus}, 8) = {want} GPUs is {instance}; "
                 f"{max_gpus} ÷ {per_node} → {nodes} node(s), scaled to zero between runs")
-    return TrainingPoolShape(per_node, instance, nodes, (line,))
+    return TrainingPoolShape(per_node, instance, nodes, lines=(line,))
 
 
 __all__ = [
-    "GPU_NODE_SHAPES", "INFERENCE_INSTANCE", "KafkaSize", "Line", "RedisSize", "ServingSize", "TrainingPoolShape",
+    "GPU_NODE_SHAPES", "INFERENCE_INSTANCE", "KafkaSize", "Line", "RedisSize", "ServingSize", "Sized", "TrainingPoolShape",
     "kafka_size", "redis_size", "serving_size", "training_pool_shape", "zone_headroom",
 ]

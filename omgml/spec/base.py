@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from omgml.errors import SpecError
 
@@ -34,6 +34,18 @@ def no_repeats(values: list[str], each: str = "value") -> list[str]:
     if twice:
         raise ValueError(f"{twice} listed more than once; list each {each} once")
     return values
+
+
+def raise_problems(problems: Sequence[str], sep: str = "\n", prefix: str = "") -> None:
+    """Raise one ValueError naming every problem a validator found, so a user fixes them all in
+    one pass (validation_problems splits a "\n"-joined message back into one line a problem)."""
+    if problems:
+        raise ValueError(prefix + sep.join(problems))
+
+
+# A list field whose items must each appear once: `Annotated[list[X], NO_REPEATS]` (the same rule
+# as a field validator returning no_repeats(v), without a validator method per model).
+NO_REPEATS = AfterValidator(no_repeats)
 
 
 def all_match(values: list[str], pattern: str | re.Pattern[str], problem: str) -> list[str]:

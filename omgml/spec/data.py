@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from omgml.spec.base import StrictModel, repeated
+from omgml.spec.base import StrictModel, raise_problems, repeated
 from omgml.spec.common import DNS_LABEL
 
 SourceKind = Literal["snowflake", "s3", "delta", "postgres"]
@@ -92,8 +92,7 @@ class DataSourceSpec(StrictModel):
                             f"{', '.join(_ALLOWED[kind])}); remove them")
         if kind == "delta" and self.uri is not None and not _S3_URI.match(self.uri):
             problems.append(f"uri {self.uri!r} is not s3://bucket/path; give the Delta table's S3 location")
-        if problems:
-            raise ValueError(f"source {self.name!r}: " + "; ".join(problems))
+        raise_problems(problems, "; ", prefix=f"source {self.name!r}: ")
         return self
 
     def secret_keys(self) -> tuple[str, ...]:

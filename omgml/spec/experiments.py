@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from omgml.spec.base import StrictModel, repeated
+from omgml.spec.base import StrictModel, raise_problems, repeated
 
 # What the model servers accept as a model (directory) name (same as ModelServerSpec.models).
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
@@ -71,8 +71,7 @@ class ExperimentSpec(StrictModel):
         if twice:
             problems.append(f"experiment {self.model!r}: version(s) {twice} appear in more than one variant; "
                             "give each variant its own version (one variant per version, with the summed weight)")
-        if problems:
-            raise ValueError("\n".join(problems))
+        raise_problems(problems)
         return self
 
 

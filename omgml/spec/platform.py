@@ -15,7 +15,7 @@ from omgml.aws_versions import (
 )
 from omgml.errors import SpecError
 from omgml.spec.backup import BackupSpec
-from omgml.spec.base import StrictModel, load_model, parse_model, repeated
+from omgml.spec.base import StrictModel, load_model, parse_model, raise_problems, repeated
 from omgml.spec.common import DNS_LABEL, CredentialSource, Profile, Target
 from omgml.spec.data import DataSourceSpec, DataSpec
 from omgml.spec.experiments import experiment_problems
@@ -127,17 +127,13 @@ class AwsSpec(StrictModel):
     @field_validator("kubernetes_version")
     @classmethod
     def _supported_version(cls, v: str) -> str:
-        problems = kubernetes_version_problems(v)
-        if problems:
-            raise ValueError("; ".join(p.removeprefix("aws.kubernetes_version: ") for p in problems))
+        raise_problems([p.removeprefix("aws.kubernetes_version: ") for p in kubernetes_version_problems(v)], "; ")
         return v
 
     @field_validator("addon_versions")
     @classmethod
     def _addon_versions(cls, v: dict[str, str]) -> dict[str, str]:
-        problems = addon_version_problems(v)
-        if problems:
-            raise ValueError("; ".join(problems))
+        raise_problems(addon_version_problems(v), "; ")
         return v
 
     @field_validator("admin_principal_arns")
@@ -190,9 +186,7 @@ class PlatformSpec(StrictModel):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> PlatformSpec:
-        problems = platform_problems(self)
-        if problems:
-            raise ValueError("\n".join(problems))
+        raise_problems(platform_problems(self))
         return self
 
     # --- derived facts the blueprints need -------------------------------------------------

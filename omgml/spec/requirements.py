@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from omgml.errors import SpecError
-from omgml.spec.base import StrictModel, no_repeats, parse_model, read_yaml
+from omgml.spec.base import NO_REPEATS, StrictModel, parse_model, raise_problems, read_yaml
 from omgml.spec.common import DNS_LABEL, Profile, Target
 from omgml.spec.data import DataSourceSpec, unique_sources
 
@@ -74,7 +74,7 @@ class ModelsRequirements(StrictModel):
     count: int = Field(default=1, ge=1, le=10_000, description=(
         "How many models the platform serves. More than one turns on the multi_model switch (Triton)."),
         json_schema_extra=_unit("models"))
-    frameworks: list[ModelFramework] = Field(default_factory=list, description=(
+    frameworks: Annotated[list[ModelFramework], NO_REPEATS] = Field(default_factory=list, description=(
         "The frameworks the team's models are written in. Only xgboost, lightgbm and sklearn: no "
         "deep-learning framework and Triton's FIL backend; several: Triton; [pytorch] alone: the "
         "pytorch_only switch. Empty: not stated."))
@@ -82,11 +82,6 @@ class ModelsRequirements(StrictModel):
         "Typical size of one model's serialized file. With models.count it checks that every model "
         "fits in a model-server replica's memory (and a GPU's). Not stated: not checked."),
         json_schema_extra=_unit("MB"))
-
-    @field_validator("frameworks")
-    @classmethod
-    def _unique(cls, v: list[str]) -> list[str]:
-        return no_repeats(v)
 
 
 class ServingRequirements(StrictModel):
@@ -145,7 +140,7 @@ class GovernanceRequirements(StrictModel):
         "model version. Not stated: on under pci-dss, soc2, hipaa or gdpr, or when sensitive_features is stated."))
     explainability: bool | None = Field(default=None, description=(
         "A pipeline step logs SHAP explanations of the model to MLflow. Not stated: as model_cards."))
-    sensitive_features: list[str] = Field(default_factory=list, description=(
+    sensitive_features: Annotated[list[str], NO_REPEATS] = Field(default_factory=list, description=(
         "Columns of the evaluation data holding sensitive attributes (e.g. age_band, sex). A fairness step "
         "(fairlearn) compares the model across their groups and tags the version passed or failed."))
     fairness_threshold: float = Field(default=0.1, description=(
@@ -162,11 +157,6 @@ class GovernanceRequirements(StrictModel):
         if problem:
             raise ValueError(problem.removeprefix("governance.fairness_threshold: "))
         return v
-
-    @field_validator("sensitive_features")
-    @classmethod
-    def _unique(cls, v: list[str]) -> list[str]:
-        return no_repeats(v)
 
 
 class DataRequirements(StrictModel):
@@ -264,7 +254,7 @@ class Requirements(StrictModel):
     profile: Profile | None = Field(default=None, description=(
         "Sizing profile. Not stated: local → laptop; aws → production with availability ≥ 99.95 or a "
         "regulated regime (pci-dss, soc2, hipaa), else small."))
-    flags: list[Flag] = Field(default_factory=list, description=(
+    flags: Annotated[list[Flag], NO_REPEATS] = Field(default_factory=list, description=(
         "Switches of the decision matrix (docs/decision-matrix.md), for what no other field states."))
     models: ModelsRequirements = Field(default_factory=ModelsRequirements)
     serving: ServingRequirements = Field(default_factory=ServingRequirements)
@@ -273,7 +263,7 @@ class Requirements(StrictModel):
     orchestration: OrchestrationRequirements = Field(default_factory=OrchestrationRequirements)
     tracking: TrackingRequirements = Field(default_factory=TrackingRequirements)
     governance: GovernanceRequirements = Field(default_factory=GovernanceRequirements)
-    compliance: list[Compliance] = Field(default_factory=list, description=(
+    compliance: Annotated[list[Compliance], NO_REPEATS] = Field(default_factory=list, description=(
         "Regulatory regimes. pci-dss, soc2 and hipaa: audit logging, closed pipeline steps, managed "
         "stores on aws and multi-zone real-time serving; gdpr: a data-residency note."))
     availability: Availability = Field(default="99.0", description=(
@@ -284,7 +274,7 @@ class Requirements(StrictModel):
         "Monthly budget on aws (list prices). Over it, stores that are managed only for convenience move "
         "in-cluster and a warning names the biggest cost drivers. Not stated: not checked."),
         json_schema_extra=_unit("USD/month"))
-    in_cluster: list[Store] = Field(default_factory=list, description=(
+    in_cluster: Annotated[list[Store], NO_REPEATS] = Field(default_factory=list, description=(
         "Stores to run in the cluster on aws even where the engine would pick the managed service "
         "(RDS, ElastiCache, MSK, S3)."))
     assumptions: AssumptionsRequirements = Field(default_factory=AssumptionsRequirements)
@@ -322,19 +312,8 @@ class Requirements(StrictModel):
                 "data.streaming and data.batch_only are both true; streaming data is not batch only, "
                 "set one of them to false"
             )
-        if problems:
-            raise ValueError("\n".join(problems))
+        raise_problems(problems)
         return self
-
-    @field_validator("flags")
-    @classmethod
-    def _unique_flags(cls, v: list[str]) -> list[str]:
-        return no_repeats(v)
-
-    @field_validator("compliance", "in_cluster")
-    @classmethod
-    def _unique_lists(cls, v: list[str]) -> list[str]:
-        return no_repeats(v)
 
     # --- derived facts ---------------------------------------------------------------------
     def regulated(self) -> list[str]:

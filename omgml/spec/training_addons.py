@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
-from omgml.spec.base import StrictModel, all_match, no_repeats
+from omgml.spec.base import StrictModel, all_match, no_repeats, raise_problems
 from omgml.spec.common import DNS_LABEL
 
 if TYPE_CHECKING:
@@ -96,9 +96,7 @@ class FairnessSpec(StrictModel):
     @classmethod
     def _in_unit_interval(cls, v: object) -> object:
         if isinstance(v, dict):
-            problems = [p for k, x in v.items() if (p := threshold_problem(f"thresholds.{k}", x))]
-            if problems:
-                raise ValueError("\n".join(problems))
+            raise_problems([p for k, x in v.items() if (p := threshold_problem(f"thresholds.{k}", x))])
         return v
 
 

@@ -6,23 +6,27 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 
 import pulumi
 import pytest
 
-from omgml.components.aws.common import DataStoreNetwork
-from omgml.components.aws.elasticache import ManagedRedis, ManagedRedisArgs, cache_nodes, failover
-from omgml.components.aws.msk import KAFKA_VERSION, broker_count, server_properties
+from omgml.components.aws.common import COMPONENT_TAG, MANAGED_BY_TAG, PLATFORM_TAG, DataStoreNetwork
+from omgml.components.aws.elasticache import CACHE_SIZING, ManagedRedis, ManagedRedisArgs, cache_nodes, failover
+from omgml.components.aws.msk import KAFKA_VERSION, ManagedKafka, ManagedKafkaArgs, broker_count, server_properties
 from omgml.components.aws.rds import (
     MASTER_FIELD_PARSER,
     MASTER_USERNAME,
-    RdsConsumer,
+    RdsDatabasesArgs,
     allocated_storage,
     rds_provision_sql,
+    resolve_consumers,
 )
 from omgml.components.aws.s3 import check_bucket_names, tls_only_bucket_policy
+from omgml.components.postgres import PostgresConsumer, ResolvedConsumer
 from omgml.policy import run_policies
 from omgml.policy.aws import check_aws_inventory
+from omgml.spec.foundation import TopicSpec
 from omgml.synth.manifests import manifests
 from omgml.synth.mock_outputs import mock_id
 from tests.aws.aws_helpers import DATA_NS, SERVING_NS, inventory, of_type, only, plain, policy, synth_foundation
@@ -184,9 +188,25 @@ def test_job_and_consumers_may_reach_rds_through_their_network_policies() -> Non
         assert sel.items() <= template.items()
 
 
-def _consumer(name: str) -> RdsConsumer:
+def _consumer(name: str) -> ResolvedConsumer:
     ident = name.replace("-", "_")
-    return RdsConsumer(name, DATA_NS, ident, f"postgres-{name}-db", f"OMGML_PASSWORD_{ident.upper()}")
+    return ResolvedConsumer(name, DATA_NS, ident, f"postgres-{name}-db", f"OMGML_PASSWORD_{ident.upper()}")
+
+
+def _rds_consumers(*names: str) -> list[ResolvedConsumer]:
+    return resolve_consumers(RdsDatabasesArgs(
+        platform="p", region="us-east-1", profile="small", namespace=DATA_NS,
+        consumers=tuple(PostgresConsumer(n, SERVING_NS) for n in names), address="db.example", master_secret_arn="arn",
+        kms_key_arn="arn", oidc_provider_arn="arn", oidc_issuer_host="oidc.example", vpc_cidr="10.0.0.0/16"))
+
+
+def test_rds_consumers_get_the_in_cluster_names_and_rds_keeps_its_admin_names() -> None:
+    [c] = _rds_consumers("feast-registry")
+    assert (c.database, c.secret, c.namespace, c.password_env) == (
+        "feast_registry", "postgres-feast-registry-db", SERVING_NS, "OMGML_PASSWORD_FEAST_REGISTRY")
+    for taken in ("rdsadmin", "omgml-admin", "template1"):
+        with pytest.raises(ValueError, match=rf"^RdsDatabasesArgs\.consumers\[1\]\.name='{taken}' is reserved"):
+            _rds_consumers("mlflow", taken)
 
 
 def test_provision_sql_is_rerunnable_and_keeps_passwords_out_of_the_script() -> None:
@@ -276,6 +296,20 @@ def test_msk_uses_iam_over_tls_kraft_and_strict_broker_defaults() -> None:
     assert "min.insync.replicas=1" in server_properties(2)
 
 
+def test_msk_topics_take_the_broker_default_replication_and_refuse_more_copies_than_brokers() -> None:
+    def program(topics: tuple[TopicSpec, ...]) -> Callable[[], None]:
+        def run() -> None:
+            ManagedKafka("kafka", ManagedKafkaArgs(platform="p", profile="production", network=NET, brokers=2,
+                                                   topics=topics))
+        return run
+
+    result = synth(program((TopicSpec(name="events"), TopicSpec(name="audit", replication_factor=1))))
+    rf = {t.inputs["name"]: t.inputs["replicationFactor"] for t in of_type(result, "aws:msk/topic:Topic")}
+    assert rf == {"events": 2, "audit": 1}
+    with pytest.raises(ValueError, match=r"topics\[0\]\.replication_factor=3 .* exceeds the broker count 2"):
+        synth(program((TopicSpec(name="events", replication_factor=3),)))
+
+
 # --- S3 ---------------------------------------------------------------------------------------------
 
 
@@ -337,3 +371,23 @@ def test_s3_consumers_get_irsa_endpoints_and_an_empty_keys_secret() -> None:
     peers = {p["ipBlock"]["cidr"] for e in egress for p in e["spec"]["egress"][0]["to"]}
     assert peers == {"10.0.0.0/16", "198.51.100.0/25", "203.0.113.0/25"}
     assert_valid(items)
+
+
+# --- the managed stores' shared args ------------------------------------------------------------
+
+NET = DataStoreNetwork(vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"], node_security_group_id="sg-1",
+                       vpc_cidr="10.0.0.0/16")
+
+
+def test_an_unknown_profile_names_the_stores_args_and_the_profiles_it_knows() -> None:
+    args = ManagedRedisArgs(platform="p", profile="huge", network=NET)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^ManagedRedisArgs\.profile='huge' is unknown; "
+                                         r"use one of \['laptop', 'production', 'small'\]$"):
+        args.sizing(CACHE_SIZING)
+    assert ManagedRedisArgs(platform="p", profile="production", network=NET).sizing(CACHE_SIZING).backup_days == 7
+
+
+def test_extra_tags_reach_every_resource_beside_the_platform_tags() -> None:
+    args = ManagedRedisArgs(platform="p", profile="small", network=NET, extra_tags={"team": "ml"})
+    assert args.tag_set("redis", {"Name": "p-redis"}) == {
+        PLATFORM_TAG: "p", COMPONENT_TAG: "redis", MANAGED_BY_TAG: "omgml", "team": "ml", "Name": "p-redis"}

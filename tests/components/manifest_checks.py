@@ -182,6 +182,17 @@ def store_pod_accounts(specs: Mapping[str, Manifest], store_vars: Collection[str
                    for c in [*ps["containers"], *ps.get("initContainers", [])] for e in c.get("env", []))}
 
 
+S3_KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def assert_no_static_s3_keys(objects: list[Manifest]) -> None:
+    """On IRSA no object carries static S3 keys or an endpoint override: boto3 and the MLflow
+    client must fall back to the web identity of the pod's ServiceAccount and reach real S3."""
+    text = json.dumps(objects)
+    for var in (*S3_KEY_VARS, "AWS_ENDPOINT_URL", "MLFLOW_S3_ENDPOINT_URL"):
+        assert var not in text, var
+
+
 def assert_irsa_roles(items: list[Manifest], namespace: str, roles: Mapping[str, str]) -> dict[str, Manifest]:
     """Each ServiceAccount named in `roles` (account → role ARN) wears exactly its role and the
     regional-STS annotation, and no other account in `namespace` wears a role. Returns the

@@ -33,7 +33,13 @@ from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.redis import Redis, RedisArgs
 from omgml.k8s import ROLE_ARN_ANNOTATION
 from omgml.synth.manifests import manifests
-from tests.components.manifest_checks import assert_instances_apart, assert_irsa_roles, store_pod_accounts
+from tests.components.manifest_checks import (
+    S3_KEY_VARS,
+    assert_instances_apart,
+    assert_irsa_roles,
+    assert_no_static_s3_keys,
+    store_pod_accounts,
+)
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth, synth_manifests
 
 DATA = "omgml-data"
@@ -46,9 +52,8 @@ S3 = StoreRef("", "eu-west-1", "objectstore-s3-credentials")
 ARNS = {"airflow-api-server": "arn:aws:iam::123456789012:role/demo-airflow-api-server",
         "airflow-triggerer": "arn:aws:iam::123456789012:role/demo-airflow-triggerer",
         "airflow-worker": "arn:aws:iam::123456789012:role/demo-airflow-worker"}
-KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 # Any of these in a container means the pod is configured to open the object store.
-STORE_VARS = {*KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AIRFLOW_CONN_OBJECT_STORE"}
+STORE_VARS = {*S3_KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AIRFLOW_CONN_OBJECT_STORE"}
 
 
 def args(**kw: Any) -> AirflowArgs:
@@ -351,11 +356,7 @@ def test_on_irsa_each_consumer_account_wears_its_role_and_no_other_does() -> Non
 def test_on_irsa_no_container_or_task_template_carries_key_variables() -> None:
     items = on_s3(GitDags("https://github.com/example/dags"))
     tpl = template_of(items)
-    workloads = [m for m in items if m["kind"] in ("Deployment", "Job", "ConfigMap")]
-    text = json.dumps(workloads)
-    for var in KEY_VARS:
-        assert var not in text
-    assert "AWS_ENDPOINT_URL" not in text and "MLFLOW_S3_ENDPOINT_URL" not in text
+    assert_no_static_s3_keys([m for m in items if m["kind"] in ("Deployment", "Job", "ConfigMap")])
     # The connection keeps only the region: the Amazon provider falls back to boto3's chain (web identity).
     for where, env in [("template", env_of(tpl["spec"]["containers"][0])),
                        *[(p, env_of(containers(one(items, "Deployment", f"airflow-{p}"), init=False)[0]))
@@ -372,7 +373,7 @@ def test_in_cluster_store_keeps_the_keys_and_annotates_nothing() -> None:
     for env in [env_of(template_of(items)["spec"]["containers"][0]),
                 *[env_of(containers(one(items, "Deployment", f"airflow-{p}"), init=False)[0])
                   for p in ("api-server", "triggerer")]]:
-        for var in KEY_VARS:
+        for var in S3_KEY_VARS:
             assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
         assert json.loads(env["AIRFLOW_CONN_OBJECT_STORE"]["value"])["extra"]["endpoint_url"] == STORE.endpoint_url
 

@@ -24,7 +24,13 @@ from omgml.components.prefect import (
     worker_role_rules,
 )
 from omgml.k8s import ROLE_ARN_ANNOTATION
-from tests.components.manifest_checks import assert_instances_apart, assert_irsa_roles, store_pod_accounts
+from tests.components.manifest_checks import (
+    S3_KEY_VARS,
+    assert_instances_apart,
+    assert_irsa_roles,
+    assert_no_static_s3_keys,
+    store_pod_accounts,
+)
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth_manifests
 
 DATA = "omgml-data"
@@ -34,9 +40,8 @@ MLFLOW = "http://mlflow.omgml-data.svc.cluster.local:5000"
 # AWS S3 (what the training blueprint passes on aws): no endpoint, a key Secret with empty values.
 S3 = StoreRef("", "eu-west-1", "objectstore-s3-credentials")
 ARNS = {"prefect-flow-run": "arn:aws:iam::123456789012:role/demo-prefect-flow-run"}
-KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 # Any of these in a container means the pod is configured to open the object store.
-STORE_VARS = {*KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL"}
+STORE_VARS = {*S3_KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL"}
 
 
 def args(**kw: Any) -> PrefectArgs:
@@ -255,10 +260,7 @@ def test_on_irsa_the_flow_run_account_wears_its_role_and_no_other_does() -> None
 
 def test_on_irsa_no_container_or_job_template_carries_key_variables() -> None:
     items = on_s3()
-    text = json.dumps([m for m in items if m["kind"] in ("Deployment", "ConfigMap")])
-    for var in KEY_VARS:
-        assert var not in text
-    assert "AWS_ENDPOINT_URL" not in text and "MLFLOW_S3_ENDPOINT_URL" not in text
+    assert_no_static_s3_keys([m for m in items if m["kind"] in ("Deployment", "ConfigMap")])
     env = env_of(flow_run_pod(items)["containers"][0])
     assert env["AWS_DEFAULT_REGION"]["value"] == env["AWS_REGION"]["value"] == "eu-west-1"
     assert env["MLFLOW_TRACKING_URI"]["value"] == MLFLOW
@@ -268,7 +270,7 @@ def test_in_cluster_store_keeps_the_keys_and_annotates_nothing() -> None:
     items = wired()
     assert not [sa for sa in find(items, "ServiceAccount") if ROLE_ARN_ANNOTATION in sa["metadata"].get("annotations", {})]
     env = env_of(flow_run_pod(items)["containers"][0])
-    for var in KEY_VARS:
+    for var in S3_KEY_VARS:
         assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
 
 

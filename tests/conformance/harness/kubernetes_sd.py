@@ -19,22 +19,21 @@ from typing import Any
 
 import yaml
 
+from tests.conformance.harness.pods import Pod
+
 PREFIX = "__meta_kubernetes_"
 SD_DIR = "/omgml-conformance/sd"
 
 
 @dataclass(frozen=True)
 class SdPod:
-    name: str
-    namespace: str
-    ip: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    spec: dict[str, Any]
+    """A tier pod as discovery sees it: the pod, and the state the runner tracks beside it."""
+
+    pod: Pod
     ready: bool
     phase: str  # Running | Pending | Succeeded | Failed
+    # The owner discovery names: a Deployment's pods belong to its ReplicaSet.
     controller_kind: str
-    controller_name: str
 
 
 @dataclass(frozen=True)
@@ -64,40 +63,40 @@ def _object_meta(role: str, name: str, labels: dict[str, str], annotations: dict
 
 
 def pod_labels(pod: SdPod) -> dict[str, str]:
-    out = {f"{PREFIX}pod_ip": pod.ip, f"{PREFIX}pod_ready": str(pod.ready).lower(), f"{PREFIX}pod_phase": pod.phase,
+    out = {f"{PREFIX}pod_ip": pod.pod.ip, f"{PREFIX}pod_ready": str(pod.ready).lower(), f"{PREFIX}pod_phase": pod.phase,
            f"{PREFIX}pod_node_name": "conformance-node", f"{PREFIX}pod_host_ip": "169.254.0.1",
-           f"{PREFIX}pod_uid": f"{pod.namespace}-{pod.name}"}
-    out.update(_object_meta("pod", pod.name, pod.labels, pod.annotations))
+           f"{PREFIX}pod_uid": f"{pod.pod.namespace}-{pod.pod.name}"}
+    out.update(_object_meta("pod", pod.pod.name, pod.pod.labels, pod.pod.annotations))
     if pod.controller_kind:
         out[f"{PREFIX}pod_controller_kind"] = pod.controller_kind
-        out[f"{PREFIX}pod_controller_name"] = pod.controller_name
+        out[f"{PREFIX}pod_controller_name"] = pod.pod.owner_name
     return out
 
 
 def _containers(pod: SdPod) -> list[tuple[dict[str, Any], bool]]:
-    return ([(c, False) for c in pod.spec.get("containers", [])]
-            + [(c, True) for c in pod.spec.get("initContainers", []) or []])
+    return ([(c, False) for c in pod.pod.spec.get("containers", [])]
+            + [(c, True) for c in pod.pod.spec.get("initContainers", []) or []])
 
 
 def pod_groups(pods: list[SdPod]) -> list[dict[str, Any]]:
     """role: pod — one group per pod, a target per container port (or per port-less container)."""
     groups = []
     for pod in pods:
-        if not pod.ip:
+        if not pod.pod.ip:
             continue
         targets = []
         for c, is_init in _containers(pod):
             base = {f"{PREFIX}pod_container_name": c["name"], f"{PREFIX}pod_container_id": "",
                     f"{PREFIX}pod_container_image": c["image"], f"{PREFIX}pod_container_init": str(is_init).lower()}
             if not c.get("ports"):
-                targets.append({"__address__": pod.ip, **base})
+                targets.append({"__address__": pod.pod.ip, **base})
                 continue
             for p in c["ports"]:
-                targets.append({"__address__": f"{pod.ip}:{p['containerPort']}", **base,
+                targets.append({"__address__": f"{pod.pod.ip}:{p['containerPort']}", **base,
                                 f"{PREFIX}pod_container_port_number": str(p["containerPort"]),
                                 f"{PREFIX}pod_container_port_name": p.get("name", ""),
                                 f"{PREFIX}pod_container_port_protocol": p.get("protocol", "TCP")})
-        group_labels: dict[str, str] = {**pod_labels(pod), f"{PREFIX}namespace": pod.namespace}
+        group_labels: dict[str, str] = {**pod_labels(pod), f"{PREFIX}namespace": pod.pod.namespace}
         groups.append({"labels": group_labels, "targets": targets})
     return groups
 
@@ -122,8 +121,8 @@ def endpointslice_groups(services: list[SdService], pods: list[SdPod]) -> list[d
         labels = {f"{PREFIX}namespace": svc.namespace, f"{PREFIX}endpointslice_address_type": "IPv4",
                   **_object_meta("endpointslice", slice_name, {"kubernetes.io/service-name": svc.name}, {}),
                   **_object_meta("service", svc.name, svc.labels, svc.annotations)}
-        members = [p for p in pods if p.namespace == svc.namespace and p.ip and p.phase == "Running"
-                   and all(p.labels.get(k) == v for k, v in svc.selector.items())]
+        members = [p for p in pods if p.pod.namespace == svc.namespace and p.pod.ip and p.phase == "Running"
+                   and all(p.pod.labels.get(k) == v for k, v in svc.selector.items())]
         targets = []
         for pod in members:
             covered: set[int] = set()
@@ -132,14 +131,14 @@ def endpointslice_groups(services: list[SdService], pods: list[SdPod]) -> list[d
                 if number is None:
                     continue
                 covered.add(number)
-                target = {"__address__": f"{pod.ip}:{number}",
+                target = {"__address__": f"{pod.pod.ip}:{number}",
                           f"{PREFIX}endpointslice_port": str(number),
                           f"{PREFIX}endpointslice_port_protocol": port.get("protocol", "TCP"),
                           f"{PREFIX}endpointslice_endpoint_conditions_ready": str(pod.ready).lower(),
                           f"{PREFIX}endpointslice_endpoint_conditions_serving": str(pod.ready).lower(),
                           f"{PREFIX}endpointslice_endpoint_conditions_terminating": "false",
                           f"{PREFIX}endpointslice_address_target_kind": "Pod",
-                          f"{PREFIX}endpointslice_address_target_name": pod.name,
+                          f"{PREFIX}endpointslice_address_target_name": pod.pod.name,
                           f"{PREFIX}endpointslice_endpoint_node_name": "conformance-node",
                           **pod_labels(pod)}
                 if port.get("name"):
@@ -160,7 +159,7 @@ def endpointslice_groups(services: list[SdService], pods: list[SdPod]) -> list[d
                 for p in c.get("ports", []) or []:
                     if int(p["containerPort"]) in covered:
                         continue
-                    targets.append({"__address__": f"{pod.ip}:{p['containerPort']}", **pod_labels(pod),
+                    targets.append({"__address__": f"{pod.pod.ip}:{p['containerPort']}", **pod_labels(pod),
                                     f"{PREFIX}pod_container_name": c["name"],
                                     f"{PREFIX}pod_container_image": c["image"],
                                     f"{PREFIX}pod_container_port_name": p.get("name", ""),
@@ -208,7 +207,7 @@ def groups_for(role: str, namespaces: list[str], services: list[SdService], pods
         return not namespaces or ns in namespaces
 
     if role == "pod":
-        return file_sd(pod_groups([p for p in pods if wanted(p.namespace)]))
+        return file_sd(pod_groups([p for p in pods if wanted(p.pod.namespace)]))
     if role in ("endpointslice", "endpoints"):
         return file_sd(endpointslice_groups([s for s in services if wanted(s.namespace)], pods))
     if role == "service":

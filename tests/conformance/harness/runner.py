@@ -556,9 +556,7 @@ class Platform:
         for run in list(self.pods.values()):
             phase = {"Running": "Running", "Succeeded": "Succeeded", "Failed": "Failed"}.get(run.phase, "Pending")
             kind = {"Deployment": "ReplicaSet", "StatefulSet": "StatefulSet"}.get(run.pod.owner_kind, run.pod.owner_kind)
-            pods.append(kubernetes_sd.SdPod(run.pod.name, run.pod.namespace, run.pod.ip, run.pod.labels,
-                                            run.pod.annotations, run.pod.spec, run.ready, phase, kind,
-                                            run.pod.owner_name))
+            pods.append(kubernetes_sd.SdPod(run.pod, run.ready, phase, kind))
         return services, pods
 
     def write_service_discovery(self) -> None:
