@@ -60,7 +60,7 @@ from omgml.components.contracts import (
     RedisEndpoint,
     StoreRef,
 )
-from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, checksum_annotations, secret_checksum
 from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, PartName, ResolvedOrchestrator, orchestrator_accounts
 from omgml.components.postgres import consumer_database_url, consumer_env
@@ -439,7 +439,7 @@ def part_deployment(r: ResolvedAirflow, part: Part, checksum: pulumi.Input[str] 
     }
     if part == "api-server":
         container["ports"] = [{"name": "http", "containerPort": API_PORT, "protocol": "TCP"}]
-    annotations = {"omgml.dev/credentials-checksum": checksum} if checksum is not None else None
+    annotations = checksum_annotations(checksum)
     replicas = r.sizing.api_replicas if part == "api-server" else 1
     pod = kube.restricted_pod_spec(
         r.service_account(part), UID, [container, *sidecars], gid=GID,

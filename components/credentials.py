@@ -147,6 +147,15 @@ def derived_id(*parts: str, byte_length: int = 16) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# The pod-template annotation that carries secret_checksum(...).
+CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
+
+
+def checksum_annotations(checksum: pulumi.Input[str] | None) -> dict[str, pulumi.Input[str]]:
+    """The pod-template annotation of a secret_checksum: none without one (credentials 'existing')."""
+    return {CHECKSUM_ANNOTATION: checksum} if checksum is not None else {}
+
+
 def secret_checksum(*values: pulumi.Input[str] | None) -> pulumi.Output[str] | None:
     """A short digest of secret values, for a pod-template annotation: a rotated password then
     changes the template, so pods restart (and Jobs re-run) with it. Only the digest of

@@ -74,7 +74,7 @@ from omgml.components.contracts import (
     RedisEndpoint,
     S3Consumer,
 )
-from omgml.components.credentials import secret_checksum
+from omgml.components.credentials import checksum_annotations, secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, service_url
@@ -100,7 +100,6 @@ CONFIG_DIR = "/etc/feast"
 CONFIG_FILE = "feature_store.yaml"
 WORK_DIR = "/tmp"
 REPO_DIR = "/workspace/repo"
-CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 CONFIG_ANNOTATION = "omgml.dev/config-checksum"
 # Env vars feature_store.yaml references (filled by secretKeyRef).
 REGISTRY_PASSWORD_ENV = "FEAST_REGISTRY_PASSWORD"
@@ -601,9 +600,8 @@ def feast_deployment(r: ResolvedFeast, credentials_checksum: pulumi.Input[str] |
     annotations: dict[str, pulumi.Input[str]] = {
         # The config is plain text: a changed file rolls the pods that read it at start.
         CONFIG_ANNOTATION: _short_hash(feature_store_yaml(r.args)),
+        **checksum_annotations(credentials_checksum),
     }
-    if credentials_checksum is not None:
-        annotations[CHECKSUM_ANNOTATION] = credentials_checksum
     pod = _pod_spec(r, [container], init_containers=_reader_init_containers(r))
     return kube.deployment_spec(selector_labels(APP, r.args.instance, "server"),
                            kube.pod_template(_labels(r, "server"), pod, annotations),

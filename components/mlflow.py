@@ -21,7 +21,7 @@ import pulumi_kubernetes as k8s
 from omgml import k8s as kube
 from omgml.components.base import Component, ServerArgs, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, S3Consumer
-from omgml.components.credentials import secret_checksum
+from omgml.components.credentials import checksum_annotations, secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, service_host, service_url
@@ -39,7 +39,6 @@ IMAGE = f"ghcr.io/mlflow/mlflow:v{VERSION}-full"
 UID = 1000
 PORT = 5000
 HOME = "/home/mlflow"
-CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 
 
 
@@ -220,7 +219,7 @@ def mlflow_deployment(r: ResolvedMlflow, credentials_checksum: pulumi.Input[str]
         "volumeMounts": list(_MOUNTS),
     }
     # New database password or S3 keys → new pods that read them.
-    annotations = {CHECKSUM_ANNOTATION: credentials_checksum} if credentials_checksum is not None else None
+    annotations = checksum_annotations(credentials_checksum)
     # State lives in Postgres and S3: roll one new pod in before taking an old one out.
     return kube.deployment_spec(selector_labels(APP, r.args.instance, "server"),
                            kube.pod_template(_labels(r, "server"), _pod_spec(r, container), annotations),

@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 from omgml import k8s as kube
 from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, SecretKeyRef
-from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
+from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, checksum_annotations, secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label, service_url
@@ -67,7 +67,6 @@ SIZING = per_profile(
     production=ObjectStoreSizing(kube.Size("500m", "1Gi", "4", "4Gi"), 1024),
 )
 JOB_SIZE = kube.Size("50m", "32Mi", "200m", "64Mi")
-CHECKSUM_ANNOTATION = "omgml.dev/credentials-checksum"
 
 
 @dataclass(frozen=True)
@@ -252,7 +251,7 @@ def objectstore_statefulset(r: ResolvedObjectStore, credentials_checksum: pulumi
         volumes = [v for v in volumes if v["name"] != "s3-config"]
     pod = kube.restricted_pod_spec(r.service_account, UID, [container], fs_group=UID, volumes=volumes,
                               terminationGracePeriodSeconds=30)
-    annotations = {CHECKSUM_ANNOTATION: credentials_checksum} if credentials_checksum is not None else None
+    annotations = checksum_annotations(credentials_checksum)
     # One writer on one volume: a StatefulSet never runs two pods of the same identity,
     # unlike a Deployment during a rollout.
     return kube.statefulset_spec(sel, r.headless, kube.pod_template(_labels(r, "server"), pod, annotations),
