@@ -153,6 +153,11 @@ def env_of(container: Manifest) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
 
 
+def env_entries(container: Manifest) -> dict[str, Manifest]:
+    """name → the whole env entry of a container (its value, or its valueFrom reference)."""
+    return {e["name"]: e for e in container.get("env", [])}
+
+
 def requests_of(workload: Manifest) -> tuple[str, str]:
     c = pod_spec(workload)["containers"][0]
     return c["resources"]["requests"]["cpu"], c["resources"]["requests"]["memory"]

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from omgml.components.airflow import (
-    ACCOUNTS,
     API_PORT,
     GID,
     IMAGE,
@@ -27,33 +26,21 @@ from omgml.components.airflow import (
     s3_consumers,
     scheduler_role_rules,
 )
-from omgml.components.contracts import StoreRef
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.redis import Redis, RedisArgs
 from omgml.k8s import ROLE_ARN_ANNOTATION
 from omgml.synth.manifests import manifests
-from tests.components.manifest_checks import (
-    S3_KEY_VARS,
-    assert_instances_apart,
-    assert_irsa_roles,
-    assert_no_static_s3_keys,
-    store_pod_accounts,
-)
+from tests.components import manifest_checks as checks
+from tests.components.orchestration_wiring import DATA, MLFLOW, ORCH, S3, STORE
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth, synth_manifests
 
-DATA = "omgml-data"
-ORCH = "omgml-orchestration"
-STORE = StoreRef("http://objectstore.omgml-data.svc.cluster.local:8333", "us-east-1", "objectstore-s3-credentials")
-MLFLOW = "http://mlflow.omgml-data.svc.cluster.local:5000"
 PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-# AWS S3 (what the training blueprint passes on aws): no endpoint, a key Secret with empty values.
-S3 = StoreRef("", "eu-west-1", "objectstore-s3-credentials")
 ARNS = {"airflow-api-server": "arn:aws:iam::123456789012:role/demo-airflow-api-server",
         "airflow-triggerer": "arn:aws:iam::123456789012:role/demo-airflow-triggerer",
         "airflow-worker": "arn:aws:iam::123456789012:role/demo-airflow-worker"}
 # Any of these in a container means the pod is configured to open the object store.
-STORE_VARS = {*S3_KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AIRFLOW_CONN_OBJECT_STORE"}
+STORE_VARS = {*checks.S3_KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AIRFLOW_CONN_OBJECT_STORE"}
 
 
 def args(**kw: Any) -> AirflowArgs:
@@ -75,9 +62,6 @@ def on_s3(dags: GitDags | PvcDags | None = None) -> list[dict[str, Any]]:
     """Airflow as the training phase builds it on aws with a managed store (IRSA)."""
     return wired(dags, store=S3, irsa_role_arns=ARNS)
 
-
-def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {e["name"]: e for e in container.get("env", [])}
 
 
 def template_of(items: list[dict[str, Any]], instance: str = "airflow") -> dict[str, Any]:
@@ -101,7 +85,7 @@ def test_uses_the_shared_postgres_through_its_own_generated_credentials() -> Non
     assert set(consumer["stringData"]) == {"host", "port", "database", "username", "password"}
     for part in PARTS:
         c = containers(one(items, "Deployment", f"airflow-{part}"), init=False)[0]
-        env = env_of(c)
+        env = checks.env_entries(c)
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]["value"] == SQL_ALCHEMY_CONN
         for var in ("AIRFLOW_DB_PASSWORD", "AIRFLOW_DB_USER", "AIRFLOW_DB_HOST"):
             assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "postgres-airflow-db"
@@ -121,7 +105,7 @@ def test_no_generated_value_appears_in_the_manifests() -> None:
 def test_every_part_shares_jwt_and_fernet_from_the_secret() -> None:
     items = wired()
     for part in PARTS:
-        env = env_of(containers(one(items, "Deployment", f"airflow-{part}"), init=False)[0])
+        env = checks.env_entries(containers(one(items, "Deployment", f"airflow-{part}"), init=False)[0])
         for var, key in (("AIRFLOW__API_AUTH__JWT_SECRET", "jwt-secret"), ("AIRFLOW__CORE__FERNET_KEY", "fernet-key")):
             assert env[var]["valueFrom"]["secretKeyRef"] == {"name": "airflow-secrets", "key": key}
         assert env["AIRFLOW__CORE__EXECUTOR"]["value"] == "KubernetesExecutor"
@@ -130,11 +114,11 @@ def test_every_part_shares_jwt_and_fernet_from_the_secret() -> None:
 def test_admin_password_reaches_only_the_api_server_and_never_a_command_line() -> None:
     items = wired()
     api = containers(one(items, "Deployment", "airflow-api-server"), init=False)[0]
-    assert env_of(api)["AIRFLOW_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "admin-password"
+    assert checks.env_entries(api)["AIRFLOW_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "admin-password"
     assert '"$AIRFLOW_ADMIN_PASSWORD"' in api["command"][2] and api["command"][2].endswith(
         f"exec airflow api-server --port {API_PORT}")
     for part in ("scheduler", "dag-processor", "triggerer"):
-        assert "AIRFLOW_ADMIN_PASSWORD" not in env_of(containers(one(items, "Deployment", f"airflow-{part}"))[0])
+        assert "AIRFLOW_ADMIN_PASSWORD" not in checks.env_entries(containers(one(items, "Deployment", f"airflow-{part}"))[0])
 
 
 def test_scheduler_rbac_is_namespaced_and_minimal() -> None:
@@ -192,7 +176,7 @@ def test_task_pods_get_mlflow_and_the_store_but_no_database_and_no_token() -> No
     assert_valid([tpl])
     (base,) = tpl["spec"]["containers"]
     assert base["name"] == "base" and base["image"] == IMAGE
-    env = env_of(base)
+    env = checks.env_entries(base)
     assert env["MLFLOW_TRACKING_URI"]["value"] == MLFLOW
     assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]["value"] == (
@@ -207,7 +191,7 @@ def test_task_pods_get_mlflow_and_the_store_but_no_database_and_no_token() -> No
     assert env["AIRFLOW__CORE__DAGS_FOLDER"]["value"] == "/opt/airflow/dags/repo/dags"
     # The scheduler reads the template from the mounted ConfigMap.
     sched = one(items, "Deployment", "airflow-scheduler")
-    sched_env = env_of(containers(sched, init=False)[0])
+    sched_env = checks.env_entries(containers(sched, init=False)[0])
     path = sched_env["AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE"]["value"]
     mount = next(m for m in containers(sched, init=False)[0]["volumeMounts"] if m["name"] == "pod-template")
     assert path.startswith(mount["mountPath"] + "/")
@@ -248,7 +232,7 @@ def test_two_instances_do_not_collide() -> None:
         Airflow("a1", args(instance="airflow-a"))
         Airflow("a2", args(instance="airflow-b"))
     items = synth_manifests(program)
-    assert_instances_apart(items)
+    checks.assert_instances_apart(items)
 
 
 # --- the team's existing Airflow ---------------------------------------------------------------------
@@ -316,7 +300,7 @@ def store_pods(items: list[dict[str, Any]], instance: str = "airflow") -> dict[s
     specs = {f"{m['kind']}/{m['metadata']['name']}": pod_spec(m) for m in items
              if m["kind"] in ("Deployment", "Job") and m["metadata"]["namespace"] == ORCH}
     specs["pod-template"] = template_of(items, instance)["spec"]
-    return store_pod_accounts(specs, STORE_VARS)
+    return checks.store_pod_accounts(specs, STORE_VARS)
 
 
 @pytest.mark.parametrize("irsa", [False, True])
@@ -342,24 +326,13 @@ def test_s3_consumers_follow_the_instance_name() -> None:
     assert {c.name for c in s3_consumers(ORCH, "airflow-b", "pipelines")} == set(ARNS)
 
 
-def test_on_irsa_each_consumer_account_wears_its_role_and_no_other_does() -> None:
-    items = on_s3()
-    assert_valid(items)
-    accounts = assert_irsa_roles(items, ORCH, {c.service_account: ARNS[c.name]
-                                               for c in s3_consumers(ORCH, "airflow", "pipelines")})
-    assert set(accounts) == {f"airflow-{who}" for who in ACCOUNTS}
-    # The scheduler still gets its Kubernetes API token; the role does not change automount.
-    assert accounts["airflow-scheduler"]["automountServiceAccountToken"] is True
-    assert accounts["airflow-worker"]["automountServiceAccountToken"] is False
-
-
 def test_on_irsa_no_container_or_task_template_carries_key_variables() -> None:
     items = on_s3(GitDags("https://github.com/example/dags"))
     tpl = template_of(items)
-    assert_no_static_s3_keys([m for m in items if m["kind"] in ("Deployment", "Job", "ConfigMap")])
+    checks.assert_no_static_s3_keys([m for m in items if m["kind"] in ("Deployment", "Job", "ConfigMap")])
     # The connection keeps only the region: the Amazon provider falls back to boto3's chain (web identity).
-    for where, env in [("template", env_of(tpl["spec"]["containers"][0])),
-                       *[(p, env_of(containers(one(items, "Deployment", f"airflow-{p}"), init=False)[0]))
+    for where, env in [("template", checks.env_entries(tpl["spec"]["containers"][0])),
+                       *[(p, checks.env_entries(containers(one(items, "Deployment", f"airflow-{p}"), init=False)[0]))
                          for p in ("api-server", "triggerer")]]:
         assert json.loads(env["AIRFLOW_CONN_OBJECT_STORE"]["value"]) == {
             "conn_type": "aws", "extra": {"region_name": "eu-west-1"}}, where
@@ -370,28 +343,12 @@ def test_on_irsa_no_container_or_task_template_carries_key_variables() -> None:
 def test_in_cluster_store_keeps_the_keys_and_annotates_nothing() -> None:
     items = wired()
     assert not [sa for sa in find(items, "ServiceAccount") if ROLE_ARN_ANNOTATION in sa["metadata"].get("annotations", {})]
-    for env in [env_of(template_of(items)["spec"]["containers"][0]),
-                *[env_of(containers(one(items, "Deployment", f"airflow-{p}"), init=False)[0])
+    for env in [checks.env_entries(template_of(items)["spec"]["containers"][0]),
+                *[checks.env_entries(containers(one(items, "Deployment", f"airflow-{p}"), init=False)[0])
                   for p in ("api-server", "triggerer")]]:
-        for var in S3_KEY_VARS:
+        for var in checks.S3_KEY_VARS:
             assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
         assert json.loads(env["AIRFLOW_CONN_OBJECT_STORE"]["value"])["extra"]["endpoint_url"] == STORE.endpoint_url
-
-
-@pytest.mark.parametrize(("arns", "named"), [
-    ({k: v for k, v in ARNS.items() if k != "airflow-worker"}, "missing ['airflow-worker']"),
-    ({**ARNS, "airflow-scheduler": "arn:aws:iam::1:role/x"}, "unknown ['airflow-scheduler']"),
-    ({"worker": "arn:aws:iam::1:role/x"}, "unknown ['worker']"),
-])
-def test_irsa_role_arns_must_name_exactly_the_consumers(arns: dict[str, str], named: str) -> None:
-    with pytest.raises(ValueError, match=re.escape("AirflowArgs.irsa_role_arns")) as err:
-        resolve(args(store=S3, irsa_role_arns=arns))
-    assert named in str(err.value) and "airflow-api-server" in str(err.value)
-
-
-def test_irsa_refuses_an_in_cluster_endpoint() -> None:
-    with pytest.raises(ValueError, match=r"AirflowArgs\.irsa_role_arns: IRSA reaches AWS S3 only"):
-        resolve(args(irsa_role_arns=ARNS))
 
 
 def test_every_airflow_container_keeps_its_config_file_on_a_writable_volume() -> None:
@@ -406,7 +363,7 @@ def test_every_airflow_container_keeps_its_config_file_on_a_writable_volume() ->
         for c in ps.get("initContainers", []) + ps["containers"]:
             if not c["image"].startswith("apache/airflow:"):
                 continue
-            path = env_of(c)["AIRFLOW_CONFIG"]["value"]
+            path = checks.env_entries(c)["AIRFLOW_CONFIG"]["value"]
             mounts = [m for m in c.get("volumeMounts", []) if path.startswith(m["mountPath"].rstrip("/") + "/")]
             assert mounts and not mounts[0].get("readOnly"), (c["name"], path)
             checked += 1

@@ -8,10 +8,8 @@ from typing import Any
 
 import pytest
 
-from omgml.components.contracts import StoreRef
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.components.prefect import (
-    ACCOUNTS,
     DATABASE_URL,
     PORT,
     SERVER_IMAGE,
@@ -24,24 +22,13 @@ from omgml.components.prefect import (
     worker_role_rules,
 )
 from omgml.k8s import ROLE_ARN_ANNOTATION
-from tests.components.manifest_checks import (
-    S3_KEY_VARS,
-    assert_instances_apart,
-    assert_irsa_roles,
-    assert_no_static_s3_keys,
-    store_pod_accounts,
-)
+from tests.components import manifest_checks as checks
+from tests.components.orchestration_wiring import DATA, MLFLOW, ORCH, S3, STORE
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth_manifests
 
-DATA = "omgml-data"
-ORCH = "omgml-orchestration"
-STORE = StoreRef("http://objectstore.omgml-data.svc.cluster.local:8333", "us-east-1", "objectstore-s3-credentials")
-MLFLOW = "http://mlflow.omgml-data.svc.cluster.local:5000"
-# AWS S3 (what the training blueprint passes on aws): no endpoint, a key Secret with empty values.
-S3 = StoreRef("", "eu-west-1", "objectstore-s3-credentials")
 ARNS = {"prefect-flow-run": "arn:aws:iam::123456789012:role/demo-prefect-flow-run"}
 # Any of these in a container means the pod is configured to open the object store.
-STORE_VARS = {*S3_KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL"}
+STORE_VARS = {*checks.S3_KEY_VARS, "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL"}
 
 
 def args(**kw: Any) -> PrefectArgs:
@@ -57,9 +44,6 @@ def wired(**kw: Any) -> list[dict[str, Any]]:
         Prefect("prefect", args(database_secret=pg.databases["prefect"].secret, **kw))
     return synth_manifests(program)
 
-
-def env_of(c: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {e["name"]: e for e in c.get("env", [])}
 
 
 def job_template(items: list[dict[str, Any]], instance: str = "prefect") -> dict[str, Any]:
@@ -79,7 +63,7 @@ def test_server_uses_the_shared_postgres_through_its_own_credentials() -> None:
     (copy,) = [m for m in find(items, "Secret", "postgres-prefect-db") if m["metadata"]["namespace"] == ORCH]
     assert set(copy["stringData"]) == {"host", "port", "database", "username", "password"}
     server = containers(one(items, "Deployment", "prefect-server"))[0]
-    env = env_of(server)
+    env = checks.env_entries(server)
     assert env["PREFECT_API_DATABASE_CONNECTION_URL"]["value"] == DATABASE_URL
     assert DATABASE_URL.startswith("postgresql+asyncpg://$(PREFECT_DB_USER):$(PREFECT_DB_PASSWORD)@")
     assert env["PREFECT_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "postgres-prefect-db", "key": "password"}
@@ -90,7 +74,7 @@ def test_server_uses_the_shared_postgres_through_its_own_credentials() -> None:
     assert server["readinessProbe"]["httpGet"]["path"] == "/api/health"
     assert not re.search(r"mock[0-9a-f]{6,}", json.dumps(items))
     # The worker never sees the database.
-    worker_env = env_of(containers(one(items, "Deployment", "prefect-worker"), init=False)[0])
+    worker_env = checks.env_entries(containers(one(items, "Deployment", "prefect-worker"), init=False)[0])
     assert not any(k.startswith("PREFECT_DB") or k == "PREFECT_API_DATABASE_CONNECTION_URL" for k in worker_env)
 
 
@@ -119,10 +103,10 @@ def test_worker_joins_the_pool_created_with_the_platform_template() -> None:
     worker = one(items, "Deployment", "prefect-worker")
     (init,) = pod_spec(worker)["initContainers"]
     assert "--base-job-template /etc/prefect/base-job-template.json --overwrite" in init["command"][2]
-    assert env_of(init)["POOL"]["value"] == "training"
+    assert checks.env_entries(init)["POOL"]["value"] == "training"
     main = containers(worker, init=False)[0]
     assert main["command"][:6] == ["prefect", "worker", "start", "--pool", "training", "--type"]
-    assert env_of(main)["PREFECT_API_URL"]["value"] == f"http://prefect-server.{ORCH}.svc.cluster.local:{PORT}/api"
+    assert checks.env_entries(main)["PREFECT_API_URL"]["value"] == f"http://prefect-server.{ORCH}.svc.cluster.local:{PORT}/api"
     assert main["livenessProbe"]["httpGet"]["path"] == "/health"
 
 
@@ -131,7 +115,7 @@ def test_flow_runs_get_mlflow_the_store_keys_and_a_restricted_pod() -> None:
     manifest = tpl["job_configuration"]["job_manifest"]
     pod = manifest["spec"]["template"]["spec"]
     (c,) = pod["containers"]
-    env = env_of(c)
+    env = checks.env_entries(c)
     assert env["MLFLOW_TRACKING_URI"]["value"] == MLFLOW
     assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
     assert env["AWS_ENDPOINT_URL"]["value"] == STORE.endpoint_url
@@ -204,7 +188,7 @@ def test_two_instances_do_not_collide() -> None:
         Prefect("p1", args(instance="prefect-a"))
         Prefect("p2", args(instance="prefect-b"))
     items = synth_manifests(program)
-    assert_instances_apart(items)
+    checks.assert_instances_apart(items)
 
 
 # --- AWS S3 through IRSA -------------------------------------------------------------------------
@@ -223,7 +207,7 @@ def store_pods(items: list[dict[str, Any]], instance: str = "prefect") -> dict[s
     specs = {f"Deployment/{m['metadata']['name']}": pod_spec(m) for m in find(items, "Deployment")
              if m["metadata"]["namespace"] == ORCH}
     specs["flow-run"] = flow_run_pod(items, instance)
-    return store_pod_accounts(specs, STORE_VARS)
+    return checks.store_pod_accounts(specs, STORE_VARS)
 
 
 @pytest.mark.parametrize("irsa", [False, True])
@@ -247,21 +231,10 @@ def test_s3_consumers_follow_the_instance_name() -> None:
     assert {c.name for c in consumers} == set(ARNS)
 
 
-def test_on_irsa_the_flow_run_account_wears_its_role_and_no_other_does() -> None:
-    items = on_s3()
-    assert_valid(items)
-    accounts = assert_irsa_roles(items, ORCH, {c.service_account: ARNS[c.name]
-                                               for c in s3_consumers(ORCH, "prefect", "pipelines")})
-    assert set(accounts) == {f"prefect-{who}" for who in ACCOUNTS}
-    # The role does not change who gets a Kubernetes API token: the worker still needs its own.
-    assert accounts["prefect-worker"]["automountServiceAccountToken"] is True
-    assert accounts["prefect-flow-run"]["automountServiceAccountToken"] is False
-
-
 def test_on_irsa_no_container_or_job_template_carries_key_variables() -> None:
     items = on_s3()
-    assert_no_static_s3_keys([m for m in items if m["kind"] in ("Deployment", "ConfigMap")])
-    env = env_of(flow_run_pod(items)["containers"][0])
+    checks.assert_no_static_s3_keys([m for m in items if m["kind"] in ("Deployment", "ConfigMap")])
+    env = checks.env_entries(flow_run_pod(items)["containers"][0])
     assert env["AWS_DEFAULT_REGION"]["value"] == env["AWS_REGION"]["value"] == "eu-west-1"
     assert env["MLFLOW_TRACKING_URI"]["value"] == MLFLOW
 
@@ -269,22 +242,8 @@ def test_on_irsa_no_container_or_job_template_carries_key_variables() -> None:
 def test_in_cluster_store_keeps_the_keys_and_annotates_nothing() -> None:
     items = wired()
     assert not [sa for sa in find(items, "ServiceAccount") if ROLE_ARN_ANNOTATION in sa["metadata"].get("annotations", {})]
-    env = env_of(flow_run_pod(items)["containers"][0])
-    for var in S3_KEY_VARS:
+    env = checks.env_entries(flow_run_pod(items)["containers"][0])
+    for var in checks.S3_KEY_VARS:
         assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
 
 
-@pytest.mark.parametrize(("arns", "named"), [
-    ({}, "missing ['prefect-flow-run']"),
-    ({**ARNS, "prefect-worker": "arn:aws:iam::1:role/x"}, "unknown ['prefect-worker']"),
-    ({"prefect-flows": "arn:aws:iam::1:role/x"}, "unknown ['prefect-flows']"),
-])
-def test_irsa_role_arns_must_name_exactly_the_consumers(arns: dict[str, str], named: str) -> None:
-    with pytest.raises(ValueError, match=re.escape("PrefectArgs.irsa_role_arns")) as err:
-        resolve(args(store=S3, irsa_role_arns=arns))
-    assert named in str(err.value) and "prefect-flow-run" in str(err.value)
-
-
-def test_irsa_refuses_an_in_cluster_endpoint() -> None:
-    with pytest.raises(ValueError, match=r"PrefectArgs\.irsa_role_arns: IRSA reaches AWS S3 only"):
-        resolve(args(irsa_role_arns=ARNS))
