@@ -2,8 +2,9 @@
 
 Per phase the stack (deployed?, resources, last update, pending changes on request) from the
 Pulumi state — or, for a platform applied from `omgml render`'s manifests (kubectl, Argo CD,
-Flux), the phase's declared workloads checked against the cluster; per component its workloads (ready/desired, restarts, images, volume usage where
-the kubelet reports it) and endpoints from the Kubernetes API; and the platform's own signals —
+Flux), the phase's declared workloads checked against the cluster; per component its workloads
+(ready/desired, restarts, images, volume usage where the kubelet reports it) and endpoints from
+the Kubernetes API; and the platform's own signals —
 firing alerts (Alertmanager), drift (Prometheus), the last pipeline runs (the orchestrator).
 
 `problems(report)` is pure: what makes the platform unhealthy (the command exits 1 on any).

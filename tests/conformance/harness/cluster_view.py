@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from tests.conformance.harness.apiserver import job_status
 from tests.conformance.harness.pods import pods_for
+from tests.conformance.harness.render import WORKLOAD_KINDS as WORKLOADS
 
 if TYPE_CHECKING:
     from tests.conformance.harness.render import RenderedObject
     from tests.conformance.harness.runner import Platform, PodRun
 
-KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service", "Ingress")
-WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+KINDS = (*WORKLOADS, "Service", "Ingress")
 
 
 def _stamp(seconds: float) -> str:
@@ -62,9 +62,10 @@ def _rendered_owner(platform: Platform, run: PodRun) -> bool:
         return False
     if platform.api is not None and platform.api.store.get("Pod", pod.namespace, pod.name) is not None:
         return False  # created through the API: the store holds it already
-    obj = next((o for o in platform.render.objects if o.kind == pod.owner_kind and o.name == pod.owner_name
-                and o.namespace == pod.namespace), None)
-    return obj is not None and obj.phase != "fixtures"
+    try:
+        return bool(platform.render.get(pod.owner_kind, pod.namespace, pod.owner_name).phase != "fixtures")
+    except KeyError:  # a client pod the test brought
+        return False
 
 
 def pod_object(run: PodRun) -> dict[str, Any]:
