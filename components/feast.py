@@ -76,6 +76,7 @@ from omgml.components.contracts import (
 )
 from omgml.components.credentials import checksum_annotations, secret_checksum
 from omgml.components.options import Children
+from omgml.cron import check_schedule
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, service_url
 from omgml.spec.common import per_profile
@@ -264,8 +265,8 @@ def resolve(args: FeastArgs) -> ResolvedFeast:
     schedule = args.materialize_schedule
     if schedule is None and args.offline_store == "delta":
         schedule = DEFAULT_MATERIALIZE_SCHEDULE
-    if schedule is not None and len(schedule.split()) != 5:
-        raise ValueError(f"FeastArgs.materialize_schedule: {schedule!r} is not a 5-field cron schedule")
+    if schedule is not None:
+        check_schedule("FeastArgs.materialize_schedule", schedule)
     if args.online is None:
         schedule = None  # nothing to materialize into
     name = service_account_name(args.instance)

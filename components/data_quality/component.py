@@ -39,6 +39,7 @@ from omgml.components.base import Component, ComponentArgs, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer
 from omgml.components.data_quality import gx_run
 from omgml.components.options import Children
+from omgml.cron import check_schedule
 from omgml.data_quality import Suite
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
@@ -119,6 +120,7 @@ def s3_consumers(namespace: str, instance: str) -> tuple[S3Consumer, ...]:
 def resolve(args: DataQualityArgs) -> ResolvedDataQuality:
     """Defaults and validation; errors name the field, the value and the fix."""
     check_component_args("DataQualityArgs", args, JOB_SIZES)
+    check_schedule("phases.foundation.data_quality.schedule", args.schedule)
     if not args.checks:
         raise ValueError("DataQualityArgs.checks: no check to run; add one (phases.foundation.data_quality.checks)")
     for i, check in enumerate(args.checks):

@@ -16,7 +16,6 @@ Pushgateway (the "drift detected" alert reads them) and uploads the snapshot to 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -30,6 +29,7 @@ from omgml.components.contracts import S3Consumer, StoreRef, check_dataset_path,
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs
 from omgml.components.evidently import drift_job
 from omgml.components.options import Children
+from omgml.cron import check_schedule
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec.common import CredentialSource, Profile, per_profile
@@ -55,10 +55,6 @@ JOB_SIZES = per_profile(
     small=kube.Size("500m", "2Gi", "2", "4Gi"),
     production=kube.Size("1", "4Gi", "4", "8Gi"),
 )
-
-_CRON_FIELD = r"(\*|\?|[0-9A-Za-z*/,\-]+)"
-_CRON = re.compile(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$")
-_CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 
 
 @dataclass(frozen=True)
@@ -96,11 +92,6 @@ class ResolvedEvidently:
     ui_url: str
 
 
-def valid_schedule(schedule: str) -> bool:
-    s = " ".join(schedule.split())
-    return s in _CRON_MACROS or bool(_CRON.match(s))
-
-
 def evidently_name(instance: str) -> str:
     return k8s_name(instance, "evidently")
 
@@ -122,11 +113,7 @@ def s3_consumers(namespace: str, instance: str, bucket_roles: tuple[str, ...]) -
 
 
 def resolve_evidently(args: EvidentlyArgs) -> ResolvedEvidently:
-    if not valid_schedule(args.schedule):
-        raise ValueError(
-            f"phases.serving.evidently.schedule: {args.schedule!r} is not a cron schedule; use five "
-            "fields (minute hour day month weekday), e.g. '0 * * * *', or a macro such as @hourly"
-        )
+    check_schedule("phases.serving.evidently.schedule", args.schedule)
     for field_name in ("reference_path", "current_path"):
         check_dataset_path(f"phases.serving.evidently.{field_name}", getattr(args, field_name),
                            has_bucket=args.default_bucket is not None)

@@ -42,9 +42,9 @@ from omgml.batch_sizing import SparkSizing, spark_sizing
 from omgml.components.base import Component
 from omgml.components.contracts import S3Consumer, StoreRef, check_dataset_path
 from omgml.components.options import Children
+from omgml.cron import check_schedule
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.batch import cron_problem
 from omgml.spec.common import Profile, per_profile
 
 TYPE_TOKEN = "omgml:serving:SparkBatchScoring"
@@ -137,9 +137,7 @@ def s3_consumers(namespace: str, instance: str, bucket_roles: tuple[str, ...]) -
 
 def resolve(args: SparkBatchScoringArgs) -> ResolvedSparkBatchScoring:
     path = "phases.serving.batch_scoring"
-    problem = cron_problem(args.schedule)
-    if problem is not None:
-        raise ValueError(f"{path}.schedule: {args.schedule!r} is not a cron schedule: {problem}")
+    check_schedule(f"{path}.schedule", args.schedule)
     for field_name in ("features_path", "predictions_path"):
         check_dataset_path(f"{path}.{field_name}", getattr(args, field_name), has_bucket=args.default_bucket is not None)
     if args.features_format not in ("parquet", "delta"):

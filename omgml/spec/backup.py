@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from omgml.spec.base import StrictModel
+from omgml.spec.base import CronSchedule, StrictModel
 
 # A bucket name as S3 and SeaweedFS accept it (omgml.naming.require_bucket_name checks the rest).
 BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -15,7 +15,7 @@ class BackupSpec(StrictModel):
     enabled: bool | None = None
     # When the backup Jobs run (cron, cluster time zone): the RPO. The alert fires when the last
     # good backup is older than the longest gap of this schedule plus an hour.
-    schedule: str = "0 2 * * *"
+    schedule: CronSchedule = "0 2 * * *"
     # Days a backup is kept (older ones are deleted by the next run; the newest is always kept).
     retention_days: int = 14
     # Bucket the dumps go to. None: `<platform>-backups`, created by the platform on its own
@@ -35,13 +35,10 @@ class BackupSpec(StrictModel):
 
     @field_validator("schedule")
     @classmethod
-    def _cron(cls, v: str) -> str:
+    def _often_enough(cls, v: str) -> str:
         from omgml.cron import max_gap_seconds
 
-        try:
-            gap = max_gap_seconds(v)
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
+        gap = max_gap_seconds(v)
         if gap > 31 * 86400:
             raise ValueError(f"{v!r} leaves up to {gap // 86400} days between backups; run at least monthly")
         return v

@@ -6,11 +6,12 @@ import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
+from omgml.cron import valid_schedule
 from omgml.errors import SpecError
 
 M = TypeVar("M", bound=BaseModel)
@@ -46,6 +47,10 @@ def raise_problems(problems: Sequence[str], sep: str = "\n", prefix: str = "") -
 # A list field whose items must each appear once: `Annotated[list[X], NO_REPEATS]` (the same rule
 # as a field validator returning no_repeats(v), without a validator method per model).
 NO_REPEATS = AfterValidator(no_repeats)
+
+# A schedule written into a Kubernetes CronJob: checked as the CronJob controller parses it
+# (omgml.cron), whitespace collapsed.
+CronSchedule = Annotated[str, AfterValidator(valid_schedule)]
 
 
 def all_match(values: list[str], pattern: str | re.Pattern[str], problem: str) -> list[str]:

@@ -7,12 +7,11 @@ predictions back to the object store as Parquet (omgml.components.spark).
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from omgml.spec.base import StrictModel, all_match, no_repeats
+from omgml.spec.base import CronSchedule, StrictModel, all_match, no_repeats
 from omgml.spec.experiments import MODEL_NAME
 
 # Where the job reads or writes: s3://bucket[/prefix], or a prefix inside the features bucket.
@@ -22,49 +21,10 @@ ALIAS = r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$"
 COLUMN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 PINNED = r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!-]+$"
 
-_CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
-# (name, lowest, highest, names allowed instead of numbers)
-_CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    ("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
-    ("day of week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
-)
-_PART = re.compile(r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?$")
-
-
-def cron_problem(schedule: str) -> str | None:
-    """Why `schedule` is not a schedule Kubernetes' CronJob controller accepts, or None.
-
-    Five fields (minute hour day-of-month month day-of-week) with numbers, ranges, steps, lists,
-    month and weekday names, or one of the @ macros."""
-    text = " ".join(schedule.split())
-    if text in _CRON_MACROS:
-        return None
-    fields = text.split(" ")
-    if len(fields) != 5:
-        return (f"{len(fields)} field(s) where cron has 5 (minute hour day-of-month month day-of-week), "
-                "e.g. '0 2 * * *' for 02:00 every day, or a macro such as @daily")
-    for value, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-        for part in value.split(","):
-            m = _PART.match(part)
-            if not m:
-                return f"the {name} field {value!r} is not a number, range, step or list"
-            for bound in (m.group(1) or "").split("-"):
-                if bound in ("*", "?"):
-                    continue
-                if bound.lower() in names:
-                    continue
-                if not bound.isdigit() or not low <= int(bound) <= high:
-                    return f"the {name} field {value!r} has {bound!r}, outside {low}-{high}"
-    return None
-
-
 class BatchScoringSpec(StrictModel):
     enabled: bool = False
     # Cron schedule of the scoring run (Kubernetes' CronJob syntax, in the cluster's time zone).
-    schedule: str = "0 2 * * *"
+    schedule: CronSchedule = "0 2 * * *"
     # The registered model in MLflow's registry and the alias the run loads (models:/<model>@<alias>).
     model: str = Field(default="model", pattern=MODEL_NAME)
     alias: str = Field(default="champion", pattern=ALIAS)
@@ -83,14 +43,6 @@ class BatchScoringSpec(StrictModel):
     # scikit-learn==1.9.1 and skops==0.16.0 for MLflow 3's default scikit-learn format), exact
     # pins; installed with them when each run starts.
     python_packages: list[str] = Field(default_factory=list)
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, v: str) -> str:
-        problem = cron_problem(v)
-        if problem is not None:
-            raise ValueError(f"{v!r} is not a cron schedule: {problem}")
-        return " ".join(v.split())
 
     @field_validator("python_packages")
     @classmethod
@@ -114,4 +66,4 @@ class BatchScoringSpec(StrictModel):
         return self
 
 
-__all__ = ["BatchScoringSpec", "cron_problem"]
+__all__ = ["BatchScoringSpec"]

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from omgml.spec.base import StrictModel, raise_problems, repeated
+from omgml.spec.base import CronSchedule, StrictModel, raise_problems, repeated
 from omgml.spec.common import DNS_LABEL
 
 SourceKind = Literal["snowflake", "s3", "delta", "postgres"]
@@ -42,7 +42,6 @@ _SETTINGS = ("account", "warehouse", "database", "schema_name", "role", "bucket"
              "endpoint_url", "uri", "host", "port", "sslmode")
 SOURCE_NAME = r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$"
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
-_CRON = r"^\S+( \S+){4}$"
 
 
 class DataSourceSpec(StrictModel):
@@ -144,7 +143,7 @@ class DataQualitySpec(StrictModel):
     # The runner image (GX Core, pyarrow). None: the image built from
     # the project's images/data-quality/ (see omgml.data_quality.runner_image).
     image: str | None = Field(default=None, min_length=3)
-    schedule: str = Field(default="15 * * * *", pattern=_CRON)
+    schedule: CronSchedule = "15 * * * *"
     suites_dir: str = Field(default="data-quality/suites", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
     checks: list[QualityCheckSpec] = Field(default_factory=_default_checks)
     # Where the data docs (HTML) go inside the features bucket.

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from omgml.spec.base import StrictModel
+from omgml.spec.base import CronSchedule, StrictModel
 from omgml.spec.common import DNS_LABEL
 from omgml.spec.data import DataQualitySpec, LineageSpec
 
@@ -78,7 +78,7 @@ class FeastSpec(StrictModel):
         default_factory=lambda: ["features"])
     # Cron schedule of `feast materialize-incremental` into the online store (only with one);
     # None: hourly with offline_store delta, no CronJob with file.
-    materialize_schedule: str | None = Field(default=None, pattern=r"^\S+( \S+){4}$")
+    materialize_schedule: CronSchedule | None = None
 
 
 class FoundationSpec(StrictModel):

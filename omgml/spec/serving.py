@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from omgml.spec.base import StrictModel
+from omgml.spec.base import CronSchedule, StrictModel
 from omgml.spec.batch import BatchScoringSpec
 from omgml.spec.common import DNS_LABEL
 from omgml.spec.experiments import ExperimentSpec
@@ -129,7 +129,7 @@ class PrometheusSpec(StrictModel):
 
 class EvidentlySpec(StrictModel):
     enabled: bool = True
-    schedule: str = Field(default="0 * * * *", min_length=9)
+    schedule: CronSchedule = "0 * * * *"
     # s3://bucket/prefix, or a prefix inside the platform's features bucket (<name>-features).
     reference_path: str = Field(default="drift/reference/", pattern=DATASET_PATH)
     current_path: str = Field(default="drift/current/", pattern=DATASET_PATH)

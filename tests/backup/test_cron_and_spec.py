@@ -4,43 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from omgml.cron import max_gap_seconds, parse_cron
 from omgml.errors import SpecError
 from omgml.spec import spec_from_dict
-
-DAY = 86400
-
-
-@pytest.mark.parametrize(("schedule", "gap"), [
-    ("0 2 * * *", DAY),
-    ("@hourly", 3600),
-    ("*/15 * * * *", 900),
-    ("0 2 * * 1-5", 3 * DAY),  # Friday 02:00 → Monday 02:00
-    ("0 0,12 * * *", 12 * 3600),
-    ("0 0 1 * *", 31 * DAY),
-    ("30 3 * * 0", 7 * DAY),
-    ("30 3 * * 7", 7 * DAY),  # 7 is Sunday too
-])
-def test_longest_gap_between_runs(schedule: str, gap: int) -> None:
-    assert max_gap_seconds(schedule) == gap
-
-
-def test_day_of_month_and_weekday_combine_as_cron_does() -> None:
-    # Both restricted: a day matching either runs (the 1st and every Monday).
-    cron = parse_cron("0 0 1 * 1")
-    assert max_gap_seconds("0 0 1 * 1") <= 7 * DAY
-    assert cron.days_restricted and cron.weekdays_restricted
-
-
-@pytest.mark.parametrize(("schedule", "says"), [
-    ("0 2 * *", "five fields"),
-    ("61 * * * *", "minute field"),
-    ("0 2 * * MON", "day of week field"),
-    ("0 0 31 2 *", "less than once a year"),
-])
-def test_bad_schedules_name_the_problem(schedule: str, says: str) -> None:
-    with pytest.raises(ValueError, match=says):
-        max_gap_seconds(schedule)
 
 
 def test_backups_are_on_by_default_outside_the_laptop_profile() -> None:

@@ -29,7 +29,6 @@ from omgml.components.evidently.component import (
     dataset_url,
     drift_job_script,
     resolve_evidently,
-    valid_schedule,
 )
 from omgml.synth.manifests import MASK, manifests
 from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of
@@ -168,11 +167,6 @@ def test_resolve_rejects_bad_settings(field: str, value: str, match: str) -> Non
 def test_relative_path_needs_a_bucket() -> None:
     with pytest.raises(ValueError, match="relative"):
         resolve_evidently(ev_args(default_bucket=None))
-
-
-def test_schedule_forms() -> None:
-    assert valid_schedule("@hourly") and valid_schedule("*/5 0-6 * JAN mon-fri")
-    assert not valid_schedule("* * * * * *")
 
 
 def test_dataset_url() -> None:

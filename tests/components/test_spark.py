@@ -15,6 +15,7 @@ import yaml
 
 from omgml.batch_sizing import spark_sizing
 from omgml.capacity import workload_requests
+from omgml.components.contracts import StoreRef
 from omgml.components.spark import component as spark
 from omgml.components.spark import score, submit
 from omgml.errors import SpecError
@@ -40,20 +41,17 @@ def problem(batch: dict[str, Any], **phases: Any) -> str:
 
 
 # --- the spec ----------------------------------------------------------------------------------
-@pytest.mark.parametrize(("schedule", "why"), [
-    ("every night", "2 field(s) where cron has 5"),
-    ("0 24 * * *", "the hour field '24' has '24', outside 0-23"),
-    ("*/5 * * * * *", "6 field(s)"),
-    ("0 2 * * funday", "the day of week field 'funday'"),
-])
-def test_a_schedule_that_is_not_cron_is_refused_with_the_reason(schedule: str, why: str) -> None:
-    msg = problem({"schedule": schedule})
-    assert f"phases.serving.batch_scoring.schedule: {schedule!r} is not a cron schedule" in msg and why in msg
-
-
-@pytest.mark.parametrize("schedule", ["0 2 * * *", "*/15 1-5 * jan-mar mon,fri", "@daily", "30 4 1,15 * 0"])
-def test_cron_schedules_are_accepted(schedule: str) -> None:
-    assert spec_with({"schedule": schedule}).phases.serving.batch_scoring.schedule == schedule
+def test_a_schedule_that_is_not_cron_is_refused_by_the_spec_and_the_component() -> None:
+    # The rule itself is omgml.cron's (tests/test_cron.py); here: both doors use it.
+    assert "phases.serving.batch_scoring.schedule: '0 24 * * *' is not a cron schedule: the hour field" in problem(
+        {"schedule": "0 24 * * *"})
+    args = spark.SparkBatchScoringArgs(
+        namespace=NS, instance="demo", schedule="every night", model="model", alias="champion",
+        features_path="batch/features/", predictions_path="batch/predictions/",
+        store=StoreRef("", "us-east-1", "objectstore-s3-credentials"), mlflow_tracking_uri="http://mlflow:5000",
+        default_bucket="demo-features")
+    with pytest.raises(ValueError, match=r"^phases.serving.batch_scoring.schedule: 'every night' is not a cron"):
+        spark.resolve(args)
 
 
 def test_other_bad_input_names_the_field_and_the_fix() -> None:
