@@ -32,6 +32,7 @@ import pulumi_kubernetes as k8s
 
 from omgml.backup import POSTGRES, backup_settings, dumped_stores, versioned_buckets
 from omgml.blueprints.contracts import FoundationOutputs
+from omgml.blueprints.phase import Phase
 from omgml.blueprints.s3 import s3_consumers
 from omgml.buckets import BUCKET_ROLES, bucket_names
 from omgml.components.airflow import AirflowConnections, AirflowConnectionsArgs
@@ -176,12 +177,10 @@ def _peer_egress(ns: NamespaceArgs, data_namespace: str) -> list[str]:
     return sorted({data_namespace, *ns.allow_ingress_from})
 
 
-class Foundation(pulumi.ComponentResource):
+class Foundation(Phase[FoundationArgs], type_token=TYPE_TOKEN):
     outputs: FoundationOutputs
-    exports: dict[str, Any]
 
-    def __init__(self, name: str, args: FoundationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+    def build(self, name: str, args: FoundationArgs, child: pulumi.ResourceOptions) -> dict[str, Any]:
         spec = args.spec
         f = spec.phases.foundation
         profile = spec.profile
@@ -192,7 +191,7 @@ class Foundation(pulumi.ComponentResource):
         namespaces: list[PlatformNamespace] = []
         for a in ns_args:
             label = "data" if a.name == data_ns else a.name
-            namespaces.append(PlatformNamespace(f"{name}-ns-{label}", a, pulumi.ResourceOptions(parent=self)))
+            namespaces.append(PlatformNamespace(f"{name}-ns-{label}", a, child))
         for a, ns_res in zip(ns_args[1:], namespaces[1:], strict=True):
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-egress-{a.name}",
@@ -375,5 +374,4 @@ class Foundation(pulumi.ComponentResource):
             optuna_db_secret=db_secret("optuna"),
             eks=args.aws.outputs if args.aws is not None else None,
         )
-        self.exports = self.outputs.exports()
-        self.register_outputs(self.exports)
+        return self.outputs.exports()

@@ -31,6 +31,7 @@ from omgml import k8s as kube
 from omgml.backup import backup_alert_rules, dumped_stores
 from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute, needs_dcgm_exporter
+from omgml.blueprints.phase import Phase
 from omgml.blueprints.s3 import role_arn, uses_managed_s3
 from omgml.components import evidently as evidently_component
 from omgml.components import modelserver
@@ -179,32 +180,27 @@ def route_args(spec: PlatformSpec, fnd: FoundationOutputs, server: ModelServer) 
                    ingress_class=eks.ingress_class, https=spec.aws.ingress.certificate_arn is not None)
 
 
-class Serving(pulumi.ComponentResource):
-    exports: dict[str, Any]
-
-    def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+class Serving(Phase[ServingArgs], type_token=TYPE_TOKEN):
+    def build(self, name: str, args: ServingArgs, child: pulumi.ResourceOptions) -> dict[str, Any]:
         spec = args.spec
         s = spec.phases.serving
-        self.exports = {"serving_enabled": s.enabled}
+        exports: dict[str, Any] = {"serving_enabled": s.enabled}
         if not s.enabled:
-            self.register_outputs(self.exports)
-            return
+            return exports
         fnd = args.foundation
         ns = s.namespace
         instance = spec.name
-        child = pulumi.ResourceOptions(parent=self)
         store = StoreRef(endpoint_url=fnd.object_store_endpoint, region=fnd.object_store_region,
                          secret_name=fnd.object_store_secret)
         # AWS S3: each workload's own IRSA role from the foundation (blueprints/s3.py), no keys.
         s3_roles = uses_managed_s3(spec)
-        self.exports["serving_namespace"] = ns
+        exports["serving_namespace"] = ns
         if not spec.phases.training.enabled and s.gpu_pools:
             # No training stack will provision these pools: this phase does (blueprints/gpu.py).
             eks = EksNodeTarget.from_foundation(fnd) if spec.target == "aws" else None
             plugin_ns, node_groups = gpu_compute(name, spec, s.gpu_pools, eks, self)
-            self.exports["gpu_node_groups"] = node_groups
-            self.exports["device_plugin_namespace"] = plugin_ns
+            exports["gpu_node_groups"] = node_groups
+            exports["device_plugin_namespace"] = plugin_ns
 
         if s.server.enabled:
             env_keys = model_env_keys(spec)
@@ -234,10 +230,10 @@ class Serving(pulumi.ComponentResource):
                     ns, instance, s.server.kind, "models")) if s3_roles else None,
                 queue_target_us=QUEUE_TARGET_US if scales_on_queue(spec) else None,
             ), child)
-            self.exports["model_server_service"] = server.service_name
-            self.exports["model_server_url"] = f"http://{server.deployment_name}.{ns}.svc:{server.http_port}"
+            exports["model_server_service"] = server.service_name
+            exports["model_server_url"] = f"http://{server.deployment_name}.{ns}.svc:{server.http_port}"
             route = ModelServerRoute(f"{name}-model-server-route", route_args(spec, fnd, server), child)
-            self.exports["model_server_endpoint"] = route.endpoint
+            exports["model_server_endpoint"] = route.endpoint
             if s.experiments:
                 variant_args = ModelServerArgs(
                     namespace=ns, instance=instance, kind=s.server.kind, store=store, bucket=fnd.models_bucket,
@@ -245,7 +241,7 @@ class Serving(pulumi.ComponentResource):
                     repository_prefix=s.server.repository_prefix, gpu=s.server.gpu, gpu_pool=pool,
                     gpu_available=spec.gpu_available(), features_configmap=env_cm, extra_env=tuple(extra_env))
                 router = self._experiments(name, args, server_cls, variant_args, server.http_port, child)
-                self.exports["model_router_url"] = router.url
+                exports["model_router_url"] = router.url
 
         prometheus = None
         if s.prometheus.enabled:
@@ -263,14 +259,14 @@ class Serving(pulumi.ComponentResource):
                 grafana=p.grafana, dashboard_server=s.server.kind if s.server.enabled else None,
                 credentials=spec.credentials,
             ), child)
-            self.exports["prometheus_url"] = prometheus.url
+            exports["prometheus_url"] = prometheus.url
             if scales_on_queue(spec):
                 PrometheusAdapter(f"{name}-prometheus-adapter", PrometheusAdapterArgs(
                     namespace=ns, instance=instance, prometheus_url=prometheus.url + "/",
                     api_server_cidrs=(str(spec.aws.vpc_cidr),), profile=spec.profile,
                 ), pulumi.ResourceOptions(parent=self, depends_on=[prometheus]))
             if prometheus.grafana_secret_name:
-                self.exports["grafana_admin_secret"] = prometheus.grafana_secret_name
+                exports["grafana_admin_secret"] = prometheus.grafana_secret_name
 
         if s.evidently.enabled:
             e = s.evidently
@@ -285,7 +281,7 @@ class Serving(pulumi.ComponentResource):
                 if s3_roles else None,
                 credentials=spec.credentials,
             ), child)
-            self.exports["evidently_url"] = evidently.ui_url
+            exports["evidently_url"] = evidently.ui_url
 
         if s.batch_scoring.enabled:
             b = s.batch_scoring
@@ -301,9 +297,9 @@ class Serving(pulumi.ComponentResource):
                 irsa_role_arn=role_arn(fnd, spark_component.s3_consumers(ns, instance, ()))
                 if s3_roles else None,
             ), child)
-            self.exports["batch_scoring_cronjob"] = scoring.cronjob_name
+            exports["batch_scoring_cronjob"] = scoring.cronjob_name
 
-        self.register_outputs(self.exports)
+        return exports
 
     def _experiments(self, name: str, args: ServingArgs, server_cls: type[modelserver.ModelServer],
                      base: ModelServerArgs, http_port: int, child: pulumi.ResourceOptions) -> ModelRouter:

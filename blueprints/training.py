@@ -32,6 +32,7 @@ from omgml import k8s as kube
 from omgml.backup import KFP_MYSQL, backup_s3_consumers, backup_settings, dumped_stores
 from omgml.blueprints.contracts import FoundationOutputs, TrainingOutputs
 from omgml.blueprints.gpu import EksNodeTarget, gpu_compute
+from omgml.blueprints.phase import Phase
 from omgml.blueprints.s3 import role_arn, role_arns, uses_managed_s3
 from omgml.components import airflow as airflow_component
 from omgml.components import kubeflow as kubeflow_component
@@ -71,16 +72,13 @@ def gpu_exports(spec: PlatformSpec) -> dict[str, Any]:
     }
 
 
-class Training(pulumi.ComponentResource):
+class Training(Phase[TrainingArgs], type_token=TYPE_TOKEN):
     outputs: TrainingOutputs
-    exports: dict[str, Any]
 
-    def __init__(self, name: str, args: TrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
+    def build(self, name: str, args: TrainingArgs, child: pulumi.ResourceOptions) -> dict[str, Any]:
         spec = args.spec
         t = spec.phases.training
         fnd = args.foundation
-        child = pulumi.ResourceOptions(parent=self)
         pools = spec.all_gpu_pools()
 
         eks = eks_target(args) if spec.target == "aws" and pools else None
@@ -133,8 +131,7 @@ class Training(pulumi.ComponentResource):
         values["hpo_ui_url"] = addons.hpo_ui_url
         values.update(self._orchestrators(name, spec, fnd, child, addons.step_env))
         self.outputs = TrainingOutputs(**values)
-        self.exports = as_stack_outputs(self.outputs)
-        self.register_outputs(self.exports)
+        return as_stack_outputs(self.outputs)
 
     def _orchestrators(self, name: str, spec: PlatformSpec, fnd: FoundationOutputs,
                        child: pulumi.ResourceOptions, step_env: list[kube.JsonDict]) -> dict[str, Any]:

@@ -35,14 +35,8 @@ class WandbArgs(SettingsArgs):
 
 def settings_data(args: WandbArgs) -> dict[str, str]:
     """The non-secret W&B variables (ConfigMap data)."""
-    data: dict[str, str] = {}
-    if args.host:
-        data["WANDB_BASE_URL"] = args.host
-    if args.project:
-        data["WANDB_PROJECT"] = args.project
-    if args.entity:
-        data["WANDB_ENTITY"] = args.entity
-    return data
+    settings = {"WANDB_BASE_URL": args.host, "WANDB_PROJECT": args.project, "WANDB_ENTITY": args.entity}
+    return {name: value for name, value in settings.items() if value}
 
 
 def wandb_env(args: WandbArgs) -> list[kube.JsonDict]:

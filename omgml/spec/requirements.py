@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -38,17 +38,8 @@ Flag = Literal[
     "real_time",
     "batch_only",
 ]
-FLAGS: tuple[Flag, ...] = (
-    "research_heavy",
-    "production_scale",
-    "cutting_edge",
-    "multi_model",
-    "pytorch_only",
-    "kubernetes_native",
-    "existing_airflow",
-    "real_time",
-    "batch_only",
-)
+# The same names as a tuple, for loops and messages (one list: the Literal above).
+FLAGS: tuple[Flag, ...] = get_args(Flag)
 ModelFramework = Literal["pytorch", "tensorflow", "jax", "onnx", "xgboost", "lightgbm", "sklearn"]
 # Frameworks without deep learning: tree ensembles and scikit-learn estimators. A team that states
 # only these gets no deep-learning framework.
