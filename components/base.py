@@ -69,6 +69,14 @@ def check_component_args(owner: str, args: Placed, profiles: Collection[str]) ->
         raise ValueError(f"{owner}.profile: {args.profile!r} is unknown; use one of {sorted(profiles)}")
 
 
+def require_between(field: str, value: int, low: int, high: int, why: str = "") -> int:
+    """`value` when `low` ≤ value ≤ `high`, else a ValueError naming `field`, the value and the range
+    (`why`: where the bounds come from, when they are not obvious)."""
+    if not low <= value <= high:
+        raise ValueError(f"{field}={value}: use {low} to {high}" + (f" ({why})" if why else ""))
+    return value
+
+
 def _no_type_token(cls: type[Any]) -> str:
     subclasses = ", ".join(c.__name__ for c in cls.__subclasses__())
     if subclasses:

@@ -67,7 +67,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
-from omgml.components.base import Component, ServerArgs, check_component_args
+from omgml.components.base import Component, ServerArgs, check_component_args, require_between
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
     PostgresDatabase,
@@ -242,8 +242,7 @@ def _check_irsa(args: FeastArgs, service_account: str) -> None:
 def resolve(args: FeastArgs) -> ResolvedFeast:
     """Defaults and validation; every error names the field, the value and the fix."""
     check_component_args("FeastArgs", args, SIZING)
-    if not 1 <= args.replicas <= 10:
-        raise ValueError(f"FeastArgs.replicas: must be between 1 and 10, got {args.replicas}")
+    require_between("FeastArgs.replicas", args.replicas, 1, 10)
     if not _PROJECT.match(args.project):
         raise ValueError(f"FeastArgs.project: {args.project!r} must be letters, digits and '_' (not starting with '_')")
     require_bucket_name("FeastArgs.offline_bucket", args.offline_bucket)

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from omgml import k8s as kube
-from omgml.components.base import Component
+from omgml.components.base import Component, require_between
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
 from omgml.components.options import Children, keeps_data
@@ -164,8 +164,7 @@ def replicated_topics(topics: Sequence[TopicSpec], brokers: int) -> list[Resolve
 
 def validate_kafka_args(args: KafkaArgs) -> None:
     check_stateful_server_args("KafkaArgs", args, SIZING)
-    if not 1 <= args.brokers <= MAX_BROKERS:
-        raise ValueError(f"phases.foundation.kafka.brokers={args.brokers} must be between 1 and {MAX_BROKERS}")
+    require_between("phases.foundation.kafka.brokers", args.brokers, 1, MAX_BROKERS)
 
 
 # Console only: the image's default configuration also writes rolling files under the

@@ -29,7 +29,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
-from omgml.components.base import Component, ServerArgs, check_component_args
+from omgml.components.base import Component, ServerArgs, check_component_args, require_between
 from omgml.components.contracts import PostgresDatabase
 from omgml.components.credentials import secret_checksum
 from omgml.components.feast import IMAGE, UID
@@ -79,8 +79,7 @@ class ResolvedLineage:
 
 def resolve(args: LineageArgs) -> ResolvedLineage:
     check_component_args("LineageArgs", args, SIZES)
-    if not 1 <= args.replicas <= 5:
-        raise ValueError(f"phases.foundation.lineage.replicas: must be between 1 and 5, got {args.replicas}")
+    require_between("phases.foundation.lineage.replicas", args.replicas, 1, 5)
     if args.retention_days < 0:
         raise ValueError(f"phases.foundation.lineage.retention_days: {args.retention_days} is negative; use 0 to "
                          "keep every event, or a number of days")

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.base import Component, ServerArgs, check_component_args
+from omgml.components.base import Component, ServerArgs, check_component_args, require_between
 from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, S3Consumer
 from omgml.components.credentials import checksum_annotations, secret_checksum
 from omgml.components.options import Children
@@ -97,8 +97,7 @@ def s3_consumers(namespace: str, instance: str, bucket_role: str) -> tuple[S3Con
 def resolve(args: MlflowArgs) -> ResolvedMlflow:
     """Defaults and validation; every error names the field, the value and the fix."""
     check_component_args("MlflowArgs", args, SIZING)
-    if not 1 <= args.replicas <= 10:
-        raise ValueError(f"MlflowArgs.replicas: must be between 1 and 10, got {args.replicas}")
+    require_between("MlflowArgs.replicas", args.replicas, 1, 10)
     require_bucket_name("MlflowArgs.artifacts_bucket", args.artifacts_bucket)
     if args.store.buckets and args.artifacts_bucket not in args.store.buckets.values():
         raise ValueError(

@@ -35,7 +35,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml.components.base import Component
+from omgml.components.base import Component, require_between
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
 from omgml.components.options import Children
@@ -192,8 +192,8 @@ def resolve_model_server(args: ModelServerArgs) -> ResolvedModelServer:
             "gpu=True needs gpu_pool (the pool to schedule on); set phases.serving.server.gpu_pool "
             "or add a GPU pool to phases.training.gpu_pools / phases.serving.gpu_pools"
         )
-    if not 1 <= args.target_cpu_utilization <= 100:
-        raise ValueError(f"target_cpu_utilization={args.target_cpu_utilization} must be 1..100")
+    require_between("ModelServerArgs.target_cpu_utilization", args.target_cpu_utilization, 1, 100,
+                    "percent of the CPU request")
     if args.gpu_count < 1:
         raise ValueError(f"gpu_count={args.gpu_count} must be ≥ 1")
     if args.queue_target_us is not None and (args.kind != "triton" or args.queue_target_us < 1):

@@ -24,6 +24,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml.components.base import require_between
 from omgml.kind import LOCAL_HOST_PORT, MODEL_SERVER_NODE_PORT
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
@@ -83,8 +84,7 @@ def model_server_ingress(service_name: str, ingress_class: str) -> kube.JsonDict
 
 
 def node_port_service(selector: dict[str, str], http_port: int, node_port: int) -> kube.JsonDict:
-    if not 30000 <= node_port <= 32767:
-        raise ValueError(f"node_port={node_port} is outside Kubernetes' NodePort range 30000-32767")
+    require_between("node_port", node_port, 30000, 32767, "Kubernetes' NodePort range")
     return {"type": "NodePort", "selector": dict(selector),
             "ports": [{"name": "http", "port": http_port, "targetPort": "http", "nodePort": node_port,
                        "protocol": "TCP"}]}

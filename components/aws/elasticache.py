@@ -26,6 +26,7 @@ import pulumi_random as random
 
 from omgml import k8s as kube
 from omgml.components.aws import common
+from omgml.components.base import require_between
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.options import keeps_data
 from omgml.labels import standard_labels
@@ -85,8 +86,7 @@ class ManagedRedis(pulumi.ComponentResource):
     def __init__(self, name: str, args: ManagedRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         sizing = args.sizing(CACHE_SIZING)
-        if not 1 <= args.nodes <= 6:
-            raise ValueError(f"ManagedRedisArgs.nodes={args.nodes}: use 1 to 6 (a primary and up to five replicas)")
+        require_between("ManagedRedisArgs.nodes", args.nodes, 1, 6, "a primary and up to five replicas")
         keep = keeps_data(args.profile)
         tag_set = args.tag_set("redis")
         child = pulumi.ResourceOptions(parent=self)

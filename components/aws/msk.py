@@ -37,6 +37,7 @@ import pulumi_kubernetes as k8s
 from omgml import k8s as kube
 from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
+from omgml.components.base import require_between
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.kafka import kafka_brokers, kafka_replication, replicated_topics
 from omgml.components.options import Children
@@ -114,8 +115,7 @@ class ManagedKafka(pulumi.ComponentResource):
     def __init__(self, name: str, args: ManagedKafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         sizing = args.sizing(BROKER_SIZING)
-        if not 1 <= args.storage_gib <= 16384:
-            raise ValueError(f"ManagedKafkaArgs.storage_gib={args.storage_gib}: MSK volumes are 1 to 16384 GiB")
+        require_between("ManagedKafkaArgs.storage_gib", args.storage_gib, 1, 16384, "GiB per broker, MSK's volume sizes")
         self.brokers = broker_count(args.brokers, args.profile, len(args.network.subnet_ids))
         self.cluster_name = msk_cluster_name(args.platform)
         tag_set = args.tag_set("kafka")

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from omgml.components.aws import common
+from omgml.components.base import require_between
 from omgml.spec import PlatformSpec
 from omgml.spec.common import Profile
 
@@ -89,8 +90,7 @@ def subnet_plan(vpc_cidr: str, zones: int) -> list[ZoneSubnets]:
                          "(EKS pods take VPC addresses; smaller VPCs run out)")
     if not net.is_private:
         raise ValueError(f"NetworkArgs.vpc_cidr={vpc_cidr!r} is not a private (RFC 1918) range; use e.g. 10.0.0.0/16")
-    if not 2 <= zones <= 3:
-        raise ValueError(f"NetworkArgs.availability_zones={zones}: use 2 or 3")
+    require_between("NetworkArgs.availability_zones", zones, 2, 3)
     eighths = list(net.subnets(new_prefix=net.prefixlen + 3))
     public_block = eighths[zones]
     publics = list(public_block.subnets(new_prefix=net.prefixlen + 8))

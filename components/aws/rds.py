@@ -36,6 +36,7 @@ import pulumi_kubernetes as k8s
 from omgml import k8s as kube
 from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements
+from omgml.components.base import require_between
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import secret_checksum
 from omgml.components.options import keeps_data
@@ -129,9 +130,8 @@ class ManagedPostgres(pulumi.ComponentResource):
         if args.storage_gib < 1:
             raise ValueError(f"ManagedPostgresArgs.storage_gib={args.storage_gib} must be at least 1")
         retention = args.backup_retention_days or sizing.backup_days
-        if not 1 <= retention <= 35:
-            raise ValueError(f"ManagedPostgresArgs.backup_retention_days={retention}: RDS keeps automated backups "
-                             "1 to 35 days; choose a value in that range")
+        require_between("ManagedPostgresArgs.backup_retention_days", retention, 1, 35,
+                        "the days RDS keeps automated backups")
         keep = keeps_data(args.profile)
         tag_set = args.tag_set("postgres")
         child = pulumi.ResourceOptions(parent=self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -372,7 +373,7 @@ def test_the_alb_listens_on_https_and_redirects_http_when_a_certificate_is_given
     assert plain[f"{ALB}listen-ports"] == '[{"HTTP":80}]' and f"{ALB}ssl-redirect" not in plain
     assert tls[f"{ALB}listen-ports"] == '[{"HTTP":80},{"HTTPS":443}]' and tls[f"{ALB}ssl-redirect"] == "443"
     assert tls[f"{ALB}target-type"] == "ip" and tls[f"{ALB}healthcheck-path"] == "/v2/health/ready"
-    with pytest.raises(ValueError, match="node_port=8000 is outside"):
+    with pytest.raises(ValueError, match=re.escape("node_port=8000: use 30000 to 32767")):
         node_port_service({"app": "x"}, 8000, 8000)
     with pytest.raises(ValueError, match="sources is empty"):
         route_ingress_policy({"app": "x"}, 8000, [])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from omgml.components.base import Component, ComponentArgs, check_component_args
+from omgml.components.base import Component, ComponentArgs, check_component_args, require_between
 from omgml.components.options import Children
 from omgml.naming import service_host, service_url
 from tests.synth_helpers import synth
@@ -72,3 +72,18 @@ def test_service_urls_name_the_cluster_dns() -> None:
     assert service_host("mlflow", "omgml-data") == "mlflow.omgml-data.svc.cluster.local"
     assert service_url("prefect", "orch", 4200, "/api") == "http://prefect.orch.svc.cluster.local:4200/api"
     assert service_url("katib-ui", "kubeflow", path="/katib/") == "http://katib-ui.kubeflow.svc.cluster.local/katib/"
+
+
+@pytest.mark.parametrize("value", [1, 3, 6])
+def test_require_between_keeps_a_value_in_range(value: int) -> None:
+    assert require_between("ToyArgs.nodes", value, 1, 6) == value
+
+
+@pytest.mark.parametrize(("value", "why", "line"), [
+    (0, "", "ToyArgs.nodes=0: use 1 to 6"),
+    (7, "a primary and five replicas", "ToyArgs.nodes=7: use 1 to 6 (a primary and five replicas)"),
+])
+def test_require_between_names_the_field_the_value_and_the_range(value: int, why: str, line: str) -> None:
+    with pytest.raises(ValueError) as err:
+        require_between("ToyArgs.nodes", value, 1, 6, why)
+    assert str(err.value) == line
