@@ -108,16 +108,18 @@ def assert_no_generated_values(items: list[Manifest]) -> None:
     assert not found, f"generated secret values leaked into the manifests: {found[:3]}"
 
 
-def assert_pods_hardened(items: list[Manifest]) -> None:
-    """Restricted security contexts, requests+limits, probes, pinned images, own ServiceAccount."""
+def assert_pods_hardened(items: list[Manifest], api_token: Collection[str] = ()) -> None:
+    """Restricted security contexts, requests+limits, probes, pinned images, own ServiceAccount.
+    Only pods running as an account in `api_token` (those that read the Kubernetes API, like
+    Prometheus' service discovery) mount its token; they must, every other pod must not."""
     for w in workloads(items):
         ps = pod_spec(w)
         where = f"{w['kind']}/{w['metadata']['name']}"
         psc = ps["securityContext"]
         assert psc["runAsNonRoot"] is True and psc["seccompProfile"]["type"] == "RuntimeDefault", where
-        assert ps["automountServiceAccountToken"] is False, where
-        assert ps["enableServiceLinks"] is False, where
         sa = ps["serviceAccountName"]
+        assert ps["automountServiceAccountToken"] is (sa in api_token), f"{where}: API token of {sa}"
+        assert ps["enableServiceLinks"] is False, where
         assert [s for s in find(items, "ServiceAccount", sa) if _ns(s) == _ns(w)], f"{where}: no ServiceAccount {sa}"
         for c in ps["containers"] + ps.get("initContainers", []):
             image = c["image"]
@@ -137,15 +139,16 @@ def assert_pods_hardened(items: list[Manifest]) -> None:
             assert mounts <= declared, f"{where}/{c['name']}: mounts {mounts - declared} are not declared volumes"
 
 
-def assert_component_sound(items: list[Manifest]) -> None:
-    """Valid against the Kubernetes schemas, and every check above."""
+def assert_component_sound(items: list[Manifest], api_token: Collection[str] = ()) -> None:
+    """Valid against the Kubernetes schemas, and every check above (`api_token`: the accounts
+    whose pods read the Kubernetes API, see assert_pods_hardened)."""
     assert_valid(items)
     assert_selectors_match_pod_labels(items)
     assert_services_reach_container_ports(items)
     assert_statefulsets_have_headless_service(items)
     assert_credentials_by_secret_ref(items)
     assert_no_generated_values(items)
-    assert_pods_hardened(items)
+    assert_pods_hardened(items, api_token)
 
 
 def env_of(container: Manifest) -> dict[str, Any]:
@@ -174,7 +177,8 @@ def assert_sized_by_profile(render: Callable[[Profile], list[Manifest]], kind: s
 def assert_instances_apart(items: list[Manifest]) -> None:
     """Manifests of several instances of one component in one program: no two objects share a
     kind, namespace and name (one would overwrite the other on apply), and all are schema-valid."""
-    assert object_collisions(items) == []
+    collisions = object_collisions(items)
+    assert not collisions, collisions
     assert_valid(items)
 
 

@@ -22,7 +22,6 @@ from omgml.components.airflow import (
     AirflowConnectionsArgs,
     GitDags,
     PvcDags,
-    resolve,
     s3_consumers,
     scheduler_role_rules,
 )
@@ -214,25 +213,6 @@ def test_pvc_dags_mount_one_claim_read_only() -> None:
     assert {"name": "dags", "persistentVolumeClaim": {"claimName": "airflow-dags"}} in ps["volumes"]
     mount = next(m for m in ps["containers"][0]["volumeMounts"] if m["name"] == "dags")
     assert mount["readOnly"] is True
-
-
-@pytest.mark.parametrize(("kw", "field"), [
-    ({"namespace": "Bad_NS"}, "AirflowArgs.namespace"),
-    ({"dags": GitDags("git@github.com:a/b.git")}, "AirflowArgs.dags.url"),
-    ({"dags": GitDags("https://github.com/a/b", path="../x")}, "AirflowArgs.dags.path"),
-    ({"dags": PvcDags(storage_gib=0)}, "AirflowArgs.dags.storage_gib"),
-])
-def test_bad_args_name_the_field(kw: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(field)):
-        resolve(args(**kw))
-
-
-def test_two_instances_do_not_collide() -> None:
-    def program() -> None:
-        Airflow("a1", args(instance="airflow-a"))
-        Airflow("a2", args(instance="airflow-b"))
-    items = synth_manifests(program)
-    checks.assert_instances_apart(items)
 
 
 # --- the team's existing Airflow ---------------------------------------------------------------------

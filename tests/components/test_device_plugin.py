@@ -18,7 +18,6 @@ from omgml.components.device_plugin import (
 from omgml.components.gpupool import POOL_LABEL, gpu_tolerations, pool_taints
 from omgml.policy import check_manifests
 from omgml.spec import GpuPoolSpec
-from tests.components.manifest_checks import assert_instances_apart
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth_manifests
 
 POOLS = (
@@ -92,13 +91,3 @@ def test_dcgm_exporter_without_pools_is_an_error() -> None:
         resolve_dcgm(args)
     assert resolve_dcgm(DcgmExporterArgs(namespace="gpu", pools=POOLS, scraper_namespaces=("serving",))) \
         == "gpu-dcgm-exporter"
-
-
-def test_two_instances_do_not_collide() -> None:
-    def program() -> None:
-        NvidiaDevicePlugin("a", NvidiaDevicePluginArgs(namespace="gpu-a", pools=POOLS, instance="a"))
-        NvidiaDevicePlugin("b", NvidiaDevicePluginArgs(namespace="gpu-b", pools=POOLS[:1], instance="b"))
-
-    items = synth_manifests(program)
-    assert_instances_apart(items)
-    assert len(find(items, "DaemonSet")) == 2

@@ -31,7 +31,7 @@ from omgml.components.evidently.component import (
     resolve_evidently,
 )
 from omgml.synth.manifests import MASK, manifests
-from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of
+from tests.components.manifest_checks import assert_component_sound, env_of
 from tests.synth_helpers import assert_valid, find, one, pod_spec, synth
 
 NS = "omgml-serving"
@@ -172,12 +172,6 @@ def test_relative_path_needs_a_bucket() -> None:
 def test_dataset_url() -> None:
     assert dataset_url("drift/ref/", "b") == "s3://b/drift/ref/"
     assert dataset_url("s3://other/x", "b") == "s3://other/x"
-
-
-def test_two_instances_do_not_collide() -> None:
-    items = manifests(run(("ev-a", ev_args()), ("ev-b", ev_args(instance="beta"))))
-    assert_instances_apart(items)
-    assert len(find(items, "CronJob")) == 2
 
 
 ROLE = "arn:aws:iam::123456789012:role/demo-evidently"

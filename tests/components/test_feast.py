@@ -39,7 +39,7 @@ from omgml.k8s import ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
 from omgml.spec.foundation import FeatureRepoSpec
 from omgml.synth.engine import SynthResult
 from omgml.synth.manifests import manifests
-from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of
+from tests.components.manifest_checks import assert_component_sound, env_of
 from tests.synth_helpers import containers, find, one, pod_spec, synth, synth_built
 
 NS = "omgml-data"
@@ -144,11 +144,6 @@ def test_apply_job_name_follows_the_repo_ref() -> None:
 # --- synth --------------------------------------------------------------------------------
 
 
-def test_render_is_valid_and_sound() -> None:
-    items, _, _ = render()
-    assert_component_sound(items)
-
-
 def test_online_store_points_at_the_redis_service_and_its_secret() -> None:
     items, _, _ = render()
     conn = config_of(items)["online_store"]["connection_string"]
@@ -230,16 +225,6 @@ def test_config_change_rolls_the_pods() -> None:
     key = "omgml.dev/config-checksum"
     ann = [one(x, "Deployment", "feast")["spec"]["template"]["metadata"]["annotations"][key] for x in (a, b)]
     assert ann[0] != ann[1]
-
-
-def test_two_instances_do_not_collide() -> None:
-    def program() -> None:
-        stack(prefix="a-", instance="feast-a")
-        stack(prefix="b-", instance="feast-b")
-
-    items = manifests(synth(program))
-    assert_instances_apart(items)
-    assert {d["metadata"]["name"] for d in find(items, "Deployment")} == {"feast-a", "feast-b"}
 
 
 # --- AWS S3 through IRSA ----------------------------------------------------------------------------

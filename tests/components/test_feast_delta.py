@@ -19,7 +19,6 @@ from omgml.components.feast import (
     delta_table_prefixes,
     duckdb_setup_env,
     feature_store_yaml,
-    resolve,
 )
 from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
@@ -119,16 +118,6 @@ def test_the_file_store_keeps_its_render() -> None:
     items = synth_manifests(program)
     assert not find(items, "CronJob") and not find(items, "NetworkPolicy", "feast-reader-egress")
     assert not [j for j in find(items, "Job") if "delta" in j["metadata"]["name"]]
-
-
-@pytest.mark.parametrize(("kw", "field"), [
-    ({"delta_tables": ("Bad Table",)}, "FeastArgs.delta_tables[0]"),
-    ({"materialize_schedule": "hourly"}, "FeastArgs.materialize_schedule"),
-    ({"offline_store": "file"}, "FeastArgs.delta_tables"),
-])
-def test_bad_delta_args_name_the_field(kw: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(field)):
-        resolve(delta(**kw))
 
 
 # --- DuckDB secret for the object store (delta_scan reads S3 only through a DuckDB secret) -----

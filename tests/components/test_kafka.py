@@ -20,9 +20,8 @@ from omgml.components.kafka import (
 )
 from omgml.spec.common import Profile
 from omgml.spec.foundation import TopicSpec
-from omgml.synth.manifests import manifests
-from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of, requests_of
-from tests.synth_helpers import find, one, pod_spec, synth, synth_built
+from tests.components.manifest_checks import env_of, requests_of
+from tests.synth_helpers import find, one, pod_spec, synth_built
 
 NS = "omgml-data"
 
@@ -83,13 +82,6 @@ def test_bad_broker_count_is_refused() -> None:
 
 
 # --- synth --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("brokers", [1, 3])
-def test_render_is_valid_and_sound(brokers: int) -> None:
-    items, _, _ = render(kafka_args(brokers, "laptop" if brokers == 1 else "small",
-                                    topics=(TopicSpec(name="events"),)))
-    assert_component_sound(items)
 
 
 @pytest.mark.parametrize("brokers", [1, 3])
@@ -185,14 +177,3 @@ def test_laptop_and_production_sizing_differ() -> None:
     assert laptop == ("200m", "768Mi")
     assert laptop != requests_of(one(production_items, "StatefulSet"))
     assert broker_env(laptop_items)["KAFKA_HEAP_OPTS"] != broker_env(production_items)["KAFKA_HEAP_OPTS"]
-
-
-def test_two_instances_do_not_collide() -> None:
-    def program() -> None:
-        Kafka("kafka-a", kafka_args(1, topics=(TopicSpec(name="events"),)))
-        Kafka("kafka-b", kafka_args(1, namespace="stream", topics=(TopicSpec(name="events"),)))
-        Kafka("kafka-c", kafka_args(1, instance="events"))
-
-    items = manifests(synth(program))
-    assert_instances_apart(items)
-    assert len(find(items, "StatefulSet")) == 3

@@ -535,15 +535,6 @@ def test_kube_api_egress_in_both_namespaces(items: list[dict[str, Any]]) -> None
 
 # --- args and instances -----------------------------------------------------------------------
 
-def test_bad_args_name_the_field() -> None:
-    with pytest.raises(ValueError, match="user_namespace: equals namespace"):
-        resolve(replace(kfp_args(), user_namespace=KFP_NS))
-    with pytest.raises(ValueError, match="namespace: 'Kube_Flow' is not a DNS-1123 label"):
-        resolve(replace(kfp_args(), namespace="Kube_Flow"))
-    with pytest.raises(ValueError, match="mysql_storage_gib: must be ≥ 1"):
-        resolve(replace(kfp_args(), mysql_storage_gib=0))
-
-
 def test_two_installs_do_not_collide() -> None:
     def program() -> None:
         foundation_secrets(KFP_NS, STEPS_NS, "kfp-b", "steps-b")

@@ -23,7 +23,7 @@ from omgml.components.objectstore import ObjectStore, ObjectStoreArgs
 from omgml.components.postgres import Postgres, PostgresArgs, PostgresConsumer
 from omgml.synth.engine import SynthResult
 from omgml.synth.manifests import manifests
-from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of
+from tests.components.manifest_checks import env_of
 from tests.synth_helpers import assert_valid, find, one, pod_spec, synth, synth_built
 
 NS = "omgml-data"
@@ -100,11 +100,6 @@ def test_backend_uri_template_names_driver_host_and_database_but_no_password() -
 
 
 # --- synth --------------------------------------------------------------------------------
-
-
-def test_render_is_valid_and_sound() -> None:
-    items, _, _ = render()
-    assert_component_sound(items)
 
 
 def test_backend_uri_points_at_the_postgres_service_and_the_mlflow_database() -> None:
@@ -189,16 +184,6 @@ def test_pdb_only_with_more_than_one_replica() -> None:
     assert pdb["spec"]["selector"]["matchLabels"].items() <= (
         one(two, "Deployment")["spec"]["template"]["metadata"]["labels"].items())
     assert one(two, "Deployment")["spec"]["replicas"] == 2
-
-
-def test_two_instances_do_not_collide() -> None:
-    def program() -> None:
-        stack(instance="mlflow-a", pg_name="pga", os_name="osa")
-        stack(instance="mlflow-b", pg_name="pgb", os_name="osb")
-
-    items = manifests(synth(program))
-    assert_instances_apart(items)
-    assert {d["metadata"]["name"] for d in find(items, "Deployment")} == {"mlflow-a", "mlflow-b"}
 
 
 # --- AWS S3 through IRSA ----------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from omgml.components.modelserver import (
 from omgml.policy.containers import check_probes
 from omgml.spec import GpuPoolSpec
 from omgml.synth.manifests import manifests
-from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of
+from tests.components.manifest_checks import assert_component_sound, env_of
 from tests.synth_helpers import assert_valid, containers, find, one, pod_spec, synth
 
 NS = "omgml-serving"
@@ -347,13 +347,6 @@ def test_config_change_rolls_the_pods() -> None:
     key = "omgml.dev/config-checksum"
     assert (one(a, "Deployment")["spec"]["template"]["metadata"]["annotations"][key]
             != one(b, "Deployment")["spec"]["template"]["metadata"]["annotations"][key])
-
-
-def test_two_instances_do_not_collide() -> None:
-    items = render(("ms-a", args(instance="alpha")), ("ms-b", args("torchserve", instance="beta")),
-                   ("ms-c", args(instance="gamma")))
-    assert_instances_apart(items)
-    assert len(find(items, "Deployment")) == 3 and len(find(items, "HorizontalPodAutoscaler")) == 3
 
 
 def test_output_valued_store_settings_render() -> None:

@@ -23,9 +23,8 @@ from omgml.components.objectstore import (
     volume_slots,
 )
 from omgml.synth.engine import RecordedResource, SynthResult, is_secret_wrapper
-from omgml.synth.manifests import manifests
-from tests.components.manifest_checks import assert_component_sound, assert_instances_apart, env_of
-from tests.synth_helpers import find, one, pod_spec, synth, synth_built
+from tests.components.manifest_checks import env_of
+from tests.synth_helpers import find, one, pod_spec, synth_built
 
 NS = "omgml-data"
 BUCKETS = {"mlflow": "demo-mlflow", "features": "demo-features", "models": "demo-models"}
@@ -114,11 +113,6 @@ def test_bucket_job_name_changes_with_the_bucket_list_only() -> None:
 # --- synth --------------------------------------------------------------------------------
 
 
-def test_render_is_valid_and_sound() -> None:
-    items, _, _ = render(os_args())
-    assert_component_sound(items)
-
-
 def test_credentials_secret_is_in_every_client_namespace_under_one_name() -> None:
     items, store, result = render(os_args())
     secrets = [s for s in find(items, "Secret", store.secret_name)]
@@ -188,13 +182,3 @@ def test_resizing_storage_does_not_touch_the_statefulset() -> None:
     assert "volumeClaimTemplates" not in a
     for field in ("selector", "serviceName", "podManagementPolicy"):
         assert a[field] == b[field]
-
-
-def test_two_instances_do_not_collide() -> None:
-    def program() -> None:
-        ObjectStore("os-a", os_args(instance="store-a"))
-        ObjectStore("os-b", os_args(instance="store-b"))
-
-    items = manifests(synth(program))
-    assert_instances_apart(items)
-    assert {s["metadata"]["name"] for s in find(items, "StatefulSet")} == {"store-a", "store-b"}

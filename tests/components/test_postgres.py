@@ -25,8 +25,6 @@ from omgml.components.postgres import (
 from omgml.spec.common import Profile
 from omgml.synth.manifests import manifests
 from tests.components.manifest_checks import (
-    assert_component_sound,
-    assert_instances_apart,
     assert_sized_by_profile,
     env_of,
 )
@@ -83,11 +81,6 @@ def test_provision_sql_is_idempotent_and_holds_no_password() -> None:
 
 
 # --- synth --------------------------------------------------------------------------------
-
-
-def test_default_render_is_valid_and_sound() -> None:
-    items, _, _ = render(pg_args())
-    assert_component_sound(items)
 
 
 def test_server_statefulset() -> None:
@@ -203,19 +196,6 @@ def test_laptop_and_production_sizing_differ() -> None:
     assert_sized_by_profile(lambda profile: render(pg_args(profile))[0], "StatefulSet", ("100m", "256Mi"))
 
 
-def test_two_instances_do_not_collide() -> None:
-    def program() -> None:
-        Postgres("pg-a", pg_args())
-        Postgres("pg-b", pg_args(namespace="other", instance="pg2",
-                                 consumers=(PostgresConsumer("mlflow", TRACKING_NS),)))
-
-    items = manifests(synth(program))
-    assert_instances_apart(items)
-    assert {s["metadata"]["name"] for s in find(items, "Secret") if s["metadata"]["namespace"] == TRACKING_NS} == {
-        "postgres-mlflow-db", "pg2-mlflow-db"}
-    assert len(find(items, "StatefulSet")) == 2
-
-
 def test_children_wait_for_what_the_component_waits_for() -> None:
     # The blueprint passes depends_on=[namespaces]; the children are registered (created) only
     # after it, through their parent (components/options.py), not by a copy of depends_on.
@@ -229,4 +209,3 @@ def test_children_wait_for_what_the_component_waits_for() -> None:
     assert order.index("free") < order.index("slow")  # the delay is real: unrelated work goes first
     children = [n for n in order if n.startswith("pg-")]
     assert children and all(order.index(c) > order.index("slow") for c in children)
-

@@ -173,24 +173,6 @@ def test_every_container_is_restricted_sized_and_probed() -> None:
             assert "readinessProbe" in c and "livenessProbe" in c
 
 
-@pytest.mark.parametrize(("kw", "field"), [
-    ({"namespace": "NS"}, "PrefectArgs.namespace"),
-    ({"work_pool": "Bad Pool"}, "PrefectArgs.work_pool"),
-    ({"profile": "huge"}, "PrefectArgs.profile"),
-])
-def test_bad_args_name_the_field(kw: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(field)):
-        resolve(args(**kw))
-
-
-def test_two_instances_do_not_collide() -> None:
-    def program() -> None:
-        Prefect("p1", args(instance="prefect-a"))
-        Prefect("p2", args(instance="prefect-b"))
-    items = synth_manifests(program)
-    checks.assert_instances_apart(items)
-
-
 # --- AWS S3 through IRSA -------------------------------------------------------------------------
 def on_s3() -> list[dict[str, Any]]:
     """Prefect as the training phase builds it on aws with a managed store (IRSA)."""
@@ -245,5 +227,3 @@ def test_in_cluster_store_keeps_the_keys_and_annotates_nothing() -> None:
     env = checks.env_entries(flow_run_pod(items)["containers"][0])
     for var in checks.S3_KEY_VARS:
         assert env[var]["valueFrom"]["secretKeyRef"]["name"] == "objectstore-s3-credentials"
-
-

@@ -19,14 +19,11 @@ from omgml.components.redis import (
     validate_redis_args,
 )
 from omgml.spec.common import Profile
-from omgml.synth.manifests import manifests
 from tests.components.manifest_checks import (
-    assert_component_sound,
-    assert_instances_apart,
     assert_sized_by_profile,
     env_of,
 )
-from tests.synth_helpers import find, one, pod_spec, synth, synth_built
+from tests.synth_helpers import find, one, pod_spec, synth_built
 
 DATA_NS = "omgml-data"
 SERVING_NS = "omgml-serving"
@@ -77,11 +74,6 @@ def test_bad_args_are_refused_with_the_field() -> None:
 
 
 # --- synth --------------------------------------------------------------------------------
-
-
-def test_default_render_is_valid_and_sound() -> None:
-    items, _, _ = render(redis_args())
-    assert_component_sound(items)
 
 
 def test_password_never_reaches_args_or_env_values() -> None:
@@ -164,14 +156,3 @@ def test_data_is_protected_outside_the_laptop() -> None:
 
 def test_laptop_and_production_sizing_differ() -> None:
     assert_sized_by_profile(lambda profile: render(redis_args(profile))[0], "StatefulSet", ("50m", "128Mi"))
-
-
-def test_two_instances_do_not_collide() -> None:
-    def program() -> None:
-        Redis("redis-a", redis_args())
-        Redis("redis-b", redis_args(namespace="cache", instance="cache"))
-
-    items = manifests(synth(program))
-    assert_instances_apart(items)
-    assert {s["metadata"]["name"] for s in find(items, "Secret") if s["metadata"]["namespace"] == SERVING_NS} == {
-        "redis-auth", "cache-auth"}
