@@ -54,6 +54,7 @@ import pulumi_random as random
 import yaml
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
@@ -66,7 +67,7 @@ from omgml.components.orchestration import OrchestratorArgs, PartName, ResolvedO
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_dns_label, service_url
-from omgml.spec.common import CredentialSource, per_profile
+from omgml.spec.common import CredentialSource
 
 TYPE_TOKEN = "omgml:orchestration:Airflow"
 CONNECTIONS_TYPE_TOKEN = "omgml:orchestration:AirflowConnections"
@@ -138,22 +139,7 @@ class AirflowSizing:
     migrate: kube.Size
 
 
-# Airflow processes idle at roughly 250-350 MiB each (api-server with one worker, scheduler);
-# the laptop figures hold that with room for a DAG parse, and the limits absorb the CLI exec probes.
-SIZING = per_profile(
-    laptop=AirflowSizing(
-        {"api-server": kube.Size("100m", "384Mi", "1", "1Gi"), "scheduler": kube.Size("100m", "320Mi", "1", "1Gi"),
-         "dag-processor": kube.Size("50m", "256Mi", "1", "768Mi"), "triggerer": kube.Size("25m", "192Mi", "500m", "768Mi")},
-        1, kube.Size("100m", "256Mi", "1", "1Gi"), kube.Size("10m", "32Mi", "200m", "128Mi"), kube.Size("100m", "256Mi", "1", "768Mi")),
-    small=AirflowSizing(
-        {"api-server": kube.Size("250m", "768Mi", "1", "1536Mi"), "scheduler": kube.Size("250m", "512Mi", "2", "1536Mi"),
-         "dag-processor": kube.Size("100m", "384Mi", "1", "1Gi"), "triggerer": kube.Size("100m", "256Mi", "1", "1Gi")},
-        1, kube.Size("250m", "512Mi", "2", "2Gi"), kube.Size("20m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi")),
-    production=AirflowSizing(
-        {"api-server": kube.Size("500m", "1Gi", "2", "2Gi"), "scheduler": kube.Size("500m", "1Gi", "2", "2Gi"),
-         "dag-processor": kube.Size("250m", "512Mi", "2", "1536Mi"), "triggerer": kube.Size("100m", "384Mi", "1", "1Gi")},
-        2, kube.Size("500m", "1Gi", "4", "4Gi"), kube.Size("50m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi")),
-)
+SIZING = sizes.rows("airflow", AirflowSizing)
 
 
 @dataclass(frozen=True)

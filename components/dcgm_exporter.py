@@ -29,6 +29,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.aws_versions import DCGM_EXPORTER
 from omgml.components.base import Component
 from omgml.components.gpupool import GpuAgentArgs, gpu_node_agent_spec, require_pools, root_agent_security_context
@@ -36,7 +37,6 @@ from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import Profile
-from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:observability:DcgmExporter"
 
@@ -68,11 +68,7 @@ COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("DCGM_FI_DRIVER_VERSION", "label", "Driver Version"),
 )
 
-SIZES = per_profile(
-    laptop=kube.Size("50m", "128Mi", "200m", "256Mi"),
-    small=kube.Size("100m", "128Mi", "300m", "384Mi"),
-    production=kube.Size("100m", "256Mi", "500m", "512Mi"),
-)
+SIZES = sizes.container("dcgm-exporter")
 
 
 @dataclass(frozen=True, kw_only=True)

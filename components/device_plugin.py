@@ -20,6 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component
 from omgml.components.gpupool import GpuAgentArgs, gpu_node_agent_spec, require_pools, root_agent_security_context
 from omgml.components.namespace import NamespaceArgs, PlatformNamespace
@@ -27,7 +28,6 @@ from omgml.components.options import Children
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name
 from omgml.spec import GpuPoolSpec
-from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:compute:NvidiaDevicePlugin"
 
@@ -41,12 +41,7 @@ POD_SECURITY_REASON = (
     "/var/lib/kubelet/device-plugins (root-owned), which Pod Security baseline and restricted forbid"
 )
 
-# One small Go process per GPU node; the numbers are per node.
-SIZING = per_profile(
-    laptop=kube.Size("10m", "32Mi", "100m", "128Mi"),
-    small=kube.Size("20m", "48Mi", "200m", "128Mi"),
-    production=kube.Size("50m", "64Mi", "500m", "256Mi"),
-)
+SIZING = sizes.container("device-plugin")
 
 
 @dataclass(frozen=True, kw_only=True)

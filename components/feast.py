@@ -67,6 +67,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component, ServerArgs, check_component_args, require_between
 from omgml.components.contracts import (
     ObjectStoreEndpoint,
@@ -79,7 +80,6 @@ from omgml.components.options import Children
 from omgml.cron import check_schedule
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, service_url
-from omgml.spec.common import per_profile
 from omgml.spec.data import DataSourceSpec
 from omgml.spec.foundation import FeatureRepoSpec
 
@@ -123,11 +123,7 @@ class FeastSizing:
     workers: int
 
 
-SIZING = per_profile(
-    laptop=FeastSizing(kube.Size("100m", "384Mi", "1", "1Gi"), 1),
-    small=FeastSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), 2),
-    production=FeastSizing(kube.Size("500m", "1Gi", "2", "2Gi"), 4),
-)
+SIZING = sizes.rows("feast", FeastSizing)
 APPLY_SIZE = kube.Size("100m", "384Mi", "1", "1Gi")
 CLONE_SIZE = kube.Size("50m", "64Mi", "500m", "256Mi")
 

@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component, require_between
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.credentials import derived_id
@@ -21,7 +22,7 @@ from omgml.components.options import Children, keeps_data
 from omgml.components.stateful import StatefulServerArgs, check_stateful_server_args, stateful_server
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import ServerNames, k8s_name, service_host
-from omgml.spec.common import CredentialSource, Profile, per_profile
+from omgml.spec.common import CredentialSource, Profile
 from omgml.spec.foundation import TopicSpec
 
 TYPE_TOKEN = "omgml:data:Kafka"
@@ -57,12 +58,7 @@ class KafkaSizing:
     heap_mib: int
 
 
-# The heap stays near half the limit: Kafka serves reads from the page cache, not the heap.
-SIZING = per_profile(
-    laptop=KafkaSizing(kube.Size("200m", "768Mi", "1", "1Gi"), 384),
-    small=KafkaSizing(kube.Size("500m", "2Gi", "2", "2Gi"), 1024),
-    production=KafkaSizing(kube.Size("1", "6Gi", "4", "6Gi"), 3072),
-)
+SIZING = sizes.rows("kafka", KafkaSizing)
 # kafka-topics.sh is a short-lived JVM.
 TOPICS_JOB_SIZE = kube.Size("100m", "256Mi", "500m", "384Mi")
 TOPICS_JOB_HEAP_MIB = 128

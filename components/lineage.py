@@ -29,6 +29,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component, ServerArgs, check_component_args, require_between
 from omgml.components.contracts import PostgresDatabase
 from omgml.components.credentials import secret_checksum
@@ -36,7 +37,6 @@ from omgml.components.feast import IMAGE, UID
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, service_url
-from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:data:Lineage"
 
@@ -48,11 +48,7 @@ CONFIG_FILE = "feature_store.yaml"
 PASSWORD_ENV = "LINEAGE_DB_PASSWORD"
 EVENTS_ENDPOINT = "api/v1/lineage"
 DEFAULT_INSTANCE = "lineage"
-SIZES = per_profile(
-    laptop=kube.Size("50m", "256Mi", "1", "768Mi"),
-    small=kube.Size("100m", "384Mi", "1", "1Gi"),
-    production=kube.Size("250m", "512Mi", "2", "2Gi"),
-)
+SIZES = sizes.container("lineage")
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 
 

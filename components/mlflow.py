@@ -19,13 +19,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component, ServerArgs, check_component_args, require_between
 from omgml.components.contracts import ObjectStoreEndpoint, PostgresDatabase, S3Consumer
 from omgml.components.credentials import checksum_annotations, secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, service_host, service_url
-from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:tracking:Mlflow"
 
@@ -41,18 +41,13 @@ PORT = 5000
 HOME = "/home/mlflow"
 
 
-
 @dataclass(frozen=True)
 class MlflowSizing:
     server: kube.Size
     workers: int  # uvicorn worker processes per pod
 
 
-SIZING = per_profile(
-    laptop=MlflowSizing(kube.Size("100m", "512Mi", "1", "1Gi"), 1),
-    small=MlflowSizing(kube.Size("250m", "768Mi", "1", "1536Mi"), 2),
-    production=MlflowSizing(kube.Size("500m", "1536Mi", "2", "3Gi"), 4),
-)
+SIZING = sizes.rows("mlflow", MlflowSizing)
 MIGRATION_SIZE = kube.Size("100m", "256Mi", "1", "768Mi")
 
 

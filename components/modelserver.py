@@ -35,6 +35,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component, require_between
 from omgml.components.contracts import S3Consumer, StoreRef
 from omgml.components.gpupool import GPU_RESOURCE, gpu_node_selector, gpu_tolerations
@@ -77,11 +78,7 @@ SYNC_STALL_SECONDS = 1800
 STARTUP_SECONDS = 600
 STARTUP_PERIOD = 10
 
-SERVER_SIZES = per_profile(
-    laptop=kube.Size("250m", "768Mi", "2", "2Gi"),
-    small=kube.Size("1", "4Gi", "4", "8Gi"),
-    production=kube.Size("2", "8Gi", "8", "16Gi"),
-)
+SERVER_SIZES = sizes.container("model-server")
 # An A/B variant loads one version of one model: on a laptop it asks for less than a server
 # of the whole repository (the limit stays, a big model still fits).
 VARIANT_SIZES: dict[Profile, kube.Size] = {**SERVER_SIZES, "laptop": kube.Size("100m", "512Mi", "2", "2Gi")}

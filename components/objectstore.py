@@ -22,13 +22,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, checksum_annotations, secret_checksum
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label, service_url
-from omgml.spec.common import CredentialSource, Profile, per_profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:data:ObjectStore"
 
@@ -53,7 +54,6 @@ DEFAULT_REGION = "us-east-1"
 VOLUMES_PER_COLLECTION = 7
 
 
-
 @dataclass(frozen=True)
 class ObjectStoreSizing:
     server: kube.Size
@@ -61,11 +61,7 @@ class ObjectStoreSizing:
     volume_size_limit_mb: int
 
 
-SIZING = per_profile(
-    laptop=ObjectStoreSizing(kube.Size("100m", "256Mi", "1", "1Gi"), 512),
-    small=ObjectStoreSizing(kube.Size("250m", "512Mi", "2", "2Gi"), 1024),
-    production=ObjectStoreSizing(kube.Size("500m", "1Gi", "4", "4Gi"), 1024),
-)
+SIZING = sizes.rows("objectstore", ObjectStoreSizing)
 JOB_SIZE = kube.Size("50m", "32Mi", "200m", "64Mi")
 
 

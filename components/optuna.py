@@ -24,12 +24,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component, ComponentArgs, check_component_args
 from omgml.components.options import Children
 from omgml.components.postgres import consumer_env
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name, service_url
-from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:training:Optuna"
 
@@ -58,12 +58,7 @@ DASHBOARD_SCRIPT = (
     "--server gunicorn --quiet\n"
 )
 
-# gunicorn with its default single sync worker; idles near 120 MiB with Optuna imported.
-SIZING = per_profile(
-    laptop=kube.Size("25m", "192Mi", "500m", "512Mi"),
-    small=kube.Size("50m", "256Mi", "1", "768Mi"),
-    production=kube.Size("100m", "384Mi", "1", "1Gi"),
-)
+SIZING = sizes.container("optuna")
 
 
 @dataclass(frozen=True, kw_only=True)

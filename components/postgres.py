@@ -17,7 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml import naming
+from omgml import naming, sizes
 from omgml.components.backup.jobs import (
     BACKUP_OF_LABEL,
     BackupNames,
@@ -37,7 +37,7 @@ from omgml.components.options import Children, keeps_data
 from omgml.components.stateful import StatefulServerArgs, check_stateful_server_args, stateful_server
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import ServerNames, k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, per_profile
+from omgml.spec.common import CredentialSource
 
 TYPE_TOKEN = "omgml:data:Postgres"
 
@@ -87,13 +87,7 @@ class PostgresSizing:
     max_connections: int
 
 
-# shared_buffers at about a quarter of the memory limit (the usual starting point); the rest
-# is left to work_mem, connections and the page cache.
-SIZING = per_profile(
-    laptop=PostgresSizing(kube.Size("100m", "256Mi", "1", "512Mi"), 96, 50),
-    small=PostgresSizing(kube.Size("250m", "1Gi", "2", "1Gi"), 256, 100),
-    production=PostgresSizing(kube.Size("1", "4Gi", "4", "4Gi"), 1024, 200),
-)
+SIZING = sizes.rows("postgres", PostgresSizing)
 # psql and pg_isready only.
 JOB_SIZE = kube.Size("50m", "64Mi", "500m", "128Mi")
 

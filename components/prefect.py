@@ -36,13 +36,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component, check_component_args
 from omgml.components.contracts import StoreRef
 from omgml.components.options import Children
 from omgml.components.orchestration import OrchestratorArgs, ResolvedOrchestrator, orchestrator_accounts
 from omgml.components.postgres import consumer_database_url, consumer_env
 from omgml.naming import service_url
-from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:orchestration:Prefect"
 
@@ -79,14 +79,7 @@ class PrefectSizing:
     flow_run: kube.Size  # each flow-run Job's pod
 
 
-SIZING = per_profile(
-    laptop=PrefectSizing(kube.Size("100m", "384Mi", "1", "1Gi"), kube.Size("25m", "192Mi", "500m", "512Mi"),
-                         kube.Size("100m", "256Mi", "1", "1Gi")),
-    small=PrefectSizing(kube.Size("250m", "512Mi", "1", "1536Mi"), kube.Size("50m", "256Mi", "500m", "768Mi"),
-                        kube.Size("250m", "512Mi", "2", "2Gi")),
-    production=PrefectSizing(kube.Size("500m", "1Gi", "2", "2Gi"), kube.Size("100m", "256Mi", "1", "1Gi"),
-                             kube.Size("500m", "1Gi", "4", "4Gi")),
-)
+SIZING = sizes.rows("prefect", PrefectSizing)
 
 
 @dataclass(frozen=True, kw_only=True)

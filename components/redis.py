@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
-from omgml import naming
+from omgml import naming, sizes
 from omgml.components.base import Component
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
 from omgml.components.credentials import GeneratedSecret, GeneratedSecretArgs, secret_checksum
@@ -19,7 +19,7 @@ from omgml.components.options import Children, keeps_data
 from omgml.components.stateful import StatefulServerArgs, check_stateful_server_args, stateful_server
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import ServerNames, k8s_name, require_dns_label
-from omgml.spec.common import CredentialSource, Profile, per_profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:data:Redis"
 
@@ -70,13 +70,7 @@ class _ProfileSizing:
     max_memory_mib: int
 
 
-# maxmemory stays at most two thirds of the container limit: an AOF rewrite forks, and the
-# copy-on-write pages of a busy dataset plus client buffers live above maxmemory.
-SIZING = per_profile(
-    laptop=_ProfileSizing("50m", "500m", 128, 256, 128),
-    small=_ProfileSizing("100m", "1", 512, 1024, 512),
-    production=_ProfileSizing("500m", "2", 4096, 4096, 2560),
-)
+SIZING = sizes.rows("redis", _ProfileSizing)
 
 
 def redis_sizing(profile: Profile, max_memory_mib: int | None) -> RedisSizing:

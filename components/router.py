@@ -36,6 +36,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.base import Component
 from omgml.components.options import Children
 from omgml.labels import selector_labels, standard_labels
@@ -58,11 +59,7 @@ HEALTH_CHECK_SECONDS = 5
 
 RouterKind = Literal["triton", "tf-serving"]
 
-SIZES = per_profile(
-    laptop=kube.Size("50m", "64Mi", "500m", "256Mi"),
-    small=kube.Size("200m", "128Mi", "1", "512Mi"),
-    production=kube.Size("500m", "256Mi", "2", "1Gi"),
-)
+SIZES = sizes.container("model-router")
 MAXCONN = per_profile(laptop=1024, small=4096, production=16384)
 
 

@@ -46,6 +46,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.aws_versions import KARPENTER
 from omgml.components.aws import common, system_controller
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
@@ -59,7 +60,7 @@ from omgml.components.gpupool import (
 )
 from omgml.components.options import Children
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile, per_profile
+from omgml.spec.common import Profile
 from omgml.spec.training import GpuPoolSpec
 
 TYPE_TOKEN = "omgml:aws:Karpenter"
@@ -96,11 +97,7 @@ QUEUE_RETENTION_SECONDS = 300
 FEATURE_GATES = ("ReservedCapacity=true,SpotToSpotConsolidation=false,NodeRepair=false,NodeOverlay=false,"
                  "StaticCapacity=false,CapacityBuffer=false")
 
-SIZES = per_profile(
-    laptop=kube.Size("250m", "512Mi", "1", "1Gi"),
-    small=kube.Size("500m", "1Gi", "1", "1Gi"),
-    production=kube.Size("1", "1Gi", "2", "2Gi"),
-)
+SIZES = sizes.container("karpenter")
 
 # Families that are interchangeable size for size (same vCPU, memory and GPU count per size,
 # 24 GB GPUs: A10G and L4): a pool listing one may also take the other, so Spot capacity for

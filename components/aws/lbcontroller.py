@@ -37,12 +37,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.aws_versions import AWS_LOAD_BALANCER_CONTROLLER
 from omgml.components.aws import common, system_controller
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs
 from omgml.components.aws.system_controller import SystemController
 from omgml.components.options import Children
-from omgml.spec.common import Profile, per_profile
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:aws:LoadBalancerController"
 
@@ -69,11 +70,7 @@ CONTROLLER = SystemController(APP, SERVICE_ACCOUNT, UID, AWS_LOAD_BALANCER_CONTR
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CERT_MANAGER_API = "cert-manager.io/v1"
 
-SIZES = per_profile(
-    laptop=kube.Size("50m", "128Mi", "500m", "256Mi"),
-    small=kube.Size("100m", "192Mi", "500m", "384Mi"),
-    production=kube.Size("200m", "256Mi", "1", "512Mi"),
-)
+SIZES = sizes.container("aws-load-balancer-controller")
 
 CRDS: tuple[kube.CrdFacts, ...] = (
     kube.CrdFacts("elbv2.k8s.aws", "TargetGroupBinding", "targetgroupbindings", version="v1beta1",

@@ -34,6 +34,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components import job_runtime
 from omgml.components.base import Component, ComponentArgs, check_component_args
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer
@@ -43,7 +44,6 @@ from omgml.cron import check_schedule
 from omgml.data_quality import Suite
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import per_profile
 
 TYPE_TOKEN = "omgml:data:GreatExpectations"
 
@@ -57,11 +57,7 @@ CHECKS_FILE = "checks.json"
 STEP_POD_FILE = "step-pod.yaml"
 SUITE_PREFIX = "suite-"  # ConfigMap keys of the suites (`suite-<name>.json`), projected to suites/
 PUSHGATEWAY_PORT = 9091
-JOB_SIZES = per_profile(
-    laptop=kube.Size("100m", "384Mi", "1", "1536Mi"),
-    small=kube.Size("250m", "1Gi", "2", "4Gi"),
-    production=kube.Size("500m", "2Gi", "4", "8Gi"),
-)
+JOB_SIZES = sizes.container("data-quality-job")
 HEARTBEAT_CHECK = ("import os, sys, time; "
                    f"sys.exit(0 if time.time() - os.path.getmtime({gx_run.HEARTBEAT!r}) < 60 else 1)")
 

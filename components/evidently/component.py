@@ -23,6 +23,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components import job_runtime
 from omgml.components.base import Component
 from omgml.components.contracts import S3Consumer, StoreRef, check_dataset_path, is_s3_dataset
@@ -32,7 +33,7 @@ from omgml.components.options import Children
 from omgml.cron import check_schedule
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import CredentialSource, Profile, per_profile
+from omgml.spec.common import CredentialSource, Profile
 
 TYPE_TOKEN = "omgml:observability:Evidently"
 
@@ -45,16 +46,8 @@ SCRIPT_NAME = "drift_job.py"  # this package's module of that name, as the pod r
 SECRET_KEY = "EVIDENTLY_SECRET"
 UID = 1000  # the image has no USER; any non-root uid works, writable paths are volumes
 
-UI_SIZES = per_profile(
-    laptop=kube.Size("100m", "384Mi", "1", "1Gi"),
-    small=kube.Size("200m", "512Mi", "1", "2Gi"),
-    production=kube.Size("500m", "1Gi", "2", "4Gi"),
-)
-JOB_SIZES = per_profile(
-    laptop=kube.Size("100m", "512Mi", "1", "1536Mi"),
-    small=kube.Size("500m", "2Gi", "2", "4Gi"),
-    production=kube.Size("1", "4Gi", "4", "8Gi"),
-)
+UI_SIZES = sizes.container("evidently-ui")
+JOB_SIZES = sizes.container("evidently-drift-job")
 
 
 @dataclass(frozen=True)

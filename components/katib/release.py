@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from omgml import k8s as kube
-from omgml.spec.common import per_profile
+from omgml import sizes
 
 VERSION = "v0.19.0"
 APP = "katib"
@@ -95,16 +95,4 @@ class KatibSizing:
     collector: kube.Size  # the metrics-collector sidecar in each trial pod
 
 
-# Go binaries idle at a few tens of MiB; the suggestion services are Python with their
-# optimisation library imported (hyperopt, optuna, skopt: 150-250 MiB).
-SIZING = per_profile(
-    laptop=KatibSizing(kube.Size("25m", "64Mi", "500m", "256Mi"), kube.Size("10m", "32Mi", "200m", "128Mi"),
-                       kube.Size("10m", "48Mi", "200m", "192Mi"), kube.Size("50m", "256Mi", "500m", "512Mi"),
-                       kube.Size("10m", "32Mi", "200m", "128Mi")),
-    small=KatibSizing(kube.Size("50m", "128Mi", "1", "512Mi"), kube.Size("25m", "64Mi", "500m", "256Mi"),
-                      kube.Size("25m", "64Mi", "500m", "256Mi"), kube.Size("100m", "256Mi", "1", "1Gi"),
-                      kube.Size("25m", "32Mi", "500m", "128Mi")),
-    production=KatibSizing(kube.Size("100m", "256Mi", "2", "1Gi"), kube.Size("50m", "128Mi", "1", "512Mi"),
-                           kube.Size("50m", "128Mi", "1", "512Mi"), kube.Size("200m", "512Mi", "2", "2Gi"),
-                           kube.Size("50m", "64Mi", "500m", "256Mi")),
-)
+SIZING = sizes.rows("katib", KatibSizing)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.spec.common import per_profile
 
 KFP_VERSION = "2.17.0"
@@ -158,44 +159,7 @@ ARTIFACT_KEY_FORMAT = (
 )
 
 # --- sizing -----------------------------------------------------------------------------
-# Upstream requests total about 0.8 CPU / 3.2 GiB (api-server 250m/500Mi, persistence agent
-# 120m/500Mi, visualization 30m/500Mi, workflow-controller 100m/500Mi, mysql 100m/800Mi, …),
-# mostly memory headroom that idle Go controllers never touch. The laptop column requests
-# about what the processes use when idle (a few tens of MiB each; MySQL with a 64 MiB buffer
-# pool and performance_schema off stays near 250 MiB) and keeps generous limits so a burst is
-# not OOM-killed: 340m CPU / 992 MiB requested in total.
-SIZING = per_profile(
-    laptop={
-        "api-server": kube.Size("100m", "192Mi", "1", "512Mi"),
-        "persistence-agent": kube.Size("20m", "64Mi", "200m", "256Mi"),
-        "scheduled-workflow": kube.Size("20m", "64Mi", "200m", "256Mi"),
-        "ui": kube.Size("20m", "128Mi", "500m", "384Mi"),
-        "metadata-grpc": kube.Size("20m", "64Mi", "500m", "256Mi"),
-        "metadata-envoy": kube.Size("10m", "32Mi", "200m", "128Mi"),
-        "workflow-controller": kube.Size("50m", "128Mi", "500m", "512Mi"),
-        "mysql": kube.Size("100m", "320Mi", "1", "768Mi"),
-    },
-    small={
-        "api-server": kube.Size("250m", "384Mi", "1", "1Gi"),
-        "persistence-agent": kube.Size("50m", "128Mi", "500m", "512Mi"),
-        "scheduled-workflow": kube.Size("50m", "96Mi", "500m", "256Mi"),
-        "ui": kube.Size("50m", "192Mi", "1", "512Mi"),
-        "metadata-grpc": kube.Size("50m", "128Mi", "1", "512Mi"),
-        "metadata-envoy": kube.Size("20m", "64Mi", "500m", "256Mi"),
-        "workflow-controller": kube.Size("100m", "256Mi", "1", "1Gi"),
-        "mysql": kube.Size("250m", "768Mi", "2", "1536Mi"),
-    },
-    production={
-        "api-server": kube.Size("500m", "512Mi", "2", "2Gi"),
-        "persistence-agent": kube.Size("120m", "256Mi", "1", "512Mi"),
-        "scheduled-workflow": kube.Size("100m", "128Mi", "1", "512Mi"),
-        "ui": kube.Size("100m", "256Mi", "1", "1Gi"),
-        "metadata-grpc": kube.Size("100m", "256Mi", "2", "1Gi"),
-        "metadata-envoy": kube.Size("50m", "64Mi", "1", "256Mi"),
-        "workflow-controller": kube.Size("200m", "512Mi", "2", "2Gi"),
-        "mysql": kube.Size("500m", "1536Mi", "2", "3Gi"),
-    },
-)
+SIZING = sizes.parts("kubeflow")
 # The wait-for-* init containers (upstream's numbers).
 WAIT_SIZE = kube.Size("10m", "16Mi", "100m", "64Mi")
 # InnoDB buffer pool per profile: the bulk of MySQL's memory, kept well under the limit.

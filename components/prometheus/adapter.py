@@ -26,11 +26,12 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.aws_versions import PROMETHEUS_ADAPTER
 from omgml.components.base import ComponentArgs
 from omgml.labels import selector_labels, standard_labels
 from omgml.naming import k8s_name
-from omgml.spec.common import Profile, per_profile
+from omgml.spec.common import Profile
 
 TYPE_TOKEN = "omgml:monitoring:PrometheusAdapter"
 
@@ -41,11 +42,7 @@ QUEUE_METRIC = "triton_queue_time_per_request_us"
 API_VERSIONS = ("v1beta1", "v1beta2")
 CUSTOM_METRICS = "custom.metrics.k8s.io"
 
-SIZES = per_profile(
-    laptop=kube.Size("50m", "128Mi", "250m", "256Mi"),
-    small=kube.Size("100m", "192Mi", "500m", "384Mi"),
-    production=kube.Size("200m", "256Mi", "1", "512Mi"),
-)
+SIZES = sizes.container("prometheus-adapter")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.prometheus.model import ResolvedPrometheus, part_deployment, pod_base
 from omgml.naming import k8s_name
-from omgml.spec.common import per_profile
 
 GRAFANA_VERSION = "12.4.0"
 GRAFANA_IMAGE = f"grafana/grafana:{GRAFANA_VERSION}"
 GRAFANA_PORT = 3000
 GRAFANA_UID = 472  # the grafana image's user
-GRAFANA_SIZES = per_profile(
-    laptop=kube.Size("50m", "128Mi", "500m", "256Mi"),
-    small=kube.Size("100m", "256Mi", "1", "512Mi"),
-    production=kube.Size("200m", "512Mi", "2", "1Gi"),
-)
+GRAFANA_SIZES = sizes.container("grafana")
 
 
 def grafana_datasource(prometheus_url: str) -> kube.JsonDict:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.components.prometheus.exporters import METRIC_EXPORTERS
 from omgml.components.prometheus.rules import AlertRule
 from omgml.labels import selector_labels, standard_labels
@@ -20,11 +21,7 @@ from omgml.spec.serving import AlertReceiverSpec
 NOBODY = 65534  # the prom/* images run as nobody
 
 RETENTION_DAYS = per_profile(laptop=2, small=15, production=30)
-PROMETHEUS_SIZES = per_profile(
-    laptop=kube.Size("100m", "384Mi", "1", "1Gi"),
-    small=kube.Size("250m", "1Gi", "2", "2Gi"),
-    production=kube.Size("1", "4Gi", "4", "8Gi"),
-)
+PROMETHEUS_SIZES = sizes.container("prometheus")
 
 
 @dataclass(frozen=True)

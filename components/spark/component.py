@@ -38,6 +38,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from omgml import k8s as kube
+from omgml import sizes
 from omgml.batch_sizing import SparkSizing, spark_sizing
 from omgml.components.base import Component
 from omgml.components.contracts import S3Consumer, StoreRef, check_dataset_path
@@ -68,11 +69,7 @@ DEPS_DIR = "/deps"
 DRIVER_PORT = 7078
 BLOCK_MANAGER_PORT = 7079
 
-DRIVER_SIZES = per_profile(
-    laptop=kube.Size("250m", "768Mi", "1", "1536Mi"),
-    small=kube.Size("500m", "2Gi", "2", "3Gi"),
-    production=kube.Size("1", "4Gi", "2", "6Gi"),
-)
+DRIVER_SIZES = sizes.container("spark-driver")
 # The driver JVM's heap (spark.driver.memory; the launcher applies it in client mode), leaving
 # the rest of the container's request to Python (score.py, the model) and off-heap memory.
 DRIVER_HEAP = per_profile(laptop="512m", small="1g", production="2g")
@@ -113,9 +110,6 @@ class ResolvedSparkBatchScoring:
     name: str  # CronJob, ServiceAccount, Role, ConfigMap prefix
     sizing: SparkSizing
     driver: kube.Size
-
-
-
 
 
 # Why the driver's egress policy opens ports beyond the platform: the packages, and the API server
