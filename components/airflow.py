@@ -557,8 +557,7 @@ class Airflow(Component[AirflowArgs, ResolvedAirflow], type_token=TYPE_TOKEN, re
     def build(self, name: str, args: AirflowArgs, r: ResolvedAirflow, children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
-        def meta(obj: str, component: str, annotations: dict[str, str] | None = None) -> kube.JsonDict:
-            return kube.metadata(obj, ns, r.labels(component), annotations)
+        meta = kube.Metadata(ns, r.labels)
 
         passwords = (ADMIN_PASSWORD_KEY, JWT_SECRET_KEY, API_SECRET_KEY)
         if args.credentials == "generated":
@@ -592,7 +591,7 @@ class Airflow(Component[AirflowArgs, ResolvedAirflow], type_token=TYPE_TOKEN, re
             deps.append(k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-dags", metadata=meta(r.dags_pvc, "dags"), spec=dags_pvc(r), opts=children.data()))
         k8s.batch.v1.Job(
-            f"{name}-migrate", metadata=meta(r.migrate_job, "migrate", {"pulumi.com/replaceUnready": "true"}),
+            f"{name}-migrate", metadata=meta(r.migrate_job, "migrate", annotations={"pulumi.com/replaceUnready": "true"}),
             spec=migrate_job(r), opts=children(accounts["migrate"], *deps))
         checksum = secret_checksum(*secrets.passwords.values())
         svc = k8s.core.v1.Service(f"{name}-api-server-svc", metadata=meta(r.api_service, "api-server"),

@@ -658,8 +658,7 @@ class Feast(Component[FeastArgs, ResolvedFeast], type_token=TYPE_TOKEN, resolve=
     def build(self, name: str, args: FeastArgs, r: ResolvedFeast, children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
-        def meta(obj_name: str, component: str, annotations: dict[str, str] | None = None) -> kube.JsonDict:
-            return kube.metadata(obj_name, ns, _labels(r, component), annotations)
+        meta = kube.Metadata(ns, lambda part: _labels(r, part))
 
         # AWS S3: every Feast pod reaches the offline bucket through this role, not static keys.
         # The webhook mounts its own projected token, so the API token stays unmounted.
@@ -696,10 +695,10 @@ class Feast(Component[FeastArgs, ResolvedFeast], type_token=TYPE_TOKEN, resolve=
             egress = k8s.networking.v1.NetworkPolicy(f"{name}-apply-egress", metadata=kube.with_egress_reason(
                 meta(r.egress_policy, "apply"), "the apply Job clones the feature repository from its git host"),
                                                      spec=apply_egress_policy(r), opts=children())
-            k8s.batch.v1.Job(f"{name}-apply", metadata=meta(r.apply_job, "apply", retry), spec=apply_job(r),
+            k8s.batch.v1.Job(f"{name}-apply", metadata=meta(r.apply_job, "apply", annotations=retry), spec=apply_job(r),
                              opts=children(sa, config, egress))
         if r.tables_job is not None:
-            k8s.batch.v1.Job(f"{name}-delta-tables", metadata=meta(r.tables_job, "delta-tables", retry),
+            k8s.batch.v1.Job(f"{name}-delta-tables", metadata=meta(r.tables_job, "delta-tables", annotations=retry),
                              spec=tables_job(r), opts=children(sa, config))
         if r.materialize_cronjob is not None:
             k8s.batch.v1.CronJob(f"{name}-materialize", metadata=meta(r.materialize_cronjob, "materialize"),

@@ -354,8 +354,7 @@ class Kafka(Component[KafkaArgs, list[ResolvedTopic]], type_token=TYPE_TOKEN, re
     def build(self, name: str, args: KafkaArgs, topics: list[ResolvedTopic], children: Children) -> pulumi.Inputs:
         names = kafka_names(args.instance)
 
-        def meta(obj_name: str, component: str = "broker") -> kube.JsonDict:
-            return kube.metadata(obj_name, args.namespace, _labels(args, component))
+        meta = kube.Metadata(args.namespace, lambda part: _labels(args, part), "broker")
 
         cluster_id: pulumi.Input[str]
         if args.credentials == "generated":

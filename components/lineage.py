@@ -166,8 +166,7 @@ class Lineage(Component[LineageArgs, ResolvedLineage], type_token=TYPE_TOKEN, re
     def build(self, name: str, args: LineageArgs, r: ResolvedLineage, children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
-        def meta(obj_name: str, component: str = "server") -> kube.JsonDict:
-            return kube.metadata(obj_name, ns, _labels(r, component))
+        meta = kube.Metadata(ns, lambda part: _labels(r, part), "server")
 
         sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=meta(r.name), automount_service_account_token=False,
                                         opts=children())

@@ -266,8 +266,7 @@ class Mlflow(Component[MlflowArgs, ResolvedMlflow], type_token=TYPE_TOKEN, resol
     def build(self, name: str, args: MlflowArgs, r: ResolvedMlflow, children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
-        def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> kube.JsonDict:
-            return kube.metadata(obj_name, ns, _labels(r, component), annotations)
+        meta = kube.Metadata(ns, lambda part: _labels(r, part), "server")
 
         # AWS S3: the server reads and writes artifacts through its IRSA role, not static keys.
         sa = k8s.core.v1.ServiceAccount(

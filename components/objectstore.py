@@ -342,8 +342,7 @@ class ObjectStore(Component[ObjectStoreArgs, ResolvedObjectStore], type_token=TY
     def build(self, name: str, args: ObjectStoreArgs, r: ResolvedObjectStore, children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
-        def meta(obj_name: str, component: str = "server", annotations: dict[str, str] | None = None) -> kube.JsonDict:
-            return kube.metadata(obj_name, ns, _labels(r, component), annotations)
+        meta = kube.Metadata(ns, lambda part: _labels(r, part), "server")
 
         creds = GeneratedSecret(
             f"{name}-credentials",
@@ -391,7 +390,7 @@ class ObjectStore(Component[ObjectStoreArgs, ResolvedObjectStore], type_token=TY
                 f"{name}-buckets",
                 # A Job that failed (server not up in time) is replaced on the next `up` instead
                 # of staying failed.
-                metadata=meta(r.bucket_job_name, "buckets", {"pulumi.com/replaceUnready": "true"}),
+                metadata=meta(r.bucket_job_name, "buckets", annotations={"pulumi.com/replaceUnready": "true"}),
                 spec=bucket_job(r),
                 opts=children(sts, creds),
             )

@@ -431,8 +431,7 @@ class Postgres(Component[PostgresArgs, list[ResolvedConsumer]], type_token=TYPE_
         self.service_host = service_host(args)
         self.port = PORT
 
-        def meta(obj_name: str, component: str = "database", namespace: str | None = None) -> kube.JsonDict:
-            return kube.metadata(obj_name, namespace or args.namespace, _labels(args, component))
+        meta = kube.Metadata(args.namespace, lambda part: _labels(args, part), "database")
 
         superuser = GeneratedSecret(
             f"{name}-superuser",

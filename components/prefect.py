@@ -310,8 +310,7 @@ class Prefect(Component[PrefectArgs, ResolvedPrefect], type_token=TYPE_TOKEN, re
     def build(self, name: str, args: PrefectArgs, r: ResolvedPrefect, children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
-        def meta(obj: str, component: str) -> kube.JsonDict:
-            return kube.metadata(obj, ns, r.labels(component))
+        meta = kube.Metadata(ns, r.labels)
 
         # The flow-run pods wear their IAM role on AWS S3; the worker starts them as Jobs.
         accounts, binding = orchestrator_accounts(name, r, ACCOUNTS, "worker", worker_role_rules(), children)

@@ -222,8 +222,8 @@ class Redis(Component[RedisArgs, RedisSizing], type_token=TYPE_TOKEN, resolve=re
         self._args = args
         names = redis_names(args.instance)
 
-        def meta(obj_name: str, namespace: str | None = None) -> kube.JsonDict:
-            return kube.metadata(obj_name, namespace or args.namespace, _labels(args))
+        # Every object carries the server's labels (one part: the online store).
+        meta = kube.Metadata(args.namespace, lambda _part: _labels(args))
 
         auth = GeneratedSecret(
             f"{name}-auth",
@@ -236,7 +236,7 @@ class Redis(Component[RedisArgs, RedisSizing], type_token=TYPE_TOKEN, resolve=re
         for ns in sorted(set(args.client_namespaces) - {args.namespace}) if password is not None else ():
             k8s.core.v1.Secret(
                 f"{name}-auth-{ns}",
-                metadata=meta(names.auth_secret, ns),
+                metadata=meta(names.auth_secret, namespace=ns),
                 type="Opaque",
                 string_data={"password": password},
                 opts=children(),

@@ -3,7 +3,7 @@ secret references. Components call these so every container meets the same bar."
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +127,22 @@ def metadata(name: str, namespace: str | None, labels: dict[str, str],
     if annotations:
         meta["annotations"] = dict(annotations)
     return meta
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The metadata of one component's objects, set up once in its build(): `meta(name, part)` is
+    metadata(name, namespace, labels(part)); `namespace` and `annotations` vary per object."""
+
+    namespace: str | None
+    # A part (app.kubernetes.io/component) → the component's labels for it.
+    labels: Callable[[str], dict[str, str]]
+    # The part of an object that names none.
+    part: str = ""
+
+    def __call__(self, name: str, part: str | None = None, *, namespace: str | None = None,
+                 annotations: Mapping[str, pulumi.Input[str]] | None = None) -> JsonDict:
+        return metadata(name, namespace or self.namespace, self.labels(self.part if part is None else part), annotations)
 
 
 def service_spec(selector: dict[str, str], ports: list[tuple[str, int]], *, headless: bool = False) -> JsonDict:

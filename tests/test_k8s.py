@@ -42,3 +42,13 @@ def test_http_probes_share_one_endpoint_with_their_own_patience() -> None:
     assert (probes["readinessProbe"]["periodSeconds"], probes["readinessProbe"]["failureThreshold"]) == (15, 3)
     assert probes["livenessProbe"] == {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 20,
                                        "failureThreshold": 6, "timeoutSeconds": 10}
+
+
+def test_metadata_of_a_component_labels_each_part_and_places_each_object() -> None:
+    meta = kube.Metadata("data", lambda part: {"app.kubernetes.io/component": part}, "server")
+    assert meta("mlflow") == {"name": "mlflow", "namespace": "data", "labels": {"app.kubernetes.io/component": "server"}}
+    assert meta("mlflow-migrate", "db-upgrade", annotations={"pulumi.com/replaceUnready": "true"}) == {
+        "name": "mlflow-migrate", "namespace": "data", "labels": {"app.kubernetes.io/component": "db-upgrade"},
+        "annotations": {"pulumi.com/replaceUnready": "true"}}
+    assert meta("copy", namespace="serving")["namespace"] == "serving"
+    assert "namespace" not in kube.Metadata(None, lambda part: {})("cluster-wide")

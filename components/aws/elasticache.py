@@ -173,15 +173,14 @@ class RedisClients(pulumi.ComponentResource):
         token = pulumi.Output.secret(args.auth_token)
         host = common.alias_host(args.instance, args.namespace)
 
-        def meta(obj: str, component: str, ns: str) -> dict[str, object]:
-            return kube.metadata(obj, ns, standard_labels(APP, args.instance, component))
+        meta = kube.Metadata(None, lambda part: standard_labels(APP, args.instance, part))
 
         common.alias_service(name, args.instance, args.namespace, standard_labels(APP, args.instance, "cache"), address,
                              PORT, "redis", child)
         for ns in namespaces:
-            k8s.core.v1.Secret(f"{name}-auth-{ns}", metadata=meta(names.auth_secret, "credentials", ns),
+            k8s.core.v1.Secret(f"{name}-auth-{ns}", metadata=meta(names.auth_secret, "credentials", namespace=ns),
                                type="Opaque", string_data={"password": token}, opts=child)
-            k8s.networking.v1.NetworkPolicy(f"{name}-egress-{ns}", metadata=meta(names.egress_policy, "network", ns),
+            k8s.networking.v1.NetworkPolicy(f"{name}-egress-{ns}", metadata=meta(names.egress_policy, "network", namespace=ns),
                                             spec=common.vpc_egress_policy(args.vpc_cidr, [PORT]), opts=child)
         self.endpoint = RedisEndpoint(host=host, port=PORT, password=token,
                                       password_ref=SecretKeyRef(names.auth_secret, "password"), tls=True,

@@ -275,8 +275,7 @@ class GreatExpectations(Component[DataQualityArgs, ResolvedDataQuality], type_to
     def build(self, name: str, args: DataQualityArgs, r: ResolvedDataQuality, children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
-        def meta(obj_name: str, component: str, namespace: str = ns) -> kube.JsonDict:
-            return kube.metadata(obj_name, namespace, _labels(r, component))
+        meta = kube.Metadata(ns, lambda part: _labels(r, part))
 
         # AWS S3: the runs read datasets and write docs through this role, not static keys.
         sa = k8s.core.v1.ServiceAccount(
@@ -291,12 +290,12 @@ class GreatExpectations(Component[DataQualityArgs, ResolvedDataQuality], type_to
             assert args.pushgateway_namespace is not None
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-pushgateway-ingress",
-                metadata=meta(r.ingress_policy, "network", args.pushgateway_namespace),
+                metadata=meta(r.ingress_policy, "network", namespace=args.pushgateway_namespace),
                 spec=ingress_policy(r), opts=children())
         k8s.batch.v1.CronJob(f"{name}-runs", metadata=meta(r.name, "run"), spec=cronjob_spec(r),
                              opts=children(*deps))
         for step_ns in args.step_namespaces:
-            k8s.core.v1.ConfigMap(f"{name}-step-{step_ns}", metadata=meta(r.name, "config", step_ns),
+            k8s.core.v1.ConfigMap(f"{name}-step-{step_ns}", metadata=meta(r.name, "config", namespace=step_ns),
                                   data=config_data(r, step_ns), opts=children())
         self.docs_url = args.docs_url
         self.config_map = r.name

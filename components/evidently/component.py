@@ -256,8 +256,7 @@ class Evidently(Component[EvidentlyArgs, ResolvedEvidently], type_token=TYPE_TOK
     def build(self, name: str, args: EvidentlyArgs, r: ResolvedEvidently, children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
-        def meta(obj_name: str, component: str) -> kube.JsonDict:
-            return kube.metadata(obj_name, ns, _labels(r, component))
+        meta = kube.Metadata(ns, lambda part: _labels(r, part))
 
         secret = GeneratedSecret(f"{name}-write-secret", GeneratedSecretArgs(
             namespace=ns, secret_name=r.secret_name, password_keys=(SECRET_KEY,),

@@ -254,8 +254,7 @@ class Katib(Component[KatibArgs, ResolvedKatib], type_token=TYPE_TOKEN, resolve=
         def child(*deps: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
             return children(*cluster, *deps, **options)
 
-        def meta(obj: str, component: str, namespace: str = ns) -> kube.JsonDict:
-            return kube.metadata(obj, namespace, r.labels(component))
+        meta = kube.Metadata(ns, r.labels)
 
         accounts = {
             who: k8s.core.v1.ServiceAccount(

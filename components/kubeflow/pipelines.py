@@ -341,8 +341,7 @@ class KubeflowPipelines(Component[KubeflowPipelinesArgs, ResolvedKfp], type_toke
             """Every namespaced child comes after the cluster-scoped ones."""
             return children.data(*cluster, *deps) if keep else children(*cluster, *deps)
 
-        def meta(obj_name: str, component: str, namespace: str = ns) -> kube.JsonDict:
-            return kube.metadata(obj_name, namespace, standard_labels(APP, args.instance, component))
+        meta = kube.Metadata(ns, lambda part: standard_labels(APP, args.instance, part))
 
         def account_meta(account: str, namespace: str) -> kube.JsonDict:
             # EKS's pod identity webhook gives an annotated account's pods the role's web identity.
@@ -389,12 +388,12 @@ class KubeflowPipelines(Component[KubeflowPipelinesArgs, ResolvedKfp], type_toke
             automount_service_account_token=True, opts=child())
         bindings: dict[str, list[pulumi.Resource]] = {}
         for rs in role_specs(None if r.irsa else secret_name):
-            role = k8s.rbac.v1.Role(f"{name}-role-{rs.role}", metadata=meta(rs.role, "rbac", where[rs.where]),
+            role = k8s.rbac.v1.Role(f"{name}-role-{rs.role}", metadata=meta(rs.role, "rbac", namespace=where[rs.where]),
                                     rules=rs.rules, opts=child())
             subject_deps = [accounts[rs.service_account]] if rs.service_account else []
             binding = k8s.rbac.v1.RoleBinding(
                 f"{name}-rolebinding-{rs.role}",
-                metadata=meta(f"{rs.role}-binding", "rbac", where[rs.where]),
+                metadata=meta(f"{rs.role}-binding", "rbac", namespace=where[rs.where]),
                 role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": rs.role},
                 subjects=role_binding_subjects(rs, where),
                 opts=child(role, *subject_deps),
@@ -423,7 +422,7 @@ class KubeflowPipelines(Component[KubeflowPipelinesArgs, ResolvedKfp], type_toke
             "workflowDefaults": argo_workflow_defaults(),
         }, opts=child())
         # Read by driver and launcher from the namespace they run in, and by the API server there.
-        launcher_cm = k8s.core.v1.ConfigMap(f"{name}-launcher-config", metadata=meta(LAUNCHER_CONFIGMAP, "config", steps),
+        launcher_cm = k8s.core.v1.ConfigMap(f"{name}-launcher-config", metadata=meta(LAUNCHER_CONFIGMAP, "config", namespace=steps),
                                             data={
             "defaultPipelineRoot": bucket.apply(pipeline_root),
             "providers": pulumi.Output.all(loc, secret_name).apply(lambda v: launcher_providers(v[0], keys(v[1]))),
@@ -436,7 +435,7 @@ class KubeflowPipelines(Component[KubeflowPipelinesArgs, ResolvedKfp], type_toke
                                         data={"10-kfp-databases.sql": mysql_init_sql()}, opts=child())
         k8s.core.v1.ConfigMap(
             f"{name}-training-env",
-            metadata=meta(TRAINING_ENV_CONFIGMAP, "training-env", steps),
+            metadata=meta(TRAINING_ENV_CONFIGMAP, "training-env", namespace=steps),
             data=pulumi.Output.all(args.mlflow_tracking_uri, args.store.endpoint_url, loc, bucket, secret_name).apply(
                 lambda v: training_env(str(v[0]), v[2], str(v[1]), None if r.irsa else str(v[4]), r.api_endpoint,
                                        str(v[3]))),
@@ -454,7 +453,7 @@ class KubeflowPipelines(Component[KubeflowPipelinesArgs, ResolvedKfp], type_toke
         # --- network --------------------------------------------------------------------------
         for where_key, namespace in where.items():
             k8s.networking.v1.NetworkPolicy(f"{name}-kube-api-{where_key}",
-                                            metadata=kube.with_egress_reason(meta(KUBE_API_POLICY, "network", namespace),
+                                            metadata=kube.with_egress_reason(meta(KUBE_API_POLICY, "network", namespace=namespace),
                                                                         kube.KUBE_API_EGRESS_REASON),
                                             spec=kube_api_egress(), opts=child())
         services = {
@@ -463,7 +462,7 @@ class KubeflowPipelines(Component[KubeflowPipelinesArgs, ResolvedKfp], type_toke
             for svc_name, workload_name, spec in service_specs(pods)
         }
         for svc_name, spec in external_name_services(ns):
-            k8s.core.v1.Service(f"{name}-steps-svc-{svc_name}", metadata=meta(svc_name, "network", steps),
+            k8s.core.v1.Service(f"{name}-steps-svc-{svc_name}", metadata=meta(svc_name, "network", namespace=steps),
                                 spec=spec, opts=child())
 
         # --- workloads ------------------------------------------------------------------------

@@ -380,8 +380,7 @@ class SparkBatchScoring(Component[SparkBatchScoringArgs, ResolvedSparkBatchScori
               children: Children) -> pulumi.Inputs:
         ns = args.namespace
 
-        def meta(obj: str, component: str, namespace: str = ns) -> kube.JsonDict:
-            return kube.metadata(obj, namespace, labels(r, component))
+        meta = kube.Metadata(ns, lambda part: labels(r, part))
 
         score, submit = package_script(SCRIPT), package_script(SUBMIT_SCRIPT)
         # One line of JSON (which Spark reads as YAML): a config-line scan for secrets finds no
@@ -422,7 +421,7 @@ class SparkBatchScoring(Component[SparkBatchScoringArgs, ResolvedSparkBatchScori
             k8s.core.v1.ConfigMap(
                 f"{name}-kfp-component",
                 metadata=meta(k8s_name(args.instance, "batch-scoring-component"), "batch-submit",
-                              args.pipelines_namespace),
+                              namespace=args.pipelines_namespace),
                 data={"component.yaml": kfp_component(r)}, opts=children())
 
         self.cronjob_name = r.name
