@@ -26,9 +26,9 @@ import pulumi_random as random
 
 from omgml import k8s as kube
 from omgml.components.aws import common
-from omgml.components.base import require_between
+from omgml.components.base import Component, require_between
 from omgml.components.contracts import RedisEndpoint, SecretKeyRef
-from omgml.components.options import keeps_data
+from omgml.components.options import Children, keeps_data
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_dns_label
 from omgml.spec.common import Profile, per_profile
@@ -77,19 +77,22 @@ def cache_nodes(profile: Profile, multi_az: bool) -> int:
     return 2 if multi_az or profile == "production" else 1
 
 
-class ManagedRedis(pulumi.ComponentResource):
+def resolve(args: ManagedRedisArgs) -> common.StoreSizing:
+    """The profile's node type and snapshot days; the node count checked."""
+    require_between("ManagedRedisArgs.nodes", args.nodes, 1, 6, "a primary and up to five replicas")
+    return args.sizing(CACHE_SIZING)
+
+
+class ManagedRedis(Component[ManagedRedisArgs, common.StoreSizing], type_token=TYPE_TOKEN, resolve=resolve):
     group_id: str
     primary_address: pulumi.Output[str]
     auth_token: pulumi.Output[str]
     port: int
 
-    def __init__(self, name: str, args: ManagedRedisArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        sizing = args.sizing(CACHE_SIZING)
-        require_between("ManagedRedisArgs.nodes", args.nodes, 1, 6, "a primary and up to five replicas")
+    def build(self, name: str, args: ManagedRedisArgs, sizing: common.StoreSizing, children: Children) -> pulumi.Inputs:
         keep = keeps_data(args.profile)
         tag_set = args.tag_set("redis")
-        child = pulumi.ResourceOptions(parent=self)
+        child = children()
         self.group_id = replication_group_id(args.platform)
 
         token = random.RandomPassword(f"{name}-auth-token", length=AUTH_TOKEN_LENGTH, special=False,
@@ -124,12 +127,12 @@ class ManagedRedis(pulumi.ComponentResource):
             snapshot_retention_limit=sizing.backup_days,
             final_snapshot_identifier=f"{self.group_id}-final" if keep else None,
             tags=tag_set,
-            opts=common.stateful_options(args.profile, self),
+            opts=children.data(),
         )
         self.primary_address = group.primary_endpoint_address
         self.auth_token = token.result
         self.port = PORT
-        self.register_outputs({"group_id": self.group_id, "primary_address": self.primary_address})
+        return {"group_id": self.group_id, "primary_address": self.primary_address}
 
 
 @dataclass(frozen=True)

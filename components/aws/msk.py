@@ -37,7 +37,7 @@ import pulumi_kubernetes as k8s
 from omgml import k8s as kube
 from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, msk_client_statements
-from omgml.components.base import require_between
+from omgml.components.base import Component, require_between
 from omgml.components.contracts import KafkaEndpoint
 from omgml.components.kafka import kafka_brokers, kafka_replication, replicated_topics
 from omgml.components.options import Children
@@ -106,20 +106,30 @@ def msk_cluster_name(platform: str) -> str:
     return k8s_name(platform, "kafka")
 
 
-class ManagedKafka(pulumi.ComponentResource):
+@dataclass(frozen=True)
+class ResolvedMsk:
+    sizing: common.StoreSizing
+    brokers: int
+
+
+def resolve(args: ManagedKafkaArgs) -> ResolvedMsk:
+    """The profile's broker type and the broker count; the volume size checked."""
+    require_between("ManagedKafkaArgs.storage_gib", args.storage_gib, 1, 16384, "GiB per broker, MSK's volume sizes")
+    return ResolvedMsk(args.sizing(BROKER_SIZING), broker_count(args.brokers, args.profile, len(args.network.subnet_ids)))
+
+
+class ManagedKafka(Component[ManagedKafkaArgs, ResolvedMsk], type_token=TYPE_TOKEN, resolve=resolve):
     cluster_name: str
     cluster_arn: pulumi.Output[str]
     bootstrap_servers: pulumi.Output[str]
     brokers: int
 
-    def __init__(self, name: str, args: ManagedKafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        sizing = args.sizing(BROKER_SIZING)
-        require_between("ManagedKafkaArgs.storage_gib", args.storage_gib, 1, 16384, "GiB per broker, MSK's volume sizes")
-        self.brokers = broker_count(args.brokers, args.profile, len(args.network.subnet_ids))
+    def build(self, name: str, args: ManagedKafkaArgs, r: ResolvedMsk, children: Children) -> pulumi.Inputs:
+        sizing = r.sizing
+        self.brokers = r.brokers
         self.cluster_name = msk_cluster_name(args.platform)
         tag_set = args.tag_set("kafka")
-        child = pulumi.ResourceOptions(parent=self)
+        child = children()
 
         key = common.kms_key(name, f"MSK {self.cluster_name} at rest", args.profile, tag_set, self)
         sg = common.data_store_security_group(name, f"MSK {self.cluster_name} (IAM over TLS)", IAM_PORT, args.network,
@@ -132,7 +142,7 @@ class ManagedKafka(pulumi.ComponentResource):
         if args.audit_logging:
             logs = aws.cloudwatch.LogGroup(
                 f"{name}-broker-logs", name=f"/omgml/{args.platform}/msk", retention_in_days=BROKER_LOG_RETENTION_DAYS,
-                tags=tag_set, opts=common.stateful_options(args.profile, self))
+                tags=tag_set, opts=children.data())
             logging = aws.msk.ClusterLoggingInfoArgs(broker_logs=aws.msk.ClusterLoggingInfoBrokerLogsArgs(
                 cloudwatch_logs=aws.msk.ClusterLoggingInfoBrokerLogsCloudwatchLogsArgs(enabled=True,
                                                                                       log_group=logs.name)))
@@ -159,18 +169,18 @@ class ManagedKafka(pulumi.ComponentResource):
             configuration_info=aws.msk.ClusterConfigurationInfoArgs(arn=config.arn, revision=config.latest_revision),
             logging_info=logging,
             tags=tag_set,
-            opts=common.stateful_options(args.profile, self),
+            opts=children.data(),
         )
         for t in replicated_topics(args.topics, self.brokers):
             aws.msk.Topic(
                 f"{name}-topic-{k8s_name(t.name)}", cluster_arn=cluster.arn, name=t.name,
                 partition_count=t.partitions, replication_factor=t.replication_factor,
                 # A topic holds data: keep it when the stack forgets it, as the cluster itself.
-                opts=Children(self, args.profile).data(cluster))
+                opts=children.data(cluster))
         self.cluster_arn = cluster.arn
         self.bootstrap_servers = cluster.bootstrap_brokers_sasl_iam
-        self.register_outputs({"cluster_name": self.cluster_name, "cluster_arn": self.cluster_arn,
-                               "bootstrap_servers": self.bootstrap_servers})
+        return {"cluster_name": self.cluster_name, "cluster_arn": self.cluster_arn,
+                "bootstrap_servers": self.bootstrap_servers}
 
     @property
     def endpoint(self) -> KafkaEndpoint:

@@ -36,10 +36,10 @@ import pulumi_kubernetes as k8s
 from omgml import k8s as kube
 from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, secret_read_statements
-from omgml.components.base import require_between
+from omgml.components.base import Component, require_between
 from omgml.components.contracts import PostgresDatabase, SecretKeyRef
 from omgml.components.credentials import secret_checksum
-from omgml.components.options import keeps_data
+from omgml.components.options import Children, keeps_data
 from omgml.components.postgres import IMAGE as PSQL_IMAGE
 from omgml.components.postgres import UID as PSQL_UID
 from omgml.components.postgres import (
@@ -117,24 +117,35 @@ def allocated_storage(storage_gib: int) -> tuple[int, int]:
     return allocated, allocated * 5
 
 
-class ManagedPostgres(pulumi.ComponentResource):
+@dataclass(frozen=True)
+class ResolvedRds:
+    sizing: common.StoreSizing
+    backup_retention_days: int
+
+
+def resolve(args: ManagedPostgresArgs) -> ResolvedRds:
+    """The profile's instance class and the backup days (the args' or the profile's), checked."""
+    sizing = args.sizing(RDS_SIZING)
+    if args.storage_gib < 1:
+        raise ValueError(f"ManagedPostgresArgs.storage_gib={args.storage_gib} must be at least 1")
+    retention = args.backup_retention_days or sizing.backup_days
+    require_between("ManagedPostgresArgs.backup_retention_days", retention, 1, 35,
+                    "the days RDS keeps automated backups")
+    return ResolvedRds(sizing, retention)
+
+
+class ManagedPostgres(Component[ManagedPostgresArgs, ResolvedRds], type_token=TYPE_TOKEN, resolve=resolve):
     identifier: str
     address: pulumi.Output[str]
     port: int
     master_secret_arn: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ManagedPostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        sizing = args.sizing(RDS_SIZING)
-        if args.storage_gib < 1:
-            raise ValueError(f"ManagedPostgresArgs.storage_gib={args.storage_gib} must be at least 1")
-        retention = args.backup_retention_days or sizing.backup_days
-        require_between("ManagedPostgresArgs.backup_retention_days", retention, 1, 35,
-                        "the days RDS keeps automated backups")
+    def build(self, name: str, args: ManagedPostgresArgs, r: ResolvedRds, children: Children) -> pulumi.Inputs:
+        sizing, retention = r.sizing, r.backup_retention_days
         keep = keeps_data(args.profile)
         tag_set = args.tag_set("postgres")
-        child = pulumi.ResourceOptions(parent=self)
+        child = children()
         self.identifier = rds_identifier(args.platform)
 
         key = common.kms_key(name, f"RDS Postgres {self.identifier}: storage and master secret", args.profile, tag_set, self)
@@ -178,14 +189,14 @@ class ManagedPostgres(pulumi.ComponentResource):
             delete_automated_backups=not keep,
             enabled_cloudwatch_logs_exports=["postgresql"] if args.audit_logging else [],
             tags=tag_set,
-            opts=common.stateful_options(args.profile, self),
+            opts=children.data(),
         )
         self.address = instance.address
         self.port = PORT
         self.master_secret_arn = instance.master_user_secrets.apply(lambda s: s[0].secret_arn)
         self.kms_key_arn = key.arn
-        self.register_outputs({"identifier": self.identifier, "address": self.address, "port": self.port,
-                               "master_secret_arn": self.master_secret_arn})
+        return {"identifier": self.identifier, "address": self.address, "port": self.port,
+                "master_secret_arn": self.master_secret_arn}
 
 
 # --- in-cluster side ---------------------------------------------------------------------------

@@ -33,8 +33,9 @@ import pulumi_kubernetes as k8s
 from omgml import k8s as kube
 from omgml.components.aws import common
 from omgml.components.aws.irsa import IrsaRole, IrsaRoleArgs, s3_bucket_statements
+from omgml.components.base import Component
 from omgml.components.contracts import ObjectStoreEndpoint, S3Consumer, SecretKeyRef
-from omgml.components.options import keeps_data
+from omgml.components.options import Children, keeps_data
 from omgml.labels import standard_labels
 from omgml.naming import k8s_name, require_bucket_name, require_dns_label
 from omgml.spec.common import Profile
@@ -113,20 +114,25 @@ def _json(doc: kube.JsonDict) -> str:
     return json.dumps(doc, sort_keys=True)
 
 
-class ManagedObjectStore(pulumi.ComponentResource):
+def resolve(args: ManagedObjectStoreArgs) -> dict[str, str]:
+    """role → bucket name, every name checked."""
+    check_bucket_names(args.buckets)
+    return dict(args.buckets)
+
+
+class ManagedObjectStore(Component[ManagedObjectStoreArgs, dict[str, str]], type_token=TYPE_TOKEN, resolve=resolve):
     buckets: dict[str, str]
     bucket_arns: dict[str, pulumi.Output[str]]  # bucket name → ARN
     kms_key_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ManagedObjectStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE_TOKEN, name, None, opts)
-        check_bucket_names(args.buckets)
+    def build(self, name: str, args: ManagedObjectStoreArgs, buckets: dict[str, str],
+              children: Children) -> pulumi.Inputs:
         keep = keeps_data(args.profile)
         tag_set = args.tag_set("object-store")
         key = common.kms_key(name, f"S3 buckets of {args.platform}", args.profile, tag_set, self)
-        self.buckets = dict(args.buckets)
+        self.buckets = buckets
         self.bucket_arns = {}
-        for role, bucket_name in sorted(args.buckets.items()):
+        for role, bucket_name in sorted(buckets.items()):
             label = k8s_name(role)
             bucket = aws.s3.Bucket(
                 f"{name}-{label}",
@@ -134,7 +140,7 @@ class ManagedObjectStore(pulumi.ComponentResource):
                 # Only a throwaway platform may delete a bucket that still holds objects.
                 force_destroy=not keep,
                 tags={**tag_set, "omgml.dev/bucket-role": label},
-                opts=common.stateful_options(args.profile, self),
+                opts=children.data(),
             )
             bopts = pulumi.ResourceOptions(parent=bucket)
             aws.s3.BucketOwnershipControls(
@@ -166,7 +172,7 @@ class ManagedObjectStore(pulumi.ComponentResource):
                 rules=lifecycle_rules(args.expire_after_days.get(role)), opts=bopts)
             self.bucket_arns[bucket_name] = bucket.arn
         self.kms_key_arn = key.arn
-        self.register_outputs({"buckets": self.buckets})
+        return {"buckets": self.buckets}
 
 
 # --- in-cluster side ---------------------------------------------------------------------------
