@@ -68,10 +68,15 @@ class Cron:
         return dom and dow
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only, as the controller's parser reads numbers (str.isdigit also takes '²' or '٣')."""
+    return text.isascii() and text.isdigit()
+
+
 def _number(token: str, text: str, f: _Field) -> int:
     if token.lower() in f.names:
         return f.low + f.names.index(token.lower())
-    if not token.isdigit():
+    if not _digits(token):
         named = f" or a name ({f.names[0]}–{f.names[-1]})" if f.names else ""
         raise _Invalid(f"the {f.name} field {text!r} has {token!r}: use a number {f.low}-{f.high}{named}")
     if not f.low <= int(token) <= f.high:
@@ -83,7 +88,7 @@ def _values(text: str, f: _Field) -> frozenset[int]:
     values: set[int] = set()
     for part in text.split(","):
         base, slash, step_text = part.partition("/")
-        if slash and not (step_text.isdigit() and int(step_text) >= 1):
+        if slash and not (_digits(step_text) and int(step_text) >= 1):
             raise _Invalid(f"the {f.name} field {text!r} has the step {step_text!r}: use a whole number ≥ 1")
         if base in ("*", "?"):
             start, end = f.low, f.high
@@ -124,9 +129,7 @@ def cron_problem(schedule: str) -> str | None:
 
 def valid_schedule(schedule: str) -> str:
     """`schedule` with its whitespace collapsed, or ValueError saying what is wrong (a spec field's validator)."""
-    problem = cron_problem(schedule)
-    if problem is not None:
-        raise ValueError(f"{schedule!r} is not a cron schedule: {problem}")
+    parse_cron(schedule)
     return " ".join(schedule.split())
 
 
@@ -140,8 +143,10 @@ def check_schedule(where: str, schedule: str) -> str:
 
 def parse_cron(schedule: str) -> Cron:
     """A schedule's fields, or ValueError saying which field is wrong."""
-    valid_schedule(schedule)
-    return _parse(schedule)
+    try:
+        return _parse(schedule)
+    except _Invalid as exc:
+        raise ValueError(f"{schedule!r} is not a cron schedule: {exc}") from None
 
 
 def run_times(cron: Cron, start: dt.date, days: int) -> list[dt.datetime]:

@@ -10,7 +10,8 @@ class RoutingHandler(BaseHTTPRequestHandler):
     """Every verb goes to `route(method)`; the log stays out of pytest's output."""
 
     def route(self, method: str) -> None:
-        raise NotImplementedError
+        """Answer one request; each test's handler defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define route()")
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -67,6 +67,9 @@ def test_schedules_the_controller_accepts(schedule: str) -> None:
     ("1,,2 * * * *", "the minute field '1,,2' has '': use a number 0-59"),
     ("5-1 * * * *", "the range '5-1' running backwards"),
     ("*/0 * * * *", "the step '0': use a whole number ≥ 1"),
+    # Only ASCII digits are numbers to the controller (str.isdigit would take these).
+    ("0 ² * * *", "the hour field '²' has '²': use a number 0-23"),
+    ("*/٣ * * * *", "the step '٣': use a whole number ≥ 1"),
 ])
 def test_schedules_the_controller_refuses_name_the_field(schedule: str, why: str) -> None:
     problem = cron_problem(schedule)
